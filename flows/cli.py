@@ -1,0 +1,193 @@
+"""The ``hardforge`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.runtime import prepare_environment
+from schemas.config import HardforgeConfig, load_config
+from schemas.errors import HardforgeError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="hardforge: synthesize, filter, measure and export hard RLVR problems for your policy.",
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+
+@dataclass
+class State:
+    config: HardforgeConfig
+
+    def warehouse(self):
+        from warehouse.db import Warehouse
+
+        return Warehouse(self.config.data_dir)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data directory (default ./data or $HARDFORGE_DATA_DIR).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML config (default ./hardforge.toml if present).")
+    ] = None,
+) -> None:
+    cfg = load_config(config, data_dir=data_dir)
+    prepare_environment(cfg.data_dir)
+    ctx.obj = State(cfg)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create (or upgrade) the warehouse in the data directory."""
+    state: State = ctx.obj
+    wh = state.warehouse()
+    version = wh.init()
+    out.print(f"warehouse ready at {wh.path} (schema version {version})")
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="'champ', 'humaneval', or a JSONL/CSV/Parquet file or datasets folder.")],
+    map_: Annotated[
+        list[str] | None, typer.Option("--map", help="FIELD=COLUMN, e.g. --map statement=question (repeatable).")
+    ] = None,
+    domain: Annotated[str, typer.Option(help="Domain for rows without a domain column: math, code or qa.")] = "math",
+    task: Annotated[str | None, typer.Option(help="Task label for rows without a task column.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv, parquet or datasets (default: by extension).")] = None,
+    source: Annotated[str | None, typer.Option(help="Source name recorded with each row (default: the file name).")] = None,
+) -> None:
+    """Load seed problems or a user file; bad rows go to the quarantine with a reason."""
+    from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+    from ingest.service import ingest as run_ingest
+    from ingest.service import parse_mapping
+
+    state: State = ctx.obj
+    columns = parse_mapping(map_ or [])
+    wh = state.warehouse()
+    start = time.monotonic()
+    with Progress(
+        TextColumn("[bold]ingest[/] {task.description}"),
+        TextColumn("{task.completed:,} rows"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        job = bar.add_task(target, total=None, rate="")
+
+        def progress(rows: int) -> None:
+            rate = rows / max(time.monotonic() - start, 1e-9)
+            bar.update(job, completed=rows, rate=f"{rate:,.0f} rows/s")
+
+        summary = run_ingest(
+            wh, target, state.config, columns=columns, domain=domain, task=task, fmt=fmt,
+            source=source, progress=progress,
+        )
+    elapsed = time.monotonic() - start
+    out.print(
+        f"ingest {summary.source}: {summary.rows:,} rows read, {summary.inserted:,} new problems, "
+        f"{summary.already_present:,} already present, "
+        f"{sum(summary.quarantined.values()):,} quarantined ({elapsed:.1f} s)"
+    )
+    for reason, count in summary.quarantined.most_common():
+        out.print(f"  quarantined {count:,}: {reason}")
+
+
+@app.command()
+def query(
+    ctx: typer.Context,
+    sql: Annotated[str, typer.Argument(help="A read-only SQL query (SELECT, DESCRIBE, SHOW, EXPLAIN, ...).")],
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print a JSON array of rows.")] = False,
+    max_rows: Annotated[int, typer.Option(help="Rows shown in table output.")] = 100,
+) -> None:
+    """Run SQL against the warehouse on a read-only connection."""
+    from warehouse.query import run_query
+
+    state: State = ctx.obj
+    result = run_query(state.warehouse(), sql)
+    if csv:
+        result.write_csv(sys.stdout)
+    elif json_:
+        sys.stdout.write(result.write_json() + "\n")
+    else:
+        _print_table(result, max_rows)
+
+
+def _print_table(frame, max_rows: int) -> None:
+    table = Table(show_lines=False)
+    for name in frame.columns:
+        table.add_column(name, overflow="fold", max_width=60)
+    for row in frame.head(max_rows).iter_rows():
+        table.add_row(*("NULL" if v is None else str(v)[:500] for v in row))
+    out.print(table)
+    more = frame.height - max_rows
+    out.print(f"{frame.height:,} rows" + (f" ({more:,} not shown; use --csv or --json)" if more > 0 else ""))
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Row counts per table, and problems and quarantined rows per source."""
+    from warehouse.query import status_counts
+
+    state: State = ctx.obj
+    wh = state.warehouse()
+    tables, sources = status_counts(wh)
+    out.print(f"warehouse {wh.path} (schema version {wh.version()})")
+    t = Table("table", "rows")
+    for name, count in tables:
+        t.add_row(name, f"{count:,}")
+    out.print(t)
+    s = Table("table", "source", "domain", "rows")
+    for row in sources:
+        s.add_row(*(str(v) for v in row[:3]), f"{row[3]:,}")
+    out.print(s)
+
+
+def main() -> None:
+    """Entry point: user errors print one sentence; nothing prints a traceback unless asked."""
+    try:
+        app(standalone_mode=False)
+    except HardforgeError as exc:
+        err.print(f"[red]hardforge:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        err.print("hardforge: interrupted.")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("HARDFORGE_DEBUG"):
+            raise
+        err.print(
+            f"[red]hardforge: internal error:[/] {type(exc).__name__}: {exc} "
+            "(set HARDFORGE_DEBUG=1 for the traceback, and please report it).",
+            highlight=False, soft_wrap=True,
+        )
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

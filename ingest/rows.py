@@ -1,0 +1,95 @@
+"""Validation of one input row into problem fields, or a quarantine reason. Pure functions."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.records import DEFAULT_VERIFIER, DOMAINS
+
+# Fields a user file can map columns to; statement and answer are required.
+FIELDS = ("statement", "answer", "domain", "verifier", "task", "solution", "id")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_statement_chars: int = 20_000
+    max_answer_chars: int = 20_000
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """field name -> column name in the input; constants fill fields no column provides."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    domain: str = "math"
+    task: str | None = None
+
+    def column(self, name: str) -> str:
+        return self.columns.get(name, name)
+
+
+class Rejected(Exception):
+    """A row that goes to quarantine; ``str()`` is the reason."""
+
+
+def _text(value: Any, name: str, limit: int, *, numbers_ok: bool) -> str:
+    if value is None:
+        raise Rejected(f"missing {name}")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        if not (numbers_ok and isinstance(value, int | float) and not isinstance(value, bool)):
+            raise Rejected(f"wrong type: {name} is {type(value).__name__}, expected text")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Rejected(f"wrong type: {name} is not a finite number ({value})")
+        value = repr(value)
+    elif isinstance(value, int):
+        if not numbers_ok:
+            raise Rejected(f"wrong type: {name} is int, expected text")
+        value = str(value)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Rejected(f"invalid Unicode: {name} holds a lone surrogate") from None
+    if "\x00" in value:
+        raise Rejected(f"NUL character in {name}")
+    if not value.strip():
+        raise Rejected(f"empty {name}")
+    if len(value) > limit:
+        raise Rejected(f"{name} too long: {len(value)} characters > {limit}")
+    return value
+
+
+def check_row(record: Any, mapping: Mapping, limits: Limits) -> dict[str, Any]:
+    """Problem fields for a raw record (a dict from any reader), or raise ``Rejected``."""
+    if not isinstance(record, dict):
+        raise Rejected(f"not an object: a JSON {type(record).__name__}")
+    col = mapping.column
+    if col("statement") not in record:
+        raise Rejected(f"missing statement: no column '{col('statement')}'")
+    if col("answer") not in record:
+        raise Rejected(f"missing answer: no column '{col('answer')}'")
+    statement = _text(record[col("statement")], "statement", limits.max_statement_chars, numbers_ok=False)
+    answer = _text(record[col("answer")], "answer", limits.max_answer_chars, numbers_ok=True)
+    domain = record.get(col("domain"))
+    domain = mapping.domain if domain is None else domain
+    if domain not in DOMAINS:
+        raise Rejected(f"unknown domain: {domain!r}, expected one of {', '.join(DOMAINS)}")
+    verifier = record.get(col("verifier")) or DEFAULT_VERIFIER[domain]
+    if not isinstance(verifier, str):
+        raise Rejected(f"wrong type: verifier is {type(verifier).__name__}, expected text")
+    task = record.get(col("task"), mapping.task)
+    solution = record.get(col("solution"))
+    ref = record.get(col("id"))
+    return {
+        "domain": domain,
+        "statement": statement,
+        "answer": answer,
+        "verifier": verifier,
+        "task": None if task is None else str(task),
+        "solution": None if solution is None else str(solution),
+        "source_ref": None if ref is None else str(ref),
+        "extra": record.get("__extra__"),
+    }

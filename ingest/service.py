@@ -1,0 +1,92 @@
+"""Ingest a seed dataset or a user file into the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from ingest import readers, seeds
+from ingest.pipeline import IngestSummary, ingest_rows
+from ingest.rows import FIELDS, Limits, Mapping
+from schemas.config import HardforgeConfig
+from schemas.errors import HardforgeError
+from schemas.records import DOMAINS, Run
+from warehouse.db import Warehouse
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    """``["statement=question", ...]`` -> ``{"statement": "question"}``, checked."""
+    columns: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, column = pair.partition("=")
+        name, column = name.strip(), column.strip()
+        if not sep or not name or not column:
+            raise HardforgeError(f"--map takes FIELD=COLUMN, got '{pair}'.")
+        if name not in FIELDS:
+            raise HardforgeError(f"--map names unknown field '{name}'; fields: {', '.join(FIELDS)}.")
+        columns[name] = column
+    return columns
+
+
+def ingest(
+    warehouse: Warehouse,
+    target: str,
+    config: HardforgeConfig,
+    *,
+    columns: dict[str, str] | None = None,
+    domain: str = "math",
+    task: str | None = None,
+    fmt: str | None = None,
+    source: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> IngestSummary:
+    if domain not in DOMAINS:
+        raise HardforgeError(f"unknown domain '{domain}'; use one of {', '.join(DOMAINS)}.")
+    limits = Limits(config.ingest.max_statement_chars, config.ingest.max_answer_chars)
+    run_id = uuid.uuid4().hex
+    started = dt.datetime.now(dt.UTC)
+    common = {"run_id": run_id, "batch_rows": config.ingest.batch_rows, "progress": progress}
+
+    if target in seeds.SEEDS and not Path(target).exists():
+        if target == "champ":
+            rows, concepts, hints = seeds.champ_rows()
+            with warehouse.write() as con:
+                warehouse.insert("concepts", concepts, con)
+                warehouse.insert("hints", hints, con)
+        else:
+            rows = seeds.humaneval_rows()
+        summary = ingest_rows(
+            warehouse, target, rows, Mapping(), limits, locator=lambda n: f"{target}:{n}", **common
+        )
+    else:
+        path = Path(target)
+        readers.check_readable(path)
+        if fmt is not None and fmt not in readers.FORMATS:
+            raise HardforgeError(f"unknown --format '{fmt}'; use one of {', '.join(readers.FORMATS)}.")
+        fmt = fmt or readers.detect_format(path)
+        mapping = Mapping({**config.ingest.columns, **(columns or {})}, domain=domain, task=task)
+        readers.check_mapping(path, fmt, mapping)
+        name = source or path.name
+        summary = ingest_rows(
+            warehouse,
+            name,
+            readers.READERS[fmt](path),
+            mapping,
+            limits,
+            locator=lambda n: f"{path.name}:{n}",
+            **common,
+        )
+
+    run = Run(
+        run_id=run_id,
+        flow="ingest",
+        config_hash=config.digest(),
+        status="completed",
+        counts=summary.as_dict(),
+        started_at=started,
+        finished_at=dt.datetime.now(dt.UTC),
+    )
+    warehouse.insert_records("runs", [run])
+    return summary

