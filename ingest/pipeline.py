@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from ingest.keys import content_key, problem_id
 from ingest.readers import RawRow
-from ingest.rows import Limits, Mapping, Rejected, check_row
+from ingest.rows import Limits, Mapping, Rejected, RowChecker
 from schemas.records import Problem, Quarantine, arrow_schema
 from warehouse.db import Warehouse
 
@@ -58,11 +58,28 @@ def reason_kind(reason: str) -> str:
     return reason.split(":", 1)[0]
 
 
+# Columns that vary per row; the rest are the same for a whole ingest and are built with
+# pa.repeat (converting a Python datetime per row costs more than everything else together).
+_PROBLEM_ROW_COLUMNS = (
+    "problem_id", "domain", "statement", "answer", "verifier", "task", "source_ref", "solution", "extra",
+)
+_QUARANTINE_ROW_COLUMNS = ("quarantine_id", "locator", "reason", "raw")
+
+
 class _Batch:
     def __init__(self) -> None:
-        self.problems: dict[str, list[Any]] = {name: [] for name in PROBLEM_SCHEMA.names}
-        self.quarantine: dict[str, list[Any]] = {name: [] for name in QUARANTINE_SCHEMA.names}
+        self.problems: dict[str, list[Any]] = {name: [] for name in _PROBLEM_ROW_COLUMNS}
+        self.quarantine: dict[str, list[Any]] = {name: [] for name in _QUARANTINE_ROW_COLUMNS}
         self.size = 0
+
+
+def _table(schema: pa.Schema, columns: dict[str, list[Any]], constants: dict[str, Any]) -> pa.Table:
+    rows = len(next(iter(columns.values())))
+    arrays = [
+        pa.array(columns[f.name], f.type) if f.name in columns else pa.repeat(pa.scalar(constants.get(f.name), f.type), rows)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def ingest_rows(
@@ -83,14 +100,16 @@ def ingest_rows(
     run_id = run_id or uuid.uuid4().hex
     now = dt.datetime.now(dt.UTC)
     summary = IngestSummary(source)
+    check_row = RowChecker(mapping, limits)
     batch = _Batch()
 
     def flush() -> None:
         nonlocal batch
         if batch.size == 0:
             return
-        problems = pa.table(batch.problems, schema=PROBLEM_SCHEMA)
-        quarantine = pa.table(batch.quarantine, schema=QUARANTINE_SCHEMA)
+        constants = {"source": source, "created_run": run_id, "run_id": run_id, "created_at": now}
+        problems = _table(PROBLEM_SCHEMA, batch.problems, constants)
+        quarantine = _table(QUARANTINE_SCHEMA, batch.quarantine, constants)
         with warehouse.write() as con:
             summary.inserted += warehouse.insert("problems", problems, con)
             warehouse.insert("quarantine", quarantine, con)
@@ -105,31 +124,23 @@ def ingest_rows(
         try:
             if isinstance(record, Rejected):
                 raise record
-            fields = check_row(record, mapping, limits)
+            fields = check_row(record)
         except Rejected as rejected:
             reason = str(rejected)
             summary.quarantined[reason_kind(reason)] += 1
             q = batch.quarantine
             q["quarantine_id"].append(content_key(source, where, reason, raw))
-            q["source"].append(source)
             q["locator"].append(where)
             q["reason"].append(reason)
             q["raw"].append(raw)
-            q["run_id"].append(run_id)
-            q["created_at"].append(now)
         else:
             p = batch.problems
             p["problem_id"].append(problem_id(fields["domain"], fields["statement"], fields["answer"]))
             for name in ("domain", "statement", "answer", "verifier", "task", "solution"):
                 p[name].append(fields[name])
-            p["source"].append(source)
             p["source_ref"].append(fields["source_ref"] or where)
-            p["parent_id"].append(None)
             extra = fields["extra"]
             p["extra"].append(None if extra is None else orjson.dumps(extra).decode())
-            p["method_meta"].append(None)
-            p["created_run"].append(run_id)
-            p["created_at"].append(now)
         if batch.size >= batch_rows:
             flush()
     flush()

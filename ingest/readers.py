@@ -151,6 +151,8 @@ def columns_of(path: Path, fmt: str) -> list[str] | None:
     if fmt == "csv":
         with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
             first = fh.readline()
+        if not first.strip():
+            raise HardforgeError(f"{path} is empty: a CSV file needs a header row.")
         return next(csv.reader(io.StringIO(first), delimiter="\t" if path.suffix == ".tsv" else ","), [])
     if fmt == "parquet":
         import pyarrow.parquet as pq

@@ -62,34 +62,46 @@ def _text(value: Any, name: str, limit: int, *, numbers_ok: bool) -> str:
     return value
 
 
-def check_row(record: Any, mapping: Mapping, limits: Limits) -> dict[str, Any]:
-    """Problem fields for a raw record (a dict from any reader), or raise ``Rejected``."""
-    if not isinstance(record, dict):
-        raise Rejected(f"not an object: a JSON {type(record).__name__}")
-    col = mapping.column
-    if col("statement") not in record:
-        raise Rejected(f"missing statement: no column '{col('statement')}'")
-    if col("answer") not in record:
-        raise Rejected(f"missing answer: no column '{col('answer')}'")
-    statement = _text(record[col("statement")], "statement", limits.max_statement_chars, numbers_ok=False)
-    answer = _text(record[col("answer")], "answer", limits.max_answer_chars, numbers_ok=True)
-    domain = record.get(col("domain"))
-    domain = mapping.domain if domain is None else domain
-    if domain not in DOMAINS:
-        raise Rejected(f"unknown domain: {domain!r}, expected one of {', '.join(DOMAINS)}")
-    verifier = record.get(col("verifier")) or DEFAULT_VERIFIER[domain]
-    if not isinstance(verifier, str):
-        raise Rejected(f"wrong type: verifier is {type(verifier).__name__}, expected text")
-    task = record.get(col("task"), mapping.task)
-    solution = record.get(col("solution"))
-    ref = record.get(col("id"))
-    return {
-        "domain": domain,
-        "statement": statement,
-        "answer": answer,
-        "verifier": verifier,
-        "task": None if task is None else str(task),
-        "solution": None if solution is None else str(solution),
-        "source_ref": None if ref is None else str(ref),
-        "extra": record.get("__extra__"),
-    }
+class RowChecker:
+    """Validates raw records for one input: column names are resolved once, not per row."""
+
+    def __init__(self, mapping: Mapping, limits: Limits) -> None:
+        self.mapping, self.limits = mapping, limits
+        names = {name: mapping.column(name) for name in FIELDS}
+        self.statement, self.answer, self.domain = names["statement"], names["answer"], names["domain"]
+        self.verifier, self.task, self.solution, self.id = (
+            names["verifier"], names["task"], names["solution"], names["id"],
+        )
+
+    def __call__(self, record: Any) -> dict[str, Any]:
+        """Problem fields for a raw record (a dict from any reader), or raise ``Rejected``."""
+        if not isinstance(record, dict):
+            raise Rejected(f"not an object: a JSON {type(record).__name__}")
+        if self.statement not in record:
+            raise Rejected(f"missing statement: no column '{self.statement}'")
+        if self.answer not in record:
+            raise Rejected(f"missing answer: no column '{self.answer}'")
+        limits = self.limits
+        statement = _text(record[self.statement], "statement", limits.max_statement_chars, numbers_ok=False)
+        answer = _text(record[self.answer], "answer", limits.max_answer_chars, numbers_ok=True)
+        domain = record.get(self.domain)
+        if domain is None:
+            domain = self.mapping.domain
+        if domain not in DOMAINS:
+            raise Rejected(f"unknown domain: {domain!r}, expected one of {', '.join(DOMAINS)}")
+        verifier = record.get(self.verifier) or DEFAULT_VERIFIER[domain]
+        if not isinstance(verifier, str):
+            raise Rejected(f"wrong type: verifier is {type(verifier).__name__}, expected text")
+        task = record.get(self.task, self.mapping.task)
+        solution = record.get(self.solution)
+        ref = record.get(self.id)
+        return {
+            "domain": domain,
+            "statement": statement,
+            "answer": answer,
+            "verifier": verifier,
+            "task": None if task is None else str(task),
+            "solution": None if solution is None else str(solution),
+            "source_ref": None if ref is None else str(ref),
+            "extra": record.get("__extra__"),
+        }

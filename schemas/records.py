@@ -202,17 +202,14 @@ _SCALARS: dict[Any, pa.DataType] = {
 
 
 def _arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
-    """(Arrow type, nullable) for a field annotation."""
+    """(Arrow type, nullable) for a field annotation (pydantic has already split off metadata)."""
     origin = typing.get_origin(annotation)
     if origin in (Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        (inner,) = args
+        (inner,) = [a for a in typing.get_args(annotation) if a is not type(None)]
         return _arrow_type(inner)[0], True
-    if origin is Annotated:
+    if origin is Annotated:  # Json inside an Optional keeps its Annotated wrapper
         base, *marks = typing.get_args(annotation)
-        if "json" in marks:
-            return pa.string(), False
-        return _arrow_type(base)
+        return (pa.string(), False) if "json" in marks else _arrow_type(base)
     if origin is Literal:
         return pa.string(), False
     if origin is dict:
@@ -221,17 +218,26 @@ def _arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
     return _SCALARS[annotation], False
 
 
+def json_columns(record: type[Record]) -> list[str]:
+    """Fields stored as JSON text."""
+    def is_json(annotation: Any, metadata: list[Any]) -> bool:
+        if "json" in metadata:
+            return True
+        args = typing.get_args(annotation)
+        if typing.get_origin(annotation) is Annotated:
+            return "json" in args[1:]
+        return any(is_json(a, []) for a in args)
+
+    return [name for name, info in record.model_fields.items() if is_json(info.annotation, info.metadata)]
+
+
 def arrow_schema(record: type[Record]) -> pa.Schema:
+    as_json = set(json_columns(record))
     fields = []
     for name, info in record.model_fields.items():
-        arrow_type, nullable = _arrow_type(info.annotation)
+        if name in as_json:  # a required Json field arrives as plain dict[str, Any]
+            arrow_type, nullable = pa.string(), not info.is_required()
+        else:
+            arrow_type, nullable = _arrow_type(info.annotation)
         fields.append(pa.field(name, arrow_type, nullable=nullable))
     return pa.schema(fields)
-
-
-def json_columns(record: type[Record]) -> list[str]:
-    return [
-        name
-        for name, info in record.model_fields.items()
-        if "json" in str(info.metadata) or "'json'" in repr(info.annotation)
-    ]

@@ -1,0 +1,26 @@
+# The three commands of the README. Everything the project writes goes under $(DATA).
+DATA ?= data
+HF := .venv/bin/hardforge
+export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
+
+.PHONY: setup nightly test lint bench
+
+setup:            ## install system packages, uv and the project environment (.venv)
+	bash scripts/setup.sh
+
+nightly:          ## the main job: seed ingest, then a look at what is in the warehouse
+	$(HF) --data-dir $(DATA) init
+	$(HF) --data-dir $(DATA) ingest champ
+	$(HF) --data-dir $(DATA) ingest humaneval
+	$(HF) --data-dir $(DATA) status
+
+test:             ## the whole test suite (what CI runs)
+	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HOME=$(CURDIR)/.cache/hf PREFECT_HOME=$(CURDIR)/.cache/prefect \
+	  .venv/bin/python -m pytest -q
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+bench:
+	.venv/bin/python bench/ingest.py

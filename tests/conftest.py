@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Keep library caches of the test process itself out of the home directory.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_HOME", str(ROOT / ".cache" / "hf"))
+os.environ.setdefault("PREFECT_HOME", str(ROOT / ".cache" / "prefect"))
+
+
+def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARDFORGE_")}
+    env.update({"HARDFORGE_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), **extra})
+    return env
+
+
+def run_cli(data_dir: Path, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
+    """Run the real ``hardforge`` CLI in a subprocess, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=ROOT,
+        env=cli_env(data_dir, **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def warehouse(data_dir: Path):
+    from warehouse.db import Warehouse
+
+    wh = Warehouse(data_dir)
+    wh.init()
+    return wh
