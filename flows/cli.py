@@ -144,6 +144,59 @@ def _print_table(frame, max_rows: int) -> None:
     out.print(f"{frame.height:,} rows" + (f" ({more:,} not shown; use --csv or --json)" if more > 0 else ""))
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise HardforgeError(f"--k takes comma-separated integers, got '{text}'.") from None
+
+
+@app.command()
+def estimate(
+    ctx: typer.Context,
+    policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest policy).")] = None,
+    n: Annotated[int | None, typer.Option(help="Samples per problem.")] = None,
+    k: Annotated[str | None, typer.Option(help="pass@k values to store, e.g. 1,4,8.")] = None,
+    where: Annotated[str | None, typer.Option(help="SQL filter on problems, e.g. \"source = 'champ'\".")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many problems (a stable selection).")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Completion token budget.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
+    engine: Annotated[str | None, typer.Option(help="auto, transformers or vllm.")] = None,
+) -> None:
+    """Measure difficulty for the policy: n rollouts per problem, graded, with pass@k."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from rollouts.service import run_estimate
+
+    state: State = ctx.obj
+    cfg = state.config
+    overrides = {"n": n, "k": _int_list(k) if k else None, "max_tokens": max_tokens, "temperature": temperature}
+    for name, value in overrides.items():
+        if value is not None:
+            setattr(cfg.rollouts, name, value)
+    if engine is not None:
+        cfg.engine.backend = engine
+    with Progress(
+        TextColumn("[bold]estimate[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rates]}"),
+        TimeRemainingColumn(), console=err, transient=True,
+    ) as bar:
+        job = bar.add_task("estimate", total=None, rates="")
+
+        def progress(p) -> None:
+            bar.update(job, total=p.problems_total, completed=p.problems_done,
+                       rates=f"{p.problems_per_s:.2f} problems/s, {p.tokens_per_s:,.0f} tok/s")
+
+        summary = run_estimate(state.warehouse(), cfg, policy=policy, where=where, limit=limit,
+                               progress=progress, announce=lambda msg: err.print(msg, highlight=False))
+    rate = summary.completion_tokens / summary.elapsed_s if summary.elapsed_s else 0.0
+    out.print(
+        f"estimate: {summary.estimated} problems estimated, {summary.already_done} already done, "
+        f"{summary.rollouts} rollouts ({summary.correct} correct), {rate:,.0f} tok/s, {summary.elapsed_s:.1f} s"
+    )
+    for reason, count in summary.skipped.items():
+        out.print(f"  skipped {count}: {reason}")
+
+
 @app.command()
 def status(ctx: typer.Context) -> None:
     """Row counts per table, and problems and quarantined rows per source."""

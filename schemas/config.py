@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from schemas.errors import HardforgeError
 
@@ -43,10 +43,43 @@ class EngineConfig(Section):
     vllm_kvcache_gib: int = Field(2, gt=0)
 
 
+MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
+CODE_INSTRUCTION = (
+    "Complete the Python function. Reply with the whole function in one ```python code block."
+)
+
+
+class RolloutConfig(Section):
+    """Difficulty estimation: n samples per problem for the current policy, then pass@k."""
+
+    n: int = Field(8, gt=0)
+    k: list[int] = Field(default_factory=lambda: [1, 4, 8])
+    temperature: float = Field(1.0, ge=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    max_tokens: int = Field(512, gt=0)
+    seed: int = 0
+    math_instruction: str = MATH_INSTRUCTION
+    code_instruction: str = CODE_INSTRUCTION
+    batch_problems: int = Field(8, gt=0)  # problems per generate call and per warehouse write
+    grade_timeout_s: float = Field(5.0, gt=0)
+
+    @field_validator("k")
+    @classmethod
+    def _positive_ks(cls, ks: list[int]) -> list[int]:
+        if not ks or any(k <= 0 for k in ks):
+            raise ValueError("k must be a non-empty list of positive integers")
+        return sorted(set(ks))
+
+
 class HardforgeConfig(Section):
     data_dir: Path = Path("data")
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    rollouts: RolloutConfig = Field(default_factory=RolloutConfig)
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
 
     def digest(self) -> str:
         """A stable hash of the effective config, recorded with each run."""

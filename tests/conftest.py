@@ -45,3 +45,49 @@ def warehouse(data_dir: Path):
     wh = Warehouse(data_dir)
     wh.init()
     return wh
+
+
+@pytest.fixture(scope="session")
+def bundled_model() -> Path:
+    """The bundled SmolLM2 converted once per checkout (tests share it; conversion takes ~40 s)."""
+    from engines.bundled import ensure_bundled_model
+
+    return ensure_bundled_model(ROOT / ".cache" / "models")
+
+
+@pytest.fixture
+def real_config(data_dir: Path, bundled_model: Path):
+    """A config on the real bundled model, sized for a 2-core CI machine."""
+    from schemas.config import HardforgeConfig
+
+    cfg = HardforgeConfig(data_dir=data_dir)
+    cfg.engine.model = str(bundled_model)
+    cfg.engine.backend = "transformers"
+    cfg.rollouts.n = 4
+    cfg.rollouts.k = [1, 2, 4]
+    cfg.rollouts.max_tokens = 48
+    cfg.rollouts.batch_problems = 2
+    return cfg
+
+
+class ScriptedEngine:
+    """Returns fixed completions: only for tests that need exact model outputs."""
+
+    name = "scripted"
+    model_path = "scripted"
+
+    def __init__(self, script):
+        self.script = script  # callable(chat, n) -> list[str]
+        self.calls = []
+
+    def generate(self, prompts, params):
+        from schemas.engine import Completion
+
+        self.calls.append((prompts, params))
+        return [
+            [Completion(text, 10, len(text.split()), "stop") for text in self.script(chat, params.n)]
+            for chat in prompts
+        ]
+
+    def close(self):
+        pass

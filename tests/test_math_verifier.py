@@ -1,0 +1,93 @@
+import threading
+
+import pytest
+
+from verifiers.base import GradeItem
+from verifiers.math.extract import extract_answer, last_boxed, normalize_answer
+from verifiers.math.grade import MathVerifier
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"so the answer is \boxed{42}.", "42"),
+        (r"\boxed{1} then later \boxed{2}", "2"),
+        (r"\boxed{\frac{1}{2}}", r"\frac{1}{2}"),
+        (r"\boxed{\left\{ 1, 2 \right\}}", r"\left\{ 1, 2 \right\}"),
+        (r"\boxed{a_{n+1}^{2}} end", "a_{n+1}^{2}"),
+        (r"\fbox{7}", "7"),
+        (r"\boxed 5 is it", "5"),
+        (r"\boxed{3} and an unbalanced \boxed{4", "3"),
+        ("<answer>17</answer>", "17"),
+        (r"<answer>so \boxed{18}</answer>", "18"),
+        ("<answer>1</answer> ... <ANSWER> 2 </ANSWER>", "2"),
+        ("The final answer is 12.", "12"),
+        ("Therefore the answer is $\\frac{3}{4}$.", "\\frac{3}{4}"),
+        ("Answer: x = 3", "x = 3"),
+        ("work\n#### 72", "72"),
+        ("no final statement here", None),
+        ("", None),
+    ],
+)
+def test_extract_answer(text, expected):
+    assert extract_answer(text) == expected
+
+
+def test_last_boxed_none_without_box():
+    assert last_boxed("plain") is None
+
+
+@pytest.mark.parametrize(
+    ("gold", "completion", "correct"),
+    [
+        ("239", r"\boxed{239}", True),
+        ("239", r"\boxed{240}", False),
+        (r"\frac{1}{2}", r"\boxed{0.5}", True),
+        ("1/3", r"\boxed{\dfrac{1}{3}}", True),
+        (r"\sqrt{8}", r"\boxed{2\sqrt{2}}", True),
+        ("x^2+2x+1", r"\boxed{(x+1)^2}", True),
+        ("(1,2)", r"\boxed{(1, 2)}", True),
+        ("[1,2)", r"\boxed{(1,2]}", False),
+        ("2^floor(n/2)*floor(n/2)!", "<answer>2^floor(n/2)*floor(n/2)!</answer>", True),
+        ("5", "I do not know", False),
+    ],
+)
+def test_grading_table(gold, completion, correct):
+    with MathVerifier(workers=1) as verifier:
+        (grade,) = verifier.grade([GradeItem(gold, completion)])
+    assert grade.correct is correct
+    if "know" in completion:
+        assert grade.extracted is None and grade.detail == "no answer found"
+    else:
+        assert grade.extracted is not None
+
+
+def test_grading_from_a_thread_and_order_kept():
+    """Prefect tasks and reward functions call from threads; math-verify's alarms would fail there."""
+    items = [GradeItem(str(i), rf"\boxed{{{i if i % 3 else i + 1}}}") for i in range(200)]
+    results = {}
+
+    def work():
+        with MathVerifier(workers=2) as verifier:
+            results["grades"] = verifier.grade(items)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(120)
+    grades = results["grades"]
+    assert [g.correct for g in grades] == [bool(i % 3) for i in range(200)]
+    assert [g.extracted for g in grades] == [str(i if i % 3 else i + 1) for i in range(200)]
+
+
+def test_per_item_timeout():
+    gold = "+".join(f"x_{i}^{i}" for i in range(60))
+    pred = r"\boxed{" + "+".join(f"x_{{{i}}}^{{{i}}}" for i in reversed(range(60))) + "}"
+    with MathVerifier(workers=1, timeout_s=0.001) as verifier:
+        grades = verifier.grade([GradeItem(gold, pred), GradeItem("1", r"\boxed{1}")])
+    assert grades[0].detail == "timeout" and grades[0].correct is False
+    assert grades[0].extracted is not None
+
+
+def test_normalize_answer():
+    assert normalize_answer(r"$\text{10 cm}$.") == "10cm"
+    assert normalize_answer(r"\dfrac{1}{2}") == normalize_answer(r"\frac{1}{2}")

@@ -1,0 +1,76 @@
+"""Final-answer extraction from a completion. Pure functions, tested table-driven.
+
+Preference: the last ``\\boxed{}`` (brace-matched, so ``\\boxed{\\frac{1}{2}}`` works), then the
+last ``<answer>...</answer>``, then a plain final-answer phrase ("the answer is 42", "#### 42").
+"""
+
+from __future__ import annotations
+
+import re
+
+_BOX_COMMANDS = ("\\boxed", "\\fbox")
+_ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+_PLAIN = re.compile(
+    r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+)|^####\s*(.+)",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed{...}`` / ``\\fbox{...}`` (or ``\\boxed 5``)."""
+    start = max(text.rfind(cmd) for cmd in _BOX_COMMANDS)
+    while start >= 0:
+        cmd = next(c for c in _BOX_COMMANDS if text.startswith(c, start))
+        i = start + len(cmd)
+        if i < len(text) and text[i] == "{":
+            depth = 0
+            for j in range(i, len(text)):
+                if text[j] == "{":
+                    depth += 1
+                elif text[j] == "}":
+                    depth -= 1
+                    if depth == 0:
+                        return text[i + 1 : j].strip()
+        elif i < len(text) and text[i] == " ":
+            match = re.match(r" +([^\s$]+)", text[i:])
+            if match:
+                return match.group(1).strip()
+        # unbalanced or empty box: look at an earlier one
+        start = max(text.rfind(cmd, 0, start) for cmd in _BOX_COMMANDS)
+    return None
+
+
+def answer_tag(text: str) -> str | None:
+    matches = _ANSWER_TAG.findall(text)
+    if not matches:
+        return None
+    inner = matches[-1].strip()
+    return last_boxed(inner) or inner or None
+
+
+def plain_final_answer(text: str) -> str | None:
+    matches = list(_PLAIN.finditer(text))
+    if not matches:
+        return None
+    found = (matches[-1].group(1) or matches[-1].group(2)).strip()
+    found = found.strip().rstrip(".").strip()
+    if found.startswith("$") and found.endswith("$") and len(found) > 1:
+        found = found.strip("$").strip()
+    return found or None
+
+
+def extract_answer(text: str) -> str | None:
+    """The completion's final answer as a string, or None when it states none."""
+    return last_boxed(text) or answer_tag(text) or plain_final_answer(text)
+
+
+_SPACES = re.compile(r"\s+")
+_TEXT_CMD = re.compile(r"\\(?:text|mathrm|textbf|mbox)\{([^{}]*)\}")
+
+
+def normalize_answer(answer: str) -> str:
+    """Loose string form for the fallback comparison when symbolic parsing fails."""
+    answer = _TEXT_CMD.sub(r"\1", answer)
+    answer = answer.replace("$", "").replace("\\!", "").replace("\\,", "").replace("\\left", "").replace("\\right", "")
+    answer = answer.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    return _SPACES.sub("", answer).rstrip(".").lower()
