@@ -21,7 +21,7 @@ from engines.base import Engine
 from ingest.keys import content_key
 from rollouts.passk import pass_at_ks
 from rollouts.prompts import problem_chat, sampling_key
-from schemas.config import RolloutConfig
+from schemas.config import HardforgeConfig, RolloutConfig
 from schemas.engine import SamplingParams
 from schemas.errors import HardforgeError
 from schemas.records import Difficulty, Rollout
@@ -61,6 +61,9 @@ class EstimateSummary:
     correct: int = 0
     completion_tokens: int = 0
     elapsed_s: float = 0.0
+    generate_s: float = 0.0
+    grade_s: float = 0.0
+    write_s: float = 0.0
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> problems
 
     def as_dict(self) -> dict[str, Any]:
@@ -103,6 +106,15 @@ def difficulty_row(problem_id: str, policy_id: str, key: str, correct: list[bool
     )
 
 
+def batch_params(batch: list[dict[str, Any]], config: RolloutConfig) -> SamplingParams:
+    """Sampling params of one batch; the seed depends on the batch's problems, not on timing."""
+    seed = config.seed + int(content_key(*[p["problem_id"] for p in batch])[:8], 16) % 1_000_000
+    return SamplingParams(
+        n=config.n, temperature=config.temperature, top_p=config.top_p,
+        max_tokens=config.max_tokens, seed=seed,
+    )
+
+
 def estimate(
     warehouse: Warehouse,
     engine: Engine,
@@ -113,6 +125,7 @@ def estimate(
     run_id: str | None = None,
     progress: Callable[[Progress], None] | None = None,
     verifiers: dict[str, Verifier] | None = None,
+    verifier_config: HardforgeConfig | None = None,
 ) -> EstimateSummary:
     key = sampling_key(config)
     run_id = run_id or uuid.uuid4().hex
@@ -133,7 +146,7 @@ def estimate(
     try:
         for offset in range(0, len(todo), config.batch_problems):
             batch = todo[offset : offset + config.batch_problems]
-            _estimate_batch(warehouse, engine, policy_id, key, batch, config, run_id, verifiers, summary)
+            _estimate_batch(warehouse, engine, policy_id, key, batch, config, run_id, verifiers, verifier_config, summary)
             summary.elapsed_s = time.monotonic() - start
             if progress:
                 progress(Progress(summary.estimated, len(todo), summary.completion_tokens, summary.elapsed_s))
@@ -154,14 +167,15 @@ def _estimate_batch(
     config: RolloutConfig,
     run_id: str,
     verifiers: dict[str, Verifier],
+    verifier_config: HardforgeConfig | None,
     summary: EstimateSummary,
 ) -> None:
-    seed = config.seed + int(content_key(*[p["problem_id"] for p in batch])[:8], 16) % 1_000_000
-    params = SamplingParams(
-        n=config.n, temperature=config.temperature, top_p=config.top_p,
-        max_tokens=config.max_tokens, seed=seed,
-    )
+    params = batch_params(batch, config)
+    seed = params.seed
+    t0 = time.perf_counter()
     groups = engine.generate([problem_chat(p, config) for p in batch], params)
+    t1 = time.perf_counter()
+    summary.generate_s += t1 - t0
     # grade per verifier, in one call each
     by_verifier: dict[str, list[tuple[int, int]]] = {}
     items: dict[str, list[GradeItem]] = {}
@@ -174,9 +188,11 @@ def _estimate_batch(
     grades: dict[tuple[int, int], Any] = {}
     for name, positions in by_verifier.items():
         if name not in verifiers:
-            verifiers[name] = get_verifier(name)
+            verifiers[name] = get_verifier(name, verifier_config)
         for position, grade in zip(positions, verifiers[name].grade(items[name]), strict=True):
             grades[position] = grade
+    t2 = time.perf_counter()
+    summary.grade_s += t2 - t1
     now = dt.datetime.now(dt.UTC)
     rollouts, difficulties = [], []
     for i, (problem, completions) in enumerate(zip(batch, groups, strict=True)):
@@ -202,6 +218,7 @@ def _estimate_batch(
     with warehouse.write() as con:
         summary.rollouts += warehouse.insert("rollouts", records_to_arrow("rollouts", rollouts), con)
         warehouse.insert("difficulty", records_to_arrow("difficulty", difficulties), con)
+    summary.write_s += time.perf_counter() - t2
     summary.estimated += len(batch)
 
 

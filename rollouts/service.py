@@ -34,7 +34,10 @@ def run_estimate(
     if announce:
         announce(f"policy {chosen.name} ({chosen.policy_id[:12]}), engine {engine.name}, {len(problems)} problems selected")
     try:
-        summary = estimate(warehouse, engine, chosen.policy_id, problems, config.rollouts, run_id=run_id, progress=progress)
+        summary = estimate(
+            warehouse, engine, chosen.policy_id, problems, config.rollouts,
+            run_id=run_id, progress=progress, verifier_config=config,
+        )
     finally:
         engine.close()
     warehouse.insert_records(

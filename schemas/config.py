@@ -71,11 +71,21 @@ class RolloutConfig(Section):
         return sorted(set(ks))
 
 
+class SandboxConfig(Section):
+    """The code sandbox. ``unsafe-no-jail`` skips bubblewrap: for development only."""
+
+    mode: Literal["bwrap", "unsafe-no-jail"] = "bwrap"
+    workers: int = Field(0, ge=0)  # 0 = one per core (at least 2, for the determinism check)
+    timeout_s: float = Field(5.0, gt=0)
+    memory_mb: int = Field(1024, gt=0)
+
+
 class HardforgeConfig(Section):
     data_dir: Path = Path("data")
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     rollouts: RolloutConfig = Field(default_factory=RolloutConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
 
     @property
     def models_dir(self) -> Path:

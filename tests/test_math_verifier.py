@@ -91,3 +91,37 @@ def test_per_item_timeout():
 def test_normalize_answer():
     assert normalize_answer(r"$\text{10 cm}$.") == "10cm"
     assert normalize_answer(r"\dfrac{1}{2}") == normalize_answer(r"\frac{1}{2}")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("42", "42"), ("-3", "-3"), ("+7", "7"), ("1,000", "1000"), ("$12$", "12"), ("0.25", "1/4"),
+        (".5", "1/2"), (r"\frac{3}{4}", "3/4"), (r"-\dfrac{1}{2}", "-1/2"), ("6/8", "3/4"),
+        ("1,00", None), (r"\frac{1}{0}", None), ("x", None), ("2^3", None), ("50\\%", None), ("", None),
+    ],
+)
+def test_as_rational(text, value):
+    from fractions import Fraction
+
+    from verifiers.math.extract import as_rational
+
+    assert as_rational(text) == (None if value is None else Fraction(value))
+
+
+@pytest.mark.parametrize(
+    ("gold", "predicted", "equal"),
+    [
+        ("12", "12.0", True), ("3/4", "0.75", True), ("1000", "1,000", True), ("5", "6", False),
+        (r"\frac{1}{3}", "0.5", False), ("50\\%", "0.5", True), ("0.5", r"\frac{1}{2}", True),
+    ],
+)
+def test_fast_path_agrees_with_math_verify(gold, predicted, equal):
+    """The rational fast path must decide exactly as math-verify would."""
+    from math_verify import parse, verify
+
+    from verifiers.math.grade import equivalent
+
+    assert equivalent(gold, predicted) is equal
+    slow = verify(parse(f"\\boxed{{{gold}}}", parsing_timeout=None), parse(f"\\boxed{{{predicted}}}", parsing_timeout=None), timeout_seconds=None)
+    assert slow is equal

@@ -4,27 +4,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from schemas.config import HardforgeConfig
 from schemas.errors import HardforgeError
 from verifiers.base import Grade, GradeItem, Verifier
 
 
-def _math() -> Verifier:
+def _math(config: HardforgeConfig) -> Verifier:
     from verifiers.math.grade import MathVerifier
 
-    return MathVerifier()
+    return MathVerifier(timeout_s=config.rollouts.grade_timeout_s)
 
 
-REGISTRY: dict[str, Callable[[], Verifier]] = {"math": _math}
+def _code(config: HardforgeConfig) -> Verifier:
+    from verifiers.code.verifier import CodeVerifier
+
+    return CodeVerifier(config.sandbox)
 
 
-def get_verifier(name: str) -> Verifier:
+REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code}
+
+
+def get_verifier(name: str, config: HardforgeConfig | None = None) -> Verifier:
     try:
         factory = REGISTRY[name]
     except KeyError:
-        raise HardforgeError(
-            f"no verifier named '{name}' (known: {', '.join(sorted(REGISTRY))})."
-        ) from None
-    return factory()
+        raise HardforgeError(f"no verifier named '{name}' (known: {', '.join(sorted(REGISTRY))}).") from None
+    return factory(config or HardforgeConfig())
 
 
 __all__ = ["Grade", "GradeItem", "Verifier", "get_verifier", "REGISTRY"]

@@ -7,6 +7,7 @@ last ``<answer>...</answer>``, then a plain final-answer phrase ("the answer is 
 from __future__ import annotations
 
 import re
+from fractions import Fraction
 
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
@@ -74,3 +75,30 @@ def normalize_answer(answer: str) -> str:
     answer = answer.replace("$", "").replace("\\!", "").replace("\\,", "").replace("\\left", "").replace("\\right", "")
     answer = answer.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     return _SPACES.sub("", answer).rstrip(".").lower()
+
+
+_INTEGER = re.compile(r"[+-]?\d+")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
+_FRAC = re.compile(r"([+-]?)\\[dt]?frac\{([+-]?\d+)\}\{([+-]?\d+)\}")
+_SLASH = re.compile(r"([+-]?\d+)/([+-]?\d+)")
+
+
+def as_rational(answer: str) -> Fraction | None:
+    """The exact rational value of a plain numeric answer (``42``, ``-3``, ``1,000``, ``0.25``,
+    ``\\frac{3}{4}``, ``3/4``), or None for anything else."""
+    text = answer.replace("$", "").replace(" ", "").replace("\\!", "").replace("{,}", ",")
+    if _INTEGER.fullmatch(text):
+        return Fraction(int(text))
+    if _THOUSANDS.fullmatch(text):
+        return Fraction(int(text.replace(",", "")))
+    if _DECIMAL.fullmatch(text):
+        return Fraction(text)
+    match = _FRAC.fullmatch(text) or _SLASH.fullmatch(text)
+    if match:
+        *sign, numerator, denominator = match.groups()
+        if int(denominator) == 0:
+            return None
+        value = Fraction(int(numerator), int(denominator))
+        return -value if sign and sign[0] == "-" else value
+    return None
