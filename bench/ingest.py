@@ -19,7 +19,7 @@ from ingest.service import ingest  # noqa: E402
 from schemas.config import HardforgeConfig  # noqa: E402
 from warehouse.db import Warehouse  # noqa: E402
 
-WORDS = "integer prime triangle circle sum product sequence polynomial root digit angle area".split()
+WORDS = ["integer", "prime", "triangle", "circle", "sum", "product", "sequence", "polynomial", "root", "digit", "angle", "area"]
 
 
 def generate(path: Path, rows: int, seed: int = 0) -> None:

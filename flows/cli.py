@@ -164,7 +164,13 @@ def estimate(
     engine: Annotated[str | None, typer.Option(help="auto, transformers or vllm.")] = None,
 ) -> None:
     """Measure difficulty for the policy: n rollouts per problem, graded, with pass@k."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from rollouts.service import run_estimate
 

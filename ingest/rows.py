@@ -37,17 +37,13 @@ class Rejected(Exception):
 def _text(value: Any, name: str, limit: int, *, numbers_ok: bool) -> str:
     if value is None:
         raise Rejected(f"missing {name}")
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        if not (numbers_ok and isinstance(value, int | float) and not isinstance(value, bool)):
-            raise Rejected(f"wrong type: {name} is {type(value).__name__}, expected text")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise Rejected(f"wrong type: {name} is not a finite number ({value})")
-        value = repr(value)
-    elif isinstance(value, int):
-        if not numbers_ok:
-            raise Rejected(f"wrong type: {name} is int, expected text")
-        value = str(value)
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (isinstance(value, str) or (is_number and numbers_ok)):
+        raise Rejected(f"wrong type: {name} is {type(value).__name__}, expected text")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise Rejected(f"wrong type: {name} is not a finite number ({value})")
+    if is_number:
+        value = repr(value) if isinstance(value, float) else str(value)
     if not value.isascii():
         try:
             value.encode("utf-8")

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
 from engines.base import Engine
 from ingest.keys import content_key
 from rollouts.passk import pass_at_ks

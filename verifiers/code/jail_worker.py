@@ -8,8 +8,12 @@ worker's own non-root uid, and loads a seccomp deny-list. The worker is a child 
 anything the snippet leaves behind comes back to it and is killed.
 """
 
+# Warm the stdlib modules that model-written code usually imports: a fork then shares them and a
+# snippet that imports them pays nothing (after the uid drop, imports still work from /usr/lib).
+import bisect  # noqa: E401,F401
 import ctypes
 import errno
+import itertools  # noqa: E401,F401
 import json
 import os
 import resource
@@ -20,11 +24,6 @@ import socket
 import sys
 import tempfile
 import time
-
-# Warm the stdlib modules that model-written code usually imports: a fork then shares them and a
-# snippet that imports them pays nothing (after the uid drop, imports still work from /usr/lib).
-import bisect, collections, copy, dataclasses, decimal, fractions, functools, hashlib, heapq  # noqa: E401,F401
-import itertools, math, operator, re, string, statistics, typing, unicodedata  # noqa: E401,F401
 
 UID = int(sys.argv[1])
 OUTPUT_CAP = 64 * 1024
@@ -90,7 +89,7 @@ def lock_down(request, result_fd):
 def execute(request):
     """Runs in the locked-down child; returns the result dict."""
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    sys.stdin = open(0, "r", closefd=False)
+    sys.stdin = open(0, closefd=False)
     sys.stdout = open(1, "w", closefd=False)
     sys.stderr = open(2, "w", closefd=False)
     try:
@@ -203,6 +202,8 @@ def run(request):
             result = {"status": "timeout", "detail": f"no result within {request['timeout_s']} s"}
         elif raw:
             result = json.loads(raw)
+        elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
+            result = {"status": "timeout", "detail": f"CPU time limit of {request['limits']['cpu_s']} s"}
         elif os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
