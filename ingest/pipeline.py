@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from ingest.keys import content_key, problem_id
+from schemas.keys import content_key, problem_id
 from ingest.readers import RawRow
 from ingest.rows import Limits, Mapping, Rejected, RowChecker
 from schemas.records import Problem, Quarantine, arrow_schema

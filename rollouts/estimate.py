@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engines.base import Engine
-from ingest.keys import content_key
+from schemas.keys import content_key
 from rollouts.passk import pass_at_ks
-from rollouts.prompts import problem_chat, sampling_key
+from schemas.prompts import problem_chat, sampling_key
 from schemas.config import HardforgeConfig, RolloutConfig
 from schemas.engine import SamplingParams
 from schemas.errors import HardforgeError

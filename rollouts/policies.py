@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from engines.bundled import BUNDLED, FOLDER_NAME, resolve_model
-from ingest.keys import content_key
+from schemas.keys import content_key
 from schemas.config import HardforgeConfig
 from schemas.errors import HardforgeError
 from schemas.records import Policy

@@ -80,12 +80,47 @@ class SandboxConfig(Section):
     memory_mb: int = Field(1024, gt=0)
 
 
+class FilterConfig(Section):
+    min_statement_chars: int = Field(10, ge=1)
+    max_statement_chars: int = Field(20_000, gt=0)
+    near_dedup: bool = True
+    minhash_threshold: float = Field(0.85, gt=0, le=1)  # estimated Jaccard to call two a pair
+    minhash_perm: int = Field(128, ge=16)
+    shingle_words: int = Field(5, ge=1)
+    # Benchmarks to decontaminate against: "humaneval", "champ", or a JSONL/Parquet file
+    # ("path.jsonl" uses its "statement" column, "path.jsonl:question" another one).
+    benchmarks: list[str] = Field(default_factory=list)
+    ngram: int = Field(8, ge=1)
+
+
+class CurriculumConfig(Section):
+    """Which problems a curriculum takes, for a policy: a closed pass@1 band, and whether the
+    always-solved (pass@1 = 1) and never-solved (pass@1 = 0) ends are kept."""
+
+    band_low: float = Field(0.0, ge=0, le=1)
+    band_high: float = Field(1.0, ge=0, le=1)
+    keep_unsolved: bool = False
+    keep_solved: bool = False
+    balance_domains: bool = False  # interleave domains round-robin, hardest first within each
+    rows_per_shard: int = Field(10_000, gt=0)
+
+
+class NightlyConfig(Section):
+    cron: str = "0 3 * * *"
+    seeds: list[str] = Field(default_factory=lambda: ["champ", "humaneval"])
+    estimate_limit: int | None = Field(64, gt=0)  # problems sampled per night; None = all
+    estimate_where: str | None = None
+
+
 class HardforgeConfig(Section):
     data_dir: Path = Path("data")
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     rollouts: RolloutConfig = Field(default_factory=RolloutConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    filters: FilterConfig = Field(default_factory=FilterConfig)
+    curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig)
+    nightly: NightlyConfig = Field(default_factory=NightlyConfig)
 
     @property
     def models_dir(self) -> Path:

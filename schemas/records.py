@@ -168,6 +168,16 @@ class Quarantine(Record):
     created_at: dt.datetime
 
 
+class FilterVerdict(Record):
+    problem_id: str
+    filter: str  # validity | exact_dedup | near_dedup | decontamination
+    keep: bool
+    reason: str | None = None  # why it was dropped, e.g. "near duplicate of <id>"
+    detail: Json | None = None  # e.g. {"benchmark": "humaneval", "ngram": "..."}
+    run_id: str | None = None
+    created_at: dt.datetime
+
+
 class Table(NamedTuple):
     name: str
     record: type[Record]
@@ -189,6 +199,7 @@ TABLES: dict[str, Table] = {
         Table("curriculum_items", CurriculumItem, ("curriculum_id", "position")),
         Table("runs", Run, ("run_id",)),
         Table("quarantine", Quarantine, ("quarantine_id",)),
+        Table("filter_verdicts", FilterVerdict, ("problem_id", "filter")),
     )
 }
 

@@ -1,6 +1,6 @@
 import pytest
 
-from ingest.keys import normalize_text, problem_id
+from schemas.keys import normalize_text, problem_id
 
 
 @pytest.mark.parametrize(

@@ -149,6 +149,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "filter verdicts: one row per (problem, filter), keep or drop with the reason",
+        """
+        CREATE TABLE filter_verdicts (
+            problem_id VARCHAR NOT NULL,
+            filter VARCHAR NOT NULL,
+            keep BOOLEAN NOT NULL,
+            reason VARCHAR,
+            detail JSON,
+            run_id VARCHAR,
+            created_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (problem_id, filter)
+        );
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

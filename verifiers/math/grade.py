@@ -90,6 +90,21 @@ def _grade_chunk(chunk: list[tuple[str, str]], timeout_s: float) -> list[Grade]:
     return grades
 
 
+def _parse_chunk(answers: list[str], timeout_s: float) -> list[bool]:
+    parsed = []
+    for answer in answers:
+        signal.setitimer(signal.ITIMER_REAL, timeout_s)
+        try:
+            parsed.append(as_rational(answer) is not None or bool(_parse(answer)))
+        except _ItemTimeout:
+            parsed.append(False)
+        except Exception:
+            parsed.append(False)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    return parsed
+
+
 class MathVerifier:
     """Grades completions against reference answers; ``extracted`` keeps the answer string."""
 
@@ -123,6 +138,15 @@ class MathVerifier:
                 grades.extend(Grade(False, extract_answer(c), 0.0, "timeout") for _, c in chunk)
                 pool = self._get_pool()
         return grades
+
+    def parses(self, answers: list[str]) -> list[bool]:
+        """Whether each reference answer parses as math (for the validity filter)."""
+        if not answers:
+            return []
+        chunks = [answers[i : i + CHUNK] for i in range(0, len(answers), CHUNK)]
+        pool = self._get_pool()
+        pending = [pool.apply_async(_parse_chunk, (chunk, self.timeout_s)) for chunk in chunks]
+        return [ok for result in pending for ok in result.get(timeout=self.timeout_s * CHUNK + 60)]
 
     def close(self) -> None:
         if self._pool is not None:

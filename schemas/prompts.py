@@ -1,4 +1,5 @@
-"""How a problem is put to the policy: the chat prompt per domain."""
+"""How a problem is put to the policy: the chat prompt per domain. Rollouts and curriculum
+shards both use it, so the trainer sees exactly the prompts difficulty was measured on."""
 
 from __future__ import annotations
 
@@ -6,21 +7,22 @@ import json
 from typing import Any
 
 from schemas.config import RolloutConfig
+from schemas.keys import content_key
 from schemas.engine import Chat
 
 
+def user_content(domain: str, statement: str, config: RolloutConfig) -> str:
+    if domain == "code":
+        return f"{config.code_instruction}\n\n```python\n{statement.rstrip()}\n```"
+    return f"{statement.strip()}\n\n{config.math_instruction}"
+
+
 def problem_chat(problem: dict[str, Any], config: RolloutConfig) -> Chat:
-    if problem["domain"] == "code":
-        content = f"{config.code_instruction}\n\n```python\n{problem['statement'].rstrip()}\n```"
-    else:
-        content = f"{problem['statement'].strip()}\n\n{config.math_instruction}"
-    return [{"role": "user", "content": content}]
+    return [{"role": "user", "content": user_content(problem["domain"], problem["statement"], config)}]
 
 
 def sampling_key(config: RolloutConfig) -> str:
     """Identifies a sampling config: rollouts made under another one are different work."""
-    from ingest.keys import content_key
-
     fields = {
         "n": config.n,
         "temperature": config.temperature,

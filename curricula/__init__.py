@@ -1,0 +1,1 @@
+"""Curricula: select by a pass-rate band for a policy, order hardest first, export shards."""

@@ -1,0 +1,183 @@
+"""Curriculum shards: Parquet in curriculum order, readable as-is by TRL, verl and `datasets`.
+
+Columns: ``prompt`` (chat messages, TRL's conversational format), ``answer``, ``verifier``,
+``problem_id``, ``position``, the difficulty figures, and verl's ``data_source``, ``ability``,
+``reward_model`` {style, ground_truth} and ``extra_info`` {index, problem_id, ...}. A
+``manifest.json`` lists the shards with row counts and sha256; it holds no timestamp, so the same
+selection always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from curricula.select import extras, rule_of, select_curriculum
+from schemas.config import CurriculumConfig, RolloutConfig
+from schemas.keys import content_key
+from schemas.prompts import user_content
+from schemas.records import Curriculum, CurriculumItem
+from warehouse.db import Warehouse, records_to_arrow
+
+MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
+PASS_AT_K = pa.list_(pa.struct([("k", pa.int64()), ("value", pa.float64())]))
+REWARD_MODEL = pa.struct([("style", pa.string()), ("ground_truth", pa.string())])
+EXTRA_INFO = pa.struct([
+    ("index", pa.int64()), ("problem_id", pa.string()), ("split", pa.string()), ("verifier", pa.string()),
+    ("source", pa.string()), ("pass_at_1", pa.float64()), ("policy_id", pa.string()), ("entry_point", pa.string()),
+])
+SHARD_SCHEMA = pa.schema([
+    ("prompt", pa.list_(MESSAGE)),
+    ("answer", pa.string()),
+    ("verifier", pa.string()),
+    ("problem_id", pa.string()),
+    ("position", pa.int64()),
+    ("pass_at_1", pa.float64()),
+    ("pass_at_k", PASS_AT_K),
+    ("n_samples", pa.int64()),
+    ("n_correct", pa.int64()),
+    ("data_source", pa.string()),
+    ("ability", pa.string()),
+    ("reward_model", REWARD_MODEL),
+    ("extra_info", EXTRA_INFO),
+])
+
+
+@dataclass
+class ExportResult:
+    curriculum_id: str
+    out_dir: Path
+    items: int
+    shards: list[dict[str, Any]]
+    manifest: dict[str, Any]
+
+
+def shard_table(selected: pa.Table, policy_id: str, prompts: RolloutConfig) -> pa.Table:
+    rows = selected.num_rows
+    domains = selected.column("domain").to_pylist()
+    statements = selected.column("statement").to_pylist()
+    contents = pa.array([user_content(d, s, prompts) for d, s in zip(domains, statements, strict=True)], pa.string())
+    messages = pa.StructArray.from_arrays([pa.repeat(pa.scalar("user"), rows), contents], fields=list(MESSAGE))
+    prompt = pa.ListArray.from_arrays(pa.array(range(rows + 1), pa.int32()), messages)
+    positions = pa.array(range(rows), pa.int64())
+    answers = selected.column("answer").combine_chunks()
+    pass_at_k = pa.array(
+        [[{"k": e["key"], "value": e["value"]} for e in entries] for entries in selected.column("pass_at_k").to_pylist()],
+        PASS_AT_K,
+    )
+    entry_points = [e.get("entry_point") for e in extras(selected)]
+    extra_info = pa.StructArray.from_arrays(
+        [
+            positions, selected.column("problem_id").combine_chunks(), pa.repeat(pa.scalar("train"), rows),
+            selected.column("verifier").combine_chunks(), selected.column("source").combine_chunks(),
+            selected.column("pass_at_1").combine_chunks(), pa.repeat(pa.scalar(policy_id), rows),
+            pa.array(entry_points, pa.string()),
+        ],
+        fields=list(EXTRA_INFO),
+    )
+    reward_model = pa.StructArray.from_arrays([pa.repeat(pa.scalar("rule"), rows), answers], fields=list(REWARD_MODEL))
+    columns = {
+        "prompt": prompt, "answer": answers, "verifier": selected.column("verifier"),
+        "problem_id": selected.column("problem_id"), "position": positions,
+        "pass_at_1": selected.column("pass_at_1"), "pass_at_k": pass_at_k,
+        "n_samples": selected.column("n"), "n_correct": selected.column("c"),
+        "data_source": selected.column("source"), "ability": selected.column("domain"),
+        "reward_model": reward_model, "extra_info": extra_info,
+    }
+    return pa.Table.from_arrays([columns[f.name] for f in SHARD_SCHEMA], schema=SHARD_SCHEMA)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def export_curriculum(
+    warehouse: Warehouse,
+    policy_id: str,
+    config: CurriculumConfig,
+    prompts: RolloutConfig,
+    out_root: Path,
+    *,
+    run_id: str | None = None,
+) -> ExportResult:
+    selected = select_curriculum(warehouse, policy_id, config)
+    rule = rule_of(config, policy_id)
+    ids = selected.column("problem_id").to_pylist()
+    curriculum_id = content_key("curriculum", json.dumps(rule, sort_keys=True), content_key(*ids) if ids else "")
+    table = shard_table(selected, policy_id, prompts)
+    out_dir = out_root / curriculum_id
+    scratch = out_root / f".{curriculum_id}.{uuid.uuid4().hex}"
+    scratch.mkdir(parents=True)
+    per_shard = config.rows_per_shard
+    count = max(1, -(-table.num_rows // per_shard))
+    shards = []
+    for i in range(count):
+        part = table.slice(i * per_shard, per_shard)
+        name = f"shard-{i:05d}-of-{count:05d}.parquet"
+        pq.write_table(part, scratch / name, compression="zstd")
+        shards.append({
+            "file": name, "rows": part.num_rows, "sha256": _sha256(scratch / name),
+            "first_position": i * per_shard, "last_position": i * per_shard + part.num_rows - 1,
+        })
+    manifest = {
+        "curriculum_id": curriculum_id,
+        "policy_id": policy_id,
+        "rule": rule,
+        "counts": {
+            "items": table.num_rows,
+            "shards": count,
+            "by_domain": dict(sorted(Counter(selected.column("domain").to_pylist()).items())),
+            "by_source": dict(sorted(Counter(selected.column("source").to_pylist()).items())),
+        },
+        "shards": shards,
+        "columns": SHARD_SCHEMA.names,
+        "order_note": "rows are in curriculum order across shards; read the shards in file order",
+    }
+    (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(scratch, out_dir)
+    _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, run_id)
+    return ExportResult(curriculum_id, out_dir, table.num_rows, shards, manifest)
+
+
+def _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, run_id) -> None:
+    shard_of = []
+    for number, shard in enumerate(shards):
+        shard_of.extend([number] * shard["rows"])
+    items = pa.table(
+        {
+            "curriculum_id": pa.repeat(pa.scalar(curriculum_id), table.num_rows),
+            "position": table.column("position"),
+            "problem_id": table.column("problem_id"),
+            "shard": pa.array(shard_of, pa.int64()),
+        },
+        schema=records_to_arrow("curriculum_items", []).schema,
+    )
+    record = Curriculum(
+        curriculum_id=curriculum_id, policy_id=policy_id, rule=rule, n_items=table.num_rows,
+        n_shards=len(shards), out_dir=str(out_dir),
+        manifest_sha256=_sha256(out_dir / "manifest.json"), run_id=run_id,
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    with warehouse.write() as con:
+        warehouse.insert("curricula", records_to_arrow("curricula", [record]), con)
+        warehouse.insert("curriculum_items", items, con)
+
+
+__all__ = ["export_curriculum", "shard_table", "ExportResult", "SHARD_SCHEMA", "CurriculumItem"]

@@ -1,0 +1,67 @@
+"""Selection by difficulty band and the hardest-first order, in one SQL query.
+
+Order: lowest pass@1 first; ties by the largest-k pass@k (lower is harder); then problem_id,
+which is a content hash and so a stable pseudo-random tie-break. With domain balance, domains
+are interleaved round-robin, hardest first within each.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pyarrow as pa
+
+from schemas.config import CurriculumConfig
+from schemas.errors import HardforgeError
+from warehouse.db import Warehouse
+
+SELECT_SQL = """
+WITH latest AS (
+    SELECT * FROM difficulty WHERE policy_id = $policy
+    QUALIFY row_number() OVER (PARTITION BY problem_id ORDER BY estimated_at DESC, sampling_key) = 1
+), chosen AS (
+    SELECT p.problem_id, p.domain, p.statement, p.answer, p.verifier, p.source, p.task, p.extra,
+           d.n, d.c, d.pass_at_1,
+           map_entries(d.pass_at_k) AS pass_at_k,
+           d.pass_at_k[list_max(map_keys(d.pass_at_k))] AS pass_at_kmax
+    FROM latest d JOIN problems p USING (problem_id)
+    WHERE d.pass_at_1 BETWEEN $low AND $high
+      AND ($keep_unsolved OR d.pass_at_1 > 0)
+      AND ($keep_solved OR d.pass_at_1 < 1)
+      AND NOT EXISTS (SELECT 1 FROM filter_verdicts f WHERE f.problem_id = p.problem_id AND NOT f.keep)
+)
+SELECT *, row_number() OVER (PARTITION BY domain ORDER BY pass_at_1, pass_at_kmax, problem_id) AS domain_rank
+FROM chosen
+ORDER BY {order}
+"""
+
+
+def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
+    """The selection rule, as recorded in the manifest and the warehouse."""
+    return {
+        "policy_id": policy_id,
+        "band": [config.band_low, config.band_high],
+        "keep_unsolved": config.keep_unsolved,
+        "keep_solved": config.keep_solved,
+        "order": "pass_at_1 asc, pass_at_kmax asc, problem_id",
+        "balance_domains": config.balance_domains,
+    }
+
+
+def select_curriculum(warehouse: Warehouse, policy_id: str, config: CurriculumConfig) -> pa.Table:
+    if config.band_low > config.band_high:
+        raise HardforgeError(f"curriculum band [{config.band_low}, {config.band_high}] is empty.")
+    order = "pass_at_1, pass_at_kmax, problem_id"
+    if config.balance_domains:
+        order = "domain_rank, pass_at_1, pass_at_kmax, problem_id"
+    params = {
+        "policy": policy_id, "low": config.band_low, "high": config.band_high,
+        "keep_unsolved": config.keep_unsolved, "keep_solved": config.keep_solved,
+    }
+    with warehouse.read() as con:
+        return con.sql(SELECT_SQL.format(order=order), params=params).to_arrow_table()
+
+
+def extras(table: pa.Table) -> list[dict[str, Any]]:
+    return [json.loads(e) if e else {} for e in table.column("extra").to_pylist()]

