@@ -9,10 +9,12 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 setup:            ## install system packages, uv and the project environment (.venv)
 	bash scripts/setup.sh
 
-nightly:          ## the main job: seed ingest, then a look at what is in the warehouse
-	$(HF) --data-dir $(DATA) init
-	$(HF) --data-dir $(DATA) ingest champ
-	$(HF) --data-dir $(DATA) ingest humaneval
+# On a 2-core CPU a nightly sample of 24 problems x 8 samples x 256 tokens takes some minutes;
+# hardforge.toml or HARDFORGE_* variables change any of it.
+nightly:          ## the main job: seed ingest -> filters -> estimate a sample -> export shards
+	HARDFORGE_NIGHTLY__ESTIMATE_LIMIT=$${HARDFORGE_NIGHTLY__ESTIMATE_LIMIT:-24} \
+	HARDFORGE_ROLLOUTS__MAX_TOKENS=$${HARDFORGE_ROLLOUTS__MAX_TOKENS:-256} \
+	  $(HF) --data-dir $(DATA) run nightly
 	$(HF) --data-dir $(DATA) status
 
 test:             ## the whole test suite (what CI runs)

@@ -25,8 +25,8 @@ def bench_engine(backend: str, args, model: Path, data_dir: Path) -> None:
     from engines import load_engine
     from ingest.service import ingest
     from rollouts.estimate import batch_params, estimate, select_problems
-    from schemas.prompts import problem_chat
     from schemas.config import HardforgeConfig
+    from schemas.prompts import problem_chat
     from verifiers.base import GradeItem
     from warehouse.db import Warehouse
 

@@ -49,6 +49,8 @@ def _root(
     ] = None,
 ) -> None:
     cfg = load_config(config, data_dir=data_dir)
+    # absolute, so that flow parameters and scheduled runs mean the same folder from any cwd
+    cfg.data_dir = cfg.data_dir.resolve()
     prepare_environment(cfg.data_dir)
     ctx.obj = State(cfg)
 
@@ -201,6 +203,82 @@ def estimate(
     )
     for reason, count in summary.skipped.items():
         out.print(f"  skipped {count}: {reason}")
+
+
+@app.command("run")
+def run_flow(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="nightly, ingest, filter, estimate or export.")],
+    policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
+) -> None:
+    """Run a Prefect flow now (no server needed: Prefect starts a temporary local API)."""
+    from flows.pipeline import FLOWS
+
+    state: State = ctx.obj
+    if name not in FLOWS:
+        raise HardforgeError(f"no flow named '{name}'; flows: {', '.join(FLOWS)}.")
+    params = {"config": state.config.model_dump(mode="json")}
+    if name in ("nightly", "estimate", "export") and policy is not None:
+        params["policy"] = policy
+    if name == "estimate":
+        params["limit"] = state.config.nightly.estimate_limit
+    err.print(f"flow {name}: starting (the first flow in a process starts Prefect's local API, ~15 s)")
+    result = FLOWS[name](**params)
+    if name == "nightly":
+        exp, est = result["export"], result["estimate"]
+        out.print(
+            f"nightly: {est['estimated']} problems estimated ({est['already_done']} already done), "
+            f"curriculum {exp['curriculum_id']} with {exp['items']} items in {exp['shards']} shards at {exp['out_dir']}"
+        )
+        if exp["items"] == 0:
+            _explain_empty()
+    else:
+        out.print(f"{name}: {result}")
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
+) -> None:
+    """Export the hardest-first curriculum for the policy as Parquet shards + manifest.json."""
+    from flows.stages import export_latest
+
+    state: State = ctx.obj
+    result = export_latest(state.warehouse(), state.config, policy)
+    out.print(f"curriculum {result.curriculum_id}: {result.items} items in {len(result.shards)} shards at {result.out_dir}")
+    if result.items == 0:
+        _explain_empty()
+
+
+def _explain_empty() -> None:
+    out.print(
+        "  the curriculum is empty: no measured problem falls in the pass@1 band (by default a "
+        "problem the policy always or never solves is left out). Estimate more problems, or set "
+        "curriculum.keep_unsolved = true / widen curriculum.band_low..band_high."
+    )
+
+
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Register the nightly schedule (config: nightly.cron) with a Prefect server and keep a
+    runner polling for its runs. Needs PREFECT_API_URL (see the README)."""
+    state: State = ctx.obj
+    api = os.environ.get("PREFECT_API_URL")
+    if not api:
+        raise HardforgeError(
+            "hardforge serve needs a Prefect server: start one with `.venv/bin/prefect server start` "
+            "and set PREFECT_API_URL=http://127.0.0.1:4200/api."
+        )
+    from prefect import serve as prefect_serve
+
+    from flows.pipeline import nightly
+
+    deployment = nightly.to_deployment(
+        name="nightly", cron=state.config.nightly.cron, parameters={"config": state.config.model_dump(mode="json")},
+    )
+    err.print(f"serve: nightly scheduled '{state.config.nightly.cron}' on {api}; polling for runs (Ctrl-C stops)")
+    prefect_serve(deployment, print_starting_message=False)
 
 
 @app.command()

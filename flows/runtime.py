@@ -31,3 +31,5 @@ def prepare_environment(data_dir: Path) -> None:
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, str(value))
+    # Prefect creates its home folder but not the folders above it (a fresh data dir)
+    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)

@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 import pyarrow as pa
 
-from schemas.keys import content_key, problem_id
 from ingest.readers import RawRow
 from ingest.rows import Limits, Mapping, Rejected, RowChecker
+from schemas.keys import content_key, problem_id
 from schemas.records import Problem, Quarantine, arrow_schema
 from warehouse.db import Warehouse
 

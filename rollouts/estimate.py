@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engines.base import Engine
-from schemas.keys import content_key
 from rollouts.passk import pass_at_ks
-from schemas.prompts import problem_chat, sampling_key
 from schemas.config import HardforgeConfig, RolloutConfig
 from schemas.engine import SamplingParams
 from schemas.errors import HardforgeError
+from schemas.keys import content_key
+from schemas.prompts import problem_chat, sampling_key
 from schemas.records import Difficulty, Rollout
 from verifiers import REGISTRY, GradeItem, Verifier, get_verifier
 from warehouse.db import Warehouse, records_to_arrow

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 from engines.bundled import BUNDLED, FOLDER_NAME, resolve_model
-from schemas.keys import content_key
 from schemas.config import HardforgeConfig
 from schemas.errors import HardforgeError
+from schemas.keys import content_key
 from schemas.records import Policy
 from warehouse.db import Warehouse
 

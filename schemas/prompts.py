@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from schemas.config import RolloutConfig
-from schemas.keys import content_key
 from schemas.engine import Chat
+from schemas.keys import content_key
 
 
 def user_content(domain: str, statement: str, config: RolloutConfig) -> str:

@@ -16,7 +16,9 @@ os.environ.setdefault("PREFECT_HOME", str(ROOT / ".cache" / "prefect"))
 
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HARDFORGE_")}
+    # as a user runs it: Prefect's home is under the data dir (set by the CLI itself)
+    private = {"PREFECT_HOME", "PREFECT_RESULTS_LOCAL_STORAGE_PATH", "PREFECT_MEMO_STORE_PATH"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARDFORGE_") and k not in private}
     env.update({"HARDFORGE_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), **extra})
     return env
 

@@ -191,6 +191,16 @@ class Warehouse:
         finally:
             con.unregister("__hf_staging")
 
+    def upsert_records(self, table: str, records: Sequence[Record]) -> None:
+        """Insert or replace by key: for rows that change state (a run: running, then done)."""
+        rows = records_to_arrow(table, records)
+        with self.write() as con:
+            con.register("__hf_staging", rows)
+            try:
+                con.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(rows.column_names)}) SELECT * FROM __hf_staging")
+            finally:
+                con.unregister("__hf_staging")
+
     def insert_records(
         self,
         table: str,

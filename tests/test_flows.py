@@ -1,0 +1,182 @@
+"""The Prefect flows for real: the nightly flow end to end on the bundled model, a SIGKILL in the
+middle of estimation followed by a rerun, and the schedule registered with a local server."""
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, cli_env, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def nightly_env(model: Path, **extra: str) -> dict[str, str]:
+    return {
+        "HARDFORGE_ENGINE__MODEL": str(model),
+        "HARDFORGE_ENGINE__BACKEND": "transformers",
+        "HARDFORGE_NIGHTLY__ESTIMATE_LIMIT": "4",
+        "HARDFORGE_ROLLOUTS__N": "2",
+        "HARDFORGE_ROLLOUTS__K": "[1, 2]",
+        "HARDFORGE_ROLLOUTS__MAX_TOKENS": "16",
+        "HARDFORGE_ROLLOUTS__BATCH_PROBLEMS": "1",
+        "HARDFORGE_CURRICULUM__KEEP_UNSOLVED": "true",
+        "HARDFORGE_CURRICULUM__KEEP_SOLVED": "true",
+        **extra,
+    }
+
+
+def _query(data_dir, sql):
+    result = run_cli(data_dir, "query", sql, "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _curriculum(data_dir):
+    (row,) = _query(data_dir, "SELECT curriculum_id, out_dir FROM curricula ORDER BY created_at DESC LIMIT 1")
+    manifest = json.loads((Path(row["out_dir"]) / "manifest.json").read_text())
+    items = _query(data_dir, f"SELECT position, problem_id FROM curriculum_items WHERE curriculum_id = '{row['curriculum_id']}' ORDER BY position")
+    return manifest, items
+
+
+def _warehouse_rows(data_dir):
+    return {
+        "rollouts": _query(data_dir, "SELECT count(*) AS n, count(DISTINCT (problem_id, sample_idx)) AS u FROM rollouts")[0],
+        "difficulty": _query(data_dir, "SELECT count(*) AS n FROM difficulty")[0]["n"],
+        "problems": _query(data_dir, "SELECT count(*) AS n FROM problems")[0]["n"],
+        "verdicts": _query(data_dir, "SELECT count(*) AS n FROM filter_verdicts")[0]["n"],
+    }
+
+
+def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
+    env = nightly_env(bundled_model)
+    # 1. an uninterrupted run, with its artifacts
+    clean = tmp_path / "clean"
+    result = run_cli(clean, "run", "nightly", **env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "4 problems estimated" in result.stdout
+    manifest, items = _curriculum(clean)
+    assert manifest["counts"]["items"] == 4 and len(items) == 4
+    out_dir = Path(_query(clean, "SELECT out_dir FROM curricula")[0]["out_dir"])
+    assert sorted(os.listdir(out_dir)) == ["manifest.json", *[s["file"] for s in manifest["shards"]]]
+    with sqlite3.connect(clean / "prefect" / "prefect.db") as db:
+        keys = {row[0] for row in db.execute("SELECT key FROM artifact")}
+        flows = {row[0] for row in db.execute("SELECT f.name FROM flow_run r JOIN flow f ON r.flow_id = f.id WHERE r.state_type = 'COMPLETED'")}
+    assert {"nightly-summary", "problems-by-source", "filter-reasons", "pass-at-1-histogram", "ingest-counts"} <= keys
+    assert {"nightly", "ingest", "filter", "estimate", "export"} <= flows
+    runs = _query(clean, "SELECT flow, status, prefect_run_id FROM runs WHERE flow = 'nightly'")
+    assert runs[0]["status"] == "completed" and runs[0]["prefect_run_id"]
+
+    # 2. the same nightly, SIGKILLed (its whole process group) in the middle of estimation
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "run", "nightly"], cwd=ROOT, env=cli_env(killed, **env),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    deadline = time.monotonic() + 400
+    estimated = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (killed / "warehouse.duckdb").exists():
+            rows = run_cli(killed, "query", "SELECT count(*) AS n FROM difficulty", "--json")
+            if rows.returncode == 0:
+                estimated = json.loads(rows.stdout)[0]["n"]
+                if estimated >= 1:
+                    break
+        time.sleep(0.3)
+    assert proc.poll() is None and estimated >= 1, "the flow ended before it could be killed mid-estimation"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = _warehouse_rows(killed)
+    assert 1 <= partial["difficulty"] < 4
+    rerun = run_cli(killed, "run", "nightly", **env)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+
+    # 3. no duplicate, no missing row, and the same export as the uninterrupted run
+    after, expected = _warehouse_rows(killed), _warehouse_rows(clean)
+    assert after == expected
+    assert after["rollouts"]["n"] == after["rollouts"]["u"] == 8
+    killed_manifest, killed_items = _curriculum(killed)
+    assert killed_items == items
+    assert killed_manifest["curriculum_id"] == manifest["curriculum_id"]
+    assert [s["sha256"] for s in killed_manifest["shards"]] == [s["sha256"] for s in manifest["shards"]]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+READ_DEPLOYMENTS = """
+import json
+from prefect.client.orchestration import get_client
+with get_client(sync_client=True) as client:
+    out = []
+    for d in client.read_deployments():
+        out.append({"name": d.name, "schedules": [s.schedule.cron for s in d.schedules if hasattr(s.schedule, "cron")],
+                    "active": [s.active for s in d.schedules]})
+print(json.dumps(out))
+"""
+
+
+def test_serve_registers_the_nightly_schedule(tmp_path, data_dir):
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    prefect_home = tmp_path / "server-home"
+    server_env = {**cli_env(data_dir), "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    serve = None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{api}/health", timeout=2).read() == b"true":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the Prefect server did not become healthy")
+        client_env = {**cli_env(data_dir), "PREFECT_API_URL": api, "PREFECT_HOME": str(prefect_home)}
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve"], cwd=ROOT,
+            env={**client_env, "HARDFORGE_NIGHTLY__CRON": "15 2 * * *"},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )
+        found = []
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not found:
+            time.sleep(1)
+            out = subprocess.run([sys.executable, "-c", READ_DEPLOYMENTS], env=client_env, capture_output=True, text=True)
+            if out.returncode == 0:
+                found = [d for d in json.loads(out.stdout) if d["name"] == "nightly"]
+            assert serve.poll() is None, serve.stderr.read().decode()[-2000:]
+        assert found and found[0]["schedules"] == ["15 2 * * *"] and found[0]["active"] == [True]
+    finally:
+        if serve is not None:  # stop serve before the server (serve hangs if the server goes first)
+            os.killpg(serve.pid, signal.SIGTERM)
+            try:
+                serve.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(serve.pid, signal.SIGKILL)
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_serve_without_a_server_is_one_sentence(data_dir):
+    result = run_cli(data_dir, "serve")
+    assert result.returncode != 0 and "needs a Prefect server" in result.stderr
+    assert "Traceback" not in result.stderr
