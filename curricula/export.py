@@ -23,7 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curricula.select import extras, rule_of, select_curriculum
+from curricula.select import rule_of, select_curriculum
 from schemas.config import CurriculumConfig, RolloutConfig
 from schemas.keys import content_key
 from schemas.prompts import user_content
@@ -72,17 +72,13 @@ def shard_table(selected: pa.Table, policy_id: str, prompts: RolloutConfig) -> p
     prompt = pa.ListArray.from_arrays(pa.array(range(rows + 1), pa.int32()), messages)
     positions = pa.array(range(rows), pa.int64())
     answers = selected.column("answer").combine_chunks()
-    pass_at_k = pa.array(
-        [[{"k": e["key"], "value": e["value"]} for e in entries] for entries in selected.column("pass_at_k").to_pylist()],
-        PASS_AT_K,
-    )
-    entry_points = [e.get("entry_point") for e in extras(selected)]
+    pass_at_k = selected.column("pass_at_k").cast(PASS_AT_K)
     extra_info = pa.StructArray.from_arrays(
         [
             positions, selected.column("problem_id").combine_chunks(), pa.repeat(pa.scalar("train"), rows),
             selected.column("verifier").combine_chunks(), selected.column("source").combine_chunks(),
             selected.column("pass_at_1").combine_chunks(), pa.repeat(pa.scalar(policy_id), rows),
-            pa.array(entry_points, pa.string()),
+            selected.column("entry_point").combine_chunks(),
         ],
         fields=list(EXTRA_INFO),
     )

@@ -7,7 +7,6 @@ are interleaved round-robin, hardest first within each.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pyarrow as pa
@@ -23,7 +22,8 @@ WITH latest AS (
 ), chosen AS (
     SELECT p.problem_id, p.domain, p.statement, p.answer, p.verifier, p.source, p.task, p.extra,
            d.n, d.c, d.pass_at_1,
-           map_entries(d.pass_at_k) AS pass_at_k,
+           list_transform(map_entries(d.pass_at_k), lambda e: {{'k': e.key, 'value': e.value}}) AS pass_at_k,
+           json_extract_string(p.extra, '$.entry_point') AS entry_point,
            d.pass_at_k[list_max(map_keys(d.pass_at_k))] AS pass_at_kmax
     FROM latest d JOIN problems p USING (problem_id)
     WHERE d.pass_at_1 BETWEEN $low AND $high
@@ -61,7 +61,3 @@ def select_curriculum(warehouse: Warehouse, policy_id: str, config: CurriculumCo
     }
     with warehouse.read() as con:
         return con.sql(SELECT_SQL.format(order=order), params=params).to_arrow_table()
-
-
-def extras(table: pa.Table) -> list[dict[str, Any]]:
-    return [json.loads(e) if e else {} for e in table.column("extra").to_pylist()]

@@ -42,7 +42,7 @@ def test_default_band_drops_always_and_never_solved_and_orders_hardest_first(mea
     assert set(pass1) == {0.25, 0.5, 0.75}  # 0/4 and 4/4 are dropped
     assert pass1 == sorted(pass1)
     ids = table.column("problem_id").to_pylist()
-    for a, b in zip(range(len(ids)), range(1, len(ids))):
+    for a, b in zip(range(len(ids) - 1), range(1, len(ids)), strict=True):
         if pass1[a] == pass1[b]:
             assert ids[a] < ids[b]  # stable tie-break
 
@@ -76,7 +76,7 @@ def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):
     manifest = json.loads((result.out_dir / "manifest.json").read_text())
     assert manifest["counts"]["items"] == result.items == 7 and manifest["counts"]["shards"] == 3
     files = [str(result.out_dir / s["file"]) for s in manifest["shards"]]
-    for shard, file in zip(manifest["shards"], files):
+    for shard, file in zip(manifest["shards"], files, strict=True):
         assert hashlib.sha256(open(file, "rb").read()).hexdigest() == shard["sha256"]
         assert pq.read_metadata(file).num_rows == shard["rows"]
     ds = datasets.load_dataset("parquet", data_files=files, split="train")
