@@ -40,6 +40,7 @@ EXTRA_INFO = pa.struct([
 SHARD_SCHEMA = pa.schema([
     ("prompt", pa.list_(MESSAGE)),
     ("answer", pa.string()),
+    ("statement", pa.string()),
     ("verifier", pa.string()),
     ("problem_id", pa.string()),
     ("position", pa.int64()),
@@ -84,7 +85,8 @@ def shard_table(selected: pa.Table, policy_id: str, prompts: RolloutConfig) -> p
     )
     reward_model = pa.StructArray.from_arrays([pa.repeat(pa.scalar("rule"), rows), answers], fields=list(REWARD_MODEL))
     columns = {
-        "prompt": prompt, "answer": answers, "verifier": selected.column("verifier"),
+        "prompt": prompt, "answer": answers, "statement": selected.column("statement"),
+        "verifier": selected.column("verifier"),
         "problem_id": selected.column("problem_id"), "position": positions,
         "pass_at_1": selected.column("pass_at_1"), "pass_at_k": pass_at_k,
         "n_samples": selected.column("n"), "n_correct": selected.column("c"),

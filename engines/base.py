@@ -17,6 +17,10 @@ class Engine(ABC):
     def generate(self, prompts: list[Chat], params: SamplingParams) -> list[list[Completion]]:
         """One list of ``params.n`` completions per prompt, in prompt order."""
 
+    def count_tokens(self, prompt: Chat) -> int:
+        """Prompt length in tokens with the chat template (backends override with their tokenizer)."""
+        return sum(len(m["content"]) for m in prompt) // 4 + 8
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model (and any engine processes)."""
 

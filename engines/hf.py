@@ -34,6 +34,9 @@ class TransformersEngine(Engine):
     def render(self, prompt: Chat) -> str:
         return self.tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
+    def count_tokens(self, prompt: Chat) -> int:
+        return len(self.tokenizer(self.render(prompt), add_special_tokens=False)["input_ids"])
+
     def generate(self, prompts: list[Chat], params: SamplingParams) -> list[list[Completion]]:
         per_chunk = max(1, self.batch_size // max(1, params.n))
         results: list[list[Completion]] = []

@@ -51,6 +51,10 @@ class VLLMEngine(Engine):
         )
         self.cuda = cuda
 
+    def count_tokens(self, prompt: Chat) -> int:
+        tokenizer = self.llm.get_tokenizer()
+        return len(tokenizer.apply_chat_template(prompt, tokenize=True, add_generation_prompt=True))
+
     def generate(self, prompts: list[Chat], params: SamplingParams) -> list[list[Completion]]:
         from vllm import SamplingParams as VSamplingParams
 

@@ -205,10 +205,34 @@ def estimate(
         out.print(f"  skipped {count}: {reason}")
 
 
+@app.command()
+def synthesize(
+    ctx: typer.Context,
+    method: Annotated[str, typer.Option(help="Synthesis method: svs.")] = "svs",
+    limit: Annotated[int | None, typer.Option(help="At most this many seeds.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
+) -> None:
+    """Synthesize new problems with the policy; every candidate is recorded in synth_attempts."""
+    from synth.service import run_synthesis
+
+    state: State = ctx.obj
+    report = run_synthesis(state.warehouse(), state.config, method, policy=policy, limit=limit,
+                           announce=lambda msg: err.print(msg, highlight=False))
+    figures = report.as_dict()
+    out.print(
+        f"{method}: {figures['seeds']} seeds ({figures['already_done']} already used), {figures['prompts_over_length']} "
+        f"prompts over length, {figures['candidates']} candidates, {figures['extractable']} extractable "
+        f"({figures['extractable_pct']}%), {figures['accepted']} accepted ({figures['accepted_pct']}%), "
+        f"{figures['elapsed_s']} s"
+    )
+    for reason, count in figures["rejections"].items():
+        out.print(f"  rejected {count}: {reason}")
+
+
 @app.command("run")
 def run_flow(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="nightly, ingest, filter, estimate or export.")],
+    name: Annotated[str, typer.Argument(help="nightly, ingest, synthesize, filter, estimate or export.")],
     policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
 ) -> None:
     """Run a Prefect flow now (no server needed: Prefect starts a temporary local API)."""

@@ -70,6 +70,14 @@ def ingest_seed(config: dict[str, Any], seed: str) -> dict[str, Any]:
     return ingest(warehouse, seed, cfg).as_dict()
 
 
+@task(name="synthesize-method", cache_policy=NO_CACHE)
+def synthesize_method(config: dict[str, Any], method: str, policy: str | None, run_id: str) -> dict[str, Any]:
+    from synth.service import run_synthesis
+
+    cfg, warehouse = _load(config)
+    return run_synthesis(warehouse, cfg, method, policy=policy, run_id=run_id).as_dict()
+
+
 @task(name="filters", cache_policy=NO_CACHE)
 def filter_problems(config: dict[str, Any], run_id: str) -> dict[str, Any]:
     from flows.stages import run_filters
@@ -107,6 +115,18 @@ def ingest_flow(config: dict[str, Any], seeds: list[str] | None = None) -> list[
     _table("ingest-counts", [{k: v for k, v in r.items() if k != "quarantine_reasons"} for r in results], "rows per seed")
     record.finish("completed", {"ingest": results})
     return results
+
+
+@flow(name="synthesize")
+def synthesize_flow(config: dict[str, Any], methods: list[str] | None = None, policy: str | None = None) -> list[dict[str, Any]]:
+    cfg, warehouse = _load(config)
+    record = RunRecord(warehouse, "synthesize", cfg)
+    reports = [synthesize_method(config, m, policy, record.run.run_id) for m in (methods if methods is not None else cfg.nightly.synthesize)]
+    _table("synthesis", [{k: v for k, v in r.items() if k != "rejections"} for r in reports], "per method: seeds, candidates, acceptance")
+    _table("synthesis-rejections", [{"method": r["method"], "reason": k, "candidates": v} for r in reports for k, v in r["rejections"].items()],
+           "rejection reasons")
+    record.finish("completed", {"synthesize": reports})
+    return reports
 
 
 @flow(name="filter")
@@ -164,11 +184,12 @@ def export_flow(config: dict[str, Any], policy: str | None = None) -> dict[str, 
 
 @flow(name="nightly")
 def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]:
-    """seed ingest -> filters -> estimate (a sample) -> export, for the latest policy."""
+    """seed ingest -> synthesis -> filters -> estimate (a sample) -> export, for the latest policy."""
     cfg, warehouse = _load(config)
     record = RunRecord(warehouse, "nightly", cfg)
     try:
         ingested = ingest_flow(config)
+        synthesized = synthesize_flow(config, policy=policy)
         filtered = filter_flow(config)
         where = "NOT EXISTS (SELECT 1 FROM filter_verdicts f WHERE f.problem_id = problems.problem_id AND NOT f.keep)"
         if cfg.nightly.estimate_where:
@@ -178,7 +199,7 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
     except BaseException:
         record.finish("failed", {})
         raise
-    counts = {"ingest": ingested, "filter": filtered, "estimate": estimated, "export": exported}
+    counts = {"ingest": ingested, "synthesize": synthesized, "filter": filtered, "estimate": estimated, "export": exported}
     _publish_summary(warehouse, counts)
     record.finish("completed", counts)
     return counts
@@ -198,6 +219,8 @@ def _publish_summary(warehouse: Warehouse, counts: dict[str, Any]) -> None:
         "| stage | result |",
         "|---|---|",
         "| ingest | " + ", ".join(f"{r['source']}: {r['inserted']} new, {r['quarantined']} quarantined" for r in counts["ingest"]) + " |",
+        "| synthesis | " + (", ".join(f"{r['method']}: {r['seeds']} seeds, {r['candidates']} candidates, {r['extractable']} extractable, "
+                                       f"{r['accepted']} accepted" for r in counts["synthesize"]) or "none") + " |",
         f"| filters | checked {sum(counts['filter']['checked'].values())}, dropped {sum(counts['filter']['dropped'].values())} |",
         f"| estimate | policy `{est['policy_id'][:12]}`: {est['estimated']} problems ({est['already_done']} already done), "
         f"{est['rollouts']} rollouts, {est['correct']} correct |",
@@ -206,4 +229,4 @@ def _publish_summary(warehouse: Warehouse, counts: dict[str, Any]) -> None:
     create_markdown_artifact(key="nightly-summary", markdown="\n".join(lines), description="nightly run summary")
 
 
-FLOWS = {"ingest": ingest_flow, "filter": filter_flow, "estimate": estimate_flow, "export": export_flow, "nightly": nightly}
+FLOWS = {"ingest": ingest_flow, "synthesize": synthesize_flow, "filter": filter_flow, "estimate": estimate_flow, "export": export_flow, "nightly": nightly}

@@ -76,15 +76,13 @@ def latest_policy(warehouse: Warehouse) -> Policy | None:
 
 
 def resolve_policy(warehouse: Warehouse, config: HardforgeConfig, spec: str | None = None) -> Policy:
-    """``spec`` is a policy id, ``bundled``, or a model folder; None means the latest registered
-    policy (the newest trained checkpoint), or the bundled model when none is registered."""
-    if spec is None and config.engine.model != BUNDLED:
-        spec = config.engine.model
+    """``spec`` is a policy id or name, ``bundled``, or a model folder; None means the latest
+    registered policy (the newest trained checkpoint), else the configured ``engine.model``."""
     if spec is None:
         latest = latest_policy(warehouse)
         if latest is not None:
             return latest
-        spec = BUNDLED
+        spec = config.engine.model
     if spec != BUNDLED and not Path(spec).exists():
         found = warehouse.scalar("SELECT policy_id FROM policies WHERE policy_id = ? OR name = ? "
                                  "ORDER BY created_at DESC LIMIT 1", [spec, spec])

@@ -110,6 +110,45 @@ class NightlyConfig(Section):
     seeds: list[str] = Field(default_factory=lambda: ["champ", "humaneval"])
     estimate_limit: int | None = Field(64, gt=0)  # problems sampled per night; None = all
     estimate_where: str | None = None
+    synthesize: list[str] = Field(default_factory=lambda: ["svs"])  # methods run before the filters
+
+
+class SvsConfig(Section):
+    """SvS (methods.md §1): defaults from the official scripts."""
+
+    group: int = Field(8, gt=0)  # G: candidates per seed, and solutions per candidate
+    under_low: float = Field(0.125, ge=0, le=1)
+    under_high: float = Field(0.5, ge=0, le=1)
+    positive_low: float = Field(0.125, ge=0, le=1)
+    positive_high: float = Field(0.625, ge=0, le=1)
+    max_prompt_tokens: int = Field(4096, gt=0)
+    temperature: float = Field(1.0, ge=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    max_tokens: int = Field(512, gt=0)  # for the synthesis output; solving uses rollouts.max_tokens
+    batch_seeds: int = Field(4, gt=0)  # seeds per generate call and per warehouse write
+
+
+class SynthConfig(Section):
+    svs: SvsConfig = Field(default_factory=SvsConfig)
+
+
+class TrainConfig(Section):
+    """The bundled GRPO trainer (TRL GRPOTrainer). CPU: bf16 off (6-10x slower on), no vLLM."""
+
+    enabled: bool = False  # nightly trains only when enabled (off by default: slow on CPU)
+    loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo"] = "dapo"
+    beta: float = Field(0.0, ge=0)
+    num_generations: int = Field(4, ge=2)
+    per_device_train_batch_size: int = Field(8, gt=0)  # completions per step; a multiple of num_generations
+    gradient_accumulation_steps: int = Field(1, gt=0)
+    learning_rate: float = Field(1e-6, gt=0)
+    max_completion_length: int = Field(64, gt=0)
+    temperature: float = Field(1.0, gt=0)
+    max_steps: int = Field(2, gt=0)
+    seed: int = 0
+    use_vllm: bool = False  # GPU: generation with vLLM
+    vllm_mode: Literal["colocate", "server"] = "colocate"
+    gradient_checkpointing: bool = False
 
 
 class HardforgeConfig(Section):
@@ -121,6 +160,8 @@ class HardforgeConfig(Section):
     filters: FilterConfig = Field(default_factory=FilterConfig)
     curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig)
     nightly: NightlyConfig = Field(default_factory=NightlyConfig)
+    synth: SynthConfig = Field(default_factory=SynthConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
 
     @property
     def models_dir(self) -> Path:

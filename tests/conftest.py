@@ -91,5 +91,8 @@ class ScriptedEngine:
             for chat in prompts
         ]
 
+    def count_tokens(self, prompt):
+        return sum(len(m["content"].split()) for m in prompt)
+
     def close(self):
         pass

@@ -70,8 +70,8 @@ def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
     with sqlite3.connect(clean / "prefect" / "prefect.db") as db:
         keys = {row[0] for row in db.execute("SELECT key FROM artifact")}
         flows = {row[0] for row in db.execute("SELECT f.name FROM flow_run r JOIN flow f ON r.flow_id = f.id WHERE r.state_type = 'COMPLETED'")}
-    assert {"nightly-summary", "problems-by-source", "filter-reasons", "pass-at-1-histogram", "ingest-counts"} <= keys
-    assert {"nightly", "ingest", "filter", "estimate", "export"} <= flows
+    assert {"nightly-summary", "problems-by-source", "filter-reasons", "pass-at-1-histogram", "ingest-counts", "synthesis"} <= keys
+    assert {"nightly", "ingest", "synthesize", "filter", "estimate", "export"} <= flows
     runs = _query(clean, "SELECT flow, status, prefect_run_id FROM runs WHERE flow = 'nightly'")
     assert runs[0]["status"] == "completed" and runs[0]["prefect_run_id"]
 

@@ -1,0 +1,1 @@
+"""Synthesis methods, one module per method, and the shared contract (``synth.base``)."""

@@ -1,0 +1,152 @@
+"""SvS in the pipeline: every path with a scripted engine (exact outputs), then the real model."""
+
+import json
+
+from ingest.service import ingest
+from rollouts.estimate import estimate, select_problems
+from schemas.config import HardforgeConfig
+from synth.svs.run import run_svs
+from tests.conftest import ScriptedEngine
+
+POLICY = "p" * 32
+ORIGINAL = "What is the sum of the first three positive integers, written as a number?"
+
+
+def _seeded(tmp_path, warehouse, correct_of_8=2):
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"statement": ORIGINAL, "answer": "6"}) + "\n"
+                    + json.dumps({"statement": "Always solved: what is one plus zero, as a number?", "answer": "1"}) + "\n")
+    ingest(warehouse, str(path), HardforgeConfig())
+    cfg = HardforgeConfig()
+
+    def solve(chat, n):
+        if "one plus zero" in chat[0]["content"]:
+            return [r"\boxed{1}"] * n
+        return [r"1 + 2 + 3 = \boxed{6}"] * correct_of_8 + ["no idea"] * (n - correct_of_8)
+
+    estimate(warehouse, ScriptedEngine(solve), POLICY, select_problems(warehouse, None, None), cfg.rollouts)
+    return cfg
+
+
+VARIANTS = [
+    "```text\nA shop sells 1, 2 and 3 apples on three days. How many apples in total?\n```",  # k=3: accepted
+    "I cannot write a problem.",  # unparsable
+    "```text\nWhat is 3 + 3? The answer is 6.\n```",  # k=8: too easy
+    "```text\nWhat is the hardest question in the world?\n```",  # k=0: unsolvable
+    f"```text\n{ORIGINAL}\n```",  # k=2 but it is the original problem: duplicate
+]
+
+
+def script(chat, n):
+    content = chat[0]["content"]
+    if "expert in educational assessment" in content:
+        return (VARIANTS * 2)[:n]
+    if "apples" in content:
+        return [r"\boxed{6}"] * 3 + [r"\boxed{5}"] * (n - 3)
+    if "3 + 3" in content:
+        return [r"\boxed{6}"] * n
+    if "hardest" in content:
+        return [r"\boxed{42}"] * n
+    if ORIGINAL in content:
+        return [r"\boxed{6}"] * 2 + ["?"] * (n - 2)
+    raise AssertionError(content)
+
+
+def test_svs_every_path_with_exact_outputs(tmp_path, warehouse):
+    cfg = _seeded(tmp_path, warehouse)
+    cfg.synth.svs.group = 5
+    report = run_svs(warehouse, ScriptedEngine(script), POLICY, cfg)
+    # seeds: the 2 correct rollouts of the problem at pass@1 = 2/8 = 0.25; not the always-solved one
+    assert (report.seeds, report.candidates, report.extractable, report.accepted) == (2, 10, 8, 2)
+    assert dict(report.reasons) == {"unparsable": 2, "too easy": 2, "unsolvable": 2, "duplicate": 2}
+    attempts = warehouse.arrow("SELECT accepted, reason, candidate, parent_id, meta FROM synth_attempts").to_pylist()
+    assert len(attempts) == 10 and all(a["accepted"] or a["reason"] for a in attempts)
+    (variant,) = warehouse.arrow("SELECT * FROM problems WHERE source = 'svs'").to_pylist()
+    parent = warehouse.scalar("SELECT problem_id FROM problems WHERE statement = ?", [ORIGINAL])
+    assert (variant["parent_id"], variant["answer"]) == (parent, "6")
+    assert variant["statement"].startswith("A shop sells")
+    meta = json.loads(variant["method_meta"])
+    assert (meta["k"], meta["group"]) == (3, 5)
+    # its solving rollouts are stored: its difficulty is known without sampling again
+    row = warehouse.arrow("SELECT n, c, pass_at_1 FROM difficulty WHERE problem_id = ?", [variant["problem_id"]]).to_pylist()
+    assert row == [{"n": 5, "c": 3, "pass_at_1": 0.6}]
+    assert warehouse.scalar("SELECT count(*) FROM rollouts WHERE problem_id = ?", [variant["problem_id"]]) == 5
+    # a rerun uses no seed twice
+    again = run_svs(warehouse, ScriptedEngine(script), POLICY, cfg)
+    assert (again.seeds, again.already_done) == (0, 2)
+    assert warehouse.scalar("SELECT count(*) FROM synth_attempts") == 10
+
+
+def test_over_long_synthesis_prompts_are_dropped(tmp_path, warehouse):
+    cfg = _seeded(tmp_path, warehouse)
+    cfg.synth.svs.max_prompt_tokens = 10
+    report = run_svs(warehouse, ScriptedEngine(script), POLICY, cfg)
+    assert (report.seeds, report.prompts_over_length, report.candidates) == (2, 2, 0)
+    reasons = warehouse.arrow("SELECT reason FROM synth_attempts").column("reason").to_pylist()
+    assert reasons == ["synthesis prompt too long: over 10 tokens"] * 2
+
+
+def test_no_seed_in_band_means_nothing_to_do(tmp_path, warehouse):
+    cfg = _seeded(tmp_path, warehouse, correct_of_8=8)
+    report = run_svs(warehouse, ScriptedEngine(script), POLICY, cfg)
+    assert (report.seeds, report.candidates) == (0, 0)
+
+
+def test_svs_on_the_real_model(real_config, data_dir):
+    """The bundled model never solves CHAMP, so its seeds are CHAMP's reference solutions, stored as
+    correct rollouts of the policy at pass@1 = 0.25; proposing, extracting, solving and grading are
+    the real model and the real verifier."""
+    import datetime as dt
+
+    from rollouts.policies import resolve_policy
+    from schemas.keys import content_key
+    from schemas.records import Difficulty, Rollout
+    from warehouse.db import Warehouse
+
+    warehouse = Warehouse(data_dir)
+    ingest(warehouse, "champ", real_config)
+    policy = resolve_policy(warehouse, real_config)
+    problems = warehouse.arrow(
+        "SELECT problem_id, solution, answer FROM problems WHERE source = 'champ' AND length(solution) < 400 ORDER BY problem_id LIMIT 2"
+    ).to_pylist()
+    stamp = dt.datetime.now(dt.UTC)
+    rollouts, difficulty = [], []
+    for p in problems:
+        for j in range(4):
+            correct = j == 0
+            rollouts.append(Rollout(
+                rollout_id=content_key(p["problem_id"], "fixture", str(j)), problem_id=p["problem_id"], policy_id=policy.policy_id,
+                sampling_key="fixture", sample_idx=j, completion=f"{p['solution']}\nSo the answer is \\boxed{{{p['answer']}}}." if correct else "?",
+                correct=correct, created_at=stamp,
+            ))
+        difficulty.append(Difficulty(problem_id=p["problem_id"], policy_id=policy.policy_id, sampling_key="fixture", n=4, c=1,
+                                     pass_at_1=0.25, pass_at_k={1: 0.25}, estimated_at=stamp))
+    warehouse.insert_records("rollouts", rollouts)
+    warehouse.insert_records("difficulty", difficulty)
+
+    from engines.hf import TransformersEngine
+
+    real_config.synth.svs.group = 2
+    real_config.synth.svs.max_tokens = 96
+    real_config.rollouts.max_tokens = 32
+    engine = TransformersEngine(policy.model_path)
+    report = run_svs(warehouse, engine, policy.policy_id, real_config)
+    assert report.seeds == 2 and report.candidates == 4
+    attempts = warehouse.arrow("SELECT accepted, reason, parent_id, output FROM synth_attempts").to_pylist()
+    assert len(attempts) == 4
+    assert all(a["output"] for a in attempts)
+    assert all(a["accepted"] or a["reason"] for a in attempts)
+    assert {a["parent_id"] for a in attempts} == {p["problem_id"] for p in problems}
+    for variant in warehouse.arrow("SELECT parent_id, answer FROM problems WHERE source = 'svs'").to_pylist():
+        parent = next(p for p in problems if p["problem_id"] == variant["parent_id"])
+        assert variant["answer"] == parent["answer"]
+    print(json.dumps(report.as_dict()))
+
+
+def test_cli_unknown_method_is_one_sentence(data_dir):
+    from tests.conftest import run_cli
+
+    run_cli(data_dir, "init")
+    result = run_cli(data_dir, "synthesize", "--method", "nope")
+    assert result.returncode != 0 and "unknown synthesis method 'nope'" in result.stderr
+    assert "Traceback" not in result.stderr

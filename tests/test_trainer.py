@@ -1,0 +1,75 @@
+"""GRPO on CPU with the bundled model: 2 steps on a small curriculum, in curriculum order."""
+
+import json
+
+import pytest
+from safetensors.torch import load_file
+
+from curricula.export import export_curriculum
+from ingest.service import ingest
+from rollouts.estimate import estimate, select_problems
+from rollouts.policies import latest_policy, resolve_policy
+from schemas.errors import HardforgeError
+from tests.conftest import ScriptedEngine
+from trainer.data import plan_rows, prompts_per_step
+from trainer.grpo import train
+from warehouse.db import Warehouse
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("rows", "per_step", "steps", "indices", "note"),
+    [
+        (6, 2, 2, [0, 1, 2, 3], "4 rows for 2 steps x 2 prompts"),
+        (3, 2, 2, [0, 1, 2, 0], "the curriculum has 3, so it is repeated"),
+        (7, 2, None, [0, 1, 2, 3, 4, 5], "the last 1 (easiest) rows do not fill"),
+    ],
+)
+def test_row_plan(rows, per_step, steps, indices, note):
+    plan = plan_rows(rows, per_step, steps)
+    assert plan.indices == indices and note in plan.note
+
+
+def test_batch_must_hold_whole_groups():
+    assert prompts_per_step(8, 1, 4) == 2
+    with pytest.raises(HardforgeError, match="must be a multiple of train.num_generations"):
+        prompts_per_step(6, 1, 4)
+
+
+def test_two_grpo_steps_in_curriculum_order(real_config, data_dir, tmp_path):
+    warehouse = Warehouse(data_dir)
+    rows = [{"statement": f"What is {a} + {b}?", "answer": str(a + b)} for a, b in [(2, 3), (1, 1), (4, 4), (3, 5), (6, 1), (2, 2)]]
+    path = tmp_path / "easy.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ingest(warehouse, str(path), real_config)
+    policy = resolve_policy(warehouse, real_config)
+    # place the problems in the band with exact pass rates (3/4, 2/4, 1/4 ...) for the real policy
+    rates = {str(a + b): (i % 3) + 1 for i, (a, b) in enumerate([(2, 3), (1, 1), (4, 4), (3, 5), (6, 1), (2, 2)])}
+
+    def script(chat, n):
+        answer = str(eval(chat[0]["content"].split("What is ")[1].split("?")[0]))
+        return [rf"\boxed{{{answer}}}"] * rates[answer] + ["?"] * (n - rates[answer])
+
+    estimate(warehouse, ScriptedEngine(script), policy.policy_id, select_problems(warehouse, None, None), real_config.rollouts)
+    exported = export_curriculum(warehouse, policy.policy_id, real_config.curriculum, real_config.rollouts, data_dir / "curricula")
+    order = json.loads((exported.out_dir / "manifest.json").read_text())["counts"]["items"]
+    assert order == 6
+
+    real_config.train.num_generations = 4
+    real_config.train.per_device_train_batch_size = 8  # 2 prompts per step
+    real_config.train.max_completion_length = 24
+    real_config.train.learning_rate = 1e-5
+    result = train(warehouse, real_config, max_steps=2)
+
+    # the reward calls saw the rows in curriculum order, each repeated num_generations times
+    assert result.positions_seen == [0] * 4 + [1] * 4 + [2] * 4 + [3] * 4
+    # the parameters changed, and the checkpoint is the new policy, with its parent and curriculum
+    before, after = load_file(f"{policy.model_path}/model.safetensors"), load_file(f"{result.policy.model_path}/model.safetensors")
+    changed = [name for name in before if name in after and not (before[name] == after[name]).all()]
+    assert changed, "no parameter changed"
+    assert result.policy.parent_policy_id == policy.policy_id
+    assert result.policy.curriculum_id == exported.curriculum_id
+    assert latest_policy(warehouse).policy_id == result.policy.policy_id
+    assert len(result.metrics) == 2 and all(m["step_time_s"] for m in result.metrics)
+    print(json.dumps(result.summary()))

@@ -1,0 +1,1 @@
+"""The bundled GRPO trainer: curriculum shards in order -> TRL GRPOTrainer -> a new policy."""
