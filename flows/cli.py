@@ -229,10 +229,34 @@ def synthesize(
         out.print(f"  rejected {count}: {reason}")
 
 
+@app.command("train")
+def train_command(
+    ctx: typer.Context,
+    curriculum: Annotated[str | None, typer.Option(help="Curriculum id (default: the latest export).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="GRPO steps (default: train.max_steps).")] = None,
+) -> None:
+    """GRPO on a curriculum (TRL), in curriculum order; the checkpoint becomes the latest policy."""
+    from flows.stages import record_training
+    from trainer.grpo import train
+
+    state: State = ctx.obj
+    warehouse = state.warehouse()
+    result = train(warehouse, state.config, curriculum_id=curriculum, max_steps=max_steps)
+    record_training(warehouse, state.config, result)
+    summary = result.summary()
+    out.print(
+        f"train: {summary['steps']} GRPO steps on curriculum {summary['curriculum_id']} ({summary['rows']}), "
+        f"{summary['mean_step_time_s']} s/step; new policy {result.policy.name} ({result.policy.policy_id}) "
+        f"at {result.policy.model_path}"
+    )
+    for m in summary["metrics"]:
+        out.print(f"  step {m['step']}: reward mean {m['reward_mean']}, zero-std groups {m['frac_reward_zero_std']}, {m['step_time_s']} s")
+
+
 @app.command("run")
 def run_flow(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="nightly, ingest, synthesize, filter, estimate or export.")],
+    name: Annotated[str, typer.Argument(help="nightly, ingest, synthesize, filter, estimate, export or train.")],
     policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
 ) -> None:
     """Run a Prefect flow now (no server needed: Prefect starts a temporary local API)."""

@@ -106,6 +106,14 @@ def export_task(config: dict[str, Any], policy: str | None, run_id: str) -> dict
             "shards": len(result.shards), "by_domain": result.manifest["counts"]["by_domain"]}
 
 
+@task(name="grpo", cache_policy=NO_CACHE)
+def train_task(config: dict[str, Any], curriculum_id: str | None, max_steps: int | None) -> dict[str, Any]:
+    from trainer.grpo import train
+
+    cfg, warehouse = _load(config)
+    return train(warehouse, cfg, curriculum_id=curriculum_id, max_steps=max_steps).summary()
+
+
 # -- flows ------------------------------------------------------------------------------------
 @flow(name="ingest")
 def ingest_flow(config: dict[str, Any], seeds: list[str] | None = None) -> list[dict[str, Any]]:
@@ -182,6 +190,16 @@ def export_flow(config: dict[str, Any], policy: str | None = None) -> dict[str, 
     return result
 
 
+@flow(name="train")
+def train_flow(config: dict[str, Any], curriculum_id: str | None = None, max_steps: int | None = None) -> dict[str, Any]:
+    cfg, warehouse = _load(config)
+    record = RunRecord(warehouse, "train", cfg)
+    summary = train_task(config, curriculum_id, max_steps)
+    _table("training", summary["metrics"], f"GRPO steps -> policy {summary['policy_id'][:12]}")
+    record.finish("completed", summary)
+    return summary
+
+
 @flow(name="nightly")
 def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]:
     """seed ingest -> synthesis -> filters -> estimate (a sample) -> export, for the latest policy."""
@@ -196,10 +214,12 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
             where = f"({cfg.nightly.estimate_where}) AND {where}"
         estimated = estimate_flow(config, policy, where, cfg.nightly.estimate_limit)
         exported = export_flow(config, policy)
+        trained = train_flow(config, exported["curriculum_id"]) if cfg.train.enabled and exported["items"] else None
     except BaseException:
         record.finish("failed", {})
         raise
-    counts = {"ingest": ingested, "synthesize": synthesized, "filter": filtered, "estimate": estimated, "export": exported}
+    counts = {"ingest": ingested, "synthesize": synthesized, "filter": filtered, "estimate": estimated,
+              "export": exported, "train": trained}
     _publish_summary(warehouse, counts)
     record.finish("completed", counts)
     return counts
@@ -225,8 +245,10 @@ def _publish_summary(warehouse: Warehouse, counts: dict[str, Any]) -> None:
         f"| estimate | policy `{est['policy_id'][:12]}`: {est['estimated']} problems ({est['already_done']} already done), "
         f"{est['rollouts']} rollouts, {est['correct']} correct |",
         f"| export | curriculum `{exp['curriculum_id'][:12]}`: {exp['items']} items in {exp['shards']} shards at `{exp['out_dir']}` |",
+        "| train | " + (f"{counts['train']['steps']} GRPO steps, {counts['train']['mean_step_time_s']} s/step -> policy "
+                       f"`{counts['train']['policy_id'][:12]}`" if counts.get("train") else "off (train.enabled = false)") + " |",
     ]
     create_markdown_artifact(key="nightly-summary", markdown="\n".join(lines), description="nightly run summary")
 
 
-FLOWS = {"ingest": ingest_flow, "synthesize": synthesize_flow, "filter": filter_flow, "estimate": estimate_flow, "export": export_flow, "nightly": nightly}
+FLOWS = {"ingest": ingest_flow, "synthesize": synthesize_flow, "filter": filter_flow, "estimate": estimate_flow, "export": export_flow, "train": train_flow, "nightly": nightly}

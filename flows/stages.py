@@ -104,6 +104,21 @@ def export_latest(warehouse: Warehouse, config: HardforgeConfig, policy: str | N
     )
 
 
+def record_training(warehouse: Warehouse, config: HardforgeConfig, result, run_id: str | None = None) -> dict[str, Any]:
+    """Training metrics into ``runs`` (one row per training run)."""
+    import uuid
+
+    from schemas.records import Run
+
+    summary = result.summary()
+    now = dt.datetime.now(dt.UTC)
+    warehouse.insert_records("runs", [Run(
+        run_id=run_id or uuid.uuid4().hex, flow="train", config_hash=config.digest(), status="completed",
+        counts=summary, started_at=now - dt.timedelta(seconds=result.seconds), finished_at=now,
+    )])
+    return summary
+
+
 def pass_at_1_histogram(warehouse: Warehouse, policy_id: str, bins: int = 8) -> list[dict[str, Any]]:
     rows = warehouse.arrow(
         f"""

@@ -45,10 +45,13 @@ def register_policy(
     parent_policy_id: str | None = None,
     curriculum_id: str | None = None,
     meta: dict | None = None,
+    trained_in: str | None = None,
 ) -> Policy:
+    """Register a model folder. A checkpoint from a training run is its own policy even when its
+    weights did not move (``trained_in`` = the run), so lineage is never collapsed."""
     revision = model_revision(folder)
     policy = Policy(
-        policy_id=content_key("policy", revision),
+        policy_id=content_key("policy", revision, *([trained_in] if trained_in else [])),
         name=name or folder.name,
         model_path=str(folder.resolve()),
         revision=revision,

@@ -180,3 +180,29 @@ def test_serve_without_a_server_is_one_sentence(data_dir):
     result = run_cli(data_dir, "serve")
     assert result.returncode != 0 and "needs a Prefect server" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_nightly_with_training_closes_the_loop(data_dir, bundled_model):
+    env = nightly_env(
+        bundled_model,
+        HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="2",
+        HARDFORGE_TRAIN__ENABLED="true",
+        HARDFORGE_TRAIN__MAX_STEPS="2",
+        HARDFORGE_TRAIN__NUM_GENERATIONS="2",
+        HARDFORGE_TRAIN__PER_DEVICE_TRAIN_BATCH_SIZE="2",
+        HARDFORGE_TRAIN__MAX_COMPLETION_LENGTH="8",
+    )
+    first = run_cli(data_dir, "run", "nightly", **env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    policies = _query(data_dir, "SELECT policy_id, parent_policy_id, curriculum_id, model_path FROM policies ORDER BY created_at")
+    assert len(policies) == 2
+    base, trained = policies
+    assert trained["parent_policy_id"] == base["policy_id"] and trained["curriculum_id"]
+    assert (Path(trained["model_path"]) / "model.safetensors").exists()
+    train_run = _query(data_dir, "SELECT counts FROM runs WHERE flow = 'train' AND status = 'completed'")[0]
+    assert json.loads(train_run["counts"])["steps"] == 2
+    # the next night measures difficulty for the new policy
+    second = run_cli(data_dir, "run", "nightly", **env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    by_policy = _query(data_dir, "SELECT policy_id, count(*) AS n FROM difficulty GROUP BY 1")
+    assert {r["policy_id"]: r["n"] for r in by_policy}.get(trained["policy_id"]) == 2

@@ -38,17 +38,22 @@ def test_batch_must_hold_whole_groups():
 
 
 def test_two_grpo_steps_in_curriculum_order(real_config, data_dir, tmp_path):
+    """GRPO only moves the weights when a group's rewards differ. The 135M model almost never
+    states an extractable answer to real problems (reward 0 everywhere, zero gradient), but it
+    does follow "Say exactly: The answer is N." about a third of the time, so these prompts give
+    real reward variance from the real math verifier."""
     warehouse = Warehouse(data_dir)
-    rows = [{"statement": f"What is {a} + {b}?", "answer": str(a + b)} for a, b in [(2, 3), (1, 1), (4, 4), (3, 5), (6, 1), (2, 2)]]
+    real_config.rollouts.math_instruction = "Reply with that one sentence."
+    rows = [{"statement": f"Say exactly: The answer is {n}.", "answer": str(n)} for n in (7, 4, 9, 3, 8, 5)]
     path = tmp_path / "easy.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     ingest(warehouse, str(path), real_config)
     policy = resolve_policy(warehouse, real_config)
     # place the problems in the band with exact pass rates (3/4, 2/4, 1/4 ...) for the real policy
-    rates = {str(a + b): (i % 3) + 1 for i, (a, b) in enumerate([(2, 3), (1, 1), (4, 4), (3, 5), (6, 1), (2, 2)])}
+    rates = {str(n): (i % 3) + 1 for i, n in enumerate((7, 4, 9, 3, 8, 5))}
 
     def script(chat, n):
-        answer = str(eval(chat[0]["content"].split("What is ")[1].split("?")[0]))
+        answer = chat[0]["content"].split("The answer is ")[1].split(".")[0]
         return [rf"\boxed{{{answer}}}"] * rates[answer] + ["?"] * (n - rates[answer])
 
     estimate(warehouse, ScriptedEngine(script), policy.policy_id, select_problems(warehouse, None, None), real_config.rollouts)
@@ -58,7 +63,7 @@ def test_two_grpo_steps_in_curriculum_order(real_config, data_dir, tmp_path):
 
     real_config.train.num_generations = 4
     real_config.train.per_device_train_batch_size = 8  # 2 prompts per step
-    real_config.train.max_completion_length = 24
+    real_config.train.max_completion_length = 16
     real_config.train.learning_rate = 1e-5
     result = train(warehouse, real_config, max_steps=2)
 
@@ -67,7 +72,7 @@ def test_two_grpo_steps_in_curriculum_order(real_config, data_dir, tmp_path):
     # the parameters changed, and the checkpoint is the new policy, with its parent and curriculum
     before, after = load_file(f"{policy.model_path}/model.safetensors"), load_file(f"{result.policy.model_path}/model.safetensors")
     changed = [name for name in before if name in after and not (before[name] == after[name]).all()]
-    assert changed, "no parameter changed"
+    assert changed, f"no parameter changed: {result.metrics}"
     assert result.policy.parent_policy_id == policy.policy_id
     assert result.policy.curriculum_id == exported.curriculum_id
     assert latest_policy(warehouse).policy_id == result.policy.policy_id

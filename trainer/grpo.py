@@ -124,6 +124,7 @@ def train(
         warehouse, out_dir, name=out_dir.name, parent_policy_id=parent.policy_id, curriculum_id=curriculum["curriculum_id"],
         meta={"trainer": "trl.GRPOTrainer", "run_id": run_id, "steps": steps, "loss_type": cfg.loss_type,
               "trained_at": dt.datetime.now(dt.UTC).isoformat(), "rows": plan.note},
+        trained_in=run_id,
     )
     return TrainResult(policy, curriculum["curriculum_id"], steps, plan.note, metrics, reward.positions, seconds)
 

@@ -11,8 +11,9 @@ from fractions import Fraction
 
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _ANSWER_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL | re.IGNORECASE)
+# up to the end of the sentence: "The answer is 8. So ..." -> "8" (a decimal point is not an end)
 _PLAIN = re.compile(
-    r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+)|^####\s*(.+)",
+    r"(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*(.+?)(?=\.\s|\.?$)|^####\s*(.+?)(?=\.\s|\.?$)",
     re.IGNORECASE | re.MULTILINE,
 )
 
