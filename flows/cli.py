@@ -146,6 +146,16 @@ def _print_table(frame, max_rows: int) -> None:
     out.print(f"{frame.height:,} rows" + (f" ({more:,} not shown; use --csv or --json)" if more > 0 else ""))
 
 
+def _override(section, name: str, value, option: str) -> None:
+    """Set a config value from a command-line option, validated like the config file."""
+    from pydantic import ValidationError
+
+    try:
+        setattr(section, name, value)
+    except ValidationError as exc:
+        raise HardforgeError(f"bad value for {option}: {exc.errors()[0]['msg']}.") from None
+
+
 def _int_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
@@ -181,9 +191,9 @@ def estimate(
     overrides = {"n": n, "k": _int_list(k) if k else None, "max_tokens": max_tokens, "temperature": temperature}
     for name, value in overrides.items():
         if value is not None:
-            setattr(cfg.rollouts, name, value)
+            _override(cfg.rollouts, name, value, f"--{name.replace('_', '-')}")
     if engine is not None:
-        cfg.engine.backend = engine
+        _override(cfg.engine, "backend", engine, "--engine")
     with Progress(
         TextColumn("[bold]estimate[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rates]}"),
         TimeRemainingColumn(), console=err, transient=True,

@@ -137,3 +137,21 @@ def test_real_model_estimates_humaneval(real_config, data_dir):
     _assert_difficulty_matches_rollouts(warehouse, real_config.rollouts.k)
     graded = warehouse.arrow("SELECT correct, detail, extracted_answer FROM rollouts").to_pylist()
     assert all(g["correct"] or g["detail"].split(":")[0] in ("failed", "timeout", "crash") for g in graded)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--n", "0"], "bad value for --n"),
+        (["--k", "1,x"], "--k takes comma-separated integers"),
+        (["--k", "0"], "bad value for --k"),
+        (["--engine", "tpu"], "bad value for --engine"),
+    ],
+)
+def test_estimate_bad_options_are_one_sentence(data_dir, args, message):
+    from tests.conftest import run_cli
+
+    run_cli(data_dir, "init")
+    result = run_cli(data_dir, "estimate", *args)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
