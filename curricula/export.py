@@ -27,7 +27,7 @@ from curricula.select import rule_of, select_curriculum
 from schemas.config import CurriculumConfig, RolloutConfig
 from schemas.keys import content_key
 from schemas.prompts import user_content
-from schemas.records import Curriculum, CurriculumItem
+from schemas.records import Curriculum
 from warehouse.db import Warehouse, records_to_arrow
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
@@ -178,4 +178,4 @@ def _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, r
         warehouse.insert("curriculum_items", items, con)
 
 
-__all__ = ["export_curriculum", "shard_table", "ExportResult", "SHARD_SCHEMA", "CurriculumItem"]
+__all__ = ["export_curriculum", "shard_table", "ExportResult", "SHARD_SCHEMA"]

@@ -40,19 +40,16 @@ class TrainResult:
         }
 
 
-def latest_curriculum(warehouse: Warehouse) -> dict[str, Any]:
-    rows = warehouse.arrow("SELECT curriculum_id, policy_id, out_dir, n_items FROM curricula ORDER BY created_at DESC LIMIT 1").to_pylist()
-    if not rows:
-        raise HardforgeError("no curriculum yet: run `hardforge export` (or the nightly flow) first.")
-    return rows[0]
-
-
 def get_curriculum(warehouse: Warehouse, curriculum_id: str | None) -> dict[str, Any]:
-    if curriculum_id is None:
-        return latest_curriculum(warehouse)
-    rows = warehouse.arrow("SELECT curriculum_id, policy_id, out_dir, n_items FROM curricula WHERE curriculum_id = ?", [curriculum_id]).to_pylist()
+    """The curriculum with this id, or the latest export when None."""
+    where, params = ("WHERE curriculum_id = ?", [curriculum_id]) if curriculum_id else ("", [])
+    rows = warehouse.arrow(
+        f"SELECT curriculum_id, policy_id, out_dir, n_items FROM curricula {where} ORDER BY created_at DESC LIMIT 1", params
+    ).to_pylist()
     if not rows:
-        raise HardforgeError(f"no curriculum '{curriculum_id}' in the warehouse.")
+        if curriculum_id:
+            raise HardforgeError(f"no curriculum '{curriculum_id}' in the warehouse.")
+        raise HardforgeError("no curriculum yet: run `hardforge export` (or the nightly flow) first.")
     return rows[0]
 
 

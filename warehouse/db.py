@@ -185,21 +185,14 @@ class Warehouse:
         if con is None:
             with self.write() as own:
                 return self.insert(table, rows, own)
-        con.register("__hf_staging", rows)
-        try:
-            return int(con.execute(sql).fetchone()[0])
-        finally:
-            con.unregister("__hf_staging")
+        return int(_run_staged(con, rows, sql).fetchone()[0])
 
     def upsert_records(self, table: str, records: Sequence[Record]) -> None:
         """Insert or replace by key: for rows that change state (a run: running, then done)."""
         rows = records_to_arrow(table, records)
+        sql = f"INSERT OR REPLACE INTO {table} ({', '.join(rows.column_names)}) SELECT * FROM __hf_staging"
         with self.write() as con:
-            con.register("__hf_staging", rows)
-            try:
-                con.execute(f"INSERT OR REPLACE INTO {table} ({', '.join(rows.column_names)}) SELECT * FROM __hf_staging")
-            finally:
-                con.unregister("__hf_staging")
+            _run_staged(con, rows, sql)
 
     def insert_records(
         self,
@@ -218,6 +211,15 @@ class Warehouse:
         with self.read() as con:
             row = con.execute(sql, params or []).fetchone()
             return None if row is None else row[0]
+
+
+def _run_staged(con: duckdb.DuckDBPyConnection, rows: pa.Table, sql: str) -> duckdb.DuckDBPyConnection:
+    """Run ``sql`` with ``rows`` visible as the table ``__hf_staging``."""
+    con.register("__hf_staging", rows)
+    try:
+        return con.execute(sql)
+    finally:
+        con.unregister("__hf_staging")
 
 
 def records_to_arrow(table: str, records: Sequence[Record]) -> pa.Table:
