@@ -67,7 +67,7 @@ def init(ctx: typer.Context) -> None:
 @app.command()
 def ingest(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="'champ', 'humaneval', or a JSONL/CSV/Parquet file or datasets folder.")],
+    target: Annotated[str, typer.Argument(help="'champ', 'humaneval', 'gym:TASK' (reasoning-gym), or a JSONL/CSV/Parquet file or datasets folder.")],
     map_: Annotated[
         list[str] | None, typer.Option("--map", help="FIELD=COLUMN, e.g. --map statement=question (repeatable).")
     ] = None,
@@ -75,6 +75,9 @@ def ingest(
     task: Annotated[str | None, typer.Option(help="Task label for rows without a task column.")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="jsonl, csv, parquet or datasets (default: by extension).")] = None,
     source: Annotated[str | None, typer.Option(help="Source name recorded with each row (default: the file name).")] = None,
+    size: Annotated[int | None, typer.Option(help="gym: problems generated at each level (default 20).")] = None,
+    levels: Annotated[str | None, typer.Option(help="gym: difficulty levels, e.g. 0-3 or 0,2 (default 0).")] = None,
+    seed: Annotated[int | None, typer.Option(help="gym: generator seed (default 0; another seed = a held-out set).")] = None,
 ) -> None:
     """Load seed problems or a user file; bad rows go to the quarantine with a reason."""
     from rich.progress import Progress, TextColumn, TimeElapsedColumn
@@ -103,6 +106,7 @@ def ingest(
         summary = run_ingest(
             wh, target, state.config, columns=columns, domain=domain, task=task, fmt=fmt,
             source=source, progress=progress,
+            gym_options={k: v for k, v in {"size": size, "levels": levels, "seed": seed}.items() if v is not None},
         )
     elapsed = time.monotonic() - start
     out.print(

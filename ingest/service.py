@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest import readers, seeds
+from ingest import gym, readers, seeds
 from ingest.pipeline import IngestSummary, ingest_rows
 from ingest.rows import FIELDS, Limits, Mapping
 from schemas.config import HardforgeConfig
@@ -41,6 +41,7 @@ def ingest(
     fmt: str | None = None,
     source: str | None = None,
     progress: Callable[[int], None] | None = None,
+    gym_options: dict | None = None,
 ) -> IngestSummary:
     if domain not in DOMAINS:
         raise HardforgeError(f"unknown domain '{domain}'; use one of {', '.join(DOMAINS)}.")
@@ -49,7 +50,15 @@ def ingest(
     started = dt.datetime.now(dt.UTC)
     common = {"run_id": run_id, "batch_rows": config.ingest.batch_rows, "progress": progress}
 
-    if target in seeds.SEEDS and not Path(target).exists():
+    if gym_options and not target.startswith(gym.PREFIX):
+        raise HardforgeError("--size, --levels and --seed apply to gym:TASK targets only.")
+    if target.startswith(gym.PREFIX):
+        request = gym.parse_request(target, **(gym_options or {}))
+        rows = list(gym.gym_rows(request))  # generated up front: a bad task or level fails before any write
+        summary = ingest_rows(
+            warehouse, request.source, rows, Mapping(), limits, locator=lambda n: f"{request.source}:{n}", **common
+        )
+    elif target in seeds.SEEDS and not Path(target).exists():
         if target == "champ":
             rows, concepts, hints = seeds.champ_rows()
             with warehouse.write() as con:

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
 from engines.base import Engine
 from rollouts.passk import pass_at_ks
 from schemas.config import HardforgeConfig, RolloutConfig
@@ -24,7 +26,7 @@ from schemas.errors import HardforgeError
 from schemas.keys import content_key
 from schemas.prompts import problem_chat, sampling_key
 from schemas.records import Difficulty, Rollout
-from verifiers import REGISTRY, GradeItem, Verifier, get_verifier
+from verifiers import REGISTRY, Grade, GradeItem, Verifier, get_verifier
 from warehouse.db import Warehouse, records_to_arrow
 
 
@@ -69,18 +71,28 @@ class EstimateSummary:
         return {k: v for k, v in self.__dict__.items()}
 
 
+PROBLEM_COLUMNS = "p.problem_id, p.domain, p.statement, p.answer, p.verifier, p.source, p.extra"
+
+
 def select_problems(
     warehouse: Warehouse, where: str | None, limit: int | None
 ) -> list[dict[str, Any]]:
     """The candidate set, in a stable order (by id), so that a rerun picks the same problems."""
-    sql = "SELECT problem_id, domain, statement, answer, verifier, extra FROM problems"
+    sql = f"SELECT {PROBLEM_COLUMNS} FROM problems p"
     if where:
         sql += f" WHERE ({where})"
     sql += " ORDER BY problem_id"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
+    return _rows(warehouse, sql)
+
+
+def _rows(warehouse: Warehouse, sql: str, params: dict[str, Any] | None = None, keys: pa.Table | None = None) -> list[dict[str, Any]]:
     try:
-        rows = warehouse.arrow(sql).to_pylist()
+        with warehouse.read() as con:
+            if keys is not None:
+                con.register("current_keys", keys)
+            rows = con.sql(sql, params=params).to_arrow_table().to_pylist()
     except HardforgeError:
         raise
     except Exception as exc:
@@ -90,27 +102,70 @@ def select_problems(
     return rows
 
 
-def done_problem_ids(warehouse: Warehouse, policy_id: str, key: str) -> set[str]:
+# The nightly's order: problems this policy has not been measured on under the current sampling
+# key come first (synthesized before seeds, newest first, and sources interleaved so that every
+# source gets its share of the limit), then the stalest measurements, to be measured again.
+NIGHTLY_SQL = f"""
+WITH candidates AS (
+    SELECT {PROBLEM_COLUMNS}, p.parent_id, p.created_at, d.estimated_at,
+           row_number() OVER (PARTITION BY p.source, d.estimated_at IS NULL
+                              ORDER BY p.created_at DESC, p.problem_id) AS source_rank
+    FROM problems p
+    JOIN current_keys k USING (source, domain, verifier)
+    LEFT JOIN difficulty d
+      ON d.problem_id = p.problem_id AND d.policy_id = $policy AND d.sampling_key = k.sampling_key
+    WHERE {{where}}
+)
+SELECT problem_id, domain, statement, answer, verifier, source, extra, estimated_at IS NOT NULL AS remeasure
+FROM candidates
+ORDER BY estimated_at IS NOT NULL,
+         CASE WHEN estimated_at IS NULL THEN parent_id IS NULL END,
+         CASE WHEN estimated_at IS NULL THEN source_rank END,
+         estimated_at, source, problem_id
+LIMIT $limit
+"""
+
+
+def nightly_selection(
+    warehouse: Warehouse, config: RolloutConfig, policy_id: str, where: str | None, limit: int | None
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` problems in the nightly's order (see NIGHTLY_SQL); ``remeasure`` marks
+    the ones measured before, which get another round of samples pooled with the old ones."""
+    from warehouse.queries import sampling_key_table
+
+    keys = sampling_key_table(warehouse, config)
+    sql = NIGHTLY_SQL.format(where=f"({where})" if where else "TRUE")
+    return _rows(warehouse, sql, {"policy": policy_id, "limit": limit if limit is not None else 2**62}, keys)
+
+
+def measured(warehouse: Warehouse, policy_id: str, keys: set[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(problem_id, sampling_key) -> its difficulty row, for this policy and these keys."""
+    if not keys:
+        return {}
     rows = warehouse.arrow(
-        "SELECT problem_id FROM difficulty WHERE policy_id = ? AND sampling_key = ?", [policy_id, key]
-    )
-    return set(rows.column("problem_id").to_pylist())
+        "SELECT problem_id, sampling_key, n, c, estimated_at FROM difficulty "
+        "WHERE policy_id = ? AND list_contains(?, sampling_key)", [policy_id, sorted(keys)]
+    ).to_pylist()
+    return {(r["problem_id"], r["sampling_key"]): r for r in rows}
 
 
 def difficulty_row(problem_id: str, policy_id: str, key: str, correct: list[bool], ks: list[int], now: dt.datetime) -> Difficulty:
-    n, c = len(correct), sum(correct)
+    return difficulty_from_counts(problem_id, policy_id, key, len(correct), sum(correct), ks, now)
+
+
+def difficulty_from_counts(problem_id: str, policy_id: str, key: str, n: int, c: int, ks: list[int], now: dt.datetime) -> Difficulty:
     return Difficulty(
         problem_id=problem_id, policy_id=policy_id, sampling_key=key, n=n, c=c,
         pass_at_1=c / n, pass_at_k=pass_at_ks(n, c, ks), estimated_at=now,
     )
 
 
-def batch_params(batch: list[dict[str, Any]], config: RolloutConfig) -> SamplingParams:
-    """Sampling params of one batch; the seed depends on the batch's problems, not on timing."""
-    seed = config.seed + int(content_key(*[p["problem_id"] for p in batch])[:8], 16) % 1_000_000
+def batch_params(batch: list[dict[str, Any]], config: RolloutConfig, max_tokens: int, round_: int = 0) -> SamplingParams:
+    """Sampling params of one batch; the seed depends on the batch's problems and the
+    measurement round, not on timing."""
+    seed = config.seed + round_ + int(content_key(*[p["problem_id"] for p in batch])[:8], 16) % 1_000_000
     return SamplingParams(
-        n=config.n, temperature=config.temperature, top_p=config.top_p,
-        max_tokens=config.max_tokens, seed=seed,
+        n=config.n, temperature=config.temperature, top_p=config.top_p, max_tokens=max_tokens, seed=seed,
     )
 
 
@@ -125,30 +180,41 @@ def estimate(
     progress: Callable[[Progress], None] | None = None,
     verifiers: dict[str, Verifier] | None = None,
     verifier_config: HardforgeConfig | None = None,
+    since: dt.datetime | None = None,
 ) -> EstimateSummary:
-    key = sampling_key(config)
+    """Measure ``problems``. One already measured under its current sampling key is skipped,
+    unless it is marked ``remeasure`` and was last measured before ``since`` (the start of the
+    selection): then it gets another round of n samples, pooled with the earlier ones."""
     run_id = run_id or uuid.uuid4().hex
-    summary = EstimateSummary(policy_id, key, selected=len(problems))
-    done = done_problem_ids(warehouse, policy_id, key)
-    todo = []
-    for problem in problems:
-        if problem["problem_id"] in done:
+    summary = EstimateSummary(policy_id, "", selected=len(problems))
+    keyed = [(p, sampling_key(config, p)) for p in problems]
+    summary.sampling_key = ",".join(sorted({key for _, key in keyed}))
+    before = measured(warehouse, policy_id, {key for _, key in keyed})
+    todo: dict[tuple[str, int], list[tuple[dict[str, Any], str, dict[str, Any] | None]]] = {}
+    for problem, key in keyed:
+        previous = before.get((problem["problem_id"], key))
+        fresh = previous is not None and since is not None and previous["estimated_at"] >= since
+        if previous is not None and (fresh or not problem.get("remeasure")):
             summary.already_done += 1
         elif problem["verifier"] not in REGISTRY:
             reason = f"no '{problem['verifier']}' verifier"
             summary.skipped[reason] = summary.skipped.get(reason, 0) + 1
         else:
-            todo.append(problem)
+            group = (key, config.for_source(problem.get("source") or "").max_tokens)
+            todo.setdefault(group, []).append((problem, key, previous))
+    total = sum(len(items) for items in todo.values())
     own = verifiers is None
     verifiers = verifiers if verifiers is not None else {}
     start = time.monotonic()
     try:
-        for offset in range(0, len(todo), config.batch_problems):
-            batch = todo[offset : offset + config.batch_problems]
-            _estimate_batch(warehouse, engine, policy_id, key, batch, config, run_id, verifiers, verifier_config, summary)
-            summary.elapsed_s = time.monotonic() - start
-            if progress:
-                progress(Progress(summary.estimated, len(todo), summary.completion_tokens, summary.elapsed_s))
+        for (_, max_tokens), items in todo.items():
+            for offset in range(0, len(items), config.batch_problems):
+                batch = items[offset : offset + config.batch_problems]
+                _estimate_batch(warehouse, engine, policy_id, batch, config, max_tokens, run_id, verifiers,
+                                verifier_config, summary)
+                summary.elapsed_s = time.monotonic() - start
+                if progress:
+                    progress(Progress(summary.estimated, total, summary.completion_tokens, summary.elapsed_s))
     finally:
         if own:
             for verifier in verifiers.values():
@@ -161,64 +227,78 @@ def _estimate_batch(
     warehouse: Warehouse,
     engine: Engine,
     policy_id: str,
-    key: str,
-    batch: list[dict[str, Any]],
+    batch: list[tuple[dict[str, Any], str, dict[str, Any] | None]],
     config: RolloutConfig,
+    max_tokens: int,
     run_id: str,
     verifiers: dict[str, Verifier],
     verifier_config: HardforgeConfig | None,
     summary: EstimateSummary,
 ) -> None:
-    params = batch_params(batch, config)
-    seed = params.seed
+    problems = [problem for problem, _, _ in batch]
+    # a re-measurement is a new round: its samples continue the numbering and get their own seed
+    offsets = [previous["n"] if previous else 0 for _, _, previous in batch]
+    params = batch_params(problems, config, max_tokens, round_=max(offsets) // config.n)
     t0 = time.perf_counter()
-    groups = engine.generate([problem_chat(p, config) for p in batch], params)
+    groups = engine.generate([problem_chat(p, config) for p in problems], params)
     t1 = time.perf_counter()
     summary.generate_s += t1 - t0
-    # grade per verifier, in one call each
-    by_verifier: dict[str, list[tuple[int, int]]] = {}
-    items: dict[str, list[GradeItem]] = {}
-    for i, (problem, completions) in enumerate(zip(batch, groups, strict=True)):
-        for j, completion in enumerate(completions):
-            by_verifier.setdefault(problem["verifier"], []).append((i, j))
-            items.setdefault(problem["verifier"], []).append(
-                GradeItem(problem["answer"], completion.text, problem["statement"], problem["extra"])
-            )
-    grades: dict[tuple[int, int], Any] = {}
-    for name, positions in by_verifier.items():
-        if name not in verifiers:
-            verifiers[name] = get_verifier(name, verifier_config)
-        for position, grade in zip(positions, verifiers[name].grade(items[name]), strict=True):
-            grades[position] = grade
+    modes = [config.for_source(p.get("source") or "").extraction for p in problems]
+    grades = grade_groups(problems, [[c.text for c in g] for g in groups], modes, verifiers, verifier_config)
     t2 = time.perf_counter()
     summary.grade_s += t2 - t1
     now = dt.datetime.now(dt.UTC)
     rollouts, difficulties = [], []
-    for i, (problem, completions) in enumerate(zip(batch, groups, strict=True)):
-        correct = []
-        for j, completion in enumerate(completions):
-            grade = grades[(i, j)]
-            correct.append(grade.correct)
+    for (problem, key, previous), offset, mode, completions, graded in zip(batch, offsets, modes, groups, grades, strict=True):
+        for j, (completion, grade) in enumerate(zip(completions, graded, strict=True)):
             rollouts.append(
                 Rollout(
-                    rollout_id=content_key(problem["problem_id"], policy_id, key, str(j)),
+                    rollout_id=content_key(problem["problem_id"], policy_id, key, str(offset + j)),
                     problem_id=problem["problem_id"], policy_id=policy_id, sampling_key=key,
-                    sample_idx=j, seed=seed, completion=completion.text,
+                    sample_idx=offset + j, seed=params.seed, completion=completion.text,
                     extracted_answer=grade.extracted, correct=grade.correct, score=grade.score,
                     prompt_tokens=completion.prompt_tokens,
                     completion_tokens=completion.completion_tokens,
-                    finish_reason=completion.finish_reason, detail=grade.detail,
+                    finish_reason=completion.finish_reason, detail=grade.detail, extraction=mode,
                     run_id=run_id, created_at=now,
                 )
             )
             summary.completion_tokens += completion.completion_tokens
-        difficulties.append(difficulty_row(problem["problem_id"], policy_id, key, correct, config.k, now))
+        correct = [g.correct for g in graded]
+        n = len(correct) + (previous["n"] if previous else 0)
+        c = sum(correct) + (previous["c"] if previous else 0)
+        difficulties.append(difficulty_from_counts(problem["problem_id"], policy_id, key, n, c, config.k, now))
         summary.correct += sum(correct)
     with warehouse.write() as con:
         summary.rollouts += warehouse.insert("rollouts", records_to_arrow("rollouts", rollouts), con)
-        warehouse.insert("difficulty", records_to_arrow("difficulty", difficulties), con)
+        warehouse.upsert("difficulty", records_to_arrow("difficulty", difficulties), con)
     summary.write_s += time.perf_counter() - t2
     summary.estimated += len(batch)
 
 
-__all__ = ["estimate", "select_problems", "EstimateSummary", "Progress"]
+def grade_groups(
+    problems: list[dict[str, Any]],
+    completions: list[list[str]],
+    modes: list[str],
+    verifiers: dict[str, Verifier],
+    verifier_config: HardforgeConfig | None,
+) -> list[list[Grade]]:
+    """Grade each problem's completions with its verifier (one call per verifier)."""
+    positions: dict[str, list[tuple[int, int]]] = {}
+    items: dict[str, list[GradeItem]] = {}
+    for i, (problem, texts, mode) in enumerate(zip(problems, completions, modes, strict=True)):
+        for j, text in enumerate(texts):
+            positions.setdefault(problem["verifier"], []).append((i, j))
+            items.setdefault(problem["verifier"], []).append(
+                GradeItem(problem["answer"], text, problem["statement"], problem.get("extra"), mode)
+            )
+    out: list[list[Grade | None]] = [[None] * len(texts) for texts in completions]
+    for name, where in positions.items():
+        if name not in verifiers:
+            verifiers[name] = get_verifier(name, verifier_config)
+        for (i, j), grade in zip(where, verifiers[name].grade(items[name]), strict=True):
+            out[i][j] = grade
+    return out  # type: ignore[return-value]
+
+
+__all__ = ["estimate", "select_problems", "nightly_selection", "EstimateSummary", "Progress"]

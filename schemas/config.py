@@ -49,6 +49,27 @@ CODE_INSTRUCTION = (
 )
 
 
+Extraction = Literal["strict", "flexible"]
+
+
+class SourceRollout(Section):
+    """Per-source overrides of how a problem is put to the policy and graded. A key matches a
+    problem's source exactly or as a prefix before ':' ("gym" matches "gym:chain_sum")."""
+
+    max_tokens: int | None = Field(None, gt=0)
+    extraction: Extraction | None = None
+    instruction: str | None = None
+
+
+GYM_INSTRUCTION = "Reply with only the final answer."
+
+
+def _default_per_source() -> dict[str, SourceRollout]:
+    # Measured on the bundled 135M model (README, "Seeds at the policy's level"): short gym answers
+    # need few tokens, and the model states the right number without \boxed{} more often than with.
+    return {"gym": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION)}
+
+
 class RolloutConfig(Section):
     """Difficulty estimation: n samples per problem for the current policy, then pass@k."""
 
@@ -60,8 +81,19 @@ class RolloutConfig(Section):
     seed: int = 0
     math_instruction: str = MATH_INSTRUCTION
     code_instruction: str = CODE_INSTRUCTION
+    extraction: Extraction = "strict"  # answer extraction for math-style verifiers (see per_source)
+    per_source: dict[str, SourceRollout] = Field(default_factory=_default_per_source)
     batch_problems: int = Field(8, gt=0)  # problems per generate call and per warehouse write
     grade_timeout_s: float = Field(5.0, gt=0)
+
+    def for_source(self, source: str) -> SourceRollout:
+        """The effective max_tokens, extraction and instruction (None = the domain's) for a source."""
+        rule = self.per_source.get(source) or self.per_source.get(source.split(":", 1)[0]) or SourceRollout()
+        return SourceRollout(
+            max_tokens=rule.max_tokens or self.max_tokens,
+            extraction=rule.extraction or self.extraction,
+            instruction=rule.instruction,
+        )
 
     @field_validator("k")
     @classmethod

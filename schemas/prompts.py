@@ -8,28 +8,41 @@ from typing import Any
 
 from schemas.config import RolloutConfig
 from schemas.engine import Chat
+from schemas.grading import GRADER_VERSIONS
 from schemas.keys import content_key
 
 
-def user_content(domain: str, statement: str, config: RolloutConfig) -> str:
+def instruction(domain: str, source: str | None, config: RolloutConfig) -> str:
+    if source is not None and (chosen := config.for_source(source).instruction) is not None:
+        return chosen
+    return config.code_instruction if domain == "code" else config.math_instruction
+
+
+def user_content(domain: str, statement: str, config: RolloutConfig, source: str | None = None) -> str:
+    said = instruction(domain, source, config)
     if domain == "code":
-        return f"{config.code_instruction}\n\n```python\n{statement.rstrip()}\n```"
-    return f"{statement.strip()}\n\n{config.math_instruction}"
+        return f"{said}\n\n```python\n{statement.rstrip()}\n```"
+    return f"{statement.strip()}\n\n{said}"
 
 
 def problem_chat(problem: dict[str, Any], config: RolloutConfig) -> Chat:
-    return [{"role": "user", "content": user_content(problem["domain"], problem["statement"], config)}]
+    content = user_content(problem["domain"], problem["statement"], config, problem.get("source"))
+    return [{"role": "user", "content": content}]
 
 
-def sampling_key(config: RolloutConfig) -> str:
-    """Identifies a sampling config: rollouts made under another one are different work."""
+def sampling_key(config: RolloutConfig, problem: dict[str, Any]) -> str:
+    """Identifies how a problem was sampled and graded: rollouts made under another prompt,
+    budget, extraction mode or grader version are different work (and are measured again)."""
+    source = problem.get("source") or ""
+    rule = config.for_source(source)
     fields = {
         "n": config.n,
         "temperature": config.temperature,
         "top_p": config.top_p,
-        "max_tokens": config.max_tokens,
         "seed": config.seed,
-        "math_instruction": config.math_instruction,
-        "code_instruction": config.code_instruction,
+        "max_tokens": rule.max_tokens,
+        "extraction": rule.extraction,
+        "instruction": instruction(problem["domain"], source, config),
+        "grader": f"{problem['verifier']}@{GRADER_VERSIONS.get(problem['verifier'], '0')}",
     }
     return content_key("sampling", json.dumps(fields, sort_keys=True))

@@ -103,6 +103,7 @@ class Rollout(Record):
     detail: str | None = None
     run_id: str | None = None
     created_at: dt.datetime
+    extraction: str | None = None  # strict | flexible (math-style verifiers)
 
 
 class Difficulty(Record):

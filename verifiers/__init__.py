@@ -21,7 +21,13 @@ def _code(config: HardforgeConfig) -> Verifier:
     return CodeVerifier(config.sandbox)
 
 
-REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code}
+def _gym(config: HardforgeConfig) -> Verifier:
+    from verifiers.gym import GymVerifier
+
+    return GymVerifier()
+
+
+REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code, "gym": _gym}
 
 
 def get_verifier(name: str, config: HardforgeConfig | None = None) -> Verifier:

@@ -14,6 +14,7 @@ class GradeItem:
     completion: str
     statement: str = ""
     extra: dict[str, Any] | None = None
+    extraction: str = "strict"  # answer extraction mode for math-style verifiers
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,14 @@ class Warehouse:
                 return self.insert(table, rows, own)
         return int(_run_staged(con, rows, sql).fetchone()[0])
 
+    def upsert(self, table: str, rows: pa.Table, con: duckdb.DuckDBPyConnection) -> None:
+        """Insert or replace by key, inside the caller's transaction."""
+        if rows.num_rows:
+            key = ", ".join(TABLES[table].key)
+            sql = (f"INSERT OR REPLACE INTO {table} ({', '.join(rows.column_names)}) "
+                   f"SELECT DISTINCT ON ({key}) * FROM __hf_staging")
+            _run_staged(con, rows, sql)
+
     def upsert_records(self, table: str, records: Sequence[Record]) -> None:
         """Insert or replace by key: for rows that change state (a run: running, then done)."""
         rows = records_to_arrow(table, records)

@@ -167,4 +167,10 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
 ]
 
+MIGRATIONS.append((
+    4,
+    "rollouts record their answer-extraction mode (strict | flexible)",
+    "ALTER TABLE rollouts ADD COLUMN extraction VARCHAR;",
+))
+
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -33,6 +33,7 @@ from verifiers.math.grade import MathVerifier
 from warehouse.db import Warehouse
 
 METHOD = "svs"
+VARIANT = {"source": METHOD, "domain": "math", "verifier": "math"}  # what an accepted variant is
 
 SEEDS_SQL = """
 SELECT r.rollout_id, r.problem_id, r.completion, p.statement, p.answer, d.pass_at_1
@@ -78,7 +79,7 @@ def run_svs(
     report.seeds = len(seeds)
     # the variants' solving rollouts are stored under the rollout config with n = G
     solve_cfg = config.rollouts.model_copy(update={"n": cfg.group})
-    solve_key = sampling_key(solve_cfg)
+    solve_key = sampling_key(solve_cfg, VARIANT)
     own = verifier is None
     verifier = verifier or MathVerifier(timeout_s=config.rollouts.grade_timeout_s)
     try:
@@ -140,7 +141,7 @@ def _run_batch(engine, policy_id, batch, config, solve_cfg, solve_key, run_id, v
                                                  reason="unparsable: no problem block in the output")))
                 continue
             report.extractable += 1
-            solve_chat = problem_chat({"domain": "math", "statement": text}, solve_cfg)
+            solve_chat = problem_chat({**VARIANT, "statement": text}, solve_cfg)
             if engine.count_tokens(solve_chat) > cfg.max_prompt_tokens:
                 outcomes.append(Outcome(_attempt(seed, index, run_id, **common, candidate=text, accepted=False,
                                                  reason=f"solve prompt too long: over {cfg.max_prompt_tokens} tokens")))
@@ -148,12 +149,14 @@ def _run_batch(engine, policy_id, batch, config, solve_cfg, solve_key, run_id, v
             candidates.append((seed, index, common, text, solve_chat))
     if not candidates:
         return outcomes
+    rule = solve_cfg.for_source(METHOD)
     solve_params = SamplingParams(
-        n=cfg.group, temperature=solve_cfg.temperature, top_p=solve_cfg.top_p, max_tokens=solve_cfg.max_tokens,
+        n=cfg.group, temperature=solve_cfg.temperature, top_p=solve_cfg.top_p, max_tokens=rule.max_tokens,
         seed=config.rollouts.seed + 1,
     )
     solutions = engine.generate([c[4] for c in candidates], solve_params)
-    items = [GradeItem(seed["answer"], s.text) for (seed, *_), group in zip(candidates, solutions, strict=True) for s in group]
+    items = [GradeItem(seed["answer"], s.text, extraction=rule.extraction)
+             for (seed, *_), group in zip(candidates, solutions, strict=True) for s in group]
     grades = iter(verifier.grade(items))
     known = exists([problem_id("math", c[3], c[0]["answer"]) for c in candidates])
     stamp = now()
@@ -184,7 +187,7 @@ def _run_batch(engine, policy_id, batch, config, solve_cfg, solve_key, run_id, v
                 sampling_key=solve_key, sample_idx=j, seed=solve_params.seed, completion=s.text,
                 extracted_answer=g.extracted, correct=g.correct, score=g.score, prompt_tokens=s.prompt_tokens,
                 completion_tokens=s.completion_tokens, finish_reason=s.finish_reason, detail=g.detail,
-                run_id=run_id, created_at=stamp,
+                extraction=rule.extraction, run_id=run_id, created_at=stamp,
             )
             for j, (s, g) in enumerate(zip(group, graded, strict=True))
         ]

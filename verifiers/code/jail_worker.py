@@ -14,6 +14,7 @@ import importlib
 import json
 import os
 import resource
+import secrets
 import select
 import shutil
 import signal
@@ -68,7 +69,52 @@ def build_filter():
 SECCOMP = build_filter()
 
 
-def lock_down(request, result_fd):
+# The harness's own references, taken before any snippet runs: a snippet that replaces
+# os.write, repr, exec or the builtins module changes nothing the harness uses.
+_write, _exit, _close = os.write, os._exit, os.close
+_repr, _exec, _eval, _compile, _isinstance, _type, _str = repr, exec, eval, compile, isinstance, type, str
+_BaseException, _SystemExit = BaseException, SystemExit
+_PRISTINE_BUILTINS = dict(vars(__import__("builtins")))
+VALUE_CAP = 16 * 1024
+
+# Audit events a snippet may not raise: they reach the harness's frames and objects (where the
+# run's nonce lives), trace or rewrite running code, load native code, or signal other processes.
+# The hook is armed in every forked child (its pid differs from the worker's) and keeps its whole
+# state in default arguments, which no snippet can reach or rebind (rebinding is audited too).
+def _audit(
+    event, args, _worker=os.getpid(), _getpid=os.getpid, _isinstance=isinstance, _str=str,
+    _error=RuntimeError,
+    _events=frozenset({
+        "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "gc.get_objects",
+        "gc.get_referrers", "gc.get_referents", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata",
+        "ctypes.addressof", "ctypes.call_function", "ctypes.string_at", "ctypes.wstring_at",
+        "code.__new__", "function.__new__", "cpython.remove_audit_hook",
+    }),
+    _attributes=frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back", "f_globals", "f_locals"}),
+    _rebind=frozenset({"__code__", "__defaults__", "__kwdefaults__", "__globals__", "__closure__"}),
+    _modules=frozenset({"ctypes", "_ctypes", "gc", "_testcapi", "_testinternalcapi", "_xxsubinterpreters"}),
+):
+    if _getpid() == _worker:
+        return
+    blocked = event in _events
+    if event == "object.__getattr__":
+        blocked = args[1] in _attributes
+    elif event in ("object.__setattr__", "object.__delattr__"):
+        blocked = args[1] in _attributes or args[1] in _rebind
+    elif event == "import":
+        blocked = args[0].split(".")[0] in _modules
+    elif event in ("os.kill", "os.killpg"):
+        blocked = args[0] not in (0, _getpid())
+    elif event == "open" and _isinstance(args[0], _str):
+        blocked = args[0].startswith("/proc/") and args[0].rsplit("/", 1)[-1] in ("mem", "maps", "environ")
+    if blocked:
+        raise _error(f"blocked by the sandbox: {event}")
+
+
+sys.addaudithook(_audit)
+
+
+def lock_down(request):
     os.setsid()
     os.chdir(request["workdir"])
     out = os.open("output", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -76,8 +122,6 @@ def lock_down(request, result_fd):
     os.dup2(out, 2)
     stdin = os.open("stdin", os.O_RDONLY)
     os.dup2(stdin, 0)
-    os.closerange(3, result_fd)
-    os.closerange(result_fd + 1, 65536)
     limits = request["limits"]
     resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"],) * 2)
     resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_s"], limits["cpu_s"] + 1))
@@ -89,38 +133,68 @@ def lock_down(request, result_fd):
         os.setgroups([])
         os.setresgid(UID, UID, UID)
         os.setresuid(UID, UID, UID)
-    if SECCOMP is not None:
-        SECCOMP.load()
+    SECCOMP.load()
+
+
+def _failure(exc):
+    text = _str(exc).strip()
+    message = text.splitlines()[0][:300] if text else ""
+    return ("failed", f"{_type(exc).__name__}: {message}".rstrip(": "), None)
 
 
 def execute(request):
-    """Runs in the locked-down child; returns the result dict."""
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    """Runs in the locked-down child: the snippet, then the tests, then the call. Returns
+    (status, detail, value) as the harness itself saw them: "passed" only when the tests (and
+    the call) returned normally, whatever the snippet did to the process around them."""
+    namespace = {"__name__": "__main__", "__builtins__": dict(_PRISTINE_BUILTINS)}
     sys.stdin = open(0, closefd=False)
-    sys.stdout = open(1, "w", closefd=False)
-    sys.stderr = open(2, "w", closefd=False)
+    sys.stdout = stdout = open(1, "w", closefd=False)
+    sys.stderr = stderr = open(2, "w", closefd=False)
     try:
-        code = compile(request["code"], "<snippet>", "exec")
-    except SyntaxError as exc:
-        return {"status": "failed", "detail": f"SyntaxError: {exc.msg} (line {exc.lineno})"}
-    try:
-        exec(code, namespace)
-        value = None
-        if request.get("call") is not None:
-            value = repr(eval(request["call"], namespace))
-            if request.get("twice") and repr(eval(request["call"], namespace)) != value:
-                return {"status": "failed", "detail": "nondeterministic: two calls gave different results"}
-    except SystemExit as exc:
-        if exc.code in (None, 0):
-            return {"status": "passed", "detail": None, "value": None}
-        return {"status": "failed", "detail": f"SystemExit: {exc.code}"}
-    except BaseException as exc:  # the snippet's failure, whatever it is
-        message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-        return {"status": "failed", "detail": f"{type(exc).__name__}: {message}".rstrip(": ")}
+        return _run_snippet(request, namespace)
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    return {"status": "passed", "detail": None, "value": value}
+        for stream in (stdout, stderr):  # our own objects, not whatever sys.stdout is by now
+            try:
+                stream.flush()
+            except _BaseException:
+                pass
+
+
+def _run_snippet(request, namespace):
+    try:
+        code = _compile(request["code"], "<snippet>", "exec")
+        tests = _compile(request["tests"], "<tests>", "exec") if request.get("tests") else None
+    except (SyntaxError, ValueError) as exc:
+        return ("failed", f"{_type(exc).__name__}: {getattr(exc, 'msg', exc)}", None)
+    value = None
+    # the worker's own module would hand the snippet every harness global
+    sys.modules["__main__"] = _type(sys)("__main__")
+    try:
+        _exec(code, namespace)
+        if tests is not None:
+            # the tests see the builtins as they were before the snippet ran
+            _exec(tests, {**namespace, "__builtins__": dict(_PRISTINE_BUILTINS)})
+        if request.get("call") is not None:
+            value = _repr(_eval(request["call"], namespace))
+            if request.get("twice") and _repr(_eval(request["call"], namespace)) != value:
+                return ("failed", "nondeterministic: two calls gave different results", None)
+    except _SystemExit as exc:
+        # In stdio mode the output is what is graded, so a clean exit after printing it is fine;
+        # anywhere else an exit means the tests did not run to their end.
+        if request.get("exit_ok") and exc.code in (None, 0):
+            return ("passed", None, None)
+        return ("failed", f"exited before the tests finished (SystemExit: {exc.code})", None)
+    except _BaseException as exc:  # the snippet's failure, whatever it is
+        return _failure(exc)
+    if value is not None and len(value) > VALUE_CAP:
+        return ("failed", f"return value too long: its repr has {len(value)} characters (limit {VALUE_CAP})", None)
+    return ("passed", None, value)
+
+
+def report(result_fd, nonce, result):
+    """The one genuine result: the nonce (known only to the worker and this harness) first."""
+    status, detail, value = result
+    _write(result_fd, _repr((nonce, status, detail, value)).encode("utf-8", "backslashreplace")[:RESULT_CAP])
 
 
 def process_uid(pid):
@@ -173,18 +247,21 @@ def run(request):
         os.chown(workdir, UID, UID)
         request["workdir"] = workdir
         read_end, write_end = os.pipe()
+        nonce = secrets.token_hex(16)
         start = time.monotonic()
         pid = os.fork()
         if pid == 0:
             code = 70
             try:
                 os.close(read_end)
-                lock_down(request, write_end)
-                result = execute(request)
-                os.write(write_end, json.dumps(result).encode()[:RESULT_CAP])
+                # only the result pipe and the standard streams stay open
+                os.closerange(3, write_end)
+                os.closerange(write_end + 1, 65536)
+                lock_down(request)
+                report(write_end, nonce, execute(request))
                 code = 0
             finally:
-                os._exit(code)
+                _exit(code)
         os.close(write_end)
         pidfd = os.pidfd_open(pid)
         timed_out = not select.select([pidfd], [], [], request["timeout_s"])[0]
@@ -198,17 +275,22 @@ def run(request):
         elapsed = time.monotonic() - start
         kill_leftovers()
         os.set_blocking(read_end, False)
+        raw = b""
         try:
-            raw = os.read(read_end, RESULT_CAP)
+            while len(raw) <= 2 * RESULT_CAP and (chunk := os.read(read_end, RESULT_CAP)):
+                raw += chunk
         except BlockingIOError:
-            raw = b""
+            pass
         os.close(read_end)
         with open(os.path.join(workdir, "output"), "rb") as fh:
             output = fh.read(OUTPUT_CAP).decode("utf-8", "replace")
+        genuine = genuine_result(raw, nonce)
         if timed_out:
             result = {"status": "timeout", "detail": f"no result within {request['timeout_s']} s"}
-        elif raw:
-            result = json.loads(raw)
+        elif genuine is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+            result = genuine
+        elif raw and genuine is None:
+            result = {"status": "failed", "detail": "the program wrote to the harness's result channel"}
         elif os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU:
             result = {"status": "timeout", "detail": f"CPU time limit of {request['limits']['cpu_s']} s"}
         elif os.WIFSIGNALED(status):
@@ -216,7 +298,7 @@ def run(request):
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
             result = {"status": "crash", "detail": f"killed by {name}"}
         else:
-            result = {"status": "crash", "detail": f"exited with code {os.WEXITSTATUS(status)} and no result"}
+            result = {"status": "failed", "detail": f"exited with code {os.WEXITSTATUS(status)} before the harness saw the tests finish"}
         result["output"] = output
         result["seconds"] = round(elapsed, 4)
         return result
@@ -224,10 +306,28 @@ def run(request):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def genuine_result(raw, nonce):
+    """The harness's record, if the pipe holds exactly one with this run's nonce."""
+    import ast
+
+    try:
+        record = ast.literal_eval(raw.decode("utf-8"))
+    except (ValueError, SyntaxError, UnicodeDecodeError, MemoryError, RecursionError):
+        return None
+    if not (isinstance(record, tuple) and len(record) == 4 and record[0] == nonce):
+        return None
+    _, status, detail, value = record
+    return {"status": status, "detail": detail, "value": value}
+
+
 def main():
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    sys.stdout.write(json.dumps({"ready": True, "seccomp": SECCOMP is not None, "uid": UID}) + "\n")
+    if SECCOMP is None:
+        sys.stdout.write(json.dumps({"ready": False, "error": "the seccomp filter cannot load (python3-seccomp is missing)"}) + "\n")
+        sys.stdout.flush()
+        return
+    sys.stdout.write(json.dumps({"ready": True, "seccomp": True, "uid": UID}) + "\n")
     sys.stdout.flush()
     for line in sys.stdin:
         request = json.loads(line)

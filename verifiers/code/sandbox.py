@@ -99,7 +99,11 @@ class _Worker:
             err = self.proc.stderr.read().decode(errors="replace").strip() if self.proc.poll() is not None else ""
             self.close()
             raise HardforgeError(f"the code sandbox did not start: {err or 'no answer from the worker'}.")
-        self.seccomp = json.loads(hello).get("seccomp", False)
+        ready = json.loads(hello)
+        if not ready.get("ready"):
+            self.close()
+            raise HardforgeError(f"the code sandbox refuses to start: {ready.get('error', 'the worker is not ready')}; run `make setup`.")
+        self.seccomp = ready["seccomp"]
 
     def _read_line(self, timeout: float) -> bytes | None:
         buffer = b""
@@ -151,13 +155,16 @@ class CodeSandbox:
                 )
         count = workers or max(2, os.cpu_count() or 2)
         self.workers = [_Worker(i, mode) for i in range(count)]
+        self._spare: _Worker | None = None
         self._ids = 0
 
-    def _request(self, code: str, *, stdin: str | None, call: str | None, twice: bool, limits: Limits | None) -> dict[str, Any]:
+    def _request(self, code: str, *, stdin: str | None, call: str | None, twice: bool, limits: Limits | None,
+                 tests: str | None = None, exit_ok: bool = False) -> dict[str, Any]:
         limits = limits or self.limits
         self._ids += 1
         return {
-            "id": self._ids, "code": code, "stdin": stdin, "call": call, "twice": twice,
+            "id": self._ids, "code": code, "tests": tests, "stdin": stdin, "call": call, "twice": twice,
+            "exit_ok": exit_ok,
             "timeout_s": limits.timeout_s,
             "limits": {"memory_bytes": limits.memory_bytes, "cpu_s": limits.cpu_s, "file_bytes": limits.file_bytes},
         }
@@ -181,14 +188,19 @@ class CodeSandbox:
             thread.join()
         return results  # type: ignore[return-value]
 
-    def run_programs(self, programs: list[str], stdins: list[str | None] | None = None, limits: Limits | None = None) -> list[RunResult]:
-        """Run each program to completion; passed = no exception (e.g. all its asserts hold)."""
-        stdins = stdins or [None] * len(programs)
-        return self._run_all([self._request(p, stdin=s, call=None, twice=False, limits=limits) for p, s in zip(programs, stdins, strict=True)])
+    def run_programs(self, programs: list[str], tests: list[str | None] | None = None,
+                     limits: Limits | None = None) -> list[RunResult]:
+        """Run each program, then its tests (in the program's namespace); passed = the harness saw
+        both return normally. An exit of any kind before that is a failure."""
+        tests = tests or [None] * len(programs)
+        return self._run_all([self._request(p, tests=t, stdin=None, call=None, twice=False, limits=limits)
+                              for p, t in zip(programs, tests, strict=True)])
 
     def run_stdio(self, programs: list[str], stdins: list[str], expected: list[str], limits: Limits | None = None) -> list[RunResult]:
-        """Run each program on its stdin; passed = it ran cleanly and printed the expected stdout."""
-        results = self.run_programs(programs, stdins, limits)
+        """Run each program on its stdin; passed = it ran cleanly (a zero exit is fine here) and
+        printed the expected stdout."""
+        results = self._run_all([self._request(p, stdin=s, call=None, twice=False, limits=limits, exit_ok=True)
+                                 for p, s in zip(programs, stdins, strict=True)])
         for result, want in zip(results, expected, strict=True):
             if result.status == "passed" and _lines(result.output) != _lines(want):
                 result.status, result.detail = "failed", "wrong output"
@@ -210,7 +222,7 @@ class CodeSandbox:
                 todo.append(j)
         requests = [self._request(codes[j], stdin=None, call=f"f({inputs[j]})", twice=True, limits=limits) for j in todo]
         first = self._run_all(requests, offset=0)
-        second = self._run_all([dict(r) for r in requests], offset=1)
+        second = self._second_opinion([dict(r) for r in requests])
         for j, a, b in zip(todo, first, second, strict=True):
             if a.passed and b.passed and a.value != b.value:
                 a.status, a.detail = "failed", "nondeterministic: two workers gave different results"
@@ -219,8 +231,22 @@ class CodeSandbox:
             results[j] = a
         return results  # type: ignore[return-value]
 
+    def _second_opinion(self, requests: list[dict[str, Any]]) -> list[RunResult]:
+        """Run each request in another worker process than the first run (another hash seed), so
+        that the determinism check holds with one configured worker too."""
+        if len(self.workers) > 1:
+            return self._run_all(requests, offset=1)
+        if self._spare is None:
+            self._spare = _Worker(len(self.workers), self.mode)
+        results = []
+        for request in requests:
+            response = self._spare.call(request)
+            response.pop("id", None)
+            results.append(RunResult(**response))
+        return results
+
     def close(self) -> None:
-        for worker in self.workers:
+        for worker in [*self.workers, *([self._spare] if self._spare else [])]:
             worker.close()
 
     def __enter__(self) -> CodeSandbox:

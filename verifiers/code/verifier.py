@@ -26,14 +26,15 @@ def extract_code(completion: str, entry_point: str | None = None) -> str | None:
     return blocks[-1]
 
 
-def build_program(statement: str, completion: str, tests: str, entry_point: str | None = None) -> tuple[str, str]:
+def build_program(statement: str, completion: str, entry_point: str | None = None) -> tuple[str, str]:
     """(program, what was graded). A fenced block is a whole solution placed after the prompt
     (so the prompt's imports and helpers stay in scope); otherwise the completion continues the
-    prompt's function body, as in HumanEval."""
+    prompt's function body, as in HumanEval. The tests are not part of the program: the sandbox's
+    harness runs them itself after it, so the program cannot end the run before they finish."""
     code = extract_code(completion, entry_point)
     if code is None:
-        return f"{statement}{completion}\n\n{tests}\n", completion
-    return f"{statement}\n    pass\n\n{code}\n\n{tests}\n", code
+        return f"{statement}{completion}\n", completion
+    return f"{statement}\n    pass\n\n{code}\n", code
 
 
 def grade_from_result(result: RunResult, graded: str) -> Grade:
@@ -59,11 +60,8 @@ class CodeVerifier:
     def grade(self, items: list[GradeItem]) -> list[Grade]:
         if not items:
             return []
-        built = [
-            build_program(item.statement, item.completion, item.answer, (item.extra or {}).get("entry_point"))
-            for item in items
-        ]
-        results = self.sandbox.run_programs([program for program, _ in built])
+        built = [build_program(item.statement, item.completion, (item.extra or {}).get("entry_point")) for item in items]
+        results = self.sandbox.run_programs([program for program, _ in built], [item.answer for item in items])
         return [grade_from_result(result, graded) for result, (_, graded) in zip(results, built, strict=True)]
 
     def close(self) -> None:

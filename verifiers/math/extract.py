@@ -1,7 +1,11 @@
 """Final-answer extraction from a completion. Pure functions, tested table-driven.
 
-Preference: the last ``\\boxed{}`` (brace-matched, so ``\\boxed{\\frac{1}{2}}`` works), then the
-last ``<answer>...</answer>``, then a plain final-answer phrase ("the answer is 42", "#### 42").
+Two modes, chosen per source in config and recorded on every rollout:
+- ``strict``: the last ``\\boxed{}`` (brace-matched, so ``\\boxed{\\frac{1}{2}}`` works), else the
+  last ``<answer>...</answer>``;
+- ``flexible``: strict, else a plain final-answer phrase ("the answer is 42", "#### 42"), else the
+  last number in the reply (lm-eval-harness's flexible-extract), for small models that state the
+  right number without the requested format.
 """
 
 from __future__ import annotations
@@ -61,9 +65,24 @@ def plain_final_answer(text: str) -> str | None:
     return found or None
 
 
-def extract_answer(text: str) -> str | None:
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?:/\d+)?")
+EXTRACTION_MODES = ("strict", "flexible")
+
+
+def last_number(text: str) -> str | None:
+    """The last number in the text (``-3``, ``1,000``, ``0.25``, ``3/4``), commas dropped."""
+    matches = _NUMBER.findall(text)
+    return matches[-1].replace(",", "") if matches else None
+
+
+def extract_answer(text: str, mode: str = "strict") -> str | None:
     """The completion's final answer as a string, or None when it states none."""
-    return last_boxed(text) or answer_tag(text) or plain_final_answer(text)
+    if mode not in EXTRACTION_MODES:
+        raise ValueError(f"unknown extraction mode {mode!r}")
+    found = last_boxed(text) or answer_tag(text)
+    if found is None and mode == "flexible":
+        found = plain_final_answer(text) or last_number(text)
+    return found
 
 
 _SPACES = re.compile(r"\s+")

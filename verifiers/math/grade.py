@@ -11,12 +11,37 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from functools import lru_cache
 
+from schemas.errors import HardforgeError
 from verifiers.base import Grade, GradeItem
 from verifiers.math.extract import as_rational, extract_answer, normalize_answer
 
 CHUNK = 64
+START_TIMEOUT_S = 120.0  # spawning workers and importing math-verify takes seconds on 2 cores
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    return multiprocessing.get_context("spawn")  # never fork a process holding torch threads
+
+
+def _ping() -> bool:
+    return True
+
+
+def _wait(result: multiprocessing.pool.AsyncResult, pool: multiprocessing.pool.Pool, limit_s: float) -> str | None:
+    """None once ``result`` is ready, else why it never will be: a worker died (the pool
+    replaces it, but the chunk it held is lost) or the backstop ran out (stuck in C code)."""
+    deadline = time.monotonic() + limit_s
+    workers = list(pool._pool)  # the processes that may hold this chunk
+    while not result.ready():
+        if time.monotonic() > deadline:
+            return f"no result within the {limit_s:.0f} s backstop"
+        if any(w.exitcode is not None for w in workers):
+            return "a grading worker died"
+        result.wait(0.2)
+    return None
 
 
 class _ItemTimeout(BaseException):
@@ -67,24 +92,25 @@ def equivalent(gold: str, predicted: str) -> bool:
     return bool(verify(gold_parsed, predicted_parsed, timeout_seconds=None))
 
 
-def grade_one(gold: str, completion: str) -> Grade:
-    extracted = extract_answer(completion)
+def grade_one(gold: str, completion: str, mode: str = "strict") -> Grade:
+    extracted = extract_answer(completion, mode)
     if extracted is None:
         return Grade(False, None, 0.0, "no answer found")
     correct = equivalent(gold, extracted)
     return Grade(correct, extracted, float(correct), None)
 
 
-def _grade_chunk(chunk: list[tuple[str, str]], timeout_s: float) -> list[Grade]:
+def _grade_chunk(chunk: list[tuple[str, str, str]], timeout_s: float) -> list[Grade]:
     grades = []
-    for gold, completion in chunk:
+    for gold, completion, mode in chunk:
         signal.setitimer(signal.ITIMER_REAL, timeout_s)
         try:
-            grades.append(grade_one(gold, completion))
+            grades.append(grade_one(gold, completion, mode))
         except _ItemTimeout:
-            grades.append(Grade(False, extract_answer(completion), 0.0, "timeout"))
+            # this item was graded: it exceeded its own time budget (a pathological answer)
+            grades.append(Grade(False, extract_answer(completion, mode), 0.0, "timeout"))
         except Exception as exc:  # a parser bug must not sink the batch
-            grades.append(Grade(False, extract_answer(completion), 0.0, f"grader error: {type(exc).__name__}"))
+            grades.append(Grade(False, extract_answer(completion, mode), 0.0, f"grader error: {type(exc).__name__}"))
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
     return grades
@@ -106,7 +132,11 @@ def _parse_chunk(answers: list[str], timeout_s: float) -> list[bool]:
 
 
 class MathVerifier:
-    """Grades completions against reference answers; ``extracted`` keeps the answer string."""
+    """Grades completions against reference answers; ``extracted`` keeps the answer string.
+
+    A failure of the grading machinery itself (the pool cannot start, a worker dies, a chunk
+    overruns its backstop) is never recorded as "incorrect": the chunk is retried once on a fresh
+    pool, and a second failure raises, so no item is stored with a grade it did not get."""
 
     name = "math"
 
@@ -117,36 +147,48 @@ class MathVerifier:
 
     def _get_pool(self) -> multiprocessing.pool.Pool:
         if self._pool is None:
-            ctx = multiprocessing.get_context("spawn")  # never fork a process holding torch threads
-            self._pool = ctx.Pool(self.workers, initializer=_worker_init)
+            try:
+                pool = _context().Pool(self.workers, initializer=_worker_init)
+                pool.apply_async(_ping).get(timeout=START_TIMEOUT_S)
+            except Exception as exc:
+                if "pool" in locals():
+                    pool.terminate()
+                raise HardforgeError(f"the math grader's worker processes did not start ({type(exc).__name__}: {exc}).") from None
+            self._pool = pool
         return self._pool
 
-    def grade(self, items: list[GradeItem]) -> list[Grade]:
-        pairs = [(item.answer, item.completion) for item in items]
-        if not pairs:
-            return []
-        chunks = [pairs[i : i + CHUNK] for i in range(0, len(pairs), CHUNK)]
+    def _run(self, function, chunks: list[list], budget_s: float) -> list:
+        """``function(chunk, timeout)`` over chunks in the pool, results in order; a failed chunk
+        is retried once on a fresh pool (with every chunk after it), then a HardforgeError."""
+        out: list = []
         pool = self._get_pool()
-        pending = [pool.apply_async(_grade_chunk, (chunk, self.timeout_s)) for chunk in chunks]
-        grades: list[Grade] = []
-        for chunk, result in zip(chunks, pending, strict=True):
-            try:
-                # backstop for a worker stuck where the alarm cannot reach (C code)
-                grades.extend(result.get(timeout=self.timeout_s * len(chunk) + 60))
-            except multiprocessing.TimeoutError:
-                self.close()
-                grades.extend(Grade(False, extract_answer(c), 0.0, "timeout") for _, c in chunk)
-                pool = self._get_pool()
-        return grades
+        pending = [pool.apply_async(function, (chunk, self.timeout_s)) for chunk in chunks]
+        index, retried = 0, False
+        while index < len(chunks):
+            why = _wait(pending[index], pool, self.timeout_s * len(chunks[index]) + budget_s)
+            if why is None:
+                out.extend(pending[index].get())
+                index, retried = index + 1, False
+                continue
+            self.close()
+            if retried:
+                raise HardforgeError(f"math grading failed twice on one chunk ({why}); nothing was recorded for it.")
+            retried = True
+            pool = self._get_pool()
+            pending[index:] = [pool.apply_async(function, (c, self.timeout_s)) for c in chunks[index:]]
+        return out
+
+    def grade(self, items: list[GradeItem]) -> list[Grade]:
+        triples = [(item.answer, item.completion, item.extraction) for item in items]
+        if not triples:
+            return []
+        return self._run(_grade_chunk, [triples[i : i + CHUNK] for i in range(0, len(triples), CHUNK)], 60)
 
     def parses(self, answers: list[str]) -> list[bool]:
         """Whether each reference answer parses as math (for the validity filter)."""
         if not answers:
             return []
-        chunks = [answers[i : i + CHUNK] for i in range(0, len(answers), CHUNK)]
-        pool = self._get_pool()
-        pending = [pool.apply_async(_parse_chunk, (chunk, self.timeout_s)) for chunk in chunks]
-        return [ok for result in pending for ok in result.get(timeout=self.timeout_s * CHUNK + 60)]
+        return self._run(_parse_chunk, [answers[i : i + CHUNK] for i in range(0, len(answers), CHUNK)], 60)
 
     def close(self) -> None:
         if self._pool is not None:
