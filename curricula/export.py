@@ -36,6 +36,7 @@ REWARD_MODEL = pa.struct([("style", pa.string()), ("ground_truth", pa.string())]
 EXTRA_INFO = pa.struct([
     ("index", pa.int64()), ("problem_id", pa.string()), ("split", pa.string()), ("verifier", pa.string()),
     ("source", pa.string()), ("pass_at_1", pa.float64()), ("policy_id", pa.string()), ("entry_point", pa.string()),
+    ("extra", pa.string()),  # the problem's extra as JSON: what its verifier needs (e.g. a gym task's config)
 ])
 SHARD_SCHEMA = pa.schema([
     ("prompt", pa.list_(MESSAGE)),
@@ -68,7 +69,8 @@ def shard_table(selected: pa.Table, policy_id: str, prompts: RolloutConfig) -> p
     rows = selected.num_rows
     domains = selected.column("domain").to_pylist()
     statements = selected.column("statement").to_pylist()
-    contents = pa.array([user_content(d, s, prompts) for d, s in zip(domains, statements, strict=True)], pa.string())
+    sources = selected.column("source").to_pylist()
+    contents = pa.array([user_content(d, s, prompts, src) for d, s, src in zip(domains, statements, sources, strict=True)], pa.string())
     messages = pa.StructArray.from_arrays([pa.repeat(pa.scalar("user"), rows), contents], fields=list(MESSAGE))
     prompt = pa.ListArray.from_arrays(pa.array(range(rows + 1), pa.int32()), messages)
     positions = pa.array(range(rows), pa.int64())
@@ -79,7 +81,7 @@ def shard_table(selected: pa.Table, policy_id: str, prompts: RolloutConfig) -> p
             positions, selected.column("problem_id").combine_chunks(), pa.repeat(pa.scalar("train"), rows),
             selected.column("verifier").combine_chunks(), selected.column("source").combine_chunks(),
             selected.column("pass_at_1").combine_chunks(), pa.repeat(pa.scalar(policy_id), rows),
-            selected.column("entry_point").combine_chunks(),
+            selected.column("entry_point").combine_chunks(), selected.column("extra").cast(pa.string()).combine_chunks(),
         ],
         fields=list(EXTRA_INFO),
     )
@@ -113,7 +115,7 @@ def export_curriculum(
     *,
     run_id: str | None = None,
 ) -> ExportResult:
-    selected = select_curriculum(warehouse, policy_id, config)
+    selected = select_curriculum(warehouse, policy_id, config, prompts)
     rule = rule_of(config, policy_id)
     ids = selected.column("problem_id").to_pylist()
     curriculum_id = content_key("curriculum", json.dumps(rule, sort_keys=True), content_key(*ids) if ids else "")
@@ -122,7 +124,7 @@ def export_curriculum(
     scratch = out_root / f".{curriculum_id}.{uuid.uuid4().hex}"
     scratch.mkdir(parents=True)
     per_shard = config.rows_per_shard
-    count = max(1, -(-table.num_rows // per_shard))
+    count = -(-table.num_rows // per_shard)  # an empty curriculum has a manifest and no shard
     shards = []
     for i in range(count):
         part = table.slice(i * per_shard, per_shard)

@@ -11,14 +11,18 @@ from typing import Any
 
 import pyarrow as pa
 
-from schemas.config import CurriculumConfig
+from schemas.config import CurriculumConfig, RolloutConfig
 from schemas.errors import HardforgeError
 from warehouse.db import Warehouse
+from warehouse.queries import sampling_key_table
 
 SELECT_SQL = """
-WITH latest AS (
-    SELECT * FROM difficulty WHERE policy_id = $policy
-    QUALIFY row_number() OVER (PARTITION BY problem_id ORDER BY estimated_at DESC, sampling_key) = 1
+WITH latest AS (  -- figures under the current sampling key of each problem only
+    SELECT d.* FROM difficulty d
+    JOIN problems p USING (problem_id)
+    JOIN current_keys k ON k.source = p.source AND k.domain = p.domain AND k.verifier = p.verifier
+                       AND k.sampling_key = d.sampling_key
+    WHERE d.policy_id = $policy
 ), chosen AS (
     SELECT p.problem_id, p.domain, p.statement, p.answer, p.verifier, p.source, p.task, p.extra,
            d.n, d.c, d.pass_at_1,
@@ -31,10 +35,17 @@ WITH latest AS (
       AND ($keep_solved OR d.pass_at_1 < 1)
       AND NOT EXISTS (SELECT 1 FROM filter_verdicts f WHERE f.problem_id = p.problem_id AND NOT f.keep)
 )
-SELECT *, row_number() OVER (PARTITION BY domain ORDER BY pass_at_1, pass_at_kmax, problem_id) AS domain_rank
+SELECT *, row_number() OVER (PARTITION BY domain ORDER BY {rank_order}) AS domain_rank
 FROM chosen
 ORDER BY {order}
 """
+
+
+ORDERS = {
+    "hardest": "pass_at_1, pass_at_kmax, problem_id",
+    "easiest": "pass_at_1 DESC, pass_at_kmax DESC, problem_id",
+    "random": "hash(problem_id || 'random order'), problem_id",  # stable: the same items, the same order
+}
 
 
 def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
@@ -44,20 +55,21 @@ def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
         "band": [config.band_low, config.band_high],
         "keep_unsolved": config.keep_unsolved,
         "keep_solved": config.keep_solved,
-        "order": "pass_at_1 asc, pass_at_kmax asc, problem_id",
+        "order": ORDERS[config.order],
         "balance_domains": config.balance_domains,
     }
 
 
-def select_curriculum(warehouse: Warehouse, policy_id: str, config: CurriculumConfig) -> pa.Table:
+def select_curriculum(warehouse: Warehouse, policy_id: str, config: CurriculumConfig, rollouts: RolloutConfig) -> pa.Table:
     if config.band_low > config.band_high:
         raise HardforgeError(f"curriculum band [{config.band_low}, {config.band_high}] is empty.")
-    order = "pass_at_1, pass_at_kmax, problem_id"
+    order = ORDERS[config.order]
     if config.balance_domains:
-        order = "domain_rank, pass_at_1, pass_at_kmax, problem_id"
+        order = f"domain_rank, {order}"
     params = {
         "policy": policy_id, "low": config.band_low, "high": config.band_high,
         "keep_unsolved": config.keep_unsolved, "keep_solved": config.keep_solved,
     }
     with warehouse.read() as con:
-        return con.sql(SELECT_SQL.format(order=order), params=params).to_arrow_table()
+        con.register("current_keys", sampling_key_table(warehouse, rollouts))
+        return con.sql(SELECT_SQL.format(order=order, rank_order=ORDERS[config.order]), params=params).to_arrow_table()

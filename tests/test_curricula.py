@@ -16,6 +16,7 @@ from schemas.errors import HardforgeError
 from tests.conftest import ScriptedEngine
 
 POLICY = "p" * 32
+ROLLOUTS = HardforgeConfig().rollouts.model_copy(update={"n": 4, "k": [1, 2, 4]})
 
 
 @pytest.fixture
@@ -25,19 +26,17 @@ def measured(tmp_path, warehouse):
     path = tmp_path / "p.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     ingest(warehouse, str(path), HardforgeConfig())
-    cfg = HardforgeConfig().rollouts
-    cfg.n, cfg.k = 4, [1, 2, 4]
 
     def script(chat, n):
         i = int(chat[0]["content"].split(":")[0][1:])
         return [rf"\boxed{{{i}}}" if s < i % 5 else "no" for s in range(n)]
 
-    estimate(warehouse, ScriptedEngine(script), POLICY, select_problems(warehouse, None, None), cfg)
+    estimate(warehouse, ScriptedEngine(script), POLICY, select_problems(warehouse, None, None), ROLLOUTS)
     return warehouse
 
 
 def test_default_band_drops_always_and_never_solved_and_orders_hardest_first(measured):
-    table = select_curriculum(measured, POLICY, CurriculumConfig())
+    table = select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS)
     pass1 = table.column("pass_at_1").to_pylist()
     assert set(pass1) == {0.25, 0.5, 0.75}  # 0/4 and 4/4 are dropped
     assert pass1 == sorted(pass1)
@@ -49,11 +48,11 @@ def test_default_band_drops_always_and_never_solved_and_orders_hardest_first(mea
 
 def test_svs_band_is_inclusive(measured):
     cfg = CurriculumConfig(band_low=0.25, band_high=0.5)
-    assert set(select_curriculum(measured, POLICY, cfg).column("pass_at_1").to_pylist()) == {0.25, 0.5}
+    assert set(select_curriculum(measured, POLICY, cfg, ROLLOUTS).column("pass_at_1").to_pylist()) == {0.25, 0.5}
     cfg = CurriculumConfig(keep_unsolved=True, keep_solved=True)
-    assert select_curriculum(measured, POLICY, cfg).num_rows == 12
+    assert select_curriculum(measured, POLICY, cfg, ROLLOUTS).num_rows == 12
     with pytest.raises(HardforgeError, match="is empty"):
-        select_curriculum(measured, POLICY, CurriculumConfig(band_low=0.6, band_high=0.5))
+        select_curriculum(measured, POLICY, CurriculumConfig(band_low=0.6, band_high=0.5), ROLLOUTS)
 
 
 def test_filtered_problems_are_not_exported(measured):
@@ -64,7 +63,7 @@ def test_filtered_problems_are_not_exported(measured):
     run_filters(measured, cfg)
     dropped = measured.scalar("SELECT count(*) FROM filter_verdicts WHERE NOT keep")
     assert dropped > 0
-    table = select_curriculum(measured, POLICY, CurriculumConfig(keep_unsolved=True, keep_solved=True))
+    table = select_curriculum(measured, POLICY, CurriculumConfig(keep_unsolved=True, keep_solved=True), ROLLOUTS)
     assert table.num_rows == 12 - dropped
 
 
@@ -72,7 +71,7 @@ def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):
     import datasets
 
     cfg = CurriculumConfig(rows_per_shard=3)
-    result = export_curriculum(measured, POLICY, cfg, HardforgeConfig().rollouts, tmp_path / "out")
+    result = export_curriculum(measured, POLICY, cfg, ROLLOUTS, tmp_path / "out")
     manifest = json.loads((result.out_dir / "manifest.json").read_text())
     assert manifest["counts"]["items"] == result.items == 7 and manifest["counts"]["shards"] == 3
     files = [str(result.out_dir / s["file"]) for s in manifest["shards"]]
@@ -97,7 +96,7 @@ def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):
     assert [i["problem_id"] for i in items] == ds["problem_id"]
     assert [i["shard"] for i in items] == [0, 0, 0, 1, 1, 1, 2]
     # the same selection exported again gives the same id and the same bytes
-    again = export_curriculum(measured, POLICY, cfg, HardforgeConfig().rollouts, tmp_path / "out")
+    again = export_curriculum(measured, POLICY, cfg, ROLLOUTS, tmp_path / "out")
     assert again.curriculum_id == result.curriculum_id and again.shards == result.shards
     assert measured.scalar("SELECT count(*) FROM curriculum_items") == 7
 
@@ -112,8 +111,39 @@ def test_domain_balance_interleaves(measured, tmp_path):
         prompt = chat[0]["content"].split("```python\n", 1)[1].rsplit("\n```", 1)[0]
         return [f"```python\n{prompt}\n{canonical[prompt.rstrip()]}\n```"] * 2 + ["    return None\n"] * (n - 2)
 
-    cfg = HardforgeConfig().rollouts
-    cfg.n, cfg.k = 4, [1, 2, 4]
-    estimate(measured, ScriptedEngine(script), POLICY, select_problems(measured, "domain = 'code'", 3), cfg)
-    domains = select_curriculum(measured, POLICY, CurriculumConfig(balance_domains=True)).column("domain").to_pylist()
+    estimate(measured, ScriptedEngine(script), POLICY, select_problems(measured, "domain = 'code'", 3), ROLLOUTS)
+    domains = select_curriculum(measured, POLICY, CurriculumConfig(balance_domains=True), ROLLOUTS).column("domain").to_pylist()
     assert domains[:6] == ["code", "math"] * 3 or domains[:6] == ["math", "code"] * 3
+
+
+def test_figures_under_another_sampling_key_are_not_current(measured):
+    """A curriculum uses the figures measured under the configured sampling key only."""
+    other = ROLLOUTS.model_copy(update={"n": 2})
+    assert select_curriculum(measured, POLICY, CurriculumConfig(keep_unsolved=True, keep_solved=True), other).num_rows == 0
+
+
+def test_empty_curriculum_has_a_manifest_and_no_shard_and_train_says_so(warehouse, tmp_path):
+    from trainer.grpo import train
+
+    result = export_curriculum(warehouse, POLICY, CurriculumConfig(), ROLLOUTS, tmp_path / "out")
+    manifest = json.loads((result.out_dir / "manifest.json").read_text())
+    assert result.items == 0 and manifest["shards"] == [] and manifest["counts"]["shards"] == 0
+    assert sorted(p.name for p in result.out_dir.iterdir()) == ["manifest.json"]
+    with pytest.raises(HardforgeError, match="is empty .* nothing to train on"):
+        train(warehouse, HardforgeConfig(data_dir=warehouse.data_dir), curriculum_id=result.curriculum_id)
+
+
+def test_train_without_any_curriculum_is_one_sentence(data_dir, warehouse):
+    from tests.conftest import run_cli
+
+    result = run_cli(data_dir, "train")
+    assert result.returncode == 2 and "no curriculum yet" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("order", ["easiest", "random"])
+def test_other_orders_take_the_same_items(measured, order):
+    hardest = select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS).column("problem_id").to_pylist()
+    other = select_curriculum(measured, POLICY, CurriculumConfig(order=order), ROLLOUTS).column("pass_at_1").to_pylist()
+    assert len(other) == len(hardest)
+    if order == "easiest":
+        assert other == sorted(other, reverse=True)

@@ -30,6 +30,8 @@ def nightly_env(model: Path, **extra: str) -> dict[str, str]:
         "HARDFORGE_ROLLOUTS__BATCH_PROBLEMS": "1",
         "HARDFORGE_CURRICULUM__KEEP_UNSOLVED": "true",
         "HARDFORGE_CURRICULUM__KEEP_SOLVED": "true",
+        # SvS would find seeds in a killed run's figures that a clean run never had
+        "HARDFORGE_NIGHTLY__SYNTHESIZE": "[]",
         **extra,
     }
 

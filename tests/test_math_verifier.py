@@ -21,16 +21,74 @@ from verifiers.math.grade import MathVerifier
         ("<answer>17</answer>", "17"),
         (r"<answer>so \boxed{18}</answer>", "18"),
         ("<answer>1</answer> ... <ANSWER> 2 </ANSWER>", "2"),
-        ("The final answer is 12.", "12"),
-        ("Therefore the answer is $\\frac{3}{4}$.", "\\frac{3}{4}"),
-        ("Answer: x = 3", "x = 3"),
-        ("work\n#### 72", "72"),
         ("no final statement here", None),
         ("", None),
     ],
 )
 def test_extract_answer(text, expected):
+    """Boxes and answer tags: the same in both modes."""
     assert extract_answer(text) == expected
+    assert extract_answer(text, "strict") == expected
+    assert extract_answer(text, "flexible") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "strict", "flexible"),
+    [
+        ("The final answer is 12.", None, "12"),
+        ("Therefore the answer is $\\frac{3}{4}$.", None, "\\frac{3}{4}"),
+        ("Answer: x = 3", None, "x = 3"),
+        ("work\n#### 72", None, "72"),
+        # the last number in the reply (lm-eval-harness's flexible-extract)
+        ("5 + 9 = 14", None, "14"),
+        ("It is 1,024 apples.", None, "1024"),
+        ("We get -3.5 in the end", None, "-3.5"),
+        ("so 3/4 of them", None, "3/4"),
+        ("first 2 then 7", None, "7"),
+        ("version2 has no number boundary", None, None),
+        (r"a box wins over a later number: \boxed{4}, not 5", "4", "4"),
+        ("no digits at all", None, None),
+    ],
+)
+def test_extraction_modes(text, strict, flexible):
+    assert extract_answer(text, "strict") == strict
+    assert extract_answer(text, "flexible") == flexible
+
+
+def test_unknown_extraction_mode_raises():
+    with pytest.raises(ValueError):
+        extract_answer("1", "loose")
+
+
+def test_a_grader_whose_pool_cannot_start_raises(monkeypatch):
+    """An infrastructure failure must never become "incorrect" grades."""
+    import verifiers.math.grade as grade_module
+    from schemas.errors import HardforgeError
+
+    class Broken:
+        def Pool(self, *args, **kwargs):
+            raise OSError("cannot spawn")
+
+    monkeypatch.setattr(grade_module, "_context", lambda: Broken())
+    with MathVerifier(workers=1) as verifier, pytest.raises(HardforgeError, match="did not start"):
+        verifier.grade([GradeItem("1", r"\boxed{1}")])
+
+
+def test_a_dying_worker_is_retried_then_raises(monkeypatch):
+    """A worker that dies mid-chunk loses the chunk: it is retried on a fresh pool, and a
+    second death raises instead of recording grades nobody computed."""
+    import verifiers.math.grade as grade_module
+    from schemas.errors import HardforgeError
+
+    monkeypatch.setattr(grade_module, "_grade_chunk", _die)
+    with MathVerifier(workers=1) as verifier, pytest.raises(HardforgeError, match="failed twice.*a grading worker died"):
+        verifier.grade([GradeItem("1", r"\boxed{1}")])
+
+
+def _die(chunk, timeout_s):
+    import os
+
+    os._exit(1)
 
 
 def test_last_boxed_none_without_box():

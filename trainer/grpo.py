@@ -50,7 +50,15 @@ def get_curriculum(warehouse: Warehouse, curriculum_id: str | None) -> dict[str,
         if curriculum_id:
             raise HardforgeError(f"no curriculum '{curriculum_id}' in the warehouse.")
         raise HardforgeError("no curriculum yet: run `hardforge export` (or the nightly flow) first.")
-    return rows[0]
+    row = rows[0]
+    if row["n_items"] == 0:
+        raise HardforgeError(
+            f"curriculum {row['curriculum_id']} is empty (no problem fell in its pass@1 band), so there is nothing "
+            "to train on; estimate more problems or widen the band, then export again."
+        )
+    if not (Path(row["out_dir"]) / "manifest.json").is_file():
+        raise HardforgeError(f"curriculum {row['curriculum_id']} has no manifest at {row['out_dir']}; export it again.")
+    return row
 
 
 def train(

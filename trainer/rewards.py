@@ -3,6 +3,7 @@ grade with the project's verifiers (math-verify in worker processes; code in the
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from schemas.config import HardforgeConfig
@@ -14,6 +15,11 @@ def _text(completion: Any) -> str:
         return "".join(m.get("content", "") for m in completion if m.get("role") == "assistant") or "".join(
             m.get("content", "") for m in completion)
     return str(completion)
+
+
+def _extra(info: dict[str, Any]) -> dict[str, Any]:
+    """The shard's extra_info plus the problem's own extra (a gym task's config, ...)."""
+    return {**info, **json.loads(info.get("extra") or "{}")}
 
 
 class VerifierReward:
@@ -37,7 +43,9 @@ class VerifierReward:
         for name, rows in by_name.items():
             if name not in self.verifiers:
                 self.verifiers[name] = get_verifier(name, self.config)
-            items = [GradeItem(answer[i], _text(completions[i]), statement[i], extra_info[i]) for i in rows]
+            items = [GradeItem(answer[i], _text(completions[i]), statement[i], _extra(extra_info[i]),
+                               self.config.rollouts.for_source(extra_info[i].get("source") or "").extraction)
+                     for i in rows]
             for i, grade in zip(rows, self.verifiers[name].grade(items), strict=True):
                 rewards[i] = grade.score
         return rewards

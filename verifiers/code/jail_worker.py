@@ -81,8 +81,11 @@ VALUE_CAP = 16 * 1024
 # run's nonce lives), trace or rewrite running code, load native code, or signal other processes.
 # The hook is armed in every forked child (its pid differs from the worker's) and keeps its whole
 # state in default arguments, which no snippet can reach or rebind (rebinding is audited too).
-def _audit(  # noqa: B008 - defaults hold the state on purpose (see above)
-    event, args, _worker=os.getpid(), _getpid=os.getpid, _isinstance=isinstance, _str=str,
+_WORKER_PID = os.getpid()
+
+
+def _audit(
+    event, args, _worker=_WORKER_PID, _getpid=os.getpid, _isinstance=isinstance, _str=str,
     _error=RuntimeError,
     _events=frozenset({
         "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile", "gc.get_objects",
