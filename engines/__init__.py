@@ -7,21 +7,31 @@ from pathlib import Path
 
 from engines.base import Engine
 from schemas.config import EngineConfig
+from schemas.engine import EngineSpec
 from schemas.errors import HardforgeError
 
 log = logging.getLogger("hardforge.engines")
 
 
+def engine_spec(config: EngineConfig, model_path: Path | str, seed: int = 0) -> EngineSpec:
+    return EngineSpec(config.backend, str(model_path), config.dtype, config.batch_size, config.vllm_kvcache_gib, seed)
+
+
 def load_engine(config: EngineConfig, model_path: Path, seed: int = 0) -> Engine:
     """The configured backend; ``auto`` picks vLLM when it is installed and starts."""
+    return build_engine(engine_spec(config, model_path, seed))
+
+
+def build_engine(spec: EngineSpec) -> Engine:
+    """An engine from its spec; ``auto`` picks vLLM when it is installed and starts."""
     from engines.vllm_engine import vllm_installed
 
-    backend = config.backend
+    backend, model_path = spec.backend, Path(spec.model_path)
     if backend in ("auto", "vllm") and vllm_installed():
         try:
             from engines.vllm_engine import VLLMEngine
 
-            engine: Engine = VLLMEngine(model_path, dtype=config.dtype, kvcache_gib=config.vllm_kvcache_gib, seed=seed)
+            engine: Engine = VLLMEngine(model_path, dtype=spec.dtype, kvcache_gib=spec.vllm_kvcache_gib, seed=spec.seed)
             log.warning("engine: vllm (%s)", model_path)
             return engine
         except Exception as exc:
@@ -35,4 +45,20 @@ def load_engine(config: EngineConfig, model_path: Path, seed: int = 0) -> Engine
     from engines.hf import TransformersEngine
 
     log.warning("engine: transformers (%s)", model_path)
-    return TransformersEngine(model_path, dtype=config.dtype, batch_size=config.batch_size)
+    return TransformersEngine(model_path, dtype=spec.dtype, batch_size=spec.batch_size)
+
+
+_SHARED: dict[EngineSpec, Engine] = {}
+
+
+def shared_engine(spec: EngineSpec) -> Engine:
+    """One engine per spec in this process, built on first use: tasks that receive the same spec
+    share it instead of loading the model again. ``release_engines`` closes them."""
+    if spec not in _SHARED:
+        _SHARED[spec] = build_engine(spec)
+    return _SHARED[spec]
+
+
+def release_engines() -> None:
+    while _SHARED:
+        _SHARED.popitem()[1].close()

@@ -1,18 +1,17 @@
-"""Filters: one small pure function per filter, each returning keep/drop with a reason per
-problem (in the style of datatrove). The flow records every verdict in ``filter_verdicts``."""
+"""Filters: one small class per filter returning keep/drop with a reason per problem (datatrove's
+pattern), one registry, and the runner (``filters.runner``) that records every verdict in
+``filter_verdicts`` with the filter's config hash. Adding a filter is one class and one line here."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from filters.base import KEEP, Filter, Verdict
+from filters.decontam import DecontaminationFilter
+from filters.dedup import ExactDedupFilter, NearDedupFilter
+from filters.validity import ValidityFilter
 
+# In the order they run: each sees only the survivors of the ones before it.
+FILTERS: dict[str, type[Filter]] = {
+    f.name: f for f in (ValidityFilter, ExactDedupFilter, NearDedupFilter, DecontaminationFilter)
+}
 
-@dataclass(frozen=True)
-class Verdict:
-    keep: bool
-    reason: str | None = None
-    detail: dict[str, Any] | None = field(default=None)
-
-
-KEEP = Verdict(True)
-FILTER_ORDER = ("validity", "exact_dedup", "near_dedup", "decontamination")
+__all__ = ["FILTERS", "KEEP", "Filter", "Verdict"]

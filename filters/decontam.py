@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from filters import KEEP, Verdict
+from filters.base import KEEP, Filter, Verdict
 
 _WORD = re.compile(r"\w+")
 
@@ -45,3 +45,23 @@ def decontaminate(problems: list[dict[str, Any]], index: BenchmarkIndex) -> list
             name, gram = found
             verdicts.append(Verdict(False, f"contaminated: {index.n}-gram overlap with {name}", {"benchmark": name, "ngram": gram}))
     return verdicts
+
+
+class DecontaminationFilter(Filter):
+    name = "decontamination"
+
+    def enabled(self) -> bool:
+        return bool(self.config.filters.benchmarks)
+
+    def settings(self) -> dict[str, Any]:
+        return {"benchmarks": sorted(self.config.filters.benchmarks), "ngram": self.config.filters.ngram}
+
+    def __call__(self, problems: list[dict[str, Any]]) -> list[Verdict]:
+        from filters.benchmarks import load_benchmark
+
+        if not problems:
+            return []
+        index = BenchmarkIndex(self.config.filters.ngram)
+        for spec in self.config.filters.benchmarks:
+            index.add(*load_benchmark(spec))
+        return decontaminate(problems, index)

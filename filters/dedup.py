@@ -11,7 +11,7 @@ from typing import Any
 
 from datasketch import MinHash, MinHashLSH
 
-from filters import KEEP, Verdict
+from filters.base import KEEP, Filter, Verdict
 from schemas.keys import normalize_text
 
 _WORD = re.compile(r"\w+")
@@ -66,4 +66,31 @@ def near_dedup(problems: list[dict[str, Any]], threshold: float, num_perm: int, 
     return verdicts
 
 
-__all__ = ["exact_dedup", "near_dedup", "shingles", "dedup_key"]
+class ExactDedupFilter(Filter):
+    name = "exact_dedup"
+    per_problem = False
+
+    def settings(self) -> dict[str, Any]:
+        return {"normalization": "nfc-whitespace-casefold"}
+
+    def __call__(self, problems: list[dict[str, Any]]) -> list[Verdict]:
+        return exact_dedup(problems)
+
+
+class NearDedupFilter(Filter):
+    name = "near_dedup"
+    per_problem = False
+
+    def enabled(self) -> bool:
+        return self.config.filters.near_dedup
+
+    def settings(self) -> dict[str, Any]:
+        cfg = self.config.filters
+        return {"threshold": cfg.minhash_threshold, "perm": cfg.minhash_perm, "shingle_words": cfg.shingle_words}
+
+    def __call__(self, problems: list[dict[str, Any]]) -> list[Verdict]:
+        cfg = self.config.filters
+        return near_dedup(problems, cfg.minhash_threshold, cfg.minhash_perm, cfg.shingle_words)
+
+
+__all__ = ["exact_dedup", "near_dedup", "shingles", "dedup_key", "ExactDedupFilter", "NearDedupFilter"]

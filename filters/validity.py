@@ -6,7 +6,7 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
-from filters import KEEP, Verdict
+from filters.base import KEEP, Filter, Verdict
 from schemas.config import FilterConfig
 
 
@@ -44,3 +44,19 @@ def check_validity(
     for i, ok in zip(math_rows, math_answer_parses([problems[i]["answer"] for i in math_rows]), strict=True):
         verdicts[i] = KEEP if ok else Verdict(False, "answer does not parse as math")
     return verdicts  # type: ignore[return-value]
+
+
+class ValidityFilter(Filter):
+    name = "validity"
+
+    def settings(self) -> dict[str, Any]:
+        cfg = self.config.filters
+        return {"min_statement_chars": cfg.min_statement_chars, "max_statement_chars": cfg.max_statement_chars}
+
+    def __call__(self, problems: list[dict[str, Any]]) -> list[Verdict]:
+        from verifiers.math.grade import MathVerifier
+
+        if not problems:
+            return []
+        with MathVerifier(timeout_s=self.config.rollouts.grade_timeout_s) as math:
+            return check_validity(problems, self.config.filters, math.parses)

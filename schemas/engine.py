@@ -26,6 +26,22 @@ class SamplingParams:
 
 
 @dataclass(frozen=True)
+class EngineSpec:
+    """Everything needed to build an engine, and nothing live: flows and Prefect tasks (and, later,
+    remote workers) pass this around and build or reuse the engine where they run."""
+
+    backend: str  # auto | transformers | vllm
+    model_path: str
+    dtype: str = "auto"
+    batch_size: int = 64
+    vllm_kvcache_gib: int = 2
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class Completion:
     text: str
     prompt_tokens: int

@@ -177,6 +177,7 @@ class FilterVerdict(Record):
     detail: Json | None = None  # e.g. {"benchmark": "humaneval", "ngram": "..."}
     run_id: str | None = None
     created_at: dt.datetime
+    config_hash: str | None = None  # of the filter's settings when it gave this verdict
 
 
 class Table(NamedTuple):

@@ -35,12 +35,10 @@ def test_all_humaneval_canonical_solutions_pass_and_broken_ones_fail(verifier):
 
 def test_fenced_solutions_keep_the_prompt_in_scope(verifier):
     problem = read_problems()["HumanEval/0"]
-    body = "\n".join("    " + line if line else line for line in problem["canonical_solution"].strip("\n").splitlines())
     fenced = f"Here you go:\n```python\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n{problem['canonical_solution']}\n```\n"
     (grade,) = verifier.grade([GradeItem(problem["test"] + "\n\ncheck(has_close_elements)\n", fenced, problem["prompt"], {"entry_point": "has_close_elements"})])
     assert grade.correct, grade.detail
     assert grade.extracted.startswith("def has_close_elements")
-    assert body
 
 
 @pytest.mark.parametrize(

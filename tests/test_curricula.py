@@ -59,12 +59,12 @@ def test_filtered_problems_are_not_exported(measured):
     from flows.stages import run_filters
 
     cfg = HardforgeConfig()
-    cfg.filters.min_statement_chars = 40  # "Q10: ..." and "Q11: ..." are 40+ characters long
+    cfg.filters.min_statement_chars = 36  # "Q0: ..." to "Q9: ..." have 35 characters, "Q10: ..." and "Q11: ..." 37
     run_filters(measured, cfg)
-    dropped = measured.scalar("SELECT count(*) FROM filter_verdicts WHERE NOT keep")
-    assert dropped > 0
+    dropped = measured.arrow("SELECT problem_id FROM filter_verdicts WHERE NOT keep").column("problem_id").to_pylist()
+    assert len(dropped) == 10
     table = select_curriculum(measured, POLICY, CurriculumConfig(keep_unsolved=True, keep_solved=True), ROLLOUTS)
-    assert table.num_rows == 12 - dropped
+    assert sorted(table.column("statement").to_pylist()) == [f"Q{i}: what is the number {i} plus zero?" for i in (10, 11)]
 
 
 def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):

@@ -155,3 +155,21 @@ def test_estimate_bad_options_are_one_sentence(data_dir, args, message):
     result = run_cli(data_dir, "estimate", *args)
     assert result.returncode != 0 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_real_model_gets_some_gym_problems_right(real_config, data_dir):
+    """Seeds at the policy's level: on easy products the bundled model is sometimes right, and
+    each rollout records its extraction mode and its source's token budget."""
+    from warehouse.db import Warehouse
+
+    warehouse = Warehouse(data_dir)
+    ingest(warehouse, "gym:products", real_config, gym_options={"size": 6, "levels": "0", "seed": 0})
+    real_config.rollouts.n, real_config.rollouts.k = 8, [1, 8]
+    summary = run_estimate(warehouse, real_config, where="source = 'gym:products'")
+    assert summary.estimated == 6 and summary.rollouts == 48
+    _assert_difficulty_matches_rollouts(warehouse, real_config.rollouts.k)
+    rows = warehouse.arrow("SELECT extraction, completion_tokens, correct, detail FROM rollouts").to_pylist()
+    assert {r["extraction"] for r in rows} == {"flexible"}
+    assert max(r["completion_tokens"] for r in rows) <= 32 + 1  # gym's budget, not rollouts.max_tokens
+    assert any(r["correct"] for r in rows), "the bundled model got no easy product right"
+    assert all(r["detail"] is None for r in rows if r["correct"])

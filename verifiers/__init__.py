@@ -38,4 +38,31 @@ def get_verifier(name: str, config: HardforgeConfig | None = None) -> Verifier:
     return factory(config or HardforgeConfig())
 
 
-__all__ = ["Grade", "GradeItem", "Verifier", "get_verifier", "REGISTRY"]
+class VerifierSet:
+    """The verifiers one stage uses: each built on first use (worker pools, sandboxes), all
+    closed together."""
+
+    def __init__(self, config: HardforgeConfig | None = None) -> None:
+        self.config = config or HardforgeConfig()
+        self._built: dict[str, Verifier] = {}
+
+    def __contains__(self, name: object) -> bool:
+        return name in REGISTRY
+
+    def get(self, name: str) -> Verifier:
+        if name not in self._built:
+            self._built[name] = get_verifier(name, self.config)
+        return self._built[name]
+
+    def close(self) -> None:
+        while self._built:
+            self._built.popitem()[1].close()
+
+    def __enter__(self) -> VerifierSet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["Grade", "GradeItem", "Verifier", "VerifierSet", "get_verifier", "REGISTRY"]

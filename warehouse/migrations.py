@@ -173,4 +173,10 @@ MIGRATIONS.append((
     "ALTER TABLE rollouts ADD COLUMN extraction VARCHAR;",
 ))
 
+MIGRATIONS.append((
+    5,
+    "filter verdicts record their filter's config hash: a changed config re-evaluates",
+    "ALTER TABLE filter_verdicts ADD COLUMN config_hash VARCHAR;",
+))
+
 LATEST_VERSION = MIGRATIONS[-1][0]
