@@ -47,9 +47,9 @@ def main() -> None:
 
     from curricula.export import export_curriculum
     from engines.bundled import ensure_bundled_model
+    from flows.stages import estimate_once
     from ingest.service import ingest
     from rollouts.policies import resolve_policy
-    from rollouts.service import run_estimate
     from schemas.config import HardforgeConfig
     from trainer.grpo import train
     from warehouse.db import Warehouse
@@ -69,13 +69,13 @@ def main() -> None:
     base = resolve_policy(warehouse, cfg, "bundled")
 
     def heldout_pass_at_1(policy_id: str) -> float:
-        run_estimate(warehouse, cfg, policy=policy_id, where=heldout)
+        estimate_once(cfg, policy=policy_id, where=heldout)
         return warehouse.scalar(
             f"SELECT avg(pass_at_1) FROM difficulty JOIN problems USING (problem_id) WHERE policy_id = ? AND {heldout}",
             [policy_id])
 
     start = time.monotonic()
-    run_estimate(warehouse, cfg, policy=base.policy_id, where=train_set)
+    estimate_once(cfg, policy=base.policy_id, where=train_set)
     before = heldout_pass_at_1(base.policy_id)
     print(f"settings: tasks={args.tasks} levels={args.levels} train={args.size}/task/level "
           f"held-out={args.heldout_size}/task/level steps={args.steps} lr={args.lr} n={args.n} "

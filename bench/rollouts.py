@@ -39,25 +39,25 @@ def bench_engine(backend: str, args, model: Path, data_dir: Path) -> None:
     problems = select_problems(warehouse, "source = 'champ'", args.prompts)
     engine = load_engine(cfg.engine, model, seed=0)
     prompts = [problem_chat(p, cfg.rollouts) for p in problems]
-    engine.generate(prompts[:1], batch_params(problems[:1], cfg.rollouts).__class__(n=1, max_tokens=8))  # warm-up
+    engine.generate(prompts[:1], batch_params(problems[:1], cfg.rollouts, 8).__class__(n=1, max_tokens=8))  # warm-up
 
-    from verifiers.math.grade import MathVerifier
+    from verifiers import VerifierSet
 
     ratios = []
-    with MathVerifier() as verifier:
-        verifier.grade([GradeItem("1", "1")])  # start the worker pool outside the timed region
+    with VerifierSet(cfg) as verifiers:
+        verifiers.get("math").grade([GradeItem("1", "1")])  # start the worker pool outside the timed region
         # Identical generate calls vary by +-12% on a shared 2-core box, so raw and stage are
         # interleaved over rounds (a new seed each, hence new work for the stage) and the
         # median ratio is reported.
         for round_ in range(args.rounds):
             cfg.rollouts.seed = round_
-            params = batch_params(problems, cfg.rollouts)
+            params = batch_params(problems, cfg.rollouts, cfg.rollouts.max_tokens)
             t0 = time.perf_counter()
             raw = engine.generate(prompts, params)
             raw_s = time.perf_counter() - t0
             raw_tokens = sum(c.completion_tokens for group in raw for c in group)
             t0 = time.perf_counter()
-            summary = estimate(warehouse, engine, "bench", problems, cfg.rollouts, verifiers={"math": verifier})
+            summary = estimate(warehouse, engine, "bench", problems, cfg.rollouts, verifiers=verifiers)
             stage_s = time.perf_counter() - t0
             raw_rate, stage_rate = raw_tokens / raw_s, summary.completion_tokens / stage_s
             ratios.append(stage_rate / raw_rate)

@@ -123,37 +123,57 @@ def export_curriculum(
     out_dir = out_root / curriculum_id
     scratch = out_root / f".{curriculum_id}.{uuid.uuid4().hex}"
     scratch.mkdir(parents=True)
-    per_shard = config.rows_per_shard
+    try:
+        shards = _write_shards(table, config.rows_per_shard, scratch)
+        manifest = {
+            "curriculum_id": curriculum_id,
+            "policy_id": policy_id,
+            "rule": rule,
+            "counts": {
+                "items": table.num_rows,
+                "shards": len(shards),
+                "by_domain": dict(sorted(Counter(selected.column("domain").to_pylist()).items())),
+                "by_source": dict(sorted(Counter(selected.column("source").to_pylist()).items())),
+            },
+            "shards": shards,
+            "columns": SHARD_SCHEMA.names,
+            "order_note": "rows are in curriculum order across shards; read the shards in file order",
+        }
+        (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        _publish(scratch, out_dir, [s["file"] for s in shards])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, run_id)
+    return ExportResult(curriculum_id, out_dir, table.num_rows, shards, manifest)
+
+
+def _write_shards(table: pa.Table, per_shard: int, folder: Path) -> list[dict[str, Any]]:
     count = -(-table.num_rows // per_shard)  # an empty curriculum has a manifest and no shard
     shards = []
     for i in range(count):
         part = table.slice(i * per_shard, per_shard)
         name = f"shard-{i:05d}-of-{count:05d}.parquet"
-        pq.write_table(part, scratch / name, compression="zstd")
+        pq.write_table(part, folder / name, compression="zstd")
         shards.append({
-            "file": name, "rows": part.num_rows, "sha256": _sha256(scratch / name),
+            "file": name, "rows": part.num_rows, "sha256": _sha256(folder / name),
             "first_position": i * per_shard, "last_position": i * per_shard + part.num_rows - 1,
         })
-    manifest = {
-        "curriculum_id": curriculum_id,
-        "policy_id": policy_id,
-        "rule": rule,
-        "counts": {
-            "items": table.num_rows,
-            "shards": count,
-            "by_domain": dict(sorted(Counter(selected.column("domain").to_pylist()).items())),
-            "by_source": dict(sorted(Counter(selected.column("source").to_pylist()).items())),
-        },
-        "shards": shards,
-        "columns": SHARD_SCHEMA.names,
-        "order_note": "rows are in curriculum order across shards; read the shards in file order",
-    }
-    (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(scratch, out_dir)
-    _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, run_id)
-    return ExportResult(curriculum_id, out_dir, table.num_rows, shards, manifest)
+    return shards
+
+
+def _publish(scratch: Path, out_dir: Path, files: list[str]) -> None:
+    """Move the new shards and then the manifest into ``out_dir`` one file at a time with atomic
+    renames, so that at no moment is a shard the warehouse lists missing; then drop files that the
+    new manifest no longer lists."""
+    if not out_dir.exists():
+        os.replace(scratch, out_dir)
+        scratch.mkdir()  # the caller removes it
+        return
+    for name in [*files, "manifest.json"]:
+        os.replace(scratch / name, out_dir / name)
+    for stale in out_dir.iterdir():
+        if stale.name not in files and stale.name != "manifest.json":
+            stale.unlink()
 
 
 def _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, run_id) -> None:
@@ -176,8 +196,9 @@ def _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, r
         created_at=dt.datetime.now(dt.UTC),
     )
     with warehouse.write() as con:
-        warehouse.insert("curricula", records_to_arrow("curricula", [record]), con)
-        warehouse.insert("curriculum_items", items, con)
+        # a re-export of the same selection whose figures changed has a new manifest hash
+        warehouse.upsert("curricula", records_to_arrow("curricula", [record]), con)
+        warehouse.upsert("curriculum_items", items, con)
 
 
 __all__ = ["export_curriculum", "shard_table", "ExportResult", "SHARD_SCHEMA"]

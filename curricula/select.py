@@ -1,7 +1,7 @@
 """Selection by difficulty band and the hardest-first order, in one SQL query.
 
-Order: lowest pass@1 first; ties by the largest-k pass@k (lower is harder); then problem_id,
-which is a content hash and so a stable pseudo-random tie-break. With domain balance, domains
+Order: lowest pass@1 first; ties by the number of samples (more first), then problem_id, which
+is a content hash and so a stable pseudo-random tie-break. With domain balance, domains
 are interleaved round-robin, hardest first within each.
 """
 
@@ -27,8 +27,7 @@ WITH latest AS (  -- figures under the current sampling key of each problem only
     SELECT p.problem_id, p.domain, p.statement, p.answer, p.verifier, p.source, p.task, p.extra,
            d.n, d.c, d.pass_at_1,
            list_transform(map_entries(d.pass_at_k), lambda e: {{'k': e.key, 'value': e.value}}) AS pass_at_k,
-           json_extract_string(p.extra, '$.entry_point') AS entry_point,
-           d.pass_at_k[list_max(map_keys(d.pass_at_k))] AS pass_at_kmax
+           json_extract_string(p.extra, '$.entry_point') AS entry_point
     FROM latest d JOIN problems p USING (problem_id)
     WHERE d.pass_at_1 BETWEEN $low AND $high
       AND ($keep_unsolved OR d.pass_at_1 > 0)
@@ -41,9 +40,12 @@ ORDER BY {order}
 """
 
 
+# Ties in pass@1 go to the problem measured with more samples (the firmer estimate), then to the
+# problem id, a content hash and so a stable pseudo-random order. (pass@k is no tie-break: equal
+# pass@1 and equal n give equal pass@k.)
 ORDERS = {
-    "hardest": "pass_at_1, pass_at_kmax, problem_id",
-    "easiest": "pass_at_1 DESC, pass_at_kmax DESC, problem_id",
+    "hardest": "pass_at_1, n DESC, problem_id",
+    "easiest": "pass_at_1 DESC, n DESC, problem_id",
     "random": "hash(problem_id || 'random order'), problem_id",  # stable: the same items, the same order
 }
 

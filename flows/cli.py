@@ -82,6 +82,7 @@ def ingest(
     """Load seed problems or a user file; bad rows go to the quarantine with a reason."""
     from rich.progress import Progress, TextColumn, TimeElapsedColumn
 
+    from flows.session import StageSession
     from ingest.service import ingest as run_ingest
     from ingest.service import parse_mapping
 
@@ -103,11 +104,13 @@ def ingest(
             rate = rows / max(time.monotonic() - start, 1e-9)
             bar.update(job, completed=rows, rate=f"{rate:,.0f} rows/s")
 
-        summary = run_ingest(
-            wh, target, state.config, columns=columns, domain=domain, task=task, fmt=fmt,
-            source=source, progress=progress,
-            gym_options={k: v for k, v in {"size": size, "levels": levels, "seed": seed}.items() if v is not None},
-        )
+        with StageSession(state.config, "ingest") as session:
+            summary = run_ingest(
+                wh, target, state.config, columns=columns, domain=domain, task=task, fmt=fmt,
+                source=source, progress=progress, run_id=session.run_id,
+                gym_options={k: v for k, v in {"size": size, "levels": levels, "seed": seed}.items() if v is not None},
+            )
+            session.finish(summary.as_dict())
     elapsed = time.monotonic() - start
     out.print(
         f"ingest {summary.source}: {summary.rows:,} rows read, {summary.inserted:,} new problems, "
@@ -188,7 +191,7 @@ def estimate(
         TimeRemainingColumn,
     )
 
-    from rollouts.service import run_estimate
+    from flows.stages import estimate_stage, run_stage
 
     state: State = ctx.obj
     cfg = state.config
@@ -204,18 +207,23 @@ def estimate(
     ) as bar:
         job = bar.add_task("estimate", total=None, rates="")
 
-        def progress(p) -> None:
-            bar.update(job, total=p.problems_total, completed=p.problems_done,
-                       rates=f"{p.problems_per_s:.2f} problems/s, {p.tokens_per_s:,.0f} tok/s")
+        def progress(done: int, total: int, figures: dict) -> None:
+            seconds = max(figures["elapsed_s"], 1e-9)
+            bar.update(job, total=total, completed=done,
+                       rates=f"{figures['estimated'] / seconds:.2f} problems/s, {figures['completion_tokens'] / seconds:,.0f} tok/s")
 
-        summary = run_estimate(state.warehouse(), cfg, policy=policy, where=where, limit=limit,
-                               progress=progress, announce=lambda msg: err.print(msg, highlight=False))
-    rate = summary.completion_tokens / summary.elapsed_s if summary.elapsed_s else 0.0
+        def body(session):
+            err.print(f"policy {session.policy.name} ({session.policy.policy_id[:12]}), engine {cfg.engine.backend}",
+                      highlight=False)
+            return estimate_stage(session, where=where, limit=limit, progress=progress)
+
+        summary = _in_process(lambda: run_stage(cfg, "estimate", body, policy=policy))
+    rate = summary["completion_tokens"] / summary["elapsed_s"] if summary["elapsed_s"] else 0.0
     out.print(
-        f"estimate: {summary.estimated} problems estimated, {summary.already_done} already done, "
-        f"{summary.rollouts} rollouts ({summary.correct} correct), {rate:,.0f} tok/s, {summary.elapsed_s:.1f} s"
+        f"estimate: {summary['estimated']} problems estimated, {summary['already_done']} already done, "
+        f"{summary['rollouts']} rollouts ({summary['correct']} correct), {rate:,.0f} tok/s, {summary['elapsed_s']:.1f} s"
     )
-    for reason, count in summary.skipped.items():
+    for reason, count in summary["skipped"].items():
         out.print(f"  skipped {count}: {reason}")
 
 
@@ -227,12 +235,12 @@ def synthesize(
     policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
 ) -> None:
     """Synthesize new problems with the policy; every candidate is recorded in synth_attempts."""
-    from synth.service import run_synthesis
+    from flows.stages import check_methods, run_stage, synthesize_stage
 
     state: State = ctx.obj
-    report = run_synthesis(state.warehouse(), state.config, method, policy=policy, limit=limit,
-                           announce=lambda msg: err.print(msg, highlight=False))
-    figures = report.as_dict()
+    check_methods([method])
+    (figures,) = _in_process(lambda: run_stage(
+        state.config, "synthesize", lambda session: synthesize_stage(session, [method], limit), policy=policy))
     out.print(
         f"{method}: {figures['seeds']} seeds ({figures['already_done']} already used), {figures['prompts_over_length']} "
         f"prompts over length, {figures['candidates']} candidates, {figures['extractable']} extractable "
@@ -250,18 +258,14 @@ def train_command(
     max_steps: Annotated[int | None, typer.Option(help="GRPO steps (default: train.max_steps).")] = None,
 ) -> None:
     """GRPO on a curriculum (TRL), in curriculum order; the checkpoint becomes the latest policy."""
-    from flows.stages import record_training
-    from trainer.grpo import train
+    from flows.stages import run_stage, train_stage
 
     state: State = ctx.obj
-    warehouse = state.warehouse()
-    result = train(warehouse, state.config, curriculum_id=curriculum, max_steps=max_steps)
-    record_training(warehouse, state.config, result)
-    summary = result.summary()
+    summary = run_stage(state.config, "train", lambda session: train_stage(session, curriculum, max_steps))
     out.print(
         f"train: {summary['steps']} GRPO steps on curriculum {summary['curriculum_id']} ({summary['rows']}), "
-        f"{summary['mean_step_time_s']} s/step; new policy {result.policy.name} ({result.policy.policy_id}) "
-        f"at {result.policy.model_path}"
+        f"{summary['mean_step_time_s']} s/step; new policy {summary['policy_name']} ({summary['policy_id']}) "
+        f"at {summary['model_path']}"
     )
     for m in summary["metrics"]:
         out.print(f"  step {m['step']}: reward mean {m['reward_mean']}, zero-std groups {m['frac_reward_zero_std']}, {m['step_time_s']} s")
@@ -279,11 +283,11 @@ def run_flow(
     state: State = ctx.obj
     if name not in FLOWS:
         raise HardforgeError(f"no flow named '{name}'; flows: {', '.join(FLOWS)}.")
-    params = {"config": state.config.model_dump(mode="json")}
-    if name in ("nightly", "estimate", "export") and policy is not None:
+    params: dict = {"config": state.config.model_dump(mode="json")}
+    if name not in ("ingest", "filter") and policy is not None:
         params["policy"] = policy
     if name == "estimate":
-        params["limit"] = state.config.nightly.estimate_limit
+        params["options"] = {"limit": state.config.nightly.estimate_limit}
     err.print(f"flow {name}: starting (the first flow in a process starts Prefect's local API, ~15 s)")
     result = FLOWS[name](**params)
     if name == "nightly":
@@ -304,13 +308,23 @@ def export(
     policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
 ) -> None:
     """Export the hardest-first curriculum for the policy as Parquet shards + manifest.json."""
-    from flows.stages import export_latest
+    from flows.stages import export_stage, run_stage
 
     state: State = ctx.obj
-    result = export_latest(state.warehouse(), state.config, policy)
-    out.print(f"curriculum {result.curriculum_id}: {result.items} items in {len(result.shards)} shards at {result.out_dir}")
-    if result.items == 0:
+    result = run_stage(state.config, "export", export_stage, policy=policy)
+    out.print(f"curriculum {result['curriculum_id']}: {result['items']} items in {result['shards']} shards at {result['out_dir']}")
+    if result["items"] == 0:
         _explain_empty()
+
+
+def _in_process(work):
+    """Run stage work in this process, then release the engines and verifiers it shared."""
+    from flows.stages import release_shared
+
+    try:
+        return work()
+    finally:
+        release_shared()
 
 
 def _explain_empty() -> None:

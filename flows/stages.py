@@ -1,39 +1,158 @@
-"""Stages as plain functions over the warehouse: the Prefect flows are thin wrappers around
-these, and tests call them directly."""
+"""The stages as plain functions of a ``StageSession``: the CLI calls them directly, the Prefect
+flows (``flows.pipeline``) wrap them, and tests call either. Work that can be spread (an estimate
+chunk) is a plain function of serializable arguments, so a flow can run it as a Prefect task,
+locally or on a Ray worker, with the same result."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
-from filters.runner import FilterSummary, run_filters
+from flows.session import StageSession
 from schemas.config import HardforgeConfig
+from schemas.engine import EngineSpec
 from warehouse.db import Warehouse
+from warehouse.queries import PASSED_FILTERS
+
+ESTIMATE_CHUNK = 16  # problems per estimate chunk (one Prefect task)
+_VERIFIERS: dict[str, Any] = {}  # config digest -> VerifierSet shared by this process's chunks
 
 
-def export_latest(warehouse: Warehouse, config: HardforgeConfig, policy: str | None = None, run_id: str | None = None):
+def ingest_stage(session: StageSession, seeds: list[str], **options: Any) -> list[dict[str, Any]]:
+    from ingest.service import ingest
+
+    return [ingest(session.warehouse, seed, session.config, **options).as_dict() for seed in seeds]
+
+
+def check_methods(methods: list[str]) -> None:
+    from schemas.errors import HardforgeError
+    from synth import METHODS
+
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise HardforgeError(f"unknown synthesis method '{unknown[0]}'; methods: {', '.join(METHODS)}.")
+
+
+def synthesize_method(config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str, method: str,
+                      limit: int | None) -> dict[str, Any]:
+    """One method's synthesis from serializable arguments (a Prefect task's body)."""
+    from engines import shared_engine
+    from rollouts.service import RolloutService
+    from synth import METHODS
+    from synth.runner import run_method
+    from verifiers import VerifierSet
+
+    cfg = HardforgeConfig.model_validate(config)
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(shared_engine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
+        return run_method(METHODS[method](cfg), Warehouse(cfg.data_dir), service, limit=limit).as_dict()
+
+
+def synthesize_stage(session: StageSession, methods: list[str], limit: int | None = None,
+                     run_method: Callable[..., dict[str, Any]] = synthesize_method) -> list[dict[str, Any]]:
+    check_methods(methods)
+    config, spec = session.config.model_dump(mode="json"), session.engine_spec.as_dict()
+    return [run_method(config, spec, session.policy.policy_id, session.run_id, m, limit) for m in methods]
+
+
+def filter_run(config: dict[str, Any], run_id: str) -> dict[str, Any]:
+    from filters.runner import run_filters
+
+    cfg = HardforgeConfig.model_validate(config)
+    return run_filters(Warehouse(cfg.data_dir), cfg, run_id).as_dict()
+
+
+def filter_stage(session: StageSession, run: Callable[..., dict[str, Any]] = filter_run) -> dict[str, Any]:
+    return run(session.config.model_dump(mode="json"), session.run_id)
+
+
+def estimate_chunk(config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str,
+                   problems: list[dict[str, Any]], since: str | None) -> dict[str, Any]:
+    """Estimate one chunk from serializable arguments: the engine and verifiers are built on first
+    use and reused by later chunks in the same process."""
+    from engines import shared_engine
+    from rollouts.estimate import estimate
+    from verifiers import VerifierSet
+
+    cfg = HardforgeConfig.model_validate(config)
+    verifiers = _VERIFIERS.setdefault(cfg.digest(), VerifierSet(cfg))
+    summary = estimate(Warehouse(cfg.data_dir), shared_engine(EngineSpec(**spec)), policy_id, problems, cfg.rollouts,
+                       run_id=run_id, verifiers=verifiers, since=dt.datetime.fromisoformat(since) if since else None)
+    return summary.as_dict()
+
+
+def release_shared() -> None:
+    """Close the engines and verifiers that chunks of this process shared."""
+    from engines import release_engines
+
+    while _VERIFIERS:
+        _VERIFIERS.popitem()[1].close()
+    release_engines()
+
+
+def estimate_stage(
+    session: StageSession, *, where: str | None = None, limit: int | None = None, remeasure: bool = False,
+    per_source_limit: dict[str, int] | None = None,
+    run_chunk: Callable[..., dict[str, Any]] = estimate_chunk,
+    progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Plan the selection (resuming a killed run's), record it, and estimate it chunk by chunk."""
+    from rollouts.selection import plan_selection
+
+    cfg, policy = session.config, session.policy
+    plan = plan_selection(session.warehouse, cfg.rollouts, policy.policy_id, where, limit, remeasure=remeasure,
+                          per_source_limit=per_source_limit)
+    session.note({"policy_id": policy.policy_id, **plan.as_record()})
+    # cheap token budgets first, so that a chunk batches problems of one budget together
+    problems = sorted(plan.problems, key=lambda p: cfg.rollouts.for_source(p["source"]).max_tokens)
+    totals: dict[str, Any] = {"policy_id": policy.policy_id, "selected": len(problems), "estimated": 0,
+                              "already_done": 0, "rollouts": 0, "correct": 0, "completion_tokens": 0, "skipped": {},
+                              "resumed": plan.resumed_from, "elapsed_s": 0.0}
+    since = plan.since.isoformat() if plan.since else None
+    config, spec = cfg.model_dump(mode="json"), session.engine_spec.as_dict()
+    for start in range(0, len(problems), ESTIMATE_CHUNK):
+        chunk = run_chunk(config, spec, policy.policy_id, session.run_id, problems[start : start + ESTIMATE_CHUNK], since)
+        for key in ("estimated", "already_done", "rollouts", "correct", "completion_tokens", "elapsed_s"):
+            totals[key] += chunk[key]
+        for reason, count in chunk["skipped"].items():
+            totals["skipped"][reason] = totals["skipped"].get(reason, 0) + count
+        if progress:
+            progress(min(start + ESTIMATE_CHUNK, len(problems)), len(problems), totals)
+    return totals
+
+
+def nightly_where(config: HardforgeConfig) -> str:
+    """The nightly measures problems that passed the filters (and ``nightly.estimate_where``)."""
+    if config.nightly.estimate_where:
+        return f"({config.nightly.estimate_where}) AND {PASSED_FILTERS}"
+    return PASSED_FILTERS
+
+
+def export_run(config: dict[str, Any], policy_id: str, run_id: str) -> dict[str, Any]:
     from curricula.export import export_curriculum
-    from rollouts.policies import resolve_policy
 
-    chosen = resolve_policy(warehouse, config, policy)
-    return export_curriculum(
-        warehouse, chosen.policy_id, config.curriculum, config.rollouts, config.data_dir / "curricula", run_id=run_id
-    )
+    cfg = HardforgeConfig.model_validate(config)
+    result = export_curriculum(Warehouse(cfg.data_dir), policy_id, cfg.curriculum, cfg.rollouts,
+                               cfg.data_dir / "curricula", run_id=run_id)
+    return {"curriculum_id": result.curriculum_id, "out_dir": str(result.out_dir), "items": result.items,
+            "shards": len(result.shards), "by_domain": result.manifest["counts"]["by_domain"], "policy_id": policy_id}
 
 
-def record_training(warehouse: Warehouse, config: HardforgeConfig, result, run_id: str | None = None) -> dict[str, Any]:
-    """Training metrics into ``runs`` (one row per training run)."""
-    import uuid
+def export_stage(session: StageSession, run: Callable[..., dict[str, Any]] = export_run) -> dict[str, Any]:
+    return run(session.config.model_dump(mode="json"), session.policy.policy_id, session.run_id)
 
-    from schemas.records import Run
 
-    summary = result.summary()
-    now = dt.datetime.now(dt.UTC)
-    warehouse.insert_records("runs", [Run(
-        run_id=run_id or uuid.uuid4().hex, flow="train", config_hash=config.digest(), status="completed",
-        counts=summary, started_at=now - dt.timedelta(seconds=result.seconds), finished_at=now,
-    )])
-    return summary
+def train_run(config: dict[str, Any], curriculum_id: str | None, max_steps: int | None, run_id: str) -> dict[str, Any]:
+    from trainer.grpo import train
+
+    cfg = HardforgeConfig.model_validate(config)
+    return train(Warehouse(cfg.data_dir), cfg, curriculum_id=curriculum_id, max_steps=max_steps, run_id=run_id).summary()
+
+
+def train_stage(session: StageSession, curriculum_id: str | None = None, max_steps: int | None = None,
+                run: Callable[..., dict[str, Any]] = train_run) -> dict[str, Any]:
+    return run(session.config.model_dump(mode="json"), curriculum_id, max_steps, session.run_id)
 
 
 def pass_at_1_histogram(warehouse: Warehouse, policy_id: str, bins: int = 8) -> list[dict[str, Any]]:
@@ -51,4 +170,23 @@ def pass_at_1_histogram(warehouse: Warehouse, policy_id: str, bins: int = 8) -> 
     ]
 
 
-__all__ = ["run_filters", "export_latest", "pass_at_1_histogram", "FilterSummary"]
+def run_stage(config: HardforgeConfig, name: str, body: Callable[[StageSession], dict[str, Any] | list[Any]], *,
+              policy: str | None = None, prefect_run_id: str | None = None) -> Any:
+    """Run ``body`` in a session that owns the stage's ``runs`` row."""
+    with StageSession(config, name, policy=policy, prefect_run_id=prefect_run_id) as session:
+        result = body(session)
+        session.finish(result if isinstance(result, dict) else {name: result})
+        return result
+
+
+def estimate_once(config: HardforgeConfig, *, policy: str | None = None, where: str | None = None,
+                  limit: int | None = None) -> dict[str, Any]:
+    """One estimate run in this process, as the CLI does it (its own runs row, engine released)."""
+    try:
+        return run_stage(config, "estimate", lambda s: estimate_stage(s, where=where, limit=limit), policy=policy)
+    finally:
+        release_shared()
+
+
+__all__ = ["estimate_once", "ingest_stage", "synthesize_stage", "filter_stage", "estimate_stage", "estimate_chunk", "export_stage",
+           "train_stage", "nightly_where", "pass_at_1_histogram", "run_stage", "release_shared", "check_methods"]

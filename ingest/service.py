@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,7 @@ from ingest.pipeline import IngestSummary, ingest_rows
 from ingest.rows import FIELDS, Limits, Mapping
 from schemas.config import HardforgeConfig
 from schemas.errors import HardforgeError
-from schemas.records import DOMAINS, Run
+from schemas.records import DOMAINS
 from warehouse.db import Warehouse
 
 
@@ -42,12 +41,12 @@ def ingest(
     source: str | None = None,
     progress: Callable[[int], None] | None = None,
     gym_options: dict | None = None,
+    run_id: str | None = None,
 ) -> IngestSummary:
     if domain not in DOMAINS:
         raise HardforgeError(f"unknown domain '{domain}'; use one of {', '.join(DOMAINS)}.")
     limits = Limits(config.ingest.max_statement_chars, config.ingest.max_answer_chars)
-    run_id = uuid.uuid4().hex
-    started = dt.datetime.now(dt.UTC)
+    run_id = run_id or uuid.uuid4().hex
     common = {"run_id": run_id, "batch_rows": config.ingest.batch_rows, "progress": progress}
 
     if gym_options and not target.startswith(gym.PREFIX):
@@ -88,14 +87,4 @@ def ingest(
             **common,
         )
 
-    run = Run(
-        run_id=run_id,
-        flow="ingest",
-        config_hash=config.digest(),
-        status="completed",
-        counts=summary.as_dict(),
-        started_at=started,
-        finished_at=dt.datetime.now(dt.UTC),
-    )
-    warehouse.insert_records("runs", [run])
     return summary

@@ -1,1 +1,13 @@
-"""Synthesis methods, one module per method, and the shared contract (``synth.base``)."""
+"""Synthesis methods: the contract (``synth.base``), the shared runner (``synth.runner``) and one
+folder per method, registered here with one line each."""
+
+from __future__ import annotations
+
+from synth.base import Synthesizer
+from synth.svs.method import SvsSynthesizer
+
+METHODS: dict[str, type[Synthesizer]] = {
+    "svs": SvsSynthesizer,
+}
+
+__all__ = ["METHODS", "Synthesizer"]

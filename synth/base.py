@@ -1,27 +1,95 @@
-"""The contract every synthesis method follows: propose -> validate -> accept or reject with a
-reason. Every candidate becomes a ``synth_attempts`` row; an accepted one also becomes a
-``problems`` row with ``parent_id``, ``source`` = the method and the method's figures in
-``method_meta``, plus whatever rollouts and difficulty the method measured on the way."""
+"""The contract every synthesis method follows, in five parts: which seeds it takes, the
+proposer's prompts, how a candidate is parsed, how it is validated (usually by putting it to the
+policy through the rollout service), and the accept/reject decision with its reason. The shared
+runner (``synth.runner``) does everything else the same way for every method.
+
+A method is a folder ``synth/<name>/`` with a ``Synthesizer`` subclass and one line in
+``synth.METHODS``; its config is a section under ``[synth]``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from schemas.records import Difficulty, Problem, Rollout, SynthAttempt
-from warehouse.db import Warehouse, records_to_arrow
+from pydantic import BaseModel
+
+from rollouts.service import Measured, RolloutService
+from schemas.config import HardforgeConfig
+from schemas.engine import Chat, SamplingParams
+from warehouse.db import Warehouse
+
+
+@dataclass(frozen=True)
+class Seed:
+    key: str  # unique per seed: a seed with attempts already recorded is never used again
+    parent_id: str | None  # the problem a new problem derives from
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
-class Outcome:
-    """One candidate and what became of it."""
+class Candidate:
+    """One proposal. ``problem`` holds the new problem's fields (domain, statement, answer,
+    verifier, task, extra) when it parsed; otherwise ``reason`` says why not."""
 
-    attempt: SynthAttempt
-    problem: Problem | None = None
-    rollouts: list[Rollout] = field(default_factory=list)
-    difficulty: Difficulty | None = None
+    seed: Seed
+    index: int
+    prompt: str
+    output: str
+    problem: dict[str, Any] | None = None
+    reason: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Decision:
+    accepted: bool
+    reason: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)  # the method's figures, kept with the attempt
+    measured: Measured | None = None  # the solving rollouts, stored with an accepted problem
+
+
+class Synthesizer(ABC):
+    name: ClassVar[str]
+    batch_seeds: int = 4  # seeds per generate call and per warehouse transaction
+
+    def __init__(self, config: HardforgeConfig) -> None:
+        self.config = config
+
+    @property
+    @abstractmethod
+    def settings(self) -> BaseModel:
+        """The method's config section."""
+
+    @abstractmethod
+    def seeds(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:
+        """Candidate seeds in a stable order (used ones are skipped by the runner)."""
+
+    @abstractmethod
+    def prompts(self, seed: Seed) -> list[Chat]:
+        """The proposer's prompts for one seed."""
+
+    @abstractmethod
+    def sampling(self) -> SamplingParams:
+        """How the proposer samples (n proposals per prompt)."""
+
+    def max_prompt_tokens(self) -> int | None:
+        return None
+
+    @abstractmethod
+    def parse(self, seed: Seed, index: int, prompt: str, output: str) -> Candidate:
+        """A candidate with its problem, or with the reason it has none."""
+
+    @abstractmethod
+    def validate(self, service: RolloutService, candidates: list[Candidate]) -> list[Decision]:
+        """Accept or reject each parsed candidate, with the figures that decided it."""
+
+    def lineage(self, candidate: Candidate) -> dict[str, Any]:
+        """Extra method_meta for an accepted problem (what it was made from)."""
+        return {}
 
 
 @dataclass
@@ -50,23 +118,6 @@ class SynthReport:
 
 def reason_kind(reason: str) -> str:
     return reason.split(":", 1)[0]
-
-
-def record_outcomes(warehouse: Warehouse, outcomes: list[Outcome], report: SynthReport) -> None:
-    """All of one batch's attempts, problems, rollouts and difficulty rows in one transaction."""
-    for outcome in outcomes:
-        if outcome.attempt.accepted:
-            report.accepted += 1
-        elif outcome.attempt.reason:
-            report.reasons[reason_kind(outcome.attempt.reason)] += 1
-    problems = [o.problem for o in outcomes if o.problem is not None]
-    rollouts = [r for o in outcomes for r in o.rollouts]
-    difficulty = [o.difficulty for o in outcomes if o.difficulty is not None]
-    with warehouse.write() as con:
-        warehouse.insert("synth_attempts", records_to_arrow("synth_attempts", [o.attempt for o in outcomes]), con)
-        warehouse.insert("problems", records_to_arrow("problems", problems), con)
-        warehouse.insert("rollouts", records_to_arrow("rollouts", rollouts), con)
-        warehouse.insert("difficulty", records_to_arrow("difficulty", difficulty), con)
 
 
 def now() -> dt.datetime:

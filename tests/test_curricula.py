@@ -56,7 +56,7 @@ def test_svs_band_is_inclusive(measured):
 
 
 def test_filtered_problems_are_not_exported(measured):
-    from flows.stages import run_filters
+    from filters.runner import run_filters
 
     cfg = HardforgeConfig()
     cfg.filters.min_statement_chars = 36  # "Q0: ..." to "Q9: ..." have 35 characters, "Q10: ..." and "Q11: ..." 37

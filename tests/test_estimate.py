@@ -2,11 +2,11 @@
 
 import pytest
 
+from flows.stages import estimate_once as run_estimate
 from ingest.service import ingest
 from rollouts.estimate import estimate, select_problems
 from rollouts.passk import pass_at_ks
 from rollouts.policies import resolve_policy
-from rollouts.service import run_estimate
 from schemas.config import HardforgeConfig
 from schemas.errors import HardforgeError
 from tests.conftest import ScriptedEngine
@@ -89,9 +89,9 @@ def test_real_model_estimates_champ_end_to_end(real_config, data_dir):
 
     warehouse = Warehouse(data_dir)
     ingest(warehouse, "champ", real_config)
-    summary = run_estimate(warehouse, real_config, where="source = 'champ'", limit=3)
-    assert (summary.estimated, summary.rollouts) == (3, 12)
-    assert summary.completion_tokens > 0
+    summary = run_estimate(real_config, where="source = 'champ'", limit=3)
+    assert (summary["estimated"], summary["rollouts"]) == (3, 12)
+    assert summary["completion_tokens"] > 0
     _assert_difficulty_matches_rollouts(warehouse, real_config.rollouts.k)
     rollouts = warehouse.arrow("SELECT * FROM rollouts").to_pylist()
     assert {r["finish_reason"] for r in rollouts} <= {"stop", "length"}
@@ -100,7 +100,9 @@ def test_real_model_estimates_champ_end_to_end(real_config, data_dir):
     policy = resolve_policy(warehouse, real_config)
     assert warehouse.scalar("SELECT count(*) FROM policies") == 1
     assert {r["policy_id"] for r in rollouts} == {policy.policy_id}
-    assert run_estimate(warehouse, real_config, where="source = 'champ'", limit=3).already_done == 3
+    assert run_estimate(real_config, where="source = 'champ'", limit=3)["already_done"] == 3
+    runs = warehouse.arrow("SELECT flow, status FROM runs").to_pylist()
+    assert runs == [{"flow": "estimate", "status": "completed"}] * 2  # one row per run, written by its session
 
 
 def test_humaneval_problems_get_pass_at_k_through_the_sandbox(warehouse):
@@ -132,8 +134,8 @@ def test_real_model_estimates_humaneval(real_config, data_dir):
     warehouse = Warehouse(data_dir)
     ingest(warehouse, "humaneval", real_config)
     real_config.rollouts.max_tokens = 64
-    summary = run_estimate(warehouse, real_config, where="source = 'humaneval'", limit=2)
-    assert (summary.estimated, summary.rollouts) == (2, 8)
+    summary = run_estimate(real_config, where="source = 'humaneval'", limit=2)
+    assert (summary["estimated"], summary["rollouts"]) == (2, 8)
     _assert_difficulty_matches_rollouts(warehouse, real_config.rollouts.k)
     graded = warehouse.arrow("SELECT correct, detail, extracted_answer FROM rollouts").to_pylist()
     assert all(g["correct"] or g["detail"].split(":")[0] in ("failed", "timeout", "crash") for g in graded)
@@ -165,8 +167,8 @@ def test_real_model_gets_some_gym_problems_right(real_config, data_dir):
     warehouse = Warehouse(data_dir)
     ingest(warehouse, "gym:products", real_config, gym_options={"size": 6, "levels": "0", "seed": 0})
     real_config.rollouts.n, real_config.rollouts.k = 8, [1, 8]
-    summary = run_estimate(warehouse, real_config, where="source = 'gym:products'")
-    assert summary.estimated == 6 and summary.rollouts == 48
+    summary = run_estimate(real_config, where="source = 'gym:products'")
+    assert summary["estimated"] == 6 and summary["rollouts"] == 48
     _assert_difficulty_matches_rollouts(warehouse, real_config.rollouts.k)
     rows = warehouse.arrow("SELECT extraction, completion_tokens, correct, detail FROM rollouts").to_pylist()
     assert {r["extraction"] for r in rows} == {"flexible"}

@@ -4,8 +4,8 @@ import pytest
 
 from filters.decontam import BenchmarkIndex, decontaminate, ngrams
 from filters.dedup import exact_dedup, near_dedup, shingles
+from filters.runner import run_filters
 from filters.validity import check_validity
-from flows.stages import run_filters
 from ingest.service import ingest
 from schemas.config import FilterConfig, HardforgeConfig
 
@@ -101,3 +101,32 @@ def test_offline_benchmarks_load(name):
 
     loaded, texts = load_benchmark(name)
     assert loaded == name and len(texts) == {"humaneval": 164, "champ": 270}[name]
+
+
+def test_a_changed_filter_config_re_evaluates(tmp_path, warehouse):
+    """Verdicts record their filter's config hash: a new threshold is applied to old problems."""
+    rows = [{"statement": "Short but fine?", "answer": "1"}, {"statement": "A longer problem statement here, fine too?", "answer": "2"}]
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    ingest(warehouse, str(path), HardforgeConfig())
+    cfg = HardforgeConfig()
+    first = run_filters(warehouse, cfg)
+    assert first.dropped == {} and first.checked["validity"] == 2
+    assert run_filters(warehouse, cfg).checked == {}  # same config: nothing to do
+    cfg.filters.min_statement_chars = 20
+    again = run_filters(warehouse, cfg)
+    assert again.checked["validity"] == 2 and again.dropped == {"validity": 1}
+    (verdict,) = warehouse.arrow("SELECT reason, config_hash FROM filter_verdicts WHERE NOT keep").to_pylist()
+    assert verdict["reason"].startswith("statement too short") and verdict["config_hash"]
+    assert warehouse.scalar("SELECT count(DISTINCT config_hash) FROM filter_verdicts WHERE filter = 'validity'") == 1
+
+
+def test_every_registered_filter_is_a_small_class():
+    from filters import FILTERS
+
+    assert list(FILTERS) == ["validity", "exact_dedup", "near_dedup", "decontamination"]
+    config = HardforgeConfig()
+    hashes = {name: cls(config).config_hash() for name, cls in FILTERS.items()}
+    config.filters.ngram = 13
+    assert FILTERS["decontamination"](config).config_hash() != hashes["decontamination"]
+    assert FILTERS["validity"](config).config_hash() == hashes["validity"]

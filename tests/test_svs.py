@@ -4,11 +4,20 @@ import json
 
 from ingest.service import ingest
 from rollouts.estimate import estimate, select_problems
+from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
-from synth.svs.run import run_svs
+from synth.runner import run_method
+from synth.svs.method import SvsSynthesizer
 from tests.conftest import ScriptedEngine
+from verifiers import VerifierSet
 
 POLICY = "p" * 32
+
+
+def run_svs(warehouse, engine, policy_id, cfg, limit=None):
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(engine, verifiers, cfg.rollouts, policy_id, "run")
+        return run_method(SvsSynthesizer(cfg), warehouse, service, limit=limit)
 ORIGINAL = "What is the sum of the first three positive integers, written as a number?"
 
 
@@ -56,21 +65,31 @@ def test_svs_every_path_with_exact_outputs(tmp_path, warehouse):
     cfg = _seeded(tmp_path, warehouse)
     cfg.synth.svs.group = 5
     report = run_svs(warehouse, ScriptedEngine(script), POLICY, cfg)
-    # seeds: the 2 correct rollouts of the problem at pass@1 = 2/8 = 0.25; not the always-solved one
-    assert (report.seeds, report.candidates, report.extractable, report.accepted) == (2, 10, 8, 2)
-    assert dict(report.reasons) == {"unparsable": 2, "too easy": 2, "unsolvable": 2, "duplicate": 2}
+    # seeds: the 2 correct rollouts of the problem at pass@1 = 2/8 = 0.25; not the always-solved one.
+    # Both seeds (one batch) yield the same "apples" variant: it is accepted once, the other copy is
+    # a duplicate of it, and so is the original problem proposed back.
+    assert (report.seeds, report.candidates, report.extractable, report.accepted) == (2, 10, 8, 1)
+    assert dict(report.reasons) == {"unparsable": 2, "too easy": 2, "unsolvable": 2, "duplicate": 3}
     attempts = warehouse.arrow("SELECT accepted, reason, candidate, parent_id, meta FROM synth_attempts").to_pylist()
     assert len(attempts) == 10 and all(a["accepted"] or a["reason"] for a in attempts)
+    reasons = sorted(a["reason"] for a in attempts if a["reason"] and a["reason"].startswith("duplicate"))
+    assert reasons == ["duplicate: the problem is already in the warehouse"] * 2 + [
+        "duplicate: the same problem as candidate 0 of this batch"]
     (variant,) = warehouse.arrow("SELECT * FROM problems WHERE source = 'svs'").to_pylist()
     parent = warehouse.scalar("SELECT problem_id FROM problems WHERE statement = ?", [ORIGINAL])
     assert (variant["parent_id"], variant["answer"]) == (parent, "6")
     assert variant["statement"].startswith("A shop sells")
     meta = json.loads(variant["method_meta"])
     assert (meta["k"], meta["group"]) == (3, 5)
-    # its solving rollouts are stored: its difficulty is known without sampling again
+    # its solving rollouts are stored: its difficulty is known without sampling again, and the
+    # rows are those of the accepted candidate (not a mix of the two that yielded it)
     row = warehouse.arrow("SELECT n, c, pass_at_1 FROM difficulty WHERE problem_id = ?", [variant["problem_id"]]).to_pylist()
     assert row == [{"n": 5, "c": 3, "pass_at_1": 0.6}]
-    assert warehouse.scalar("SELECT count(*) FROM rollouts WHERE problem_id = ?", [variant["problem_id"]]) == 5
+    stored = warehouse.arrow("SELECT count(*) AS n, count(DISTINCT seed) AS seeds FROM rollouts WHERE problem_id = ?",
+                             [variant["problem_id"]]).to_pylist()
+    assert stored == [{"n": 5, "seeds": 1}]
+    accepted = warehouse.arrow("SELECT attempt_id FROM synth_attempts WHERE accepted").column("attempt_id").to_pylist()
+    assert accepted == [variant["source_ref"]]
     # a rerun uses no seed twice
     again = run_svs(warehouse, ScriptedEngine(script), POLICY, cfg)
     assert (again.seeds, again.already_done) == (0, 2)
@@ -93,53 +112,34 @@ def test_no_seed_in_band_means_nothing_to_do(tmp_path, warehouse):
 
 
 def test_svs_on_the_real_model(real_config, data_dir):
-    """The bundled model never solves CHAMP, so its seeds are CHAMP's reference solutions, stored as
-    correct rollouts of the policy at pass@1 = 0.25; proposing, extracting, solving and grading are
-    the real model and the real verifier."""
-    import datetime as dt
-
+    """Real inputs end to end: the bundled model's own correct rollouts on easy gym products are
+    the seeds; proposing, extracting, solving and grading are the real model and verifiers."""
+    from flows.stages import estimate_once
     from rollouts.policies import resolve_policy
-    from schemas.keys import content_key
-    from schemas.records import Difficulty, Rollout
     from warehouse.db import Warehouse
 
     warehouse = Warehouse(data_dir)
-    ingest(warehouse, "champ", real_config)
+    ingest(warehouse, "gym:products", real_config, gym_options={"size": 8, "levels": "0", "seed": 5})
+    real_config.rollouts.n, real_config.rollouts.k = 8, [1, 8]
+    estimate_once(real_config)
     policy = resolve_policy(warehouse, real_config)
-    problems = warehouse.arrow(
-        "SELECT problem_id, solution, answer FROM problems WHERE source = 'champ' AND length(solution) < 400 ORDER BY problem_id LIMIT 2"
-    ).to_pylist()
-    stamp = dt.datetime.now(dt.UTC)
-    rollouts, difficulty = [], []
-    for p in problems:
-        for j in range(4):
-            correct = j == 0
-            rollouts.append(Rollout(
-                rollout_id=content_key(p["problem_id"], "fixture", str(j)), problem_id=p["problem_id"], policy_id=policy.policy_id,
-                sampling_key="fixture", sample_idx=j, completion=f"{p['solution']}\nSo the answer is \\boxed{{{p['answer']}}}." if correct else "?",
-                correct=correct, created_at=stamp,
-            ))
-        difficulty.append(Difficulty(problem_id=p["problem_id"], policy_id=policy.policy_id, sampling_key="fixture", n=4, c=1,
-                                     pass_at_1=0.25, pass_at_k={1: 0.25}, estimated_at=stamp))
-    warehouse.insert_records("rollouts", rollouts)
-    warehouse.insert_records("difficulty", difficulty)
+    seeds = SvsSynthesizer(real_config).seeds(warehouse, policy.policy_id)
+    assert seeds, "no rollout of the bundled model in SvS's band: the seeds are not at its level"
 
     from engines.hf import TransformersEngine
 
     real_config.synth.svs.group = 2
     real_config.synth.svs.max_tokens = 96
-    real_config.rollouts.max_tokens = 32
     engine = TransformersEngine(policy.model_path)
-    report = run_svs(warehouse, engine, policy.policy_id, real_config)
+    report = run_svs(warehouse, engine, policy.policy_id, real_config, limit=2)
     assert report.seeds == 2 and report.candidates == 4
-    attempts = warehouse.arrow("SELECT accepted, reason, parent_id, output FROM synth_attempts").to_pylist()
+    attempts = warehouse.arrow("SELECT accepted, reason, parent_id, output, meta FROM synth_attempts").to_pylist()
     assert len(attempts) == 4
     assert all(a["output"] for a in attempts)
     assert all(a["accepted"] or a["reason"] for a in attempts)
-    assert {a["parent_id"] for a in attempts} == {p["problem_id"] for p in problems}
+    assert {a["parent_id"] for a in attempts} <= {s.parent_id for s in seeds}
     for variant in warehouse.arrow("SELECT parent_id, answer FROM problems WHERE source = 'svs'").to_pylist():
-        parent = next(p for p in problems if p["problem_id"] == variant["parent_id"])
-        assert variant["answer"] == parent["answer"]
+        assert variant["answer"] == warehouse.scalar("SELECT answer FROM problems WHERE problem_id = ?", [variant["parent_id"]])
     print(json.dumps(report.as_dict()))
 
 

@@ -9,6 +9,7 @@ from curricula.export import export_curriculum
 from ingest.service import ingest
 from rollouts.estimate import estimate, select_problems
 from rollouts.policies import latest_policy, resolve_policy
+from schemas.config import SourceRollout
 from schemas.errors import HardforgeError
 from tests.conftest import ScriptedEngine
 from trainer.data import plan_rows, prompts_per_step
@@ -23,12 +24,23 @@ pytestmark = pytest.mark.slow
     [
         (6, 2, 2, [0, 1, 2, 3], "4 rows for 2 steps x 2 prompts"),
         (3, 2, 2, [0, 1, 2, 0], "the curriculum has 3, so it is repeated"),
-        (7, 2, None, [0, 1, 2, 3, 4, 5], "the last 1 (easiest) rows do not fill"),
+        (2, 4, 1, [0, 1, 0, 1], "repeated from the hardest row"),
     ],
 )
 def test_row_plan(rows, per_step, steps, indices, note):
     plan = plan_rows(rows, per_step, steps)
     assert plan.indices == indices and note in plan.note
+
+
+@pytest.mark.parametrize(("loss", "high"), [("dapo", 0.28), ("grpo", 0.2), ("dr_grpo", 0.2)])
+def test_dapo_uses_clip_higher(tmp_path, loss, high):
+    from schemas.config import HardforgeConfig
+    from trainer.grpo import grpo_config
+
+    config = HardforgeConfig(data_dir=tmp_path)
+    config.train.loss_type = loss
+    args = grpo_config(config, str(tmp_path / "out"), 1, on_cpu=True)
+    assert (args.epsilon, args.epsilon_high or args.epsilon) == (0.2, high)  # None: TRL uses epsilon
 
 
 def test_batch_must_hold_whole_groups():
@@ -44,6 +56,8 @@ def test_two_grpo_steps_in_curriculum_order(real_config, data_dir, tmp_path):
     real reward variance from the real math verifier."""
     warehouse = Warehouse(data_dir)
     real_config.rollouts.math_instruction = "Reply with that one sentence."
+    # the answer is stated in a sentence, not boxed: this source is graded in flexible mode
+    real_config.rollouts.per_source["easy.jsonl"] = SourceRollout(extraction="flexible")
     rows = [{"statement": f"Say exactly: The answer is {n}.", "answer": str(n)} for n in (7, 4, 9, 3, 8, 5)]
     path = tmp_path / "easy.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")

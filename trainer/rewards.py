@@ -1,13 +1,15 @@
 """Reward functions for TRL: plain callables that take the shard columns as keyword arguments and
-grade with the project's verifiers (math-verify in worker processes; code in the sandbox)."""
+grade through the rollout service, exactly as difficulty was measured (the source's extraction
+mode, the verifier registry: math-verify in worker processes, gym scorers, the code sandbox)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
-from verifiers import GradeItem, get_verifier
+from verifiers import VerifierSet
 
 
 def _text(completion: Any) -> str:
@@ -17,9 +19,10 @@ def _text(completion: Any) -> str:
     return str(completion)
 
 
-def _extra(info: dict[str, Any]) -> dict[str, Any]:
-    """The shard's extra_info plus the problem's own extra (a gym task's config, ...)."""
-    return {**info, **json.loads(info.get("extra") or "{}")}
+def shard_problem(answer: str, statement: str, verifier: str, info: dict[str, Any]) -> dict[str, Any]:
+    """A shard row as the problem the rollout service grades (its own extra from ``extra_info``)."""
+    extra = {**info, **json.loads(info.get("extra") or "{}")}
+    return {"answer": answer, "statement": statement, "verifier": verifier, "extra": extra, "source": info.get("source") or ""}
 
 
 class VerifierReward:
@@ -29,27 +32,16 @@ class VerifierReward:
     __name__ = "verifier_reward"
 
     def __init__(self, config: HardforgeConfig) -> None:
-        self.config = config
-        self.verifiers: dict[str, Any] = {}
+        self.verifiers = VerifierSet(config)
+        self.grader = RolloutService(None, self.verifiers, config.rollouts, policy_id="")
         self.positions: list[int] = []
 
     def __call__(self, completions: list[Any], answer: list[str], verifier: list[str], statement: list[str],
                  extra_info: list[dict], position: list[int], **_: Any) -> list[float]:
         self.positions.extend(position)
-        rewards = [0.0] * len(completions)
-        by_name: dict[str, list[int]] = {}
-        for i, name in enumerate(verifier):
-            by_name.setdefault(name, []).append(i)
-        for name, rows in by_name.items():
-            if name not in self.verifiers:
-                self.verifiers[name] = get_verifier(name, self.config)
-            items = [GradeItem(answer[i], _text(completions[i]), statement[i], _extra(extra_info[i]),
-                               self.config.rollouts.for_source(extra_info[i].get("source") or "").extraction)
-                     for i in rows]
-            for i, grade in zip(rows, self.verifiers[name].grade(items), strict=True):
-                rewards[i] = grade.score
-        return rewards
+        problems = [shard_problem(a, s, v, i) for a, s, v, i in zip(answer, statement, verifier, extra_info, strict=True)]
+        grades = self.grader.grade(problems, [[_text(c)] for c in completions])
+        return [group[0].score for group in grades]
 
     def close(self) -> None:
-        for verifier in self.verifiers.values():
-            verifier.close()
+        self.verifiers.close()

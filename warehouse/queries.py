@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyarrow as pa
 
 from schemas.config import RolloutConfig
@@ -21,3 +23,28 @@ def sampling_key_table(warehouse: Warehouse, config: RolloutConfig) -> pa.Table:
         "verifier": pa.array([t["verifier"] for t in triples], pa.string()),
         "sampling_key": pa.array(keys, pa.string()),
     })
+
+
+# Problems no filter dropped: what every stage after the filters works on.
+PASSED_FILTERS = "NOT EXISTS (SELECT 1 FROM filter_verdicts f WHERE f.problem_id = problems.problem_id AND NOT f.keep)"
+
+
+def difficulty_rows(warehouse: Warehouse, policy_id: str, keys: set[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(problem_id, sampling_key) -> its difficulty row, for this policy and these keys."""
+    if not keys:
+        return {}
+    rows = warehouse.arrow(
+        "SELECT problem_id, sampling_key, n, c, estimated_at FROM difficulty "
+        "WHERE policy_id = ? AND list_contains(?, sampling_key)", [policy_id, sorted(keys)]
+    ).to_pylist()
+    return {(r["problem_id"], r["sampling_key"]): r for r in rows}
+
+
+def latest_curriculum(warehouse: Warehouse, curriculum_id: str | None) -> dict[str, Any] | None:
+    """The curriculum with this id, or the latest export when None."""
+    where, params = ("WHERE curriculum_id = ?", [curriculum_id]) if curriculum_id else ("", [])
+    rows = warehouse.arrow(
+        f"SELECT curriculum_id, policy_id, out_dir, n_items FROM curricula {where} "
+        "ORDER BY created_at DESC LIMIT 1", params
+    ).to_pylist()
+    return rows[0] if rows else None

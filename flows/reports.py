@@ -1,0 +1,73 @@
+"""Run summaries and Prefect artifacts: what each stage publishes, and the nightly's summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+from warehouse.db import Warehouse
+
+
+def table(key: str, rows: list[dict[str, Any]], description: str) -> None:
+    create_table_artifact(key=key, table=rows or [{"(none)": ""}], description=description)
+
+
+def ingest_artifacts(warehouse: Warehouse, result: list[dict[str, Any]]) -> None:
+    table("ingest-counts", [{k: v for k, v in r.items() if k != "quarantine_reasons"} for r in result], "rows per seed")
+
+
+def synthesize_artifacts(warehouse: Warehouse, result: list[dict[str, Any]]) -> None:
+    table("synthesis", [{k: v for k, v in r.items() if k != "rejections"} for r in result],
+          "per method: seeds, candidates, acceptance")
+    table("synthesis-rejections", [{"method": r["method"], "reason": k, "candidates": v}
+                                   for r in result for k, v in r["rejections"].items()], "rejection reasons")
+
+
+def filter_artifacts(warehouse: Warehouse, result: dict[str, Any]) -> None:
+    table("filter-reasons", [{"reason": k, "dropped": v} for k, v in result["reasons"].items()], "new drops by reason")
+
+
+def estimate_artifacts(warehouse: Warehouse, result: dict[str, Any]) -> None:
+    from flows.stages import pass_at_1_histogram
+
+    table("pass-at-1-histogram", pass_at_1_histogram(warehouse, result["policy_id"]), f"policy {result['policy_id'][:12]}")
+
+
+def export_artifacts(warehouse: Warehouse, result: dict[str, Any]) -> None:
+    table("curriculum", [{"curriculum_id": result["curriculum_id"], "items": result["items"], "shards": result["shards"],
+                          **{f"domain:{k}": v for k, v in result["by_domain"].items()}}], "the exported curriculum")
+
+
+def train_artifacts(warehouse: Warehouse, result: dict[str, Any]) -> None:
+    table("training", result["metrics"], f"GRPO steps -> policy {result['policy_id'][:12]}")
+
+
+def nightly_summary(warehouse: Warehouse, counts: dict[str, Any]) -> str:
+    est, exp = counts["estimate"], counts["export"]
+    train = counts.get("train")
+    return "\n".join([
+        "# hardforge nightly",
+        "",
+        "| stage | result |",
+        "|---|---|",
+        "| ingest | " + ", ".join(f"{r['source']}: {r['inserted']} new, {r['quarantined']} quarantined" for r in counts["ingest"]) + " |",
+        "| synthesis | " + (", ".join(f"{r['method']}: {r['seeds']} seeds, {r['candidates']} candidates, {r['extractable']} "
+                                       f"extractable, {r['accepted']} accepted" for r in counts["synthesize"]) or "none") + " |",
+        f"| filters | checked {sum(counts['filter']['checked'].values())}, dropped {sum(counts['filter']['dropped'].values())} |",
+        f"| estimate | policy `{est['policy_id'][:12]}`: {est['estimated']} problems ({est['already_done']} already done), "
+        f"{est['rollouts']} rollouts, {est['correct']} correct |",
+        f"| export | curriculum `{exp['curriculum_id'][:12]}`: {exp['items']} items in {exp['shards']} shards at `{exp['out_dir']}` |",
+        "| train | " + (f"{train['steps']} GRPO steps, {train['mean_step_time_s']} s/step -> policy `{train['policy_id'][:12]}`"
+                       if train else "off (train.enabled = false)") + " |",
+    ])
+
+
+def nightly_artifacts(warehouse: Warehouse, counts: dict[str, Any]) -> None:
+    by_source = warehouse.arrow(
+        "SELECT source, domain, count(*) AS problems, "
+        "count(*) FILTER (WHERE problem_id IN (SELECT problem_id FROM filter_verdicts WHERE NOT keep)) AS filtered_out "
+        "FROM problems GROUP BY ALL ORDER BY 1, 2"
+    ).to_pylist()
+    table("problems-by-source", by_source, "problems per source and domain")
+    create_markdown_artifact(key="nightly-summary", markdown=nightly_summary(warehouse, counts), description="nightly run summary")
