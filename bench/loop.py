@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-5)
     parser.add_argument("--n", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=32)
-    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="hardforge-loop-"))).resolve()

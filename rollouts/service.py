@@ -90,33 +90,45 @@ class RolloutService:
                 out[i][j] = grade
         return out  # type: ignore[return-value]
 
-    def measure(self, problems: list[dict[str, Any]], previous: list[dict[str, Any] | None] | None = None) -> list[Measured]:
-        """Sample n completions per problem (one generate call per token budget), grade them, and
-        build the rows. ``previous`` (a difficulty row or None per problem) makes this another
-        round for that problem: the sample numbering continues and the figures are pooled."""
+    def sample(self, problems: list[dict[str, Any]], previous: list[dict[str, Any] | None] | None = None
+               ) -> tuple[list[list[Completion]], list[int]]:
+        """n completions per problem, one generate call per token budget; returns them and the
+        seed each problem's batch was sampled with."""
+        assert self.engine is not None, "sampling needs an engine"
         previous = previous or [None] * len(problems)
         by_budget: dict[int, list[int]] = {}
         for i, problem in enumerate(problems):
             by_budget.setdefault(self.budget(problem), []).append(i)
-        out: list[Measured | None] = [None] * len(problems)
+        completions: list[list[Completion]] = [[] for _ in problems]
+        seeds = [0] * len(problems)
         for budget, indices in sorted(by_budget.items()):
             batch = [problems[i] for i in indices]
             offsets = [previous[i]["n"] if previous[i] else 0 for i in indices]
             params = batch_params(batch, self.config, budget, round_=max(offsets) // self.config.n)
-            assert self.engine is not None, "measure() needs an engine"
             t0 = time.perf_counter()
             groups = self.engine.generate([problem_chat(p, self.config) for p in batch], params)
-            t1 = time.perf_counter()
-            grades = self.grade(batch, [[c.text for c in g] for g in groups])
-            self.timings["generate_s"] += t1 - t0
-            self.timings["grade_s"] += time.perf_counter() - t1
-            now = dt.datetime.now(dt.UTC)
-            for i, offset, completions, graded in zip(indices, offsets, groups, grades, strict=True):
-                out[i] = self._rows(problems[i], previous[i], offset, params.seed, completions, graded, now)
-        return out  # type: ignore[return-value]
+            self.timings["generate_s"] += time.perf_counter() - t0
+            for i, group in zip(indices, groups, strict=True):
+                completions[i], seeds[i] = group, params.seed
+        return completions, seeds
 
-    def _rows(self, problem, previous, offset, seed, completions, grades, now) -> Measured:
-        key, mode = self.key(problem), self.extraction(problem)
+    def measure(self, problems: list[dict[str, Any]], previous: list[dict[str, Any] | None] | None = None) -> list[Measured]:
+        """Sample, grade and build the rows. ``previous`` (a difficulty row or None per problem)
+        makes this another round for that problem: the sample numbering continues and the
+        figures are pooled."""
+        previous = previous or [None] * len(problems)
+        completions, seeds = self.sample(problems, previous)
+        t0 = time.perf_counter()
+        grades = self.grade(problems, [[c.text for c in group] for group in completions])
+        self.timings["grade_s"] += time.perf_counter() - t0
+        return [self.rows(p, group, graded, previous=prev, seed=seed)
+                for p, group, graded, prev, seed in zip(problems, completions, grades, previous, seeds, strict=True)]
+
+    def rows(self, problem: dict[str, Any], completions: list[Completion], grades: list[Grade], *,
+             previous: dict[str, Any] | None = None, seed: int | None = None) -> Measured:
+        """The rollout and difficulty rows of one problem's graded completions."""
+        key, mode, now = self.key(problem), self.extraction(problem), dt.datetime.now(dt.UTC)
+        offset = previous["n"] if previous else 0
         rollouts = [
             Rollout(
                 rollout_id=content_key(problem["problem_id"], self.policy_id, key, str(offset + j)),

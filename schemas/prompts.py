@@ -20,7 +20,8 @@ def instruction(domain: str, source: str | None, config: RolloutConfig) -> str:
 
 def user_content(domain: str, statement: str, config: RolloutConfig, source: str | None = None) -> str:
     said = instruction(domain, source, config)
-    if domain == "code":
+    if domain == "code" and (source is None or config.for_source(source).instruction is None):
+        # a function to complete (HumanEval): the prompt is code
         return f"{said}\n\n```python\n{statement.rstrip()}\n```"
     return f"{statement.strip()}\n\n{said}"
 

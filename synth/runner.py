@@ -104,7 +104,7 @@ def _run_batch(method: Synthesizer, warehouse: Warehouse, service: RolloutServic
         problem = Problem(
             problem_id=pid, domain=candidate.problem["domain"], statement=candidate.problem["statement"],
             answer=candidate.problem["answer"], verifier=candidate.problem["verifier"], task=candidate.problem.get("task"),
-            source=method.name, source_ref=attempt.attempt_id, parent_id=candidate.seed.parent_id,
+            source=candidate.problem.get("source", method.name), source_ref=attempt.attempt_id, parent_id=candidate.seed.parent_id,
             extra=candidate.problem.get("extra"),
             method_meta={**decision.meta, **method.lineage(candidate), "policy_id": service.policy_id},
             created_run=service.run_id, created_at=stamp,

@@ -147,3 +147,69 @@ def test_other_orders_take_the_same_items(measured, order):
     assert len(other) == len(hardest)
     if order == "easiest":
         assert other == sorted(other, reverse=True)
+
+
+def test_re_export_never_leaves_a_listed_shard_missing_and_updates_the_manifest_hash(measured, tmp_path, monkeypatch):
+    import os
+
+    import curricula.export as export_module
+    from rollouts.service import difficulty_from_counts
+
+    cfg = CurriculumConfig(rows_per_shard=3)
+    first = export_curriculum(measured, POLICY, cfg, ROLLOUTS, tmp_path / "out")
+    # the same items in the same order, measured with more samples: same id, other bytes
+    rows = measured.arrow("SELECT problem_id, sampling_key, n, c FROM difficulty").to_pylist()
+    import datetime as dt
+
+    now = dt.datetime.now(dt.UTC)
+    more = [difficulty_from_counts(r["problem_id"], POLICY, r["sampling_key"], r["n"] * 2, r["c"] * 2, ROLLOUTS.k, now) for r in rows]
+    with measured.write() as con:
+        measured.upsert("difficulty", export_module.records_to_arrow("difficulty", more), con)
+
+    real_replace = os.replace
+
+    def checked_replace(src, dst):
+        real_replace(src, dst)
+        manifest = json.loads((first.out_dir / "manifest.json").read_text())
+        missing = [s["file"] for s in manifest["shards"] if not (first.out_dir / s["file"]).exists()]
+        assert not missing, f"a shard the manifest lists is missing: {missing}"
+
+    monkeypatch.setattr(export_module.os, "replace", checked_replace)
+    again = export_curriculum(measured, POLICY, cfg, ROLLOUTS, tmp_path / "out")
+    assert again.curriculum_id == first.curriculum_id and again.shards != first.shards
+    stored = measured.scalar("SELECT manifest_sha256 FROM curricula WHERE curriculum_id = ?", [again.curriculum_id])
+    assert stored == hashlib.sha256((again.out_dir / "manifest.json").read_bytes()).hexdigest()
+    assert stored != hashlib.sha256(json.dumps(first.manifest, indent=2, sort_keys=True).encode() + b"\n").hexdigest()
+    # no scratch folder is left behind
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [again.curriculum_id]
+
+
+def test_a_failed_export_removes_its_scratch_folder(measured, tmp_path, monkeypatch):
+    import curricula.export as export_module
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export_module.pq, "write_table", broken)
+    with pytest.raises(OSError):
+        export_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS, tmp_path / "out")
+    assert list((tmp_path / "out").iterdir()) == []
+    assert measured.scalar("SELECT count(*) FROM curricula") == 0
+
+
+def test_ties_in_pass_at_1_go_to_the_firmer_estimate(measured):
+    import datetime as dt
+
+    from rollouts.service import difficulty_from_counts
+    from warehouse.db import records_to_arrow
+
+    table = select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS).to_pylist()
+    tied = [r for r in table if r["pass_at_1"] == table[0]["pass_at_1"]]
+    assert len(tied) >= 2
+    last = tied[-1]
+    key = measured.scalar("SELECT sampling_key FROM difficulty WHERE problem_id = ?", [last["problem_id"]])
+    firmer = difficulty_from_counts(last["problem_id"], POLICY, key, last["n"] * 4, last["c"] * 4, ROLLOUTS.k, dt.datetime.now(dt.UTC))
+    with measured.write() as con:
+        measured.upsert("difficulty", records_to_arrow("difficulty", [firmer]), con)
+    again = select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS).to_pylist()
+    assert again[0]["problem_id"] == last["problem_id"] and again[0]["n"] == last["n"] * 4

@@ -41,7 +41,7 @@ class VerifierReward:
         self.positions.extend(position)
         problems = [shard_problem(a, s, v, i) for a, s, v, i in zip(answer, statement, verifier, extra_info, strict=True)]
         grades = self.grader.grade(problems, [[_text(c)] for c in completions])
-        return [group[0].score for group in grades]
+        return [float(group[0].correct) for group in grades]  # 1/0: no partial credit to game
 
     def close(self) -> None:
         self.verifiers.close()
