@@ -8,4 +8,5 @@ GRADER_VERSIONS: dict[str, str] = {
     "math": "2",  # 2: strict/flexible extraction modes
     "code": "2",  # 2: the harness runs the tests itself; exits and forged results fail
     "gym": "1",
+    "stdio": "1",
 }

@@ -27,7 +27,13 @@ def _gym(config: HardforgeConfig) -> Verifier:
     return GymVerifier()
 
 
-REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code, "gym": _gym}
+def _stdio(config: HardforgeConfig) -> Verifier:
+    from verifiers.code.stdio import StdioVerifier
+
+    return StdioVerifier(config.sandbox)
+
+
+REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code, "gym": _gym, "stdio": _stdio}
 
 
 def get_verifier(name: str, config: HardforgeConfig | None = None) -> Verifier:
