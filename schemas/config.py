@@ -62,6 +62,10 @@ class SourceRollout(Section):
 
 
 GYM_INSTRUCTION = "Reply with only the final answer."
+STDIO_INSTRUCTION = (
+    "Write a Python program that reads the input from standard input and prints the answer. "
+    "Reply with the whole program in one ```python code block."
+)
 
 
 def _default_per_source() -> dict[str, SourceRollout]:
@@ -71,6 +75,9 @@ def _default_per_source() -> dict[str, SourceRollout]:
         "gym": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
         # SvS variants keep their seed's (numeric) answer; a small model states it without a box
         "svs": SourceRollout(max_tokens=96, extraction="flexible"),
+        # self-questioning at the bundled model's level: short arithmetic, and stdin/stdout programs
+        "sqlm": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
+        "sqlm:code": SourceRollout(max_tokens=192, instruction=STDIO_INSTRUCTION),
     }
 
 
@@ -180,8 +187,21 @@ class SvsConfig(Section):
     batch_seeds: int = Field(4, gt=0)  # seeds per generate call and per warehouse write
 
 
+class SqlmConfig(Section):
+    """Self-questioning (methods.md §4): the proposer gets a topic prompt, the solver samples n."""
+
+    topics: list[str] = Field(default_factory=lambda: ["arithmetic"])  # arithmetic | algebra | code | a name in topics_file
+    topics_file: Path | None = None  # JSON object {name: prompt} adding or replacing topic prompts
+    proposals: int = Field(4, gt=0)  # proposals per topic prompt
+    solvers: int = Field(4, ge=3)  # n solver samples per proposed problem (1 < m < n needs n >= 3)
+    temperature: float = Field(1.0, ge=0)
+    max_tokens: int = Field(96, gt=0)  # for the proposal
+    batch_seeds: int = Field(4, gt=0)
+
+
 class SynthConfig(Section):
     svs: SvsConfig = Field(default_factory=SvsConfig)
+    sqlm: SqlmConfig = Field(default_factory=SqlmConfig)
 
 
 class TrainConfig(Section):

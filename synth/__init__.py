@@ -4,10 +4,12 @@ folder per method, registered here with one line each."""
 from __future__ import annotations
 
 from synth.base import Synthesizer
+from synth.sqlm.method import SqlmSynthesizer
 from synth.svs.method import SvsSynthesizer
 
 METHODS: dict[str, type[Synthesizer]] = {
     "svs": SvsSynthesizer,
+    "sqlm": SqlmSynthesizer,
 }
 
 __all__ = ["METHODS", "Synthesizer"]

@@ -1,0 +1,99 @@
+"""Self-questioning's pure pieces: the topic prompts, the three proposal parsers, the majority
+vote and the strict acceptance band (methods.md §4, lili-chen/self-questioning-lm)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+# The shipped topics, paraphrased; "arithmetic" is set at the bundled model's level (two or three
+# numbers under 100, as reasoning-gym's easiest levels), the others follow the official prompts.
+TOPICS: dict[str, str] = {
+    "arithmetic": (
+        "Write one short arithmetic problem that adds, subtracts or multiplies two or three whole numbers "
+        "below 100, with dissimilar, unpredictable numbers (for example: What is 23 + 48 - 9?). "
+        "Do not solve it. Write only the problem."
+    ),
+    "algebra": (
+        "Create three diverse, challenging word problems that lead to linear equations with integer "
+        "coefficients, at most two variables and a unique rational solution. Do not solve them. Then "
+        "repeat the last one after the marker 'Selected Question:'."
+    ),
+    "code": (
+        "Write an original LeetCode-easy style problem: the input is one line of space-separated "
+        "integers, and the program prints an integer or a list. Do not solve it. Then write 5 test "
+        "cases under a 'Test Cases:' header, one per line, each as INPUT ||| OUTPUT."
+    ),
+}
+PARSERS = {"arithmetic": "v1", "algebra": "v2", "code": "v3"}  # unknown topics use v1
+
+_SELECTED = re.compile(r"Selected Question\s*:", re.IGNORECASE)
+_TESTS = re.compile(r"Test Cases\s*:", re.IGNORECASE)
+
+
+def parse_v1(output: str) -> str | None:
+    """The whole output is the question."""
+    text = output.rsplit("</think>", 1)[-1].strip()
+    return text or None
+
+
+def parse_v2(output: str) -> str | None:
+    """The text after the last 'Selected Question:' marker; None without the marker."""
+    parts = _SELECTED.split(output)
+    if len(parts) < 2:
+        return None
+    return parts[-1].strip() or None
+
+
+def parse_v3(output: str) -> tuple[str, list[tuple[str, str]]] | None:
+    """(description, [(input, output), ...]) from a code proposal: the description is the text
+    before 'Test Cases:', each later line with '|||' is one test; None without that section or
+    without a test."""
+    parts = _TESTS.split(output, maxsplit=1)
+    if len(parts) < 2:
+        return None
+    description = parts[0].rsplit("</think>", 1)[-1].strip()
+    tests = []
+    for line in parts[1].splitlines():
+        if "|||" in line:
+            given, _, expected = line.partition("|||")
+            given, expected = given.strip().strip("`"), expected.strip().strip("`")
+            if given and expected:
+                tests.append((given, expected))
+    if not description or not tests:
+        return None
+    return description, tests
+
+
+def majority(answers: list[str | None]) -> tuple[str | None, int]:
+    """The most common answer that parsed and how many rollouts gave it; (None, 0) when no
+    answer parsed. Ties go to the answer seen first."""
+    counts = Counter(a for a in answers if a is not None)
+    if not counts:
+        return None, 0
+    best = max(counts.values())
+    winner = next(a for a in answers if a is not None and counts[a] == best)
+    return winner, best
+
+
+def accept(m: int, n: int) -> bool:
+    """The proposer's reward: 1 iff 1 < m < n, strictly (neither all agree nor no agreement)."""
+    return 1 < m < n
+
+
+def decide(m: int, n: int, answer: str | None) -> tuple[bool, str | None]:
+    if answer is None:
+        return False, f"no answer: none of the {n} solutions states an answer that parses"
+    if accept(m, n):
+        return True, None
+    if m >= n:
+        return False, f"too easy: all {n} solutions agree"
+    return False, f"no agreement: the majority answer has {m} of {n} solutions"
+
+
+def pass_rate_decision(rate: float) -> tuple[bool, str | None]:
+    """Code topics: accepted iff the solvers' mean pass rate over the proposer's tests is strictly
+    between 0 and 1."""
+    if 0 < rate < 1:
+        return True, None
+    return False, "too easy: every solution passes every test" if rate >= 1 else "unsolvable: no solution passes a test"

@@ -1,0 +1,172 @@
+"""Self-questioning: its pure pieces table-driven, every path with a scripted engine, and a run on
+the real bundled model (topic prompts are its only input: no labels, nothing fabricated)."""
+
+import json
+
+import pytest
+
+from rollouts.service import RolloutService
+from schemas.config import HardforgeConfig
+from synth.runner import run_method
+from synth.sqlm.algorithm import (
+    accept,
+    decide,
+    majority,
+    parse_v1,
+    parse_v2,
+    parse_v3,
+    pass_rate_decision,
+)
+from synth.sqlm.method import SqlmSynthesizer
+from tests.conftest import ScriptedEngine
+from verifiers import VerifierSet
+
+POLICY = "p" * 32
+
+
+@pytest.mark.parametrize(
+    ("answers", "expected"),
+    [
+        (["4", "4", "5", None], ("4", 2)),
+        ([None, None, None, None], (None, 0)),
+        (["3", "5", "3", "5"], ("3", 2)),  # a tie goes to the answer seen first
+        ([None, "7", None, None], ("7", 1)),
+        (["1", "1", "1", "1"], ("1", 4)),
+        ([], (None, 0)),
+    ],
+)
+def test_majority_vote_ignores_unparsable_answers(answers, expected):
+    assert majority(answers) == expected
+
+
+@pytest.mark.parametrize(("m", "n", "ok"), [(1, 4, False), (2, 4, True), (3, 4, True), (4, 4, False), (0, 4, False), (2, 3, True), (1, 3, False), (3, 3, False)])
+def test_strict_band(m, n, ok):
+    assert accept(m, n) is ok
+
+
+@pytest.mark.parametrize(
+    ("m", "n", "answer", "reason"),
+    [(2, 4, "5", None), (4, 4, "5", "too easy"), (1, 4, "5", "no agreement"), (0, 4, None, "no answer")],
+)
+def test_decide(m, n, answer, reason):
+    accepted, why = decide(m, n, answer)
+    assert accepted is (reason is None)
+    assert (why or "").startswith(reason or "")
+
+
+@pytest.mark.parametrize(("rate", "ok"), [(0.0, False), (0.2, True), (0.99, True), (1.0, False)])
+def test_code_pass_rate_band(rate, ok):
+    assert pass_rate_decision(rate)[0] is ok
+
+
+@pytest.mark.parametrize(
+    ("output", "v1", "v2"),
+    [
+        ("What is 12 + 30?", "What is 12 + 30?", None),
+        ("1. A...\n2. B...\nSelected Question: Solve 2x + 3 = 7.", "1. A...\n2. B...\nSelected Question: Solve 2x + 3 = 7.", "Solve 2x + 3 = 7."),
+        ("Selected Question: first\nselected question:  the last one ", None, "the last one"),
+        ("<think>hmm</think>  What is 9 * 9?  ", "What is 9 * 9?", None),
+        ("   ", None, None),
+    ],
+)
+def test_parsers_v1_v2(output, v1, v2):
+    if v1 is not None:
+        assert parse_v1(output) == v1
+    else:
+        assert parse_v1(output) in (None, output.strip() or None)
+    assert parse_v2(output) == v2
+
+
+def test_parser_v3():
+    output = "Sum the numbers.\nTest Cases:\n1 2 3 ||| 6\n`4 5` ||| `9`\nnot a test\n ||| 3\n"
+    assert parse_v3(output) == ("Sum the numbers.", [("1 2 3", "6"), ("4 5", "9")])
+    assert parse_v3("Sum the numbers. 1 2 ||| 3") is None  # no Test Cases: section
+    assert parse_v3("Sum.\nTest Cases:\nnone here") is None
+
+
+def _run(warehouse, cfg, script, limit=2):
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
+        return run_method(SqlmSynthesizer(cfg), warehouse, service, limit=limit)
+
+
+def test_every_math_path_with_exact_outputs(warehouse):
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    proposals = ["What is 12 + 30?", "What is 2 + 2?", "What is the colour of time?", "Compute 7 * 6 - 1."]
+    solutions = {
+        "12 + 30": ["42", "42", "41", "I think 42"],  # m = 3 of 4: accepted, label 42
+        "2 + 2": ["4"] * 4,  # all agree: too easy
+        "colour": ["blue", "red", "no idea", "green"],  # nothing parses as math: no answer
+        "7 * 6": ["41", "40", "39", "42"],  # m = 1: no agreement
+    }
+
+    def script(chat, n):
+        content = chat[0]["content"]
+        if "arithmetic problem" in content:
+            return proposals[:n]
+        return next(v for k, v in solutions.items() if k in content)[:n]
+
+    report = _run(warehouse, cfg, script, limit=1)
+    assert (report.seeds, report.candidates, report.extractable, report.accepted) == (1, 4, 4, 1)
+    assert dict(report.reasons) == {"too easy": 1, "no answer": 1, "no agreement": 1}
+    (problem,) = warehouse.arrow("SELECT statement, answer, source, method_meta FROM problems").to_pylist()
+    assert (problem["statement"], problem["answer"], problem["source"]) == ("What is 12 + 30?", "42", "sqlm")
+    meta = json.loads(problem["method_meta"])
+    assert (meta["m"], meta["n"], meta["majority"], meta["topic"]) == (3, 4, "42", "arithmetic")
+    difficulty = warehouse.arrow("SELECT n, c FROM difficulty").to_pylist()
+    assert difficulty == [{"n": 4, "c": 3}]
+    # a rerun takes the next seed, never the same one twice
+    again = _run(warehouse, cfg, script, limit=1)
+    assert (again.already_done, again.seeds) == (1, 1)
+    assert warehouse.scalar("SELECT count(DISTINCT json_extract_string(meta, '$.seed_key')) FROM synth_attempts") == 2
+
+
+def test_unparsable_proposals_and_code_topic(warehouse):
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.synth.sqlm.topics = ["algebra", "code"]
+    cfg.synth.sqlm.proposals = 2
+    add = "```python\nprint(sum(map(int, input().split())))\n```"
+    off_by_one = "```python\nprint(sum(map(int, input().split())) + (1 if len(input.__doc__ or '') else 0) - 1 + 1 if False else 0)\n```"
+
+    def script(chat, n):
+        content = chat[0]["content"]
+        if "linear equations" in content:
+            return ["1. x + 1 = 2\nSelected Question: Solve x + 1 = 3 for x.", "three problems but no marker"][:n]
+        if "LeetCode" in content:
+            return ["Print the sum of the numbers.\nTest Cases:\n1 2 ||| 3\n5 5 ||| 10\n0 0 ||| 0", "no tests here"][:n]
+        if "Solve x + 1 = 3" in content:
+            return ["2", "2", "3", "x"][:n]
+        if "Print the sum" in content:
+            return [add, add, off_by_one, "no code"][:n]
+        raise AssertionError(content)
+
+    report = _run(warehouse, cfg, script, limit=2)
+    assert (report.candidates, report.extractable, report.accepted) == (4, 2, 2)
+    assert dict(report.reasons) == {"unparsable": 2}
+    rows = {r["source"]: r for r in warehouse.arrow("SELECT source, verifier, answer, method_meta FROM problems").to_pylist()}
+    assert rows["sqlm"]["answer"] == "2"
+    code = rows["sqlm:code"]
+    assert code["verifier"] == "stdio" and json.loads(code["answer"]) == [["1 2", "3"], ["5 5", "10"], ["0 0", "0"]]
+    meta = json.loads(code["method_meta"])
+    assert 0 < meta["pass_rate"] < 1 and meta["n"] == 4
+
+
+def test_sqlm_on_the_real_model(real_config, data_dir):
+    from engines.bundled import resolve_model
+    from engines.hf import TransformersEngine
+    from rollouts.policies import resolve_policy
+    from warehouse.db import Warehouse
+
+    warehouse = Warehouse(data_dir)
+    warehouse.init()
+    policy = resolve_policy(warehouse, real_config)
+    real_config.synth.sqlm.proposals = 4
+    engine = TransformersEngine(resolve_model(policy.model_path, real_config.models_dir), batch_size=64)
+    with VerifierSet(real_config) as verifiers:
+        service = RolloutService(engine, verifiers, real_config.rollouts, policy.policy_id, "real")
+        report = run_method(SqlmSynthesizer(real_config), warehouse, service, limit=2)
+    assert (report.seeds, report.candidates) == (2, 8)
+    attempts = warehouse.arrow("SELECT accepted, reason, output FROM synth_attempts").to_pylist()
+    assert len(attempts) == 8 and all(a["output"] for a in attempts)
+    assert all(a["accepted"] or a["reason"] for a in attempts)
+    print(json.dumps(report.as_dict()))
