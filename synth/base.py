@@ -54,7 +54,6 @@ class Decision:
 
 class Synthesizer(ABC):
     name: ClassVar[str]
-    batch_seeds: int = 4  # seeds per generate call and per warehouse transaction
 
     def __init__(self, config: HardforgeConfig) -> None:
         self.config = config
@@ -63,6 +62,11 @@ class Synthesizer(ABC):
     @abstractmethod
     def settings(self) -> BaseModel:
         """The method's config section."""
+
+    @property
+    def batch_seeds(self) -> int:
+        """Seeds per generate call and per warehouse transaction (``batch_seeds`` in the section)."""
+        return getattr(self.settings, "batch_seeds", 4)
 
     @abstractmethod
     def seeds(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:

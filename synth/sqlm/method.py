@@ -46,10 +46,6 @@ class SqlmSynthesizer(Synthesizer):
     def settings(self) -> SqlmConfig:
         return self.config.synth.sqlm
 
-    @property
-    def batch_seeds(self) -> int:  # type: ignore[override]
-        return self.settings.batch_seeds
-
     def topics(self) -> dict[str, str]:
         topics = dict(TOPICS)
         if self.settings.topics_file is not None:

@@ -43,10 +43,6 @@ class SvsSynthesizer(Synthesizer):
     def settings(self) -> SvsConfig:
         return self.config.synth.svs
 
-    @property
-    def batch_seeds(self) -> int:  # type: ignore[override]
-        return self.settings.batch_seeds
-
     def seeds(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:
         cfg = self.settings
         with warehouse.read() as con:

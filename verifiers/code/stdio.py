@@ -6,29 +6,16 @@ from __future__ import annotations
 
 import json
 
-from schemas.config import SandboxConfig
 from verifiers.base import Grade, GradeItem
-from verifiers.code.sandbox import CodeSandbox, Limits
-from verifiers.code.verifier import extract_code
+from verifiers.code.verifier import SandboxedVerifier, extract_code
 
 
 def stdio_answer(tests: list[tuple[str, str]]) -> str:
     return json.dumps([[given, expected] for given, expected in tests])
 
 
-class StdioVerifier:
+class StdioVerifier(SandboxedVerifier):
     name = "stdio"
-
-    def __init__(self, config: SandboxConfig | None = None) -> None:
-        self.config = config or SandboxConfig()
-        self._sandbox: CodeSandbox | None = None
-
-    @property
-    def sandbox(self) -> CodeSandbox:
-        if self._sandbox is None:
-            limits = Limits(timeout_s=self.config.timeout_s, memory_bytes=self.config.memory_mb << 20)
-            self._sandbox = CodeSandbox(self.config.workers or None, mode=self.config.mode, limits=limits)
-        return self._sandbox
 
     def grade(self, items: list[GradeItem]) -> list[Grade]:
         runs: list[tuple[int, str, str, str]] = []  # (item, program, stdin, expected)
@@ -57,8 +44,3 @@ class StdioVerifier:
             correct = total[i] > 0 and passed[i] == total[i]
             grades.append(Grade(correct, code, score, None if correct else f"{passed[i]}/{total[i]} tests; {first_failure.get(i, '')}"))
         return grades
-
-    def close(self) -> None:
-        if self._sandbox is not None:
-            self._sandbox.close()
-            self._sandbox = None

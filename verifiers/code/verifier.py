@@ -43,8 +43,8 @@ def grade_from_result(result: RunResult, graded: str) -> Grade:
     return Grade(passed, graded, float(passed), detail)
 
 
-class CodeVerifier:
-    name = "code"
+class SandboxedVerifier:
+    """A verifier that runs programs: the sandbox starts on first use and closes with it."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
@@ -57,14 +57,18 @@ class CodeVerifier:
             self._sandbox = CodeSandbox(self.config.workers or None, mode=self.config.mode, limits=limits)
         return self._sandbox
 
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+
+
+class CodeVerifier(SandboxedVerifier):
+    name = "code"
+
     def grade(self, items: list[GradeItem]) -> list[Grade]:
         if not items:
             return []
         built = [build_program(item.statement, item.completion, (item.extra or {}).get("entry_point")) for item in items]
         results = self.sandbox.run_programs([program for program, _ in built], [item.answer for item in items])
         return [grade_from_result(result, graded) for result, (_, graded) in zip(results, built, strict=True)]
-
-    def close(self) -> None:
-        if self._sandbox is not None:
-            self._sandbox.close()
-            self._sandbox = None
