@@ -59,6 +59,22 @@ def shared_engine(spec: EngineSpec) -> Engine:
     return _SHARED[spec]
 
 
+class LazyEngine(Engine):
+    """The shared engine of a spec, built only when something is generated or counted: a stage
+    with nothing to do (no seed in band, nothing left to measure) never loads the model."""
+
+    def __init__(self, spec: EngineSpec) -> None:
+        self.spec = spec
+        self.name = spec.backend
+        self.model_path = spec.model_path
+
+    def generate(self, prompts, params):
+        return shared_engine(self.spec).generate(prompts, params)
+
+    def count_tokens(self, prompt) -> int:
+        return shared_engine(self.spec).count_tokens(prompt)
+
+
 def release_engines() -> None:
     while _SHARED:
         _SHARED.popitem()[1].close()

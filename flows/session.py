@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from engines import engine_spec, shared_engine
+from engines import LazyEngine, engine_spec
 from engines.base import Engine
 from rollouts.policies import resolve_policy
 from rollouts.service import RolloutService
@@ -58,7 +58,7 @@ class StageSession:
 
     @property
     def engine(self) -> Engine:
-        return shared_engine(self.engine_spec)
+        return LazyEngine(self.engine_spec)
 
     def service(self) -> RolloutService:
         return RolloutService(self.engine, self.verifiers, self.config.rollouts, self.policy.policy_id, self.run_id)

@@ -37,7 +37,7 @@ def check_methods(methods: list[str]) -> None:
 def synthesize_method(config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str, method: str,
                       limit: int | None) -> dict[str, Any]:
     """One method's synthesis from serializable arguments (a Prefect task's body)."""
-    from engines import shared_engine
+    from engines import LazyEngine
     from rollouts.service import RolloutService
     from synth import METHODS
     from synth.runner import run_method
@@ -45,7 +45,7 @@ def synthesize_method(config: dict[str, Any], spec: dict[str, Any], policy_id: s
 
     cfg = HardforgeConfig.model_validate(config)
     with VerifierSet(cfg) as verifiers:
-        service = RolloutService(shared_engine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
+        service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
         return run_method(METHODS[method](cfg), Warehouse(cfg.data_dir), service, limit=limit).as_dict()
 
 
@@ -71,13 +71,13 @@ def estimate_chunk(config: dict[str, Any], spec: dict[str, Any], policy_id: str,
                    problems: list[dict[str, Any]], since: str | None) -> dict[str, Any]:
     """Estimate one chunk from serializable arguments: the engine and verifiers are built on first
     use and reused by later chunks in the same process."""
-    from engines import shared_engine
+    from engines import LazyEngine
     from rollouts.estimate import estimate
     from verifiers import VerifierSet
 
     cfg = HardforgeConfig.model_validate(config)
     verifiers = _VERIFIERS.setdefault(cfg.digest(), VerifierSet(cfg))
-    summary = estimate(Warehouse(cfg.data_dir), shared_engine(EngineSpec(**spec)), policy_id, problems, cfg.rollouts,
+    summary = estimate(Warehouse(cfg.data_dir), LazyEngine(EngineSpec(**spec)), policy_id, problems, cfg.rollouts,
                        run_id=run_id, verifiers=verifiers, since=dt.datetime.fromisoformat(since) if since else None)
     return summary.as_dict()
 
