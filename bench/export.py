@@ -22,13 +22,16 @@ import duckdb  # noqa: E402
 from curricula.export import export_curriculum  # noqa: E402
 from filters.dedup import near_dedup  # noqa: E402
 from schemas.config import CurriculumConfig, RolloutConfig  # noqa: E402
+from schemas.prompts import sampling_key  # noqa: E402
 from warehouse.db import Warehouse  # noqa: E402
 
 POLICY = "bench-policy"
 
 
 def fill(warehouse: Warehouse, rows: int) -> None:
-    """Problems and difficulty rows generated inside DuckDB (fast, and not what we measure)."""
+    """Problems and difficulty rows generated inside DuckDB (fast, and not what we measure), under
+    the sampling keys the default config gives these problems (an export takes current figures only)."""
+    keys = {d: sampling_key(RolloutConfig(), {"source": "bench", "domain": d, "verifier": d}) for d in ("math", "code")}
     warehouse.init()
     con = duckdb.connect(str(warehouse.path))
     con.execute(f"""
@@ -41,7 +44,7 @@ def fill(warehouse: Warehouse, rows: int) -> None:
     """)
     con.execute(f"""
         INSERT INTO difficulty
-        SELECT md5(i::VARCHAR), '{POLICY}', 'k', 8, c, c / 8, MAP {{1: c / 8, 4: least(1.0, c / 2), 8: CASE WHEN c > 0 THEN 1.0 ELSE 0.0 END}}, now()
+        SELECT md5(i::VARCHAR), '{POLICY}', CASE WHEN i % 5 = 0 THEN '{keys["code"]}' ELSE '{keys["math"]}' END, 8, c, c / 8, MAP {{1: c / 8, 4: least(1.0, c / 2), 8: CASE WHEN c > 0 THEN 1.0 ELSE 0.0 END}}, now()
         FROM (SELECT i, (hash(i) % 9)::BIGINT AS c FROM range({rows}) t(i))
     """)
     con.close()
