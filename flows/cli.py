@@ -376,19 +376,36 @@ def status(ctx: typer.Context) -> None:
     out.print(s)
 
 
+def _click_kinds(name: str) -> tuple[type[BaseException], ...]:
+    """Click's exception class and typer's vendored copy of it (typer 0.29 ships its own click)."""
+    kinds = [getattr(click.exceptions, name)]
+    try:
+        from typer._click import exceptions as vendored
+
+        kinds.append(getattr(vendored, name))
+    except (ImportError, AttributeError):
+        pass
+    return tuple(kinds)
+
+
+_CLICK_EXIT = _click_kinds("Exit")
+_CLICK_ERRORS = _click_kinds("ClickException")
+_CLICK_ABORT = _click_kinds("Abort")
+
+
 def main() -> None:
     """Entry point: user errors print one sentence; nothing prints a traceback unless asked."""
     try:
-        app(standalone_mode=False)
+        app(standalone_mode=False, prog_name="hardforge")
     except HardforgeError as exc:
         err.print(f"[red]hardforge:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except _CLICK_EXIT as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except _CLICK_ERRORS as exc:  # usage errors: the usage line, a hint, exit status 2
         exc.show()
         sys.exit(exc.exit_code)
-    except (click.Abort, KeyboardInterrupt):
+    except (*_CLICK_ABORT, KeyboardInterrupt):
         err.print("hardforge: interrupted.")
         sys.exit(130)
     except Exception as exc:

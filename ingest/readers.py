@@ -64,6 +64,8 @@ def check_readable(path: Path) -> None:
 def read_jsonl(path: Path) -> Iterator[RawRow]:
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
+            if number == 1 and line.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark (Windows tools)
+                line = line[3:]
             if not line.strip():
                 continue
             try:
@@ -79,7 +81,7 @@ def read_jsonl(path: Path) -> Iterator[RawRow]:
 
 def read_csv(path: Path) -> Iterator[RawRow]:
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+    with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:  # -sig: a BOM is dropped
         reader = csv.reader(fh, delimiter=delimiter)
         try:
             header = next(reader)
@@ -149,7 +151,7 @@ READERS = {"jsonl": read_jsonl, "csv": read_csv, "parquet": read_parquet, "datas
 def columns_of(path: Path, fmt: str) -> list[str] | None:
     """The column names of a columnar input (None for JSONL, whose rows may differ)."""
     if fmt == "csv":
-        with path.open("r", encoding="utf-8", errors="surrogateescape", newline="") as fh:
+        with path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
             first = fh.readline()
         if not first.strip():
             raise HardforgeError(f"{path} is empty: a CSV file needs a header row.")

@@ -191,3 +191,37 @@ def test_cli_ingest_summary_counts_reasons(tmp_path, data_dir):
     assert "3 rows read, 1 new problems, 0 already present, 2 quarantined" in result.stdout
     assert "quarantined 1: missing answer" in result.stdout
     assert "quarantined 1: bad JSON" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("bom.jsonl", b'\xef\xbb\xbf{"statement": "What is one plus one?", "answer": "2"}\n{"statement": "And two plus two?", "answer": "4"}\n'),
+        ("bom.csv", b"\xef\xbb\xbfstatement,answer\nWhat is one plus one?,2\nAnd two plus two?,4\n"),
+    ],
+)
+def test_a_byte_order_mark_loses_no_row(tmp_path, warehouse, name, content):
+    """Windows tools start UTF-8 files with a BOM: the first row (or the header) must survive it."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    summary = ingest(warehouse, str(path), CONFIG)
+    assert (summary.rows, summary.inserted, sum(summary.quarantined.values())) == (2, 2, 0)
+    statements = warehouse.arrow("SELECT statement FROM problems ORDER BY statement").column("statement").to_pylist()
+    assert statements == ["And two plus two?", "What is one plus one?"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ingest", "x.jsonl", "--bogus"], "No such option: --bogus"),
+        (["no-such-command"], "No such command 'no-such-command'"),
+        (["ingest", "a.jsonl", "b.jsonl"], "unexpected extra argument"),
+        (["ingest"], "Missing argument"),
+    ],
+)
+def test_usage_errors_print_usage_and_exit_2(data_dir, args, message):
+    result = run_cli(data_dir, *args)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("Usage: hardforge") and "--help' for help" in result.stderr
+    assert message in result.stderr
+    assert "internal error" not in result.stderr and "Traceback" not in result.stderr
