@@ -37,6 +37,7 @@ EXTRA_INFO = pa.struct([
     ("index", pa.int64()), ("problem_id", pa.string()), ("split", pa.string()), ("verifier", pa.string()),
     ("source", pa.string()), ("pass_at_1", pa.float64()), ("policy_id", pa.string()), ("entry_point", pa.string()),
     ("extra", pa.string()),  # the problem's extra as JSON: what its verifier needs (e.g. a gym task's config)
+    ("statement", pa.string()),  # the code verifier places a code prompt before the completion (verl's reward)
 ])
 SHARD_SCHEMA = pa.schema([
     ("prompt", pa.list_(MESSAGE)),
@@ -82,6 +83,7 @@ def shard_table(selected: pa.Table, policy_id: str, prompts: RolloutConfig) -> p
             selected.column("verifier").combine_chunks(), selected.column("source").combine_chunks(),
             selected.column("pass_at_1").combine_chunks(), pa.repeat(pa.scalar(policy_id), rows),
             selected.column("entry_point").combine_chunks(), selected.column("extra").cast(pa.string()).combine_chunks(),
+            selected.column("statement").combine_chunks(),
         ],
         fields=list(EXTRA_INFO),
     )
