@@ -230,7 +230,7 @@ def estimate(
 @app.command()
 def synthesize(
     ctx: typer.Context,
-    method: Annotated[str, typer.Option(help="Synthesis method: svs, sqlm (see the README).")] = "svs",
+    method: Annotated[str, typer.Option(help="Synthesis method: svs, sqlm, azr (see the README).")] = "svs",
     limit: Annotated[int | None, typer.Option(help="At most this many seeds.")] = None,
     policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
 ) -> None:

@@ -78,6 +78,10 @@ def _default_per_source() -> dict[str, SourceRollout]:
         # self-questioning at the bundled model's level: short arithmetic, and stdin/stdout programs
         "sqlm": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
         "sqlm:code": SourceRollout(max_tokens=192, instruction=STDIO_INSTRUCTION),
+        # Absolute Zero's three tasks; the bundled model states a value in a sentence
+        "azr:deduction": SourceRollout(max_tokens=32, extraction="flexible", instruction="Reply with only the value f returns."),
+        "azr:abduction": SourceRollout(max_tokens=48, extraction="flexible", instruction="Reply with only the call, as f(...)."),
+        "azr:induction": SourceRollout(max_tokens=160, instruction="Reply with the function f in one ```python block."),
     }
 
 
@@ -199,9 +203,28 @@ class SqlmConfig(Section):
     batch_seeds: int = Field(4, gt=0)
 
 
+class AzrConfig(Section):
+    """Absolute Zero (methods.md §5): the policy proposes code-reasoning tasks, the sandbox
+    validates them, n solver samples measure their learnability."""
+
+    tasks: list[Literal["deduction", "abduction", "induction"]] = Field(
+        default_factory=lambda: ["deduction", "abduction", "induction"])
+    proposals: int = Field(4, gt=0)  # proposals per proposer prompt
+    solvers: int = Field(8, ge=2)  # n solver samples per valid task (AZR: 8)
+    references: int = Field(6, gt=0)  # K reference snippets in a proposer prompt (AZR: io_n = 6)
+    induction_inputs: int = Field(10, ge=2)  # inputs an induction proposal writes; half are hidden
+    buffer_cap: int = Field(16384, gt=0)  # entries per task's buffer; the oldest go first (FIFO)
+    timeout_s: float = Field(10.0, gt=0)  # per validation run of a proposed program
+    output_cap: int = Field(400, gt=0)  # characters of a gold output's repr
+    temperature: float = Field(1.0, ge=0)
+    max_tokens: int = Field(128, gt=0)  # for the proposal
+    batch_seeds: int = Field(4, gt=0)
+
+
 class SynthConfig(Section):
     svs: SvsConfig = Field(default_factory=SvsConfig)
     sqlm: SqlmConfig = Field(default_factory=SqlmConfig)
+    azr: AzrConfig = Field(default_factory=AzrConfig)
 
 
 class TrainConfig(Section):

@@ -9,4 +9,5 @@ GRADER_VERSIONS: dict[str, str] = {
     "code": "2",  # 2: the harness runs the tests itself; exits and forged results fail
     "gym": "1",
     "stdio": "1",
+    "azr": "1",
 }

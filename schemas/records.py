@@ -180,6 +180,21 @@ class FilterVerdict(Record):
     config_hash: str | None = None  # of the filter's settings when it gave this verdict
 
 
+class AzrBufferEntry(Record):
+    """One valid Absolute Zero task in its reference buffer (proposer prompts sample from here)."""
+
+    entry_id: str  # content hash of task + program + input(s): a task is kept once
+    task: str  # deduction | abduction | induction
+    program: str
+    input: str | None = None  # deduction/abduction: the arguments of f
+    output: str | None = None  # deduction/abduction: repr of f(input)
+    io: Json | None = None  # induction: {"pairs": [[input, output], ...], "message": ...}
+    attempt_id: str | None = None  # the synth attempt that proposed it
+    policy_id: str | None = None
+    run_id: str | None = None
+    added_at: dt.datetime
+
+
 class Table(NamedTuple):
     name: str
     record: type[Record]
@@ -202,6 +217,7 @@ TABLES: dict[str, Table] = {
         Table("runs", Run, ("run_id",)),
         Table("quarantine", Quarantine, ("quarantine_id",)),
         Table("filter_verdicts", FilterVerdict, ("problem_id", "filter")),
+        Table("azr_buffer", AzrBufferEntry, ("entry_id",)),
     )
 }
 

@@ -3,6 +3,7 @@ folder per method, registered here with one line each."""
 
 from __future__ import annotations
 
+from synth.azr.method import AzrSynthesizer
 from synth.base import Synthesizer
 from synth.sqlm.method import SqlmSynthesizer
 from synth.svs.method import SvsSynthesizer
@@ -10,6 +11,7 @@ from synth.svs.method import SvsSynthesizer
 METHODS: dict[str, type[Synthesizer]] = {
     "svs": SvsSynthesizer,
     "sqlm": SqlmSynthesizer,
+    "azr": AzrSynthesizer,
 }
 
 __all__ = ["METHODS", "Synthesizer"]

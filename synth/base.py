@@ -15,11 +15,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from duckdb import DuckDBPyConnection
 from pydantic import BaseModel
 
 from rollouts.service import Measured, RolloutService
 from schemas.config import HardforgeConfig
 from schemas.engine import Chat, SamplingParams
+from schemas.records import SynthAttempt
 from warehouse.db import Warehouse
 
 
@@ -94,6 +96,11 @@ class Synthesizer(ABC):
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         """Extra method_meta for an accepted problem (what it was made from)."""
         return {}
+
+    def keep(self, warehouse: Warehouse, con: DuckDBPyConnection, validated: list[tuple[Candidate, Decision, SynthAttempt]]) -> None:
+        """Rows the method keeps for itself (AZR's reference buffers), written in the batch's
+        transaction with its attempts: a killed run neither loses nor repeats them."""
+        return None
 
 
 @dataclass

@@ -36,7 +36,8 @@ def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutServic
     report.seeds = len(seeds)
     for offset in range(0, len(seeds), method.batch_seeds):
         batch = seeds[offset : offset + method.batch_seeds]
-        _record(warehouse, _run_batch(method, warehouse, service, batch, report), report)
+        outcomes, validated = _run_batch(method, warehouse, service, batch, report)
+        _record(method, warehouse, outcomes, validated, report)
     report.elapsed_s = time.monotonic() - start
     return report
 
@@ -49,9 +50,14 @@ def _attempt(method: Synthesizer, service: RolloutService, seed: Seed, index: in
     )
 
 
+Outcome = tuple[SynthAttempt, Problem | None, Decision | None]
+Validated = tuple[Candidate, Decision, SynthAttempt]
+
+
 def _run_batch(method: Synthesizer, warehouse: Warehouse, service: RolloutService, batch: list[Seed],
-               report: SynthReport) -> list[tuple[SynthAttempt, Problem | None, Decision | None]]:
-    outcomes: list[tuple[SynthAttempt, Problem | None, Decision | None]] = []
+               report: SynthReport) -> tuple[list[Outcome], list[Validated]]:
+    outcomes: list[Outcome] = []
+    validated: list[Validated] = []
     limit = method.max_prompt_tokens()
     prompts: list[Chat] = []
     owners: list[Seed] = []
@@ -65,7 +71,7 @@ def _run_batch(method: Synthesizer, warehouse: Warehouse, service: RolloutServic
             prompts.append(chat)
             owners.append(seed)
     if not prompts:
-        return outcomes
+        return outcomes, validated
     groups = service.engine.generate(prompts, method.sampling())
     candidates: list[Candidate] = []
     counters: dict[str, int] = {}
@@ -97,6 +103,7 @@ def _run_batch(method: Synthesizer, warehouse: Warehouse, service: RolloutServic
             candidate=candidate.problem["statement"], candidate_answer=candidate.problem["answer"], accepted=accepted,
             reason=reason, problem_id=pid if accepted else None, meta={**candidate.meta, **decision.meta},
         )
+        validated.append((candidate, decision, attempt))
         if not accepted:
             outcomes.append((attempt, None, None))
             continue
@@ -110,7 +117,7 @@ def _run_batch(method: Synthesizer, warehouse: Warehouse, service: RolloutServic
             created_run=service.run_id, created_at=stamp,
         )
         outcomes.append((attempt, problem, decision))
-    return outcomes
+    return outcomes, validated
 
 
 def _existing(warehouse: Warehouse, ids: list[str]) -> set[str]:
@@ -120,7 +127,7 @@ def _existing(warehouse: Warehouse, ids: list[str]) -> set[str]:
     return set(rows.column("problem_id").to_pylist())
 
 
-def _record(warehouse: Warehouse, outcomes: list[tuple[SynthAttempt, Problem | None, Decision | None]],
+def _record(method: Synthesizer, warehouse: Warehouse, outcomes: list[Outcome], validated: list[Validated],
             report: SynthReport) -> None:
     """One batch's attempts, problems, rollouts and difficulty rows in one transaction. The stored
     rollouts and difficulty of a problem are those of the candidate that was accepted."""
@@ -136,6 +143,7 @@ def _record(warehouse: Warehouse, outcomes: list[tuple[SynthAttempt, Problem | N
         warehouse.insert("problems", records_to_arrow("problems", [p for p, _ in accepted]), con)
         warehouse.insert("rollouts", records_to_arrow("rollouts", [r for m in measured for r in m.rollouts]), con)
         warehouse.insert("difficulty", records_to_arrow("difficulty", [m.difficulty for m in measured]), con)
+        method.keep(warehouse, con, validated)
 
 
 __all__ = ["run_method", "used_seed_keys"]

@@ -33,7 +33,13 @@ def _stdio(config: HardforgeConfig) -> Verifier:
     return StdioVerifier(config.sandbox)
 
 
-REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code, "gym": _gym, "stdio": _stdio}
+def _azr(config: HardforgeConfig) -> Verifier:
+    from verifiers.code.azr import AzrVerifier
+
+    return AzrVerifier(config.sandbox)
+
+
+REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code, "gym": _gym, "stdio": _stdio, "azr": _azr}
 
 
 def get_verifier(name: str, config: HardforgeConfig | None = None) -> Verifier:

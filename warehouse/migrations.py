@@ -179,4 +179,23 @@ MIGRATIONS.append((
     "ALTER TABLE filter_verdicts ADD COLUMN config_hash VARCHAR;",
 ))
 
+MIGRATIONS.append((
+    6,
+    "Absolute Zero's reference buffers: every valid proposed task, per task type",
+    """
+    CREATE TABLE azr_buffer (
+        entry_id VARCHAR PRIMARY KEY,
+        task VARCHAR NOT NULL,
+        program VARCHAR NOT NULL,
+        input VARCHAR,
+        output VARCHAR,
+        io JSON,
+        attempt_id VARCHAR,
+        policy_id VARCHAR,
+        run_id VARCHAR,
+        added_at TIMESTAMPTZ NOT NULL
+    );
+    """,
+))
+
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,1 @@
+"""Absolute Zero: code-reasoning tasks the policy proposes and the sandbox checks."""

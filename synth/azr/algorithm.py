@@ -1,0 +1,227 @@
+"""Absolute Zero's pure pieces (methods.md §5, LeapLabTHU/Absolute-Zero-Reasoner): the seed
+triplet, the proposer and solver prompts, the proposal parsers, the shape rules for a proposed
+program, the induction split, and the rewards.
+
+Two proposal formats parse: AZR's own (a ```python block with f, then an ```input block) and one
+python block that defines f and then calls it once, ``f(...)`` or ``print(f(...))``: the bundled
+135M model writes the second far more often (11 of 32 proposals against 0 of 32, README).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+
+from verifiers.code.azr import call_args, literal_repr
+
+SEED_PROGRAM = "def f(a):\n    return a"
+SEED_INPUT = "'Hello world'"
+
+_FENCED = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
+_MESSAGE = re.compile(r"(?:^|\n)\s*\**message\**\s*:\s*(.+)", re.IGNORECASE)
+
+
+def _fenced(output: str) -> list[tuple[str, str]]:
+    """(tag, body) of each fenced block; an unclosed last block runs to the end."""
+    return [(tag.lower(), body) for tag, body in _FENCED.findall(output)]
+
+
+def _split_trailing_calls(code: str) -> tuple[str, str | None]:
+    """(program, input): the module-level calls ``f(...)`` / ``print(f(...))`` after the program
+    are taken off it, and the last one with literal arguments is the input."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code, None
+    lines = code.splitlines()
+    found: str | None = None
+    keep_until = len(tree.body)
+    for index in range(len(tree.body) - 1, -1, -1):
+        node = tree.body[index]
+        call = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print" and len(call.args) == 1:
+            call = call.args[0]
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "f"):
+            break
+        if found is None:
+            found = call_args(ast.get_source_segment(code, call)[2:-1])
+        keep_until = index
+    if keep_until == len(tree.body):
+        return code, None
+    end = tree.body[keep_until - 1].end_lineno if keep_until else 0
+    return "\n".join(lines[:end]).rstrip(), found
+
+
+def parse_proposal(output: str) -> tuple[str, str] | str:
+    """(program, canonical input) from a deduction/abduction proposal, or the reason it has none."""
+    output = output.rsplit("</think>", 1)[-1]
+    blocks = _fenced(output)
+    code_blocks = [body for tag, body in blocks if tag in ("python", "py", "python3", "") and re.search(r"^\s*def\s+f\s*\(", body, re.M)]
+    if not code_blocks:
+        return "unparsable: no ```python block that defines f"
+    program, called = _split_trailing_calls(code_blocks[0].strip())
+    inputs = [body.strip() for tag, body in blocks if tag == "input"]
+    if inputs:
+        text = inputs[0]
+        given = call_args(text[2:-1]) if text.startswith("f(") and text.endswith(")") else call_args(text)
+        if given is None:
+            return "unparsable: the ```input block is not literal arguments of f"
+        return program, given
+    if called is None:
+        return "unparsable: no input (an ```input block, or a call f(...) with literal arguments after f)"
+    return program, called
+
+
+def program_error(program: str) -> str | None:
+    """Why ``program`` is not one deduction/abduction program (None when it is): it must parse,
+    define exactly one function, f, taking at least one argument, with only imports, classes and
+    constants beside it (AZR's reject_multiple_functions)."""
+    try:
+        tree = ast.parse(program)
+    except SyntaxError as exc:
+        return f"invalid: syntax error ({exc.msg}, line {exc.lineno})"
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    if len(functions) != 1 or functions[0].name != "f":
+        names = ", ".join(n.name for n in functions) or "none"
+        return f"invalid: one function f is needed at the top level (found: {names})"
+    f = functions[0]
+    if isinstance(f, ast.AsyncFunctionDef):
+        return "invalid: f is async"
+    arguments = f.args
+    if not (arguments.posonlyargs or arguments.args or arguments.kwonlyargs or arguments.vararg):
+        return "invalid: f takes no argument"
+    for node in tree.body:
+        allowed = (ast.Import, ast.ImportFrom, ast.ClassDef, ast.FunctionDef, ast.Assign, ast.AnnAssign)
+        docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        if not (isinstance(node, allowed) or docstring):
+            return f"invalid: top-level code besides f (line {node.lineno})"
+    return None
+
+
+def parse_induction(output: str, count: int) -> tuple[list[str], str] | str:
+    """(the first ``count`` distinct inputs, the message) from an induction proposal, or the reason
+    it has none. Inputs come from ```input blocks (one per block, as AZR writes them), else from
+    the calls ``f(...)`` with literal arguments in its code blocks; the message from a ```message
+    block, else a line 'Message: ...'."""
+    output = output.rsplit("</think>", 1)[-1]
+    blocks = _fenced(output)
+    inputs: list[str] = []
+    tagged = [body.strip() for tag, body in blocks if tag == "input"]
+    for text in tagged:
+        given = call_args(text[2:-1]) if text.startswith("f(") and text.endswith(")") else call_args(text)
+        if given is not None:
+            inputs.append(given)
+    if not tagged:
+        for tag, body in blocks:
+            if tag in ("message", "input"):
+                continue
+            for line in body.splitlines():
+                inputs.extend(_calls_on_line(line))
+    distinct = list(dict.fromkeys(inputs))
+    if len(distinct) < count:
+        return f"unparsable: {len(distinct)} distinct literal inputs, {count} needed"
+    messages = [body.strip() for tag, body in blocks if tag == "message" and body.strip()]
+    if not messages:
+        match = _MESSAGE.search(output)
+        messages = [match.group(1).strip().strip("`")] if match else []
+    if not messages:
+        return "unparsable: no message (a ```message block or a 'Message:' line)"
+    return distinct[:count], messages[0][:500]
+
+
+def _calls_on_line(line: str) -> list[str]:
+    text = line.strip()
+    if text.startswith("print(") and text.endswith(")"):
+        text = text[6:-1].strip()
+    if text.startswith("f(") and text.endswith(")"):
+        given = call_args(text[2:-1])
+        return [given] if given is not None else []
+    return []
+
+
+def split_io(pairs: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """AZR's induction split: the first half shown to the solver, the rest hidden for grading."""
+    half = len(pairs) // 2
+    return pairs[:half], pairs[half:]
+
+
+def output_error(output: str, cap: int, *, literal: bool) -> str | None:
+    """Why a gold output cannot be used: too long, or (for deduction, where the solver states it)
+    not a Python literal the grader can read back."""
+    if len(output) > cap:
+        return f"output too long: its repr has {len(output)} characters (cap {cap})"
+    if literal and literal_repr(output) != output:
+        return "invalid: the output is not a Python literal (its repr does not read back)"
+    return None
+
+
+# -- rewards (methods.md §5; all recorded with each attempt) ------------------------------------
+
+def proposer_reward(solve_rate: float) -> float:
+    """Learnability: 1 - s̄ when 0 < s̄ < 1; 0 for a task every or no solver sample gets right."""
+    return 1.0 - solve_rate if 0.0 < solve_rate < 1.0 else 0.0
+
+
+def composite_reward(valid: bool, reward: float) -> float:
+    """The proposer's training reward as the official code applies it: -1 for an invalid or
+    unparsable proposal, -0.5 for a valid one with no learnability, else the learnability."""
+    if not valid:
+        return -1.0
+    return reward if reward > 0 else -0.5
+
+
+def solver_reward(formatted: bool, correct: bool) -> float:
+    """The solver's training reward: 1 right, -0.5 stated but wrong, -1 nothing stated."""
+    if correct:
+        return 1.0
+    return -0.5 if formatted else -1.0
+
+
+def accept(solve_rate: float) -> tuple[bool, str | None]:
+    """A valid task becomes a problem iff it is learnable for the policy: 0 < s̄ < 1, strictly."""
+    if solve_rate >= 1.0:
+        return False, "too easy: every solver sample is right (s̄ = 1)"
+    if solve_rate <= 0.0:
+        return False, "unsolved: no solver sample is right (s̄ = 0)"
+    return True, None
+
+
+# -- prompts ------------------------------------------------------------------------------------
+
+def reference_block(program: str, given: str) -> str:
+    return f"```python\n{program.rstrip()}\n\nprint(f({given}))\n```"
+
+
+def proposer_prompt(task: str, references: list[tuple[str, str]]) -> str:
+    """The deduction/abduction proposer prompt at the bundled model's level: short, with the K
+    references as examples to differ from. AZR's full prompt (goals, rules, the banned-module
+    list) made the 135M model import the very modules it names: 1 of 48 proposals parsed
+    (README, "Absolute Zero"). The rules are enforced by validation all the same."""
+    shown = "\n\n".join(reference_block(p, i) for p, i in references)
+    aim = "its output is hard to predict" if task == "deduction" else "its input is hard to guess from its output"
+    plural = "s" if len(references) > 1 else ""
+    return (
+        "Write a short Python function f with one argument, then call it once with print(f(...)) on a value of your "
+        f"choice. Put both in one ```python block. For example:\n{shown}\n\n"
+        f"Write a new one, different from the example{plural}, so that {aim}."
+    )
+
+
+def induction_prompt(program: str, count: int) -> str:
+    """AZR's induction proposer: inputs for a given program and a message describing it."""
+    return (
+        f"Here is a Python function:\n\n```python\n{program.rstrip()}\n```\n\n"
+        f"Write {count} different calls of it, one per line, in one ```python block, like this:\n"
+        "```python\nf(1)\nf(25)\n```\nThen write a line 'Message: ...' that says what f does."
+    )
+
+
+def solver_statement(task: str, program: str = "", given: str = "", output: str = "",
+                     shown: list[tuple[str, str]] | None = None, message: str = "") -> str:
+    """The problem the solver sees (the instruction for the reply is added per source)."""
+    if task == "deduction":
+        return f"```python\n{program.rstrip()}\n```\nWhat does f({given}) return?"
+    if task == "abduction":
+        return f"```python\n{program.rstrip()}\n```\nFind an input for which f returns {output}."
+    examples = "\n".join(f"f({i}) returns {o}" for i, o in shown or [])
+    return f"Write a Python function f that gives these results:\n{examples}\n\nHint: {message}"

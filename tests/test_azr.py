@@ -1,0 +1,387 @@
+"""Absolute Zero: its pure pieces table-driven, the azr verifier against a model gaming it, every
+path with a scripted engine, and a run on the real bundled model (the seed triplet is its only
+input: nothing fabricated)."""
+
+import json
+
+import pytest
+
+from rollouts.service import RolloutService
+from schemas.config import HardforgeConfig, SandboxConfig
+from synth.azr.algorithm import (
+    accept,
+    composite_reward,
+    output_error,
+    parse_induction,
+    parse_proposal,
+    program_error,
+    proposer_reward,
+    solver_reward,
+    split_io,
+)
+from synth.azr.method import AzrSynthesizer
+from synth.runner import run_method
+from tests.conftest import ScriptedEngine
+from verifiers import VerifierSet
+from verifiers.base import GradeItem
+from verifiers.code.azr import AzrVerifier, answer_json, call_args, extract_input, extract_output
+from verifiers.code.policy import banned_names
+
+POLICY = "p" * 32
+
+
+# -- pure functions ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("args", "canonical"),
+    [
+        ("4", "4"), ("'a', 2", "'a', 2"), ('"a"', "'a'"), ("x=1", "x=1"), ("1, x=(2, 3)", "1, x=(2, 3)"),
+        ("[1, [2, 3]]", "[1, [2, 3]]"), ("-3", "-3"), ("{'b': 1}", "{'b': 1}"),
+        ("0) or (5", None),  # injection around the call
+        ("*[1]", None), ("**{'a': 1}", None), ("__import__('os')", None), ("1 + 2", None), ("", None),
+        ('"a" * 10**9', None), ("[" * 1000 + "]" * 1000, None), ("x", None), ("lambda: 1", None),
+    ],
+)
+def test_call_args_take_literal_arguments_only(args, canonical):
+    assert call_args(args) == canonical
+
+
+@pytest.mark.parametrize(
+    ("reply", "flexible", "strict"),
+    [
+        ("```output\n[1, 2]\n```", "[1, 2]", "[1, 2]"),
+        ("<answer>'x'</answer>", "'x'", "'x'"),
+        ("<answer>not a literal</answer>", None, None),
+        ("f(4) returns 5.", "5", None),
+        ("The value of f(4) is 5, because f(4) is f(4) = 4", "5", None),
+        ('`f("Hello world")` returns `"Hello world"`.', "'Hello world'", None),
+        ("The output of f(7) is [7, 7] when passed to f.", "[7, 7]", None),
+        ("The function f(4) returns the value 5.", None, None),
+        ("'hi'.", "'hi'", None),
+        ("True", "True", None),
+        ("no value here", None, None),
+        ("9" * 5000, None, None),  # too long to read
+    ],
+)
+def test_extract_output(reply, flexible, strict):
+    assert extract_output(reply, "flexible") == flexible
+    assert extract_output(reply, "strict") == strict
+
+
+@pytest.mark.parametrize(
+    ("reply", "flexible", "strict"),
+    [
+        ("```input\n3\n```", "3", "3"),
+        ("```input\nf('a', 2)\n```", "'a', 2", "'a', 2"),
+        ("<answer>0) or (5</answer>", None, None),
+        ("f(4)", "4", None),
+        ("print(f(50) == 60)", "50", None),
+        ("```python\ndef f(x):\n    return [x, x + 1]\n\nf(7)\n```", "7", None),
+        ("f(0) or 5", "0", None),  # only the call's own arguments count
+        ("F(0) returns 1.", None, None),
+        ("7", "7", None),
+    ],
+)
+def test_extract_input(reply, flexible, strict):
+    assert extract_input(reply, "flexible") == flexible
+    assert extract_input(reply, "strict") == strict
+
+
+@pytest.mark.parametrize(
+    ("output", "parsed"),
+    [
+        ("```python\ndef f(x):\n    return x + 3\n\nprint(f(4))\n```", ("def f(x):\n    return x + 3", "4")),
+        ("```python\ndef f(x):\n    return x + 3\n```\n```input\n4\n```", ("def f(x):\n    return x + 3", "4")),
+        ("<think>hm</think>```python\ndef f(s):\n    return s[::-1]\nf('ab')\nf('cd')", ("def f(s):\n    return s[::-1]", "'cd'")),
+        ("```python\ndef f(x):\n    return x + 3\n```", "unparsable: no input"),
+        ("```python\ndef f(x):\n    return x\n```\n```input\nopen('x')\n```", "unparsable: the ```input block"),
+        ("def f(x): return x\nf(1)", "unparsable: no ```python block"),
+        ("```python\ndef f(x):\n    return x\n\nprint(f(y))\n```", "unparsable: no input"),
+    ],
+)
+def test_parse_proposal(output, parsed):
+    result = parse_proposal(output)
+    if isinstance(parsed, tuple):
+        assert result == parsed
+    else:
+        assert isinstance(result, str) and result.startswith(parsed)
+
+
+@pytest.mark.parametrize(
+    ("program", "reason"),
+    [
+        ("import math\nclass A:\n    pass\nX = 3\ndef f(a, b):\n    '''doc'''\n    return a", None),
+        ("def f(*xs):\n    return xs", None),
+        ("def f():\n    return 1", "invalid: f takes no argument"),
+        ("def g(a):\n    return 1\ndef f(a):\n    return a", "invalid: one function f"),
+        ("def g(a):\n    return a", "invalid: one function f"),
+        ("def f(a):\n    return a\nprint(1)", "invalid: top-level code"),
+        ("async def f(a):\n    return a", "invalid: f is async"),
+        ("def f(a):\n    return (", "invalid: syntax error"),
+    ],
+)
+def test_program_shape(program, reason):
+    found = program_error(program)
+    assert (found is None) if reason is None else found.startswith(reason)
+
+
+@pytest.mark.parametrize(
+    ("output", "count", "parsed"),
+    [
+        ("```python\n" + "\n".join(f"f({i})" for i in range(12)) + "\n```\nMessage: adds one", 10,
+         ([str(i) for i in range(10)], "adds one")),
+        ("```input\n1\n```\n```input\n'a'\n```\n```message\nidentity\n```", 2, (["1", "'a'"], "identity")),
+        ("```python\nf(1)\nf(1)\nprint(f(2))\n```\nMessage: same", 2, (["1", "2"], "same")),
+        ("```python\nf(1)\nf(1)\nf(x)\n```\nMessage: same", 2, "unparsable: 1 distinct"),
+        ("```python\nf(1)\nf(2)\n```", 2, "unparsable: no message"),
+    ],
+)
+def test_parse_induction(output, count, parsed):
+    result = parse_induction(output, count)
+    if isinstance(parsed, tuple):
+        assert result == parsed
+    else:
+        assert isinstance(result, str) and result.startswith(parsed)
+
+
+def test_split_io_shows_the_first_half():
+    pairs = [(str(i), str(i + 1)) for i in range(10)]
+    assert split_io(pairs) == (pairs[:5], pairs[5:])
+    assert split_io(pairs[:3]) == (pairs[:1], pairs[1:3])
+
+
+@pytest.mark.parametrize(
+    ("output", "literal", "reason"),
+    [("42", True, None), ("'x' * 3", True, "invalid"), ("<object at 0x1>", True, "invalid"), ("<object at 0x1>", False, None),
+     ("inf", True, "invalid"), ("'" + "x" * 500 + "'", False, "output too long")],
+)
+def test_output_error(output, literal, reason):
+    found = output_error(output, 400, literal=literal)
+    assert (found is None) if reason is None else found.startswith(reason)
+
+
+@pytest.mark.parametrize(("rate", "reward", "ok"), [(0.0, 0.0, False), (0.125, 0.875, True), (0.5, 0.5, True), (0.875, 0.125, True), (1.0, 0.0, False)])
+def test_learnability_reward_and_band(rate, reward, ok):
+    assert proposer_reward(rate) == pytest.approx(reward)
+    assert accept(rate)[0] is ok
+
+
+@pytest.mark.parametrize(("valid", "reward", "composite"), [(False, 0.0, -1.0), (False, 0.5, -1.0), (True, 0.0, -0.5), (True, 0.25, 0.25)])
+def test_composite_reward(valid, reward, composite):
+    assert composite_reward(valid, reward) == composite
+
+
+@pytest.mark.parametrize(("formatted", "correct", "reward"), [(True, True, 1.0), (True, False, -0.5), (False, False, -1.0)])
+def test_solver_reward(formatted, correct, reward):
+    assert solver_reward(formatted, correct) == reward
+
+
+@pytest.mark.parametrize(
+    ("code", "hits"),
+    [
+        ("import random\ndef f(a):\n    return a", ["random"]),
+        ("from os import path\ndef f(a):\n    return a", ["os.path"]),
+        ("import os\ndef f(a):\n    return os.path.join(a)", ["os.path"]),
+        ("import time as t\ndef f(a):\n    return a", ["time"]),
+        ("import sys\ndef f(a):\n    sys.exit(0)", ["sys.exit"]),
+        ("from datetime import date\ndef f(a):\n    return a", ["datetime"]),
+        ("import os\ndef f(a):\n    return os.environ", ["os.environ"]),
+        ("import hashlib, hmac\ndef f(a):\n    return a", ["hashlib", "hmac"]),
+        ("import numpy\ndef f(a):\n    return 'random time'", []),  # words in strings are not uses
+        ("def f(a):\n    return calendar.month(a", ["calendar"]),  # unparsable: AZR's word match
+    ],
+)
+def test_ban_check(code, hits):
+    assert banned_names(code) == hits
+
+
+# -- the verifier against a model gaming it ------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def azr():
+    verifier = AzrVerifier(SandboxConfig(workers=2, timeout_s=3.0))
+    yield verifier
+    verifier.close()
+
+
+DOUBLE = "def f(x):\n    return x * 2"
+
+
+def _grade(azr, answer, replies, mode="flexible"):
+    return azr.grade([GradeItem(answer, reply, extraction=mode) for reply in replies])
+
+
+def test_deduction_compares_reprs_without_running_anything(azr):
+    answer = answer_json("deduction", output="'hi!'")
+    grades = _grade(azr, answer, ["'hi!'", '"hi!"', "hi!", "`'hi'` or `'hi!'`", "'hi!' " + "x" * 5000, "__import__('os')"])
+    assert [g.correct for g in grades] == [True, True, False, True, False, False]
+    assert _grade(azr, answer_json("deduction", output="1"), ["True", "1.0", "1"])[2].correct
+    assert [g.correct for g in _grade(azr, answer_json("deduction", output="1"), ["True", "1.0"])] == [False, False]
+
+
+def test_abduction_runs_the_gold_program_on_the_given_input(azr):
+    answer = answer_json("abduction", program=DOUBLE, output="8")
+    replies = [
+        "f(4)", "```input\n4\n```", "f(4.0)",  # 8.0 is not 8
+        "f(3)", "f(0) or 8", "<answer>0) or (8</answer>", "```input\n__import__('os').system('true')\n```",
+        "```input\n*[4]\n```", "f(" + "9" * 5000 + ")", "no input at all",
+    ]
+    grades = _grade(azr, answer, replies)
+    assert [g.correct for g in grades] == [True, True, False, False, False, False, False, False, False, False]
+    assert grades[3].detail == "f(3) gave 6"
+    assert grades[-1].detail == "no input given"
+
+
+def test_induction_grades_on_the_hidden_inputs_only(azr):
+    answer = answer_json("induction", hidden=[["5", "10"], ["'ab'", "'abab'"]])
+    lookup = "```python\ndef f(x):\n    return {1: 2, 2: 4}[x]\n```"  # memorises the shown pairs
+    always = "```python\nclass E:\n    def __eq__(self, o):\n        return True\n    def __repr__(self):\n        return '10'\ndef f(x):\n    return E()\n```"
+    rand = "```python\nimport random\ndef f(x):\n    return x * 2 if random.random() < 2 else 0\n```"
+    leave = "```python\ndef f(x):\n    raise SystemExit(0)\n```"
+    grades = _grade(azr, answer, [f"```python\n{DOUBLE}\n```", lookup, always, rand, leave, "def f(x): return x * 2", "```python\ndef g(x):\n    return x\n```"])
+    assert [g.correct for g in grades] == [True, False, False, False, False, False, False]
+    assert grades[2].score == 0.5  # its repr '10' matches one hidden output; all must
+    assert grades[3].detail.startswith("0/2 hidden inputs; banned")
+
+
+# -- every path with exact outputs ---------------------------------------------------------------
+
+PROPOSALS = {
+    "learnable": "```python\ndef f(x):\n    return x * 2\n\nprint(f(21))\n```",
+    "learnable again": "```python\ndef f(x):\n    return x * 2\n\nprint(f(21))\n```",  # a duplicate of this batch
+    "too easy": "```python\ndef f(x):\n    return x\n\nprint(f(7))\n```",
+    "unsolved": "```python\ndef f(x):\n    return x * 3 + 1\n\nprint(f(5))\n```",
+    "unparsable": "I would rather not.",
+    "two functions": "```python\ndef g(x):\n    return x\ndef f(x):\n    return g(x)\n\nprint(f(1))\n```",
+    "banned": "```python\nimport random\ndef f(x):\n    return random.random() + x\n\nprint(f(1))\n```",
+    "nondeterministic": "```python\ndef f(x):\n    return hash('azr' + str(x))\n\nprint(f(1))\n```",
+    "timeout": "```python\ndef f(x):\n    while True:\n        x += 1\n\nprint(f(1))\n```",
+    "error": "```python\ndef f(x):\n    return x / 0\n\nprint(f(1))\n```",
+    "returns None": "```python\ndef f(x):\n    print(x)\n\nprint(f(1))\n```",
+    "not literal": "```python\ndef f(x):\n    return object\n\nprint(f(1))\n```",
+    "too long": "```python\ndef f(x):\n    return 'x' * x\n\nprint(f(1000))\n```",
+    "copy": "```python\ndef f(a):\n    return a\n\nprint(f('Hello world'))\n```",
+}
+DEDUCTION_SOLVERS = {"f(21)": ["42", "41"] * 4, "f(7)": ["7"] * 8, "f(5)": ["15"] * 8}
+PROGRAMS = {"x * 2": lambda x: x * 2, "x * 3 + 1": lambda x: x * 3 + 1}
+
+
+def _script(chat, n):
+    content = chat[0]["content"]
+    if content.startswith("Write a short Python function f"):
+        return list(PROPOSALS.values())[:n]
+    if "What does f(" in content:
+        return next(v for k, v in DEDUCTION_SOLVERS.items() if f"What does {k}" in content)[:n]
+    if "Find an input" in content:
+        return (["f(21)", "f(20)"] * 4)[:n] if "returns 42" in content else ["f(0)"] * n
+    if content.startswith("Here is a Python function"):
+        calls = "\n".join(f"f({i})" for i in range(1, 11))
+        return [f"```python\n{calls}\n```\nMessage: doubles its input", "```python\nf(1)\nf(2)\n```\nMessage: too few",
+                f"```python\n{calls}\nf(None)\n```", "```python\n" + "\n".join(f"f({i})" for i in [None, *range(2, 11)]) + "\n```\nMessage: x"][:n]
+    if content.startswith("Write a Python function f that gives"):
+        right = "```python\ndef f(x):\n    return x * 2\n```"
+        return ([right, "```python\ndef f(x):\n    return 0\n```", right, "no code"] * 2)[:n]
+    raise AssertionError(content)
+
+
+def _run(warehouse, cfg, limit):
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(_script), verifiers, cfg.rollouts, POLICY, "run")
+        return run_method(AzrSynthesizer(cfg), warehouse, service, limit=limit)
+
+
+def test_every_path_with_exact_outputs(warehouse):
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.sandbox.workers = 2
+    azr = cfg.synth.azr
+    azr.tasks, azr.proposals, azr.timeout_s = ["deduction"], len(PROPOSALS), 2.0
+    report = _run(warehouse, cfg, limit=1)
+    assert (report.candidates, report.extractable, report.accepted) == (14, 11, 1)
+    assert dict(report.reasons) == {
+        "duplicate": 1, "too easy": 1, "unsolved": 1, "unparsable": 1, "invalid": 5, "banned": 1, "nondeterministic": 1,
+        "output too long": 1, "copy": 1,
+    }
+    attempts = {json.loads(a["meta"])["candidate"]: a for a in warehouse.arrow("SELECT * FROM synth_attempts").to_pylist()}
+    reasons = {name: attempts[i]["reason"] for i, name in enumerate(PROPOSALS)}
+    assert reasons["two functions"].startswith("invalid: one function f")
+    assert "timeout" in reasons["timeout"] and "ZeroDivisionError" in reasons["error"]
+    assert reasons["returns None"] == "invalid: f returns None"
+    assert reasons["not literal"].startswith("invalid: the output is not a Python literal")
+    metas = {name: json.loads(attempts[i]["meta"]) for i, name in enumerate(PROPOSALS)}
+    assert (metas["learnable"]["s_bar"], metas["learnable"]["r_propose"], metas["learnable"]["reward"]) == (0.5, 0.5, 0.5)
+    assert metas["learnable"]["solver_rewards"] == [1.0, -0.5] * 4
+    assert metas["too easy"]["reward"] == metas["unsolved"]["reward"] == -0.5
+    assert metas["unparsable"]["reward"] == metas["banned"]["reward"] == -1.0
+    (problem,) = warehouse.arrow("SELECT * FROM problems").to_pylist()
+    assert (problem["task"], problem["source"], problem["verifier"], problem["domain"]) == ("deduction", "azr:deduction", "azr", "code")
+    assert json.loads(problem["answer"]) == {"task": "deduction", "output": "42"}
+    assert "What does f(21) return?" in problem["statement"]
+    assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [{"n": 8, "c": 4}]
+    # every valid task enters the buffer once, learnable or not
+    buffer = warehouse.arrow("SELECT task, input, output FROM azr_buffer ORDER BY output").to_pylist()
+    assert buffer == [{"task": "deduction", "input": "5", "output": "16"}, {"task": "deduction", "input": "21", "output": "42"},
+                      {"task": "deduction", "input": "7", "output": "7"}]
+
+    # abduction: the references come from its own buffer, empty so far: the seed triplet
+    azr.tasks = ["abduction"]
+    report = _run(warehouse, cfg, limit=1)
+    assert report.accepted == 1
+    prompt = warehouse.scalar("SELECT prompt FROM synth_attempts WHERE json_extract_string(meta, '$.task') = 'abduction' LIMIT 1")
+    assert "print(f('Hello world'))" in prompt
+    answer = json.loads(warehouse.scalar("SELECT answer FROM problems WHERE task = 'abduction'"))
+    assert answer == {"task": "abduction", "program": "def f(x):\n    return x * 2", "output": "42"}
+
+    # the next deduction prompt shows the deduction buffer's entries
+    azr.tasks, azr.proposals = ["deduction"], 1
+    _run(warehouse, cfg, limit=1)
+    prompt = warehouse.scalar("SELECT prompt FROM synth_attempts WHERE meta->>'$.seed_key' = 'deduction#1' LIMIT 1")
+    assert "print(f(21))" in prompt and "print(f(5))" in prompt and "Hello world" not in prompt
+
+
+def test_induction_and_a_small_fifo_buffer(warehouse):
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.sandbox.workers = 2
+    azr = cfg.synth.azr
+    azr.tasks, azr.proposals, azr.timeout_s = ["deduction"], 1, 2.0
+    _run(warehouse, cfg, limit=1)  # x * 2 on 21: the one program in the buffers
+    azr.tasks, azr.proposals = ["induction"], 4
+    report = _run(warehouse, cfg, limit=1)
+    assert report.accepted == 1
+    assert dict(report.reasons) == {"unparsable": 2, "invalid": 1}
+    prompt = warehouse.scalar("SELECT prompt FROM synth_attempts WHERE meta->>'$.task' = 'induction' LIMIT 1")
+    assert "return x * 2" in prompt
+    problem = warehouse.arrow("SELECT statement, answer, method_meta FROM problems WHERE task = 'induction'").to_pylist()[0]
+    assert "f(1) returns 2" in problem["statement"] and "f(6)" not in problem["statement"]
+    assert "Hint: doubles its input" in problem["statement"]
+    assert json.loads(problem["answer"])["hidden"] == [[str(i), str(2 * i)] for i in range(6, 11)]
+    assert json.loads(problem["method_meta"])["s_bar"] == 0.5
+    pairs = json.loads(warehouse.scalar("SELECT io FROM azr_buffer WHERE task = 'induction'"))["pairs"]
+    assert len(pairs) == 10
+    # a cap of 2 per task keeps the newest entries (FIFO); the induction buffer is untouched
+    azr.tasks, azr.buffer_cap = ["deduction"], 2
+    _run(warehouse, cfg, limit=1)  # x * 2 on 21 is now a copy of a reference; x on 7, 3x + 1 on 5 are new
+    rows = warehouse.arrow("SELECT task, input FROM azr_buffer ORDER BY task, input").to_pylist()
+    assert rows == [{"task": "deduction", "input": "5"}, {"task": "deduction", "input": "7"}, {"task": "induction", "input": None}]
+
+
+def test_azr_on_the_real_model(real_config, data_dir):
+    from engines.bundled import resolve_model
+    from engines.hf import TransformersEngine
+    from rollouts.policies import resolve_policy
+    from warehouse.db import Warehouse
+
+    warehouse = Warehouse(data_dir)
+    warehouse.init()
+    policy = resolve_policy(warehouse, real_config)
+    real_config.synth.azr.proposals = 8
+    engine = TransformersEngine(resolve_model(policy.model_path, real_config.models_dir), batch_size=64)
+    with VerifierSet(real_config) as verifiers:
+        service = RolloutService(engine, verifiers, real_config.rollouts, policy.policy_id, "real")
+        report = run_method(AzrSynthesizer(real_config), warehouse, service, limit=3)
+    assert (report.seeds, report.candidates) == (3, 24)
+    attempts = warehouse.arrow("SELECT accepted, reason, output, meta FROM synth_attempts").to_pylist()
+    assert len(attempts) == 24 and all(a["output"] for a in attempts)
+    assert all(a["accepted"] or a["reason"] for a in attempts)
+    assert {json.loads(a["meta"])["task"] for a in attempts} == {"deduction", "abduction", "induction"}
+    assert all("reward" in json.loads(a["meta"]) for a in attempts)
+    print(json.dumps(report.as_dict()))
