@@ -67,7 +67,8 @@ def init(ctx: typer.Context) -> None:
 @app.command()
 def ingest(
     ctx: typer.Context,
-    target: Annotated[str, typer.Argument(help="'champ', 'humaneval', 'gym:TASK' (reasoning-gym), or a JSONL/CSV/Parquet file or datasets folder.")],
+    target: Annotated[str, typer.Argument(help="'champ', 'humaneval', 'gym:TASK' (reasoning-gym), a JSONL/CSV/Parquet file or datasets folder, 'concepts FILE' or 'corpus foldoc|jargon|PATH'.")],
+    path: Annotated[str | None, typer.Argument(help="For 'concepts': the JSONL file; for 'corpus': foldoc, jargon or a dictd .index file.")] = None,
     map_: Annotated[
         list[str] | None, typer.Option("--map", help="FIELD=COLUMN, e.g. --map statement=question (repeatable).")
     ] = None,
@@ -87,6 +88,11 @@ def ingest(
     from ingest.service import parse_mapping
 
     state: State = ctx.obj
+    if target in ("concepts", "corpus") and not Path(target).exists():
+        _ingest_named(state, target, path)
+        return
+    if path is not None:
+        raise HardforgeError(f"ingest takes one target ('{target}'); a second argument follows only 'concepts' or 'corpus'.")
     columns = parse_mapping(map_ or [])
     wh = state.warehouse()
     start = time.monotonic()
@@ -119,6 +125,35 @@ def ingest(
     )
     for reason, count in summary.quarantined.most_common():
         out.print(f"  quarantined {count:,}: {reason}")
+
+
+def _ingest_named(state: State, kind: str, path: str | None) -> None:
+    """``ingest concepts FILE`` (MathSmith's concept bank) and ``ingest corpus NAME`` (ASearcher's corpus)."""
+    from flows.session import StageSession
+    from ingest.concepts import ingest_concepts
+    from ingest.service import ingest_corpus
+
+    if path is None:
+        what = "a JSONL file" if kind == "concepts" else "foldoc, jargon or a dictd .index file"
+        raise HardforgeError(f"ingest {kind} needs {what}, e.g. `hardforge ingest {kind} {'concepts.jsonl' if kind == 'concepts' else 'foldoc'}`.")
+    wh = state.warehouse()
+    start = time.monotonic()
+    with StageSession(state.config, "ingest") as session:
+        if kind == "concepts":
+            summary = ingest_concepts(wh, Path(path), run_id=session.run_id)
+            figures = summary.as_dict()
+        else:
+            figures = ingest_corpus(wh, path)
+        session.finish(figures)
+    elapsed = time.monotonic() - start
+    if kind == "concepts":
+        out.print(f"ingest {summary.source}: {summary.rows:,} rows read, {summary.inserted:,} new concepts, "
+                  f"{summary.already_present:,} already present, {sum(summary.quarantined.values()):,} quarantined ({elapsed:.1f} s)")
+        for reason, count in summary.quarantined.most_common():
+            out.print(f"  quarantined {count:,}: {reason}")
+    else:
+        out.print(f"ingest corpus {figures['corpus']}: {figures['documents']:,} documents ({figures['new_documents']:,} new), "
+                  f"{figures['links']:,} links ({figures['resolved_links']:,} resolved, {figures['new_links']:,} new) ({elapsed:.1f} s)")
 
 
 @app.command()

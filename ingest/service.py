@@ -88,3 +88,20 @@ def ingest(
         )
 
     return summary
+
+
+def ingest_corpus(warehouse: Warehouse, target: str) -> dict[str, int | str]:
+    """Documents and links of a dictd corpus (``foldoc``, ``jargon`` or a ``.index`` path), in one
+    transaction; a rerun adds nothing."""
+    from ingest.corpus import read_dictd, resolve_corpus
+    from warehouse.db import records_to_arrow
+
+    name, index, dictionary = resolve_corpus(target)
+    read = read_dictd(name, index, dictionary)
+    with warehouse.write() as con:
+        new_documents = warehouse.insert("documents", records_to_arrow("documents", read.documents), con)
+        new_links = warehouse.insert("links", records_to_arrow("links", read.links), con)
+    return {
+        "corpus": name, "headwords": read.headwords, "documents": len(read.documents), "new_documents": new_documents,
+        "links": len(read.links), "resolved_links": len(read.links) - read.unresolved, "new_links": new_links,
+    }

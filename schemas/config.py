@@ -48,6 +48,7 @@ CODE_INSTRUCTION = (
     "Complete the Python function. Reply with the whole function in one ```python code block."
 )
 
+QA_INSTRUCTION = "Reply with only the answer, in a few words, inside <answer></answer> tags."
 
 Extraction = Literal["strict", "flexible"]
 
@@ -98,6 +99,7 @@ class RolloutConfig(Section):
     seed: int = 0
     math_instruction: str = MATH_INSTRUCTION
     code_instruction: str = CODE_INSTRUCTION
+    qa_instruction: str = QA_INSTRUCTION
     extraction: Extraction = "strict"  # answer extraction for math-style verifiers (see per_source)
     per_source: dict[str, SourceRollout] = Field(default_factory=_default_per_source)
     batch_problems: int = Field(8, gt=0)  # problems per generate call and per warehouse write

@@ -10,4 +10,5 @@ GRADER_VERSIONS: dict[str, str] = {
     "gym": "1",
     "stdio": "1",
     "azr": "1",
+    "qa": "1",
 }

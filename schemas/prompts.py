@@ -15,7 +15,7 @@ from schemas.keys import content_key
 def instruction(domain: str, source: str | None, config: RolloutConfig) -> str:
     if source is not None and (chosen := config.for_source(source).instruction) is not None:
         return chosen
-    return config.code_instruction if domain == "code" else config.math_instruction
+    return {"code": config.code_instruction, "qa": config.qa_instruction}.get(domain, config.math_instruction)
 
 
 def user_content(domain: str, statement: str, config: RolloutConfig, source: str | None = None) -> str:

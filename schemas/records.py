@@ -195,6 +195,26 @@ class AzrBufferEntry(Record):
     added_at: dt.datetime
 
 
+class Document(Record):
+    """One article of a local corpus (FOLDOC, the Jargon File, a dictd file)."""
+
+    doc_id: str  # content hash of corpus + article text
+    corpus: str
+    title: str
+    text: str  # the article body; {braces} mark links
+    headwords: str | None = None  # the index words that point at it, one per line
+    created_at: dt.datetime
+
+
+class Link(Record):
+    """A {cross-link} in a document; ``dst_id`` is None when no headword matches the anchor."""
+
+    src_id: str
+    anchor: str
+    dst_id: str | None = None
+    corpus: str
+
+
 class Table(NamedTuple):
     name: str
     record: type[Record]
@@ -218,6 +238,8 @@ TABLES: dict[str, Table] = {
         Table("quarantine", Quarantine, ("quarantine_id",)),
         Table("filter_verdicts", FilterVerdict, ("problem_id", "filter")),
         Table("azr_buffer", AzrBufferEntry, ("entry_id",)),
+        Table("documents", Document, ("doc_id",)),
+        Table("links", Link, ("src_id", "anchor")),
     )
 }
 

@@ -39,7 +39,13 @@ def _azr(config: HardforgeConfig) -> Verifier:
     return AzrVerifier(config.sandbox)
 
 
-REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code, "gym": _gym, "stdio": _stdio, "azr": _azr}
+def _qa(config: HardforgeConfig) -> Verifier:
+    from verifiers.qa import QaVerifier
+
+    return QaVerifier()
+
+
+REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code, "gym": _gym, "stdio": _stdio, "azr": _azr, "qa": _qa}
 
 
 def get_verifier(name: str, config: HardforgeConfig | None = None) -> Verifier:

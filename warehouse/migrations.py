@@ -198,4 +198,26 @@ MIGRATIONS.append((
     """,
 ))
 
+MIGRATIONS.append((
+    7,
+    "local linked corpora (FOLDOC, Jargon File): documents and their cross-links",
+    """
+    CREATE TABLE documents (
+        doc_id VARCHAR PRIMARY KEY,
+        corpus VARCHAR NOT NULL,
+        title VARCHAR NOT NULL,
+        text VARCHAR NOT NULL,
+        headwords VARCHAR,
+        created_at TIMESTAMPTZ NOT NULL
+    );
+    CREATE TABLE links (
+        src_id VARCHAR NOT NULL,
+        anchor VARCHAR NOT NULL,
+        dst_id VARCHAR,
+        corpus VARCHAR NOT NULL,
+        PRIMARY KEY (src_id, anchor)
+    );
+    """,
+))
+
 LATEST_VERSION = MIGRATIONS[-1][0]
