@@ -79,6 +79,10 @@ def _default_per_source() -> dict[str, SourceRollout]:
         # self-questioning at the bundled model's level: short arithmetic, and stdin/stdout programs
         "sqlm": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
         "sqlm:code": SourceRollout(max_tokens=192, instruction=STDIO_INSTRUCTION),
+        # MathSmith's solvers: a budget the CPU can afford, and numbers stated without a box count
+        "mathsmith": SourceRollout(max_tokens=256, extraction="flexible"),
+        # ASearcher's QAs: short answers; a small model replies "Lisp." more often than with tags
+        "asearcher": SourceRollout(max_tokens=32, extraction="flexible"),
         # Absolute Zero's three tasks; the bundled model states a value in a sentence
         "azr:deduction": SourceRollout(max_tokens=32, extraction="flexible", instruction="Reply with only the value f returns."),
         "azr:abduction": SourceRollout(max_tokens=48, extraction="flexible", instruction="Reply with only the call, as f(...)."),
@@ -223,10 +227,45 @@ class AzrConfig(Section):
     batch_seeds: int = Field(4, gt=0)
 
 
+class MathsmithConfig(Section):
+    """MathSmith (methods.md §2): problems from 5 sampled concepts, kept when 3 of 6 solutions agree."""
+
+    concept_sources: list[str] = Field(default_factory=list)  # concept sources to sample from (empty = all)
+    proposals: int = Field(2, gt=0)  # problems written per concept sample
+    solvers: int = Field(6, ge=2)  # n solver samples (official: 6)
+    consistent_answers: int = Field(3, ge=1)  # votes the majority answer needs (official: 3)
+    # official: both <rationale> and <problem>; off, a "Problem:" header also counts (the bundled
+    # 135M model never writes the tags), and the format score still pays only for the tags
+    require_tags: bool = False
+    temperature: float = Field(0.7, ge=0)  # QM_sampler: 0.7 / top_p 0.8
+    top_p: float = Field(0.8, gt=0, le=1)
+    max_tokens: int = Field(384, gt=0)  # rationale + problem
+    batch_seeds: int = Field(4, gt=0)
+
+
+class AsearcherConfig(Section):
+    """ASearcher's inject/fuzz QA synthesis (methods.md §3) over a local linked corpus."""
+
+    corpus: str = "foldoc"  # a corpus ingested with `hardforge ingest corpus`
+    topic: str | None = None  # BM25 query choosing the root documents (none: all linked documents)
+    topic_roots: int = Field(200, gt=0)  # BM25 hits kept as roots
+    max_turns: int = Field(16, ge=0)
+    solvers: int = Field(8, gt=0)  # solver samples of the difficulty check
+    max_alternatives: int = Field(8, gt=0)  # wrong answers put to the uniqueness judge, per check
+    proposals: int = Field(1, gt=0)  # base QAs per root
+    temperature: float = Field(0.8, ge=0)  # the agent's sampling (official: 0.8 / top_p 0.95)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(160, gt=0)  # per agent reply
+    max_doc_chars: int = Field(1500, gt=0)  # document text shown to the agent
+    batch_seeds: int = Field(4, gt=0)
+
+
 class SynthConfig(Section):
     svs: SvsConfig = Field(default_factory=SvsConfig)
     sqlm: SqlmConfig = Field(default_factory=SqlmConfig)
     azr: AzrConfig = Field(default_factory=AzrConfig)
+    mathsmith: MathsmithConfig = Field(default_factory=MathsmithConfig)
+    asearcher: AsearcherConfig = Field(default_factory=AsearcherConfig)
 
 
 class TrainConfig(Section):

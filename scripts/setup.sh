@@ -3,9 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# bubblewrap + python3-seccomp: the code sandbox; dict-foldoc + dict-jargon: the linked corpora of
+# ASearcher's QA synthesis (dictd files under /usr/share/dictd, read directly, no server needed)
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
-  if ! command -v bwrap >/dev/null 2>&1 || ! [ -e /usr/lib/python3/dist-packages/seccomp.cpython-311-x86_64-linux-gnu.so ]; then
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap python3-seccomp >/dev/null
+  if ! command -v bwrap >/dev/null 2>&1 || ! [ -e /usr/lib/python3/dist-packages/seccomp.cpython-311-x86_64-linux-gnu.so ] \
+     || ! [ -e /usr/share/dictd/foldoc.index ] || ! [ -e /usr/share/dictd/jargon.index ]; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap python3-seccomp dict-foldoc dict-jargon >/dev/null
   fi
 fi
 

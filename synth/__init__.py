@@ -3,8 +3,10 @@ folder per method, registered here with one line each."""
 
 from __future__ import annotations
 
+from synth.asearcher.method import AsearcherSynthesizer
 from synth.azr.method import AzrSynthesizer
 from synth.base import Synthesizer
+from synth.mathsmith.method import MathsmithSynthesizer
 from synth.sqlm.method import SqlmSynthesizer
 from synth.svs.method import SvsSynthesizer
 
@@ -12,6 +14,8 @@ METHODS: dict[str, type[Synthesizer]] = {
     "svs": SvsSynthesizer,
     "sqlm": SqlmSynthesizer,
     "azr": AzrSynthesizer,
+    "mathsmith": MathsmithSynthesizer,
+    "asearcher": AsearcherSynthesizer,
 }
 
 __all__ = ["METHODS", "Synthesizer"]

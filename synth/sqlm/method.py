@@ -31,9 +31,9 @@ from synth.sqlm.algorithm import (
     parse_v3,
     pass_rate_decision,
 )
+from synth.voting import stated_answers
 from verifiers import Grade
 from verifiers.code.stdio import stdio_answer
-from verifiers.math.extract import as_rational, extract_answer
 from warehouse.db import Warehouse
 
 SEEDS_PER_TOPIC = 100_000  # topics never run out; used seeds are skipped by the runner
@@ -102,7 +102,7 @@ class SqlmSynthesizer(Synthesizer):
         texts = [[c.text for c in group] for group in completions]
         decisions: list[Decision] = []
         math = [i for i, p in enumerate(problems) if p["verifier"] == "math"]
-        answers = dict(zip(math, self._answers(solver, [problems[i] for i in math], [texts[i] for i in math]), strict=True))
+        answers = dict(zip(math, stated_answers(solver, [problems[i] for i in math], [texts[i] for i in math]), strict=True))
         code = [i for i, p in enumerate(problems) if p["verifier"] == "stdio"]
         code_grades = dict(zip(code, solver.grade([problems[i] for i in code], [texts[i] for i in code]), strict=True))
         for i, candidate in enumerate(candidates):
@@ -118,25 +118,6 @@ class SqlmSynthesizer(Synthesizer):
         meta = {"pass_rate": round(rate, 4), "n": len(grades), "reward": 1.0 if accepted else 0.0}
         problem = {**candidate.problem, "problem_id": _id(candidate.problem)}
         return Decision(accepted, reason, meta, solver.rows(problem, completions, grades, seed=seed))
-
-    @staticmethod
-    def _answers(solver: RolloutService, problems: list[dict[str, Any]], texts: list[list[str]]) -> list[list[str | None]]:
-        """Each solution's answer, or None when none was stated or it does not parse as math.
-        Plain numbers get one canonical form (12 and 12.0 vote together); the rest is checked by
-        the math verifier's parser, in its worker processes."""
-        raw = [[extract_answer(t, solver.extraction(p)) for t in group] for p, group in zip(problems, texts, strict=True)]
-        others = sorted({a for group in raw for a in group if a is not None and as_rational(a) is None})
-        parses = dict(zip(others, solver.verifiers.get("math").parses(others), strict=True)) if others else {}
-
-        def canonical(answer: str | None) -> str | None:
-            if answer is None:
-                return None
-            number = as_rational(answer)
-            if number is not None:
-                return str(number.numerator) if number.denominator == 1 else f"{number.numerator}/{number.denominator}"
-            return answer.strip() if parses.get(answer) else None
-
-        return [[canonical(a) for a in group] for group in raw]
 
     def _decide_math(self, solver, candidate, completions, answers: list[str | None], seed) -> Decision:
         answer, m = majority(answers)

@@ -1,0 +1,237 @@
+"""ASearcher's QA synthesis agent, pure pieces (methods.md §3, inclusionAI/ASearcher qa_synthesis):
+the prompts, the parsers for the agent's replies (JSON, or labelled lines for a small model), the
+yes/no judge, the turn state with its commit rule, and the difficulty and uniqueness decisions.
+
+One QA is grown from one document: a base QA from its facts, then up to ``max_turns`` turns, each
+INJECT (a fact from a linked, unused neighbour replaces the mention of an entity, the answer kept)
+or FUZZ (one identifying detail blurred); EXIT once some QA was answered by no solver sample. Every
+candidate must pass three checks: validity (yes/no), difficulty (8 solver samples, judged by the qa
+verifier) and uniqueness (each distinct wrong answer: "is this also correct?"; any yes rejects). A
+rejected turn keeps the last accepted QA.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from verifiers.qa import MAX_WORDS, normalize
+
+ACTIONS = ("inject", "fuzz", "exit")
+_JSON_BLOCK = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+_LABEL = re.compile(r"^\s*\**(question|answer|statement|action|entity)\**\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+def last_json_object(text: str) -> dict[str, Any] | None:
+    """The last JSON object in a reply: a fenced ```json block, else the last {...} that parses."""
+    for block in reversed(_JSON_BLOCK.findall(text)):
+        try:
+            value = json.loads(block)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            return value
+    decoder = json.JSONDecoder()
+    found = None
+    for match in re.finditer(r"\{", text):
+        try:
+            value, _ = decoder.raw_decode(text, match.start())
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            found = value
+    return found
+
+
+def fields(text: str) -> dict[str, str]:
+    """The reply's fields: its last JSON object's string values, else labelled lines
+    ("Question: ...", "Answer: ..."), the last of each label winning."""
+    obj = last_json_object(text)
+    if obj is not None:
+        return {str(k).lower(): str(v).strip() for k, v in obj.items() if isinstance(v, str | int | float)}
+    return {label.lower(): value.strip() for label, value in _LABEL.findall(text)}
+
+
+@dataclass(frozen=True)
+class QA:
+    question: str
+    answer: str
+    statement: str = ""
+
+
+def parse_qa(text: str, *, need_statement: bool = True) -> QA | str:
+    """A QA from a reply, or the reason it has none: a question, a short answer (at most 12 words)
+    that the question does not state, and a supporting statement."""
+    got = fields(text)
+    question, answer, statement = got.get("question", ""), got.get("answer", ""), got.get("statement", "")
+    if not question or not answer:
+        return "unparsable: no question and answer"
+    if len(answer.split()) > MAX_WORDS:
+        return f"unparsable: the answer has over {MAX_WORDS} words"
+    if need_statement and not statement:
+        return "unparsable: no supporting statement"
+    if normalize(answer) and normalize(answer) in normalize(question):
+        return "invalid: the question states its answer"
+    return QA(question, answer, statement)
+
+
+def parse_action(text: str, ready_to_exit: bool) -> tuple[str, str | None] | str:
+    """(action, entity) from the agent's choice, or the reason it is unusable."""
+    got = fields(text)
+    action = got.get("action", "").strip().lower()
+    action = {"select": "inject", "injection": "inject"}.get(action, action)
+    if action not in ACTIONS:
+        return "unparsable: no action among inject, fuzz, exit"
+    if action == "exit" and not ready_to_exit:
+        return "invalid: exit is offered only after a QA no solver answered"
+    return action, got.get("entity")
+
+
+def yes_no(text: str) -> bool | None:
+    """A judge's verdict: the first word of its reply (after an optional <answer> tag), else None."""
+    inner = re.findall(r"<answer>(.*?)</answer>", text, re.DOTALL | re.IGNORECASE)
+    words = re.findall(r"[a-z]+", (inner[-1] if inner else text).lower())
+    if not words:
+        return None
+    return {"yes": True, "no": False}.get(words[0])
+
+
+def direct_gen_acc(correct: list[bool]) -> float:
+    return sum(correct) / len(correct) if correct else 0.0
+
+
+def wrong_answers(extracted: list[str | None], correct: list[bool]) -> list[str]:
+    """The distinct (normalized) wrong answers the solvers gave: each is put to the uniqueness judge."""
+    seen: dict[str, str] = {}
+    for answer, right in zip(extracted, correct, strict=True):
+        if answer and not right and normalize(answer) and normalize(answer) not in seen:
+            seen[normalize(answer)] = answer
+    return list(seen.values())
+
+
+def uniqueness(verdicts: list[bool | None]) -> tuple[bool, str | None]:
+    """Unique iff no wrong answer was judged also correct; an unreadable verdict counts as a yes
+    (a doubt about uniqueness rejects)."""
+    for verdict in verdicts:
+        if verdict is None:
+            return False, "not unique: a judge's verdict was neither yes nor no"
+        if verdict:
+            return False, "not unique: a wrong answer was judged also correct"
+    return True, None
+
+
+@dataclass
+class Entity:
+    doc_id: str
+    title: str
+
+
+@dataclass
+class QaState:
+    """One QA as it grows: the accepted QA, its statements, the documents used, the history."""
+
+    qa: QA
+    statements: list[str]
+    entities: list[Entity]
+    used: set[str] = field(default_factory=set)  # doc ids already used (root and injected neighbours)
+    ready_to_exit: bool = False
+    done: bool = False
+    accuracy: float | None = None
+    qa_history: list[dict[str, Any]] = field(default_factory=list)
+    edit_history: list[dict[str, Any]] = field(default_factory=list)
+
+    def reject(self, turn: int, action: str, reason: str, **detail: Any) -> None:
+        self.edit_history.append({"turn": turn, "action": action, "accepted": False, "reason": reason, **detail})
+
+    def commit(self, turn: int, action: str, qa: QA, accuracy: float, statement: str | None = None,
+               entity: Entity | None = None, **detail: Any) -> None:
+        self.qa, self.accuracy = qa, accuracy
+        if statement:
+            self.statements.append(statement)
+        if entity is not None:
+            self.entities.append(entity)
+            self.used.add(entity.doc_id)
+        self.qa_history.append({"question": qa.question, "answer": qa.answer, "direct_gen_acc": accuracy})
+        self.edit_history.append({"turn": turn, "action": action, "accepted": True, **detail})
+        if accuracy == 0.0:
+            self.ready_to_exit = True
+
+
+def find_entity(entities: list[Entity], name: str | None) -> Entity | None:
+    """The relevant entity the agent named (by title, case-insensitive), else None."""
+    if not name:
+        return None
+    key = normalize(name)
+    return next((e for e in entities if normalize(e.title) == key), None)
+
+
+# -- prompts (paraphrases of the official ones, short enough for a small model) -----------------
+
+def base_qa_prompt(title: str, text: str) -> str:
+    return (
+        f"Document: {title}\n{text}\n\n"
+        "Write one simple, clear question about this document whose answer is a short phrase from it, with only one "
+        "correct answer. Do not put the answer in the question. Reply in JSON: "
+        '{"question": "...", "answer": "...", "statement": "one sentence from the document that states the fact"}'
+    )
+
+
+def action_prompt(state: QaState) -> str:
+    entities = "\n".join(f"- {e.title}" for e in state.entities)
+    exit_option = ', or "exit" to stop' if state.ready_to_exit else ""
+    return (
+        f"Question: {state.qa.question}\nAnswer: {state.qa.answer}\nFacts:\n" + "\n".join(f"- {s}" for s in state.statements)
+        + f"\nEntities:\n{entities}\n\nMake the question harder. Choose \"inject\" to replace an entity in the question by a "
+        f'fact about something linked to it, or "fuzz" to blur one detail that gives the answer away{exit_option}. '
+        'Reply in JSON: {"action": "inject" or "fuzz", "entity": "one entity from the list (for inject)"}'
+    )
+
+
+def fuzz_prompt(state: QaState) -> str:
+    return (
+        f"Question: {state.qa.question}\nAnswer: {state.qa.answer}\n\n"
+        "Rewrite the question so that one detail pointing too directly to the answer is blurred (for example a name "
+        "becomes a description). The answer must stay exactly the same and be the only correct one. "
+        'Reply in JSON: {"question": "...", "answer": "..."}'
+    )
+
+
+def link_qa_prompt(entity: str, title: str, text: str) -> str:
+    return (
+        f"Document: {title}\n{text}\n\n"
+        f'Write one question whose answer is exactly "{entity}", using a fact from this document, with only one correct '
+        'answer. Reply in JSON: {"question": "...", "answer": "' + entity + '", "statement": "the fact, as one sentence"}'
+    )
+
+
+def coverage_prompt(statement: str, statements: list[str]) -> str:
+    return (
+        "Known facts:\n" + "\n".join(f"- {s}" for s in statements)
+        + f"\n\nNew fact: {statement}\n\nIs the new fact already stated by the known facts? Reply yes or no."
+    )
+
+
+def compose_prompt(state: QaState, entity: str, sub_question: str) -> str:
+    return (
+        f"Question: {state.qa.question}\nAnswer: {state.qa.answer}\n\n"
+        f'In the question, replace the mention of "{entity}" by this description: "{sub_question}". The answer must stay '
+        f'"{state.qa.answer}". Reply in JSON: {{"question": "...", "answer": "{state.qa.answer}"}}'
+    )
+
+
+def validity_prompt(qa: QA, statements: list[str]) -> str:
+    return (
+        "Facts:\n" + "\n".join(f"- {s}" for s in statements)
+        + f"\n\nQuestion: {qa.question}\nProposed answer: {qa.answer}\n\nIs this a single question (not several joined), "
+        "answerable from the facts, whose only correct answer is the proposed answer? Reply yes or no."
+    )
+
+
+def alternative_prompt(qa: QA, statements: list[str], candidate: str) -> str:
+    return (
+        "Facts:\n" + "\n".join(f"- {s}" for s in statements)
+        + f"\n\nQuestion: {qa.question}\nGiven answer: {qa.answer}\nAnother answer: {candidate}\n\n"
+        "Does the other answer also satisfy everything the question asks? Reply yes or no."
+    )

@@ -1,0 +1,109 @@
+"""ASearcher's inject/fuzz QA synthesis on the synthesis contract (methods.md §3):
+
+1. seeds: root documents of a local corpus with links (``hardforge ingest corpus foldoc``): the
+   BM25 hits of ``topic`` (bm25s), else every linked document in a stable hashed order;
+2. the proposer writes a base QA from the root's facts (question, short answer, statement);
+3. validation runs the agent (``synth.asearcher.agent``): the base QA must pass validity,
+   difficulty and uniqueness, then up to ``max_turns`` inject/fuzz turns, each kept only if it
+   passes the same checks;
+4. the problem is the last accepted QA (domain ``qa``, graded by the ``qa`` verifier), with its
+   solving rollouts; ``method_meta`` keeps the QA and edit histories, the statements, the
+   documents used and every judge reply.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rollouts.service import RolloutService
+from schemas.config import AsearcherConfig
+from schemas.engine import Chat, SamplingParams
+from synth.asearcher.agent import Agent
+from synth.asearcher.algorithm import Entity, QaState, base_qa_prompt, parse_qa
+from synth.base import Candidate, Decision, Seed, Synthesizer
+from warehouse.corpus import CorpusSearch, Doc, documents, plain
+from warehouse.db import Warehouse
+
+
+class AsearcherSynthesizer(Synthesizer):
+    name = "asearcher"
+
+    @property
+    def settings(self) -> AsearcherConfig:
+        return self.config.synth.asearcher
+
+    @property
+    def source(self) -> str:
+        return f"asearcher:{self.settings.corpus}"
+
+    def seeds(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:
+        cfg = self.settings
+        docs = documents(warehouse, cfg.corpus)
+        self._warehouse = warehouse
+        linked = set(warehouse.arrow(
+            "SELECT DISTINCT src_id FROM links WHERE corpus = ? AND dst_id IS NOT NULL AND dst_id <> src_id", [cfg.corpus]
+        ).column("src_id").to_pylist())
+        if cfg.topic:
+            roots = [d for d, _ in CorpusSearch(docs).search(cfg.topic, k=cfg.topic_roots) if d.doc_id in linked]
+        else:
+            order = warehouse.arrow(
+                "SELECT doc_id FROM documents WHERE corpus = ? ORDER BY hash(doc_id), doc_id", [cfg.corpus]).column("doc_id").to_pylist()
+            by_id = {d.doc_id: d for d in docs}
+            roots = [by_id[i] for i in order if i in linked]
+        return [Seed(d.doc_id, None, {"doc": d}) for d in roots]
+
+    def prompts(self, seed: Seed) -> list[Chat]:
+        doc: Doc = seed.data["doc"]
+        return [[{"role": "user", "content": base_qa_prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars])}]]
+
+    def sampling(self) -> SamplingParams:
+        cfg = self.settings
+        return SamplingParams(n=cfg.proposals, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
+                              seed=self.config.rollouts.seed)
+
+    def parse(self, seed: Seed, index: int, prompt: str, output: str) -> Candidate:
+        qa = parse_qa(output)
+        doc: Doc = seed.data["doc"]
+        meta = {"root": doc.title}
+        if isinstance(qa, str):
+            return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
+        problem = {"domain": "qa", "statement": qa.question, "answer": qa.answer, "verifier": "qa", "task": "asearcher",
+                   "source": self.source, "qa": qa}
+        return Candidate(seed, index, prompt, output, problem=problem, meta=meta)
+
+    def validate(self, service: RolloutService, candidates: list[Candidate]) -> list[Decision]:
+        states = []
+        for c in candidates:
+            doc: Doc = c.seed.data["doc"]
+            states.append(QaState(c.problem["qa"], [c.problem["qa"].statement], [Entity(doc.doc_id, doc.title)], {doc.doc_id}))
+        agent = Agent(service, self.settings, self.source, self._linked, seed=self.config.rollouts.seed)
+        failed = agent.run(states)
+        decisions = []
+        for i, (candidate, state, reason) in enumerate(zip(candidates, states, failed, strict=True)):
+            meta: dict[str, Any] = {
+                "turns": len({e["turn"] for e in state.edit_history}) - 1, "direct_gen_acc": state.accuracy,
+                "qa_history": state.qa_history, "edit_history": state.edit_history, "statements": state.statements,
+                "documents": [{"doc_id": e.doc_id, "title": e.title} for e in state.entities],
+                "judges": agent.raw.get(i, []),
+            }
+            if reason is not None:
+                decisions.append(Decision(False, f"base QA {reason}", meta))
+                continue
+            candidate.problem.update(statement=state.qa.question, answer=state.qa.answer,
+                                     extra={"statements": state.statements, "documents": [e.title for e in state.entities]})
+            decisions.append(Decision(True, None, meta, agent.measured[i]))
+        return decisions
+
+    def _linked(self, doc_id: str) -> list[Doc]:
+        """Documents linked to ``doc_id`` either way (out-links and in-links), stable order."""
+        rows = self._warehouse.arrow(
+            "SELECT DISTINCT d.doc_id, d.title, d.text FROM links l JOIN documents d "
+            "ON d.doc_id = CASE WHEN l.src_id = ? THEN l.dst_id ELSE l.src_id END "
+            "WHERE (l.src_id = ? OR l.dst_id = ?) AND l.dst_id IS NOT NULL AND l.src_id <> l.dst_id ORDER BY d.doc_id",
+            [doc_id, doc_id, doc_id],
+        ).to_pylist()
+        return [Doc(**r) for r in rows]
+
+    def lineage(self, candidate: Candidate) -> dict[str, Any]:
+        return {"root": candidate.seed.key}
+

@@ -1,0 +1,238 @@
+"""ASearcher inject/fuzz QA synthesis: the pure pieces table-driven, the whole agent loop with a
+scripted engine over a small real dictd corpus (every rejection path of the base QA and of a
+turn), and a run on the real bundled model over Debian's FOLDOC."""
+
+import json
+
+import pytest
+
+from ingest.service import ingest_corpus
+from rollouts.service import RolloutService
+from schemas.config import HardforgeConfig
+from synth.asearcher.algorithm import (
+    QA,
+    Entity,
+    QaState,
+    direct_gen_acc,
+    fields,
+    find_entity,
+    last_json_object,
+    parse_action,
+    parse_qa,
+    uniqueness,
+    wrong_answers,
+    yes_no,
+)
+from synth.asearcher.method import AsearcherSynthesizer
+from synth.runner import run_method
+from tests.conftest import ScriptedEngine
+from tests.test_corpus import TINY, write_dictd
+from verifiers import VerifierSet
+
+POLICY = "p" * 32
+
+
+@pytest.mark.parametrize(
+    ("text", "obj"),
+    [
+        ('```json\n{"a": 1}\n```', {"a": 1}),
+        ('first {"a": 1} then {"b": 2}', {"b": 2}),
+        ('```json\n{broken\n```\n{"c": 3}', {"c": 3}),
+        ("no json [1, 2]", None),
+    ],
+)
+def test_last_json_object(text, obj):
+    assert last_json_object(text) == obj
+
+
+def test_fields_from_json_or_labelled_lines():
+    assert fields('{"question": "Q?", "answer": 42}') == {"question": "Q?", "answer": "42"}
+    assert fields("Question: Q?\n**Answer:** A\nanswer: B") == {"question": "Q?", "answer": "B"}
+
+
+@pytest.mark.parametrize(
+    ("text", "need", "result"),
+    [
+        ('{"question": "Who wrote it?", "answer": "Guido", "statement": "Guido wrote it."}', True, QA("Who wrote it?", "Guido", "Guido wrote it.")),
+        ('{"question": "Who wrote it?", "answer": "Guido"}', True, "unparsable: no supporting statement"),
+        ('{"question": "Who wrote it?", "answer": "Guido"}', False, QA("Who wrote it?", "Guido")),
+        ('{"question": "Did Guido write it?", "answer": "Guido", "statement": "s"}', True, "invalid: the question states its answer"),
+        ('{"question": "Q?", "answer": "' + "word " * 13 + '"}', False, "unparsable: the answer has over 12 words"),
+        ("nothing", True, "unparsable: no question and answer"),
+    ],
+)
+def test_parse_qa(text, need, result):
+    assert parse_qa(text, need_statement=need) == result
+
+
+@pytest.mark.parametrize(
+    ("text", "ready", "result"),
+    [
+        ('{"action": "inject", "entity": "Python"}', False, ("inject", "Python")),
+        ('{"action": "SELECT", "entity": "Python"}', False, ("inject", "Python")),
+        ('{"action": "fuzz"}', False, ("fuzz", None)),
+        ('{"action": "exit"}', False, "invalid: exit is offered only"),
+        ('{"action": "exit"}', True, ("exit", None)),
+        ('{"action": "brainstorm"}', True, "unparsable"),
+    ],
+)
+def test_parse_action(text, ready, result):
+    parsed = parse_action(text, ready)
+    assert parsed == result if isinstance(result, tuple) else parsed.startswith(result)
+
+
+@pytest.mark.parametrize(("text", "verdict"), [("Yes.", True), ("no, because", False), ("<answer>yes</answer>", True),
+                                               ("Maybe yes", None), ("", None)])
+def test_yes_no(text, verdict):
+    assert yes_no(text) is verdict
+
+
+def test_difficulty_and_uniqueness_decisions():
+    assert direct_gen_acc([True, False, False, False]) == 0.25 and direct_gen_acc([]) == 0.0
+    assert wrong_answers(["Guido", "Larry Wall", "larry wall!", None, "Guido"], [True, False, False, False, True]) == ["Larry Wall"]
+    assert uniqueness([False, False]) == (True, None)
+    assert uniqueness([]) == (True, None)
+    assert uniqueness([False, True])[0] is False
+    assert uniqueness([None])[1].startswith("not unique: a judge's verdict")
+
+
+def test_state_commit_and_reject():
+    state = QaState(QA("q0", "a"), ["s0"], [Entity("d0", "Python")], {"d0"})
+    state.reject(1, "fuzz", "answer changed")
+    state.commit(2, "inject", QA("q1", "a"), 0.0, "s1", Entity("d1", "ABC"))
+    assert state.qa.question == "q1" and state.statements == ["s0", "s1"] and state.used == {"d0", "d1"}
+    assert state.ready_to_exit and [e["accepted"] for e in state.edit_history] == [False, True]
+    assert find_entity(state.entities, "abc").doc_id == "d1" and find_entity(state.entities, "Perl") is None
+
+
+BASE = {
+    "Python": {"question": "Who invented the language that combines ideas from ABC and Icon?", "answer": "Guido van Rossum",
+               "statement": "Python was invented by Guido van Rossum in 1991."},
+    "ABC": {"question": "Where was ABC designed?", "answer": "CWI", "statement": "ABC was designed at CWI."},
+}
+COMPOSED = "Who invented the language that the CWI language inspired?"
+
+
+class Script:
+    """The agent's and the solvers' replies, by prompt; the agent's choices in turn order."""
+
+    def __init__(self):
+        self.actions = iter([
+            {"action": "exit"},  # turn 1: not offered yet
+            {"action": "inject", "entity": "Perl"},  # 2: not a relevant entity
+            {"action": "inject", "entity": "Python"},  # 3: the link QA names another answer
+            {"action": "inject", "entity": "Python"},  # 4: the new fact is already known
+            {"action": "inject", "entity": "Python"},  # 5: composing changed the answer
+            {"action": "inject", "entity": "Python"},  # 6: accepted, no solver right: exit offered
+            {"action": "fuzz"},  # 7: the answer changed
+            {"action": "exit"},  # 8: done
+        ])
+        self.link_answers = iter(["Perl", "Python", "Python", "Python"])
+        self.coverage = iter(["yes", "no", "no"])
+        self.composed = iter([{"question": "Who made it?", "answer": "Larry Wall"}, {"question": COMPOSED, "answer": "Guido van Rossum"}])
+
+    def __call__(self, chat, n):
+        content = chat[0]["content"]
+        if "Write one simple, clear question" in content:
+            title = content.split("\n", 1)[0].removeprefix("Document: ")
+            return [json.dumps(BASE[title])] if title in BASE else ["I like this document."]
+        if "Is this a single question" in content:
+            return ["No." if "Where was ABC designed" in content else "Yes."]
+        if "<answer></answer>" in content:  # the solvers (qa instruction)
+            if "Where was ABC" in content:
+                return ["<answer>Amsterdam</answer>"] * n
+            if COMPOSED in content:
+                return ["<answer>Larry Wall</answer>"] * n
+            return (["<answer>Guido van Rossum</answer>", "<answer>Larry Wall</answer>"] * n)[:n]
+        if "Does the other answer also satisfy" in content:
+            return ["no"]
+        if "Make the question harder" in content:
+            return [json.dumps(next(self.actions))]
+        if "Write one question whose answer is exactly" in content:
+            return [json.dumps({"question": "Which language did ABC inspire?", "answer": next(self.link_answers),
+                                "statement": "ABC inspired Python."})]
+        if "Is the new fact already stated" in content:
+            return [next(self.coverage)]
+        if "replace the mention of" in content:
+            return [json.dumps(next(self.composed))]
+        if "Rewrite the question so that one detail" in content:
+            return [json.dumps({"question": "Who made the snake language?", "answer": "Someone"})]
+        raise AssertionError(content)
+
+
+def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse):
+    ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", TINY)))
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    azr = cfg.synth.asearcher
+    azr.corpus, azr.topic, azr.max_turns = "tiny", "Guido van Rossum language", 10
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(Script()), verifiers, cfg.rollouts, POLICY, "run")
+        report = run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
+    assert (report.seeds, report.accepted) == (1, 1)
+    problem = warehouse.arrow("SELECT * FROM problems").to_pylist()[0]
+    assert (problem["statement"], problem["answer"], problem["domain"], problem["verifier"], problem["source"]) == (
+        COMPOSED, "Guido van Rossum", "qa", "qa", "asearcher:tiny")
+    meta = json.loads(problem["method_meta"])
+    edits = [(e["turn"], e["action"], e["accepted"], e.get("reason", "")[:28]) for e in meta["edit_history"]]
+    assert edits == [
+        (0, "base", True, ""),
+        (1, "choose", False, "invalid: exit is offered onl"),
+        (2, "inject", False, "invalid: 'Perl' is not one o"),
+        (3, "inject", False, "link QA answers 'Perl', not "),
+        (4, "inject", False, "covered: the new fact is alr"),
+        (5, "inject", False, "compose answer changed: 'Lar"),
+        (6, "inject", True, ""),
+        (7, "fuzz", False, "answer changed: 'Someone' in"),
+        (8, "exit", True, ""),
+    ]
+    assert [q["direct_gen_acc"] for q in meta["qa_history"]] == [0.5, 0.0]
+    assert meta["statements"] == ["Python was invented by Guido van Rossum in 1991.", "ABC inspired Python."]
+    assert [d["title"] for d in meta["documents"]][0] == "Python" and len(meta["documents"]) == 2
+    assert {j["judge"] for j in meta["judges"]} == {"validity", "uniqueness", "coverage"}
+    # the stored rollouts are those of the final QA: no solver got it
+    assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [{"n": 8, "c": 0}]
+
+
+def test_base_qa_rejections(tmp_path, warehouse):
+    ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", TINY)))
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.synth.asearcher.corpus, cfg.synth.asearcher.max_turns = "tiny", 0
+
+    def script(chat, n):
+        content = chat[0]["content"]
+        if "Write one simple, clear question" in content and "Document: ABC" in content:
+            return [json.dumps(BASE["ABC"])]
+        if "Does the other answer also satisfy" in content:
+            return ["yes"]  # Larry Wall is judged also right: not unique
+        return Script()(chat, n)
+
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
+        report = run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=10)
+    # roots: the linked documents (Python, ABC)
+    assert (report.seeds, report.accepted) == (2, 0)
+    reasons = sorted(warehouse.arrow("SELECT reason FROM synth_attempts").column("reason").to_pylist())
+    assert reasons == ["base QA invalid: the validity judge said no", "base QA not unique: a wrong answer was judged also correct"]
+
+
+def test_asearcher_on_the_real_model(real_config, data_dir):
+    from engines.bundled import resolve_model
+    from engines.hf import TransformersEngine
+    from rollouts.policies import resolve_policy
+    from warehouse.db import Warehouse
+
+    warehouse = Warehouse(data_dir)
+    warehouse.init()
+    ingest_corpus(warehouse, "foldoc")
+    policy = resolve_policy(warehouse, real_config)
+    real_config.synth.asearcher.max_turns = 2
+    real_config.synth.asearcher.proposals = 2
+    engine = TransformersEngine(resolve_model(policy.model_path, real_config.models_dir), batch_size=64)
+    with VerifierSet(real_config) as verifiers:
+        service = RolloutService(engine, verifiers, real_config.rollouts, policy.policy_id, "real")
+        report = run_method(AsearcherSynthesizer(real_config), warehouse, service, limit=4)
+    assert (report.seeds, report.candidates) == (4, 8)
+    attempts = warehouse.arrow("SELECT accepted, reason, output FROM synth_attempts").to_pylist()
+    assert len(attempts) == 8 and all(a["output"] for a in attempts)
+    assert all(a["accepted"] or a["reason"] for a in attempts)
+    print(json.dumps(report.as_dict()))
