@@ -16,6 +16,7 @@ from synth.asearcher.algorithm import (
     direct_gen_acc,
     fields,
     find_entity,
+    grounded,
     last_json_object,
     parse_action,
     parse_qa,
@@ -94,6 +95,12 @@ def test_difficulty_and_uniqueness_decisions():
     assert uniqueness([]) == (True, None)
     assert uniqueness([False, True])[0] is False
     assert uniqueness([None])[1].startswith("not unique: a judge's verdict")
+
+
+@pytest.mark.parametrize(("answer", "ok"), [("Bell Labs", True), ("bell labs.", True), ("Bell", True), ("Labs Inc", False), ("", False),
+                                          ("ell", False)])
+def test_grounded_in_the_document(answer, ok):
+    assert grounded(answer, "Unix was made at Bell Labs in 1969.") is ok
 
 
 def test_state_commit_and_reject():

@@ -143,3 +143,14 @@ def test_qa_grading_is_exact_match_with_f1_recorded():
     ])
     assert [g.correct for g in grades] == [True, False, False, True, False]
     assert grades[1].score == 0.5 and grades[2].score < 1.0
+
+
+def test_the_nightly_seeds_can_name_a_corpus(data_dir):
+    from flows.session import StageSession
+    from flows.stages import ingest_stage
+    from schemas.config import HardforgeConfig
+
+    with StageSession(HardforgeConfig(data_dir=data_dir), "ingest") as session:
+        (figures,) = ingest_stage(session, ["corpus:jargon"])
+        session.finish({})
+    assert (figures["corpus"], figures["new_documents"]) == ("jargon", 2307)

@@ -19,7 +19,7 @@ from rollouts.service import RolloutService
 from schemas.config import AsearcherConfig
 from schemas.engine import Chat, SamplingParams
 from synth.asearcher.agent import Agent
-from synth.asearcher.algorithm import Entity, QaState, base_qa_prompt, parse_qa
+from synth.asearcher.algorithm import Entity, QaState, base_qa_prompt, grounded, parse_qa
 from synth.base import Candidate, Decision, Seed, Synthesizer
 from warehouse.corpus import CorpusSearch, Doc, documents, plain
 from warehouse.db import Warehouse
@@ -67,6 +67,9 @@ class AsearcherSynthesizer(Synthesizer):
         meta = {"root": doc.title}
         if isinstance(qa, str):
             return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
+        if not grounded(qa.answer, plain(doc.text)[: self.settings.max_doc_chars]):
+            return Candidate(seed, index, prompt, output, reason="base QA ungrounded: the answer is not a phrase of the document",
+                             meta={**meta, "question": qa.question, "answer": qa.answer})
         problem = {"domain": "qa", "statement": qa.question, "answer": qa.answer, "verifier": "qa", "task": "asearcher",
                    "source": self.source, "qa": qa}
         return Candidate(seed, index, prompt, output, problem=problem, meta=meta)
