@@ -7,11 +7,12 @@ from __future__ import annotations
 from filters.base import KEEP, Filter, Verdict
 from filters.decontam import DecontaminationFilter
 from filters.dedup import ExactDedupFilter, NearDedupFilter
+from filters.lean import LeanFilter
 from filters.validity import ValidityFilter
 
 # In the order they run: each sees only the survivors of the ones before it.
 FILTERS: dict[str, type[Filter]] = {
-    f.name: f for f in (ValidityFilter, ExactDedupFilter, NearDedupFilter, DecontaminationFilter)
+    f.name: f for f in (ValidityFilter, ExactDedupFilter, NearDedupFilter, DecontaminationFilter, LeanFilter)
 }
 
 __all__ = ["FILTERS", "KEEP", "Filter", "Verdict"]

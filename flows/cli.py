@@ -265,7 +265,7 @@ def estimate(
 @app.command()
 def synthesize(
     ctx: typer.Context,
-    method: Annotated[str, typer.Option(help="Synthesis method: svs, sqlm, azr (see the README).")] = "svs",
+    method: Annotated[str, typer.Option(help="Synthesis method: svs, sqlm, azr, mathsmith, asearcher (see the README).")] = "svs",
     limit: Annotated[int | None, typer.Option(help="At most this many seeds.")] = None,
     policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
 ) -> None:
@@ -284,6 +284,32 @@ def synthesize(
     )
     for reason, count in figures["rejections"].items():
         out.print(f"  rejected {count}: {reason}")
+
+
+lean_app = typer.Typer(help="Lean 4 formalization checks.", no_args_is_help=True)
+app.add_typer(lean_app, name="lean")
+
+
+@lean_app.command("check")
+def lean_check(
+    ctx: typer.Context,
+    where: Annotated[str | None, typer.Option(help="SQL condition on problems (math problems only are checked).")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many problems.")] = None,
+    policy: Annotated[str | None, typer.Option(help="Formalizer and critic: policy id or name, 'bundled', or a model folder.")] = None,
+) -> None:
+    """Autoformalize stored math problems, compile-check them, and ask a critic; one lean_checks row each."""
+    from flows.stages import lean_stage, run_stage
+
+    state: State = ctx.obj
+    figures = _in_process(lambda: run_stage(state.config, "lean", lambda session: lean_stage(session, where, limit), policy=policy))
+    if figures["note"]:
+        err.print(f"lean: {figures['note']}; nothing is recorded as compiled.", highlight=False)
+    verdicts = ", ".join(f"{v} {k}" for k, v in figures["verdicts"].items()) or "none"
+    out.print(
+        f"lean ({figures['toolchain']}): {figures['checked']} checked, {figures['already_checked']} already checked; "
+        f"compiled {figures['compiled']}, not compiled {figures['not_compiled']}, no compiler {figures['no_compiler']}; "
+        f"critic: {verdicts}"
+    )
 
 
 @app.command("train")

@@ -36,6 +36,7 @@ synthesize_task = _task("synthesize-method", stages.synthesize_method)
 filter_task = _task("filters", stages.filter_run)
 export_task = _task("export", stages.export_run)
 train_task = _task("grpo", stages.train_run)
+lean_task = _task("lean-checks", stages.lean_run)
 
 
 @task(name="ingest-seed", cache_policy=NO_CACHE)
@@ -58,6 +59,16 @@ def _synthesize(session: StageSession, options: dict[str, Any]) -> list[dict[str
     if not methods:
         return []
     return stages.synthesize_stage(session, methods, session.config.nightly.synthesize_limit, run_method=synthesize_task)
+
+
+def _lean(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
+    where = options.get("where")
+    if where is None and options.get("nightly"):
+        # problems that passed the filters and were never checked: each night checks new ones
+        where = (f"problem_id IN (SELECT problem_id FROM problems WHERE {stages.PASSED_FILTERS}) "
+                 "AND problem_id NOT IN (SELECT problem_id FROM lean_checks)")
+    limit = options.get("limit", session.config.nightly.lean_limit if options.get("nightly") else None)
+    return stages.lean_stage(session, where, limit, run=lean_task)
 
 
 def _filter(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
@@ -86,10 +97,12 @@ class Stage:
     artifacts: Callable[..., None]
 
 
-# The nightly runs these in order (train only when train.enabled and the curriculum has items).
+# The nightly runs these in order (lean only when nightly.lean; train only when train.enabled and the
+# curriculum has items).
 STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("ingest", _ingest, reports.ingest_artifacts),
     Stage("synthesize", _synthesize, reports.synthesize_artifacts),
+    Stage("lean", _lean, reports.lean_artifacts),
     Stage("filter", _filter, reports.filter_artifacts),
     Stage("estimate", _estimate, reports.estimate_artifacts),
     Stage("export", _export, reports.export_artifacts),
@@ -119,13 +132,14 @@ FLOWS: dict[str, Any] = {name: _stage_flow(stage) for name, stage in STAGES.item
 
 @flow(name="nightly")
 def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]:
-    """seed ingest -> synthesis -> filters -> estimate -> export (-> train), for the latest policy."""
+    """seed ingest -> synthesis (-> Lean checks) -> filters -> estimate -> export (-> train), for the latest policy."""
     cfg = _config(config)
     with StageSession(cfg, "nightly", policy=policy, prefect_run_id=_prefect_run_id()) as session:
         try:
             counts: dict[str, Any] = {
                 "ingest": FLOWS["ingest"](config),
                 "synthesize": FLOWS["synthesize"](config, policy),
+                "lean": FLOWS["lean"](config, policy, {"nightly": True}) if cfg.nightly.lean else None,
                 "filter": FLOWS["filter"](config),
                 "estimate": FLOWS["estimate"](config, policy, {
                     "where": stages.nightly_where(cfg), "limit": cfg.nightly.estimate_limit, "remeasure": True,

@@ -24,6 +24,11 @@ def synthesize_artifacts(warehouse: Warehouse, result: list[dict[str, Any]]) -> 
                                    for r in result for k, v in r["rejections"].items()], "rejection reasons")
 
 
+def lean_artifacts(warehouse: Warehouse, result: dict[str, Any]) -> None:
+    table("lean-checks", [{k: v for k, v in result.items() if k != "verdicts"}], result.get("note") or result["toolchain"])
+    table("lean-critic", [{"verdict": k, "problems": v} for k, v in result["verdicts"].items()], "critic verdicts")
+
+
 def filter_artifacts(warehouse: Warehouse, result: dict[str, Any]) -> None:
     table("filter-reasons", [{"reason": k, "dropped": v} for k, v in result["reasons"].items()], "new drops by reason")
 

@@ -58,6 +58,28 @@ def synthesize_stage(session: StageSession, methods: list[str], limit: int | Non
     return [run_method(config, spec, session.policy.policy_id, session.run_id, m, limit) for m in methods]
 
 
+LEAN_WHERE = "domain = 'math'"
+
+
+def lean_run(config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str, where: str | None,
+             limit: int | None) -> dict[str, Any]:
+    """Lean checks of stored math problems from serializable arguments (a Prefect task's body)."""
+    from engines import LazyEngine
+    from filters.lean import run_lean_checks
+    from rollouts.selection import select_problems
+
+    cfg = HardforgeConfig.model_validate(config)
+    warehouse = Warehouse(cfg.data_dir)
+    problems = select_problems(warehouse, f"({where}) AND {LEAN_WHERE}" if where else LEAN_WHERE, limit)
+    return run_lean_checks(warehouse, LazyEngine(EngineSpec(**spec)), cfg, problems, policy_id=policy_id, run_id=run_id).as_dict()
+
+
+def lean_stage(session: StageSession, where: str | None = None, limit: int | None = None,
+               run: Callable[..., dict[str, Any]] = lean_run) -> dict[str, Any]:
+    return run(session.config.model_dump(mode="json"), session.engine_spec.as_dict(), session.policy.policy_id,
+               session.run_id, where, limit)
+
+
 def filter_run(config: dict[str, Any], run_id: str) -> dict[str, Any]:
     from filters.runner import run_filters
 
@@ -190,5 +212,5 @@ def estimate_once(config: HardforgeConfig, *, policy: str | None = None, where: 
         release_shared()
 
 
-__all__ = ["estimate_once", "ingest_stage", "synthesize_stage", "filter_stage", "estimate_stage", "estimate_chunk", "export_stage",
+__all__ = ["estimate_once", "ingest_stage", "lean_stage", "lean_run", "synthesize_stage", "filter_stage", "estimate_stage", "estimate_chunk", "export_stage",
            "train_stage", "nightly_where", "pass_at_1_histogram", "run_stage", "release_shared", "check_methods"]

@@ -148,6 +148,26 @@ class FilterConfig(Section):
     ngram: int = Field(8, ge=1)
 
 
+class LeanConfig(Section):
+    """Lean 4 formalization checks (methods.md §7): autoformalize with the policy (or
+    ``formalizer_model``), compile-check, ask a critic, retry with the messages or critique."""
+
+    backend: Literal["auto", "repl", "kimina", "none"] = "auto"
+    kimina_url: str | None = None  # e.g. http://127.0.0.1:8000
+    project: Path | None = None  # a local Lake project with Mathlib (repl backend)
+    lean_version: str = "v4.19.0"  # for a temporary Mathlib project when no project is given
+    header: str = "import Mathlib"
+    timeout_s: float = Field(60.0, gt=0)
+    memory_mb: int = Field(8192, gt=0)
+    max_attempts: int = Field(3, ge=1)  # formalizations tried per problem (CriticLean used up to 200)
+    temperature: float = Field(0.7, ge=0)
+    max_tokens: int = Field(256, gt=0)  # per formalization
+    critic_max_tokens: int = Field(160, gt=0)
+    # the lean filter: drop (or only flag) problems whose formalization failed; "auto" drops when
+    # a toolchain is found and is off where none is
+    filter: Literal["auto", "drop", "flag", "off"] = "auto"
+
+
 class CurriculumConfig(Section):
     """Which problems a curriculum takes, for a policy: a closed pass@1 band, and whether the
     always-solved (pass@1 = 1) and never-solved (pass@1 = 0) ends are kept."""
@@ -178,6 +198,8 @@ class NightlyConfig(Section):
     per_source_limit: dict[str, int] = Field(default_factory=lambda: {"champ": 4, "humaneval": 4})
     estimate_where: str | None = None
     synthesize: list[str] = Field(default_factory=lambda: ["svs"])  # methods run before the filters
+    lean: bool = False  # Lean formalization checks before the filters (slow: a formalizer and a critic per problem)
+    lean_limit: int | None = Field(20, gt=0)  # problems checked per night
     # seeds per method per night: SvS costs G x (synthesis + G solutions) per seed, minutes on a CPU
     synthesize_limit: int | None = Field(2, gt=0)
 
@@ -298,6 +320,7 @@ class HardforgeConfig(Section):
     nightly: NightlyConfig = Field(default_factory=NightlyConfig)
     synth: SynthConfig = Field(default_factory=SynthConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
+    lean: LeanConfig = Field(default_factory=LeanConfig)
 
     @property
     def models_dir(self) -> Path:

@@ -118,14 +118,18 @@ class Difficulty(Record):
 
 
 class LeanCheck(Record):
-    check_id: str
+    check_id: str  # hash of problem + how it was checked (toolchain, formalizer, attempts): reruns add nothing
     problem_id: str
-    formal_statement: str
-    compiles: bool | None = None
-    critic_verdict: str | None = None
-    messages: Json | None = None
+    formal_statement: str  # the last formalization tried ("" when none was written)
+    compiles: bool | None = None  # None: no compiler ran (no toolchain)
+    critic_verdict: str | None = None  # correct | incorrect | unclear
+    messages: Json | None = None  # {"attempts": [...every attempt's code, compile status, messages, critique]}
     toolchain: str | None = None
     created_at: dt.datetime
+    status: str | None = None  # the last compile: valid | sorry | error | timeout | crash | no toolchain
+    attempts: int | None = None
+    policy_id: str | None = None  # the formalizer and critic
+    run_id: str | None = None
 
 
 class Curriculum(Record):

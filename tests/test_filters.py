@@ -124,7 +124,7 @@ def test_a_changed_filter_config_re_evaluates(tmp_path, warehouse):
 def test_every_registered_filter_is_a_small_class():
     from filters import FILTERS
 
-    assert list(FILTERS) == ["validity", "exact_dedup", "near_dedup", "decontamination"]
+    assert list(FILTERS) == ["validity", "exact_dedup", "near_dedup", "decontamination", "lean"]
     config = HardforgeConfig()
     hashes = {name: cls(config).config_hash() for name, cls in FILTERS.items()}
     config.filters.ngram = 13

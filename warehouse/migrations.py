@@ -220,4 +220,15 @@ MIGRATIONS.append((
     """,
 ))
 
+MIGRATIONS.append((
+    8,
+    "Lean checks record their compile status, attempts, formalizer policy and run",
+    """
+    ALTER TABLE lean_checks ADD COLUMN status VARCHAR;
+    ALTER TABLE lean_checks ADD COLUMN attempts BIGINT;
+    ALTER TABLE lean_checks ADD COLUMN policy_id VARCHAR;
+    ALTER TABLE lean_checks ADD COLUMN run_id VARCHAR;
+    """,
+))
+
 LATEST_VERSION = MIGRATIONS[-1][0]
