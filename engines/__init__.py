@@ -14,7 +14,9 @@ log = logging.getLogger("hardforge.engines")
 
 
 def engine_spec(config: EngineConfig, model_path: Path | str, seed: int = 0) -> EngineSpec:
-    return EngineSpec(config.backend, str(model_path), config.dtype, config.batch_size, config.vllm_kvcache_gib, seed)
+    return EngineSpec(config.backend, str(model_path), config.dtype, config.batch_size, config.vllm_kvcache_gib, seed,
+                      tuple(config.urls), config.served_model, config.concurrency, config.timeout_s, config.retries,
+                      config.send_seed)
 
 
 def load_engine(config: EngineConfig, model_path: Path, seed: int = 0) -> Engine:
@@ -27,6 +29,13 @@ def build_engine(spec: EngineSpec) -> Engine:
     from engines.vllm_engine import vllm_installed
 
     backend, model_path = spec.backend, Path(spec.model_path)
+    if backend == "openai":
+        from engines.openai_engine import OpenAIEngine
+
+        engine = OpenAIEngine(spec.urls, model=spec.served_model, concurrency=spec.concurrency, timeout_s=spec.timeout_s,
+                              retries=spec.retries, send_seed=spec.send_seed)
+        log.warning("engine: openai (%s at %s)", engine.model, ", ".join(spec.urls))
+        return engine
     if backend in ("auto", "vllm") and vllm_installed():
         try:
             from engines.vllm_engine import VLLMEngine

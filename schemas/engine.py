@@ -30,12 +30,21 @@ class EngineSpec:
     """Everything needed to build an engine, and nothing live: flows and Prefect tasks (and, later,
     remote workers) pass this around and build or reuse the engine where they run."""
 
-    backend: str  # auto | transformers | vllm
+    backend: str  # auto | transformers | vllm | openai
     model_path: str
     dtype: str = "auto"
     batch_size: int = 64
     vllm_kvcache_gib: int = 2
     seed: int = 0
+    urls: tuple[str, ...] = ()  # openai: the servers' base URLs (data-parallel replicas)
+    served_model: str | None = None  # openai: the model name at the servers (default: what they serve)
+    concurrency: int = 8  # openai: requests in flight per server
+    timeout_s: float = 300.0
+    retries: int = 2
+    send_seed: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "urls", tuple(self.urls))  # a list after a JSON round trip; the spec is a dict key
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)

