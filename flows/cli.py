@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -339,7 +340,7 @@ def run_flow(
     policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
 ) -> None:
     """Run a Prefect flow now (no server needed: Prefect starts a temporary local API)."""
-    from flows.pipeline import FLOWS
+    from flows.pipeline import FLOWS, flow_of
 
     state: State = ctx.obj
     if name not in FLOWS:
@@ -350,7 +351,7 @@ def run_flow(
     if name == "estimate":
         params["options"] = {"limit": state.config.nightly.estimate_limit}
     err.print(f"flow {name}: starting (the first flow in a process starts Prefect's local API, ~15 s)")
-    result = FLOWS[name](**params)
+    result = (FLOWS[name] if name == "nightly" else flow_of(name, state.config))(**params)
     if name == "nightly":
         exp, est = result["export"], result["estimate"]
         out.print(
@@ -416,6 +417,34 @@ def serve(ctx: typer.Context) -> None:
     )
     err.print(f"serve: nightly scheduled '{state.config.nightly.cron}' on {api}; polling for runs (Ctrl-C stops)")
     prefect_serve(deployment, print_starting_message=False)
+
+
+@app.command("serve-model")
+def serve_model(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (or --host).")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
+) -> None:
+    """Serve a policy with vLLM's OpenAI-compatible server (for engine.backend = "openai"); Ctrl-C stops it."""
+    from engines.bundled import resolve_model
+    from rollouts.policies import resolve_policy
+
+    state: State = ctx.obj
+    python = Path(__file__).resolve().parents[1] / ".venv-vllm" / "bin" / "python"
+    if not python.exists():
+        raise HardforgeError("serve-model needs the vLLM environment: run `make setup` (it installs .venv-vllm).")
+    chosen = resolve_policy(state.warehouse(), state.config, policy)
+    model = resolve_model(chosen.model_path, state.config.models_dir)
+    env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", str(state.config.engine.vllm_kvcache_gib))}
+    # the module rather than the `vllm` script: vllm-cpu's script looks up the version of "vllm"
+    command = [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--host", host,
+               "--port", str(port), "--seed", "0", "--served-model-name", chosen.name, "--max-model-len", "4096"]
+    if not (Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi")):
+        command += ["--enforce-eager", "--dtype", "bfloat16"]
+    err.print(f"serve-model: {chosen.name} at http://{host}:{port}/v1 (set engine.backend = 'openai', "
+              f"engine.urls = ['http://{host}:{port}/v1'])", highlight=False)
+    os.execve(command[0], command, env)
 
 
 @app.command()

@@ -37,6 +37,7 @@ filter_task = _task("filters", stages.filter_run)
 export_task = _task("export", stages.export_run)
 train_task = _task("grpo", stages.train_run)
 lean_task = _task("lean-checks", stages.lean_run)
+measure_task = _task("measure-chunk", stages.measure_chunk)
 
 
 @task(name="ingest-seed", cache_policy=NO_CACHE)
@@ -79,6 +80,7 @@ def _estimate(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
     return stages.estimate_stage(
         session, where=options.get("where"), limit=options.get("limit"), remeasure=options.get("remeasure", False),
         per_source_limit=options.get("per_source_limit"), run_chunk=estimate_chunk_task,
+        submit_remote=measure_task.submit if session.config.cluster.enabled else None,
     )
 
 
@@ -128,6 +130,30 @@ def _prefect_run_id() -> str | None:
 
 
 FLOWS: dict[str, Any] = {name: _stage_flow(stage) for name, stage in STAGES.items()}
+CLUSTER_STAGES = ("estimate",)  # its chunks run as Ray tasks when cluster.enabled
+
+
+def ray_task_runner(config: HardforgeConfig):
+    """Prefect's Ray task runner for the configured cluster: a running one at ``cluster.address``,
+    else a local one with ``cluster.workers`` CPUs. Ray 2.60 turns token authentication on; a
+    local cluster turns it off (it listens on this machine only), a remote one uses RAY_AUTH_TOKEN."""
+    import os
+
+    from prefect_ray import RayTaskRunner
+
+    cluster = config.cluster
+    if cluster.address:
+        return RayTaskRunner(address=cluster.address)
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    return RayTaskRunner(init_kwargs={"num_cpus": cluster.workers, "include_dashboard": False,
+                                      "runtime_env": {"env_vars": {"RAY_AUTH_MODE": "disabled"}}})
+
+
+def flow_of(name: str, config: HardforgeConfig):
+    """The stage's flow, on the Ray task runner when the stage uses the cluster."""
+    if config.cluster.enabled and name in CLUSTER_STAGES:
+        return FLOWS[name].with_options(task_runner=ray_task_runner(config))
+    return FLOWS[name]
 
 
 @flow(name="nightly")
@@ -141,7 +167,7 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
                 "synthesize": FLOWS["synthesize"](config, policy),
                 "lean": FLOWS["lean"](config, policy, {"nightly": True}) if cfg.nightly.lean else None,
                 "filter": FLOWS["filter"](config),
-                "estimate": FLOWS["estimate"](config, policy, {
+                "estimate": flow_of("estimate", cfg)(config, policy, {
                     "where": stages.nightly_where(cfg), "limit": cfg.nightly.estimate_limit, "remeasure": True,
                     "per_source_limit": cfg.nightly.per_source_limit}),
                 "export": FLOWS["export"](config, policy),

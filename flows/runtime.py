@@ -14,15 +14,18 @@ def prepare_environment(data_dir: Path) -> None:
     """
     data_dir = data_dir.resolve()
     cache = data_dir / ".cache"
+    # one Prefect home per Prefect version: the vLLM environment runs an older Prefect, whose
+    # database would refuse the newer one's migrations (run history is per environment)
+    prefect_home = data_dir / "prefect" / _prefect_version()
     defaults = {
         "HF_HOME": cache / "hf",
         "HF_HUB_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",
-        "PREFECT_HOME": data_dir / "prefect",
-        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": data_dir / "prefect" / "storage",
-        "PREFECT_MEMO_STORE_PATH": data_dir / "prefect" / "memo_store.toml",
+        "PREFECT_HOME": prefect_home,
+        "PREFECT_RESULTS_LOCAL_STORAGE_PATH": prefect_home / "storage",
+        "PREFECT_MEMO_STORE_PATH": prefect_home / "memo_store.toml",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "PREFECT_LOGGING_LEVEL": "WARNING",
@@ -33,3 +36,12 @@ def prepare_environment(data_dir: Path) -> None:
         os.environ.setdefault(name, str(value))
     # Prefect creates its home folder but not the folders above it (a fresh data dir)
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def _prefect_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"v{version('prefect')}"
+    except PackageNotFoundError:
+        return "none"

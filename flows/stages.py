@@ -6,6 +6,7 @@ locally or on a Ray worker, with the same result."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -115,11 +116,58 @@ def release_shared() -> None:
     release_engines()
 
 
+def measure_chunk(config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str,
+                  todo: list[list[Any]]) -> dict[str, Any]:
+    """Measure (problem, previous) pairs on a worker with no warehouse; the rows come back to the
+    flow, which stores them (a Ray task's body: DuckDB keeps one writer)."""
+    from engines import LazyEngine
+    from rollouts.estimate import measure_remote
+    from rollouts.service import RolloutService
+    from verifiers import VerifierSet
+
+    cfg = HardforgeConfig.model_validate(config)
+    verifiers = _VERIFIERS.setdefault(cfg.digest(), VerifierSet(cfg))
+    service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
+    started = time.monotonic()
+    result = measure_remote(service, [(p, prev) for p, prev in todo])
+    return {**result, "elapsed_s": time.monotonic() - started}
+
+
+def _estimate_on_cluster(session: StageSession, problems: list[dict[str, Any]], since: str | None,
+                         submit: Callable[..., Any], totals: dict[str, Any],
+                         progress: Callable[[int, int, dict[str, Any]], None] | None) -> None:
+    """Chunks as Ray tasks, stored by this flow as they finish: one writer, and a chunk whose
+    task fails stores nothing (a rerun measures it)."""
+    from prefect.futures import as_completed
+
+    from rollouts.estimate import from_ipc, pending, store
+    from rollouts.service import RolloutService
+
+    cfg = session.config
+    service = RolloutService(None, session.verifiers, cfg.rollouts, session.policy.policy_id, session.run_id)
+    todo, totals["already_done"], totals["skipped"] = pending(
+        session.warehouse, service, problems, dt.datetime.fromisoformat(since) if since else None)
+    size = cfg.cluster.chunk_problems
+    config, spec = cfg.model_dump(mode="json"), session.engine_spec.as_dict()
+    started = time.monotonic()
+    futures = [submit(config, spec, session.policy.policy_id, session.run_id, todo[i : i + size])
+               for i in range(0, len(todo), size)]
+    for future in as_completed(futures):
+        chunk = future.result()
+        totals["rollouts"] += store(session.warehouse, {k: from_ipc(v) for k, v in chunk["tables"].items()})
+        for key in ("estimated", "correct", "completion_tokens"):
+            totals[key] += chunk[key]
+        totals["elapsed_s"] = time.monotonic() - started
+        if progress:
+            progress(totals["estimated"], len(todo), totals)
+
+
 def estimate_stage(
     session: StageSession, *, where: str | None = None, limit: int | None = None, remeasure: bool = False,
     per_source_limit: dict[str, int] | None = None,
     run_chunk: Callable[..., dict[str, Any]] = estimate_chunk,
     progress: Callable[[int, int, dict[str, Any]], None] | None = None,
+    submit_remote: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
     """Plan the selection (resuming a killed run's), record it, and estimate it chunk by chunk."""
     from rollouts.selection import plan_selection
@@ -134,6 +182,9 @@ def estimate_stage(
                               "already_done": 0, "rollouts": 0, "correct": 0, "completion_tokens": 0, "skipped": {},
                               "resumed": plan.resumed_from, "elapsed_s": 0.0}
     since = plan.since.isoformat() if plan.since else None
+    if submit_remote is not None:  # a Ray cluster: workers measure, this flow stores
+        _estimate_on_cluster(session, problems, since, submit_remote, totals, progress)
+        return totals
     config, spec = cfg.model_dump(mode="json"), session.engine_spec.as_dict()
     for start in range(0, len(problems), ESTIMATE_CHUNK):
         chunk = run_chunk(config, spec, policy.policy_id, session.run_id, problems[start : start + ESTIMATE_CHUNK], since)
@@ -212,5 +263,5 @@ def estimate_once(config: HardforgeConfig, *, policy: str | None = None, where: 
         release_shared()
 
 
-__all__ = ["estimate_once", "ingest_stage", "lean_stage", "lean_run", "synthesize_stage", "filter_stage", "estimate_stage", "estimate_chunk", "export_stage",
+__all__ = ["estimate_once", "ingest_stage", "lean_stage", "lean_run", "measure_chunk", "synthesize_stage", "filter_stage", "estimate_stage", "estimate_chunk", "export_stage",
            "train_stage", "nightly_where", "pass_at_1_histogram", "run_stage", "release_shared", "check_methods"]

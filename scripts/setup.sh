@@ -21,4 +21,9 @@ if [ -z "${UV_FIND_LINKS:-}" ]; then
 fi
 echo "setup: torch wheels from find-links='${UV_FIND_LINKS:-<none>}'"
 UV_PYTHON=${UV_PYTHON:-python3.11} uv sync --extra test
+# The fast engine: vLLM in a second environment (.venv-vllm: its pins clash with this one's), which
+# `make nightly` uses when it imports. HARDFORGE_NO_VLLM=1 skips it; a failure leaves transformers.
+if [ "${HARDFORGE_NO_VLLM:-0}" != "1" ] && [ "$(uname -m)" = "x86_64" ]; then
+  bash scripts/setup-vllm.sh || echo "setup: the vLLM environment could not be installed; the nightly will use transformers"
+fi
 echo "setup: done. Try: .venv/bin/hardforge --help"

@@ -69,7 +69,9 @@ def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
     assert manifest["counts"]["items"] == 4 and len(items) == 4
     out_dir = Path(_query(clean, "SELECT out_dir FROM curricula")[0]["out_dir"])
     assert sorted(os.listdir(out_dir)) == ["manifest.json", *[s["file"] for s in manifest["shards"]]]
-    with sqlite3.connect(clean / "prefect" / "prefect.db") as db:
+    from importlib.metadata import version
+
+    with sqlite3.connect(clean / "prefect" / f"v{version('prefect')}" / "prefect.db") as db:
         keys = {row[0] for row in db.execute("SELECT key FROM artifact")}
         flows = {row[0] for row in db.execute("SELECT f.name FROM flow_run r JOIN flow f ON r.flow_id = f.id WHERE r.state_type = 'COMPLETED'")}
     assert {"nightly-summary", "problems-by-source", "filter-reasons", "pass-at-1-histogram", "ingest-counts", "synthesis"} <= keys
