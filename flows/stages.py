@@ -126,6 +126,13 @@ def measure_chunk(config: dict[str, Any], spec: dict[str, Any], policy_id: str, 
     from verifiers import VerifierSet
 
     cfg = HardforgeConfig.model_validate(config)
+    if cfg.cluster.address is None:
+        # a local cluster shares this machine's cores: each worker's torch gets its share, not all
+        import os
+
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.cluster.workers))
     verifiers = _VERIFIERS.setdefault(cfg.digest(), VerifierSet(cfg))
     service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
     started = time.monotonic()
