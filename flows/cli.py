@@ -92,8 +92,8 @@ def ingest(
     if target in ("concepts", "corpus") and not Path(target).exists():
         _ingest_named(state, target, path)
         return
-    if path is not None:
-        raise HardforgeError(f"ingest takes one target ('{target}'); a second argument follows only 'concepts' or 'corpus'.")
+    if path is not None:  # a second argument follows only 'concepts' or 'corpus'
+        ctx.fail(f"Got unexpected extra argument ({path})")
     columns = parse_mapping(map_ or [])
     wh = state.warehouse()
     start = time.monotonic()
