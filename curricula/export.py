@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curricula.card import dataset_card
 from curricula.select import rule_of, select_curriculum
 from schemas.config import CurriculumConfig, RolloutConfig
 from schemas.keys import content_key
@@ -108,6 +109,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+METADATA = ("README.md", "manifest.json")  # published after the shards
+
+
 def export_curriculum(
     warehouse: Warehouse,
     policy_id: str,
@@ -142,6 +146,7 @@ def export_curriculum(
             "order_note": "rows are in curriculum order across shards; read the shards in file order",
         }
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (scratch / "README.md").write_text(dataset_card(manifest), encoding="utf-8")
         _publish(scratch, out_dir, [s["file"] for s in shards])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -171,10 +176,10 @@ def _publish(scratch: Path, out_dir: Path, files: list[str]) -> None:
         os.replace(scratch, out_dir)
         scratch.mkdir()  # the caller removes it
         return
-    for name in [*files, "manifest.json"]:
+    for name in [*files, *METADATA]:
         os.replace(scratch / name, out_dir / name)
     for stale in out_dir.iterdir():
-        if stale.name not in files and stale.name != "manifest.json":
+        if stale.name not in files and stale.name not in METADATA:
             stale.unlink()
 
 

@@ -80,6 +80,10 @@ def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):
         assert pq.read_metadata(file).num_rows == shard["rows"]
     ds = datasets.load_dataset("parquet", data_files=files, split="train")
     assert ds["position"] == list(range(7))
+    # the dataset card: `datasets` reads the folder as is, in curriculum order
+    card = (result.out_dir / "README.md").read_text()
+    assert card.startswith("---\nconfigs:") and f"`{result.curriculum_id}`" in card and "7 problems in 3 Parquet shards" in card
+    assert datasets.load_dataset(str(result.out_dir), split="train")["position"] == list(range(7))
     assert ds["pass_at_1"] == sorted(ds["pass_at_1"])
     # verl: data_source str, prompt = chat messages, ability, reward_model.ground_truth, extra_info
     row = ds[0]
@@ -128,7 +132,7 @@ def test_empty_curriculum_has_a_manifest_and_no_shard_and_train_says_so(warehous
     result = export_curriculum(warehouse, POLICY, CurriculumConfig(), ROLLOUTS, tmp_path / "out")
     manifest = json.loads((result.out_dir / "manifest.json").read_text())
     assert result.items == 0 and manifest["shards"] == [] and manifest["counts"]["shards"] == 0
-    assert sorted(p.name for p in result.out_dir.iterdir()) == ["manifest.json"]
+    assert sorted(p.name for p in result.out_dir.iterdir()) == ["README.md", "manifest.json"]
     with pytest.raises(HardforgeError, match="is empty .* nothing to train on"):
         train(warehouse, HardforgeConfig(data_dir=warehouse.data_dir), curriculum_id=result.curriculum_id)
 

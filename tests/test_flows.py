@@ -68,7 +68,7 @@ def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
     manifest, items = _curriculum(clean)
     assert manifest["counts"]["items"] == 4 and len(items) == 4
     out_dir = Path(_query(clean, "SELECT out_dir FROM curricula")[0]["out_dir"])
-    assert sorted(os.listdir(out_dir)) == ["manifest.json", *[s["file"] for s in manifest["shards"]]]
+    assert sorted(os.listdir(out_dir)) == ["README.md", "manifest.json", *[s["file"] for s in manifest["shards"]]]
     from importlib.metadata import version
 
     with sqlite3.connect(clean / "prefect" / f"v{version('prefect')}" / "prefect.db") as db:
