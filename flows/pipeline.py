@@ -38,6 +38,7 @@ export_task = _task("export", stages.export_run)
 train_task = _task("grpo", stages.train_run)
 lean_task = _task("lean-checks", stages.lean_run)
 measure_task = _task("measure-chunk", stages.measure_chunk)
+propose_task = _task("propose-batch", stages.propose_batch)
 
 
 @task(name="ingest-seed", cache_policy=NO_CACHE)
@@ -59,7 +60,8 @@ def _synthesize(session: StageSession, options: dict[str, Any]) -> list[dict[str
     methods = options.get("methods") if options.get("methods") is not None else session.config.nightly.synthesize
     if not methods:
         return []
-    return stages.synthesize_stage(session, methods, session.config.nightly.synthesize_limit, run_method=synthesize_task)
+    return stages.synthesize_stage(session, methods, session.config.nightly.synthesize_limit, run_method=synthesize_task,
+                                   submit_remote=propose_task.submit if session.config.cluster.enabled else None)
 
 
 def _lean(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +132,9 @@ def _prefect_run_id() -> str | None:
 
 
 FLOWS: dict[str, Any] = {name: _stage_flow(stage) for name, stage in STAGES.items()}
-CLUSTER_STAGES = ("estimate",)  # its chunks run as Ray tasks when cluster.enabled
+# their batches run as Ray tasks when cluster.enabled: estimate chunks (sample and grade), synthesis
+# batches (propose and validate: the solver rollouts are graded there too)
+CLUSTER_STAGES = ("synthesize", "estimate")
 
 
 def ray_task_runner(config: HardforgeConfig):
@@ -164,7 +168,7 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
         try:
             counts: dict[str, Any] = {
                 "ingest": FLOWS["ingest"](config),
-                "synthesize": FLOWS["synthesize"](config, policy),
+                "synthesize": flow_of("synthesize", cfg)(config, policy),
                 "lean": FLOWS["lean"](config, policy, {"nightly": True}) if cfg.nightly.lean else None,
                 "filter": FLOWS["filter"](config),
                 "estimate": flow_of("estimate", cfg)(config, policy, {

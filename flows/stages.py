@@ -6,6 +6,7 @@ locally or on a Ray worker, with the same result."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,8 +39,11 @@ def check_methods(methods: list[str]) -> None:
 
 
 def synthesize_method(config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str, method: str,
-                      limit: int | None) -> dict[str, Any]:
-    """One method's synthesis from serializable arguments (a Prefect task's body)."""
+                      limit: int | None, submit: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """One method's synthesis from serializable arguments (a Prefect task's body). With ``submit``
+    (a cluster), each batch's proposing and validating is ``submit(config, spec, policy_id,
+    run_id, method, prompts)``, ``cluster.workers`` batches in flight, and this process keeps the
+    warehouse; a method that needs the warehouse to validate runs here."""
     from engines import LazyEngine
     from rollouts.service import RolloutService
     from synth import METHODS
@@ -47,15 +51,43 @@ def synthesize_method(config: dict[str, Any], spec: dict[str, Any], policy_id: s
     from verifiers import VerifierSet
 
     cfg = HardforgeConfig.model_validate(config)
+    synthesizer = METHODS[method](cfg)
+    remote = None
+    if submit is not None and synthesizer.remote:
+        def remote(prompts: list[Any]) -> Any:
+            return submit(config, spec, policy_id, run_id, method, prompts)
+    elif submit is not None:
+        logging.getLogger("hardforge.flows").warning("synthesize: %s runs in this process (it reads the warehouse while it validates)", method)
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
-        return run_method(METHODS[method](cfg), Warehouse(cfg.data_dir), service, limit=limit).as_dict()
+        return run_method(synthesizer, Warehouse(cfg.data_dir), service, limit=limit, submit=remote,
+                          in_flight=cfg.cluster.workers).as_dict()
+
+
+def propose_batch(config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str, method: str,
+                  prompts: list[Any]) -> Any:
+    """Propose and validate one synthesis batch on a worker with no warehouse (a Ray task's
+    body); the flow decides and stores."""
+    from engines import LazyEngine
+    from rollouts.service import RolloutService
+    from synth import METHODS
+    from synth.runner import propose
+
+    cfg = HardforgeConfig.model_validate(config)
+    _share_cores(cfg)
+    verifiers = _shared_verifiers(cfg)
+    service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
+    return propose(METHODS[method](cfg), service, prompts)
 
 
 def synthesize_stage(session: StageSession, methods: list[str], limit: int | None = None,
-                     run_method: Callable[..., dict[str, Any]] = synthesize_method) -> list[dict[str, Any]]:
+                     run_method: Callable[..., dict[str, Any]] = synthesize_method,
+                     submit_remote: Callable[..., Any] | None = None) -> list[dict[str, Any]]:
     check_methods(methods)
     config, spec = session.config.model_dump(mode="json"), session.engine_spec.as_dict()
+    if submit_remote is not None:  # a Ray cluster: workers propose and validate, this flow stores
+        return [synthesize_method(config, spec, session.policy.policy_id, session.run_id, m, limit, submit_remote)
+                for m in methods]
     return [run_method(config, spec, session.policy.policy_id, session.run_id, m, limit) for m in methods]
 
 
@@ -98,10 +130,9 @@ def estimate_chunk(config: dict[str, Any], spec: dict[str, Any], policy_id: str,
     use and reused by later chunks in the same process."""
     from engines import LazyEngine
     from rollouts.estimate import estimate
-    from verifiers import VerifierSet
 
     cfg = HardforgeConfig.model_validate(config)
-    verifiers = _VERIFIERS.setdefault(cfg.digest(), VerifierSet(cfg))
+    verifiers = _shared_verifiers(cfg)
     summary = estimate(Warehouse(cfg.data_dir), LazyEngine(EngineSpec(**spec)), policy_id, problems, cfg.rollouts,
                        run_id=run_id, verifiers=verifiers, since=dt.datetime.fromisoformat(since) if since else None)
     return summary.as_dict()
@@ -116,6 +147,24 @@ def release_shared() -> None:
     release_engines()
 
 
+def _shared_verifiers(cfg: HardforgeConfig) -> Any:
+    from verifiers import VerifierSet
+
+    if cfg.digest() not in _VERIFIERS:
+        _VERIFIERS[cfg.digest()] = VerifierSet(cfg)
+    return _VERIFIERS[cfg.digest()]
+
+
+def _share_cores(cfg: HardforgeConfig) -> None:
+    """A local cluster shares this machine's cores: each worker's torch gets its share, not all."""
+    if cfg.cluster.address is None:
+        import os
+
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.cluster.workers))
+
+
 def measure_chunk(config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str,
                   todo: list[list[Any]]) -> dict[str, Any]:
     """Measure (problem, previous) pairs on a worker with no warehouse; the rows come back to the
@@ -123,17 +172,10 @@ def measure_chunk(config: dict[str, Any], spec: dict[str, Any], policy_id: str, 
     from engines import LazyEngine
     from rollouts.estimate import measure_remote
     from rollouts.service import RolloutService
-    from verifiers import VerifierSet
 
     cfg = HardforgeConfig.model_validate(config)
-    if cfg.cluster.address is None:
-        # a local cluster shares this machine's cores: each worker's torch gets its share, not all
-        import os
-
-        import torch
-
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.cluster.workers))
-    verifiers = _VERIFIERS.setdefault(cfg.digest(), VerifierSet(cfg))
+    _share_cores(cfg)
+    verifiers = _shared_verifiers(cfg)
     service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
     started = time.monotonic()
     result = measure_remote(service, [(p, prev) for p, prev in todo])
@@ -270,5 +312,5 @@ def estimate_once(config: HardforgeConfig, *, policy: str | None = None, where: 
         release_shared()
 
 
-__all__ = ["estimate_once", "ingest_stage", "lean_stage", "lean_run", "measure_chunk", "synthesize_stage", "filter_stage", "estimate_stage", "estimate_chunk", "export_stage",
+__all__ = ["estimate_once", "ingest_stage", "lean_stage", "lean_run", "measure_chunk", "synthesize_stage", "synthesize_method", "propose_batch", "filter_stage", "estimate_stage", "estimate_chunk", "export_stage",
            "train_stage", "nightly_where", "pass_at_1_histogram", "run_stage", "release_shared", "check_methods"]

@@ -56,6 +56,8 @@ class Decision:
 
 class Synthesizer(ABC):
     name: ClassVar[str]
+    # proposing and validating need only the engine and the verifiers, so a Ray worker can run them
+    remote: ClassVar[bool] = True
 
     def __init__(self, config: HardforgeConfig) -> None:
         self.config = config

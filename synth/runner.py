@@ -6,6 +6,9 @@ method; a method only says what is particular to it (``synth.base.Synthesizer``)
 from __future__ import annotations
 
 import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from rollouts.service import RolloutService
@@ -24,9 +27,17 @@ def used_seed_keys(warehouse: Warehouse, method: str) -> set[str]:
     return set(rows.column("seed").to_pylist())
 
 
-def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutService, *, limit: int | None = None) -> SynthReport:
+def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutService, *, limit: int | None = None,
+               submit: Callable[[list[Prompt]], Any] | None = None, in_flight: int = 1) -> SynthReport:
     """Synthesize from up to ``limit`` unused seeds; each batch of seeds is one transaction, so a
-    killed run resumes with the seeds it had not finished."""
+    killed run resumes with the seeds it had not finished.
+
+    A batch is three steps: its prompts (here: they may read the warehouse, as AZR's buffers),
+    proposing and validating (``propose``: the engine and the verifiers, no warehouse), and the
+    decision and its rows (here again). With ``submit`` the middle step runs elsewhere (a Ray
+    task whose future has ``result()``), ``in_flight`` batches at a time; batches are recorded in
+    seed order, and a batch's prompts are built when it is sent, so they see the rows of the
+    batches recorded before it."""
     report = SynthReport(method.name)
     start = time.monotonic()
     seeds = method.seeds(warehouse, service.policy_id)
@@ -34,12 +45,79 @@ def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutServic
     report.already_done = sum(s.key in used for s in seeds)
     seeds = [s for s in seeds if s.key not in used][:limit]
     report.seeds = len(seeds)
-    for offset in range(0, len(seeds), method.batch_seeds):
-        batch = seeds[offset : offset + method.batch_seeds]
-        outcomes, validated = _run_batch(method, warehouse, service, batch, report)
-        _record(method, warehouse, outcomes, validated, report)
+    batches = [seeds[i : i + method.batch_seeds] for i in range(0, len(seeds), method.batch_seeds)]
+    if submit is None:
+        for batch in batches:
+            _finish(method, warehouse, service, propose(method, service, batch_prompts(method, batch)), report)
+    else:
+        waiting: deque[Any] = deque()
+        for batch in batches:
+            if len(waiting) >= max(1, in_flight):
+                _finish(method, warehouse, service, waiting.popleft().result(), report)
+            waiting.append(submit(batch_prompts(method, batch)))
+        while waiting:
+            _finish(method, warehouse, service, waiting.popleft().result(), report)
     report.elapsed_s = time.monotonic() - start
     return report
+
+
+Prompt = tuple[Seed, Chat]
+
+
+def batch_prompts(method: Synthesizer, batch: list[Seed]) -> list[Prompt]:
+    return [(seed, chat) for seed in batch for chat in method.prompts(seed)]
+
+
+@dataclass
+class Proposed:
+    """What ``propose`` returns: attempts that ended before validation (prompt too long,
+    unparsable), the validated candidates with their decisions, and the batch's counters."""
+
+    ended: list[SynthAttempt] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
+    prompts_over_length: int = 0
+    proposals: int = 0
+
+
+def propose(method: Synthesizer, service: RolloutService, prompts: list[Prompt]) -> Proposed:
+    """Generate, parse and validate one batch: engine and verifiers only, so a worker with no
+    warehouse can run it."""
+    out = Proposed()
+    limit = method.max_prompt_tokens()
+    kept: list[Prompt] = []
+    for seed, chat in prompts:
+        if limit is not None and service.engine.count_tokens(chat) > limit:
+            out.prompts_over_length += 1
+            out.ended.append(_attempt(method, service, seed, -1 - len(out.ended), prompt=chat[-1]["content"],
+                                      accepted=False, reason=f"synthesis prompt too long: over {limit} tokens"))
+            continue
+        kept.append((seed, chat))
+    if not kept:
+        return out
+    groups = service.engine.generate([chat for _, chat in kept], method.sampling())
+    counters: dict[str, int] = {}
+    for (seed, chat), group in zip(kept, groups, strict=True):
+        for completion in group:
+            index = counters.get(seed.key, 0)
+            counters[seed.key] = index + 1
+            out.proposals += 1
+            candidate = method.parse(seed, index, chat[-1]["content"], completion.text)
+            if candidate.problem is None:
+                out.ended.append(_attempt(method, service, seed, index, prompt=candidate.prompt, output=candidate.output,
+                                          accepted=False, reason=candidate.reason, meta=candidate.meta))
+                continue
+            out.candidates.append(candidate)
+    out.decisions = method.validate(service, out.candidates) if out.candidates else []
+    return out
+
+
+def _finish(method: Synthesizer, warehouse: Warehouse, service: RolloutService, proposed: Proposed, report: SynthReport) -> None:
+    report.prompts_over_length += proposed.prompts_over_length
+    report.candidates += proposed.proposals
+    report.extractable += len(proposed.candidates)
+    outcomes, validated = _decide(method, warehouse, service, proposed)
+    _record(method, warehouse, outcomes, validated, report)
 
 
 def _attempt(method: Synthesizer, service: RolloutService, seed: Seed, index: int, **fields: Any) -> SynthAttempt:
@@ -54,40 +132,12 @@ Outcome = tuple[SynthAttempt, Problem | None, Decision | None]
 Validated = tuple[Candidate, Decision, SynthAttempt]
 
 
-def _run_batch(method: Synthesizer, warehouse: Warehouse, service: RolloutService, batch: list[Seed],
-               report: SynthReport) -> tuple[list[Outcome], list[Validated]]:
-    outcomes: list[Outcome] = []
+def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
+            proposed: Proposed) -> tuple[list[Outcome], list[Validated]]:
+    """Accept the validated candidates that are new (not in the warehouse, not earlier in the batch)."""
+    outcomes: list[Outcome] = [(attempt, None, None) for attempt in proposed.ended]
     validated: list[Validated] = []
-    limit = method.max_prompt_tokens()
-    prompts: list[Chat] = []
-    owners: list[Seed] = []
-    for seed in batch:
-        for chat in method.prompts(seed):
-            if limit is not None and service.engine.count_tokens(chat) > limit:
-                report.prompts_over_length += 1
-                outcomes.append((_attempt(method, service, seed, -1 - len(outcomes), prompt=chat[-1]["content"],
-                                          accepted=False, reason=f"synthesis prompt too long: over {limit} tokens"), None, None))
-                continue
-            prompts.append(chat)
-            owners.append(seed)
-    if not prompts:
-        return outcomes, validated
-    groups = service.engine.generate(prompts, method.sampling())
-    candidates: list[Candidate] = []
-    counters: dict[str, int] = {}
-    for seed, chat, group in zip(owners, prompts, groups, strict=True):
-        for completion in group:
-            index = counters.get(seed.key, 0)
-            counters[seed.key] = index + 1
-            report.candidates += 1
-            candidate = method.parse(seed, index, chat[-1]["content"], completion.text)
-            if candidate.problem is None:
-                outcomes.append((_attempt(method, service, seed, index, prompt=candidate.prompt, output=candidate.output,
-                                          accepted=False, reason=candidate.reason, meta=candidate.meta), None, None))
-                continue
-            report.extractable += 1
-            candidates.append(candidate)
-    decisions = method.validate(service, candidates) if candidates else []
+    candidates, decisions = proposed.candidates, proposed.decisions
     ids = [problem_id(c.problem["domain"], c.problem["statement"], c.problem["answer"]) for c in candidates]
     known = _existing(warehouse, ids)
     taken: dict[str, int] = {}  # problem id -> the candidate of this batch that yielded it first
@@ -146,4 +196,4 @@ def _record(method: Synthesizer, warehouse: Warehouse, outcomes: list[Outcome], 
         method.keep(warehouse, con, validated)
 
 
-__all__ = ["run_method", "used_seed_keys"]
+__all__ = ["run_method", "used_seed_keys", "batch_prompts", "propose", "Proposed"]

@@ -33,3 +33,27 @@ def test_estimate_on_a_local_ray_cluster(tmp_path, bundled_model):
     again = run_cli(tmp_path / "ray", "run", "estimate", **env, HARDFORGE_CLUSTER__ENABLED="true")
     assert again.returncode == 0, again.stderr[-3000:]
     assert _rows(tmp_path / "ray", "SELECT count(*) AS n FROM rollouts")[0]["n"] == 12
+
+
+def test_synthesis_on_a_local_ray_cluster(tmp_path, bundled_model):
+    """Self-questioning with the real model: two workers propose and validate a batch of seeds each
+    (their solver rollouts graded there), the flow decides and stores every attempt once."""
+    from schemas.keys import content_key
+
+    env = nightly_env(bundled_model, HARDFORGE_NIGHTLY__SYNTHESIZE='["sqlm"]', HARDFORGE_NIGHTLY__SYNTHESIZE_LIMIT="2",
+                      HARDFORGE_SYNTH__SQLM__PROPOSALS="2", HARDFORGE_SYNTH__SQLM__BATCH_SEEDS="1",
+                      HARDFORGE_SYNTH__SQLM__MAX_TOKENS="48", HARDFORGE_ROLLOUTS__MAX_TOKENS="48", HARDFORGE_CLUSTER__ENABLED="true", HARDFORGE_CLUSTER__WORKERS="2")
+    result = run_cli(tmp_path, "run", "synthesize", **env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("(propose-batch pid=") >= 2  # the batches ran in Ray workers
+    attempts = _rows(tmp_path, "SELECT attempt_id, accepted, reason, problem_id FROM synth_attempts")
+    expected = {content_key("sqlm", f"arithmetic#{seed}", str(i)) for seed in (0, 1) for i in range(2)}
+    assert {a["attempt_id"] for a in attempts} == expected  # both batches, each candidate once
+    assert all(a["accepted"] or a["reason"] for a in attempts)
+    accepted = {a["problem_id"] for a in attempts if a["accepted"]}
+    stored = _rows(tmp_path, "SELECT p.problem_id, count(r.rollout_id) AS r FROM problems p "
+                             "LEFT JOIN rollouts r USING (problem_id) GROUP BY 1")
+    # every accepted problem is stored once, with the solver rollouts its worker graded
+    assert {s["problem_id"] for s in stored} == accepted and all(s["r"] == 4 for s in stored)
+    run = _rows(tmp_path, "SELECT status, counts FROM runs WHERE flow = 'synthesize'")[0]
+    assert run["status"] == "completed" and json.loads(run["counts"])["synthesize"][0]["candidates"] == 4

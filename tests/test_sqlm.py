@@ -121,6 +121,53 @@ def test_every_math_path_with_exact_outputs(warehouse):
     assert warehouse.scalar("SELECT count(DISTINCT json_extract_string(meta, '$.seed_key')) FROM synth_attempts") == 2
 
 
+def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
+    """The cluster path of the runner (propose and validate through ``submit``, decide and store
+    here, ``in_flight`` batches at a time) writes the same rows as the in-process path."""
+    import pickle
+
+    from synth.runner import propose
+    from warehouse.db import Warehouse
+
+    def script(chat, n):
+        content = chat[0]["content"]
+        if "arithmetic problem" in content:
+            return ["What is 12 + 30?", "What is 2 + 2?", "Compute 7 * 6 - 1."][:n]
+        return {"12 + 30": ["42", "42", "41", "x"], "2 + 2": ["4"] * 4}.get(content.split("?")[0][-7:], ["41", "40", "39", "42"])[:n]
+
+    cfg = HardforgeConfig(data_dir=tmp_path)
+    cfg.synth.sqlm.batch_seeds = 1
+    tables = {}
+    for name in ("here", "sent"):
+        warehouse = Warehouse(tmp_path / name)
+        warehouse.init()
+        with VerifierSet(cfg) as verifiers:
+            service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
+            outstanding, most = [], 0
+
+            class Future:  # runs the batch when sent, hands back a copy that crossed a pickle
+                def __init__(self, prompts):
+                    nonlocal most
+                    self.value = pickle.loads(pickle.dumps(propose(SqlmSynthesizer(cfg), service, pickle.loads(pickle.dumps(prompts)))))
+                    outstanding.append(self)
+                    most = max(most, len(outstanding))
+
+                def result(self):
+                    outstanding.remove(self)
+                    return self.value
+
+            report = run_method(SqlmSynthesizer(cfg), warehouse, service, limit=3,
+                                submit=Future if name == "sent" else None, in_flight=2)
+        # later seeds propose the same problems: duplicates of the first batch's, decided where it is stored
+        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 1, 2)
+        if name == "sent":
+            assert most == 2  # two batches in flight, never more
+        tables[name] = [warehouse.arrow(f"SELECT * EXCLUDE (created_at) FROM {t} ORDER BY ALL").to_pylist()
+                        for t in ("synth_attempts", "problems")]
+        tables[name].append(warehouse.arrow("SELECT problem_id, n, c FROM difficulty ORDER BY ALL").to_pylist())
+    assert tables["sent"] == tables["here"]
+
+
 def test_unparsable_proposals_and_code_topic(warehouse):
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     cfg.synth.sqlm.topics = ["algebra", "code"]

@@ -27,6 +27,7 @@ from warehouse.db import Warehouse
 
 class AsearcherSynthesizer(Synthesizer):
     name = "asearcher"
+    remote = False  # the agent reads the corpus in the warehouse at every turn
 
     @property
     def settings(self) -> AsearcherConfig:
