@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -483,10 +484,32 @@ _CLICK_ERRORS = _click_kinds("ClickException")
 _CLICK_ABORT = _click_kinds("Abort")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread as Ctrl-C is, so that both stop a stage the same way:
+    its transaction rolls back, its run row says cancelled, its workers are closed."""
+
+
+_SIGTERM_SEEN: list[int] = []
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    _SIGTERM_SEEN.append(signum)
+    raise Terminated()
+
+
+def _stop(terminated: bool) -> None:
+    err.print(f"hardforge: stopped by {'SIGTERM' if terminated else 'Ctrl-C'}; finished work is kept, the run is "
+              "marked cancelled, and the same command resumes it.")
+    sys.exit(143 if terminated else 130)
+
+
 def main() -> None:
     """Entry point: user errors print one sentence; nothing prints a traceback unless asked."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
-        app(standalone_mode=False, prog_name="hardforge")
+        # typer turns KeyboardInterrupt (Ctrl-C, and SIGTERM through _on_sigterm) into a return of 130
+        if app(standalone_mode=False, prog_name="hardforge") == 130:
+            _stop(bool(_SIGTERM_SEEN))
     except HardforgeError as exc:
         err.print(f"[red]hardforge:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
@@ -495,7 +518,7 @@ def main() -> None:
     except _CLICK_ERRORS as exc:  # usage errors: the usage line, a hint, exit status 2
         exc.show()
         sys.exit(exc.exit_code)
-    except (*_CLICK_ABORT, KeyboardInterrupt):
+    except _CLICK_ABORT:
         err.print("hardforge: interrupted.")
         sys.exit(130)
     except Exception as exc:
@@ -507,6 +530,11 @@ def main() -> None:
             highlight=False, soft_wrap=True,
         )
         sys.exit(1)
+    except BaseException as exc:
+        # Prefect raises its own TerminationSignal (a BaseException) for SIGTERM inside a flow
+        if not isinstance(exc, KeyboardInterrupt) and type(exc).__name__ != "TerminationSignal":
+            raise
+        _stop(bool(_SIGTERM_SEEN) or type(exc).__name__ == "TerminationSignal")
 
 
 if __name__ == "__main__":

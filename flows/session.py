@@ -81,7 +81,10 @@ class StageSession:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         try:
             if kind is not None and self.run.status == "running":
-                status = "cancelled" if issubclass(kind, KeyboardInterrupt) else "failed"
-                self.finish({**(self.run.counts or {}), "error": f"{kind.__name__}: {exc}"[:500]}, status)
+                if issubclass(kind, Exception):
+                    self.finish({**(self.run.counts or {}), "error": f"{kind.__name__}: {exc}"[:500]}, "failed")
+                else:  # Ctrl-C, or SIGTERM (ours, or Prefect's TerminationSignal in a flow): a stop, not a failure
+                    by = "Ctrl-C" if kind is KeyboardInterrupt else "SIGTERM" if kind.__name__ in ("Terminated", "TerminationSignal") else kind.__name__
+                    self.finish({**(self.run.counts or {}), "stopped_by": by}, "cancelled")
         finally:
             self.close()
