@@ -228,6 +228,7 @@ def estimate(
         TimeRemainingColumn,
     )
 
+    from flows.progress import progress_log
     from flows.stages import estimate_stage, run_stage
 
     state: State = ctx.obj
@@ -238,16 +239,18 @@ def estimate(
             _override(cfg.rollouts, name, value, f"--{name.replace('_', '-')}")
     if engine is not None:
         _override(cfg.engine, "backend", engine, "--engine")
+    # a live bar on a terminal; progress lines in a log or a pipe (where the bar prints nothing)
     with Progress(
         TextColumn("[bold]estimate[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rates]}"),
         TimeRemainingColumn(), console=err, transient=True,
-    ) as bar:
+    ) as bar, progress_log("estimate", "problems", cfg.progress_every_s, live=err.is_terminal) as lines:
         job = bar.add_task("estimate", total=None, rates="")
 
         def progress(done: int, total: int, figures: dict) -> None:
             seconds = max(figures["elapsed_s"], 1e-9)
             bar.update(job, total=total, completed=done,
                        rates=f"{figures['estimated'] / seconds:.2f} problems/s, {figures['completion_tokens'] / seconds:,.0f} tok/s")
+            lines(done, total)
 
         def body(session):
             err.print(f"policy {session.policy.name} ({session.policy.policy_id[:12]}), engine {cfg.engine.backend}",

@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows import reports, stages
+from flows.progress import ProgressLog
 from flows.session import StageSession
 from schemas.config import HardforgeConfig
 
@@ -79,11 +80,12 @@ def _filter(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _estimate(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
-    return stages.estimate_stage(
-        session, where=options.get("where"), limit=options.get("limit"), remeasure=options.get("remeasure", False),
-        per_source_limit=options.get("per_source_limit"), run_chunk=estimate_chunk_task,
-        submit_remote=measure_task.submit if session.config.cluster.enabled else None,
-    )
+    with ProgressLog("estimate", "problems", session.config.progress_every_s) as progress:
+        return stages.estimate_stage(
+            session, where=options.get("where"), limit=options.get("limit"), remeasure=options.get("remeasure", False),
+            per_source_limit=options.get("per_source_limit"), run_chunk=estimate_chunk_task, progress=progress,
+            submit_remote=measure_task.submit if session.config.cluster.enabled else None,
+        )
 
 
 def _export(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from flows.progress import ProgressLog
 from flows.session import StageSession
 from schemas.config import HardforgeConfig
 from schemas.engine import EngineSpec
@@ -58,10 +59,10 @@ def synthesize_method(config: dict[str, Any], spec: dict[str, Any], policy_id: s
             return submit(config, spec, policy_id, run_id, method, prompts)
     elif submit is not None:
         logging.getLogger("hardforge.flows").warning("synthesize: %s runs in this process (it reads the warehouse while it validates)", method)
-    with VerifierSet(cfg) as verifiers:
+    with VerifierSet(cfg) as verifiers, ProgressLog(f"synthesize {method}", "seeds", cfg.progress_every_s) as progress:
         service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
         return run_method(synthesizer, Warehouse(cfg.data_dir), service, limit=limit, submit=remote,
-                          in_flight=cfg.cluster.workers).as_dict()
+                          in_flight=cfg.cluster.workers, progress=progress).as_dict()
 
 
 def propose_batch(config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str, method: str,
@@ -182,20 +183,15 @@ def measure_chunk(config: dict[str, Any], spec: dict[str, Any], policy_id: str, 
     return {**result, "elapsed_s": time.monotonic() - started}
 
 
-def _estimate_on_cluster(session: StageSession, problems: list[dict[str, Any]], since: str | None,
-                         submit: Callable[..., Any], totals: dict[str, Any],
+def _estimate_on_cluster(session: StageSession, todo: list[Any], submit: Callable[..., Any], totals: dict[str, Any],
                          progress: Callable[[int, int, dict[str, Any]], None] | None) -> None:
     """Chunks as Ray tasks, stored by this flow as they finish: one writer, and a chunk whose
     task fails stores nothing (a rerun measures it)."""
     from prefect.futures import as_completed
 
-    from rollouts.estimate import from_ipc, pending, store
-    from rollouts.service import RolloutService
+    from rollouts.estimate import from_ipc, store
 
     cfg = session.config
-    service = RolloutService(None, session.verifiers, cfg.rollouts, session.policy.policy_id, session.run_id)
-    todo, totals["already_done"], totals["skipped"] = pending(
-        session.warehouse, service, problems, dt.datetime.fromisoformat(since) if since else None)
     size = cfg.cluster.chunk_problems
     config, spec = cfg.model_dump(mode="json"), session.engine_spec.as_dict()
     started = time.monotonic()
@@ -218,31 +214,39 @@ def estimate_stage(
     progress: Callable[[int, int, dict[str, Any]], None] | None = None,
     submit_remote: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
-    """Plan the selection (resuming a killed run's), record it, and estimate it chunk by chunk."""
+    """Plan the selection (resuming a killed run's), record it, and estimate what is left of it
+    chunk by chunk (``progress`` counts those problems)."""
+    from rollouts.estimate import pending
     from rollouts.selection import plan_selection
+    from rollouts.service import RolloutService
 
     cfg, policy = session.config, session.policy
     plan = plan_selection(session.warehouse, cfg.rollouts, policy.policy_id, where, limit, remeasure=remeasure,
                           per_source_limit=per_source_limit)
     session.note({"policy_id": policy.policy_id, **plan.as_record()})
-    # cheap token budgets first, so that a chunk batches problems of one budget together
-    problems = sorted(plan.problems, key=lambda p: cfg.rollouts.for_source(p["source"]).max_tokens)
-    totals: dict[str, Any] = {"policy_id": policy.policy_id, "selected": len(problems), "estimated": 0,
+    totals: dict[str, Any] = {"policy_id": policy.policy_id, "selected": len(plan.problems), "estimated": 0,
                               "already_done": 0, "rollouts": 0, "correct": 0, "completion_tokens": 0, "skipped": {},
                               "resumed": plan.resumed_from, "elapsed_s": 0.0}
-    since = plan.since.isoformat() if plan.since else None
+    service = RolloutService(None, session.verifiers, cfg.rollouts, policy.policy_id, session.run_id)
+    todo, totals["already_done"], totals["skipped"] = pending(session.warehouse, service, plan.problems, plan.since)
+    # cheap token budgets first, so that a chunk batches problems of one budget together
+    todo.sort(key=lambda item: cfg.rollouts.for_source(item[0]["source"]).max_tokens)
+    if progress:
+        progress(0, len(todo), totals)
     if submit_remote is not None:  # a Ray cluster: workers measure, this flow stores
-        _estimate_on_cluster(session, problems, since, submit_remote, totals, progress)
+        _estimate_on_cluster(session, todo, submit_remote, totals, progress)
         return totals
     config, spec = cfg.model_dump(mode="json"), session.engine_spec.as_dict()
-    for start in range(0, len(problems), ESTIMATE_CHUNK):
-        chunk = run_chunk(config, spec, policy.policy_id, session.run_id, problems[start : start + ESTIMATE_CHUNK], since)
+    since = plan.since.isoformat() if plan.since else None
+    for start in range(0, len(todo), ESTIMATE_CHUNK):
+        chunk = run_chunk(config, spec, policy.policy_id, session.run_id,
+                          [p for p, _ in todo[start : start + ESTIMATE_CHUNK]], since)
         for key in ("estimated", "already_done", "rollouts", "correct", "completion_tokens", "elapsed_s"):
             totals[key] += chunk[key]
         for reason, count in chunk["skipped"].items():
             totals["skipped"][reason] = totals["skipped"].get(reason, 0) + count
         if progress:
-            progress(min(start + ESTIMATE_CHUNK, len(problems)), len(problems), totals)
+            progress(min(start + ESTIMATE_CHUNK, len(todo)), len(todo), totals)
     return totals
 
 
@@ -271,7 +275,9 @@ def train_run(config: dict[str, Any], curriculum_id: str | None, max_steps: int 
     from trainer.grpo import train
 
     cfg = HardforgeConfig.model_validate(config)
-    return train(Warehouse(cfg.data_dir), cfg, curriculum_id=curriculum_id, max_steps=max_steps, run_id=run_id).summary()
+    with ProgressLog("train", "steps", cfg.progress_every_s) as progress:
+        return train(Warehouse(cfg.data_dir), cfg, curriculum_id=curriculum_id, max_steps=max_steps, run_id=run_id,
+                     progress=progress).summary()
 
 
 def train_stage(session: StageSession, curriculum_id: str | None = None, max_steps: int | None = None,

@@ -338,6 +338,8 @@ class HardforgeConfig(Section):
     train: TrainConfig = Field(default_factory=TrainConfig)
     lean: LeanConfig = Field(default_factory=LeanConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    # long stages write a progress line this often where no live bar shows them (logs, pipes); 0 = off
+    progress_every_s: float = Field(30.0, ge=0)
 
     @property
     def models_dir(self) -> Path:

@@ -28,7 +28,8 @@ def used_seed_keys(warehouse: Warehouse, method: str) -> set[str]:
 
 
 def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutService, *, limit: int | None = None,
-               submit: Callable[[list[Prompt]], Any] | None = None, in_flight: int = 1) -> SynthReport:
+               submit: Callable[[list[Prompt]], Any] | None = None, in_flight: int = 1,
+               progress: Callable[[int, int], None] | None = None) -> SynthReport:
     """Synthesize from up to ``limit`` unused seeds; each batch of seeds is one transaction, so a
     killed run resumes with the seeds it had not finished.
 
@@ -46,17 +47,30 @@ def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutServic
     seeds = [s for s in seeds if s.key not in used][:limit]
     report.seeds = len(seeds)
     batches = [seeds[i : i + method.batch_seeds] for i in range(0, len(seeds), method.batch_seeds)]
+    done = 0
+
+    def finish(batch: list[Seed], proposed: Proposed) -> None:
+        nonlocal done
+        _finish(method, warehouse, service, proposed, report)
+        done += len(batch)
+        if progress:
+            progress(done, len(seeds))
+
+    if progress:
+        progress(0, len(seeds))
     if submit is None:
         for batch in batches:
-            _finish(method, warehouse, service, propose(method, service, batch_prompts(method, batch)), report)
+            finish(batch, propose(method, service, batch_prompts(method, batch)))
     else:
-        waiting: deque[Any] = deque()
+        waiting: deque[tuple[list[Seed], Any]] = deque()
         for batch in batches:
             if len(waiting) >= max(1, in_flight):
-                _finish(method, warehouse, service, waiting.popleft().result(), report)
-            waiting.append(submit(batch_prompts(method, batch)))
+                sent, future = waiting.popleft()
+                finish(sent, future.result())
+            waiting.append((batch, submit(batch_prompts(method, batch))))
         while waiting:
-            _finish(method, warehouse, service, waiting.popleft().result(), report)
+            sent, future = waiting.popleft()
+            finish(sent, future.result())
     report.elapsed_s = time.monotonic() - start
     return report
 

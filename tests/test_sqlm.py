@@ -121,12 +121,30 @@ def test_every_math_path_with_exact_outputs(warehouse):
     assert warehouse.scalar("SELECT count(DISTINCT json_extract_string(meta, '$.seed_key')) FROM synth_attempts") == 2
 
 
-def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
-    """The cluster path of the runner (propose and validate through ``submit``, decide and store
-    here, ``in_flight`` batches at a time) writes the same rows as the in-process path."""
+def _sent_batches(cfg, service):
+    """A stand-in for a Ray future: runs the batch when sent and hands back a copy that crossed a pickle."""
     import pickle
 
     from synth.runner import propose
+
+    outstanding = {"now": 0, "most": 0}
+
+    class Future:
+        def __init__(self, prompts):
+            self.value = pickle.loads(pickle.dumps(propose(SqlmSynthesizer(cfg), service, pickle.loads(pickle.dumps(prompts)))))
+            outstanding["now"] += 1
+            outstanding["most"] = max(outstanding["most"], outstanding["now"])
+
+        def result(self):
+            outstanding["now"] -= 1
+            return self.value
+
+    return Future, outstanding
+
+
+def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
+    """The cluster path of the runner (propose and validate through ``submit``, decide and store
+    here, ``in_flight`` batches at a time) writes the same rows as the in-process path."""
     from warehouse.db import Warehouse
 
     def script(chat, n):
@@ -143,25 +161,13 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
         warehouse.init()
         with VerifierSet(cfg) as verifiers:
             service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
-            outstanding, most = [], 0
-
-            class Future:  # runs the batch when sent, hands back a copy that crossed a pickle
-                def __init__(self, prompts):
-                    nonlocal most
-                    self.value = pickle.loads(pickle.dumps(propose(SqlmSynthesizer(cfg), service, pickle.loads(pickle.dumps(prompts)))))
-                    outstanding.append(self)
-                    most = max(most, len(outstanding))
-
-                def result(self):
-                    outstanding.remove(self)
-                    return self.value
-
+            future, outstanding = _sent_batches(cfg, service)
             report = run_method(SqlmSynthesizer(cfg), warehouse, service, limit=3,
-                                submit=Future if name == "sent" else None, in_flight=2)
+                                submit=future if name == "sent" else None, in_flight=2)
         # later seeds propose the same problems: duplicates of the first batch's, decided where it is stored
         assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 1, 2)
         if name == "sent":
-            assert most == 2  # two batches in flight, never more
+            assert outstanding["most"] == 2  # two batches in flight, never more
         tables[name] = [warehouse.arrow(f"SELECT * EXCLUDE (created_at) FROM {t} ORDER BY ALL").to_pylist()
                         for t in ("synth_attempts", "problems")]
         tables[name].append(warehouse.arrow("SELECT problem_id, n, c FROM difficulty ORDER BY ALL").to_pylist())

@@ -42,7 +42,8 @@ def _stop_when_measuring(data_dir, args, env, sig):
 
 
 def test_sigterm_stops_a_nightly_and_a_rerun_resumes(tmp_path, bundled_model):
-    env = nightly_env(bundled_model, HARDFORGE_NIGHTLY__SEEDS='["gym:chain_sum"]', HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="30")
+    env = nightly_env(bundled_model, HARDFORGE_NIGHTLY__SEEDS='["gym:chain_sum"]', HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="30",
+                      HARDFORGE_PROGRESS_EVERY_S="1")
     code, stderr = _stop_when_measuring(tmp_path, ["run", "nightly"], env, signal.SIGTERM)
     assert code == 143, stderr[-2000:]
     assert "stopped by SIGTERM" in stderr and "internal error" not in stderr
@@ -60,6 +61,10 @@ def test_sigterm_stops_a_nightly_and_a_rerun_resumes(tmp_path, bundled_model):
     estimate = _rows(tmp_path, "SELECT counts FROM runs WHERE flow = 'estimate' AND status = 'completed'")
     counts = json.loads(estimate[0]["counts"])
     selected = counts["selected"]
+    # stderr is a pipe here: the estimate wrote progress lines, the last one at 100%
+    lines = [line for line in again.stderr.splitlines() if " | progress | estimate: " in line]
+    assert lines and f"estimate: {selected - partial}/{selected - partial} problems (100%)" in lines[-1], again.stderr[-2000:]
+    assert all("problems/s" in line and "ETA" in line for line in lines)
     assert counts["resumed"] and counts["already_done"] == partial and counts["estimated"] == selected - partial
     assert _rows(tmp_path, "SELECT count(*) AS n, count(DISTINCT problem_id) AS p FROM rollouts")[0] == {"n": 2 * selected, "p": selected}
 

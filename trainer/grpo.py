@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,7 @@ def train(
     curriculum_id: str | None = None,
     max_steps: int | None = None,
     run_id: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
     import datasets
     import torch
@@ -113,8 +115,10 @@ def train(
         def on_step_begin(self, *_, **__):
             self.start = time.perf_counter()
 
-        def on_step_end(self, *_, **__):
+        def on_step_end(self, args, state, *_, **__):
             step_times.append(time.perf_counter() - self.start)
+            if progress:
+                progress(state.global_step, state.max_steps)
 
     start = time.perf_counter()
     try:
