@@ -179,6 +179,33 @@ def query(
         _print_table(result, max_rows)
 
 
+@app.command()
+def report(
+    ctx: typer.Context,
+    out_file: Annotated[Path | None, typer.Option("--out", help="The HTML file (default DATA_DIR/reports/report.html).")] = None,
+    drift: Annotated[str | None, typer.Option(help="Two policies BEFORE,AFTER (ids, id prefixes or names) for the drift plot (default: the latest pair measured on the same problems).")] = None,
+) -> None:
+    """Write one static HTML page of plots: pass@1 per policy, drift between two policies, synthesis acceptance, curricula."""
+    from flows.report_data import resolve_policy_ref
+    from flows.report_page import write_report
+
+    state: State = ctx.obj
+    warehouse = state.warehouse()
+    pair = None
+    if drift is not None:
+        refs = [r.strip() for r in drift.split(",")]
+        if len(refs) != 2 or not all(refs):
+            ctx.fail(f"--drift takes two policies, BEFORE,AFTER (got '{drift}')")
+        ids = [resolve_policy_ref(warehouse, ref) for ref in refs]
+        missing = [ref for ref, pid in zip(refs, ids, strict=True) if pid is None]
+        if missing:
+            raise HardforgeError(f"no policy '{missing[0]}' in the warehouse; "
+                                 "`hardforge query \"SELECT policy_id, name FROM policies\"` lists them.")
+        pair = (ids[0], ids[1])
+    path = write_report(warehouse, out_file or state.config.data_dir / "reports" / "report.html", pair)
+    out.print(f"report: {path.resolve()}")
+
+
 def _print_table(frame, max_rows: int) -> None:
     table = Table(show_lines=False)
     for name in frame.columns:

@@ -183,6 +183,7 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
                                if cfg.train.enabled and exported["items"] else None)
         finally:
             stages.release_shared()
+        counts["report"] = str(reports.nightly_report(session.warehouse, session.run_id))
         reports.nightly_artifacts(session.warehouse, counts)
         session.finish(counts)
         return counts

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from warehouse.db import Warehouse
 
@@ -65,7 +66,19 @@ def nightly_summary(warehouse: Warehouse, counts: dict[str, Any]) -> str:
         f"| export | curriculum `{exp['curriculum_id'][:12]}`: {exp['items']} items in {exp['shards']} shards at `{exp['out_dir']}` |",
         "| train | " + (f"{train['steps']} GRPO steps, {train['mean_step_time_s']} s/step -> policy `{train['policy_id'][:12]}`"
                        if train else "off (train.enabled = false)") + " |",
+        *([f"| report | [{counts['report']}]({Path(counts['report']).as_uri()}) |"] if counts.get("report") else []),
     ])
+
+
+def nightly_report(warehouse: Warehouse, run_id: str) -> Path:
+    """The nightly's page of plots (``hardforge report``), linked from its artifacts."""
+    from flows.report_page import write_report
+
+    path = write_report(warehouse, warehouse.data_dir / "reports" / f"nightly-{run_id[:8]}.html",
+                        title=f"hardforge nightly {run_id[:8]}")
+    create_link_artifact(key="nightly-report", link=path.resolve().as_uri(), link_text=path.name,
+                         description="plots: pass@1 per policy, drift, synthesis acceptance, curricula")
+    return path
 
 
 def nightly_artifacts(warehouse: Warehouse, counts: dict[str, Any]) -> None:

@@ -4,11 +4,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # bubblewrap + python3-seccomp: the code sandbox; dict-foldoc + dict-jargon: the linked corpora of
-# ASearcher's QA synthesis (dictd files under /usr/share/dictd, read directly, no server needed)
+# ASearcher's QA synthesis (dictd files under /usr/share/dictd, read directly, no server needed);
+# chromium-headless-shell: the test that looks at `hardforge report` the way a browser draws it
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
   if ! command -v bwrap >/dev/null 2>&1 || ! [ -e /usr/lib/python3/dist-packages/seccomp.cpython-311-x86_64-linux-gnu.so ] \
-     || ! [ -e /usr/share/dictd/foldoc.index ] || ! [ -e /usr/share/dictd/jargon.index ]; then
-    apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap python3-seccomp dict-foldoc dict-jargon >/dev/null
+     || ! [ -e /usr/share/dictd/foldoc.index ] || ! [ -e /usr/share/dictd/jargon.index ] \
+     || ! command -v chromium-headless-shell >/dev/null 2>&1; then
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap python3-seccomp dict-foldoc dict-jargon \
+      chromium-headless-shell >/dev/null
   fi
 fi
 

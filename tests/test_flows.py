@@ -74,7 +74,10 @@ def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
     with sqlite3.connect(clean / "prefect" / f"v{version('prefect')}" / "prefect.db") as db:
         keys = {row[0] for row in db.execute("SELECT key FROM artifact")}
         flows = {row[0] for row in db.execute("SELECT f.name FROM flow_run r JOIN flow f ON r.flow_id = f.id WHERE r.state_type = 'COMPLETED'")}
-    assert {"nightly-summary", "problems-by-source", "filter-reasons", "pass-at-1-histogram", "ingest-counts", "synthesis"} <= keys
+    assert {"nightly-summary", "problems-by-source", "filter-reasons", "pass-at-1-histogram", "ingest-counts", "synthesis",
+            "nightly-report"} <= keys
+    (page,) = (clean / "reports").glob("nightly-*.html")  # the linked page of plots
+    assert page.read_text().count("<svg") == 2  # pass@1 and the curriculum; no drift or synthesis yet
     assert {"nightly", "ingest", "synthesize", "filter", "estimate", "export"} <= flows
     runs = _query(clean, "SELECT flow, status, prefect_run_id FROM runs WHERE flow = 'nightly'")
     assert runs[0]["status"] == "completed" and runs[0]["prefect_run_id"]
@@ -210,3 +213,8 @@ def test_nightly_with_training_closes_the_loop(data_dir, bundled_model):
     assert second.returncode == 0, second.stderr[-3000:]
     by_policy = _query(data_dir, "SELECT policy_id, count(*) AS n FROM difficulty GROUP BY 1")
     assert {r["policy_id"]: r["n"] for r in by_policy}.get(trained["policy_id"]) == 2
+    # the second night's report draws the drift of the same 2 problems from the base to the trained policy
+    run_id = _query(data_dir, "SELECT run_id FROM runs WHERE flow = 'nightly' ORDER BY started_at DESC LIMIT 1")[0]["run_id"]
+    page = (data_dir / "reports" / f"nightly-{run_id[:8]}.html").read_text()
+    drift = page[page.index('<section id="drift">'):page.index('<section id="acceptance">')]
+    assert "<svg" in drift and "<td>2</td>" in drift

@@ -1,0 +1,127 @@
+"""The figures behind ``hardforge report``: read-only queries on the warehouse, returning plain rows.
+
+A problem's difficulty for a policy is its latest ``difficulty`` row (any sampling key), so a
+remeasured problem counts once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from warehouse.db import Warehouse
+
+LATEST = """
+    SELECT problem_id, policy_id, arg_max(pass_at_1, estimated_at) AS pass_at_1
+    FROM difficulty GROUP BY problem_id, policy_id
+"""
+
+
+def policies_measured(warehouse: Warehouse, limit: int = 6) -> list[dict[str, Any]]:
+    """The ``limit`` most recent policies with measurements, oldest first, with their summary."""
+    rows = warehouse.arrow(
+        f"""
+        WITH latest AS ({LATEST})
+        SELECT l.policy_id, coalesce(p.name, l.policy_id[:12]) AS name, min(p.created_at) AS created_at,
+               count(*) AS problems, avg(l.pass_at_1) AS mean_pass_at_1,
+               count(*) FILTER (WHERE l.pass_at_1 = 0) AS unsolved, count(*) FILTER (WHERE l.pass_at_1 = 1) AS solved
+        FROM latest l LEFT JOIN policies p USING (policy_id)
+        GROUP BY l.policy_id, name ORDER BY created_at DESC NULLS LAST, l.policy_id LIMIT {int(limit)}
+        """
+    ).to_pylist()
+    return rows[::-1]
+
+
+def pass_at_1_histogram(warehouse: Warehouse, policy_ids: list[str], bins: int = 10) -> dict[str, list[int]]:
+    """Problems per pass@1 bin ([0, 0.1), ..., [0.9, 1.0]) for each policy."""
+    rows = warehouse.arrow(
+        f"""
+        WITH latest AS ({LATEST})
+        SELECT policy_id, least(floor(pass_at_1 * {int(bins)}), {int(bins) - 1})::INT AS bin, count(*) AS problems
+        FROM latest WHERE list_contains(?, policy_id) GROUP BY ALL
+        """,
+        [policy_ids],
+    ).to_pylist()
+    counts = {policy: [0] * bins for policy in policy_ids}
+    for row in rows:
+        counts[row["policy_id"]][row["bin"]] = row["problems"]
+    return counts
+
+
+def resolve_policy_ref(warehouse: Warehouse, ref: str) -> str | None:
+    """A policy id (or a prefix of one) or a policy name."""
+    rows = warehouse.arrow(
+        "SELECT policy_id FROM policies WHERE policy_id = ? OR name = ? OR starts_with(policy_id, ?) "
+        "ORDER BY policy_id = ? DESC, created_at DESC", [ref, ref, ref, ref]
+    ).to_pylist()
+    return rows[0]["policy_id"] if rows else None
+
+
+def default_drift_pair(warehouse: Warehouse) -> tuple[str, str] | None:
+    """The most recent pair of policies (older, newer) measured on at least one same problem."""
+    rows = warehouse.arrow(
+        f"""
+        WITH latest AS ({LATEST}),
+        ranked AS (SELECT policy_id, max(created_at) AS created_at FROM policies GROUP BY 1)
+        SELECT a.policy_id AS a, b.policy_id AS b
+        FROM latest a JOIN latest b ON a.problem_id = b.problem_id AND a.policy_id <> b.policy_id
+        JOIN ranked ra ON ra.policy_id = a.policy_id JOIN ranked rb ON rb.policy_id = b.policy_id
+        WHERE ra.created_at < rb.created_at OR (ra.created_at = rb.created_at AND a.policy_id < b.policy_id)
+        GROUP BY ALL ORDER BY max(rb.created_at) DESC, max(ra.created_at) DESC LIMIT 1
+        """
+    ).to_pylist()
+    return (rows[0]["a"], rows[0]["b"]) if rows else None
+
+
+def drift(warehouse: Warehouse, before: str, after: str) -> list[dict[str, Any]]:
+    """pass@1 of the same problems under two policies."""
+    return warehouse.arrow(
+        f"""
+        WITH latest AS ({LATEST})
+        SELECT a.problem_id, a.pass_at_1 AS before, b.pass_at_1 AS after, pr.source
+        FROM latest a JOIN latest b USING (problem_id) LEFT JOIN problems pr USING (problem_id)
+        WHERE a.policy_id = ? AND b.policy_id = ? ORDER BY a.problem_id
+        """,
+        [before, after],
+    ).to_pylist()
+
+
+def drift_summary(pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    deltas = [p["after"] - p["before"] for p in pairs]
+    return {"problems": len(pairs), "mean_delta": sum(deltas) / len(deltas) if deltas else 0.0,
+            "easier": sum(d > 0 for d in deltas), "harder": sum(d < 0 for d in deltas), "unchanged": sum(d == 0 for d in deltas)}
+
+
+def acceptance(warehouse: Warehouse, runs: int = 12) -> list[dict[str, Any]]:
+    """Synthesis attempts and acceptances per method in each of the last ``runs`` runs with attempts."""
+    return warehouse.arrow(
+        f"""
+        WITH per_run AS (
+            SELECT a.run_id, a.method, count(*) AS attempts, count(*) FILTER (WHERE a.accepted) AS accepted,
+                   coalesce(min(r.started_at), min(a.created_at)) AS started_at
+            FROM synth_attempts a LEFT JOIN runs r USING (run_id) GROUP BY a.run_id, a.method
+        ), recent AS (SELECT run_id FROM per_run GROUP BY run_id ORDER BY max(started_at) DESC LIMIT {int(runs)})
+        SELECT * FROM per_run WHERE run_id IN (SELECT run_id FROM recent) ORDER BY started_at, run_id, method
+        """
+    ).to_pylist()
+
+
+def composition(warehouse: Warehouse, curricula: int = 5) -> list[dict[str, Any]]:
+    """Items per source and domain in each of the last ``curricula`` curricula."""
+    return warehouse.arrow(
+        f"""
+        WITH recent AS (SELECT curriculum_id, created_at FROM curricula ORDER BY created_at DESC LIMIT {int(curricula)})
+        SELECT c.curriculum_id, c.created_at, coalesce(p.source, '?') AS source, coalesce(p.domain, '?') AS domain,
+               count(*) AS items
+        FROM recent c JOIN curriculum_items i USING (curriculum_id) LEFT JOIN problems p USING (problem_id)
+        GROUP BY ALL ORDER BY c.created_at, c.curriculum_id, source, domain
+        """
+    ).to_pylist()
+
+
+def totals(warehouse: Warehouse) -> dict[str, int]:
+    tables = ("problems", "policies", "rollouts", "difficulty", "synth_attempts", "curricula")
+    return {t: warehouse.scalar(f"SELECT count(*) FROM {t}") for t in tables}
+
+
+__all__ = ["policies_measured", "pass_at_1_histogram", "resolve_policy_ref", "default_drift_pair", "drift", "drift_summary",
+           "acceptance", "composition", "totals"]

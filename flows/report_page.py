@@ -1,0 +1,221 @@
+"""``hardforge report``: one static HTML page (no script, no network) with the warehouse's plots,
+drawn by matplotlib as inline SVG: pass@1 per policy, difficulty drift between two policies on
+the same problems, synthesis acceptance per method per run, and curriculum composition. Each plot
+has its own colour family, so a screenshot shows which plots are drawn."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+from flows import report_data as data
+from warehouse.db import Warehouse
+
+# one colour family per plot (the first colour of each is its signature in a screenshot)
+BLUES = ["#1f4e9c", "#5b8bd6", "#a9c4ee", "#0b2e63", "#7fa6de", "#c9dbf5"]
+ORANGE = "#e8710a"
+GREENS = ["#1b7f3b", "#5cb85c", "#a3d9a5", "#0e4d22", "#7fc98a", "#cdeccf"]
+PURPLES = ["#6a3d9a", "#9e7cc1", "#cab2d6", "#3f1f66", "#b59bd8", "#e4d7f0"]
+
+
+def _svg(figure: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.StringIO()
+    figure.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(figure)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]  # inline: no XML declaration or doctype
+
+
+def _figure(width: float = 8.0, height: float = 3.6) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "hardforge"  # stable element ids: the same data, the same page
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(width, height))
+    axes.spines[["top", "right"]].set_visible(False)
+    return figure, axes
+
+
+def _short(text: str, size: int = 12) -> str:
+    return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def pass_at_1_plot(histograms: dict[str, list[int]], names: dict[str, str]) -> str:
+    import numpy as np
+
+    figure, axes = _figure()
+    bins = len(next(iter(histograms.values())))
+    x = np.arange(bins)
+    width = 0.8 / len(histograms)
+    for i, (policy, counts) in enumerate(histograms.items()):
+        axes.bar(x + (i - (len(histograms) - 1) / 2) * width, counts, width, label=_short(names[policy], 24),
+                 color=BLUES[i % len(BLUES)])
+    axes.set_xticks(x, [f"{b / bins:.1f}–{(b + 1) / bins:.1f}" for b in range(bins)], fontsize=8)
+    axes.set_xlabel("pass@1 (0 = never solved)")
+    axes.set_ylabel("problems")
+    axes.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _svg(figure)
+
+
+def drift_plot(pairs: list[dict[str, Any]], before: str, after: str) -> str:
+    import numpy as np
+
+    figure, axes = _figure(5.2, 5.0)
+    rng = np.random.default_rng(0)  # a little jitter: many problems share pass@1 values (c / n)
+    xs = np.array([p["before"] for p in pairs]) + rng.uniform(-0.012, 0.012, len(pairs))
+    ys = np.array([p["after"] for p in pairs]) + rng.uniform(-0.012, 0.012, len(pairs))
+    axes.plot([0, 1], [0, 1], color="#999999", linewidth=1, zorder=1)
+    axes.scatter(xs, ys, s=46, color=ORANGE, alpha=0.85, edgecolors="none", zorder=2)
+    axes.set_xlim(-0.05, 1.05)
+    axes.set_ylim(-0.05, 1.05)
+    axes.set_xlabel(f"pass@1 under {_short(before, 24)}")
+    axes.set_ylabel(f"pass@1 under {_short(after, 24)}")
+    axes.set_title("above the line: easier for the newer policy", fontsize=9)
+    return _svg(figure)
+
+
+def acceptance_plot(rows: list[dict[str, Any]]) -> str:
+    import numpy as np
+
+    runs = list(dict.fromkeys(r["run_id"] for r in rows))
+    methods = sorted({r["method"] for r in rows})
+    started = {r["run_id"]: r["started_at"] for r in rows}
+    rate = {(r["run_id"], r["method"]): 100 * r["accepted"] / r["attempts"] for r in rows if r["attempts"]}
+    figure, axes = _figure()
+    x = np.arange(len(runs))
+    width = 0.8 / len(methods)
+    for i, method in enumerate(methods):
+        values = [rate.get((run, method), 0.0) for run in runs]
+        axes.bar(x + (i - (len(methods) - 1) / 2) * width, values, width, label=method, color=GREENS[i % len(GREENS)])
+    labels = [f"{started[r]:%m-%d %H:%M}\n{r[:6]}" if isinstance(started[r], dt.datetime) else r[:6] for r in runs]
+    axes.set_xticks(x, labels, fontsize=7)
+    axes.set_ylabel("accepted (% of attempts)")
+    axes.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _svg(figure)
+
+
+def composition_plot(rows: list[dict[str, Any]]) -> str:
+    import numpy as np
+
+    curricula = list(dict.fromkeys(r["curriculum_id"] for r in rows))
+    sources = sorted({r["source"] for r in rows})
+    items: dict[tuple[str, str], int] = {}
+    for r in rows:
+        items[(r["curriculum_id"], r["source"])] = items.get((r["curriculum_id"], r["source"]), 0) + r["items"]
+    figure, axes = _figure()
+    x = np.arange(len(curricula))
+    bottom = np.zeros(len(curricula))
+    for i, source in enumerate(sources):
+        values = np.array([items.get((c, source), 0) for c in curricula])
+        axes.bar(x, values, 0.6, bottom=bottom, label=_short(source, 20), color=PURPLES[i % len(PURPLES)])
+        bottom += values
+    axes.set_xticks(x, [c[:8] for c in curricula], fontsize=8)
+    axes.set_xlim(-0.7, max(len(curricula), 4) - 0.3)  # a lone curriculum is a bar, not a wall
+    axes.set_ylabel("items")
+    axes.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return _svg(figure)
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return ""
+    head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row.values()) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return str(value)
+
+
+def _section(title: str, anchor: str, plot: str | None, table: str, empty: str) -> str:
+    inner = f'<div class="plot">{plot}</div>{table}' if plot else f'<p class="empty">{html.escape(empty)}</p>'
+    return f'<section id="{anchor}"><h2>{html.escape(title)}</h2>{inner}</section>'
+
+
+STYLE = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 24px auto; max-width: 980px; color: #222; background: #fff; }
+h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; }
+.meta { color: #666; } .empty { color: #8a5a00; background: #fff8e6; padding: 8px 12px; }
+.plot svg { max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: 8px 0; font-size: 13px; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+"""
+
+
+def render_report(warehouse: Warehouse, drift_pair: tuple[str, str] | None = None, *, title: str = "hardforge report") -> str:
+    """The page as a string; ``drift_pair`` = (before, after) policy ids, else the latest pair."""
+    counts = data.totals(warehouse)
+    policies = data.policies_measured(warehouse)
+    names = {p["policy_id"]: p["name"] for p in policies}
+    sections = []
+
+    histograms = data.pass_at_1_histogram(warehouse, [p["policy_id"] for p in policies]) if policies else {}
+    sections.append(_section(
+        "pass@1 per policy", "pass-at-1", pass_at_1_plot(histograms, names) if histograms else None,
+        _table([{"policy": p["name"], "id": p["policy_id"][:12], "problems": p["problems"], "mean pass@1": p["mean_pass_at_1"],
+                 "never solved": p["unsolved"], "always solved": p["solved"]} for p in policies]),
+        "No difficulty yet: run `hardforge estimate` (or the nightly).",
+    ))
+
+    pair = drift_pair or data.default_drift_pair(warehouse)
+    pairs = data.drift(warehouse, *pair) if pair else []
+    if pair and pairs:
+        more = {pid: names.get(pid) or warehouse.scalar("SELECT any_value(name) FROM policies WHERE policy_id = ?", [pid]) or pid[:12]
+                for pid in pair}
+        summary = data.drift_summary(pairs)
+        plot = drift_plot(pairs, more[pair[0]], more[pair[1]])
+        table = _table([{"before": more[pair[0]], "after": more[pair[1]], **summary}])
+    else:
+        plot, table = None, ""
+    sections.append(_section(
+        "Difficulty drift between two policies", "drift", plot, table,
+        "Drift needs two policies measured on the same problems: train a policy (`hardforge train`) and measure "
+        "it on the problems of the last one.",
+    ))
+
+    accepted = data.acceptance(warehouse)
+    sections.append(_section(
+        "Synthesis acceptance per method per run", "acceptance", acceptance_plot(accepted) if accepted else None,
+        _table([{"run": r["run_id"][:8], "started": r["started_at"], "method": r["method"], "attempts": r["attempts"],
+                 "accepted": r["accepted"]} for r in accepted]),
+        "No synthesis attempts yet: run `hardforge synthesize` (or the nightly with nightly.synthesize).",
+    ))
+
+    parts = data.composition(warehouse)
+    by_domain: dict[tuple[str, str], int] = {}
+    for r in parts:
+        by_domain[(r["curriculum_id"], r["domain"])] = by_domain.get((r["curriculum_id"], r["domain"]), 0) + r["items"]
+    sections.append(_section(
+        "Curriculum composition", "curricula", composition_plot(parts) if parts else None,
+        _table([{"curriculum": c[:12], "domain": d, "items": n} for (c, d), n in by_domain.items()]),
+        "No curriculum with items yet: run `hardforge export` (or the nightly).",
+    ))
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    meta = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in counts.items())
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
+            f'<p class="meta">{html.escape(str(warehouse.path))} · {stamp} · {html.escape(meta)}</p>'
+            + "".join(sections) + "</body></html>")
+
+
+def write_report(warehouse: Warehouse, out: Path, drift_pair: tuple[str, str] | None = None, **options: Any) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(render_report(warehouse, drift_pair, **options), encoding="utf-8")
+    tmp.replace(out)  # a reader never sees half a page
+    return out
+
+
+__all__ = ["render_report", "write_report", "BLUES", "ORANGE", "GREENS", "PURPLES"]
