@@ -11,7 +11,15 @@ from PIL import Image
 
 from flows import report_data
 from flows.report_page import BLUES, GREENS, ORANGE, PURPLES
-from schemas.records import Curriculum, CurriculumItem, Difficulty, Policy, Problem, Run, SynthAttempt
+from schemas.records import (
+    Curriculum,
+    CurriculumItem,
+    Difficulty,
+    Policy,
+    Problem,
+    Run,
+    SynthAttempt,
+)
 from tests.conftest import run_cli
 from warehouse.db import Warehouse
 
