@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from schemas.errors import HardforgeError
 from schemas.keys import content_key
 from schemas.records import Document, Link
+from warehouse.corpus import LINK
 
 DICTD_DIR = Path("/usr/share/dictd")
 PACKAGES = {"foldoc": "dict-foldoc", "jargon": "dict-jargon"}
 _B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
-_LINK = re.compile(r"\{([^{}]{1,120})\}")
 
 
 def b64_number(text: str) -> int:
@@ -92,7 +91,7 @@ def read_dictd(name: str, index: Path, dictionary: Path, *, now: dt.datetime | N
         bodies.append((doc_id, body))
     links: dict[tuple[str, str], Link] = {}
     for doc_id, body in bodies:
-        for anchor in _LINK.findall(body):
+        for anchor in LINK.findall(body):
             anchor = " ".join(anchor.split())
             if (doc_id, anchor) not in links:
                 links[doc_id, anchor] = Link(src_id=doc_id, anchor=anchor, dst_id=_resolve(anchor, by_word), corpus=name)

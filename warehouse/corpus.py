@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from schemas.errors import HardforgeError
 from warehouse.db import Warehouse
 
-_LINK = re.compile(r"\{([^{}]{1,120})\}")
+LINK = re.compile(r"\{([^{}]{1,120})\}")  # a dictd cross-reference: {headword}
 
 
 def plain(text: str) -> str:
     """Article text for a prompt: link braces removed, whitespace collapsed."""
-    return " ".join(_LINK.sub(r"\1", text).split())
+    return " ".join(LINK.sub(r"\1", text).split())
 
 
 @dataclass(frozen=True)
