@@ -138,9 +138,13 @@ def export_curriculum(
             "counts": {
                 "items": table.num_rows,
                 "shards": len(shards),
-                "by_domain": dict(sorted(Counter(selected.column("domain").to_pylist()).items())),
-                "by_source": dict(sorted(Counter(selected.column("source").to_pylist()).items())),
+                "by_domain": _count(selected, "domain"),
+                "by_source": _count(selected, "source"),
+                "by_level": _count(selected, "level"),
+                "pass_at_1_histogram": pass_at_1_histogram(selected.column("pass_at_1").to_pylist()),
             },
+            "sampling_keys": sorted(set(selected.column("sampling_key").to_pylist())),
+            "lineage": lineage(selected),
             "shards": shards,
             "columns": SHARD_SCHEMA.names,
             "order_note": "rows are in curriculum order across shards; read the shards in file order",
@@ -152,6 +156,31 @@ def export_curriculum(
         shutil.rmtree(scratch, ignore_errors=True)
     _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, run_id)
     return ExportResult(curriculum_id, out_dir, table.num_rows, shards, manifest)
+
+
+def _count(selected: pa.Table, column: str) -> dict[str, int]:
+    return dict(sorted(Counter("none" if v is None else str(v) for v in selected.column(column).to_pylist()).items()))
+
+
+HISTOGRAM_BINS = 10
+
+
+def pass_at_1_histogram(values: list[float], bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:
+    """Items per pass@1 bin: [0, 0.1), ..., [0.9, 1.0]."""
+    counts = Counter(min(int(v * bins), bins - 1) for v in values)
+    return [{"low": round(b / bins, 3), "high": round((b + 1) / bins, 3), "items": counts.get(b, 0)} for b in range(bins)]
+
+
+def lineage(selected: pa.Table, shown: int = 20) -> dict[str, Any]:
+    """Where the items come from: the synthesis methods that made them, their parent problems,
+    and the runs that created them (content only: the same selection, the same manifest)."""
+    methods = [m for m in selected.column("method").to_pylist() if m]
+    parents = sorted({p for p in selected.column("parent_id").to_pylist() if p})
+    runs = sorted({r for r in selected.column("created_run").to_pylist() if r})
+    return {"seed_items": selected.num_rows - len(methods), "synthesized_items": len(methods),
+            "by_method": dict(sorted(Counter(methods).items())),
+            "items_with_parent": sum(1 for p in selected.column("parent_id").to_pylist() if p),
+            "parents": len(parents), "parent_ids": parents[:shown], "created_runs": len(runs), "created_run_ids": runs[:shown]}
 
 
 def _write_shards(table: pa.Table, per_shard: int, folder: Path) -> list[dict[str, Any]]:

@@ -25,9 +25,11 @@ WITH latest AS (  -- figures under the current sampling key of each problem only
     WHERE d.policy_id = $policy
 ), chosen AS (
     SELECT p.problem_id, p.domain, p.statement, p.answer, p.verifier, p.source, p.task, p.extra,
-           d.n, d.c, d.pass_at_1,
+           d.n, d.c, d.pass_at_1, d.sampling_key, p.parent_id, p.created_run,
            list_transform(map_entries(d.pass_at_k), lambda e: {{'k': e.key, 'value': e.value}}) AS pass_at_k,
-           json_extract_string(p.extra, '$.entry_point') AS entry_point
+           json_extract_string(p.extra, '$.entry_point') AS entry_point,
+           json_extract_string(p.extra, '$.gym.level') AS level,  -- reasoning-gym's difficulty level
+           (SELECT min(a.method) FROM synth_attempts a WHERE a.problem_id = p.problem_id AND a.accepted) AS method
     FROM latest d JOIN problems p USING (problem_id)
     WHERE d.pass_at_1 BETWEEN $low AND $high
       AND ($keep_unsolved OR d.pass_at_1 > 0)

@@ -67,6 +67,29 @@ def test_filtered_problems_are_not_exported(measured):
     assert sorted(table.column("statement").to_pylist()) == [f"Q{i}: what is the number {i} plus zero?" for i in (10, 11)]
 
 
+def test_lineage_and_histogram_of_the_items():
+    import pyarrow as pa
+
+    from curricula.card import dataset_card
+    from curricula.export import lineage, pass_at_1_histogram
+
+    bins = pass_at_1_histogram([0.0, 0.05, 0.25, 0.999, 1.0])
+    assert [b["items"] for b in bins] == [2, 0, 1, 0, 0, 0, 0, 0, 0, 2] and bins[-1] == {"low": 0.9, "high": 1.0, "items": 2}
+    items = pa.table({"method": ["svs", "svs", None, "sqlm"], "parent_id": ["a", "a", None, None],
+                      "created_run": ["r1", "r1", "r0", None]})
+    got = lineage(items)
+    assert got == {"seed_items": 1, "synthesized_items": 3, "by_method": {"sqlm": 1, "svs": 2}, "items_with_parent": 2,
+                   "parents": 1, "parent_ids": ["a"], "created_runs": 2, "created_run_ids": ["r0", "r1"]}
+    manifest = {"curriculum_id": "c", "policy_id": "p", "rule": {"band": [0.1, 0.9], "keep_unsolved": False, "keep_solved": True,
+                "order": "pass_at_1", "balance_domains": True}, "counts": {"items": 4, "shards": 1, "by_domain": {"math": 4},
+                "by_source": {"svs": 2, "sqlm": 1, "champ": 1}, "by_level": {"none": 4}, "pass_at_1_histogram": bins},
+                "sampling_keys": ["k" * 32], "lineage": got, "columns": ["prompt"], "shards": [{"file": "shard-00000-of-00001.parquet"}]}
+    card = dataset_card(manifest)
+    assert "3 synthesized ones (by method: sqlm: 1, svs: 2)" in card and "2 items derive from 1 parent problems: `a`" in card
+    assert "kept: always\nsolved" in card and "domains interleaved" in card and "'shard-00000-of-00001.parquet'" in card
+    assert "0.0–0.1 | " + "█" * 40 + " 2" in card and "0.1–0.2 | " + " " * 40 + " 0" in card
+
+
 def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):
     import datasets
 
@@ -83,6 +106,11 @@ def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):
     # the dataset card: `datasets` reads the folder as is, in curriculum order
     card = (result.out_dir / "README.md").read_text()
     assert card.startswith("---\nconfigs:") and f"`{result.curriculum_id}`" in card and "7 problems in 3 Parquet shards" in card
+    for part in ("## How it was selected", "pass@1 lies in [0.0, 1.0]", "left out: never solved", "| p.jsonl | 7 |",
+                 "| none | 7 |", "0.2–0.3 | " + "█" * 40 + " 3", "7 seed problems and 0 synthesized ones",
+                 "datasets.load_dataset(", "shuffle_dataset=False", "data.shuffle=False", "custom_reward_function.name=compute_score"):
+        assert part in card, part
+    assert manifest["sampling_keys"] and f"`{manifest['sampling_keys'][0][:12]}`" in card
     assert datasets.load_dataset(str(result.out_dir), split="train")["position"] == list(range(7))
     assert ds["pass_at_1"] == sorted(ds["pass_at_1"])
     # verl: data_source str, prompt = chat messages, ability, reward_model.ground_truth, extra_info
