@@ -24,6 +24,13 @@ if [ -z "${UV_FIND_LINKS:-}" ]; then
 fi
 echo "setup: torch wheels from find-links='${UV_FIND_LINKS:-<none>}'"
 UV_PYTHON=${UV_PYTHON:-python3.11} uv sync --extra test
+# verl 0.9.1 for the test that runs its reward loader and manager on our shards: without its
+# dependencies (they would downgrade transformers), plus the few its import needs, beside the env
+if ! [ -d .cache/verl/verl ]; then
+  uv pip install -q --python .venv/bin/python --no-deps --target .cache/verl verl==0.9.1 tensordict==0.10.0 pyvers==0.1.0 \
+    omegaconf==2.3.1 hydra-core==1.3.8 codetiming==1.4.0 lazy-importer==0.1.0 antlr4-python3-runtime==4.9.3 \
+    || echo "setup: verl could not be installed; its reward-manager test will be skipped"
+fi
 # The fast engine: vLLM in a second environment (.venv-vllm: its pins clash with this one's), which
 # `make nightly` uses when it imports. HARDFORGE_NO_VLLM=1 skips it; a failure leaves transformers.
 if [ "${HARDFORGE_NO_VLLM:-0}" != "1" ] && [ "$(uname -m)" = "x86_64" ]; then
