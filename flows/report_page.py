@@ -72,7 +72,7 @@ def drift_plot(pairs: list[dict[str, Any]], before: str, after: str) -> str:
     xs = np.array([p["before"] for p in pairs]) + rng.uniform(-0.012, 0.012, len(pairs))
     ys = np.array([p["after"] for p in pairs]) + rng.uniform(-0.012, 0.012, len(pairs))
     axes.plot([0, 1], [0, 1], color="#999999", linewidth=1, zorder=1)
-    axes.scatter(xs, ys, s=46, color=ORANGE, alpha=0.85, edgecolors="none", zorder=2)
+    axes.scatter(xs, ys, s=60, color=ORANGE, edgecolors="white", linewidths=0.5, zorder=2)  # opaque: its colour shows as is
     axes.set_xlim(-0.05, 1.05)
     axes.set_ylim(-0.05, 1.05)
     axes.set_xlabel(f"pass@1 under {_short(before, 24)}")
