@@ -10,7 +10,8 @@ keys and the recorded estimate selection, not from Prefect's caching.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,12 +140,23 @@ FLOWS: dict[str, Any] = {name: _stage_flow(stage) for name, stage in STAGES.item
 CLUSTER_STAGES = ("synthesize", "estimate")
 
 
-def ray_task_runner(config: HardforgeConfig):
-    """Prefect's Ray task runner for the configured cluster: a running one at ``cluster.address``,
-    else a local one with ``cluster.workers`` CPUs. Ray 2.60 turns token authentication on; a
-    local cluster turns it off (it listens on this machine only), a remote one uses RAY_AUTH_TOKEN."""
+def _ray_init(config: HardforgeConfig) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """``ray.init`` arguments for the configured cluster: a running one at ``cluster.address``, else a
+    local one with ``cluster.workers`` CPUs. Ray 2.60 turns token authentication on; a local cluster
+    turns it off (it listens on this machine only), a remote one uses RAY_AUTH_TOKEN."""
     import os
 
+    cluster = config.cluster
+    if cluster.address:
+        return (cluster.address,), {}
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    return (), {"num_cpus": cluster.workers, "include_dashboard": False,
+                "runtime_env": {"env_vars": {"RAY_AUTH_MODE": "disabled"}}}
+
+
+def ray_task_runner(config: HardforgeConfig):
+    """Prefect's Ray task runner for the configured cluster (it joins Ray when this process has
+    already started it: the nightly starts it once for all its stages)."""
     try:
         from prefect_ray import RayTaskRunner
     except ImportError as exc:
@@ -152,13 +164,26 @@ def ray_task_runner(config: HardforgeConfig):
 
         raise HardforgeError(f"cluster.enabled needs prefect-ray and ray, which this environment lacks ({exc}); "
                              "`make setup` installs them in both environments.") from None
+    args, kwargs = _ray_init(config)
+    return RayTaskRunner(address=args[0]) if args else RayTaskRunner(init_kwargs=kwargs)
 
-    cluster = config.cluster
-    if cluster.address:
-        return RayTaskRunner(address=cluster.address)
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    return RayTaskRunner(init_kwargs={"num_cpus": cluster.workers, "include_dashboard": False,
-                                      "runtime_env": {"env_vars": {"RAY_AUTH_MODE": "disabled"}}})
+
+@contextmanager
+def one_ray_for_the_night(config: HardforgeConfig) -> Iterator[None]:
+    """Start (or join) Ray once for the nightly, so that its stages share the cluster and the
+    workers keep their loaded engines from one stage to the next."""
+    if not config.cluster.enabled:
+        yield
+        return
+    ray_task_runner(config)  # the one-sentence error where prefect-ray is missing
+    import ray
+
+    args, kwargs = _ray_init(config)
+    ray.init(*args, **kwargs)
+    try:
+        yield
+    finally:
+        ray.shutdown()
 
 
 def flow_of(name: str, config: HardforgeConfig):
@@ -172,7 +197,7 @@ def flow_of(name: str, config: HardforgeConfig):
 def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]:
     """seed ingest -> synthesis (-> Lean checks) -> filters -> estimate -> export (-> train), for the latest policy."""
     cfg = _config(config)
-    with StageSession(cfg, "nightly", policy=policy, prefect_run_id=_prefect_run_id()) as session:
+    with StageSession(cfg, "nightly", policy=policy, prefect_run_id=_prefect_run_id()) as session, one_ray_for_the_night(cfg):
         try:
             counts: dict[str, Any] = {
                 "ingest": FLOWS["ingest"](config),

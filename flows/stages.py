@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -159,8 +161,6 @@ def _shared_verifiers(cfg: HardforgeConfig) -> Any:
 def _share_cores(cfg: HardforgeConfig) -> None:
     """A local cluster shares this machine's cores: each worker's torch gets its share, not all."""
     if cfg.cluster.address is None:
-        import os
-
         import torch
 
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // cfg.cluster.workers))
@@ -180,7 +180,7 @@ def measure_chunk(config: dict[str, Any], spec: dict[str, Any], policy_id: str, 
     service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
     started = time.monotonic()
     result = measure_remote(service, [(p, prev) for p, prev in todo])
-    return {**result, "elapsed_s": time.monotonic() - started}
+    return {**result, "elapsed_s": time.monotonic() - started, "worker": f"{socket.gethostname()}:{os.getpid()}"}
 
 
 def _estimate_on_cluster(session: StageSession, todo: list[Any], submit: Callable[..., Any], totals: dict[str, Any],
@@ -197,8 +197,11 @@ def _estimate_on_cluster(session: StageSession, todo: list[Any], submit: Callabl
     started = time.monotonic()
     futures = [submit(config, spec, session.policy.policy_id, session.run_id, todo[i : i + size])
                for i in range(0, len(todo), size)]
+    workers: set[str] = set()
     for future in as_completed(futures):
         chunk = future.result()
+        workers.add(chunk["worker"])
+        totals["workers"] = len(workers)
         totals["rollouts"] += store(session.warehouse, {k: from_ipc(v) for k, v in chunk["tables"].items()})
         for key in ("estimated", "correct", "completion_tokens"):
             totals[key] += chunk[key]

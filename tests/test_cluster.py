@@ -1,6 +1,7 @@
-"""The estimate flow on a local Ray cluster through Prefect's Ray task runner: two workers measure
-chunks with the real bundled model and send the rows back; the flow is the one writer. The same
-problems measured in process give the same figures (same seeds, same prompts)."""
+"""A nightly on a local Ray cluster through Prefect's Ray task runner, with the real bundled
+model: two workers propose and validate synthesis batches (self-questioning; the solver
+rollouts graded there) and measure estimate chunks, and send the rows back; the flow is the one
+writer, so every attempt and every rollout is stored once."""
 
 import json
 
@@ -14,46 +15,35 @@ def _rows(data_dir, sql):
     return json.loads(result.stdout)
 
 
-def test_estimate_on_a_local_ray_cluster(tmp_path, bundled_model):
-    env = nightly_env(bundled_model, HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="6", HARDFORGE_CLUSTER__CHUNK_PROBLEMS="2")
-    results = {}
-    for name, cluster in (("ray", {"HARDFORGE_CLUSTER__ENABLED": "true", "HARDFORGE_CLUSTER__WORKERS": "2"}), ("local", {})):
-        data_dir = tmp_path / name
-        assert run_cli(data_dir, "ingest", "gym:chain_sum", "--size", "6", **env).returncode == 0
-        result = run_cli(data_dir, "run", "estimate", **env, **cluster)
-        assert result.returncode == 0, result.stderr[-3000:]
-        results[name] = _rows(data_dir, "SELECT problem_id, n, c FROM difficulty ORDER BY problem_id")
-        counts = _rows(data_dir, "SELECT problem_id, count(*) AS r FROM rollouts GROUP BY 1")
-        assert len(counts) == 6 and all(c["r"] == 2 for c in counts)  # every problem complete, none twice
-        run = _rows(data_dir, "SELECT status, counts FROM runs WHERE flow = 'estimate'")[0]
-        assert run["status"] == "completed" and json.loads(run["counts"])["estimated"] == 6
-    assert [r["problem_id"] for r in results["ray"]] == [r["problem_id"] for r in results["local"]]
-    assert all(r["n"] == 2 for r in results["ray"])
-    # a rerun on the cluster finds nothing left to do
-    again = run_cli(tmp_path / "ray", "run", "estimate", **env, HARDFORGE_CLUSTER__ENABLED="true")
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert _rows(tmp_path / "ray", "SELECT count(*) AS n FROM rollouts")[0]["n"] == 12
-
-
-def test_synthesis_on_a_local_ray_cluster(tmp_path, bundled_model):
-    """Self-questioning with the real model: two workers propose and validate a batch of seeds each
-    (their solver rollouts graded there), the flow decides and stores every attempt once."""
+def test_a_nightly_on_a_local_ray_cluster(tmp_path, bundled_model):
     from schemas.keys import content_key
 
-    env = nightly_env(bundled_model, HARDFORGE_NIGHTLY__SYNTHESIZE='["sqlm"]', HARDFORGE_NIGHTLY__SYNTHESIZE_LIMIT="2",
+    env = nightly_env(bundled_model, HARDFORGE_NIGHTLY__SEEDS='["gym:chain_sum?size=6"]', HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="6",
+                      HARDFORGE_NIGHTLY__SYNTHESIZE='["sqlm"]', HARDFORGE_NIGHTLY__SYNTHESIZE_LIMIT="2",
                       HARDFORGE_SYNTH__SQLM__PROPOSALS="2", HARDFORGE_SYNTH__SQLM__BATCH_SEEDS="1",
-                      HARDFORGE_SYNTH__SQLM__MAX_TOKENS="48", HARDFORGE_ROLLOUTS__MAX_TOKENS="48", HARDFORGE_CLUSTER__ENABLED="true", HARDFORGE_CLUSTER__WORKERS="2")
-    result = run_cli(tmp_path, "run", "synthesize", **env)
+                      HARDFORGE_SYNTH__SQLM__MAX_TOKENS="48", HARDFORGE_ROLLOUTS__MAX_TOKENS="32",
+                      HARDFORGE_CLUSTER__ENABLED="true", HARDFORGE_CLUSTER__WORKERS="2", HARDFORGE_CLUSTER__CHUNK_PROBLEMS="2")
+    result = run_cli(tmp_path, "run", "nightly", **env)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stderr.count("(propose-batch pid=") >= 2  # the batches ran in Ray workers
+    # both stages ran in the two Ray workers, which loaded the model once each for the whole night
+    loads = [line for line in result.stderr.splitlines() if "engine: transformers" in line]
+    assert len(loads) == 2 and all("(propose-batch pid=" in line for line in loads), loads
+
+    # synthesis: both batches, each candidate once; every accepted problem stored once with its solver rollouts
     attempts = _rows(tmp_path, "SELECT attempt_id, accepted, reason, problem_id FROM synth_attempts")
     expected = {content_key("sqlm", f"arithmetic#{seed}", str(i)) for seed in (0, 1) for i in range(2)}
-    assert {a["attempt_id"] for a in attempts} == expected  # both batches, each candidate once
+    assert {a["attempt_id"] for a in attempts} == expected
     assert all(a["accepted"] or a["reason"] for a in attempts)
     accepted = {a["problem_id"] for a in attempts if a["accepted"]}
-    stored = _rows(tmp_path, "SELECT p.problem_id, count(r.rollout_id) AS r FROM problems p "
-                             "LEFT JOIN rollouts r USING (problem_id) GROUP BY 1")
-    # every accepted problem is stored once, with the solver rollouts its worker graded
-    assert {s["problem_id"] for s in stored} == accepted and all(s["r"] == 4 for s in stored)
-    run = _rows(tmp_path, "SELECT status, counts FROM runs WHERE flow = 'synthesize'")[0]
-    assert run["status"] == "completed" and json.loads(run["counts"])["synthesize"][0]["candidates"] == 4
+    assert {r["problem_id"] for r in _rows(tmp_path, "SELECT problem_id FROM problems WHERE source = 'sqlm'")} == accepted
+
+    # estimate: the selection measured in chunks of 2, n = 2 each
+    estimate = json.loads(_rows(tmp_path, "SELECT counts FROM runs WHERE flow = 'estimate' AND status = 'completed'")[0]["counts"])
+    assert estimate["estimated"] == estimate["selected"] == 6 and estimate["rollouts"] == 12 and estimate["workers"] >= 1
+    # every difficulty row (synthesis or estimate) has exactly its n rollouts: nothing lost, nothing twice
+    assert _rows(tmp_path, """
+        SELECT count(*) AS bad FROM difficulty d WHERE n <> (SELECT count(*) FROM rollouts r
+            WHERE r.problem_id = d.problem_id AND r.policy_id = d.policy_id AND r.sampling_key = d.sampling_key)""")[0]["bad"] == 0
+    assert _rows(tmp_path, "SELECT count(*) - count(DISTINCT rollout_id) AS dup FROM rollouts")[0]["dup"] == 0
+    runs = _rows(tmp_path, "SELECT flow, status FROM runs")
+    assert all(r["status"] == "completed" for r in runs) and {r["flow"] for r in runs} >= {"nightly", "synthesize", "estimate", "export"}
