@@ -183,3 +183,48 @@ def test_fast_path_agrees_with_math_verify(gold, predicted, equal):
     assert equivalent(gold, predicted) is equal
     slow = verify(parse(f"\\boxed{{{gold}}}", parsing_timeout=None), parse(f"\\boxed{{{predicted}}}", parsing_timeout=None), timeout_seconds=None)
     assert slow is equal
+
+
+ORPHAN_SCRIPT = """
+import os, sys, time
+from verifiers.math.grade import MathVerifier
+if __name__ == "__main__":
+    verifier = MathVerifier(workers=2)
+    verifier._get_pool()
+    # a forked helper inherits the pool's task queue: with it alive, the workers never read EOF
+    helper = os.fork()
+    if helper == 0:
+        time.sleep(120)
+        os._exit(0)
+    print(helper, " ".join(str(p.pid) for p in verifier._pool._pool), flush=True)
+    time.sleep(600)
+"""
+
+
+def test_grading_workers_leave_when_their_parent_is_killed(tmp_path):
+    """SIGKILL (or Ray ending a worker process) skips every cleanup: the pool's processes notice
+    that their parent is gone and exit instead of waiting on their queue forever."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    from tests.conftest import ROOT
+
+    script = tmp_path / "owner.py"
+    script.write_text(ORPHAN_SCRIPT)
+    owner = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                             env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    helper, *pids = owner.stdout.readline().split()
+    workers = [psutil.Process(int(pid)) for pid in pids]
+    assert len(workers) == 2 and all(w.is_running() for w in workers)
+    try:
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+        gone, alive = psutil.wait_procs(workers, timeout=30)
+        assert not alive and len(gone) == 2
+    finally:
+        for process in [psutil.Process(int(helper)), *workers]:
+            if process.is_running():
+                process.kill()

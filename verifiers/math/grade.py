@@ -58,7 +58,21 @@ def _worker_init() -> None:
     # math-verify warns on every call that we disabled its timeouts: we enforce our own.
     logging.getLogger("math_verify").setLevel(logging.ERROR)
     signal.signal(signal.SIGALRM, _on_alarm)
+    _exit_with_parent(os.getppid())
     import math_verify  # noqa: F401  (pay the import once per worker)
+
+
+def _exit_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """A pool worker outlives a parent killed without cleanup (SIGKILL, or Ray ending its worker
+    processes) and waits on its task queue forever: leave once the parent is gone."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 @lru_cache(maxsize=4096)
