@@ -77,12 +77,14 @@ import datasets
 rows = datasets.load_dataset("path/to/this/folder", split="train")
 ```
 
-With TRL, keep the order (`prompt` is TRL's conversational format; the reward is yours, e.g.
-hardforge's `trainer.rewards`):
+With TRL, keep the order (`prompt` is TRL's conversational format; hardforge's verifiers grade
+through `trainer.rewards.VerifierReward`):
 
 ```python
 from trl import GRPOConfig, GRPOTrainer
-trainer = GRPOTrainer(model=..., reward_funcs=[...], train_dataset=rows,
+from trainer.rewards import VerifierReward
+from schemas.config import load_config
+trainer = GRPOTrainer(model=..., reward_funcs=[VerifierReward(load_config())], train_dataset=rows,
                       args=GRPOConfig(output_dir="out", shuffle_dataset=False))
 ```
 
@@ -118,12 +120,16 @@ def _lineage(lineage: dict[str, Any] | None) -> str:
     parents = ", ".join(f"`{p[:12]}`" for p in lineage["parent_ids"])
     runs = ", ".join(f"`{r[:12]}`" for r in lineage["created_run_ids"])
     more = lambda total, shown: f" (first {shown} of {total})" if total > shown else ""  # noqa: E731
+    derived = (f"- {_n(lineage['items_with_parent'], 'item')} derive from {_n(lineage['parents'], 'parent problem')}"
+               f"{more(lineage['parents'], len(lineage['parent_ids']))}: {parents}.") if parents else "- No item derives from a parent problem."
     return (
-        f"- {lineage['seed_items']} seed problems and {lineage['synthesized_items']} synthesized ones "
-        f"(by method: {methods}).\n"
-        f"- {lineage['items_with_parent']} items derive from {lineage['parents']} parent problems"
-        + (f"{more(lineage['parents'], len(lineage['parent_ids']))}: {parents}" if parents else "") + ".\n"
-        f"- Created in {lineage['created_runs']} runs" + (f"{more(lineage['created_runs'], len(lineage['created_run_ids']))}: {runs}" if runs else "")
+        f"- {_n(lineage['seed_items'], 'seed problem')} and {_n(lineage['synthesized_items'], 'synthesized problem')} "
+        f"(by method: {methods}).\n{derived}\n"
+        f"- Created in {_n(lineage['created_runs'], 'run')}" + (f"{more(lineage['created_runs'], len(lineage['created_run_ids']))}: {runs}" if runs else "")
         + " (the warehouse's `runs` table has each run's config hash, code version and figures;"
         " `problems.method_meta` and `synth_attempts` have every synthesized item's history)."
     )
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"

@@ -85,7 +85,8 @@ def test_lineage_and_histogram_of_the_items():
                 "by_source": {"svs": 2, "sqlm": 1, "champ": 1}, "by_level": {"none": 4}, "pass_at_1_histogram": bins},
                 "sampling_keys": ["k" * 32], "lineage": got, "columns": ["prompt"], "shards": [{"file": "shard-00000-of-00001.parquet"}]}
     card = dataset_card(manifest)
-    assert "3 synthesized ones (by method: sqlm: 1, svs: 2)" in card and "2 items derive from 1 parent problems: `a`" in card
+    assert "1 seed problem and 3 synthesized problems (by method: sqlm: 1, svs: 2)" in card
+    assert "2 items derive from 1 parent problem: `a`" in card and "Created in 2 runs: `r0`, `r1`" in card
     assert "kept: always\nsolved" in card and "domains interleaved" in card and "'shard-00000-of-00001.parquet'" in card
     assert "0.0–0.1 | " + "█" * 40 + " 2" in card and "0.1–0.2 | " + " " * 40 + " 0" in card
 
@@ -107,7 +108,7 @@ def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):
     card = (result.out_dir / "README.md").read_text()
     assert card.startswith("---\nconfigs:") and f"`{result.curriculum_id}`" in card and "7 problems in 3 Parquet shards" in card
     for part in ("## How it was selected", "pass@1 lies in [0.0, 1.0]", "left out: never solved", "| p.jsonl | 7 |",
-                 "| none | 7 |", "0.2–0.3 | " + "█" * 40 + " 3", "7 seed problems and 0 synthesized ones",
+                 "| none | 7 |", "0.2–0.3 | " + "█" * 40 + " 3", "7 seed problems and 0 synthesized problems", "No item derives from a parent problem.",
                  "datasets.load_dataset(", "shuffle_dataset=False", "data.shuffle=False", "custom_reward_function.name=compute_score"):
         assert part in card, part
     assert manifest["sampling_keys"] and f"`{manifest['sampling_keys'][0][:12]}`" in card
