@@ -23,7 +23,7 @@ nightly:          ## the main job: seed ingest -> synthesis -> filters -> estima
 
 test:             ## the whole test suite (what CI runs)
 	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HOME=$(CURDIR)/.cache/hf PREFECT_HOME=$(CURDIR)/.cache/prefect \
-	  .venv/bin/python -m pytest -q
+	  .venv/bin/python -m pytest -q --durations=15
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
