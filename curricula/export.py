@@ -165,10 +165,15 @@ def _count(selected: pa.Table, column: str) -> dict[str, int]:
 HISTOGRAM_BINS = 10
 
 
+def bin_counts(values: list[float], bins: int = HISTOGRAM_BINS) -> list[int]:
+    """How many pass@1 values fall in each bin [0, 1/bins), ..., [1 - 1/bins, 1] (1.0 in the last)."""
+    counts = Counter(min(int(v * bins), bins - 1) for v in values)
+    return [counts.get(b, 0) for b in range(bins)]
+
+
 def pass_at_1_histogram(values: list[float], bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:
     """Items per pass@1 bin: [0, 0.1), ..., [0.9, 1.0]."""
-    counts = Counter(min(int(v * bins), bins - 1) for v in values)
-    return [{"low": round(b / bins, 3), "high": round((b + 1) / bins, 3), "items": counts.get(b, 0)} for b in range(bins)]
+    return [{"low": round(b / bins, 3), "high": round((b + 1) / bins, 3), "items": n} for b, n in enumerate(bin_counts(values, bins))]
 
 
 def lineage(selected: pa.Table, shown: int = 20) -> dict[str, Any]:

@@ -154,16 +154,22 @@ def _ray_init(config: HardforgeConfig) -> tuple[tuple[str, ...], dict[str, Any]]
                 "runtime_env": {"env_vars": {"RAY_AUTH_MODE": "disabled"}}}
 
 
-def ray_task_runner(config: HardforgeConfig):
-    """Prefect's Ray task runner for the configured cluster (it joins Ray when this process has
-    already started it: the nightly starts it once for all its stages)."""
+def _prefect_ray() -> Any:
+    """prefect-ray's module, or one sentence where this environment lacks it."""
     try:
-        from prefect_ray import RayTaskRunner
+        import prefect_ray
     except ImportError as exc:
         from schemas.errors import HardforgeError
 
         raise HardforgeError(f"cluster.enabled needs prefect-ray and ray, which this environment lacks ({exc}); "
                              "`make setup` installs them in both environments.") from None
+    return prefect_ray
+
+
+def ray_task_runner(config: HardforgeConfig):
+    """Prefect's Ray task runner for the configured cluster (it joins Ray when this process has
+    already started it: the nightly starts it once for all its stages)."""
+    RayTaskRunner = _prefect_ray().RayTaskRunner  # noqa: N806
     args, kwargs = _ray_init(config)
     return RayTaskRunner(address=args[0]) if args else RayTaskRunner(init_kwargs=kwargs)
 
@@ -175,7 +181,7 @@ def one_ray_for_the_night(config: HardforgeConfig) -> Iterator[None]:
     if not config.cluster.enabled:
         yield
         return
-    ray_task_runner(config)  # the one-sentence error where prefect-ray is missing
+    _prefect_ray()
     import ray
 
     args, kwargs = _ray_init(config)

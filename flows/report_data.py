@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from curricula.export import bin_counts
 from warehouse.db import Warehouse
 
 LATEST = """
@@ -32,19 +33,13 @@ def policies_measured(warehouse: Warehouse, limit: int = 6) -> list[dict[str, An
 
 
 def pass_at_1_histogram(warehouse: Warehouse, policy_ids: list[str], bins: int = 10) -> dict[str, list[int]]:
-    """Problems per pass@1 bin ([0, 0.1), ..., [0.9, 1.0]) for each policy."""
-    rows = warehouse.arrow(
-        f"""
-        WITH latest AS ({LATEST})
-        SELECT policy_id, least(floor(pass_at_1 * {int(bins)}), {int(bins) - 1})::INT AS bin, count(*) AS problems
-        FROM latest WHERE list_contains(?, policy_id) GROUP BY ALL
-        """,
-        [policy_ids],
-    ).to_pylist()
-    counts = {policy: [0] * bins for policy in policy_ids}
+    """Problems per pass@1 bin ([0, 0.1), ..., [0.9, 1.0]) for each policy (the curriculum's binning)."""
+    rows = warehouse.arrow(f"WITH latest AS ({LATEST}) SELECT policy_id, pass_at_1 FROM latest WHERE list_contains(?, policy_id)",
+                           [policy_ids]).to_pylist()
+    values: dict[str, list[float]] = {policy: [] for policy in policy_ids}
     for row in rows:
-        counts[row["policy_id"]][row["bin"]] = row["problems"]
-    return counts
+        values[row["policy_id"]].append(row["pass_at_1"])
+    return {policy: bin_counts(found, bins) for policy, found in values.items()}
 
 
 def resolve_policy_ref(warehouse: Warehouse, ref: str) -> str | None:
