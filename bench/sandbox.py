@@ -1,6 +1,8 @@
 """Sandbox benchmark: snippets/s on this machine with the full sandbox (bubblewrap workers, fork
-per snippet, rlimits, uid drop, seccomp), the same without the bubblewrap layer, AZR-style calls
-(two runs in two workers), and the cost of each in-child layer (goal: >= 450 snippets/s).
+per snippet, rlimits, uid drop, seccomp), the same without the bubblewrap layer, graded programs
+(the program in one process, its tests in another, the calls crossing as plain data: what the
+code reward costs), AZR-style calls (two runs in two workers), and the cost of each in-child
+layer (goal: >= 450 snippets/s).
 
 Run: .venv/bin/python bench/sandbox.py [--snippets 2000] [--repeats 3]
 """
@@ -20,6 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from verifiers.code.sandbox import JAIL_PYTHON, UNSAFE, WORKER, CodeSandbox  # noqa: E402
 
 SNIPPET = "def f(xs, k):\n    d = {x: x * k for x in xs}\n    return sum(d.values())\nassert f(list(range(20)), 3) == 570\n"
+PROGRAM = "def f(xs, k):\n    d = {x: x * k for x in xs}\n    return sum(d.values())\n"
+PROMPT = 'def f(xs, k):\n    """The sum of k * x over the distinct x."""\n'
+TESTS = "def check(candidate):\n    assert candidate(list(range(20)), 3) == 570\n    assert candidate([1, 1], 2) == 2\n\ncheck(f)\n"
 
 LAYERS = r"""
 import json, os, resource, sys, time
@@ -61,6 +66,21 @@ def throughput(mode: str, snippets: int, repeats: int) -> list[float]:
     return rates
 
 
+def graded(snippets: int, repeats: int) -> list[float]:
+    rates = []
+    with CodeSandbox(workers=2) as box:
+        def run(n: int) -> list:
+            return box.run_tests([PROGRAM] * n, [TESTS] * n, [PROMPT] * n, [["f"]] * n)
+
+        run(100)
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            results = run(snippets)
+            rates.append(snippets / (time.perf_counter() - t0))
+            assert all(r.passed for r in results), {r.detail for r in results}
+    return rates
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--snippets", type=int, default=2000)
@@ -70,6 +90,8 @@ def main() -> None:
     bare = throughput(UNSAFE, args.snippets, args.repeats)
     print(f"full sandbox (bwrap workers + fork + rlimits + uid + seccomp), 2 workers: median {statistics.median(full):,.0f} snippets/s  {[round(r) for r in full]}")
     print(f"without the bubblewrap layer (same in-child lockdown):          median {statistics.median(bare):,.0f} snippets/s  {[round(r) for r in bare]}")
+    tested = graded(args.snippets, args.repeats)
+    print(f"graded programs (program and tests in two processes, 2 calls):  median {statistics.median(tested):,.0f} programs/s  {[round(r) for r in tested]}")
     with CodeSandbox(workers=2) as box:
         codes = ["def f(xs):\n    return sorted(set(xs))"] * (args.snippets // 2)
         box.run_calls(codes[:50], ["[3, 1, 2]"] * 50)
@@ -83,11 +105,7 @@ def main() -> None:
     print("per-snippet cost of each in-child layer (ms, one process):")
     for layer, ms in json.loads(out).items():
         print(f"  {layer:<12} {ms:6.3f} ms")
-    print(
-        "  bubblewrap   paid once per worker start (not per snippet); without it the run is slower,\n"
-        "               because the leftover-process scan then walks the whole host /proc instead of\n"
-        "               the jail's own pid namespace"
-    )
+    print("  bubblewrap   paid once per worker start (not per snippet)")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs
 
 from ingest.readers import RawRow
 from schemas.errors import HardforgeError
+from schemas.gym_tasks import refusal
 
 PREFIX = "gym:"
 
@@ -85,6 +86,9 @@ def _curriculum(task: str):
     if task not in reasoning_gym.factory.DATASETS:
         known = ", ".join(sorted(reasoning_gym.factory.DATASETS)[:8])
         raise HardforgeError(f"reasoning-gym has no task '{task}' (for example: {known}, ...).")
+    refused = refusal(task)
+    if refused is not None:
+        raise HardforgeError(f"{refused[0].upper()}{refused[1:]}")
     try:
         return create_curriculum(task)
     except Exception:

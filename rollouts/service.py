@@ -18,7 +18,7 @@ from schemas.engine import Completion, SamplingParams
 from schemas.keys import content_key
 from schemas.prompts import problem_chat, sampling_key
 from schemas.records import Difficulty, Rollout
-from verifiers import Grade, GradeItem, VerifierSet
+from verifiers import Grade, GradeItem, VerifierSet, grade_isolated
 
 
 @dataclass
@@ -86,7 +86,7 @@ class RolloutService:
                 )
         out: list[list[Grade | None]] = [[None] * len(group) for group in texts]
         for name, where in positions.items():
-            for (i, j), grade in zip(where, self.verifiers.get(name).grade(items[name]), strict=True):
+            for (i, j), grade in zip(where, grade_isolated(self.verifiers.get(name), items[name]), strict=True):
                 out[i][j] = grade
         return out  # type: ignore[return-value]
 

@@ -240,7 +240,8 @@ def test_induction_grades_on_the_hidden_inputs_only(azr):
     leave = "```python\ndef f(x):\n    raise SystemExit(0)\n```"
     grades = _grade(azr, answer, [f"```python\n{DOUBLE}\n```", lookup, always, rand, leave, "def f(x): return x * 2", "```python\ndef g(x):\n    return x\n```"])
     assert [g.correct for g in grades] == [True, False, False, False, False, False, False]
-    assert grades[2].score == 0.5  # its repr '10' matches one hidden output; all must
+    # its repr says '10', but only plain values cross from the program, rebuilt on the trusted side
+    assert grades[2].score == 0.0 and "not plain data" in grades[2].detail
     assert grades[3].detail.startswith("0/2 hidden inputs; banned")
 
 
@@ -306,7 +307,7 @@ def test_every_path_with_exact_outputs(warehouse):
     assert reasons["two functions"].startswith("invalid: one function f")
     assert "timeout" in reasons["timeout"] and "ZeroDivisionError" in reasons["error"]
     assert reasons["returns None"] == "invalid: f returns None"
-    assert reasons["not literal"].startswith("invalid: the output is not a Python literal")
+    assert "not plain data" in reasons["not literal"]  # refused where it runs: only plain values come back
     metas = {name: json.loads(attempts[i]["meta"]) for i, name in enumerate(PROPOSALS)}
     assert (metas["learnable"]["s_bar"], metas["learnable"]["r_propose"], metas["learnable"]["reward"]) == (0.5, 0.5, 0.5)
     assert metas["learnable"]["solver_rewards"] == [1.0, -0.5] * 4

@@ -1,7 +1,8 @@
 """A model trying to game the code reward: every attack a policy could learn must grade as failed
 through the real verifier and sandbox, while honest programs keep their grades. One test per
 attack class of issue 10 (early exits, forged results on inherited descriptors, replaced
-harness functions, signals, exit hooks and threads), plus introspection for the run's nonce."""
+harness functions, signals, exit hooks and threads, introspection); the attacks from inside the
+program's own memory are in test_reward_isolation.py."""
 
 import textwrap
 
@@ -130,20 +131,27 @@ def test_exit_hooks_and_background_threads_fail(verifier, body):
 
 
 INTROSPECTION = [
-    # walk up to the harness's frames (its locals hold the run's nonce) or scan the heap
-    "import sys\nprint(sys._getframe(1).f_locals)",
+    # walk up to the harness's frames, scan the heap, trace: the program's process holds no
+    # verdict channel, no tests and no expected values, so there is nothing to find
+    "import sys\nf = sys._getframe()\nwhile f:\n    f.f_globals.pop('check', None)\n    f = f.f_back",
     "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n    print(e.__traceback__.tb_frame.f_back)",
-    "import gc\nprint(len(gc.get_objects()))",
-    "import ctypes\nctypes.string_at(0, 8)",
+    "import gc\nfor o in gc.get_objects():\n    if isinstance(o, dict) and 'tests' in o:\n        o['tests'] = ''",
     "import sys\nsys.settrace(lambda *a: None)",
-    "open('/proc/self/mem', 'rb')",
 ]
 
 
 @pytest.mark.parametrize("body", INTROSPECTION)
-def test_introspection_is_refused(verifier, body):
+def test_introspection_finds_nothing_to_forge(verifier, body):
+    assert_fails(verifier, f"{WRONG}\n{body}")
+
+
+NATIVE = ["import ctypes\nctypes.string_at(0, 8)", "open('/proc/self/mem', 'rb')"]
+
+
+@pytest.mark.parametrize("body", NATIVE)
+def test_memory_primitives_are_refused(verifier, body):
     result = assert_fails(verifier, f"def add(a, b):\n    return a + b\n{body}")
-    assert "blocked by the sandbox" in (result.detail or ""), result
+    assert "the program failed before the tests ran" in (result.detail or ""), result
 
 
 def test_over_long_return_value_is_a_clean_failure():
@@ -166,6 +174,7 @@ def test_sandbox_refuses_to_start_without_seccomp(monkeypatch, tmp_path):
 
     broken = tmp_path / "jail_worker.py"
     broken.write_text(sandbox_module.WORKER.read_text().replace("import seccomp", "import seccomp_is_not_here"))
+    (tmp_path / "plain.py").write_text(sandbox_module.WORKER.with_name("plain.py").read_text())
     monkeypatch.setattr(sandbox_module, "WORKER", broken)
     with pytest.raises(HardforgeError, match="refuses to start: the seccomp filter cannot load"):
         CodeSandbox(workers=1, mode="unsafe-no-jail")

@@ -48,6 +48,32 @@ def _qa(config: HardforgeConfig) -> Verifier:
 REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code, "gym": _gym, "stdio": _stdio, "azr": _azr, "qa": _qa}
 
 
+def grade_isolated(verifier: Verifier, items: list[GradeItem]) -> list[Grade]:
+    """``verifier.grade(items)``, where one item's fault never costs the others their grades: if
+    the batch raises, each item is graded alone and the one that raises fails with the reason."""
+    try:
+        return verifier.grade(items)
+    except HardforgeError:
+        raise  # the grader cannot run at all (no sandbox): the user's one sentence, not failed grades
+    except Exception as exc:
+        if len(items) == 1:
+            return [_grader_error(exc)]
+    grades = []
+    for item in items:
+        try:
+            (grade,) = verifier.grade([item])
+        except HardforgeError:
+            raise
+        except Exception as exc:
+            grade = _grader_error(exc)
+        grades.append(grade)
+    return grades
+
+
+def _grader_error(exc: Exception) -> Grade:
+    return Grade(False, None, 0.0, f"grader error: {type(exc).__name__}: {str(exc)[:200]}")
+
+
 def get_verifier(name: str, config: HardforgeConfig | None = None) -> Verifier:
     try:
         factory = REGISTRY[name]
@@ -83,4 +109,4 @@ class VerifierSet:
         self.close()
 
 
-__all__ = ["Grade", "GradeItem", "Verifier", "VerifierSet", "get_verifier", "REGISTRY"]
+__all__ = ["Grade", "GradeItem", "Verifier", "VerifierSet", "get_verifier", "grade_isolated", "REGISTRY"]

@@ -4,6 +4,11 @@ reasoning-gym's scorers give partial credit (0.25 when the right number sits ins
 reply, 0.01 for any wrong number on some tasks); a reward that pays for those teaches the policy
 to hedge. So the final answer is extracted first (strict or flexible mode, chosen per source and
 recorded on the rollout), and only an exact 1.0 from the scorer counts as correct.
+
+Only audited tasks are graded (``schemas/gym_tasks.py``): some of reasoning-gym's scorers run the
+answer as Python (``eval``, sympy's ``parse_expr``), and model text never runs outside the
+sandbox. ``countdown`` and ``puzzle24`` are scored here, exactly: digits, ``+ - * /`` and
+parentheses only, each of the puzzle's numbers used exactly once, the exact target.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import json
 from functools import lru_cache
 from typing import Any
 
+from schemas.gym_tasks import OWN_SCORERS, refusal
+from verifiers.arithmetic import uses_exactly
 from verifiers.base import Grade, GradeItem
 from verifiers.math.extract import extract_answer
 
@@ -32,7 +39,18 @@ def is_pass(score: float) -> bool:
     return score == 1.0
 
 
+def own_score(task: str, extracted: str, metadata: dict[str, Any]) -> float:
+    """countdown and puzzle24, scored without running the answer."""
+    numbers = [int(n) for n in metadata.get("numbers") or []]
+    target = int(metadata["target"]) if task == "countdown" else 24
+    right, _ = uses_exactly(extracted, numbers, target)
+    return float(right)
+
+
 def gym_score(extracted: str, answer: str, statement: str, gym: dict[str, Any]) -> float:
+    """The task's score for an extracted answer; only for tasks ``refusal`` lets through."""
+    if gym["task"] in OWN_SCORERS:
+        return own_score(gym["task"], extracted, gym.get("metadata") or {})
     dataset = _dataset(gym["task"], json.dumps(gym["config"], sort_keys=True))
     entry = {"question": statement, "answer": answer, "metadata": gym.get("metadata") or {}}
     return float(dataset.score_answer(extracted, entry))
@@ -48,6 +66,9 @@ class GymVerifier:
         gym = (item.extra or {}).get("gym")
         if not gym:
             return Grade(False, None, 0.0, "not a gym problem: extra.gym is missing")
+        refused = refusal(str(gym.get("task")))
+        if refused is not None:
+            return Grade(False, None, 0.0, f"not graded: {refused}")
         extracted = extract_answer(item.completion, item.extraction)
         if extracted is None:
             return Grade(False, None, 0.0, "no answer found")

@@ -1,7 +1,11 @@
 """The qa verifier: short factual answers, graded by normalized exact match (SQuAD's normalization:
-lower case, no punctuation, no articles, single spaces). ``correct`` is the exact match, the only
-thing a reward pays for; ``score`` records the token F1 (what ASearcher's RL reward uses), so a
-reply that pads the answer with guesses gains nothing but is visible in the warehouse.
+lower case, no punctuation, no articles, single spaces), with two exceptions where deleting
+punctuation changes the answer: a number keeps its sign, decimal point and separators (``-40``,
+``1.5``, ``1/5``, ``3:45``), and a word keeps a trailing ``+`` or ``#`` (``C++``, ``C#``). When both
+answers read as numbers they are compared as numbers (``1,000`` is ``1000``, ``-40`` is not ``40``).
+``correct`` is the exact match, the only thing a reward pays for; ``score`` records the token F1
+(what ASearcher's RL reward uses), so a reply that pads the answer with guesses gains nothing but
+is visible in the warehouse.
 
 Extraction: strict reads the last ``<answer>...</answer>`` (or ``\\boxed{}``); flexible also takes
 a plain "the answer is X" phrase, else the reply's first line when it is short (a small model
@@ -16,16 +20,41 @@ import string
 from collections import Counter
 
 from verifiers.base import Grade, GradeItem
-from verifiers.math.extract import answer_tag, last_boxed, plain_final_answer
+from verifiers.math.extract import answer_tag, as_rational, last_boxed, plain_final_answer
 
 MAX_WORDS = 12
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "‘’“”")
+_PUNCTUATION_CHARS = set(string.punctuation + "‘’“”")
+_NUMBER = re.compile(r"[+-]?\d(?:[\d.,:/-]*\d)?%?")
+_WORD_WITH_SUFFIX = re.compile(r"(\w+)([+#]+)")
+
+
+def _token(token: str) -> str:
+    number = _NUMBER.search(token)
+    if number and set(token[: number.start()] + token[number.end():]) <= _PUNCTUATION_CHARS:
+        return number.group()
+    core = token.strip("".join(_PUNCTUATION_CHARS - {"+", "#"}))
+    suffixed = _WORD_WITH_SUFFIX.fullmatch(core)
+    if suffixed:
+        return suffixed.group(1).translate(_PUNCTUATION) + suffixed.group(2)
+    return token.translate(_PUNCTUATION)
 
 
 def normalize(text: str) -> str:
-    text = text.lower().translate(_PUNCTUATION)
-    return " ".join(_ARTICLES.sub(" ", text).split())
+    tokens = (_token(t) for t in _ARTICLES.sub(" ", text.lower()).split())
+    return " ".join(t for t in tokens if t)
+
+
+def same_answer(predicted: str, gold: str) -> bool:
+    """Normalized exact match; two numbers are compared by value."""
+    a, b = normalize(predicted), normalize(gold)
+    if not a:
+        return False
+    x, y = as_rational(a), as_rational(b)
+    if x is not None and y is not None:
+        return x == y
+    return a == b
 
 
 def token_f1(predicted: str, gold: str) -> float:
@@ -62,7 +91,7 @@ class QaVerifier:
             if answer is None:
                 grades.append(Grade(False, None, 0.0, "no short answer stated"))
                 continue
-            right = bool(normalize(answer)) and normalize(answer) == normalize(item.answer)
+            right = same_answer(answer, item.answer)
             grades.append(Grade(right, answer, token_f1(answer, item.answer), None if right else "wrong answer"))
         return grades
 

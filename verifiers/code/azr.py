@@ -156,41 +156,56 @@ class AzrVerifier(SandboxedVerifier):
 
     def grade(self, items: list[GradeItem]) -> list[Grade]:
         grades: list[Grade | None] = [None] * len(items)
+        tasks: list[str] = [""] * len(items)
         runs: list[tuple[int, str, str, str]] = []  # (item, program, input, gold output)
         for i, item in enumerate(items):
-            answer = json.loads(item.answer)
-            task = answer["task"]
-            if task == "deduction":
-                stated = extract_output(item.completion, item.extraction)
-                if stated is None:
-                    grades[i] = Grade(False, None, 0.0, "no value stated")
-                else:
-                    right = stated == answer["output"]
-                    grades[i] = Grade(right, stated, float(right), None if right else "wrong output")
-            elif task == "abduction":
-                given = extract_input(item.completion, item.extraction)
-                if given is None:
-                    grades[i] = Grade(False, None, 0.0, "no input given")
-                else:
-                    runs.append((i, answer["program"], given, answer["output"]))
-            else:
-                code = extract_code(item.completion, "f")
-                if code is None or not re.search(r"^\s*def\s+f\s*\(", code, re.MULTILINE):
-                    grades[i] = Grade(False, None, 0.0, "no function f")
-                else:
-                    runs.extend((i, code, given, want) for given, want in answer["hidden"])
+            try:
+                answer = json.loads(item.answer)
+                tasks[i] = answer["task"]
+                grades[i] = self._plan(i, item, answer, runs)
+            except (ValueError, KeyError, TypeError) as exc:  # a malformed answer fails alone
+                grades[i] = Grade(False, None, 0.0, f"grader error: the answer is not an AZR task ({type(exc).__name__})")
         results = self.sandbox.run_calls([r[1] for r in runs], [r[2] for r in runs], limits=self.limits()) if runs else []
         tally: dict[int, list[tuple[bool, str]]] = {}
         for (i, _, given, want), result in zip(runs, results, strict=True):
-            ok = result.passed and result.value == want
-            why = "" if ok else (f"{result.status}: {result.detail}" if not result.passed else f"f({given}) gave {result.value[:80]}")
+            # a value is what the sandbox rebuilt from plain data; a result without one is a failure
+            ok = result.passed and result.value is not None and result.value == want
+            if ok:
+                why = ""
+            elif not result.passed:
+                why = f"{result.status}: {result.detail}"
+            else:
+                why = f"f({given}) gave {(result.value or 'no value')[:80]}"
             tally.setdefault(i, []).append((ok, why))
         for i, outcomes in tally.items():
             passed = sum(ok for ok, _ in outcomes)
             right = passed == len(outcomes)
-            task = json.loads(items[i].answer)["task"]
-            graded = extract_input(items[i].completion, items[i].extraction) if task == "abduction" else extract_code(items[i].completion, "f")
+            item = items[i]
+            graded = extract_input(item.completion, item.extraction) if tasks[i] == "abduction" else extract_code(item.completion, "f")
             first = next((why for ok, why in outcomes if not ok), None)
-            detail = None if right else (first if task == "abduction" else f"{passed}/{len(outcomes)} hidden inputs; {first}")
+            detail = None if right else (first if tasks[i] == "abduction" else f"{passed}/{len(outcomes)} hidden inputs; {first}")
             grades[i] = Grade(right, graded, passed / len(outcomes), detail)
         return grades  # type: ignore[return-value]
+
+    def _plan(self, i: int, item: GradeItem, answer: dict[str, Any], runs: list[tuple[int, str, str, str]]) -> Grade | None:
+        """The grade of a deduction (nothing runs), or None after queueing the sandbox runs."""
+        task = answer["task"]
+        if task == "deduction":
+            stated = extract_output(item.completion, item.extraction)
+            if stated is None:
+                return Grade(False, None, 0.0, "no value stated")
+            right = stated == answer["output"]
+            return Grade(right, stated, float(right), None if right else "wrong output")
+        if task == "abduction":
+            given = extract_input(item.completion, item.extraction)
+            if given is None:
+                return Grade(False, None, 0.0, "no input given")
+            runs.append((i, answer["program"], given, answer["output"]))
+            return None
+        if task != "induction":
+            raise ValueError(task)
+        code = extract_code(item.completion, "f")
+        if code is None or not re.search(r"^\s*def\s+f\s*\(", code, re.MULTILINE):
+            return Grade(False, None, 0.0, "no function f")
+        runs.extend((i, code, given, want) for given, want in answer["hidden"])
+        return None

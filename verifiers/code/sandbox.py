@@ -1,10 +1,12 @@
 """Sandboxed execution of model-written Python (design and measurements: shared/specs/sandbox.md).
 
-Long-lived workers, each inside bubblewrap (no network, read-only root, private size-capped /tmp,
-own pid namespace, dies with us), fork one child per snippet; the child locks itself down
-(session, temp dir, capped output, rlimits, non-root uid, seccomp) before running anything.
-The jailed side runs Debian's /usr/bin/python3: the pyenv Python lives under /root (mode 700), so
-a child that dropped its uid could not import from it.
+Long-lived workers, each inside bubblewrap (no network, a root holding only the interpreter and
+its libraries, private size-capped /tmp, no /proc, own pid namespace, dies with us). In each
+worker a zygote that never sees tests forks one process per program, and a tests process of its
+own runs the problem's tests against it, plain data both ways (``jail_worker.py``). Every child
+locks itself down (session, temp dir, capped output, rlimits, non-root uid, seccomp) before
+running anything. The jailed side runs Debian's /usr/bin/python3: the pyenv Python lives under
+/root (mode 700), so a child that dropped its uid could not import from it.
 """
 
 from __future__ import annotations
@@ -64,16 +66,55 @@ def missing_requirements() -> list[str]:
     return missing
 
 
+# Native modules a program could use to read or patch memory, or to run code outside the audit
+# hook (subinterpreters): each is replaced by an empty file in the jail, so it cannot be loaded.
+MASKED_MODULES = ("_ctypes", "_ctypes_test", "_testcapi", "_testinternalcapi", "_testbuffer", "_testmultiphase",
+                  "_testclinic", "_testimportmultiple", "_xxsubinterpreters", "_xxtestfuzz")
+
+
+def filesystem_view(python: str = JAIL_PYTHON) -> list[str]:
+    """bubblewrap arguments for a root holding only what the interpreter needs: its binary, its
+    standard library, Debian's dist-packages (python3-seccomp) and the shared libraries. No /proc,
+    no project checkout, no data directory, no home, nothing else of the host."""
+    binary = os.path.realpath(python)
+    version = Path(binary).name  # python3.11
+    args: list[str] = []
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):  # a system without merged /usr keeps libc here
+            args += ["--ro-bind", top, top]
+    args += ["--ro-bind", binary, binary]
+    if binary != python:
+        args += ["--symlink", binary, python]
+    stdlib = f"/usr/lib/{version}"
+    machine = sysconfig_multiarch()
+    for folder in (stdlib, "/usr/lib/python3/dist-packages", f"/usr/lib/{machine}", "/usr/lib64", "/etc/ld.so.cache"):
+        if os.path.exists(folder):
+            args += ["--ro-bind", folder, folder]
+    for module in MASKED_MODULES:
+        for path in sorted(Path(stdlib, "lib-dynload").glob(f"{module}.*so")):
+            args += ["--ro-bind", "/dev/null", str(path)]
+    return args
+
+
+def sysconfig_multiarch() -> str:
+    """The Debian multiarch folder name of this machine (x86_64-linux-gnu, aarch64-linux-gnu)."""
+    import platform
+
+    return f"{platform.machine()}-linux-gnu"
+
+
 def bwrap_command(worker_dir: Path, uid: int) -> list[str]:
     return [
         "bwrap",
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--new-session",
-        "--ro-bind", "/", "/",
+        *filesystem_view(),
         "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
-        "--tmpfs", "/var/tmp", "--tmpfs", "/run", "--tmpfs", "/root", "--tmpfs", "/home",
-        "--proc", "/proc", "--dev", "/dev",
-        "--ro-bind", str(worker_dir), "/run/sbx",
+        "--dev", "/dev",
+        "--ro-bind", str(worker_dir / "jail_worker.py"), "/run/sbx/jail_worker.py",
+        "--ro-bind", str(worker_dir / "plain.py"), "/run/sbx/plain.py",
         JAIL_PYTHON, "-I", "/run/sbx/jail_worker.py", str(uid),
     ]
 
@@ -85,7 +126,7 @@ class _Worker:
         self._start()
 
     def _start(self) -> None:
-        uid = FIRST_UID + self.index
+        uid = FIRST_UID + 2 * self.index  # the program's uid; the tests process runs as uid + 1
         if self.mode == UNSAFE:
             command = [JAIL_PYTHON if Path(JAIL_PYTHON).exists() else "python3", "-I", str(WORKER), str(uid)]
         else:
@@ -158,13 +199,14 @@ class CodeSandbox:
         self._spare: _Worker | None = None
         self._ids = 0
 
-    def _request(self, code: str, *, stdin: str | None, call: str | None, twice: bool, limits: Limits | None,
-                 tests: str | None = None, exit_ok: bool = False) -> dict[str, Any]:
+    def _request(self, code: str, *, stdin: str | None = None, call: str | None = None, twice: bool = False,
+                 limits: Limits | None = None, tests: str | None = None, prelude: str | None = None,
+                 proxied: list[str] | None = None, exit_ok: bool = False) -> dict[str, Any]:
         limits = limits or self.limits
         self._ids += 1
         return {
-            "id": self._ids, "code": code, "tests": tests, "stdin": stdin, "call": call, "twice": twice,
-            "exit_ok": exit_ok,
+            "id": self._ids, "code": code, "tests": tests, "prelude": prelude, "proxied": proxied or [],
+            "stdin": stdin, "call": call, "twice": twice, "exit_ok": exit_ok,
             "timeout_s": limits.timeout_s,
             "limits": {"memory_bytes": limits.memory_bytes, "cpu_s": limits.cpu_s, "file_bytes": limits.file_bytes},
         }
@@ -188,18 +230,26 @@ class CodeSandbox:
             thread.join()
         return results  # type: ignore[return-value]
 
-    def run_programs(self, programs: list[str], tests: list[str | None] | None = None,
-                     limits: Limits | None = None) -> list[RunResult]:
-        """Run each program, then its tests (in the program's namespace); passed = the harness saw
-        both return normally. An exit of any kind before that is a failure."""
-        tests = tests or [None] * len(programs)
-        return self._run_all([self._request(p, tests=t, stdin=None, call=None, twice=False, limits=limits)
-                              for p, t in zip(programs, tests, strict=True)])
+    def run_programs(self, programs: list[str], limits: Limits | None = None) -> list[RunResult]:
+        """Run each program alone; passed = it ran to its end without an error. The program's own
+        word: fine for a program that is its own test, never for grading (see ``run_tests``)."""
+        return self._run_all([self._request(p, limits=limits) for p in programs])
+
+    def run_tests(self, programs: list[str], tests: list[str], preludes: list[str], proxied: list[list[str]],
+                  limits: Limits | None = None) -> list[RunResult]:
+        """Grade each program by its tests, which run in another process than the program: the
+        prelude (the problem's prompt: imports, helpers) and the tests run there with pristine
+        builtins, and each name in ``proxied`` (the entry point) calls into the program's process
+        with plain data both ways. passed = the tests returned normally and the program kept to
+        the protocol; any exit, crash or non-plain answer of the program is a failure."""
+        requests = [self._request(p, tests=t, prelude=pre, proxied=names, limits=limits)
+                    for p, t, pre, names in zip(programs, tests, preludes, proxied, strict=True)]
+        return self._run_all(requests)
 
     def run_stdio(self, programs: list[str], stdins: list[str], expected: list[str], limits: Limits | None = None) -> list[RunResult]:
         """Run each program on its stdin; passed = it ran cleanly (a zero exit is fine here) and
         printed the expected stdout."""
-        results = self._run_all([self._request(p, stdin=s, call=None, twice=False, limits=limits, exit_ok=True)
+        results = self._run_all([self._request(p, stdin=s, limits=limits, exit_ok=True)
                                  for p, s in zip(programs, stdins, strict=True)])
         for result, want in zip(results, expected, strict=True):
             if result.status == "passed" and _lines(result.output) != _lines(want):
@@ -220,7 +270,7 @@ class CodeSandbox:
                 results[j] = RunResult("banned", f"uses {', '.join(hits)}")
             else:
                 todo.append(j)
-        requests = [self._request(codes[j], stdin=None, call=f"f({inputs[j]})", twice=True, limits=limits) for j in todo]
+        requests = [self._request(codes[j], call=f"f({inputs[j]})", twice=True, limits=limits) for j in todo]
         first = self._run_all(requests, offset=0)
         second = self._second_opinion([dict(r) for r in requests])
         for j, a, b in zip(todo, first, second, strict=True):

@@ -1,9 +1,16 @@
 """The code verifier: a completion is correct when its program passes the problem's tests in
 the sandbox. HumanEval format: the statement is the function's signature and docstring, the
-answer is the test program (``check`` plus its call on the entry point)."""
+answer is the test program (``check`` plus its call on the entry point).
+
+The tests never run beside the program: they run in another process with the statement (its
+imports and helpers) and call the program's entry point through the sandbox, plain data both ways
+(``CodeSandbox.run_tests``). Which names the tests reach in the program is decided here, from the
+source, before anything runs (``proxied_names``)."""
 
 from __future__ import annotations
 
+import ast
+import builtins
 import re
 
 from schemas.config import SandboxConfig
@@ -35,6 +42,59 @@ def build_program(statement: str, completion: str, entry_point: str | None = Non
     if code is None:
         return f"{statement}{completion}\n", completion
     return f"{statement}\n    pass\n\n{code}\n", code
+
+
+def _is_stub(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """A signature whose body is only a docstring, ``pass`` or ``...``: the function to write."""
+    for statement in node.body:
+        if isinstance(statement, ast.Pass):
+            continue
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant):
+            continue
+        return False
+    return True
+
+
+def _top_level_bindings(source: str) -> dict[str, ast.AST | None]:
+    """Names bound at the top level of ``source`` (a def maps to its node); {} when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        try:
+            tree = ast.parse(source + "\n    pass\n")
+        except (SyntaxError, ValueError):
+            return {}
+    bound: dict[str, ast.AST | None] = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound[node.name] = node
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                bound[(alias.asname or alias.name).split(".")[0]] = None
+        else:
+            for child in ast.walk(node):
+                if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                    bound[child.id] = None
+    return bound
+
+
+def proxied_names(statement: str, program: str, tests: str, entry_point: str | None) -> list[str]:
+    """The names the tests call in the program: the entry point when the problem names one, else
+    each function the tests use that the program defines and the statement does not (a stub
+    signature in the statement counts as "to be written"). Never a builtin, never a helper the
+    statement defines with a body, never a name the tests bind themselves: the tests use their own."""
+    if entry_point:
+        return [entry_point]
+    given = {name for name, node in _top_level_bindings(statement).items()
+             if not (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_stub(node))}
+    written = {name for name, node in _top_level_bindings(program).items()
+               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    own = set(_top_level_bindings(tests))
+    try:
+        used = {n.id for n in ast.walk(ast.parse(tests)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    except (SyntaxError, ValueError):
+        used = set()
+    return sorted((used & written) - given - own - set(dir(builtins)))
 
 
 def grade_from_result(result: RunResult, graded: str) -> Grade:
@@ -69,6 +129,21 @@ class CodeVerifier(SandboxedVerifier):
     def grade(self, items: list[GradeItem]) -> list[Grade]:
         if not items:
             return []
-        built = [build_program(item.statement, item.completion, (item.extra or {}).get("entry_point")) for item in items]
-        results = self.sandbox.run_programs([program for program, _ in built], [item.answer for item in items])
-        return [grade_from_result(result, graded) for result, (_, graded) in zip(results, built, strict=True)]
+        grades: list[Grade | None] = [None] * len(items)
+        runs: list[tuple[int, str, str, list[str]]] = []  # (item, program, graded, proxied)
+        for i, item in enumerate(items):
+            entry_point = (item.extra or {}).get("entry_point")
+            program, graded = build_program(item.statement, item.completion, entry_point)
+            if not item.answer.strip():
+                grades[i] = Grade(False, graded, 0.0, "the problem has no tests to grade against")
+                continue
+            names = proxied_names(item.statement, program, item.answer, entry_point)
+            if not names:
+                grades[i] = Grade(False, graded, 0.0, "the tests call no function the program defines")
+                continue
+            runs.append((i, program, graded, names))
+        results = self.sandbox.run_tests([r[1] for r in runs], [items[r[0]].answer for r in runs],
+                                         [items[r[0]].statement for r in runs], [r[3] for r in runs]) if runs else []
+        for (i, _, graded, _), result in zip(runs, results, strict=True):
+            grades[i] = grade_from_result(result, graded)
+        return grades  # type: ignore[return-value]

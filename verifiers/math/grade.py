@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import time
 from functools import lru_cache
@@ -86,11 +87,22 @@ def _parse(answer: str) -> list:
     )
 
 
+# A trailing per cent sign is a unit: "42\\%" means 42. math-verify reads it both as 42 and as
+# 0.42, so "42%" was right for gold 42 and for gold 0.42; one reading only.
+_PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\\(?:text|mathrm)\{\s*percent\s*\}|percent)\s*$")
+
+
+def without_percent(answer: str) -> str:
+    return _PERCENT.sub("", answer.strip().rstrip("$").strip()).strip() or answer
+
+
 def equivalent(gold: str, predicted: str) -> bool:
     """Symbolic equivalence (math-verify), after two cheap exact checks: the same loose string,
     or the same rational number. math-verify costs ~1 ms per pair even for integers (sympy);
     most competition answers are plain numbers, and those need no computer algebra."""
     from math_verify import verify
+
+    gold, predicted = without_percent(gold), without_percent(predicted)
 
     if normalize_answer(gold) == normalize_answer(predicted):
         return True

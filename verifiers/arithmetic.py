@@ -1,0 +1,75 @@
+"""Exact arithmetic on untrusted text, never run as Python: the text is checked character by
+character, parsed by ``ast`` into numbers and the four operations (and parentheses), checked node
+by node, and computed with ``Fraction``. What reasoning-gym evaluates with ``eval`` or sympy
+(countdown, puzzle24) is scored with this instead, and label checks reuse it."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from fractions import Fraction
+
+MAX_CHARS = 300
+_INTEGER_EXPRESSION = re.compile(r"[0-9+\-*/() \t]+")
+_OPERATORS = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b}
+
+
+class NotArithmetic(ValueError):
+    """Text that is not an arithmetic expression of the allowed form."""
+
+
+def parse_integer_expression(text: str) -> ast.expr:
+    """The tree of an expression made only of non-negative integer literals, ``+ - * /`` and
+    parentheses (no unary sign, no power, no names): anything else raises ``NotArithmetic``."""
+    text = text.strip()
+    if not text or len(text) > MAX_CHARS or not _INTEGER_EXPRESSION.fullmatch(text):
+        raise NotArithmetic("only digits, + - * /, parentheses and spaces are allowed")
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        raise NotArithmetic("not a well-formed expression") from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            if type(node.op) not in (*_OPERATORS, ast.Div):
+                raise NotArithmetic(f"operator {type(node.op).__name__} is not allowed")
+        elif isinstance(node, ast.Constant):
+            if type(node.value) is not int:
+                raise NotArithmetic("only integer literals are allowed")
+        elif not isinstance(node, ast.operator):
+            raise NotArithmetic(f"{type(node).__name__} is not allowed")
+    return tree
+
+
+def integer_literals(tree: ast.expr) -> list[int]:
+    return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)]
+
+
+def evaluate(tree: ast.expr) -> Fraction:
+    """The exact value of a tree from ``parse_integer_expression``; division by zero raises
+    ``NotArithmetic``."""
+    if isinstance(tree, ast.Constant):
+        return Fraction(tree.value)
+    assert isinstance(tree, ast.BinOp)
+    left, right = evaluate(tree.left), evaluate(tree.right)
+    if isinstance(tree.op, ast.Div):
+        if right == 0:
+            raise NotArithmetic("division by zero")
+        return left / right
+    return _OPERATORS[type(tree.op)](left, right)
+
+
+def uses_exactly(answer: str, numbers: list[int], target: Fraction | int) -> tuple[bool, str]:
+    """Whether ``answer`` is an expression of the allowed form that uses each of ``numbers``
+    exactly once (as a multiset) and equals ``target`` exactly; with the reason when it is not."""
+    try:
+        tree = parse_integer_expression(answer)
+    except NotArithmetic as exc:
+        return False, str(exc)
+    if Counter(integer_literals(tree)) != Counter(numbers):
+        return False, "does not use exactly the puzzle's numbers"
+    try:
+        value = evaluate(tree)
+    except NotArithmetic as exc:
+        return False, str(exc)
+    return (True, "") if value == target else (False, f"equals {value}, not {target}")
