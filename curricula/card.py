@@ -38,7 +38,8 @@ measured solve rate when it was exported.
 
 Problems the policy was measured on whose pass@1 lies in [{low}, {high}]
 ({'kept' if rule['keep_unsolved'] else 'left out'}: never solved; {'kept' if rule['keep_solved'] else 'left out'}: always
-solved), with no filter verdict against them, ordered by `{rule['order']}`{', domains interleaved' if rule['balance_domains'] else ''}.
+solved), with no filter verdict against them, whose label is at least `{rule.get('min_label_provenance', 'vote')}` (see
+below), ordered by `{rule['order']}`{', domains interleaved' if rule['balance_domains'] else ''}.
 Difficulty comes from the rollouts under {len(keys)} sampling key{'' if len(keys) == 1 else 's'}
 ({', '.join(f'`{k[:12]}`' for k in keys) or 'none'}: each hashes the prompt instruction, n, temperature,
 token budget and grader version). The rule as recorded:
@@ -54,6 +55,12 @@ token budget and grader version). The rule as recorded:
 {_table('source', counts['by_source'])}
 
 {_table('level (reasoning-gym)', counts.get('by_level', {}))}
+
+How each answer is known (`label_provenance`): `ground_truth` seed data, `executed` code produced it,
+`checked` an independent check agreed (exact arithmetic, a program run in a sandbox, tests a program
+satisfies), `inherited` a parent's answer (SvS), `vote` the policy's own agreement, `judged` an LLM judge.
+
+{_table('label provenance', counts.get('by_label_provenance', {}))}
 
 pass@1 of the items (the policy's solve rate):
 

@@ -1,7 +1,7 @@
 """Curriculum shards: Parquet in curriculum order, readable as-is by TRL, verl and `datasets`.
 
 Columns: ``prompt`` (chat messages, TRL's conversational format), ``answer``, ``verifier``,
-``problem_id``, ``position``, the difficulty figures, and verl's ``data_source``, ``ability``,
+``label_provenance`` (how the answer is known), ``problem_id``, ``position``, the difficulty figures, and verl's ``data_source``, ``ability``,
 ``reward_model`` {style, ground_truth} and ``extra_info`` {index, problem_id, ...}. A
 ``manifest.json`` lists the shards with row counts and sha256; it holds no timestamp, so the same
 selection always gives the same bytes.
@@ -45,6 +45,7 @@ SHARD_SCHEMA = pa.schema([
     ("answer", pa.string()),
     ("statement", pa.string()),
     ("verifier", pa.string()),
+    ("label_provenance", pa.string()),  # how the answer is known: ground_truth, executed, checked, inherited, ...
     ("problem_id", pa.string()),
     ("position", pa.int64()),
     ("pass_at_1", pa.float64()),
@@ -91,7 +92,7 @@ def shard_table(selected: pa.Table, policy_id: str, prompts: RolloutConfig) -> p
     reward_model = pa.StructArray.from_arrays([pa.repeat(pa.scalar("rule"), rows), answers], fields=list(REWARD_MODEL))
     columns = {
         "prompt": prompt, "answer": answers, "statement": selected.column("statement"),
-        "verifier": selected.column("verifier"),
+        "verifier": selected.column("verifier"), "label_provenance": selected.column("label_provenance"),
         "problem_id": selected.column("problem_id"), "position": positions,
         "pass_at_1": selected.column("pass_at_1"), "pass_at_k": pass_at_k,
         "n_samples": selected.column("n"), "n_correct": selected.column("c"),
@@ -141,6 +142,7 @@ def export_curriculum(
                 "by_domain": _count(selected, "domain"),
                 "by_source": _count(selected, "source"),
                 "by_level": _count(selected, "level"),
+                "by_label_provenance": _count(selected, "label_provenance"),
                 "pass_at_1_histogram": pass_at_1_histogram(selected.column("pass_at_1").to_pylist()),
             },
             "sampling_keys": sorted(set(selected.column("sampling_key").to_pylist())),

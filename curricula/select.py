@@ -1,4 +1,4 @@
-"""Selection by difficulty band and the hardest-first order, in one SQL query.
+"""Selection by difficulty band, label provenance and the hardest-first order, in one SQL query.
 
 Order: lowest pass@1 first; ties by the number of samples (more first), then problem_id, which
 is a content hash and so a stable pseudo-random tie-break. With domain balance, domains
@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from schemas.config import CurriculumConfig, RolloutConfig
 from schemas.errors import HardforgeError
+from schemas.provenance import at_least_sql
 from warehouse.db import Warehouse
 from warehouse.queries import sampling_key_table
 
@@ -25,7 +26,7 @@ WITH latest AS (  -- figures under the current sampling key of each problem only
     WHERE d.policy_id = $policy
 ), chosen AS (
     SELECT p.problem_id, p.domain, p.statement, p.answer, p.verifier, p.source, p.task, p.extra,
-           d.n, d.c, d.pass_at_1, d.sampling_key, p.parent_id, p.created_run,
+           d.n, d.c, d.pass_at_1, d.sampling_key, p.parent_id, p.created_run, p.label_provenance,
            list_transform(map_entries(d.pass_at_k), lambda e: {{'k': e.key, 'value': e.value}}) AS pass_at_k,
            json_extract_string(p.extra, '$.entry_point') AS entry_point,
            json_extract_string(p.extra, '$.gym.level') AS level,  -- reasoning-gym's difficulty level
@@ -35,6 +36,7 @@ WITH latest AS (  -- figures under the current sampling key of each problem only
       AND ($keep_unsolved OR d.pass_at_1 > 0)
       AND ($keep_solved OR d.pass_at_1 < 1)
       AND NOT EXISTS (SELECT 1 FROM filter_verdicts f WHERE f.problem_id = p.problem_id AND NOT f.keep)
+      AND {trusted}  -- labels that rest on the policy's vote or judgement alone stay out by default
 )
 SELECT *, row_number() OVER (PARTITION BY domain ORDER BY {rank_order}) AS domain_rank
 FROM chosen
@@ -61,6 +63,7 @@ def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
         "keep_solved": config.keep_solved,
         "order": ORDERS[config.order],
         "balance_domains": config.balance_domains,
+        "min_label_provenance": config.min_label_provenance,
     }
 
 
@@ -76,4 +79,6 @@ def select_curriculum(warehouse: Warehouse, policy_id: str, config: CurriculumCo
     }
     with warehouse.read() as con:
         con.register("current_keys", sampling_key_table(warehouse, rollouts))
-        return con.sql(SELECT_SQL.format(order=order, rank_order=ORDERS[config.order]), params=params).to_arrow_table()
+        sql = SELECT_SQL.format(order=order, rank_order=ORDERS[config.order],
+                                trusted=at_least_sql("p.label_provenance", config.min_label_provenance))
+        return con.sql(sql, params=params).to_arrow_table()

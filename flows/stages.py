@@ -45,7 +45,7 @@ def synthesize_method(config: dict[str, Any], spec: dict[str, Any], policy_id: s
                       limit: int | None, submit: Callable[..., Any] | None = None) -> dict[str, Any]:
     """One method's synthesis from serializable arguments (a Prefect task's body). With ``submit``
     (a cluster), each batch's proposing and validating is ``submit(config, spec, policy_id,
-    run_id, method, prompts)``, ``cluster.workers`` batches in flight, and this process keeps the
+    run_id, method, batch)``, ``cluster.workers`` batches in flight, and this process keeps the
     warehouse; a method that needs the warehouse to validate runs here."""
     from engines import LazyEngine
     from rollouts.service import RolloutService
@@ -57,8 +57,8 @@ def synthesize_method(config: dict[str, Any], spec: dict[str, Any], policy_id: s
     synthesizer = METHODS[method](cfg)
     remote = None
     if submit is not None and synthesizer.remote:
-        def remote(prompts: list[Any]) -> Any:
-            return submit(config, spec, policy_id, run_id, method, prompts)
+        def remote(batch: Any) -> Any:
+            return submit(config, spec, policy_id, run_id, method, batch)
     elif submit is not None:
         logging.getLogger("hardforge.flows").warning("synthesize: %s runs in this process (it reads the warehouse while it validates)", method)
     with VerifierSet(cfg) as verifiers, ProgressLog(f"synthesize {method}", "seeds", cfg.progress_every_s) as progress:
@@ -68,7 +68,7 @@ def synthesize_method(config: dict[str, Any], spec: dict[str, Any], policy_id: s
 
 
 def propose_batch(config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str, method: str,
-                  prompts: list[Any]) -> Any:
+                  batch: Any) -> Any:
     """Propose and validate one synthesis batch on a worker with no warehouse (a Ray task's
     body); the flow decides and stores."""
     from engines import LazyEngine
@@ -80,7 +80,7 @@ def propose_batch(config: dict[str, Any], spec: dict[str, Any], policy_id: str, 
     _share_cores(cfg)
     verifiers = _shared_verifiers(cfg)
     service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
-    return propose(METHODS[method](cfg), service, prompts)
+    return propose(METHODS[method](cfg), service, batch)
 
 
 def synthesize_stage(session: StageSession, methods: list[str], limit: int | None = None,

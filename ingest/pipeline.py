@@ -107,7 +107,9 @@ def ingest_rows(
         nonlocal batch
         if batch.size == 0:
             return
-        constants = {"source": source, "created_run": run_id, "run_id": run_id, "created_at": now}
+        # seed data: the answers come with the problems
+        constants = {"source": source, "created_run": run_id, "run_id": run_id, "created_at": now,
+                     "label_provenance": "ground_truth"}
         problems = _table(PROBLEM_SCHEMA, batch.problems, constants)
         quarantine = _table(QUARANTINE_SCHEMA, batch.quarantine, constants)
         with warehouse.write() as con:

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from schemas.errors import HardforgeError
+from schemas.provenance import DEFAULT_MINIMUM, LabelProvenance
 
 ENV_PREFIX = "HARDFORGE_"
 # Environment variables that are not config keys.
@@ -81,8 +82,9 @@ def _default_per_source() -> dict[str, SourceRollout]:
     # need few tokens, and the model states the right number without \boxed{} more often than with.
     return {
         "gym": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
-        # SvS variants keep their seed's (numeric) answer; a small model states it without a box
-        "svs": SourceRollout(max_tokens=96, extraction="flexible"),
+        # SvS variants keep their seed's answer and are graded strictly (a boxed answer, worked out):
+        # the last number of a reply could be a number of the statement echoed back
+        "svs": SourceRollout(max_tokens=192, extraction="strict"),
         # self-questioning at the bundled model's level: short arithmetic, and stdin/stdout programs
         "sqlm": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
         "sqlm:code": SourceRollout(max_tokens=192, instruction=STDIO_INSTRUCTION),
@@ -187,6 +189,8 @@ class CurriculumConfig(Section):
     # hardest-first is the product's curriculum; the others exist to compare against it (bench/loop.py)
     order: Literal["hardest", "easiest", "random"] = "hardest"
     rows_per_shard: int = Field(10_000, gt=0)
+    # labels below this stay out of the curriculum (schemas/provenance.py: vote < judged < inherited < ...)
+    min_label_provenance: LabelProvenance = DEFAULT_MINIMUM
 
 
 def _default_seeds() -> list[str]:
@@ -224,6 +228,9 @@ class SvsConfig(Section):
     top_p: float = Field(1.0, gt=0, le=1)
     max_tokens: int = Field(512, gt=0)  # for the synthesis output; solving uses rollouts.max_tokens
     batch_seeds: int = Field(4, gt=0)  # seeds per generate call and per warehouse write
+    # an in-band problem with no correct rollout that shows its work: the policy writes this many
+    # solutions under the step-by-step instruction, and a correct one that shows work is the seed
+    solutions: int = Field(4, ge=0)
 
 
 class SqlmConfig(Section):
@@ -289,7 +296,32 @@ class AsearcherConfig(Section):
     batch_seeds: int = Field(4, gt=0)
 
 
+class ProgramOfThoughtConfig(Section):
+    """The program-of-thought label check: a checker model writes ``solution()`` for the statement
+    (never seeing the label); it runs in the sandbox; the label stands if the programs agree on it."""
+
+    model: str | None = None  # None: the policy; else a model folder, or the served model with backend "openai"
+    backend: Literal["auto", "transformers", "vllm", "openai"] = "auto"
+    urls: list[str] = Field(default_factory=list)  # backend "openai": the checker's servers
+    samples: int = Field(3, gt=0)  # programs written per statement
+    min_agree: int = Field(2, gt=0)  # programs that must compute the same number for a verdict
+    temperature: float = Field(0.7, ge=0)
+    max_tokens: int = Field(256, gt=0)
+    timeout_s: float = Field(5.0, gt=0)
+
+
+class ChecksConfig(Section):
+    """Independent label checks (``checks/``), run in order on a synthesized label; the first
+    that disagrees rejects it, one that agrees makes its provenance ``checked``."""
+
+    math: list[str] = Field(default_factory=lambda: ["arithmetic", "program_of_thought"])
+    stdio: list[str] = Field(default_factory=lambda: ["satisfiable_tests"])
+    program_of_thought: ProgramOfThoughtConfig = Field(default_factory=ProgramOfThoughtConfig)
+
+
 class SynthConfig(Section):
+    # labels below this are recorded as attempts, not kept as problems (a vote alone is a candidate)
+    min_label_provenance: LabelProvenance = DEFAULT_MINIMUM
     svs: SvsConfig = Field(default_factory=SvsConfig)
     sqlm: SqlmConfig = Field(default_factory=SqlmConfig)
     azr: AzrConfig = Field(default_factory=AzrConfig)
@@ -335,6 +367,7 @@ class HardforgeConfig(Section):
     curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig)
     nightly: NightlyConfig = Field(default_factory=NightlyConfig)
     synth: SynthConfig = Field(default_factory=SynthConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     lean: LeanConfig = Field(default_factory=LeanConfig)
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)

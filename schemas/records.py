@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal, NamedTuple, Union
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict
 
+from schemas.provenance import LabelProvenance
+
 # A JSON object stored as text (DuckDB JSON, Arrow string).
 Json = Annotated[dict[str, Any], "json"]
 Domain = Literal["math", "code", "qa"]
@@ -42,6 +44,8 @@ class Problem(Record):
     method_meta: Json | None = None  # synthesis method figures (prompt hash, sampling, band)
     created_run: str | None = None
     created_at: dt.datetime
+    label_provenance: LabelProvenance = "ground_truth"  # how the answer is known (schemas/provenance.py)
+    label_checks: Json | None = None  # {"base": ..., "checks": [{check, outcome, reason, detail}]}
 
 
 class Concept(Record):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from pydantic import BaseModel
 from rollouts.service import Measured, RolloutService
 from schemas.config import HardforgeConfig
 from schemas.engine import Chat, SamplingParams
+from schemas.keys import content_key, normalize_text, problem_id
 from schemas.records import SynthAttempt
 from warehouse.db import Warehouse
 
@@ -51,7 +53,20 @@ class Decision:
     accepted: bool
     reason: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)  # the method's figures, kept with the attempt
-    measured: Measured | None = None  # the solving rollouts, stored with an accepted problem
+    measured: Measured | None = None  # the acceptance sample, stored under its own sampling key
+    # how the accepted label is known (schemas/provenance.py): the least trusted unless a method says more
+    provenance: str = "vote"
+    checks: dict[str, Any] | None = None  # {"base": ..., "checks": [verdicts]} of the label checks
+
+
+def problem_key(problem: dict[str, Any]) -> str:
+    """The id a candidate's problem gets: domain, statement and answer (the one id rule)."""
+    return problem_id(problem["domain"], problem["statement"], problem["answer"])
+
+
+def statement_key(domain: str, statement: str) -> str:
+    """What makes two proposals the same before anything is solved: their normalized statement."""
+    return content_key("statement", domain, normalize_text(statement, domain))
 
 
 class Synthesizer(ABC):
@@ -73,12 +88,25 @@ class Synthesizer(ABC):
         return getattr(self.settings, "batch_seeds", 4)
 
     @abstractmethod
-    def seeds(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:
-        """Candidate seeds in a stable order (used ones are skipped by the runner)."""
+    def seeds(self, warehouse: Warehouse, policy_id: str) -> Iterable[Seed]:
+        """Candidate seeds in a stable order (used ones are skipped by the runner). A list when
+        they are few and known; a generator for methods whose seeds never run out (topics, task
+        types, concept samples), so only the seeds a run uses are ever made."""
 
     @abstractmethod
-    def prompts(self, seed: Seed) -> list[Chat]:
-        """The proposer's prompts for one seed."""
+    def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
+        """The proposer's prompts for one seed (they may read the warehouse: buffers, concepts)."""
+
+    def prepare(self, service: RolloutService, prompts: list[tuple[Seed, Chat]]) -> tuple[list[tuple[Seed, Chat]], list[tuple[Seed, str]]]:
+        """Engine work a prompt needs before proposing (SvS: a worked solution for a seed that has
+        none); the prompts to propose from, and (seed, reason) for the seeds it drops."""
+        return prompts, []
+
+    def dedup_key(self, candidate: Candidate) -> str:
+        """What makes two candidates the same proposal (default: the normalized statement); a
+        duplicate is rejected before any solver rollout is spent on it."""
+        assert candidate.problem is not None
+        return statement_key(candidate.problem["domain"], candidate.problem["statement"])
 
     @abstractmethod
     def sampling(self) -> SamplingParams:

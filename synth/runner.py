@@ -1,21 +1,35 @@
-"""The shared synthesis runner: batching, proposing, parsing, validation through the method,
-``synth_attempts`` rows for every candidate, accepted problems with lineage and ``method_meta``,
-their solving rollouts and difficulty, resume after a kill, and the run report. The same for every
+"""The shared synthesis runner: batching, proposing (a sampling seed per batch), parsing, early
+rejection of duplicates, validation through the method, ``synth_attempts`` rows for every
+candidate, accepted problems with lineage, ``method_meta`` and label provenance, their acceptance
+sample under its own sampling key, resume after a kill, and the run report. The same for every
 method; a method only says what is particular to it (``synth.base.Synthesizer``)."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rollouts.service import RolloutService
+from rollouts.service import Measured, RolloutService
 from schemas.engine import Chat
-from schemas.keys import content_key, problem_id
+from schemas.keys import content_key
+from schemas.provenance import at_least
 from schemas.records import Problem, SynthAttempt
-from synth.base import Candidate, Decision, Seed, Synthesizer, SynthReport, now, reason_kind
+from synth.base import (
+    Candidate,
+    Decision,
+    Seed,
+    Synthesizer,
+    SynthReport,
+    now,
+    problem_key,
+    reason_kind,
+    statement_key,
+)
 from warehouse.db import Warehouse, records_to_arrow
 
 
@@ -27,9 +41,19 @@ def used_seed_keys(warehouse: Warehouse, method: str) -> set[str]:
     return set(rows.column("seed").to_pylist())
 
 
+def known_keys(warehouse: Warehouse, method: str) -> set[str]:
+    """The dedup keys of everything this method proposed before (accepted or not): a repeat is
+    rejected before it costs solver rollouts."""
+    rows = warehouse.arrow(
+        "SELECT json_extract_string(meta, '$.dedup_key') AS key, candidate FROM synth_attempts "
+        "WHERE method = ? AND (candidate IS NOT NULL OR json_extract_string(meta, '$.dedup_key') IS NOT NULL)", [method]
+    ).to_pylist()
+    return {r["key"] or statement_key("math", r["candidate"]) for r in rows}
+
+
 def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutService, *, limit: int | None = None,
-               submit: Callable[[list[Prompt]], Any] | None = None, in_flight: int = 1,
-               progress: Callable[[int, int], None] | None = None) -> SynthReport:
+               submit: Callable[[Batch], Any] | None = None, in_flight: int = 1,
+               progress: Callable[[int, int | None], None] | None = None) -> SynthReport:
     """Synthesize from up to ``limit`` unused seeds; each batch of seeds is one transaction, so a
     killed run resumes with the seeds it had not finished.
 
@@ -41,33 +65,33 @@ def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutServic
     batches recorded before it."""
     report = SynthReport(method.name)
     start = time.monotonic()
-    seeds = method.seeds(warehouse, service.policy_id)
     used = used_seed_keys(warehouse, method.name)
-    report.already_done = sum(s.key in used for s in seeds)
-    seeds = [s for s in seeds if s.key not in used][:limit]
-    report.seeds = len(seeds)
-    batches = [seeds[i : i + method.batch_seeds] for i in range(0, len(seeds), method.batch_seeds)]
+    known = known_keys(warehouse, method.name)
+    seeds, total = _unused(method.seeds(warehouse, service.policy_id), used, limit, report)
+    batches = _chunks(seeds, method.batch_seeds)
     done = 0
 
     def finish(batch: list[Seed], proposed: Proposed) -> None:
         nonlocal done
-        _finish(method, warehouse, service, proposed, report)
+        recorded = _finish(method, warehouse, service, proposed, report, known)
+        known.update(a.meta["dedup_key"] for a in recorded if a.meta and a.meta.get("dedup_key"))
         done += len(batch)
+        report.seeds = done
         if progress:
-            progress(done, len(seeds))
+            progress(done, total)
 
     if progress:
-        progress(0, len(seeds))
+        progress(0, total)
     if submit is None:
         for batch in batches:
-            finish(batch, propose(method, service, batch_prompts(method, batch)))
+            finish(batch, propose(method, service, Batch(batch_prompts(method, warehouse, batch), frozenset(known))))
     else:
         waiting: deque[tuple[list[Seed], Any]] = deque()
         for batch in batches:
             if len(waiting) >= max(1, in_flight):
                 sent, future = waiting.popleft()
                 finish(sent, future.result())
-            waiting.append((batch, submit(batch_prompts(method, batch))))
+            waiting.append((batch, submit(Batch(batch_prompts(method, warehouse, batch), frozenset(known)))))
         while waiting:
             sent, future = waiting.popleft()
             finish(sent, future.result())
@@ -75,17 +99,57 @@ def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutServic
     return report
 
 
+def _unused(seeds: Iterable[Seed], used: set[str], limit: int | None, report: SynthReport) -> tuple[Iterator[Seed], int | None]:
+    """The seeds not used yet, at most ``limit``, lazily; and how many that is when it is known
+    (a list of seeds), else ``limit``."""
+    if isinstance(seeds, Sequence):
+        report.already_done = sum(s.key in used for s in seeds)
+        fresh = [s for s in seeds if s.key not in used][:limit]
+        return iter(fresh), len(fresh)
+
+    def skip() -> Iterator[Seed]:
+        for seed in seeds:
+            if seed.key in used:
+                report.already_done += 1
+                continue
+            yield seed
+
+    return itertools.islice(skip(), limit), limit
+
+
+def _chunks(seeds: Iterator[Seed], size: int) -> Iterator[list[Seed]]:
+    while batch := list(itertools.islice(seeds, size)):
+        yield batch
+
+
 Prompt = tuple[Seed, Chat]
+DUPLICATE_BEFORE = "duplicate: proposed before (not solved again)"
 
 
-def batch_prompts(method: Synthesizer, batch: list[Seed]) -> list[Prompt]:
-    return [(seed, chat) for seed in batch for chat in method.prompts(seed)]
+@dataclass(frozen=True)
+class Batch:
+    """What ``propose`` needs from the flow: the batch's prompts and the dedup keys of everything
+    proposed before (so a repeat is rejected before it is solved)."""
+
+    prompts: list[Prompt]
+    known: frozenset[str] = frozenset()
+
+
+def batch_prompts(method: Synthesizer, warehouse: Warehouse, batch: list[Seed]) -> list[Prompt]:
+    return [(seed, chat) for seed in batch for chat in method.prompts(seed, warehouse)]
+
+
+def proposal_seed(base: int, seeds: list[Seed]) -> int:
+    """The proposer's sampling seed for one batch: from its seed keys, so no two batches sample
+    alike (a fixed seed made every batch repeat the first, token for token)."""
+    return base + int(content_key("proposal", *[s.key for s in seeds])[:8], 16) % 1_000_000
 
 
 @dataclass
 class Proposed:
-    """What ``propose`` returns: attempts that ended before validation (prompt too long,
-    unparsable), the validated candidates with their decisions, and the batch's counters."""
+    """What ``propose`` returns: attempts that ended before validation (prompt too long, no
+    worked solution, unparsable, a gate, a duplicate), the validated candidates with their
+    decisions, and the batch's counters."""
 
     ended: list[SynthAttempt] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
@@ -94,29 +158,44 @@ class Proposed:
     proposals: int = 0
 
 
-def propose(method: Synthesizer, service: RolloutService, prompts: list[Prompt]) -> Proposed:
+def propose(method: Synthesizer, service: RolloutService, batch: Batch) -> Proposed:
     """Generate, parse and validate one batch: engine and verifiers only, so a worker with no
     warehouse can run it."""
     out = Proposed()
     limit = method.max_prompt_tokens()
     kept: list[Prompt] = []
-    for seed, chat in prompts:
+    for seed, chat in batch.prompts:
         if limit is not None and service.engine.count_tokens(chat) > limit:
             out.prompts_over_length += 1
             out.ended.append(_attempt(method, service, seed, -1 - len(out.ended), prompt=chat[-1]["content"],
                                       accepted=False, reason=f"synthesis prompt too long: over {limit} tokens"))
             continue
         kept.append((seed, chat))
+    kept, dropped = method.prepare(service, kept) if kept else (kept, [])
+    for seed, reason in dropped:
+        out.ended.append(_attempt(method, service, seed, -1 - len(out.ended), accepted=False, reason=reason))
     if not kept:
         return out
-    groups = service.engine.generate([chat for _, chat in kept], method.sampling())
+    params = method.sampling()
+    params = dataclasses.replace(params, seed=proposal_seed(params.seed, [seed for seed, _ in kept]))
+    groups = service.engine.generate([chat for _, chat in kept], params)
     counters: dict[str, int] = {}
+    seen: dict[str, int] = {}  # dedup key -> the candidate of this batch that had it first
     for (seed, chat), group in zip(kept, groups, strict=True):
         for completion in group:
             index = counters.get(seed.key, 0)
             counters[seed.key] = index + 1
             out.proposals += 1
             candidate = method.parse(seed, index, chat[-1]["content"], completion.text)
+            if candidate.problem is not None:
+                key = method.dedup_key(candidate)
+                candidate.meta["dedup_key"] = key
+                if key in batch.known:
+                    candidate.reason, candidate.problem = DUPLICATE_BEFORE, None
+                elif key in seen:
+                    candidate.reason, candidate.problem = f"duplicate: the same proposal as candidate {seen[key]} of this batch", None
+                else:
+                    seen[key] = index
             if candidate.problem is None:
                 out.ended.append(_attempt(method, service, seed, index, prompt=candidate.prompt, output=candidate.output,
                                           accepted=False, reason=candidate.reason, meta=candidate.meta))
@@ -126,12 +205,14 @@ def propose(method: Synthesizer, service: RolloutService, prompts: list[Prompt])
     return out
 
 
-def _finish(method: Synthesizer, warehouse: Warehouse, service: RolloutService, proposed: Proposed, report: SynthReport) -> None:
+def _finish(method: Synthesizer, warehouse: Warehouse, service: RolloutService, proposed: Proposed,
+            report: SynthReport, known: set[str]) -> list[SynthAttempt]:
     report.prompts_over_length += proposed.prompts_over_length
     report.candidates += proposed.proposals
-    report.extractable += len(proposed.candidates)
-    outcomes, validated = _decide(method, warehouse, service, proposed)
+    report.extractable += sum(c.meta.get("dedup_key") not in known for c in proposed.candidates)
+    outcomes, validated = _decide(method, warehouse, service, proposed, known)
     _record(method, warehouse, outcomes, validated, report)
+    return [attempt for attempt, _, _ in outcomes]
 
 
 def _attempt(method: Synthesizer, service: RolloutService, seed: Seed, index: int, **fields: Any) -> SynthAttempt:
@@ -147,25 +228,40 @@ Validated = tuple[Candidate, Decision, SynthAttempt]
 
 
 def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
-            proposed: Proposed) -> tuple[list[Outcome], list[Validated]]:
-    """Accept the validated candidates that are new (not in the warehouse, not earlier in the batch)."""
+            proposed: Proposed, recorded: set[str]) -> tuple[list[Outcome], list[Validated]]:
+    """Accept the validated candidates whose label is trusted enough (``synth.min_label_provenance``)
+    and that are new (not in the warehouse, not earlier in the batch). A candidate proposed
+    before, by a batch recorded while this one was away (batches in flight), is recorded as the
+    duplicate it would have been found to be before solving, so both paths write the same rows."""
     outcomes: list[Outcome] = [(attempt, None, None) for attempt in proposed.ended]
     validated: list[Validated] = []
-    candidates, decisions = proposed.candidates, proposed.decisions
-    ids = [problem_id(c.problem["domain"], c.problem["statement"], c.problem["answer"]) for c in candidates]
+    pairs = list(zip(proposed.candidates, proposed.decisions, strict=True))
+    for candidate, _ in pairs:
+        if candidate.meta.get("dedup_key") in recorded:
+            outcomes.append((_attempt(method, service, candidate.seed, candidate.index, prompt=candidate.prompt,
+                                      output=candidate.output, accepted=False, reason=DUPLICATE_BEFORE, meta=candidate.meta), None, None))
+    pairs = [(c, d) for c, d in pairs if c.meta.get("dedup_key") not in recorded]
+    candidates, decisions = [c for c, _ in pairs], [d for _, d in pairs]
+    ids = [problem_key(c.problem) for c in candidates]
     known = _existing(warehouse, ids)
     taken: dict[str, int] = {}  # problem id -> the candidate of this batch that yielded it first
+    minimum = method.config.synth.min_label_provenance
     stamp = now()
     for candidate, decision, pid in zip(candidates, decisions, ids, strict=True):
         accepted, reason = decision.accepted, decision.reason
-        if accepted and pid in known:
+        if accepted and not at_least(decision.provenance, minimum):
+            accepted, reason = False, (f"unverified label: its provenance is {decision.provenance} and "
+                                       f"synth.min_label_provenance is {minimum}")
+        elif accepted and pid in known:
             accepted, reason = False, "duplicate: the problem is already in the warehouse"
         elif accepted and pid in taken:
             accepted, reason = False, f"duplicate: the same problem as candidate {taken[pid]} of this batch"
         attempt = _attempt(
             method, service, candidate.seed, candidate.index, prompt=candidate.prompt, output=candidate.output,
             candidate=candidate.problem["statement"], candidate_answer=candidate.problem["answer"], accepted=accepted,
-            reason=reason, problem_id=pid if accepted else None, meta={**candidate.meta, **decision.meta},
+            reason=reason, problem_id=pid if accepted else None,
+            meta={**candidate.meta, **decision.meta, "label_provenance": decision.provenance,
+                  **({"label_checks": decision.checks} if decision.checks else {})},
         )
         validated.append((candidate, decision, attempt))
         if not accepted:
@@ -178,7 +274,7 @@ def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
             source=candidate.problem.get("source", method.name), source_ref=attempt.attempt_id, parent_id=candidate.seed.parent_id,
             extra=candidate.problem.get("extra"),
             method_meta={**decision.meta, **method.lineage(candidate), "policy_id": service.policy_id},
-            created_run=service.run_id, created_at=stamp,
+            created_run=service.run_id, created_at=stamp, label_provenance=decision.provenance, label_checks=decision.checks,
         )
         outcomes.append((attempt, problem, decision))
     return outcomes, validated
@@ -193,15 +289,17 @@ def _existing(warehouse: Warehouse, ids: list[str]) -> set[str]:
 
 def _record(method: Synthesizer, warehouse: Warehouse, outcomes: list[Outcome], validated: list[Validated],
             report: SynthReport) -> None:
-    """One batch's attempts, problems, rollouts and difficulty rows in one transaction. The stored
-    rollouts and difficulty of a problem are those of the candidate that was accepted."""
+    """One batch's attempts, problems, rollouts and difficulty rows in one transaction. An accepted
+    problem's acceptance sample is stored under its own sampling key (``acceptance_key``): a sample
+    kept because it passed the acceptance rule is a biased difficulty estimate, so the problem is
+    measured afresh, like any other, under the current key."""
     for attempt, _, _ in outcomes:
         if attempt.accepted:
             report.accepted += 1
         elif attempt.reason:
             report.reasons[reason_kind(attempt.reason)] += 1
     accepted = [(p, d) for _, p, d in outcomes if p is not None]
-    measured = [d.measured for _, d in accepted if d is not None and d.measured is not None]
+    measured = [as_acceptance(d.measured) for _, d in accepted if d is not None and d.measured is not None]
     with warehouse.write() as con:
         warehouse.insert("synth_attempts", records_to_arrow("synth_attempts", [a for a, _, _ in outcomes]), con)
         warehouse.insert("problems", records_to_arrow("problems", [p for p, _ in accepted]), con)
@@ -210,4 +308,19 @@ def _record(method: Synthesizer, warehouse: Warehouse, outcomes: list[Outcome], 
         method.keep(warehouse, con, validated)
 
 
-__all__ = ["run_method", "used_seed_keys", "batch_prompts", "propose", "Proposed"]
+def acceptance_key(key: str) -> str:
+    """The sampling key an acceptance sample is stored under: never a current key."""
+    return content_key("acceptance", key)
+
+
+def as_acceptance(measured: Measured) -> Measured:
+    """The same rollouts and counts under the acceptance key (and ids that follow it)."""
+    key = acceptance_key(measured.key)
+    rollouts = [r.model_copy(update={"sampling_key": key,
+                                     "rollout_id": content_key(r.problem_id, r.policy_id, key, str(r.sample_idx))})
+                for r in measured.rollouts]
+    difficulty = measured.difficulty.model_copy(update={"sampling_key": key})
+    return dataclasses.replace(measured, key=key, rollouts=rollouts, difficulty=difficulty)
+
+
+__all__ = ["run_method", "used_seed_keys", "known_keys", "batch_prompts", "propose", "Proposed", "Batch", "acceptance_key"]

@@ -29,6 +29,7 @@ from synth.runner import run_method
 from tests.conftest import ScriptedEngine
 from tests.test_corpus import TINY, write_dictd
 from verifiers import VerifierSet
+from warehouse.db import Warehouse
 
 POLICY = "p" * 32
 
@@ -172,11 +173,23 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse):
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     azr = cfg.synth.asearcher
     azr.corpus, azr.topic, azr.max_turns = "tiny", "Guido van Rossum language", 10
+    # its label rests on the (policy's) judges: by default that is a candidate, not a label
+    strict = Warehouse(tmp_path / "default")
+    strict.init()
+    ingest_corpus(strict, str(write_dictd(tmp_path, "tiny", TINY)))
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(Script()), verifiers, cfg.rollouts, POLICY, "run")
+        report = run_method(AsearcherSynthesizer(cfg), strict, service, limit=1)
+    assert (report.seeds, report.accepted) == (1, 0)
+    (reason,) = strict.arrow("SELECT reason FROM synth_attempts").column("reason").to_pylist()
+    assert reason == "unverified label: its provenance is judged and synth.min_label_provenance is inherited"
+    cfg.synth.min_label_provenance = "judged"  # a user who accepts judged labels
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(ScriptedEngine(Script()), verifiers, cfg.rollouts, POLICY, "run")
         report = run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
     assert (report.seeds, report.accepted) == (1, 1)
     problem = warehouse.arrow("SELECT * FROM problems").to_pylist()[0]
+    assert problem["label_provenance"] == "judged"
     assert (problem["statement"], problem["answer"], problem["domain"], problem["verifier"], problem["source"]) == (
         COMPOSED, "Guido van Rossum", "qa", "qa", "asearcher:tiny")
     meta = json.loads(problem["method_meta"])
@@ -197,7 +210,7 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse):
     assert [d["title"] for d in meta["documents"]][0] == "Python" and len(meta["documents"]) == 2
     assert {j["judge"] for j in meta["judges"]} == {"validity", "uniqueness", "coverage"}
     # the stored rollouts are those of the final QA: no solver got it
-    assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [{"n": 8, "c": 0}]
+    assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [{"n": 8, "c": 0}]  # under the acceptance key
 
 
 def test_base_qa_rejections(tmp_path, warehouse):

@@ -52,13 +52,16 @@ def test_cot_score(lengths, budget, score):
     ("answers", "expected"),
     [
         (["4", "4", "4", "5", None, None], ("4", 3, True)),  # exactly 3 of 6
-        (["4", "4", "5", "5", "6", None], ("4", 2, False)),  # a tie at 2 goes to the first seen
-        ([None] * 6, (None, 0, False)),  # "no answer" is not an answer that can win
+        (["4", "4", "4", "5", "5", "5"], (None, 3, False)),  # a tie is not a majority (our deviation)
+        (["4", "4", "5", "5", "6", None], (None, 2, False)),
+        ([None] * 6, (None, 6, False)),  # "no answer" wins: there is no label
+        ([None, None, None, None, "4", "4"], (None, 4, False)),  # the official sentinel group counts
         (["1"] * 6, ("1", 6, True)),
     ],
 )
 def test_consistency_rule(answers, expected):
-    assert consistency(answers) == expected
+    counted, valid = consistency(answers)
+    assert (counted.answer, counted.count, valid) == expected
 
 
 @pytest.mark.parametrize(("r_format", "r_cot", "r_consist", "total"), [(1.0, 0.5, 1.0, 1.65), (0.7, 0.0, 0.0, 0.7), (0.0, 0.9, 1.0, 0.0)])
@@ -93,6 +96,9 @@ TAGGED = "<rationale>Step 1: combine. Step 2: twist.</rationale>\n<problem>{}</p
 
 def _script(chat, n):
     content = chat[0]["content"]
+    if "def solution()" in content or "function solution()" in content:  # the program-of-thought check
+        body = "return 41" if "prime above 40" in content else "return 0"
+        return [f"```python\ndef solution():\n    {body}\n```"] * n
     if "mathematical concepts" in content:
         return [TAGGED.format("What is the smallest prime above 40?"), TAGGED.format("Compute 6 * 7."),
                 TAGGED.format("Name a colour."), "No tags at all.", TAGGED.format("Compute 6 * 7.")][:n]
@@ -114,10 +120,13 @@ def test_every_path_with_exact_outputs(warehouse):
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(ScriptedEngine(_script), verifiers, cfg.rollouts, POLICY, "run")
         report = run_method(MathsmithSynthesizer(cfg), warehouse, service, limit=1)
-    assert (report.candidates, report.extractable, report.accepted) == (5, 4, 1)
-    assert dict(report.reasons) == {"unparsable": 1, "inconsistent": 2, "no answer": 1}  # the duplicate prompt is inconsistent too
-    (problem,) = warehouse.arrow("SELECT statement, answer, source, method_meta FROM problems WHERE source = 'mathsmith'").to_pylist()
+    assert (report.candidates, report.extractable, report.accepted) == (5, 3, 1)
+    # the repeated "Compute 6 * 7." is a duplicate before anything solves it
+    assert dict(report.reasons) == {"unparsable": 1, "duplicate": 1, "inconsistent": 1, "no answer": 1}
+    (problem,) = warehouse.arrow("SELECT statement, answer, source, method_meta, label_provenance FROM problems "
+                                 "WHERE source = 'mathsmith'").to_pylist()
     assert (problem["statement"], problem["answer"], problem["source"]) == ("What is the smallest prime above 40?", "41", "mathsmith")
+    assert problem["label_provenance"] == "checked"  # three votes, then programs run in the sandbox agreed
     meta = json.loads(problem["method_meta"])
     assert (meta["m"], meta["n"], meta["r_consist"], meta["steps"], meta["r_format"]) == (3, 6, 1.0, 2, 0.82)
     assert len(meta["concepts"]) == 5

@@ -8,16 +8,9 @@ import pytest
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
 from synth.runner import run_method
-from synth.sqlm.algorithm import (
-    accept,
-    decide,
-    majority,
-    parse_v1,
-    parse_v2,
-    parse_v3,
-    pass_rate_decision,
-)
+from synth.sqlm.algorithm import decide, examples, parse_v1, parse_v2, parse_v3, pass_rate_decision
 from synth.sqlm.method import SqlmSynthesizer
+from synth.voting import vote
 from tests.conftest import ScriptedEngine
 from verifiers import VerifierSet
 
@@ -25,38 +18,36 @@ POLICY = "p" * 32
 
 
 @pytest.mark.parametrize(
-    ("answers", "expected"),
+    ("answers", "reason"),
     [
-        (["4", "4", "5", None], ("4", 2)),
-        ([None, None, None, None], (None, 0)),
-        (["3", "5", "3", "5"], ("3", 2)),  # a tie goes to the answer seen first
-        ([None, "7", None, None], ("7", 1)),
-        (["1", "1", "1", "1"], ("1", 4)),
-        ([], (None, 0)),
+        (["4", "4", "5", None], None),  # m = 2 of 4
+        (["4", "4", "4", "5"], None),  # m = 3 of 4
+        (["4", "4", "4", "4"], "too easy"),
+        (["3", "5", "3", "5"], "no majority"),  # a tie is not a majority
+        ([None, None, "5", "5"], "no majority"),  # "no answer" votes count, as in the official code
+        ([None, None, None, "5"], "no answer"),  # "no answer" wins: there is no label
+        ([None, "7", None, None], "no answer"),
+        (["1", "2", "3", "4"], "no majority"),
+        (["1", "2", "2", "3"], None),
+        ([], "no answer"),
     ],
 )
-def test_majority_vote_ignores_unparsable_answers(answers, expected):
-    assert majority(answers) == expected
-
-
-@pytest.mark.parametrize(("m", "n", "ok"), [(1, 4, False), (2, 4, True), (3, 4, True), (4, 4, False), (0, 4, False), (2, 3, True), (1, 3, False), (3, 3, False)])
-def test_strict_band(m, n, ok):
-    assert accept(m, n) is ok
-
-
-@pytest.mark.parametrize(
-    ("m", "n", "answer", "reason"),
-    [(2, 4, "5", None), (4, 4, "5", "too easy"), (1, 4, "5", "no agreement"), (0, 4, None, "no answer")],
-)
-def test_decide(m, n, answer, reason):
-    accepted, why = decide(m, n, answer)
-    assert accepted is (reason is None)
+def test_decide_counts_votes_as_the_paper(answers, reason):
+    accepted, why = decide(vote(answers))
+    assert accepted is (reason is None), why
     assert (why or "").startswith(reason or "")
 
 
 @pytest.mark.parametrize(("rate", "ok"), [(0.0, False), (0.2, True), (0.99, True), (1.0, False)])
 def test_code_pass_rate_band(rate, ok):
     assert pass_rate_decision(rate)[0] is ok
+
+
+def test_topic_examples_are_found():
+    from synth.sqlm.algorithm import TOPICS
+
+    assert examples(TOPICS["arithmetic"]) == ["What is 23 + 48 - 9?"]
+    assert examples("Write a hard problem.") == []
 
 
 @pytest.mark.parametrize(
@@ -108,13 +99,21 @@ def test_every_math_path_with_exact_outputs(warehouse):
 
     report = _run(warehouse, cfg, script, limit=1)
     assert (report.seeds, report.candidates, report.extractable, report.accepted) == (1, 4, 4, 1)
-    assert dict(report.reasons) == {"too easy": 1, "no answer": 1, "no agreement": 1}
-    (problem,) = warehouse.arrow("SELECT statement, answer, source, method_meta FROM problems").to_pylist()
+    assert dict(report.reasons) == {"too easy": 1, "no answer": 1, "no majority": 1}
+    (problem,) = warehouse.arrow("SELECT statement, answer, source, method_meta, label_provenance FROM problems").to_pylist()
     assert (problem["statement"], problem["answer"], problem["source"]) == ("What is 12 + 30?", "42", "sqlm")
+    assert problem["label_provenance"] == "checked"  # exact arithmetic agreed with the vote
     meta = json.loads(problem["method_meta"])
     assert (meta["m"], meta["n"], meta["majority"], meta["topic"]) == (3, 4, "42", "arithmetic")
-    difficulty = warehouse.arrow("SELECT n, c FROM difficulty").to_pylist()
-    assert difficulty == [{"n": 4, "c": 3}]
+    # the acceptance sample is kept under its own key: the problem's difficulty is measured afresh
+    from schemas.prompts import sampling_key
+    from synth.runner import acceptance_key
+
+    difficulty = warehouse.arrow("SELECT n, c, sampling_key FROM difficulty").to_pylist()
+    problem_kind = {"source": "sqlm", "domain": "math", "verifier": "math"}
+    solvers = sampling_key(cfg.rollouts.model_copy(update={"n": cfg.synth.sqlm.solvers}), problem_kind)
+    assert difficulty == [{"n": 4, "c": 3, "sampling_key": acceptance_key(solvers)}]
+    assert acceptance_key(solvers) != sampling_key(cfg.rollouts, problem_kind)
     # a rerun takes the next seed, never the same one twice
     again = _run(warehouse, cfg, script, limit=1)
     assert (again.already_done, again.seeds) == (1, 1)
@@ -164,8 +163,9 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
             future, outstanding = _sent_batches(cfg, service)
             report = run_method(SqlmSynthesizer(cfg), warehouse, service, limit=3,
                                 submit=future if name == "sent" else None, in_flight=2)
-        # later seeds propose the same problems: duplicates of the first batch's, decided where it is stored
-        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 1, 2)
+        # later seeds propose the same problems: duplicates of the first batch's, never solved again
+        # in process; in flight, caught where the batch is stored (the same rows either way)
+        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 1, 6)
         if name == "sent":
             assert outstanding["most"] == 2  # two batches in flight, never more
         tables[name] = [warehouse.arrow(f"SELECT * EXCLUDE (created_at) FROM {t} ORDER BY ALL").to_pylist()
@@ -187,6 +187,8 @@ def test_unparsable_proposals_and_code_topic(warehouse):
             return ["1. x + 1 = 2\nSelected Question: Solve x + 1 = 3 for x.", "three problems but no marker"][:n]
         if "LeetCode" in content:
             return ["Print the sum of the numbers.\nTest Cases:\n1 2 ||| 3\n5 5 ||| 10\n0 0 ||| 0", "no tests here"][:n]
+        if "def solution()" in chat[0]["content"] or "solution()" in content:  # the program-of-thought check
+            return ["```python\ndef solution():\n    return 3 - 1\n```"] * n
         if "Solve x + 1 = 3" in content:
             return ["2", "2", "3", "x"][:n]
         if "Print the sum" in content:
@@ -196,8 +198,14 @@ def test_unparsable_proposals_and_code_topic(warehouse):
     report = _run(warehouse, cfg, script, limit=2)
     assert (report.candidates, report.extractable, report.accepted) == (4, 2, 2)
     assert dict(report.reasons) == {"unparsable": 2}
-    rows = {r["source"]: r for r in warehouse.arrow("SELECT source, verifier, answer, method_meta FROM problems").to_pylist()}
+    rows = {r["source"]: r for r in warehouse.arrow(
+        "SELECT source, verifier, answer, method_meta, label_provenance, label_checks FROM problems").to_pylist()}
     assert rows["sqlm"]["answer"] == "2"
+    # the vote said 2; programs run in the sandbox computed 2: the label is checked, not voted
+    assert rows["sqlm"]["label_provenance"] == rows["sqlm:code"]["label_provenance"] == "checked"
+    checks = json.loads(rows["sqlm"]["label_checks"])["checks"]
+    assert [(c["check"], c["outcome"]) for c in checks] == [("arithmetic", "abstain"), ("program_of_thought", "agree")]
+    assert json.loads(rows["sqlm:code"]["label_checks"])["checks"][0]["check"] == "satisfiable_tests"
     code = rows["sqlm:code"]
     assert code["verifier"] == "stdio" and json.loads(code["answer"]) == [["1 2", "3"], ["5 5", "10"], ["0 0", "0"]]
     meta = json.loads(code["method_meta"])

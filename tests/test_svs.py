@@ -40,9 +40,9 @@ def _seeded(tmp_path, warehouse, correct_of_8=2):
 VARIANTS = [
     "```text\nA shop sells 1, 2 and 3 apples on three days. How many apples in total?\n```",  # k=3: accepted
     "I cannot write a problem.",  # unparsable
-    "```text\nWhat is 3 + 3? The answer is 6.\n```",  # k=8: too easy
+    "```text\nWhat is 3 + 3? The answer is 6.\n```",  # states its answer: gated before solving
     "```text\nWhat is the hardest question in the world?\n```",  # k=0: unsolvable
-    f"```text\n{ORIGINAL}\n```",  # k=2 but it is the original problem: duplicate
+    f"```text\n{ORIGINAL}\n```",  # its seed proposed back: gated before solving
 ]
 
 
@@ -52,12 +52,8 @@ def script(chat, n):
         return (VARIANTS * 2)[:n]
     if "apples" in content:
         return [r"\boxed{6}"] * 3 + [r"\boxed{5}"] * (n - 3)
-    if "3 + 3" in content:
-        return [r"\boxed{6}"] * n
     if "hardest" in content:
         return [r"\boxed{42}"] * n
-    if ORIGINAL in content:
-        return [r"\boxed{6}"] * 2 + ["?"] * (n - 2)
     raise AssertionError(content)
 
 
@@ -65,26 +61,33 @@ def test_svs_every_path_with_exact_outputs(tmp_path, warehouse):
     cfg = _seeded(tmp_path, warehouse)
     cfg.synth.svs.group = 5
     report = run_svs(warehouse, ScriptedEngine(script), POLICY, cfg)
-    # seeds: the 2 correct rollouts of the problem at pass@1 = 2/8 = 0.25; not the always-solved one.
-    # Both seeds (one batch) yield the same "apples" variant: it is accepted once, the other copy is
-    # a duplicate of it, and so is the original problem proposed back.
-    assert (report.seeds, report.candidates, report.extractable, report.accepted) == (2, 10, 8, 1)
-    assert dict(report.reasons) == {"unparsable": 2, "too easy": 2, "unsolvable": 2, "duplicate": 3}
+    # seeds: the 2 correct rollouts (they show their work) of the problem at pass@1 = 2/8 = 0.25; not
+    # the always-solved one. Both seeds (one batch) yield the same variants: the second seed's are
+    # duplicates, rejected before anything solves them; the gates stop the rest before solving too.
+    assert (report.seeds, report.candidates, report.extractable, report.accepted) == (2, 10, 2, 1)
+    assert dict(report.reasons) == {"unparsable": 2, "gate": 4, "unsolvable": 1, "duplicate": 2}
     attempts = warehouse.arrow("SELECT accepted, reason, candidate, parent_id, meta FROM synth_attempts").to_pylist()
     assert len(attempts) == 10 and all(a["accepted"] or a["reason"] for a in attempts)
-    reasons = sorted(a["reason"] for a in attempts if a["reason"] and a["reason"].startswith("duplicate"))
-    assert reasons == ["duplicate: the problem is already in the warehouse"] * 2 + [
-        "duplicate: the same problem as candidate 0 of this batch"]
+    reasons = sorted(a["reason"] for a in attempts if a["reason"] and a["reason"].startswith(("duplicate", "gate")))
+    assert reasons == ["duplicate: the same proposal as candidate 0 of this batch", "duplicate: the same proposal as candidate 3 of this batch",
+                       *[f"gate: near-copy: 100% the same text as '{ORIGINAL[:60]}'"] * 2,
+                       *["gate: states its own answer: an 'answer is ...' phrase"] * 2]
     (variant,) = warehouse.arrow("SELECT * FROM problems WHERE source = 'svs'").to_pylist()
     parent = warehouse.scalar("SELECT problem_id FROM problems WHERE statement = ?", [ORIGINAL])
     assert (variant["parent_id"], variant["answer"]) == (parent, "6")
     assert variant["statement"].startswith("A shop sells")
+    assert variant["label_provenance"] == "inherited"  # the parent's ground truth, kept by construction
+    assert json.loads(variant["label_checks"])["parent_provenance"] == "ground_truth"
     meta = json.loads(variant["method_meta"])
     assert (meta["k"], meta["group"]) == (3, 5)
-    # its solving rollouts are stored: its difficulty is known without sampling again, and the
-    # rows are those of the accepted candidate (not a mix of the two that yielded it)
-    row = warehouse.arrow("SELECT n, c, pass_at_1 FROM difficulty WHERE problem_id = ?", [variant["problem_id"]]).to_pylist()
-    assert row == [{"n": 5, "c": 3, "pass_at_1": 0.6}]
+    # its acceptance sample is stored under its own key, the rows of the accepted candidate (not a
+    # mix of the two that yielded it); its difficulty is measured afresh like any problem's
+    from schemas.prompts import sampling_key
+    from synth.runner import acceptance_key
+
+    row = warehouse.arrow("SELECT n, c, pass_at_1, sampling_key FROM difficulty WHERE problem_id = ?", [variant["problem_id"]]).to_pylist()
+    solver_key = sampling_key(cfg.rollouts.model_copy(update={"n": 5}), variant)
+    assert row == [{"n": 5, "c": 3, "pass_at_1": 0.6, "sampling_key": acceptance_key(solver_key)}]
     stored = warehouse.arrow("SELECT count(*) AS n, count(DISTINCT seed) AS seeds FROM rollouts WHERE problem_id = ?",
                              [variant["problem_id"]]).to_pylist()
     assert stored == [{"n": 5, "seeds": 1}]

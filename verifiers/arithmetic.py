@@ -73,3 +73,60 @@ def uses_exactly(answer: str, numbers: list[int], target: Fraction | int) -> tup
     except NotArithmetic as exc:
         return False, str(exc)
     return (True, "") if value == target else (False, f"equals {value}, not {target}")
+
+
+# -- general expressions: signs, decimals, the four operations (label checks of synthesized math)
+
+_EXPRESSION = re.compile(r"[0-9+\-*/(). \t]+")
+
+
+def parse_expression(text: str) -> ast.expr:
+    """The tree of an expression of integer or decimal literals, unary ``+``/``-``, ``+ - * /``
+    and parentheses; ``NotArithmetic`` for anything else (no power, no names, no calls)."""
+    text = text.strip()
+    if not text or len(text) > MAX_CHARS or not _EXPRESSION.fullmatch(text):
+        raise NotArithmetic("only numbers, + - * /, parentheses and spaces are allowed")
+    try:
+        tree = ast.parse(text, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        raise NotArithmetic("not a well-formed expression") from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            if type(node.op) not in (*_OPERATORS, ast.Div):
+                raise NotArithmetic(f"operator {type(node.op).__name__} is not allowed")
+        elif isinstance(node, ast.UnaryOp):
+            if type(node.op) not in (ast.USub, ast.UAdd):
+                raise NotArithmetic(f"operator {type(node.op).__name__} is not allowed")
+        elif isinstance(node, ast.Constant):
+            if type(node.value) not in (int, float):
+                raise NotArithmetic("only number literals are allowed")
+        elif not isinstance(node, (ast.operator, ast.unaryop)):
+            raise NotArithmetic(f"{type(node).__name__} is not allowed")
+    return tree
+
+
+def has_operation(tree: ast.expr) -> bool:
+    """Whether the expression computes something (a binary operation), beyond a signed number."""
+    return any(isinstance(node, ast.BinOp) for node in ast.walk(tree))
+
+
+def value(text: str) -> Fraction:
+    """The exact value of ``text`` (decimal literals read exactly, never through a float)."""
+    tree = parse_expression(text)
+    return _value(tree, text.strip())
+
+
+def _value(node: ast.expr, source: str) -> Fraction:
+    if isinstance(node, ast.Constant):
+        literal = ast.get_source_segment(source, node)
+        return Fraction(literal) if literal else Fraction(node.value)
+    if isinstance(node, ast.UnaryOp):
+        inner = _value(node.operand, source)
+        return -inner if isinstance(node.op, ast.USub) else inner
+    assert isinstance(node, ast.BinOp)
+    left, right = _value(node.left, source), _value(node.right, source)
+    if isinstance(node.op, ast.Div):
+        if right == 0:
+            raise NotArithmetic("division by zero")
+        return left / right
+    return _OPERATORS[type(node.op)](left, right)

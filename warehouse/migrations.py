@@ -5,6 +5,8 @@ A test checks that the tables after all migrations match the record types in ``s
 
 from __future__ import annotations
 
+from schemas.provenance import SOURCE_PROVENANCE_SQL
+
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
         1,
@@ -228,6 +230,17 @@ MIGRATIONS.append((
     ALTER TABLE lean_checks ADD COLUMN attempts BIGINT;
     ALTER TABLE lean_checks ADD COLUMN policy_id VARCHAR;
     ALTER TABLE lean_checks ADD COLUMN run_id VARCHAR;
+    """,
+))
+
+MIGRATIONS.append((
+    9,
+    "problems record how their answer is known (label provenance) and the label checks it passed",
+    f"""
+    ALTER TABLE problems ADD COLUMN label_provenance VARCHAR DEFAULT 'ground_truth';
+    UPDATE problems SET label_provenance = {SOURCE_PROVENANCE_SQL};
+    ALTER TABLE problems ALTER COLUMN label_provenance SET NOT NULL;
+    ALTER TABLE problems ADD COLUMN label_checks JSON;
     """,
 ))
 

@@ -8,7 +8,9 @@
    passes the same checks;
 4. the problem is the last accepted QA (domain ``qa``, graded by the ``qa`` verifier), with its
    solving rollouts; ``method_meta`` keeps the QA and edit histories, the statements, the
-   documents used and every judge reply.
+   documents used and every judge reply. Its label is ``judged`` (the validity and uniqueness
+   checks are the policy's judgement): below ``synth.min_label_provenance`` by default, so set
+   it to "judged" to keep ASearcher's problems.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ class AsearcherSynthesizer(Synthesizer):
             roots = [by_id[i] for i in order if i in linked]
         return [Seed(d.doc_id, None, {"doc": d}) for d in roots]
 
-    def prompts(self, seed: Seed) -> list[Chat]:
+    def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
         doc: Doc = seed.data["doc"]
         return [[{"role": "user", "content": base_qa_prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars])}]]
 
@@ -95,7 +97,9 @@ class AsearcherSynthesizer(Synthesizer):
                 continue
             candidate.problem.update(statement=state.qa.question, answer=state.qa.answer,
                                      extra={"statements": state.statements, "documents": [e.title for e in state.entities]})
-            decisions.append(Decision(True, None, meta, agent.measured[i]))
+            # the QA and its uniqueness rest on the judge's word (grounded in the documents, but judged)
+            decisions.append(Decision(True, None, meta, agent.measured[i], provenance="judged",
+                                      checks={"base": "judged", "checks": []}))
         return decisions
 
     def _linked(self, doc_id: str) -> list[Doc]:

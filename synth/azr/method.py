@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from duckdb import DuckDBPyConnection
@@ -22,7 +23,7 @@ from duckdb import DuckDBPyConnection
 from rollouts.service import RolloutService
 from schemas.config import AzrConfig
 from schemas.engine import Chat, SamplingParams
-from schemas.keys import content_key, problem_id
+from schemas.keys import content_key
 from schemas.records import AzrBufferEntry, SynthAttempt
 from synth.azr import buffers
 from synth.azr.algorithm import (
@@ -39,12 +40,15 @@ from synth.azr.algorithm import (
     solver_statement,
     split_io,
 )
-from synth.base import Candidate, Decision, Seed, Synthesizer, now
+from synth.base import Candidate, Decision, Seed, Synthesizer, now, problem_key
 from verifiers.code.azr import answer_json
 from verifiers.code.sandbox import Limits, RunResult
 from warehouse.db import Warehouse
 
 SEEDS_PER_TASK = 100_000  # task types never run out; used seeds are skipped by the runner
+# how an Absolute Zero label is known: the sandbox ran the program (two workers agreed)
+EXECUTED = {"base": "executed", "checks": [{"check": "execution", "outcome": "agree", "detail": {},
+                                            "reason": "the sandbox ran f on the input(s): the output is what it returned"}]}
 
 
 class AzrSynthesizer(Synthesizer):
@@ -54,19 +58,19 @@ class AzrSynthesizer(Synthesizer):
     def settings(self) -> AzrConfig:
         return self.config.synth.azr
 
-    def seeds(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:
-        # the proposer prompts read the buffers as they are when the seed's batch starts
-        self._warehouse, self._policy_id = warehouse, policy_id
-        return [Seed(f"{task}#{i}", None, {"task": task}) for i in range(SEEDS_PER_TASK) for task in self.settings.tasks]
+    def seeds(self, warehouse: Warehouse, policy_id: str) -> Iterator[Seed]:
+        self._policy_id = policy_id  # recorded with the buffer entries (keep)
+        return (Seed(f"{task}#{i}", None, {"task": task}) for i in range(SEEDS_PER_TASK) for task in self.settings.tasks)
 
-    def prompts(self, seed: Seed) -> list[Chat]:
+    def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
+        # the buffers as they are when the seed's batch starts
         task = seed.data["task"]
         if task == "induction":
-            program, entry = buffers.induction_program(self._warehouse, seed.key)
+            program, entry = buffers.induction_program(warehouse, seed.key)
             seed.data.update(program=program, program_entry=entry)
             content = induction_prompt(program, self.settings.induction_inputs)
         else:
-            refs = buffers.references(self._warehouse, task, self.settings.references, seed.key)
+            refs = buffers.references(warehouse, task, self.settings.references, seed.key)
             seed.data["references"] = refs
             content = proposer_prompt(task, refs)
         return [[{"role": "user", "content": content}]]
@@ -124,7 +128,7 @@ class AzrSynthesizer(Synthesizer):
                 valid.append(i)
         if valid:
             solver = service.with_config(self.config.rollouts.model_copy(update={"n": cfg.solvers}))
-            problems = [{**candidates[i].problem, "problem_id": _id(candidates[i].problem)} for i in valid]
+            problems = [{**candidates[i].problem, "problem_id": problem_key(candidates[i].problem)} for i in valid]
             completions, seeds = solver.sample(problems)
             grades = solver.grade(problems, [[c.text for c in group] for group in completions])
             for i, problem, group, graded, seed in zip(valid, problems, completions, grades, seeds, strict=True):
@@ -136,7 +140,8 @@ class AzrSynthesizer(Synthesizer):
                     "reward": composite_reward(True, learnability),
                     "solver_rewards": [solver_reward(g.extracted is not None, g.correct) for g in graded],
                 }
-                decisions[i] = Decision(accepted, reason, meta, solver.rows(problem, group, graded, seed=seed))
+                decisions[i] = Decision(accepted, reason, meta, solver.rows(problem, group, graded, seed=seed),
+                                        provenance="executed", checks=EXECUTED)
         return [decisions[i] for i in range(len(candidates))]
 
     def _build(self, candidate: Candidate, results: list[RunResult]) -> str | None:
@@ -172,6 +177,11 @@ class AzrSynthesizer(Synthesizer):
         candidate.meta.update(valid=True)
         return None
 
+    def dedup_key(self, candidate: Candidate) -> str:
+        """A proposal is its task, program and input(s) (the statement is written after it runs)."""
+        fields = candidate.problem["fields"]
+        return content_key("azr", candidate.problem["task"], fields["program"].strip(), *(fields.get("inputs") or [fields["input"]]))
+
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         data = candidate.seed.data
         if candidate.problem["task"] == "induction":
@@ -196,6 +206,3 @@ class AzrSynthesizer(Synthesizer):
                                           policy_id=self._policy_id, run_id=attempt.run_id, added_at=stamp, **extra))
         buffers.add(warehouse, con, entries, self.settings.buffer_cap)
 
-
-def _id(problem: dict[str, Any]) -> str:
-    return problem_id(problem["domain"], problem["statement"], problem["answer"])

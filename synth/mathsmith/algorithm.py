@@ -5,7 +5,8 @@ terms of ``mathsmith_reward_batch.py`` plus the consistency filter of ``answer_s
 from __future__ import annotations
 
 import re
-from collections import Counter
+
+from synth.voting import Vote, vote
 
 SAMPLE_CONCEPTS = 5  # SAMPLE_NUM
 TARGET_SAME_ANSWER_COUNT = 3  # of the n = 6 solver samples
@@ -85,16 +86,12 @@ def cot_score(lengths: list[int], budget: int) -> float:
     return min(sum(lengths) / len(lengths) / budget, 1.0) if lengths and budget > 0 else 0.0
 
 
-def consistency(answers: list[str | None], target: int = TARGET_SAME_ANSWER_COUNT) -> tuple[str | None, int, bool]:
-    """(majority answer, its count, valid): valid iff the most frequent stated answer occurs at
-    least ``target`` times. A solution that states no answer never votes (the official sentinel
-    for "missing" is not an answer). Ties go to the answer seen first."""
-    counts = Counter(a for a in answers if a is not None)
-    if not counts:
-        return None, 0, False
-    best = max(counts.values())
-    winner = next(a for a in answers if a is not None and counts[a] == best)
-    return winner, best, best >= target
+def consistency(answers: list[str | None], target: int = TARGET_SAME_ANSWER_COUNT) -> tuple[Vote, bool]:
+    """The vote and whether it makes the problem valid: the most frequent answer occurs at least
+    ``target`` times, counted as the official code groups them (a missing answer is a group of its
+    own, so it can be the most frequent, and then there is no label); a tie is not a majority."""
+    counted = vote(answers)
+    return counted, counted.answer is not None and counted.count >= target
 
 
 def total_reward(r_format: float, r_cot: float, r_consist: float) -> float:

@@ -4,7 +4,8 @@ vote and the strict acceptance band (methods.md §4, lili-chen/self-questioning-
 from __future__ import annotations
 
 import re
-from collections import Counter
+
+from synth.voting import Vote
 
 # The shipped topics, paraphrased; "arithmetic" is set at the bundled model's level (two or three
 # numbers under 100, as reasoning-gym's easiest levels), the others follow the official prompts.
@@ -26,6 +27,13 @@ TOPICS: dict[str, str] = {
     ),
 }
 PARSERS = {"arithmetic": "v1", "algebra": "v2", "code": "v3"}  # unknown topics use v1
+_EXAMPLE = re.compile(r"for example:?\s*(.+?)\)", re.IGNORECASE | re.DOTALL)
+
+
+def examples(prompt: str) -> list[str]:
+    """The examples a topic prompt shows ("(for example: What is 23 + 48 - 9?)"): a proposal that
+    copies one, or reuses its numbers, is rejected before it is solved."""
+    return [m.strip() for m in _EXAMPLE.findall(prompt)]
 
 _SELECTED = re.compile(r"Selected Question\s*:", re.IGNORECASE)
 _TESTS = re.compile(r"Test Cases\s*:", re.IGNORECASE)
@@ -65,30 +73,16 @@ def parse_v3(output: str) -> tuple[str, list[tuple[str, str]]] | None:
     return description, tests
 
 
-def majority(answers: list[str | None]) -> tuple[str | None, int]:
-    """The most common answer that parsed and how many rollouts gave it; (None, 0) when no
-    answer parsed. Ties go to the answer seen first."""
-    counts = Counter(a for a in answers if a is not None)
-    if not counts:
-        return None, 0
-    best = max(counts.values())
-    winner = next(a for a in answers if a is not None and counts[a] == best)
-    return winner, best
-
-
-def accept(m: int, n: int) -> bool:
-    """The proposer's reward: 1 iff 1 < m < n, strictly (neither all agree nor no agreement)."""
-    return 1 < m < n
-
-
-def decide(m: int, n: int, answer: str | None) -> tuple[bool, str | None]:
-    if answer is None:
-        return False, f"no answer: none of the {n} solutions states an answer that parses"
-    if accept(m, n):
+def decide(vote: Vote) -> tuple[bool, str | None]:
+    """The proposer's reward as the official code gives it: 1 iff 1 < m < n, where m counts the
+    majority answer ("no answer" votes count, so "no answer" can win); a tie is not a majority."""
+    if vote.answer is None:
+        return False, vote.why_none()
+    if 1 < vote.count < vote.n:
         return True, None
-    if m >= n:
-        return False, f"too easy: all {n} solutions agree"
-    return False, f"no agreement: the majority answer has {m} of {n} solutions"
+    if vote.count >= vote.n:
+        return False, f"too easy: all {vote.n} solutions agree"
+    return False, f"no agreement: the majority answer has {vote.count} of {vote.n} solutions"
 
 
 def pass_rate_decision(rate: float) -> tuple[bool, str | None]:

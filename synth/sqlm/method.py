@@ -3,37 +3,48 @@
 1. seeds: topic prompts (no data); each seed is one topic prompt, sampled ``proposals`` times;
 2. a proposal is parsed by its topic's parser (v1 whole output, v2 after "Selected Question:",
    v3 description plus ``INPUT ||| OUTPUT`` tests under "Test Cases:");
-3. math: the policy solves it n times; an answer must be extracted and parse; the majority answer
-   is the label, and the problem is accepted iff 1 < m < n (m = rollouts giving the majority);
-   code: the policy writes n programs, run on the proposer's tests in the sandbox, accepted iff
-   their mean pass rate is strictly between 0 and 1;
-4. the accepted problem's answer is the majority answer (math) or the tests (code).
+   before anything is solved, a math question passes the gates (``synth.gates``: it does not state
+   its answer, carries no solution, reads as one question, is not the prompt's example or its
+   numbers) and is not a repeat of an earlier proposal;
+3. math: the policy solves it n times; the majority answer, counted as the official code counts
+   (a "no answer" vote counts; a tie is no majority, our deviation), is the candidate label, and
+   the proposer's band is 1 < m < n; code: the policy writes n programs, run on the proposer's
+   tests in the sandbox, in band iff their mean pass rate is strictly between 0 and 1;
+4. a vote is a candidate, not a label: the label checks (``checks``: exact arithmetic, program of
+   thought; satisfiable tests for code) must agree for it to be ``checked``; one that disagrees
+   rejects it, and a label no check confirmed stays ``vote`` (below ``synth.min_label_provenance``
+   by default, so it is recorded as an attempt and not kept).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+from checks import LabelItem
 from rollouts.service import RolloutService
 from schemas.config import SqlmConfig
 from schemas.engine import Chat, SamplingParams
 from schemas.errors import HardforgeError
-from schemas.keys import content_key, problem_id
-from synth.base import Candidate, Decision, Seed, Synthesizer
+from schemas.keys import content_key
+from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
+from synth.gates import gate
+from synth.labels import checked
 from synth.sqlm.algorithm import (
     PARSERS,
     TOPICS,
     decide,
-    majority,
+    examples,
     parse_v1,
     parse_v2,
     parse_v3,
     pass_rate_decision,
 )
-from synth.voting import stated_answers
+from synth.voting import stated_answers, vote
 from verifiers import Grade
 from verifiers.code.stdio import stdio_answer
+from verifiers.code.verifier import extract_code
 from warehouse.db import Warehouse
 
 SEEDS_PER_TOPIC = 100_000  # topics never run out; used seeds are skipped by the runner
@@ -61,12 +72,13 @@ class SqlmSynthesizer(Synthesizer):
             raise HardforgeError(f"synth.sqlm.topics names '{missing[0]}', which has no prompt (known: {', '.join(topics)}).")
         return topics
 
-    def seeds(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:
+    def seeds(self, warehouse: Warehouse, policy_id: str) -> Iterator[Seed]:
         topics = self.topics()
-        return [Seed(f"{topic}#{i}", None, {"topic": topic, "prompt": topics[topic]})
-                for i in range(SEEDS_PER_TOPIC) for topic in self.settings.topics]
+        for i in range(SEEDS_PER_TOPIC):
+            for topic in self.settings.topics:
+                yield Seed(f"{topic}#{i}", None, {"topic": topic, "prompt": topics[topic]})
 
-    def prompts(self, seed: Seed) -> list[Chat]:
+    def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
         return [[{"role": "user", "content": seed.data["prompt"]}]]
 
     def sampling(self) -> SamplingParams:
@@ -89,6 +101,9 @@ class SqlmSynthesizer(Synthesizer):
         question = parse_v2(output) if parser == "v2" else parse_v1(output)
         if question is None:
             return Candidate(seed, index, prompt, output, reason="unparsable: no 'Selected Question:' marker", meta=meta)
+        rejected = gate(question, references=examples(seed.data["prompt"]))
+        if rejected is not None:
+            return Candidate(seed, index, prompt, output, reason=rejected, meta={**meta, "question": question})
         # the label is unknown until the solvers vote (validate sets it)
         problem = {"domain": "math", "statement": question, "answer": "", "verifier": "math",
                    "task": f"sqlm_{topic}", "source": "sqlm"}
@@ -100,40 +115,53 @@ class SqlmSynthesizer(Synthesizer):
         problems = [{**c.problem, "problem_id": content_key("sqlm-draft", c.problem["statement"])} for c in candidates]
         completions, seeds = solver.sample(problems)
         texts = [[c.text for c in group] for group in completions]
-        decisions: list[Decision] = []
         math = [i for i, p in enumerate(problems) if p["verifier"] == "math"]
         answers = dict(zip(math, stated_answers(solver, [problems[i] for i in math], [texts[i] for i in math]), strict=True))
         code = [i for i, p in enumerate(problems) if p["verifier"] == "stdio"]
         code_grades = dict(zip(code, solver.grade([problems[i] for i in code], [texts[i] for i in code]), strict=True))
+        decisions: list[Decision | None] = [None] * len(candidates)
+        # in band first; the label checks only for the candidates whose vote or pass rate is in band
+        in_band: list[tuple[int, Decision]] = []
         for i, candidate in enumerate(candidates):
             if i in code_grades:
-                decisions.append(self._decide_code(solver, candidate, completions[i], code_grades[i], seeds[i]))
+                decision = self._decide_code(solver, candidate, completions[i], code_grades[i], seeds[i])
             else:
-                decisions.append(self._decide_math(solver, candidate, completions[i], answers[i], seeds[i]))
-        return decisions
+                decision = self._decide_math(solver, candidate, completions[i], answers[i], seeds[i])
+            if decision.accepted:
+                in_band.append((i, decision))
+            decisions[i] = decision
+        for verifier in ("math", "stdio"):
+            todo = [(i, d) for i, d in in_band if candidates[i].problem["verifier"] == verifier]
+            items = [LabelItem(candidates[i].problem["statement"], candidates[i].problem["answer"], candidates[i].problem["domain"],
+                               verifier, {"programs": [extract_code(t) for t in texts[i]]}) for i, _ in todo]
+            for (_, decision), (provenance, reason, record) in zip(todo, checked(self.config, service, verifier, items, "vote"), strict=True):
+                decision.checks = record
+                if provenance is None:
+                    decision.accepted, decision.reason = False, reason
+                else:
+                    decision.provenance = provenance
+        return decisions  # type: ignore[return-value]
 
     def _decide_code(self, solver, candidate, completions, grades: list[Grade], seed) -> Decision:
         rate = sum(g.score for g in grades) / len(grades)
         accepted, reason = pass_rate_decision(rate)
         meta = {"pass_rate": round(rate, 4), "n": len(grades), "reward": 1.0 if accepted else 0.0}
-        problem = {**candidate.problem, "problem_id": _id(candidate.problem)}
+        problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
         return Decision(accepted, reason, meta, solver.rows(problem, completions, grades, seed=seed))
 
     def _decide_math(self, solver, candidate, completions, answers: list[str | None], seed) -> Decision:
-        answer, m = majority(answers)
-        accepted, reason = decide(m, len(answers), answer)
-        meta = {"m": m, "n": len(answers), "majority": answer, "answers": answers, "reward": 1.0 if accepted else 0.0}
-        if answer is None:
+        counted = vote(answers)
+        accepted, reason = decide(counted)
+        meta = {"m": counted.count, "n": counted.n, "majority": counted.answer, "majority_ratio": round(counted.ratio, 4),
+                "tie": counted.tie, "answers": answers, "reward": 1.0 if accepted else 0.0}
+        if counted.answer is None:
             return Decision(False, reason, meta)
-        candidate.problem["answer"] = answer
-        problem = {**candidate.problem, "problem_id": _id(candidate.problem)}
+        candidate.problem["answer"] = counted.answer
+        problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
         # a rollout is right iff its answer is the majority answer
-        grades = [Grade(a == answer, a, float(a == answer), None if a == answer else "not the majority answer") for a in answers]
+        grades = [Grade(a == counted.answer, a, float(a == counted.answer), None if a == counted.answer else "not the majority answer")
+                  for a in answers]
         return Decision(accepted, reason, meta, solver.rows(problem, completions, grades, seed=seed))
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         return {"topic": candidate.seed.data["topic"]}
-
-
-def _id(problem: dict[str, Any]) -> str:
-    return problem_id(problem["domain"], problem["statement"], problem["answer"])

@@ -24,7 +24,9 @@ exactly this response. Output only the problem, inside a fenced code block tagge
 
 _TEXT_BLOCK = re.compile(r"```text[ \t]*\n?(.*?)```", re.DOTALL)
 _ANY_BLOCK = re.compile(r"```[^\n`]*\n?(.*?)```", re.DOTALL)
-_HEADER = re.compile(r"(?:\*\*|#+\s*)?Reconstructed Question\s*(?:\*\*)?\s*:?\s*(?:\*\*)?\s*\n?(.*)", re.DOTALL | re.IGNORECASE)
+# the official Qwen3 fallback: the text after a "Reconstructed Question" header, up to a blank line
+_HEADER = re.compile(r"(?:\*\*|#+\s*)?Reconstructed Question\s*(?:\*\*)?\s*:?\s*(?:\*\*)?[ \t]*\n?(.*?)(?:\n[ \t]*\n|\Z)",
+                     re.DOTALL | re.IGNORECASE)
 
 
 def synthesis_prompt(solution: str) -> str:
@@ -33,7 +35,8 @@ def synthesis_prompt(solution: str) -> str:
 
 def extract_problem(output: str) -> str | None:
     """The synthesized problem: after the last ``</think>``, the first ```text block, else the
-    first fenced block, else the text after a "Reconstructed Question" header; None if none."""
+    first fenced block, else the text after a "Reconstructed Question" header up to the first
+    blank line (so a solution written after it stays out); None if none."""
     text = output.rsplit("</think>", 1)[-1]
     for pattern in (_TEXT_BLOCK, _ANY_BLOCK, _HEADER):
         match = pattern.search(text)

@@ -1,39 +1,52 @@
 """SvS on the synthesis contract (methods.md §1, steps 3-7):
 
-1. seeds: every correct rollout of the policy on a math problem (that passed the filters) whose
-   accuracy is in the under-performing band [0.125, 0.5];
+1. seeds: the policy's correct solutions of in-band math problems (accuracy in [0.125, 0.5], the
+   problem passed the filters) that show their work; a bare answer ("42") is no solution to
+   reverse. An in-band problem with no such rollout gets one written: the policy solves it
+   ``svs.solutions`` times under the step-by-step instruction, strictly graded, and a correct
+   solution that shows its work is the seed (``prepare``);
 2. the policy writes G variational problems per seed from the synthesis prompt (over-long
-   prompts are dropped);
-3. each candidate's problem is extracted (fenced-block rules), then solved G times and graded
-   against the ORIGINAL answer;
-4. accepted iff G*0.125 <= k <= G*0.625; the accepted problem keeps the original answer, and its
-   solving rollouts are stored, so its difficulty is known without sampling again.
+   prompts are dropped); each is extracted by the official rules, then gated (``synth.gates``:
+   it does not state its answer, carries no solution, reads as one question, is not its seed)
+   before it is solved;
+3. each candidate is solved G times and graded, strictly, against the ORIGINAL answer; a variant
+   whose accepting replies only echo a number of its statement is rejected;
+4. accepted iff G*0.125 <= k <= G*0.625; the variant keeps the original answer (provenance
+   ``inherited``, or the parent's if that is less); its acceptance sample is stored under its own
+   key, and its difficulty is measured afresh.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rollouts.service import RolloutService
 from schemas.config import SvsConfig
 from schemas.engine import Chat, SamplingParams
-from schemas.keys import content_key, problem_id
-from schemas.prompts import problem_chat
-from synth.base import Candidate, Decision, Seed, Synthesizer
+from schemas.keys import content_key
+from schemas.prompts import problem_chat, sampling_key
+from schemas.provenance import rank
+from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
+from synth.gates import echoes, gate, shows_work
 from synth.svs.algorithm import SYNTHESIS_PROMPT, decide, extract_problem, synthesis_prompt
 from warehouse.db import Warehouse
 from warehouse.queries import PASSED_FILTERS
 
-SEEDS_SQL = f"""
-SELECT r.rollout_id, r.problem_id, r.completion, p.statement, p.answer, d.pass_at_1
-FROM rollouts r
-JOIN difficulty d USING (problem_id, policy_id, sampling_key)
-JOIN problems p USING (problem_id)
-WHERE r.policy_id = $policy AND r.correct AND p.domain = 'math'
-  AND d.pass_at_1 BETWEEN $low AND $high
+IN_BAND_SQL = f"""
+SELECT p.problem_id, p.statement, p.answer, p.verifier, p.domain, p.source, p.extra, p.label_provenance,
+       d.pass_at_1, d.sampling_key
+FROM difficulty d JOIN problems p USING (problem_id)
+WHERE d.policy_id = $policy AND p.domain = 'math' AND d.pass_at_1 BETWEEN $low AND $high
   AND {PASSED_FILTERS.replace("problems.problem_id", "p.problem_id")}
-ORDER BY p.problem_id, r.sample_idx
+ORDER BY p.problem_id, d.sampling_key
 """
+CORRECT_SQL = """
+SELECT rollout_id, problem_id, sampling_key, completion FROM rollouts
+WHERE policy_id = $policy AND correct AND list_contains($problems, problem_id)
+ORDER BY problem_id, sample_idx
+"""
+SOLVE_SOURCE = "svs"  # a seed problem is solved under SvS's rule: the step-by-step instruction, strict grading
 
 
 class SvsSynthesizer(Synthesizer):
@@ -46,11 +59,57 @@ class SvsSynthesizer(Synthesizer):
     def seeds(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:
         cfg = self.settings
         with warehouse.read() as con:
-            rows = con.sql(SEEDS_SQL, params={"policy": policy_id, "low": cfg.under_low, "high": cfg.under_high}).to_arrow_table().to_pylist()
-        return [Seed(r["rollout_id"], r["problem_id"], r) for r in rows]
+            rows = con.sql(IN_BAND_SQL, params={"policy": policy_id, "low": cfg.under_low, "high": cfg.under_high}).to_arrow_table().to_pylist()
+            # measured under the current key only: an acceptance sample, or figures from another
+            # prompt or grader, do not say the problem is in band now
+            first = {r["problem_id"]: r for r in rows if r["sampling_key"] == sampling_key(self.config.rollouts, r)}
+            ids = sorted(first)
+            correct = con.sql(CORRECT_SQL, params={"policy": policy_id, "problems": ids}).to_arrow_table().to_pylist() if ids else []
+        correct = [r for r in correct if r["sampling_key"] == first[r["problem_id"]]["sampling_key"]]
+        seeds: list[Seed] = []
+        worked: set[str] = set()
+        for r in correct:
+            if shows_work(r["completion"]):
+                worked.add(r["problem_id"])
+                seeds.append(Seed(r["rollout_id"], r["problem_id"], {**first[r["problem_id"]], "completion": r["completion"]}))
+        if cfg.solutions:
+            seeds += [Seed(f"solve:{pid}:{policy_id}", pid, dict(first[pid])) for pid in ids if pid not in worked]
+        return seeds
 
-    def prompts(self, seed: Seed) -> list[Chat]:
-        return [[{"role": "user", "content": synthesis_prompt(seed.data["completion"])}]]
+    def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
+        if "completion" in seed.data:
+            return [[{"role": "user", "content": synthesis_prompt(seed.data["completion"])}]]
+        return [problem_chat(self._solve_problem(seed), self.config.rollouts)]  # replaced by ``prepare``
+
+    def _solve_problem(self, seed: Seed) -> dict[str, Any]:
+        extra = seed.data.get("extra")
+        return {"problem_id": seed.data["problem_id"], "domain": "math", "statement": seed.data["statement"],
+                "answer": seed.data["answer"], "verifier": seed.data["verifier"], "source": SOLVE_SOURCE,
+                "extra": json.loads(extra) if isinstance(extra, str) else extra}
+
+    def prepare(self, service: RolloutService, prompts: list[tuple[Seed, Chat]]) -> tuple[list[tuple[Seed, Chat]], list[tuple[Seed, str]]]:
+        """A worked solution for each seed that has none: ``svs.solutions`` tries under the
+        step-by-step instruction, strictly graded; the first correct one that shows its work."""
+        needs = [i for i, (seed, _) in enumerate(prompts) if "completion" not in seed.data]
+        if not needs:
+            return prompts, []
+        solver = service.with_config(self.config.rollouts.model_copy(update={"n": self.settings.solutions}))
+        problems = [self._solve_problem(prompts[i][0]) for i in needs]
+        completions, _ = solver.sample(problems)
+        grades = solver.grade(problems, [[c.text for c in group] for group in completions])
+        dropped: list[tuple[Seed, str]] = []
+        ready = {i: prompts[i] for i in range(len(prompts)) if i not in needs}
+        for i, group, graded in zip(needs, completions, grades, strict=True):
+            seed = prompts[i][0]
+            worked = next((c.text for c, g in zip(group, graded, strict=True) if g.correct and shows_work(c.text)), None)
+            if worked is None:
+                right = sum(g.correct for g in graded)
+                dropped.append((seed, f"no worked solution: {right} of {len(graded)} step-by-step solutions were right, "
+                                      "none of them showing its work"))
+                continue
+            seed.data["completion"] = worked
+            ready[i] = (seed, [{"role": "user", "content": synthesis_prompt(worked)}])
+        return [ready[i] for i in sorted(ready)], dropped
 
     def sampling(self) -> SamplingParams:
         cfg = self.settings
@@ -65,6 +124,9 @@ class SvsSynthesizer(Synthesizer):
         meta = {"seed_pass_at_1": seed.data["pass_at_1"]}
         if text is None:
             return Candidate(seed, index, prompt, output, reason="unparsable: no problem block in the output", meta=meta)
+        rejected = gate(text, seeds=[seed.data["statement"]])
+        if rejected is not None:
+            return Candidate(seed, index, prompt, output, reason=rejected, meta={**meta, "problem": text})
         # the variant keeps the original answer: no new label is needed
         problem = {"domain": "math", "statement": text, "answer": seed.data["answer"], "verifier": "math",
                    "task": "svs_variant", "source": self.name}
@@ -80,19 +142,21 @@ class SvsSynthesizer(Synthesizer):
                 decisions[i] = Decision(False, f"solve prompt too long: over {cfg.max_prompt_tokens} tokens")
             else:
                 todo.append(i)
-        problems = [{**candidates[i].problem, "problem_id": _id(candidates[i].problem)} for i in todo]
+        problems = [{**candidates[i].problem, "problem_id": problem_key(candidates[i].problem)} for i in todo]
         for i, measured in zip(todo, solver.measure(problems), strict=True):
-            k = measured.correct
+            candidate, k = candidates[i], measured.correct
             accepted, reason = decide(k, cfg.group, (cfg.positive_low, cfg.positive_high))
+            accepting = [(c.text, g.extracted) for c, g in zip(measured.completions, measured.grades, strict=True) if g.correct]
+            if accepted and all(echoes(text, extracted, candidate.problem["statement"]) for text, extracted in accepting):
+                accepted, reason = False, "echo: every accepting reply only repeats a number of the statement"
             figures = {"k": k, "group": cfg.group, "positive_band": [cfg.positive_low, cfg.positive_high],
                        "under_band": [cfg.under_low, cfg.under_high], "prompt_sha": content_key(SYNTHESIS_PROMPT),
                        "sampling": {"temperature": cfg.temperature, "top_p": cfg.top_p, "max_tokens": cfg.max_tokens}}
-            decisions[i] = Decision(accepted, reason, figures, measured)
+            parent = candidate.seed.data.get("label_provenance") or "ground_truth"
+            provenance = "inherited" if rank(parent) >= rank("inherited") else parent
+            decisions[i] = Decision(accepted, reason, figures, measured, provenance=provenance,
+                                    checks={"base": "inherited", "parent_provenance": parent, "checks": []})
         return decisions  # type: ignore[return-value]
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
-        return {"seed_rollout_id": candidate.seed.key}
-
-
-def _id(problem: dict[str, Any]) -> str:
-    return problem_id(problem["domain"], problem["statement"], problem["answer"])
+        return {"seed_rollout_id": candidate.seed.key, "seed_solution": candidate.seed.data.get("completion", "")[:2000]}

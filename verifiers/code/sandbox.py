@@ -256,9 +256,11 @@ class CodeSandbox:
                 result.status, result.detail = "failed", "wrong output"
         return results
 
-    def run_calls(self, codes: list[str], inputs: list[str], banned: tuple[str, ...] | None = None, limits: Limits | None = None) -> list[RunResult]:
-        """``repr(f(<input>))`` for each (code, input): the AST ban first, then two runs in two
-        different workers (so the hash seeds differ), which must agree."""
+    def run_calls(self, codes: list[str], inputs: list[str], banned: tuple[str, ...] | None = None, limits: Limits | None = None,
+                  function: str = "f") -> list[RunResult]:
+        """``function(<input>)`` for each (code, input), its value rebuilt from plain data on the
+        trusted side: the AST ban first (AZR's list by default), then two runs in two different
+        workers (so the hash seeds differ), which must agree."""
         from verifiers.code.policy import BANNED_MODULES, banned_names
 
         banned = BANNED_MODULES if banned is None else banned
@@ -270,7 +272,7 @@ class CodeSandbox:
                 results[j] = RunResult("banned", f"uses {', '.join(hits)}")
             else:
                 todo.append(j)
-        requests = [self._request(codes[j], call=f"f({inputs[j]})", twice=True, limits=limits) for j in todo]
+        requests = [self._request(codes[j], call=f"{function}({inputs[j]})", twice=True, limits=limits) for j in todo]
         first = self._run_all(requests, offset=0)
         second = self._second_opinion([dict(r) for r in requests])
         for j, a, b in zip(todo, first, second, strict=True):

@@ -1,0 +1,87 @@
+"""Exact arithmetic: when a statement is plain arithmetic (one expression of numbers and
+``+ - * /``, in words or symbols, behind a lead-in like "What is" or "Calculate"), the expression
+is parsed and computed exactly (``verifiers.arithmetic``: never ``eval``), and the label must be
+its value. Anything else (words between the numbers, two expressions, an unknown) abstains."""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+from checks.base import LabelItem, Verdict, abstain
+from verifiers.arithmetic import NotArithmetic, has_operation, parse_expression, value
+from verifiers.math.extract import as_rational
+
+NAME = "arithmetic"
+_WORDS = [
+    (re.compile(r"\bmultiplied\s+by\b", re.IGNORECASE), "*"), (re.compile(r"\btimes\b", re.IGNORECASE), "*"),
+    (re.compile(r"\bdivided\s+by\b", re.IGNORECASE), "/"), (re.compile(r"\bplus\b", re.IGNORECASE), "+"),
+    (re.compile(r"\bminus\b", re.IGNORECASE), "-"),
+]
+_SYMBOLS = str.maketrans({"×": "*", "·": "*", "∗": "*", "÷": "/", "−": "-", "–": "-"})
+_TIMES_X = re.compile(r"(?<=\d)\s*[xX]\s*(?=\d)")
+_SENTENCES = re.compile(r"(?<=[.?!])\s+")
+_EXPRESSION_CHARS = set("0123456789+-*/(). \t")
+_TAIL = re.compile(r"(?:\s*=\s*\??)?[\s?.!:]*$")
+
+
+def plain_expression(statement: str) -> str | None:
+    """The one arithmetic expression a plain-arithmetic statement asks for, or None."""
+    text = statement.translate(_SYMBOLS)
+    for pattern, symbol in _WORDS:
+        text = pattern.sub(f" {symbol} ", text)
+    text = _TIMES_X.sub(" * ", text)
+    numbered = [s for s in _SENTENCES.split(text.strip()) if re.search(r"\d", s)]
+    if len(numbered) != 1:
+        return None
+    sentence = _TAIL.sub("", numbered[0])
+    i = len(sentence)
+    while i > 0 and sentence[i - 1] in _EXPRESSION_CHARS:
+        i -= 1
+    lead, expression = sentence[:i], sentence[i:]
+    if re.search(r"\d", lead) or (lead and lead[-1].isalnum() and not expression[:1].isspace()):
+        return None  # numbers outside the expression, or a variable glued to it ("2x + 3")
+    expression = expression.strip()
+    try:
+        tree = parse_expression(expression)
+    except NotArithmetic:
+        return None
+    return expression if has_operation(tree) else None
+
+
+def label_value(label: str) -> Fraction | None:
+    return as_rational(label.strip().rstrip("."))
+
+
+def rounded(label: str, exact: Fraction) -> bool:
+    """A decimal label that is the value rounded to its places (not exact, not wrong)."""
+    text, given = label.strip().rstrip("."), label_value(label)
+    if given is None or "." not in text:
+        return False
+    return round(exact, len(text.split(".", 1)[1])) == given
+
+
+class ArithmeticCheck:
+    name = NAME
+    applies_to = ("math",)
+
+    def check(self, items: list[LabelItem]) -> list[Verdict]:
+        return [self._one(item) for item in items]
+
+    def _one(self, item: LabelItem) -> Verdict:
+        expression = plain_expression(item.statement)
+        if expression is None:
+            return abstain(NAME, "not plain arithmetic")
+        try:
+            exact = value(expression)
+        except NotArithmetic as exc:
+            return abstain(NAME, f"cannot compute '{expression}': {exc}")
+        shown = str(exact.numerator) if exact.denominator == 1 else f"{exact.numerator}/{exact.denominator}"
+        if label_value(item.label) is None:
+            return Verdict(NAME, "disagree", f"'{expression}' = {shown}; the label '{item.label}' is not a number",
+                           {"expression": expression, "value": shown})
+        if label_value(item.label) == exact:
+            return Verdict(NAME, "agree", f"'{expression}' = {shown}", {"expression": expression, "value": shown})
+        if rounded(item.label, exact):
+            return abstain(NAME, f"'{expression}' = {shown}; the label {item.label} is it rounded", expression=expression, value=shown)
+        return Verdict(NAME, "disagree", f"'{expression}' = {shown}, not {item.label}", {"expression": expression, "value": shown})

@@ -1,0 +1,122 @@
+"""Gates a proposed math statement passes before any solver rollout is spent on it: pure
+functions, each returning the reason it rejects, or None.
+
+- it does not state its own answer ("23 + 48 - 9 = 22", "the answer is 22", a boxed value); an
+  operand that happens to equal the answer is fine, and so is an equation with an unknown;
+- it carries no solution text (a worked solution, code, "Solution:", "Step 1");
+- it reads as one question (not several, not prose with no task in it);
+- it is not a near-copy of the prompt's examples or of its seed (same text, or the example's numbers).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+
+NEAR_COPY_RATIO = 0.8  # difflib similarity of normalized texts
+_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
+_PURE = set("0123456789+-*/×÷·−(). \t")
+_OPERATOR = set("+-*/×÷·−")
+_ANSWER_PHRASE = re.compile(
+    r"\b(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|result|solution)\s*(?:is|=|:|equals)\s*[-−]?\$?\s*\d", re.IGNORECASE)
+_SOLUTION_TEXT = re.compile(
+    r"\\boxed|```|\bdef\s+\w+\s*\(|\breturn\b|\bprint\s*\(|\bsolution\s*:|\bstep\s*1\b|\blet'?s\s+(?:solve|calculate|compute)"
+    r"|\btherefore\b|\bso the answer\b|\bexplanation\s*:", re.IGNORECASE)
+_ENUMERATED = re.compile(r"(?m)^\s*(?:\d+[.)]|\(?[a-h]\)|question\s*\d+|problem\s*\d+|q\d+)\s*[:.]?\s+\S", re.IGNORECASE)
+_IMPERATIVE = re.compile(
+    r"(?:^|[.:;!?]\s+|\n)\s*(?:please\s+)?(?:find|compute|calculate|evaluate|determine|solve|simplify|show|prove|give|"
+    r"write|express|state|work out|list|count|estimate|convert|round|add|subtract|multiply|divide|factor|expand|name)\b",
+    re.IGNORECASE)
+
+
+def states_own_answer(statement: str) -> str | None:
+    """A worked result in the statement: a computable expression followed by ``= number``, an
+    "answer is N" phrase, or a boxed value."""
+    if "\\boxed" in statement:
+        return "states its own answer: a boxed value"
+    if _ANSWER_PHRASE.search(statement):
+        return "states its own answer: an 'answer is ...' phrase"
+    for match in re.finditer(r"=\s*[-−]?\d", statement):
+        left = statement[: match.start()]
+        i = len(left)
+        while i > 0 and left[i - 1] in _PURE:
+            i -= 1
+        expression = left[i:].strip()
+        before = left[:i].rstrip()
+        if not expression or not any(c in _OPERATOR for c in expression[1:]) or not any(c.isdigit() for c in expression):
+            continue
+        if expression[0] in "+*/×÷·" or (before and (before[-1].isalnum() or before[-1] in ")^_")):
+            continue  # part of an expression with an unknown ("2x + 3 = 11"), not a worked result
+        return f"states its own answer: '{expression} {statement[match.start():match.end()]}...'"
+    return None
+
+
+def carries_solution(statement: str) -> str | None:
+    found = _SOLUTION_TEXT.search(statement)
+    return f"carries solution text: '{found.group(0)}'" if found else None
+
+
+def reads_as_one_question(statement: str) -> str | None:
+    text = statement.strip()
+    if text.count("?") > 1:
+        return f"not one question: {text.count('?')} question marks"
+    if len(_ENUMERATED.findall(text)) >= 2:
+        return "not one question: several numbered parts"
+    if text.rstrip("\"'”)*").endswith("?") or _IMPERATIVE.search(text):
+        return None
+    return "not a question: it neither asks nor tells the solver what to find"
+
+
+def _normalized(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s+\-*/=]", " ", text.lower()).split())
+
+
+def near_copy(statement: str, references: Iterable[str], *, numbers: bool = True) -> str | None:
+    """A copy of a reference (text similarity at least ``NEAR_COPY_RATIO``), or, with ``numbers``,
+    a statement that reuses two or more of a reference's numbers (the prompt's example)."""
+    mine = _normalized(statement)
+    own_numbers = set(_NUMBER.findall(statement))
+    for reference in references:
+        ratio = difflib.SequenceMatcher(None, mine, _normalized(reference)).ratio()
+        if ratio >= NEAR_COPY_RATIO:
+            return f"near-copy: {ratio:.0%} the same text as '{reference[:60]}'"
+        if numbers:
+            shared = sorted(own_numbers & set(_NUMBER.findall(reference)), key=float)
+            if len(shared) >= 2:
+                return f"near-copy: reuses the numbers {', '.join(shared)} of '{reference[:60]}'"
+    return None
+
+
+def gate(statement: str, references: Iterable[str] = (), seeds: Iterable[str] = ()) -> str | None:
+    """The first gate a math statement fails, as its reason ("gate: ..."), or None. ``references``
+    are the prompt's examples (text and numbers count); ``seeds`` the problems it derives from
+    (text only: a variant may keep its seed's numbers)."""
+    for reason in (
+        states_own_answer(statement),
+        carries_solution(statement),
+        reads_as_one_question(statement),
+        near_copy(statement, references),
+        near_copy(statement, seeds, numbers=False),
+    ):
+        if reason is not None:
+            return f"gate: {reason}"
+    return None
+
+
+_STEP_OPERATION = re.compile(r"\d\s*[-+*/×÷=]\s*\(?\s*-?\d")
+
+
+def shows_work(completion: str, min_words: int = 12) -> bool:
+    """A solution that shows how it got there: a computation step (``12 * 4``, ``= 48``) or some
+    sentences of reasoning, not a bare answer."""
+    text = re.sub(r"\\boxed\{[^{}]*\}|<answer>.*?</answer>", " ", completion, flags=re.DOTALL)
+    return bool(_STEP_OPERATION.search(text)) or len(text.split()) >= min_words
+
+
+def echoes(completion: str, extracted: str | None, statement: str) -> bool:
+    """A reply that only repeats a number of the statement: its answer is one of the statement's
+    numbers and it shows no work. Such a "right" reply says nothing about the problem."""
+    if extracted is None or shows_work(completion):
+        return False
+    return extracted.strip().rstrip(".") in set(_NUMBER.findall(statement))

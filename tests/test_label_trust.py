@@ -1,0 +1,242 @@
+"""Verified synthesis (issue 22): the gates a proposal passes before it is solved, the vote as the
+papers count it, the independent label checks (each with the attacks a proposer could try on
+it), the provenance they give, and what the curriculum lets through."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from checks import CheckContext, LabelItem, label_provenance, run_checks
+from checks.arithmetic import ArithmeticCheck, plain_expression
+from checks.base import Verdict
+from schemas.config import HardforgeConfig
+from schemas.provenance import ORDER, at_least
+from synth.gates import carries_solution, echoes, gate, near_copy, reads_as_one_question, shows_work, states_own_answer
+from synth.voting import vote
+from tests.conftest import ScriptedEngine
+
+EXAMPLE = "What is 23 + 48 - 9?"
+
+# (statement, the gate's reason or None), as the bundled model wrote them and as a proposer might game them
+GATES = [
+    ("23 + 48 - 9 = 42 - 9 = 22", "states its own answer"),
+    ("What is 5 * 4? The answer is 20.", "states its own answer"),
+    ("Compute 7 * 8. Final answer: 56", "states its own answer"),
+    ("What is 9 + 9? \\boxed{18}", "states its own answer"),
+    ("Add 23 + 48 to get 76 and Multiply 76 * 12 + 9", "near-copy"),  # the prompt's example numbers
+    ("What is 23 + 48 - 9?", "near-copy"),
+    ("What is 23 + 48 - 10?", "near-copy"),
+    ("An imaginary number: Goldeneath Goldstein where the 23 is", "not a question"),
+    ("What is 3 + 4? What is 5 + 6?", "not one question"),
+    ("1. Find x.\n2. Find y.", "not one question"),
+    ("Calculate 15 * 4 - 7. Solution: 15 * 4 = 60, 60 - 7 = 53", "states its own answer"),
+    ("What is 12 * 7 + 3? Step 1: multiply", "carries solution text"),
+    ("What is 6 * 7?\n```python\nprint(6 * 7)\n```", "carries solution text"),
+    ("def solution(): return 22. What is 11 + 11?", "carries solution text"),
+    # fine: a fresh question, an equation with an unknown, an operand equal to the answer, "= ?"
+    ("What is 17 + 56 - 4?", None),
+    ("If 2x + 3 = 11, what is x?", None),
+    ("Solve x + 2 * 3 = 11 for x.", None),
+    ("What is 6 * 1?", None),
+    ("What is 9 - 4 = ?", None),
+    ("State the final answer to the following arithmetic problem: 4 + 3 - 9 =", None),
+    ("Find the Greatest Common Divisor (GCD) of these numbers: 777, 912. Give only the GCD as your final answer.", None),
+    ('How many times does the letter "b" appear in the text: "a big bob"?', None),
+]
+
+
+@pytest.mark.parametrize(("statement", "reason"), GATES)
+def test_gates(statement, reason):
+    found = gate(statement, references=[EXAMPLE])
+    if reason is None:
+        assert found is None, found
+    else:
+        assert found is not None and reason in found, found
+
+
+def test_each_gate_alone():
+    assert states_own_answer("x + 3 = 10, find x") is None
+    assert states_own_answer("12 + 30 = 42") is not None
+    assert carries_solution("Let's solve it: 4") is not None
+    assert reads_as_one_question("Name a colour.") is None
+    assert near_copy("Two trains leave at 3 and 4 o'clock.", ["A train leaves at 3; another at 4."], numbers=False) is None
+    assert near_copy("What is the sum of 1, 2 and 3?", ["What is the sum of 1, 2 and 3 ?"], numbers=False) is not None
+
+
+@pytest.mark.parametrize(("text", "worked"), [
+    ("42", False), ("\\boxed{42}", False), ("6 * 7 = 42, so \\boxed{42}", True),
+    ("First multiply the two numbers, then add the rest to get the total of \\boxed{42}", True),
+])
+def test_shows_work(text, worked):
+    assert shows_work(text) is worked
+
+
+def test_echoes():
+    statement = "A box has 42 apples and 6 pears. How many apples?"
+    assert echoes("\\boxed{42}", "42", statement)  # repeats a number of the statement, no work
+    assert not echoes("42 - 0 = \\boxed{42}", "42", statement)  # shows work
+    assert not echoes("\\boxed{48}", "48", statement)  # not a number of the statement
+
+
+# SQLM and MathSmith count "no answer" as a vote and never take a tie as a majority
+VOTES = [
+    (["5", "5", "7", "7"], None, 2, True),
+    (["5", "5", "7", None], "5", 2, False),
+    ([None, None, "5", "5"], None, 2, True),
+    ([None, None, None, "5"], None, 3, False),
+    (["5", "5", "5", "5"], "5", 4, False),
+    ([], None, 0, False),
+]
+
+
+@pytest.mark.parametrize(("answers", "answer", "count", "tie"), VOTES)
+def test_vote_table(answers, answer, count, tie):
+    counted = vote(answers)
+    assert (counted.answer, counted.count, counted.tie) == (answer, count, tie)
+    assert counted.ratio == (count / len(answers) if answers else 0.0)
+
+
+# -- exact arithmetic: plain statements only, computed exactly, never eval'd
+
+ARITHMETIC = [
+    ("What is 23 + 48 - 9?", "62", "agree"),
+    ("What is 23 + 48 - 9?", "22", "disagree"),
+    ("What is 23 plus 48 minus 9?", "62", "agree"),
+    ("Calculate -1515 / 5 + -( -2842 * -5436 ) * -6892.", "106475279601", "agree"),
+    ("Solve the following multiplication: 1663 * 5242. Give only the result as your final answer.", "8717446", "agree"),
+    ("What is 7 × 8?", "56", "agree"),
+    ("What is 10 / 4?", "2.5", "agree"),
+    ("What is 10 / 4?", "5/2", "agree"),
+    ("What is 10 / 3?", "3.33", "abstain"),  # a rounded label: not exact, not wrong
+    ("What is 2 + 2?", "four", "disagree"),
+    ("What is 10 / 0?", "1", "abstain"),
+    ("Add 23 + 48 to get 76 and Multiply 76 * 12 + 9", "12", "abstain"),  # not plain
+    ("If x + 3 = 5, what is x?", "2", "abstain"),
+    # attacks: a proposer cannot make the check run code, or agree with a wrong label
+    ("What is __import__('os').system('true') + 1?", "1", "abstain"),
+    ("What is 2 ** 100000000?", "0", "abstain"),
+    ("What is 9" + "9" * 400 + " + 1?", "1", "abstain"),
+    ("What is (((((((1 + 1)))))))?", "3", "disagree"),
+    ("What is 1e9 + 1?", "1000000001", "abstain"),
+]
+
+
+@pytest.mark.parametrize(("statement", "label", "outcome"), ARITHMETIC)
+def test_arithmetic_check(statement, label, outcome):
+    (verdict,) = ArithmeticCheck().check([LabelItem(statement, label)])
+    assert verdict.outcome == outcome, verdict
+
+
+def test_plain_expression():
+    assert plain_expression("What is 3x4?") == "3 * 4"
+    assert plain_expression("What is 2x + 3?") is None
+    assert plain_expression("What is 5?") is None
+
+
+# -- program of thought: a checker writes solution(); it runs in the sandbox; it never sees the label
+
+def _context(tmp_path, script, **pot):
+    from verifiers.code.sandbox import CodeSandbox
+
+    config = HardforgeConfig(data_dir=tmp_path)
+    for key, value in pot.items():
+        setattr(config.checks.program_of_thought, key, value)
+    boxes = []
+
+    def sandbox():
+        if not boxes:
+            boxes.append(CodeSandbox(workers=2))
+        return boxes[0]
+
+    engine = ScriptedEngine(script)
+    return CheckContext(config, sandbox=sandbox, checker=lambda: engine), engine, boxes
+
+
+def _program(body):
+    return f"```python\ndef solution():\n    {body}\n```"
+
+
+POT = [
+    # (statement, label, the checker's programs, outcome)
+    ("Tom has 3 bags of 4 apples. How many apples?", "12", [_program("return 3 * 4")] * 3, "agree"),
+    ("Tom has 3 bags of 4 apples. How many apples?", "7", [_program("return 3 * 4")] * 3, "disagree"),
+    ("Half of 7?", "3.5", [_program("return 7 / 2")] * 3, "agree"),
+    ("Half of 7?", "7/2", [_program("return 7 / 2")] * 3, "agree"),
+    ("Tom has 3 bags of 4 apples. How many apples?", "12", [_program("return 12"), _program("return 13"), "no code"], "abstain"),
+    ("Tom has 3 bags of 4 apples. How many apples?", "12", ["I cannot"] * 3, "abstain"),
+    # attacks on the check: programs that fake a number, escape, or read what they should not
+    ("Q?", "12", [_program("class N(int):\n        __eq__ = lambda s, o: True\n    return N(5)")] * 3, "abstain"),
+    ("Q?", "12", [_program("import os\n    os._exit(0)")] * 3, "abstain"),
+    ("Q?", "12", [_program("return open('/proc/self/environ').read()")] * 3, "abstain"),
+    ("Q?", "12", [_program("while True:\n        pass")] * 3, "abstain"),
+    ("Q?", "12", [_program("return '12'")] * 3, "abstain"),  # text is not a number
+]
+
+
+@pytest.mark.parametrize(("statement", "label", "programs", "outcome"), POT)
+def test_program_of_thought_check(tmp_path, statement, label, programs, outcome):
+    context, engine, boxes = _context(tmp_path, lambda chat, n: programs[:n], timeout_s=2.0)
+    try:
+        (verdicts,) = run_checks(context, "math", [LabelItem(statement, label)], names=["program_of_thought"])
+    finally:
+        for box in boxes:
+            box.close()
+    assert verdicts[-1].outcome == outcome, verdicts
+    prompt = engine.calls[0][0][0][0]["content"]
+    assert statement in prompt and f" {label}" not in prompt.replace(statement, "")  # the checker never sees the label
+
+
+def test_checks_run_in_order_and_stop_at_a_verdict(tmp_path):
+    context, engine, boxes = _context(tmp_path, lambda chat, n: [_program("return 62")] * n)
+    items = [LabelItem(EXAMPLE, "62"), LabelItem("Tom has 62 marbles. How many?", "62"), LabelItem(EXAMPLE, "22")]
+    try:
+        verdicts = run_checks(context, "math", items)
+    finally:
+        for box in boxes:
+            box.close()
+    assert [[v.outcome for v in found] for found in verdicts] == [["agree"], ["abstain", "agree"], ["disagree"]]
+    assert len(engine.calls) == 1  # only the statement the arithmetic check could not decide went to the checker
+
+
+@pytest.mark.parametrize(("outcomes", "expected"), [
+    ([], ("vote", None)),
+    (["abstain", "abstain"], ("vote", None)),
+    (["abstain", "agree"], ("checked", None)),
+    (["disagree"], (None, "label check failed")),
+    (["agree", "disagree"], (None, "label check failed")),
+])
+def test_label_provenance(outcomes, expected):
+    provenance, reason = label_provenance("vote", [Verdict("c", o, "why") for o in outcomes])
+    assert provenance == expected[0] and (reason or "").startswith(expected[1] or "")
+
+
+def test_provenance_order():
+    assert ORDER == ("vote", "judged", "inherited", "checked", "executed", "ground_truth")
+    assert at_least("checked", "inherited") and not at_least("vote", "inherited") and not at_least(None, "vote")
+
+
+# -- satisfiable tests: proposed tests count only if some program passes all of them
+
+ADD = "print(sum(map(int, input().split())))"
+SATISFIABLE = [
+    ([["1 2", "3"], ["5 5", "10"]], [ADD, "print(0)"], "agree"),
+    ([["1 2", "3"], ["5 5", "11"]], [ADD, "print(0)"], "abstain"),  # no program passes all
+    ([["1 2", "3"], ["1 2", "4"]], [ADD], "disagree"),  # one input, two outputs: no program can
+    ("not json", [ADD], "disagree"),
+    ([["1 2", "3"]], [], "abstain"),
+    # a program that reads the expected output would need it: it is never in the sandbox
+    ([["1 2", "3"]], ["import os\nprint(os.environ.get('EXPECTED', ''))"], "abstain"),
+]
+
+
+@pytest.mark.parametrize(("tests", "programs", "outcome"), SATISFIABLE)
+def test_satisfiable_tests_check(tmp_path, tests, programs, outcome):
+    from checks.satisfiable_tests import SatisfiableTestsCheck
+    from verifiers.code.sandbox import CodeSandbox
+
+    label = tests if isinstance(tests, str) else json.dumps(tests)
+    with CodeSandbox(workers=2) as box:
+        (verdict,) = SatisfiableTestsCheck(box).check([LabelItem("Sum them.", label, "code", "stdio", {"programs": programs})])
+    assert verdict.outcome == outcome, verdict
