@@ -27,11 +27,15 @@ _DEFINES = re.compile(r"^\s*def\s+solution\s*\(\s*\)", re.MULTILINE)
 FLOAT_TOLERANCE = 1e-9
 
 
+_OPEN_FENCE = re.compile(r"^\s*```[ \t]*(?:python|py|python3)?[ \t]*\n", re.IGNORECASE)
+
+
 def program(completion: str) -> str | None:
-    """The code of a reply that defines ``solution()`` (a fenced block, or the reply itself)."""
+    """The code of a reply that defines ``solution()``: a fenced block, or the reply itself (its
+    opening fence dropped: generation stops at the closing one)."""
     code = extract_code(completion, "solution")
     if code is None and _DEFINES.search(completion):
-        code = completion
+        code = _OPEN_FENCE.sub("", completion, count=1)
     return code if code is not None and _DEFINES.search(code) else None
 
 
@@ -67,7 +71,8 @@ class ProgramOfThoughtCheck:
             return []
         cfg = self.settings
         chats = [[{"role": "user", "content": PROMPT.format(statement=item.statement)}] for item in items]
-        params = SamplingParams(n=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=self.seed)
+        params = SamplingParams(n=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=self.seed,
+                                stop=("\n```",))  # the program is done at its closing fence
         groups = self.engine.generate(chats, params)
         runs: list[tuple[int, str]] = []
         for i, group in enumerate(groups):

@@ -314,8 +314,41 @@ def synthesize(
         f"({figures['extractable_pct']}%), {figures['accepted']} accepted ({figures['accepted_pct']}%), "
         f"{figures['elapsed_s']} s"
     )
+    if figures.get("accepted_by_provenance"):
+        out.print("  accepted by label provenance: " + ", ".join(f"{k} {v}" for k, v in figures["accepted_by_provenance"].items()))
     for reason, count in figures["rejections"].items():
         out.print(f"  rejected {count}: {reason}")
+
+
+audit_app = typer.Typer(help="Audits on problems whose answer is known.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("labels")
+def audit_labels_command(
+    ctx: typer.Context,
+    source: Annotated[list[str] | None, typer.Option(help="Gold source to audit on (repeatable): a source, or a prefix like 'gym' (default: gym tasks and CHAMP).")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many problems (a stable sample).")] = 40,
+    policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
+) -> None:
+    """Run every labelling rule (the methods' votes, each label check, their combinations) on gold problems as if their
+    answer were unknown: label accuracy, reward accuracy, majority ratio, and the precision and yield of acceptance."""
+    from flows.stages import audit_stage, run_stage
+
+    state: State = ctx.obj
+    result = _in_process(lambda: run_stage(state.config, "audit", lambda session: audit_stage(session, source or [], limit),
+                                           policy=policy))
+    if not result["rules"]:
+        raise HardforgeError("no gold problem to audit on: ingest some (`hardforge ingest gym:chain_sum`, `hardforge ingest champ`) "
+                             "or name a --source that has math problems.")
+    table = Table(title=f"label audit on {result['problems']} gold problems ({', '.join(result['sources'])})")
+    for column in ("rule", "labelled", "label acc.", "reward acc.", "majority ratio", "accepted", "precision", "yield"):
+        table.add_column(column)
+    show = lambda v: "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
+    for row in result["rules"]:
+        table.add_row(row["rule"], show(row["labelled"]), show(row["label_accuracy"]), show(row["reward_accuracy"]),
+                      show(row["majority_ratio"]), show(row["accepted"]), show(row["precision"]), show(row["yield"]))
+    out.print(table)
 
 
 lean_app = typer.Typer(help="Lean 4 formalization checks.", no_args_is_help=True)

@@ -6,6 +6,7 @@ remeasured problem counts once.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from curricula.export import bin_counts
@@ -113,10 +114,21 @@ def composition(warehouse: Warehouse, curricula: int = 5) -> list[dict[str, Any]
     ).to_pylist()
 
 
+def label_audit(warehouse: Warehouse) -> dict[str, Any] | None:
+    """The latest completed ``hardforge audit labels``: its table and what it ran on."""
+    rows = warehouse.arrow(
+        "SELECT run_id, started_at, counts FROM runs WHERE flow = 'audit' AND status = 'completed' "
+        "ORDER BY started_at DESC LIMIT 1").to_pylist()
+    if not rows or not rows[0]["counts"]:
+        return None
+    counts = json.loads(rows[0]["counts"]) if isinstance(rows[0]["counts"], str) else rows[0]["counts"]
+    return {**counts, "run_id": rows[0]["run_id"], "started_at": rows[0]["started_at"]} if counts.get("rules") else None
+
+
 def totals(warehouse: Warehouse) -> dict[str, int]:
     tables = ("problems", "policies", "rollouts", "difficulty", "synth_attempts", "curricula")
     return {t: warehouse.scalar(f"SELECT count(*) FROM {t}") for t in tables}
 
 
 __all__ = ["policies_measured", "pass_at_1_histogram", "resolve_policy_ref", "default_drift_pair", "drift", "drift_summary",
-           "acceptance", "composition", "totals"]
+           "acceptance", "composition", "label_audit", "totals"]

@@ -132,6 +132,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 def _cell(value: Any) -> str:
+    if value is None:
+        return "–"
     if isinstance(value, float):
         return f"{value:.3f}"
     if isinstance(value, dt.datetime):
@@ -201,6 +203,17 @@ def render_report(warehouse: Warehouse, drift_pair: tuple[str, str] | None = Non
         _table([{"curriculum": c[:12], "domain": d, "items": n} for (c, d), n in by_domain.items()]),
         "No curriculum with items yet: run `hardforge export` (or the nightly).",
     ))
+
+    audit = data.label_audit(warehouse)
+    if audit:
+        shown = ("rule", "labelled", "label_accuracy", "reward_accuracy", "majority_ratio", "accepted", "precision", "yield")
+        note = (f"<p>{audit['problems']} gold problems ({html.escape(', '.join(audit['sources']))}), run "
+                f"{audit['run_id'][:8]} at {_cell(audit['started_at'])}: each labelling rule as if the answer were unknown.</p>")
+        sections.append(f'<section id="label-audit"><h2>Label audit on gold</h2>{note}'
+                        f"{_table([{k: r.get(k) for k in shown} for r in audit['rules']])}</section>")
+    else:
+        sections.append(_section("Label audit on gold", "label-audit", None, "",
+                                 "No label audit yet: run `hardforge audit labels`."))
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in counts.items())

@@ -94,6 +94,17 @@ def synthesize_stage(session: StageSession, methods: list[str], limit: int | Non
     return [run_method(config, spec, session.policy.policy_id, session.run_id, m, limit) for m in methods]
 
 
+def audit_stage(session: StageSession, sources: list[str], limit: int | None) -> dict[str, Any]:
+    """``hardforge audit labels``: the labelling rules on gold problems (``synth.audit``); the table
+    is the run's counts, which the report page draws."""
+    from synth.audit import audit_labels, gold_problems
+
+    where = " OR ".join(f"source = '{s}' OR source LIKE '{s}:%'" for s in (x.replace("'", "''") for x in sources)) or None
+    problems = gold_problems(session.warehouse, where, limit)
+    rules = audit_labels(session.config, session.service(), problems) if problems else []
+    return {"problems": len(problems), "sources": sorted({p["source"] for p in problems}), "rules": rules}
+
+
 LEAN_WHERE = "domain = 'math'"
 
 
@@ -322,4 +333,4 @@ def estimate_once(config: HardforgeConfig, *, policy: str | None = None, where: 
 
 
 __all__ = ["estimate_once", "ingest_stage", "lean_stage", "lean_run", "measure_chunk", "synthesize_stage", "synthesize_method", "propose_batch", "filter_stage", "estimate_stage", "estimate_chunk", "export_stage",
-           "train_stage", "nightly_where", "pass_at_1_histogram", "run_stage", "release_shared", "check_methods"]
+           "train_stage", "nightly_where", "pass_at_1_histogram", "run_stage", "release_shared", "check_methods", "audit_stage"]

@@ -306,7 +306,7 @@ class ProgramOfThoughtConfig(Section):
     samples: int = Field(3, gt=0)  # programs written per statement
     min_agree: int = Field(2, gt=0)  # programs that must compute the same number for a verdict
     temperature: float = Field(0.7, ge=0)
-    max_tokens: int = Field(256, gt=0)
+    max_tokens: int = Field(160, gt=0)  # a solution() is short; generation stops at its closing fence
     timeout_s: float = Field(5.0, gt=0)
 
 

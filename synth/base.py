@@ -141,6 +141,7 @@ class SynthReport:
     candidates: int = 0
     extractable: int = 0
     accepted: int = 0
+    by_provenance: Counter[str] = field(default_factory=Counter)  # accepted problems by how their label is known
     reasons: Counter[str] = field(default_factory=Counter)
     already_done: int = 0
     elapsed_s: float = 0.0
@@ -151,6 +152,7 @@ class SynthReport:
             "candidates": self.candidates, "extractable": self.extractable, "accepted": self.accepted,
             "extractable_pct": round(100 * self.extractable / self.candidates, 1) if self.candidates else 0.0,
             "accepted_pct": round(100 * self.accepted / self.candidates, 1) if self.candidates else 0.0,
+            "accepted_by_provenance": dict(self.by_provenance.most_common()),
             "rejections": dict(self.reasons.most_common()), "already_done": self.already_done,
             "elapsed_s": round(self.elapsed_s, 1),
             "seconds_per_accepted": round(self.elapsed_s / self.accepted, 1) if self.accepted else None,

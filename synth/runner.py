@@ -293,9 +293,10 @@ def _record(method: Synthesizer, warehouse: Warehouse, outcomes: list[Outcome], 
     problem's acceptance sample is stored under its own sampling key (``acceptance_key``): a sample
     kept because it passed the acceptance rule is a biased difficulty estimate, so the problem is
     measured afresh, like any other, under the current key."""
-    for attempt, _, _ in outcomes:
+    for attempt, problem, _ in outcomes:
         if attempt.accepted:
             report.accepted += 1
+            report.by_provenance[problem.label_provenance if problem else "?"] += 1
         elif attempt.reason:
             report.reasons[reason_kind(attempt.reason)] += 1
     accepted = [(p, d) for _, p, d in outcomes if p is not None]

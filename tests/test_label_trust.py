@@ -13,7 +13,15 @@ from checks.arithmetic import ArithmeticCheck, plain_expression
 from checks.base import Verdict
 from schemas.config import HardforgeConfig
 from schemas.provenance import ORDER, at_least
-from synth.gates import carries_solution, echoes, gate, near_copy, reads_as_one_question, shows_work, states_own_answer
+from synth.gates import (
+    carries_solution,
+    echoes,
+    gate,
+    near_copy,
+    reads_as_one_question,
+    shows_work,
+    states_own_answer,
+)
 from synth.voting import vote
 from tests.conftest import ScriptedEngine
 

@@ -57,6 +57,12 @@ def _fill(warehouse: Warehouse) -> None:
         curricula.append(Curriculum(curriculum_id=cid, policy_id=policies[night].policy_id, rule={}, n_items=len(chosen), n_shards=1,
                                     out_dir="/tmp/c", created_at=_day(night)))
         items += [CurriculumItem(curriculum_id=cid, position=k, problem_id=p.problem_id, shard=0) for k, p in enumerate(chosen)]
+    audit = {"problems": 40, "sources": ["gym:chain_sum"], "rules": [
+        {"rule": "sqlm vote (n=4)", "problems": 40, "labelled": 30, "label_accuracy": 0.6, "reward_accuracy": 0.8,
+         "majority_ratio": 0.7, "accepted": 20, "precision": 0.6, "yield": 0.5},
+        {"rule": "sqlm vote + checks (default)", "problems": 40, "labelled": 30, "label_accuracy": 0.6, "reward_accuracy": 0.8,
+         "majority_ratio": None, "accepted": 8, "precision": 1.0, "yield": 0.2}]}
+    runs.append(Run(run_id="audit" + "0" * 27, flow="audit", status="completed", started_at=_day(1), counts=audit))
     for table, records in (("problems", problems), ("policies", policies), ("difficulty", difficulty), ("runs", runs),
                            ("synth_attempts", attempts), ("curricula", curricula), ("curriculum_items", items)):
         warehouse.upsert_records(table, records)
@@ -113,6 +119,7 @@ def test_the_page_in_a_browser_shows_every_plot(filled, tmp_path):
     page = tmp_path / "page.html"
     text = page.read_text()
     assert text.count("<svg") == 4 and "<script" not in text and "class=\"empty\"" not in text
+    assert "Label audit on gold" in text and "sqlm vote + checks (default)" in text  # the latest audit's table
     image = _screenshot(page, tmp_path / "page.png")
     figures = {name: _pixels(image, colour) for name, colour in
                (("pass@1", BLUES[0]), ("drift", ORANGE), ("acceptance", GREENS[0]), ("composition", PURPLES[0]))}
@@ -124,7 +131,7 @@ def test_the_page_in_a_browser_shows_every_plot(filled, tmp_path):
     result = run_cli(empty.data_dir, "report")
     assert result.returncode == 0, result.stderr
     page = empty.data_dir / "reports" / "report.html"
-    assert page.read_text().count("class=\"empty\"") == 4
+    assert page.read_text().count("class=\"empty\"") == 5
     image = _screenshot(page, tmp_path / "empty.png")
     assert all(_pixels(image, colour) == 0 for colour in (BLUES[0], ORANGE, GREENS[0], PURPLES[0]))
 

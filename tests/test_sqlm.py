@@ -114,10 +114,34 @@ def test_every_math_path_with_exact_outputs(warehouse):
     solvers = sampling_key(cfg.rollouts.model_copy(update={"n": cfg.synth.sqlm.solvers}), problem_kind)
     assert difficulty == [{"n": 4, "c": 3, "sampling_key": acceptance_key(solvers)}]
     assert acceptance_key(solvers) != sampling_key(cfg.rollouts, problem_kind)
+    assert report.as_dict()["accepted_by_provenance"] == {"checked": 1}
+    # so the nightly measures it afresh, first among the unmeasured
+    from rollouts.selection import nightly_selection
+
+    (fresh,) = nightly_selection(warehouse, cfg.rollouts, POLICY, "source = 'sqlm'", 10)
+    assert (fresh["statement"], fresh["remeasure"]) == ("What is 12 + 30?", False)
     # a rerun takes the next seed, never the same one twice
     again = _run(warehouse, cfg, script, limit=1)
     assert (again.already_done, again.seeds) == (1, 1)
     assert warehouse.scalar("SELECT count(DISTINCT json_extract_string(meta, '$.seed_key')) FROM synth_attempts") == 2
+
+
+def test_each_batch_proposes_with_its_own_seed(warehouse):
+    """A fixed proposer seed made every batch repeat the first token for token (transformers):
+    each batch's seed comes from its seed keys."""
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.synth.sqlm.batch_seeds = 1
+    engine = ScriptedEngine(lambda chat, n: ["What is 1 + 1?"] * n if "arithmetic problem" in chat[0]["content"] else ["2"] * n)
+    with VerifierSet(cfg) as verifiers:
+        run_method(SqlmSynthesizer(cfg), warehouse, RolloutService(engine, verifiers, cfg.rollouts, POLICY, "run"), limit=3)
+    proposals = [params.seed for prompts, params in engine.calls if "arithmetic problem" in prompts[0][0]["content"]]
+    assert len(proposals) == 3 and len(set(proposals)) == 3
+    # the same seed keys give the same seed: a batch rerun after a kill samples as it did
+    from synth.base import Seed
+    from synth.runner import proposal_seed
+
+    assert proposal_seed(0, [Seed("arithmetic#0", None)]) == proposal_seed(0, [Seed("arithmetic#0", None)]) != proposal_seed(
+        0, [Seed("arithmetic#1", None)])
 
 
 def _sent_batches(cfg, service):
