@@ -115,8 +115,9 @@ def test_no_seed_in_band_means_nothing_to_do(tmp_path, warehouse):
 
 
 def test_svs_on_the_real_model(real_config, data_dir):
-    """Real inputs end to end: the bundled model's own correct rollouts on easy gym products are
-    the seeds; proposing, extracting, solving and grading are the real model and verifiers."""
+    """Real inputs end to end: the bundled model's in-band gym products are the seeds (its bare-number
+    rollouts show no work, so it writes worked solutions under the step-by-step instruction first);
+    proposing, extracting, gating, solving and grading are the real model and verifiers."""
     from flows.stages import estimate_once
     from rollouts.policies import resolve_policy
     from warehouse.db import Warehouse
@@ -133,12 +134,14 @@ def test_svs_on_the_real_model(real_config, data_dir):
 
     real_config.synth.svs.group = 2
     real_config.synth.svs.max_tokens = 96
+    real_config.synth.svs.solutions = 8
     engine = TransformersEngine(policy.model_path)
     report = run_svs(warehouse, engine, policy.policy_id, real_config, limit=2)
-    assert report.seeds == 2 and report.candidates == 4
+    # each seed either found no worked solution (one attempt saying so) or proposed G = 2 variants
+    assert report.seeds == 2 and report.candidates in (0, 2, 4)
     attempts = warehouse.arrow("SELECT accepted, reason, parent_id, output, meta FROM synth_attempts").to_pylist()
-    assert len(attempts) == 4
-    assert all(a["output"] for a in attempts)
+    assert len(attempts) == report.candidates + report.reasons["no worked solution"]
+    assert all(a["output"] for a in attempts if not (a["reason"] or "").startswith("no worked solution"))
     assert all(a["accepted"] or a["reason"] for a in attempts)
     assert {a["parent_id"] for a in attempts} <= {s.parent_id for s in seeds}
     for variant in warehouse.arrow("SELECT parent_id, answer FROM problems WHERE source = 'svs'").to_pylist():

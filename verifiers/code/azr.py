@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from verifiers.base import Grade, GradeItem
+from verifiers.code.plain import canonical_repr
 from verifiers.code.sandbox import Limits
 from verifiers.code.verifier import SandboxedVerifier, extract_code
 
@@ -41,7 +42,7 @@ def literal_repr(text: str) -> str | None:
     if not text or len(text) > VALUE_CAP:
         return None
     try:
-        return repr(ast.literal_eval(text))
+        return canonical_repr(ast.literal_eval(text))
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
 
@@ -63,11 +64,11 @@ def call_args(args: str) -> str | None:
         for arg in call.args:
             if isinstance(arg, ast.Starred):
                 return None
-            parts.append(repr(ast.literal_eval(arg)))
+            parts.append(canonical_repr(ast.literal_eval(arg)))
         for keyword in call.keywords:
             if keyword.arg is None:  # **kwargs
                 return None
-            parts.append(f"{keyword.arg}={ast.literal_eval(keyword.value)!r}")
+            parts.append(f"{keyword.arg}={canonical_repr(ast.literal_eval(keyword.value))}")
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
     return ", ".join(parts) if parts else None

@@ -32,6 +32,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import struct
 import sys
 import tempfile
@@ -40,11 +41,17 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
 import plain  # noqa: E402
 
-# Warm the stdlib modules that model-written code usually imports: a fork then shares them and a
-# snippet that imports them pays nothing. Imported by name so that no linter "fixes" them away.
+# Warm the stdlib modules that model-written code (and tests) usually import: a fork then shares
+# them and a program that imports them pays nothing. A program process can load no new native code
+# (its seccomp filter refuses executable mappings) and reads no bytecode (marshal is refused; it
+# compiles from source), so the extension modules it may need are loaded here, before any request.
+# Imported by name so that no linter "fixes" them away.
 WARM_MODULES = (
-    "bisect", "collections", "copy", "dataclasses", "decimal", "fractions", "functools", "hashlib",
-    "heapq", "itertools", "math", "operator", "random", "re", "string", "statistics", "typing", "unicodedata",
+    "abc", "array", "asyncio", "base64", "bisect", "bz2", "calendar", "cmath", "collections", "collections.abc",
+    "contextlib", "contextvars", "copy", "csv", "dataclasses", "datetime", "decimal", "difflib", "enum", "fractions",
+    "functools", "hashlib", "heapq", "inspect", "io", "itertools", "json", "keyword", "lzma", "math", "numbers",
+    "operator", "pprint", "queue", "random", "re", "statistics", "string", "struct", "textwrap", "threading", "time",
+    "types", "typing", "unicodedata", "uuid", "weakref", "zlib", "zoneinfo",
 )
 for _name in WARM_MODULES:
     importlib.import_module(_name)
@@ -65,12 +72,23 @@ DENIED_SYSCALLS = [
 ]
 
 
-def build_filter():
+PROT_EXEC = 0x4
+
+
+def build_filter(program: bool = False):
+    """The seccomp deny-list; a program process's also refuses new executable memory (mmap,
+    mprotect with PROT_EXEC): no native code of its own (a written .so, a JIT) can run there."""
     try:
         import seccomp
     except ImportError:
         return None
     f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    if program:
+        for name in ("mmap", "mprotect", "pkey_mprotect"):
+            try:
+                f.add_rule(seccomp.ERRNO(errno.EPERM), name, seccomp.Arg(2, seccomp.MASKED_EQ, PROT_EXEC, PROT_EXEC))
+            except Exception:
+                pass
     for name in DENIED_SYSCALLS:
         try:
             f.add_rule(seccomp.ERRNO(errno.EPERM), name)
@@ -84,6 +102,7 @@ def build_filter():
 
 
 SECCOMP = build_filter()
+PROGRAM_SECCOMP = build_filter(program=True)
 
 # ---------------------------------------------------------------- framing (length + JSON)
 
@@ -138,11 +157,12 @@ def recv_frame(fd, cap=FRAME_CAP):
 # ---------------------------------------------------------------- the lockdown of every child
 
 # Audit events a program may not raise: loading native code (a memory-reading primitive), building
-# code objects by hand (crafted bytecode reads memory), signalling other processes. Defence in depth:
-# the program's process holds nothing worth reading, and the jail has neither /proc nor ctypes.
+# code objects by hand or unmarshalling them (crafted bytecode reads memory), signalling other
+# processes. Defence in depth: the program's process holds nothing worth reading (it was forked
+# from a zygote that never saw another request's content), and the jail has neither /proc nor ctypes.
 _BLOCKED_EVENTS = frozenset({
     "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.addressof", "ctypes.call_function",
-    "ctypes.string_at", "ctypes.wstring_at", "code.__new__",
+    "ctypes.string_at", "ctypes.wstring_at", "code.__new__", "marshal.loads", "marshal.load",
 })
 _BLOCKED_MODULES = frozenset({
     "ctypes", "_ctypes", "_ctypes_test", "_testcapi", "_testinternalcapi", "_testbuffer", "_testmultiphase",
@@ -168,12 +188,12 @@ def _audit(event, args, _getpid=os.getpid, _type=type, _str=str, _bytes=bytes, _
         raise _error(f"blocked by the sandbox: {event}")
 
 
-def lock_down(workdir, limits, uid, stdin="stdin", output="output"):
+def lock_down(workdir, limits, uid, stdin="stdin", output="output", errors="errors", program=False):
     os.setsid()
     os.chdir(workdir)
-    out = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600) if output != os.devnull else os.open(output, os.O_WRONLY)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
+    for fd, name in ((1, output), (2, errors)):
+        flags = os.O_WRONLY | (0 if name == os.devnull else os.O_CREAT | os.O_TRUNC)
+        os.dup2(os.open(name, flags, 0o600), fd)
     os.dup2(os.open(stdin, os.O_RDONLY), 0)
     resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"],) * 2)
     resource.setrlimit(resource.RLIMIT_CPU, (limits["cpu_s"], limits["cpu_s"] + 1))
@@ -185,7 +205,7 @@ def lock_down(workdir, limits, uid, stdin="stdin", output="output"):
         os.setgroups([])
         os.setresgid(uid, uid, uid)
         os.setresuid(uid, uid, uid)
-    SECCOMP.load()
+    (PROGRAM_SECCOMP if program else SECCOMP).load()
 
 
 def close_all_but(*keep):
@@ -210,10 +230,15 @@ def describe(exc):
 
 
 def program_process(request, channel):
-    """Locked down, runs the program, then does what the mode asks; everything it says goes on
-    ``channel`` and is taken as a claim, never as a verdict."""
-    lock_down(request["workdir"], request["limits"], PROGRAM_UID)
+    """Locked down, reads its own program from its work dir (the zygote never held it), runs it,
+    then does what the mode asks; everything it says goes on ``channel`` and is taken as a claim,
+    never as a verdict."""
+    lock_down(request["workdir"], request["limits"], PROGRAM_UID, program=True)
+    sys.dont_write_bytecode = True
+    sys.pycache_prefix = "/nonexistent"  # imports compile from source: marshal is refused below
     sys.addaudithook(_audit)
+    with open("request.json", encoding="utf-8") as fh:
+        request = {**request, **json.load(fh)}
     sys.stdin = open(0, closefd=False)
     sys.stdout = stdout = open(1, "w", closefd=False)
     sys.stderr = stderr = open(2, "w", closefd=False)
@@ -239,6 +264,7 @@ def program_process(request, channel):
         elif mode == "call":
             send_frame(channel, call_twice(namespace, request))
         else:
+            _join_threads()
             send_frame(channel, {"ok": True})
     finally:
         for stream in (stdout, stderr):
@@ -246,6 +272,16 @@ def program_process(request, channel):
                 stream.flush()
             except BaseException:
                 pass
+
+
+def _join_threads():
+    """A program that prints from a thread it did not join still prints everything (as at the end
+    of a script): wait for its non-daemon threads before claiming the run is over."""
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
 
 
 def call_twice(namespace, request):
@@ -308,7 +344,7 @@ def zygote(control):
             os._exit(0)
         if request is None:
             os._exit(0)
-        if "code" not in request:
+        if "workdir" not in request:
             continue  # a late stop
         deadline = time.monotonic() + request["timeout_s"]
         pid = os.fork()
@@ -436,6 +472,10 @@ def tests_process(request, channel):
     faults = []
     for name in request["proxied"]:
         namespace[name] = make_proxy(name, channel, faults)
+    for name in request.get("optional") or []:
+        # a name the prompt already binds (a helper, a star import) stays the prompt's own
+        if name not in namespace or name in (request.get("stubs") or []):
+            namespace[name] = make_proxy(name, channel, faults)
     try:
         hello = recv_frame(channel)
     except (OSError, ChannelError) as exc:
@@ -480,15 +520,21 @@ class Supervisor:
             else:
                 result = self._alone(request, deadline)
             result["seconds"] = round(time.monotonic() - start, 4)
-            with open(os.path.join(workdir, "output"), "rb") as fh:
-                result["output"] = fh.read(OUTPUT_CAP).decode("utf-8", "replace")
+            result["output"] = read_capped(os.path.join(workdir, "output"), OUTPUT_CAP)
+            result["extra"] = {"stderr": read_capped(os.path.join(workdir, "errors"), 4096)}
             return result
         finally:
             remove_tree(workdir)
 
     def _send_program(self, request, fd):
-        """Hand the zygote a program to run (it enforces the deadline)."""
-        program = {k: request[k] for k in ("code", "workdir", "limits", "call", "twice", "timeout_s") if k in request}
+        """Hand the zygote a program to run (it enforces the deadline). The program's content goes
+        to its work dir, never through the zygote: a program process, a fork of the zygote, then
+        holds no trace of any other request, whatever it reads of its memory."""
+        path = os.path.join(request["workdir"], "request.json")
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump({"code": request["code"], "call": request.get("call")}, fh)
+        os.chown(path, PROGRAM_UID, PROGRAM_UID)
+        program = {k: request[k] for k in ("workdir", "limits", "twice", "timeout_s") if k in request}
         program["mode"] = request["mode"]
         send_message(self.control, program, [fd])
         os.close(fd)
@@ -526,6 +572,8 @@ class Supervisor:
             return {"status": "timeout", "detail": f"no result within {request['timeout_s']} s"}
         ended = ended_badly(status, request)
         claim = parse_claim(raw)
+        if claim is None and request["mode"] == "stdio" and ended is None:
+            return {"status": "passed", "detail": None}  # it exited 0 its own way: its output is graded
         if claim is None:
             return ended or {"status": "failed", "detail": "the program ended without a result"}
         if "error" in claim:
@@ -549,7 +597,7 @@ class Supervisor:
                 self.control.close()
                 channel = tests_end.detach()
                 close_all_but(channel, write_end)
-                lock_down("/", request["limits"], TESTS_UID, stdin=os.devnull, output=os.devnull)
+                lock_down("/", request["limits"], TESTS_UID, stdin=os.devnull, output=os.devnull, errors=os.devnull)
                 write_all(write_end, json.dumps(tests_process(request, channel)).encode())
                 code = 0
             finally:
@@ -597,6 +645,21 @@ def remove_tree(path):
         shutil.rmtree(path, ignore_errors=True)
 
 
+def read_capped(path, cap):
+    """The first ``cap`` bytes of a file the program may have replaced: a link is not followed, a
+    FIFO or device is not read (it could block the supervisor)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        return os.read(fd, cap).decode("utf-8", "replace")
+    finally:
+        os.close(fd)
+
+
 def kill(pidfd):
     try:
         signal.pidfd_send_signal(pidfd, signal.SIGKILL)
@@ -629,12 +692,13 @@ def parse_claim(raw):
 
 
 def judge_values(claim, request):
-    """A call's value as the repr of what ``plain.decode`` rebuilt here (never the program's repr)."""
+    """A call's value as the canonical repr of what ``plain.decode`` rebuilt here (never the
+    program's repr; set elements sorted, so the hash seed of a worker does not show)."""
     encoded = claim.get("values")
     if type(encoded) is not list or len(encoded) != (2 if request.get("twice") else 1) or any(type(e) is not str for e in encoded):
         return {"status": "failed", "detail": "the program ended without a result"}
     try:
-        shown = [repr(plain.decode(e)) for e in encoded]
+        shown = [plain.canonical_repr(plain.decode(e)) for e in encoded]
     except plain.NotPlain as exc:
         return {"status": "failed", "detail": f"the return value is not plain data: {exc}"}
     if len(shown[0]) > VALUE_CAP:

@@ -78,24 +78,33 @@ def filesystem_view(python: str = JAIL_PYTHON) -> list[str]:
     no project checkout, no data directory, no home, nothing else of the host."""
     binary = os.path.realpath(python)
     version = Path(binary).name  # python3.11
-    args: list[str] = []
+    links: list[str] = []
+    binds: list[tuple[str, str]] = []
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
-            args += ["--symlink", os.readlink(top), top]
+            links += ["--symlink", os.readlink(top), top]
         elif os.path.isdir(top):  # a system without merged /usr keeps libc here
-            args += ["--ro-bind", top, top]
-    args += ["--ro-bind", binary, binary]
+            binds.append((top, top))
+    binds.append((binary, binary))
     if binary != python:
-        args += ["--symlink", binary, python]
+        links += ["--symlink", binary, python]
     stdlib = f"/usr/lib/{version}"
     machine = sysconfig_multiarch()
     for folder in (stdlib, "/usr/lib/python3/dist-packages", f"/usr/lib/{machine}", "/usr/lib64", "/etc/ld.so.cache"):
         if os.path.exists(folder):
-            args += ["--ro-bind", folder, folder]
-    for module in MASKED_MODULES:
-        for path in sorted(Path(stdlib, "lib-dynload").glob(f"{module}.*so")):
-            args += ["--ro-bind", "/dev/null", str(path)]
-    return args
+            binds.append((folder, folder))
+    masks = [str(path) for module in MASKED_MODULES for path in sorted(Path(stdlib, "lib-dynload").glob(f"{module}.*so"))]
+    return [*parent_dirs([dest for _, dest in binds] + [python, "/run/sbx/x"]), *links,
+            *(arg for src, dest in binds for arg in ("--ro-bind", src, dest)),
+            *(arg for path in masks for arg in ("--ro-bind", "/dev/null", path))]
+
+
+def parent_dirs(paths: list[str]) -> list[str]:
+    """``--dir`` for every ancestor of ``paths``, readable by all: bubblewrap would otherwise make
+    them 0700 (as root), and a process that dropped its uid could not reach the standard library."""
+    ancestors = sorted({str(parent) for path in paths for parent in Path(path).parents if str(parent) != "/"},
+                       key=lambda d: (d.count("/"), d))
+    return [arg for d in ancestors for arg in ("--perms", "0755", "--dir", d)]
 
 
 def sysconfig_multiarch() -> str:
@@ -235,15 +244,18 @@ class CodeSandbox:
         word: fine for a program that is its own test, never for grading (see ``run_tests``)."""
         return self._run_all([self._request(p, limits=limits) for p in programs])
 
-    def run_tests(self, programs: list[str], tests: list[str], preludes: list[str], proxied: list[list[str]],
+    def run_tests(self, programs: list[str], tests: list[str], preludes: list[str], proxied: list[Any],
                   limits: Limits | None = None) -> list[RunResult]:
         """Grade each program by its tests, which run in another process than the program: the
         prelude (the problem's prompt: imports, helpers) and the tests run there with pristine
         builtins, and each name in ``proxied`` (the entry point) calls into the program's process
         with plain data both ways. passed = the tests returned normally and the program kept to
         the protocol; any exit, crash or non-plain answer of the program is a failure."""
-        requests = [self._request(p, tests=t, prelude=pre, proxied=names, limits=limits)
-                    for p, t, pre, names in zip(programs, tests, preludes, proxied, strict=True)]
+        requests = []
+        for p, t, pre, reach in zip(programs, tests, preludes, proxied, strict=True):
+            names, optional, stubs = (reach, [], []) if isinstance(reach, list) else (reach.names, reach.optional, reach.stubs)
+            request = self._request(p, tests=t, prelude=pre, proxied=names, limits=limits)
+            requests.append({**request, "optional": optional, "stubs": stubs})
         return self._run_all(requests)
 
     def run_stdio(self, programs: list[str], stdins: list[str], expected: list[str], limits: Limits | None = None) -> list[RunResult]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from dataclasses import dataclass
 
 from schemas.config import SandboxConfig
 from verifiers.base import Grade, GradeItem
@@ -78,15 +79,26 @@ def _top_level_bindings(source: str) -> dict[str, ast.AST | None]:
     return bound
 
 
-def proxied_names(statement: str, program: str, tests: str, entry_point: str | None) -> list[str]:
-    """The names the tests call in the program: the entry point when the problem names one, else
-    each function the tests use that the program defines and the statement does not (a stub
-    signature in the statement counts as "to be written"). Never a builtin, never a helper the
-    statement defines with a body, never a name the tests bind themselves: the tests use their own."""
+@dataclass(frozen=True)
+class Proxied:
+    """What the tests reach in the program: ``names`` always (the problem's entry point), each of
+    ``optional`` only if the prompt, once run, left it unbound or bound to one of ``stubs`` (the
+    signatures to write). The tests process decides the optional ones after running the prompt, so
+    a helper the prompt binds in any way (``from math import *``, a ``def`` inside ``try``) stays
+    the prompt's own."""
+
+    names: list[str]
+    optional: list[str]
+    stubs: list[str]
+
+
+def proxied_names(statement: str, program: str, tests: str, entry_point: str | None) -> Proxied:
+    """The problem's entry point when it names one; else each function the tests use that the
+    program defines, never a builtin or a name the tests bind themselves (they use their own)."""
+    stubs = sorted(name for name, node in _top_level_bindings(statement).items()
+                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_stub(node))
     if entry_point:
-        return [entry_point]
-    given = {name for name, node in _top_level_bindings(statement).items()
-             if not (isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_stub(node))}
+        return Proxied([entry_point], [], stubs)
     written = {name for name, node in _top_level_bindings(program).items()
                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     own = set(_top_level_bindings(tests))
@@ -94,7 +106,7 @@ def proxied_names(statement: str, program: str, tests: str, entry_point: str | N
         used = {n.id for n in ast.walk(ast.parse(tests)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     except (SyntaxError, ValueError):
         used = set()
-    return sorted((used & written) - given - own - set(dir(builtins)))
+    return Proxied([], sorted((used & written) - own - set(dir(builtins))), stubs)
 
 
 def grade_from_result(result: RunResult, graded: str) -> Grade:
@@ -130,18 +142,18 @@ class CodeVerifier(SandboxedVerifier):
         if not items:
             return []
         grades: list[Grade | None] = [None] * len(items)
-        runs: list[tuple[int, str, str, list[str]]] = []  # (item, program, graded, proxied)
+        runs: list[tuple[int, str, str, Proxied]] = []  # (item, program, graded, what the tests reach)
         for i, item in enumerate(items):
             entry_point = (item.extra or {}).get("entry_point")
             program, graded = build_program(item.statement, item.completion, entry_point)
             if not item.answer.strip():
                 grades[i] = Grade(False, graded, 0.0, "the problem has no tests to grade against")
                 continue
-            names = proxied_names(item.statement, program, item.answer, entry_point)
-            if not names:
+            reach = proxied_names(item.statement, program, item.answer, entry_point)
+            if not reach.names and not reach.optional:
                 grades[i] = Grade(False, graded, 0.0, "the tests call no function the program defines")
                 continue
-            runs.append((i, program, graded, names))
+            runs.append((i, program, graded, reach))
         results = self.sandbox.run_tests([r[1] for r in runs], [items[r[0]].answer for r in runs],
                                          [items[r[0]].statement for r in runs], [r[3] for r in runs]) if runs else []
         for (i, _, graded, _), result in zip(runs, results, strict=True):
