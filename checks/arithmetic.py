@@ -23,6 +23,7 @@ _TIMES_X = re.compile(r"(?<=\d)\s*[xX]\s*(?=\d)")
 _SENTENCES = re.compile(r"(?<=[.?!])\s+")
 _EXPRESSION_CHARS = set("0123456789+-*/(). \t")
 _TAIL = re.compile(r"(?:\s*=\s*\??)?[\s?.!:]*$")
+_MATH_SYMBOLS = re.compile(r"[-+*/^=()<>\[\]{}|_\\$]")
 
 
 def plain_expression(statement: str) -> str | None:
@@ -39,9 +40,16 @@ def plain_expression(statement: str) -> str | None:
     while i > 0 and sentence[i - 1] in _EXPRESSION_CHARS:
         i -= 1
     lead, expression = sentence[:i], sentence[i:]
-    if re.search(r"\d", lead) or (lead and lead[-1].isalnum() and not expression[:1].isspace()):
-        return None  # numbers outside the expression, or a variable glued to it ("2x + 3")
+    if re.search(r"\d", lead) or _MATH_SYMBOLS.search(lead):
+        return None  # numbers or notation outside the expression: "... of sqrt(ab)/(abc)^(1/3)"
+    if lead and not expression[:1].isspace() and lead[-1] not in ":,;":
+        return None  # a variable glued to it ("2x + 3")
+    words = lead.split()
+    if words and len(words[-1]) == 1 and words[-1].isalpha():
+        return None  # a variable before it ("x - (1/3)")
     expression = expression.strip()
+    if expression[:1] in ("+", "*", "/"):
+        return None
     try:
         tree = parse_expression(expression)
     except NotArithmetic:

@@ -342,13 +342,14 @@ def audit_labels_command(
         raise HardforgeError("no gold problem to audit on: ingest some (`hardforge ingest gym:chain_sum`, `hardforge ingest champ`) "
                              "or name a --source that has math problems.")
     table = Table(title=f"label audit on {result['problems']} gold problems ({', '.join(result['sources'])})")
-    for column in ("rule", "labelled", "label acc.", "reward acc.", "majority ratio", "accepted", "precision", "yield"):
-        table.add_column(column)
+    table.add_column("rule", no_wrap=True)
+    for column in ("labelled", "label acc.", "reward acc.", "majority", "accepted", "precision", "yield"):
+        table.add_column(column, justify="right")
     show = lambda v: "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)  # noqa: E731
     for row in result["rules"]:
         table.add_row(row["rule"], show(row["labelled"]), show(row["label_accuracy"]), show(row["reward_accuracy"]),
                       show(row["majority_ratio"]), show(row["accepted"]), show(row["precision"]), show(row["yield"]))
-    out.print(table)
+    Console(width=max(out.width, 110)).print(table)  # a pipe gets 80 columns: too few for this table
 
 
 lean_app = typer.Typer(help="Lean 4 formalization checks.", no_args_is_help=True)

@@ -128,6 +128,9 @@ ARITHMETIC = [
     ("What is 9" + "9" * 400 + " + 1?", "1", "abstain"),
     ("What is (((((((1 + 1)))))))?", "3", "disagree"),
     ("What is 1e9 + 1?", "1000000001", "abstain"),
+    # found by the audit on gold (CHAMP): notation around the numbers is not plain arithmetic
+    ("For positive a, b, c, what is the smallest value of sqrt(ab+bc+ac)/(abc)^(1/3)?", "1/3", "abstain"),
+    ("What is x - (1/3)?", "-1/3", "abstain"),
 ]
 
 
