@@ -30,7 +30,7 @@ LAYERS = r"""
 import json, os, resource, sys, time
 sys.argv = ["worker", "60000"]
 sys.path.insert(0, sys.argv_dir if hasattr(sys, "argv_dir") else WORKER_DIR)
-import jail_worker as jw
+import jail_common as jw
 def fork_with(setup, n=400):
     t0 = time.perf_counter()
     for _ in range(n):

@@ -23,7 +23,7 @@ import re
 from typing import Any
 
 from verifiers.base import Grade, GradeItem
-from verifiers.code.plain import canonical_repr
+from verifiers.code.jail.plain import canonical_repr
 from verifiers.code.sandbox import Limits
 from verifiers.code.verifier import SandboxedVerifier, extract_code
 

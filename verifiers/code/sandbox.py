@@ -3,7 +3,7 @@
 Long-lived workers, each inside bubblewrap (no network, a root holding only the interpreter and
 its libraries, private size-capped /tmp, no /proc, own pid namespace, dies with us). In each
 worker a zygote that never sees tests forks one process per program, and a tests process of its
-own runs the problem's tests against it, plain data both ways (``jail_worker.py``). Every child
+own runs the problem's tests against it, plain data both ways (``jail/``). Every child
 locks itself down (session, temp dir, capped output, rlimits, non-root uid, seccomp) before
 running anything. The jailed side runs Debian's /usr/bin/python3: the pyenv Python lives under
 /root (mode 700), so a child that dropped its uid could not import from it.
@@ -23,7 +23,7 @@ from typing import Any
 
 from schemas.errors import HardforgeError
 
-WORKER = Path(__file__).with_name("jail_worker.py")
+WORKER = Path(__file__).with_name("jail") / "jail_worker.py"  # its folder is bound at /run/sbx
 JAIL_PYTHON = "/usr/bin/python3"
 FIRST_UID = 60000
 TMPFS_BYTES = 64 * 1024 * 1024
@@ -122,8 +122,7 @@ def bwrap_command(worker_dir: Path, uid: int) -> list[str]:
         *filesystem_view(),
         "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
         "--dev", "/dev",
-        "--ro-bind", str(worker_dir / "jail_worker.py"), "/run/sbx/jail_worker.py",
-        "--ro-bind", str(worker_dir / "plain.py"), "/run/sbx/plain.py",
+        "--ro-bind", str(worker_dir), "/run/sbx",
         JAIL_PYTHON, "-I", "/run/sbx/jail_worker.py", str(uid),
     ]
 
