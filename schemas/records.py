@@ -77,6 +77,11 @@ class SynthAttempt(Record):
     problem_id: str | None = None  # the accepted problem
     meta: Json | None = None
     created_at: dt.datetime
+    policy_id: str | None = None  # the proposer
+    chat: Json | None = None  # {"messages": [...]}: the whole prompt the proposer saw
+    sampling: Json | None = None  # the proposer's sampling parameters (seed included)
+    group_id: str | None = None  # the prompt it shares with its siblings: a GRPO group of proposals
+    reward: float | None = None  # the method's proposer reward (its invalid-proposal value when it failed)
 
 
 class Policy(Record):

@@ -46,6 +46,10 @@ class Candidate:
     problem: dict[str, Any] | None = None
     reason: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    # as proposer training data: the whole prompt, the group of proposals sharing it, the sampling
+    chat: list[dict[str, str]] | None = None
+    group_id: str | None = None
+    sampling: dict[str, Any] | None = None
 
 
 @dataclass
@@ -73,6 +77,9 @@ class Synthesizer(ABC):
     name: ClassVar[str]
     # proposing and validating need only the engine and the verifiers, so a Ray worker can run them
     remote: ClassVar[bool] = True
+    # the proposer reward of a proposal that failed before it could be judged (unparsable, gated, a
+    # duplicate) or whose label no check confirmed: what the method pays an invalid proposal
+    invalid_reward: ClassVar[float] = 0.0
 
     def __init__(self, config: HardforgeConfig) -> None:
         self.config = config

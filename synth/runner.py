@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -168,7 +169,8 @@ def propose(method: Synthesizer, service: RolloutService, batch: Batch) -> Propo
         if limit is not None and service.engine.count_tokens(chat) > limit:
             out.prompts_over_length += 1
             out.ended.append(_attempt(method, service, seed, -1 - len(out.ended), prompt=chat[-1]["content"],
-                                      accepted=False, reason=f"synthesis prompt too long: over {limit} tokens"))
+                                      accepted=False, reason=f"synthesis prompt too long: over {limit} tokens",
+                                      chat={"messages": chat}, group_id=group_of(method, seed, chat)))
             continue
         kept.append((seed, chat))
     kept, dropped = method.prepare(service, kept) if kept else (kept, [])
@@ -181,12 +183,15 @@ def propose(method: Synthesizer, service: RolloutService, batch: Batch) -> Propo
     groups = service.engine.generate([chat for _, chat in kept], params)
     counters: dict[str, int] = {}
     seen: dict[str, int] = {}  # dedup key -> the candidate of this batch that had it first
+    sampling = dataclasses.asdict(params)
     for (seed, chat), group in zip(kept, groups, strict=True):
+        group_id = group_of(method, seed, chat)
         for completion in group:
             index = counters.get(seed.key, 0)
             counters[seed.key] = index + 1
             out.proposals += 1
             candidate = method.parse(seed, index, chat[-1]["content"], completion.text)
+            candidate.chat, candidate.group_id, candidate.sampling = chat, group_id, sampling
             if candidate.problem is not None:
                 key = method.dedup_key(candidate)
                 candidate.meta["dedup_key"] = key
@@ -198,7 +203,8 @@ def propose(method: Synthesizer, service: RolloutService, batch: Batch) -> Propo
                     seen[key] = index
             if candidate.problem is None:
                 out.ended.append(_attempt(method, service, seed, index, prompt=candidate.prompt, output=candidate.output,
-                                          accepted=False, reason=candidate.reason, meta=candidate.meta))
+                                          accepted=False, reason=candidate.reason, meta=candidate.meta,
+                                          **_training(candidate, method.invalid_reward)))
                 continue
             out.candidates.append(candidate)
     out.decisions = method.validate(service, out.candidates) if out.candidates else []
@@ -219,8 +225,19 @@ def _attempt(method: Synthesizer, service: RolloutService, seed: Seed, index: in
     meta = {"seed_key": seed.key, "candidate": index, **fields.pop("meta", {})}
     return SynthAttempt(
         attempt_id=content_key(method.name, seed.key, str(index)), run_id=service.run_id, method=method.name,
-        parent_id=seed.parent_id, meta=meta, created_at=now(), **fields,
+        parent_id=seed.parent_id, meta=meta, created_at=now(), policy_id=service.policy_id, **fields,
     )
+
+
+def group_of(method: Synthesizer, seed: Seed, chat: Chat) -> str:
+    """The GRPO group of a proposal: the prompt it shares with its siblings."""
+    return content_key("group", method.name, seed.key, json.dumps(chat, sort_keys=True))
+
+
+def _training(candidate: Candidate, reward: float | None) -> dict[str, Any]:
+    """The columns that make an attempt proposer training data."""
+    return {"chat": {"messages": candidate.chat} if candidate.chat else None, "sampling": candidate.sampling,
+            "group_id": candidate.group_id, "reward": reward}
 
 
 Outcome = tuple[SynthAttempt, Problem | None, Decision | None]
@@ -239,7 +256,8 @@ def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
     for candidate, _ in pairs:
         if candidate.meta.get("dedup_key") in recorded:
             outcomes.append((_attempt(method, service, candidate.seed, candidate.index, prompt=candidate.prompt,
-                                      output=candidate.output, accepted=False, reason=DUPLICATE_BEFORE, meta=candidate.meta), None, None))
+                                      output=candidate.output, accepted=False, reason=DUPLICATE_BEFORE, meta=candidate.meta,
+                                      **_training(candidate, method.invalid_reward)), None, None))
     pairs = [(c, d) for c, d in pairs if c.meta.get("dedup_key") not in recorded]
     candidates, decisions = [c for c, _ in pairs], [d for _, d in pairs]
     ids = [problem_key(c.problem) for c in candidates]
@@ -249,19 +267,24 @@ def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
     stamp = now()
     for candidate, decision, pid in zip(candidates, decisions, ids, strict=True):
         accepted, reason = decision.accepted, decision.reason
+        reward = decision.meta.get("reward", method.invalid_reward if not accepted else None)
         if accepted and not at_least(decision.provenance, minimum):
             accepted, reason = False, (f"unverified label: its provenance is {decision.provenance} and "
                                        f"synth.min_label_provenance is {minimum}")
+            reward = method.invalid_reward  # a label nothing checked is never paid for
         elif accepted and pid in known:
             accepted, reason = False, "duplicate: the problem is already in the warehouse"
+            reward = method.invalid_reward
         elif accepted and pid in taken:
             accepted, reason = False, f"duplicate: the same problem as candidate {taken[pid]} of this batch"
+            reward = method.invalid_reward
         attempt = _attempt(
             method, service, candidate.seed, candidate.index, prompt=candidate.prompt, output=candidate.output,
             candidate=candidate.problem["statement"], candidate_answer=candidate.problem["answer"], accepted=accepted,
             reason=reason, problem_id=pid if accepted else None,
             meta={**candidate.meta, **decision.meta, "label_provenance": decision.provenance,
                   **({"label_checks": decision.checks} if decision.checks else {})},
+            **_training(candidate, reward),
         )
         validated.append((candidate, decision, attempt))
         if not accepted:

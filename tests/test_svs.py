@@ -156,3 +156,28 @@ def test_cli_unknown_method_is_one_sentence(data_dir):
     result = run_cli(data_dir, "synthesize", "--method", "nope")
     assert result.returncode != 0 and "unknown synthesis method 'nope'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_trained_policy_seeds_from_its_parents_measurements(tmp_path, warehouse):
+    """The first night after training has a new policy with no measurement yet: SvS seeds from the
+    nearest measured ancestor, and says so, instead of finding no seed."""
+    import datetime as dt
+
+    from schemas.records import Policy
+
+    cfg = _seeded(tmp_path, warehouse)
+    child = "c" * 32
+    warehouse.upsert_records("policies", [
+        Policy(policy_id=POLICY, name="base", model_path="/m/base", created_at=dt.datetime.now(dt.UTC)),
+        Policy(policy_id=child, name="base-grpo-1", model_path="/m/child", parent_policy_id=POLICY, created_at=dt.datetime.now(dt.UTC)),
+    ])
+    own = SvsSynthesizer(cfg).seeds(warehouse, POLICY)
+    inherited = SvsSynthesizer(cfg).seeds(warehouse, child)
+    assert len(own) == 2 and [s.key for s in inherited] == [s.key for s in own]
+    assert {s.data.get("seeded_from_policy") for s in inherited} == {POLICY}
+    assert all("seeded_from_policy" not in s.data for s in own)
+    # once the child is measured, its own measurements decide (here: nothing in band, so no seed)
+    from rollouts.estimate import estimate, select_problems
+
+    estimate(warehouse, ScriptedEngine(lambda chat, n: [r"\boxed{0}"] * n), child, select_problems(warehouse, None, None), cfg.rollouts)
+    assert SvsSynthesizer(cfg).seeds(warehouse, child) == []

@@ -244,4 +244,16 @@ MIGRATIONS.append((
     """,
 ))
 
+MIGRATIONS.append((
+    10,
+    "every synthesis attempt is proposer training data: the policy, the whole chat, the sampling, its group, its reward",
+    """
+    ALTER TABLE synth_attempts ADD COLUMN policy_id VARCHAR;
+    ALTER TABLE synth_attempts ADD COLUMN chat JSON;
+    ALTER TABLE synth_attempts ADD COLUMN sampling JSON;
+    ALTER TABLE synth_attempts ADD COLUMN group_id VARCHAR;
+    ALTER TABLE synth_attempts ADD COLUMN reward DOUBLE;
+    """,
+))
+
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -93,12 +93,14 @@ class AsearcherSynthesizer(Synthesizer):
                 "judges": agent.raw.get(i, []),
             }
             if reason is not None:
-                decisions.append(Decision(False, f"base QA {reason}", meta))
+                decisions.append(Decision(False, f"base QA {reason}", {**meta, "reward": 0.0}))
                 continue
             candidate.problem.update(statement=state.qa.question, answer=state.qa.answer,
                                      extra={"statements": state.statements, "documents": [e.title for e in state.entities]})
             # the QA and its uniqueness rest on the judge's word (grounded in the documents, but judged)
-            decisions.append(Decision(True, None, meta, agent.measured[i], provenance="judged",
+            # the proposer is paid for a QA that passed every check (the official agent is not
+            # trained; this is our reward for it), and only once its judged label is allowed
+            decisions.append(Decision(True, None, {**meta, "reward": 1.0}, agent.measured[i], provenance="judged",
                                       checks={"base": "judged", "checks": []}))
         return decisions
 

@@ -53,6 +53,7 @@ EXECUTED = {"base": "executed", "checks": [{"check": "execution", "outcome": "ag
 
 class AzrSynthesizer(Synthesizer):
     name = "azr"
+    invalid_reward = -1.0  # AZR's composite: a bad format or an invalid task
 
     @property
     def settings(self) -> AzrConfig:

@@ -99,3 +99,12 @@ def total_reward(r_format: float, r_cot: float, r_consist: float) -> float:
     if r_format <= 0:
         return 0.0
     return r_format + 0.7 * r_cot + 0.3 * r_consist
+
+
+def proposer_reward(r_format: float, r_cot: float, consistent: bool, label_checked: bool, label_failed: bool) -> float:
+    """The HC reward with its consistency term paid only for a label an independent check confirmed
+    (three agreeing solvers are not a label), and the invalid-proposal value, 0, for a label a
+    check found wrong."""
+    if label_failed:
+        return 0.0
+    return total_reward(r_format, r_cot, 1.0 if consistent and label_checked else 0.0)

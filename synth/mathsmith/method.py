@@ -33,6 +33,7 @@ from synth.mathsmith.algorithm import (
     cot_score,
     format_score,
     parse_output,
+    proposer_reward,
     step_count,
     synthesis_prompt,
     total_reward,
@@ -126,12 +127,18 @@ class MathsmithSynthesizer(Synthesizer):
             decisions.append(Decision(True, None, meta, solver.rows(problem, group, grades, seed=seed)))
         todo = [(c, d) for c, d in zip(candidates, decisions, strict=True) if d.accepted]
         items = [LabelItem(c.problem["statement"], c.problem["answer"]) for c, _ in todo]
+        failed: set[int] = set()
         for (_, decision), (provenance, reason, record) in zip(todo, checked(self.config, service, "math", items, "vote"), strict=True):
             decision.checks = record
             if provenance is None:
                 decision.accepted, decision.reason = False, reason
+                failed.add(id(decision))
             else:
                 decision.provenance = provenance
+        for decision in decisions:
+            m = decision.meta
+            decision.meta["reward"] = round(proposer_reward(m["r_format"], m["r_cot"], m["r_consist"] == 1.0,
+                                                            decision.provenance == "checked", id(decision) in failed), 4)
         return decisions
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:

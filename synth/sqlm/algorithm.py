@@ -91,3 +91,11 @@ def pass_rate_decision(rate: float) -> tuple[bool, str | None]:
     if 0 < rate < 1:
         return True, None
     return False, "too easy: every solution passes every test" if rate >= 1 else "unsolvable: no solution passes a test"
+
+
+def proposer_reward(in_band: bool, label_checked: bool) -> float:
+    """The proposer's reward: the official binary reward (1 iff the vote is in band, 1 < m < n, or
+    the pass rate is strictly between 0 and 1), paid only for a label an independent check
+    confirmed. A vote or tests nothing confirmed earn the invalid-proposal value, 0: a reward that
+    pays for a wrong label teaches the proposer to write wrong labels."""
+    return 1.0 if in_band and label_checked else 0.0

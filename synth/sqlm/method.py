@@ -40,6 +40,7 @@ from synth.sqlm.algorithm import (
     parse_v2,
     parse_v3,
     pass_rate_decision,
+    proposer_reward,
 )
 from synth.voting import stated_answers, vote
 from verifiers import Grade
@@ -140,12 +141,14 @@ class SqlmSynthesizer(Synthesizer):
                     decision.accepted, decision.reason = False, reason
                 else:
                     decision.provenance = provenance
+        for decision in decisions:
+            decision.meta["reward"] = proposer_reward(decision.accepted, decision.provenance == "checked")
         return decisions  # type: ignore[return-value]
 
     def _decide_code(self, solver, candidate, completions, grades: list[Grade], seed) -> Decision:
         rate = sum(g.score for g in grades) / len(grades)
         accepted, reason = pass_rate_decision(rate)
-        meta = {"pass_rate": round(rate, 4), "n": len(grades), "reward": 1.0 if accepted else 0.0}
+        meta = {"pass_rate": round(rate, 4), "n": len(grades)}
         problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
         return Decision(accepted, reason, meta, solver.rows(problem, completions, grades, seed=seed))
 
@@ -153,7 +156,7 @@ class SqlmSynthesizer(Synthesizer):
         counted = vote(answers)
         accepted, reason = decide(counted)
         meta = {"m": counted.count, "n": counted.n, "majority": counted.answer, "majority_ratio": round(counted.ratio, 4),
-                "tie": counted.tie, "answers": answers, "reward": 1.0 if accepted else 0.0}
+                "tie": counted.tie, "answers": answers}
         if counted.answer is None:
             return Decision(False, reason, meta)
         candidate.problem["answer"] = counted.answer

@@ -69,3 +69,10 @@ def decide(correct: int, group: int, band: tuple[float, float] = POSITIVE_SYNTHE
     if correct < group * band[0]:
         return False, f"unsolvable: {correct}/{group} solutions reach the original answer"
     return False, f"too easy: {correct}/{group} solutions reach the original answer"
+
+
+def variational_reward(correct: int, group: int, echo: bool, band: tuple[float, float] = POSITIVE_SYNTHESIS) -> float:
+    """SvS's reward of the synthesis sample: 1 iff the variant's solve count is in the positive band
+    (G*0.125 <= k <= G*0.625), else 0; a variant whose accepting replies only echo a number of its
+    statement earns the invalid value, 0."""
+    return 1.0 if positive_synthesis(correct, group, band) and not echo else 0.0

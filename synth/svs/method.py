@@ -29,7 +29,13 @@ from schemas.prompts import problem_chat, sampling_key
 from schemas.provenance import rank
 from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
 from synth.gates import echoes, gate, shows_work
-from synth.svs.algorithm import SYNTHESIS_PROMPT, decide, extract_problem, synthesis_prompt
+from synth.svs.algorithm import (
+    SYNTHESIS_PROMPT,
+    decide,
+    extract_problem,
+    synthesis_prompt,
+    variational_reward,
+)
 from warehouse.db import Warehouse
 from warehouse.queries import PASSED_FILTERS
 
@@ -57,6 +63,23 @@ class SvsSynthesizer(Synthesizer):
         return self.config.synth.svs
 
     def seeds(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:
+        """The policy's in-band problems; a policy not measured yet (the first night after training)
+        seeds from its nearest measured ancestor's, recorded as such (``seeded_from_policy``)."""
+        measured_by = policy_id
+        for ancestor in [policy_id, *ancestors(warehouse, policy_id)]:
+            seeds = self._seeds_of(warehouse, ancestor)
+            if seeds or ancestor == policy_id and warehouse.scalar(
+                    "SELECT count(*) FROM difficulty WHERE policy_id = ?", [ancestor]):
+                measured_by = ancestor
+                break
+        else:
+            return []
+        if measured_by != policy_id:
+            for seed in seeds:
+                seed.data["seeded_from_policy"] = measured_by
+        return seeds
+
+    def _seeds_of(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:
         cfg = self.settings
         with warehouse.read() as con:
             rows = con.sql(IN_BAND_SQL, params={"policy": policy_id, "low": cfg.under_low, "high": cfg.under_high}).to_arrow_table().to_pylist()
@@ -147,9 +170,11 @@ class SvsSynthesizer(Synthesizer):
             candidate, k = candidates[i], measured.correct
             accepted, reason = decide(k, cfg.group, (cfg.positive_low, cfg.positive_high))
             accepting = [(c.text, g.extracted) for c, g in zip(measured.completions, measured.grades, strict=True) if g.correct]
-            if accepted and all(echoes(text, extracted, candidate.problem["statement"]) for text, extracted in accepting):
+            echo = bool(accepting) and all(echoes(text, extracted, candidate.problem["statement"]) for text, extracted in accepting)
+            if accepted and echo:
                 accepted, reason = False, "echo: every accepting reply only repeats a number of the statement"
-            figures = {"k": k, "group": cfg.group, "positive_band": [cfg.positive_low, cfg.positive_high],
+            figures = {"k": k, "group": cfg.group, "positive_band": [cfg.positive_low, cfg.positive_high], "echo": echo,
+                       "reward": variational_reward(k, cfg.group, echo, (cfg.positive_low, cfg.positive_high)),
                        "under_band": [cfg.under_low, cfg.under_high], "prompt_sha": content_key(SYNTHESIS_PROMPT),
                        "sampling": {"temperature": cfg.temperature, "top_p": cfg.top_p, "max_tokens": cfg.max_tokens}}
             parent = candidate.seed.data.get("label_provenance") or "ground_truth"
@@ -159,4 +184,19 @@ class SvsSynthesizer(Synthesizer):
         return decisions  # type: ignore[return-value]
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
-        return {"seed_rollout_id": candidate.seed.key, "seed_solution": candidate.seed.data.get("completion", "")[:2000]}
+        return {"seed_rollout_id": candidate.seed.key, "seed_solution": candidate.seed.data.get("completion", "")[:2000],
+                **({"seeded_from_policy": candidate.seed.data["seeded_from_policy"]}
+                   if "seeded_from_policy" in candidate.seed.data else {})}
+
+
+def ancestors(warehouse: Warehouse, policy_id: str, most: int = 16) -> list[str]:
+    """The policy's parent, grandparent, ... (nearest first)."""
+    chain: list[str] = []
+    current = policy_id
+    while len(chain) < most:
+        parent = warehouse.scalar("SELECT any_value(parent_policy_id) FROM policies WHERE policy_id = ?", [current])
+        if not parent or parent in chain:
+            break
+        chain.append(parent)
+        current = parent
+    return chain
