@@ -19,12 +19,10 @@ class NotArithmetic(ValueError):
     """Text that is not an arithmetic expression of the allowed form."""
 
 
-def parse_integer_expression(text: str) -> ast.expr:
-    """The tree of an expression made only of non-negative integer literals, ``+ - * /`` and
-    parentheses (no unary sign, no power, no names): anything else raises ``NotArithmetic``."""
+def _parse(text: str, chars: re.Pattern[str], *, signs: bool, literals: tuple[type, ...]) -> ast.expr:
     text = text.strip()
-    if not text or len(text) > MAX_CHARS or not _INTEGER_EXPRESSION.fullmatch(text):
-        raise NotArithmetic("only digits, + - * /, parentheses and spaces are allowed")
+    if not text or len(text) > MAX_CHARS or not chars.fullmatch(text):
+        raise NotArithmetic("only numbers, + - * /, parentheses and spaces are allowed")
     try:
         tree = ast.parse(text, mode="eval").body
     except (SyntaxError, ValueError, MemoryError, RecursionError):
@@ -33,25 +31,38 @@ def parse_integer_expression(text: str) -> ast.expr:
         if isinstance(node, ast.BinOp):
             if type(node.op) not in (*_OPERATORS, ast.Div):
                 raise NotArithmetic(f"operator {type(node.op).__name__} is not allowed")
+        elif isinstance(node, ast.UnaryOp):
+            if not signs or type(node.op) not in (ast.USub, ast.UAdd):
+                raise NotArithmetic(f"operator {type(node.op).__name__} is not allowed")
         elif isinstance(node, ast.Constant):
-            if type(node.value) is not int:
-                raise NotArithmetic("only integer literals are allowed")
-        elif not isinstance(node, ast.operator):
+            if type(node.value) not in literals:
+                raise NotArithmetic("only number literals are allowed")
+        elif not isinstance(node, (ast.operator, ast.unaryop)):
             raise NotArithmetic(f"{type(node).__name__} is not allowed")
     return tree
+
+
+def parse_integer_expression(text: str) -> ast.expr:
+    """The tree of an expression made only of non-negative integer literals, ``+ - * /`` and
+    parentheses (no unary sign, no power, no names): anything else raises ``NotArithmetic``."""
+    return _parse(text, _INTEGER_EXPRESSION, signs=False, literals=(int,))
 
 
 def integer_literals(tree: ast.expr) -> list[int]:
     return [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)]
 
 
-def evaluate(tree: ast.expr) -> Fraction:
-    """The exact value of a tree from ``parse_integer_expression``; division by zero raises
-    ``NotArithmetic``."""
+def evaluate(tree: ast.expr, source: str = "") -> Fraction:
+    """The exact value of a parsed tree (decimal literals read from ``source`` exactly, never
+    through a float); division by zero raises ``NotArithmetic``."""
     if isinstance(tree, ast.Constant):
-        return Fraction(tree.value)
+        literal = ast.get_source_segment(source, tree) if source else None
+        return Fraction(literal) if literal else Fraction(tree.value)
+    if isinstance(tree, ast.UnaryOp):
+        inner = evaluate(tree.operand, source)
+        return -inner if isinstance(tree.op, ast.USub) else inner
     assert isinstance(tree, ast.BinOp)
-    left, right = evaluate(tree.left), evaluate(tree.right)
+    left, right = evaluate(tree.left, source), evaluate(tree.right, source)
     if isinstance(tree.op, ast.Div):
         if right == 0:
             raise NotArithmetic("division by zero")
@@ -83,26 +94,7 @@ _EXPRESSION = re.compile(r"[0-9+\-*/(). \t]+")
 def parse_expression(text: str) -> ast.expr:
     """The tree of an expression of integer or decimal literals, unary ``+``/``-``, ``+ - * /``
     and parentheses; ``NotArithmetic`` for anything else (no power, no names, no calls)."""
-    text = text.strip()
-    if not text or len(text) > MAX_CHARS or not _EXPRESSION.fullmatch(text):
-        raise NotArithmetic("only numbers, + - * /, parentheses and spaces are allowed")
-    try:
-        tree = ast.parse(text, mode="eval").body
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        raise NotArithmetic("not a well-formed expression") from None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.BinOp):
-            if type(node.op) not in (*_OPERATORS, ast.Div):
-                raise NotArithmetic(f"operator {type(node.op).__name__} is not allowed")
-        elif isinstance(node, ast.UnaryOp):
-            if type(node.op) not in (ast.USub, ast.UAdd):
-                raise NotArithmetic(f"operator {type(node.op).__name__} is not allowed")
-        elif isinstance(node, ast.Constant):
-            if type(node.value) not in (int, float):
-                raise NotArithmetic("only number literals are allowed")
-        elif not isinstance(node, (ast.operator, ast.unaryop)):
-            raise NotArithmetic(f"{type(node).__name__} is not allowed")
-    return tree
+    return _parse(text, _EXPRESSION, signs=True, literals=(int, float))
 
 
 def has_operation(tree: ast.expr) -> bool:
@@ -112,21 +104,4 @@ def has_operation(tree: ast.expr) -> bool:
 
 def value(text: str) -> Fraction:
     """The exact value of ``text`` (decimal literals read exactly, never through a float)."""
-    tree = parse_expression(text)
-    return _value(tree, text.strip())
-
-
-def _value(node: ast.expr, source: str) -> Fraction:
-    if isinstance(node, ast.Constant):
-        literal = ast.get_source_segment(source, node)
-        return Fraction(literal) if literal else Fraction(node.value)
-    if isinstance(node, ast.UnaryOp):
-        inner = _value(node.operand, source)
-        return -inner if isinstance(node.op, ast.USub) else inner
-    assert isinstance(node, ast.BinOp)
-    left, right = _value(node.left, source), _value(node.right, source)
-    if isinstance(node.op, ast.Div):
-        if right == 0:
-            raise NotArithmetic("division by zero")
-        return left / right
-    return _OPERATORS[type(node.op)](left, right)
+    return evaluate(parse_expression(text), text.strip())
