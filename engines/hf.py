@@ -48,7 +48,7 @@ class TransformersEngine(Engine):
     def _generate_chunk(self, prompts: list[Chat], params: SamplingParams, seed: int) -> list[list[Completion]]:
         torch = self.torch
         texts = [self.render(p) for p in prompts]
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
         prompt_lengths = enc["attention_mask"].sum(dim=1).tolist()
         sampling = params.temperature > 0
         torch.manual_seed(seed)
@@ -86,3 +86,35 @@ class TransformersEngine(Engine):
 
     def close(self) -> None:
         self.model = None
+
+
+class LiveEngine(TransformersEngine):
+    """The model a trainer is training, as an engine: a proposer's reward is judged with the
+    *current* policy as solver (SQLM, SvS, AZR). Generates in eval mode and restores the
+    training mode after; the weights are the trainer's, never copied."""
+
+    name = "live"
+
+    def __init__(self, model, tokenizer, *, batch_size: int = 16) -> None:  # noqa: ANN001 - torch/transformers types
+        import torch
+
+        self.torch, self.model, self.tokenizer = torch, model, tokenizer
+        self.model_path = str(getattr(model, "name_or_path", "") or "")
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        eos = model.generation_config.eos_token_id
+        eos = eos if isinstance(eos, list) else [eos]
+        self.eos_ids = {i for i in [*eos, tokenizer.eos_token_id] if i is not None}
+        self.batch_size = batch_size
+
+    def generate(self, prompts: list[Chat], params: SamplingParams) -> list[list[Completion]]:
+        training = self.model.training
+        self.model.eval()
+        try:
+            return super().generate(prompts, params)
+        finally:
+            self.model.train(training)
+
+    def close(self) -> None:
+        """The trainer owns the model."""

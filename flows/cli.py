@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -378,24 +379,41 @@ def lean_check(
     )
 
 
+class Role(StrEnum):
+    solver = "solver"
+    proposer = "proposer"
+    both = "both"
+
+
 @app.command("train")
 def train_command(
     ctx: typer.Context,
     curriculum: Annotated[str | None, typer.Option(help="Curriculum id (default: the latest export).")] = None,
     max_steps: Annotated[int | None, typer.Option(help="GRPO steps (default: train.max_steps).")] = None,
+    role: Annotated[Role, typer.Option(help="solver: the curriculum; proposer: each method's prompts, rewarded by the "
+                                            "method with the live policy as solver; both: mixed in train.proposer_share.")] = Role.solver,
+    method: Annotated[list[str] | None, typer.Option(help="A method whose proposer is trained (repeatable; default: "
+                                                          "train.proposer_methods, else nightly.synthesize).")] = None,
 ) -> None:
-    """GRPO on a curriculum (TRL), in curriculum order; the checkpoint becomes the latest policy."""
+    """GRPO (TRL) for the solver, the proposer or both; the checkpoint becomes the latest policy."""
     from flows.stages import run_stage, train_stage
 
     state: State = ctx.obj
-    summary = run_stage(state.config, "train", lambda session: train_stage(session, curriculum, max_steps))
+    config = state.config
+    if method:
+        config = config.model_copy(update={"train": config.train.model_copy(update={"proposer_methods": method})})
+    summary = run_stage(config, "train", lambda session: train_stage(session, curriculum, max_steps, role=role.value))
+    on = f"curriculum {summary['curriculum_id']}" if summary["curriculum_id"] else "proposer prompts"
     out.print(
-        f"train: {summary['steps']} GRPO steps on curriculum {summary['curriculum_id']} ({summary['rows']}), "
+        f"train ({summary['role']}): {summary['steps']} GRPO steps on {on} ({summary['rows']}), "
         f"{summary['mean_step_time_s']} s/step; new policy {summary['policy_name']} ({summary['policy_id']}) "
         f"at {summary['model_path']}"
     )
     for m in summary["metrics"]:
         out.print(f"  step {m['step']}: reward mean {m['reward_mean']}, zero-std groups {m['frac_reward_zero_std']}, {m['step_time_s']} s")
+        for name, f in m.get("proposer", {}).items():
+            out.print(f"    {name}: {f['proposals']} proposals, {f['parsed']} parsed, {f['verified']} verified, "
+                      f"proposer reward mean {f['reward_mean']}")
 
 
 @app.command("run")

@@ -94,7 +94,8 @@ def _export(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _train(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
-    return stages.train_stage(session, options.get("curriculum_id"), options.get("max_steps"), run=train_task)
+    return stages.train_stage(session, options.get("curriculum_id"), options.get("max_steps"), run=train_task,
+                              role=options.get("role", "solver"))
 
 
 @dataclass(frozen=True)
@@ -104,8 +105,8 @@ class Stage:
     artifacts: Callable[..., None]
 
 
-# The nightly runs these in order (lean only when nightly.lean; train only when train.enabled and the
-# curriculum has items).
+# The nightly runs these in order (lean only when nightly.lean; train only when train.enabled, in the
+# roles of nightly.train_roles, the solver only when the curriculum has items).
 STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("ingest", _ingest, reports.ingest_artifacts),
     Stage("synthesize", _synthesize, reports.synthesize_artifacts),
@@ -216,8 +217,10 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
                 "export": FLOWS["export"](config, policy),
             }
             exported = counts["export"]
-            counts["train"] = (FLOWS["train"](config, policy, {"curriculum_id": exported["curriculum_id"]})
-                               if cfg.train.enabled and exported["items"] else None)
+            role = stages.nightly_role(cfg, exported["items"])
+            counts["train"] = (FLOWS["train"](config, policy, {"curriculum_id": exported["curriculum_id"] if exported["items"] else None,
+                                                               "role": role})
+                               if role else None)
         finally:
             stages.release_shared()
         counts["report"] = str(reports.nightly_report(session.warehouse, session.run_id))

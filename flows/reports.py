@@ -46,7 +46,10 @@ def export_artifacts(warehouse: Warehouse, result: dict[str, Any]) -> None:
 
 
 def train_artifacts(warehouse: Warehouse, result: dict[str, Any]) -> None:
-    table("training", result["metrics"], f"GRPO steps -> policy {result['policy_id'][:12]}")
+    table("training", [{k: v for k, v in m.items() if k != "proposer"} for m in result["metrics"]],
+          f"GRPO steps ({result.get('role', 'solver')}) -> policy {result['policy_id'][:12]}")
+    table("proposer-training", [{"step": m["step"], "method": name, **figures} for m in result["metrics"]
+                                for name, figures in m.get("proposer", {}).items()], "proposals per step and method")
 
 
 def nightly_summary(warehouse: Warehouse, counts: dict[str, Any]) -> str:
@@ -64,7 +67,8 @@ def nightly_summary(warehouse: Warehouse, counts: dict[str, Any]) -> str:
         f"| estimate | policy `{est['policy_id'][:12]}`: {est['estimated']} problems ({est['already_done']} already done), "
         f"{est['rollouts']} rollouts, {est['correct']} correct |",
         f"| export | curriculum `{exp['curriculum_id'][:12]}`: {exp['items']} items in {exp['shards']} shards at `{exp['out_dir']}` |",
-        "| train | " + (f"{train['steps']} GRPO steps, {train['mean_step_time_s']} s/step -> policy `{train['policy_id'][:12]}`"
+        "| train | " + (f"{train['steps']} GRPO steps ({train.get('role', 'solver')}), {train['mean_step_time_s']} s/step -> "
+                        f"policy `{train['policy_id'][:12]}`"
                        if train else "off (train.enabled = false)") + " |",
         *([f"| report | [{counts['report']}]({Path(counts['report']).as_uri()}) |"] if counts.get("report") else []),
     ])

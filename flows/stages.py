@@ -285,18 +285,28 @@ def export_stage(session: StageSession, run: Callable[..., dict[str, Any]] = exp
     return run(session.config.model_dump(mode="json"), session.policy.policy_id, session.run_id)
 
 
-def train_run(config: dict[str, Any], curriculum_id: str | None, max_steps: int | None, run_id: str) -> dict[str, Any]:
+def train_run(config: dict[str, Any], curriculum_id: str | None, max_steps: int | None, run_id: str,
+              role: str = "solver") -> dict[str, Any]:
     from trainer.grpo import train
 
     cfg = HardforgeConfig.model_validate(config)
     with ProgressLog("train", "steps", cfg.progress_every_s) as progress:
-        return train(Warehouse(cfg.data_dir), cfg, curriculum_id=curriculum_id, max_steps=max_steps, run_id=run_id,
+        return train(Warehouse(cfg.data_dir), cfg, role=role, curriculum_id=curriculum_id, max_steps=max_steps, run_id=run_id,
                      progress=progress).summary()
 
 
 def train_stage(session: StageSession, curriculum_id: str | None = None, max_steps: int | None = None,
-                run: Callable[..., dict[str, Any]] = train_run) -> dict[str, Any]:
-    return run(session.config.model_dump(mode="json"), curriculum_id, max_steps, session.run_id)
+                run: Callable[..., dict[str, Any]] = train_run, role: str = "solver") -> dict[str, Any]:
+    return run(session.config.model_dump(mode="json"), curriculum_id, max_steps, session.run_id, role)
+
+
+def nightly_role(config: HardforgeConfig, curriculum_items: int) -> str | None:
+    """The role the nightly trains (``nightly.train_roles``), or None: training is off, or only
+    the solver was asked for and the curriculum is empty (the proposer needs no curriculum)."""
+    if not config.train.enabled:
+        return None
+    roles = set(config.nightly.train_roles) - ({"solver"} if not curriculum_items else set())
+    return "both" if len(roles) == 2 else next(iter(roles), None)
 
 
 def pass_at_1_histogram(warehouse: Warehouse, policy_id: str, bins: int = 8) -> list[dict[str, Any]]:
@@ -333,4 +343,4 @@ def estimate_once(config: HardforgeConfig, *, policy: str | None = None, where: 
 
 
 __all__ = ["estimate_once", "ingest_stage", "lean_stage", "lean_run", "measure_chunk", "synthesize_stage", "synthesize_method", "propose_batch", "filter_stage", "estimate_stage", "estimate_chunk", "export_stage",
-           "train_stage", "nightly_where", "pass_at_1_histogram", "run_stage", "release_shared", "check_methods", "audit_stage"]
+           "train_stage", "nightly_role", "nightly_where", "pass_at_1_histogram", "run_stage", "release_shared", "check_methods", "audit_stage"]

@@ -213,6 +213,8 @@ class NightlyConfig(Section):
     lean_limit: int | None = Field(20, gt=0)  # problems checked per night
     # seeds per method per night: SvS costs G x (synthesis + G solutions) per seed, minutes on a CPU
     synthesize_limit: int | None = Field(2, gt=0)
+    # the roles the nightly's train stage trains (when train.enabled): both = one mixed GRPO run
+    train_roles: list[Literal["solver", "proposer"]] = Field(default_factory=lambda: ["solver"], min_length=1)
 
 
 class SvsConfig(Section):
@@ -346,6 +348,10 @@ class TrainConfig(Section):
     use_vllm: bool = False  # GPU: generation with vLLM
     vllm_mode: Literal["colocate", "server"] = "colocate"
     gradient_checkpointing: bool = False
+    # the proposer role (``--role proposer|both``): which methods' prompts, and in ``both`` the
+    # share of each step's prompts that are proposer prompts; None = the nightly's methods
+    proposer_methods: list[str] | None = None
+    proposer_share: float = Field(0.5, gt=0, lt=1)
 
 
 class ClusterConfig(Section):

@@ -125,6 +125,7 @@ def _chunks(seeds: Iterator[Seed], size: int) -> Iterator[list[Seed]]:
 
 Prompt = tuple[Seed, Chat]
 DUPLICATE_BEFORE = "duplicate: proposed before (not solved again)"
+IN_WAREHOUSE = "duplicate: the problem is already in the warehouse"
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,8 @@ class Proposed:
     decisions: list[Decision] = field(default_factory=list)
     prompts_over_length: int = 0
     proposals: int = 0
+    # where each judged completion ended, in input order: ("ended", i) or ("candidate", i)
+    order: list[tuple[str, int]] = field(default_factory=list)
 
 
 def propose(method: Synthesizer, service: RolloutService, batch: Batch) -> Proposed:
@@ -181,34 +184,62 @@ def propose(method: Synthesizer, service: RolloutService, batch: Batch) -> Propo
     params = method.sampling()
     params = dataclasses.replace(params, seed=proposal_seed(params.seed, [seed for seed, _ in kept]))
     groups = service.engine.generate([chat for _, chat in kept], params)
+    return judge(method, service, kept, [[c.text for c in group] for group in groups], dataclasses.asdict(params),
+                 batch.known, out)
+
+
+def judge(method: Synthesizer, service: RolloutService, prompts: list[Prompt], outputs: list[list[str]],
+          sampling: dict[str, Any], known: frozenset[str] | set[str], out: Proposed | None = None) -> Proposed:
+    """Parse, deduplicate and validate the proposals of each prompt (``outputs[i]`` are the
+    completions of ``prompts[i]``, one GRPO group). The runner's path after generating, and the
+    proposer trainer's reward: one judgement whoever generated the text. ``out.order`` says where
+    each completion, in input order, ended."""
+    out = out or Proposed()
     counters: dict[str, int] = {}
     seen: dict[str, int] = {}  # dedup key -> the candidate of this batch that had it first
-    sampling = dataclasses.asdict(params)
-    for (seed, chat), group in zip(kept, groups, strict=True):
+    for (seed, chat), group in zip(prompts, outputs, strict=True):
         group_id = group_of(method, seed, chat)
-        for completion in group:
+        for text in group:
             index = counters.get(seed.key, 0)
             counters[seed.key] = index + 1
             out.proposals += 1
-            candidate = method.parse(seed, index, chat[-1]["content"], completion.text)
+            candidate = method.parse(seed, index, chat[-1]["content"], text)
             candidate.chat, candidate.group_id, candidate.sampling = chat, group_id, sampling
             if candidate.problem is not None:
                 key = method.dedup_key(candidate)
                 candidate.meta["dedup_key"] = key
-                if key in batch.known:
+                if key in known:
                     candidate.reason, candidate.problem = DUPLICATE_BEFORE, None
                 elif key in seen:
                     candidate.reason, candidate.problem = f"duplicate: the same proposal as candidate {seen[key]} of this batch", None
                 else:
                     seen[key] = index
             if candidate.problem is None:
+                out.order.append(("ended", len(out.ended)))
                 out.ended.append(_attempt(method, service, seed, index, prompt=candidate.prompt, output=candidate.output,
                                           accepted=False, reason=candidate.reason, meta=candidate.meta,
                                           **_training(candidate, method.invalid_reward)))
                 continue
+            out.order.append(("candidate", len(out.candidates)))
             out.candidates.append(candidate)
     out.decisions = method.validate(service, out.candidates) if out.candidates else []
     return out
+
+
+def settle(method: Synthesizer, decision: Decision, duplicate: str | None = None) -> tuple[bool, str | None, float | None]:
+    """Whether a validated candidate is accepted, why not, and its proposer reward: the method's
+    decision, unless its label is less trusted than ``synth.min_label_provenance`` or the problem
+    is a ``duplicate`` (the reason, when it is). A label nothing checked, or a repeat, is never
+    paid for. The same rule for the nightly's rows and the proposer trainer's reward."""
+    accepted, reason = decision.accepted, decision.reason
+    reward = decision.meta.get("reward", method.invalid_reward if not accepted else None)
+    minimum = method.config.synth.min_label_provenance
+    if accepted and not at_least(decision.provenance, minimum):
+        return False, (f"unverified label: its provenance is {decision.provenance} and "
+                       f"synth.min_label_provenance is {minimum}"), method.invalid_reward
+    if accepted and duplicate:
+        return False, duplicate, method.invalid_reward
+    return accepted, reason, reward
 
 
 def _finish(method: Synthesizer, warehouse: Warehouse, service: RolloutService, proposed: Proposed,
@@ -261,23 +292,11 @@ def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
     pairs = [(c, d) for c, d in pairs if c.meta.get("dedup_key") not in recorded]
     candidates, decisions = [c for c, _ in pairs], [d for _, d in pairs]
     ids = [problem_key(c.problem) for c in candidates]
-    known = _existing(warehouse, ids)
+    known = existing_problems(warehouse, ids)
     taken: dict[str, int] = {}  # problem id -> the candidate of this batch that yielded it first
-    minimum = method.config.synth.min_label_provenance
     stamp = now()
     for candidate, decision, pid in zip(candidates, decisions, ids, strict=True):
-        accepted, reason = decision.accepted, decision.reason
-        reward = decision.meta.get("reward", method.invalid_reward if not accepted else None)
-        if accepted and not at_least(decision.provenance, minimum):
-            accepted, reason = False, (f"unverified label: its provenance is {decision.provenance} and "
-                                       f"synth.min_label_provenance is {minimum}")
-            reward = method.invalid_reward  # a label nothing checked is never paid for
-        elif accepted and pid in known:
-            accepted, reason = False, "duplicate: the problem is already in the warehouse"
-            reward = method.invalid_reward
-        elif accepted and pid in taken:
-            accepted, reason = False, f"duplicate: the same problem as candidate {taken[pid]} of this batch"
-            reward = method.invalid_reward
+        accepted, reason, reward = settle(method, decision, repeat_of(pid, known, taken))
         attempt = _attempt(
             method, service, candidate.seed, candidate.index, prompt=candidate.prompt, output=candidate.output,
             candidate=candidate.problem["statement"], candidate_answer=candidate.problem["answer"], accepted=accepted,
@@ -303,7 +322,16 @@ def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
     return outcomes, validated
 
 
-def _existing(warehouse: Warehouse, ids: list[str]) -> set[str]:
+def repeat_of(pid: str, known: set[str], taken: dict[str, int]) -> str | None:
+    """Why problem ``pid`` is a repeat (already stored, or taken earlier in the batch), or None."""
+    if pid in known:
+        return IN_WAREHOUSE
+    if pid in taken:
+        return f"duplicate: the same problem as candidate {taken[pid]} of this batch"
+    return None
+
+
+def existing_problems(warehouse: Warehouse, ids: list[str]) -> set[str]:
     if not ids:
         return set()
     rows = warehouse.arrow("SELECT problem_id FROM problems WHERE list_contains(?, problem_id)", [ids])
@@ -347,4 +375,5 @@ def as_acceptance(measured: Measured) -> Measured:
     return dataclasses.replace(measured, key=key, rollouts=rollouts, difficulty=difficulty)
 
 
-__all__ = ["run_method", "used_seed_keys", "known_keys", "batch_prompts", "propose", "Proposed", "Batch", "acceptance_key"]
+__all__ = ["run_method", "used_seed_keys", "known_keys", "batch_prompts", "propose", "judge", "settle", "existing_problems", "repeat_of", "Proposed", "Batch",
+           "acceptance_key"]

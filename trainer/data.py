@@ -46,3 +46,37 @@ def plan_rows(rows: int, per_step: int, max_steps: int) -> RowPlan:
 def shard_files(curriculum_dir: Path) -> list[str]:
     manifest = json.loads((curriculum_dir / "manifest.json").read_text())
     return [str(curriculum_dir / shard["file"]) for shard in manifest["shards"]]
+
+
+Role = str  # "solver" | "proposer" | "both"
+
+
+def split_step(per_step: int, role: Role, proposer_share: float) -> tuple[int, int]:
+    """(solver prompts, proposer prompts) of one step. ``both`` gives the proposer
+    ``proposer_share`` of the step's prompts, rounded, and each role at least one."""
+    if role == "solver":
+        return per_step, 0
+    if role == "proposer":
+        return 0, per_step
+    if per_step < 2:
+        raise HardforgeError(
+            f"train.role 'both' needs at least 2 prompts per step (one of each role); a step has {per_step}: raise "
+            "train.per_device_train_batch_size or gradient_accumulation_steps."
+        )
+    proposer = min(per_step - 1, max(1, round(proposer_share * per_step)))
+    return per_step - proposer, proposer
+
+
+def plan_mixed(solver_rows: int, proposer_rows: int, per_step: tuple[int, int], max_steps: int) -> list[tuple[str, int]]:
+    """Row order for TRL: each step's chunk holds ``per_step[0]`` solver rows (curriculum order,
+    cycling from the hardest) then ``per_step[1]`` proposer rows (prompt order, cycling)."""
+    solvers, proposers = per_step
+    if solvers and not solver_rows:
+        raise HardforgeError("the curriculum is empty: there is nothing to train the solver on.")
+    if proposers and not proposer_rows:
+        raise HardforgeError("no proposer prompts: every method's fresh seeds ran out.")
+    order: list[tuple[str, int]] = []
+    for step in range(max_steps):
+        order += [("solver", (step * solvers + i) % solver_rows) for i in range(solvers)]
+        order += [("proposer", (step * proposers + i) % proposer_rows) for i in range(proposers)]
+    return order

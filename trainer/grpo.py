@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 import uuid
 from collections.abc import Callable
@@ -10,12 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rollouts.policies import get_policy, register_policy
+from engines.hf import LiveEngine
+from rollouts.policies import get_policy, register_policy, resolve_policy
+from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
 from schemas.errors import HardforgeError
 from schemas.records import Policy
-from trainer.data import plan_rows, prompts_per_step, shard_files
-from trainer.rewards import VerifierReward
+from synth.base import Synthesizer
+from synth.proposer import ProposerJudge, proposer_rows, trainable
+from trainer.data import Role, plan_mixed, plan_rows, prompts_per_step, shard_files, split_step
+from trainer.rewards import ProposerReward, VerifierReward
+from verifiers import VerifierSet
 from warehouse.db import Warehouse
 from warehouse.queries import latest_curriculum
 
@@ -26,19 +32,20 @@ COLUMNS = ["prompt", "answer", "statement", "verifier", "problem_id", "position"
 @dataclass
 class TrainResult:
     policy: Policy
-    curriculum_id: str
+    curriculum_id: str | None  # None: the proposer alone, no curriculum
     steps: int
     rows_note: str
     metrics: list[dict[str, Any]] = field(default_factory=list)  # one per step
     positions_seen: list[int] = field(default_factory=list)
     seconds: float = 0.0
+    role: str = "solver"
 
     def summary(self) -> dict[str, Any]:
         times = [m["step_time_s"] for m in self.metrics if m.get("step_time_s") is not None]
         return {
             "policy_id": self.policy.policy_id, "parent_policy_id": self.policy.parent_policy_id,
             "policy_name": self.policy.name, "model_path": self.policy.model_path,
-            "curriculum_id": self.curriculum_id, "steps": self.steps, "rows": self.rows_note,
+            "curriculum_id": self.curriculum_id, "role": self.role, "steps": self.steps, "rows": self.rows_note,
             "seconds": round(self.seconds, 1), "mean_step_time_s": round(sum(times) / len(times), 2) if times else None,
             "metrics": self.metrics,
         }
@@ -86,29 +93,33 @@ def train(
     warehouse: Warehouse,
     config: HardforgeConfig,
     *,
+    role: Role = "solver",
     curriculum_id: str | None = None,
     max_steps: int | None = None,
     run_id: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> TrainResult:
-    import datasets
+    """GRPO for one role or both. ``solver``: the curriculum's rows in order, graded by the
+    verifiers. ``proposer``: each method's prompts on fresh seeds, a group being the G proposals
+    of one prompt, rewarded by the method with the live policy as solver. ``both``: every step
+    holds the two in ``train.proposer_share``."""
     import torch
     from transformers import TrainerCallback
     from trl import GRPOTrainer
 
     cfg = config.train
     run_id = run_id or uuid.uuid4().hex
-    curriculum = get_curriculum(warehouse, curriculum_id)
-    parent = get_policy(warehouse, curriculum["policy_id"])
     steps = max_steps or cfg.max_steps  # always set: train.max_steps is a required positive number
     per_step = prompts_per_step(cfg.per_device_train_batch_size, cfg.gradient_accumulation_steps, cfg.num_generations)
-    dataset = datasets.load_dataset("parquet", data_files=shard_files(Path(curriculum["out_dir"])), split="train")
-    plan = plan_rows(len(dataset), per_step, steps)
-    dataset = dataset.select(plan.indices).select_columns(COLUMNS)
+    solvers, proposers = split_step(per_step, role, cfg.proposer_share)
+    curriculum = get_curriculum(warehouse, curriculum_id) if solvers else None
+    parent = get_policy(warehouse, curriculum["policy_id"]) if curriculum else resolve_policy(warehouse, config)
     out_dir = config.data_dir / "policies" / f"{parent.name}-grpo-{run_id[:8]}"
     on_cpu = not torch.cuda.is_available()
     args = grpo_config(config, str(config.data_dir / "cache" / "trainer" / run_id), steps, on_cpu)
-    reward = VerifierReward(config)
+    verifiers = VerifierSet(config)
+    reward = VerifierReward(config, verifiers)
+    judge: ProposerJudge | None = None
     step_times: list[float] = []
 
     class StepTimer(TrainerCallback):
@@ -122,8 +133,21 @@ def train(
 
     start = time.perf_counter()
     try:
-        trainer = GRPOTrainer(model=parent.model_path, reward_funcs=[reward], args=args, train_dataset=dataset,
-                              callbacks=[StepTimer()])
+        model: Any = parent.model_path
+        rewards: list[Any] = [reward]
+        if proposers:
+            model, tokenizer = load_policy(parent.model_path)
+            service = RolloutService(LiveEngine(model, tokenizer, batch_size=config.engine.batch_size), verifiers,
+                                     config.rollouts, policy_id=parent.policy_id, run_id=run_id)
+            methods = proposer_methods(config)
+            judge = ProposerJudge(methods, service, warehouse)
+            each = -(-steps * proposers // len(methods))  # ceil: the prompts the run needs, shared by the methods
+            prompts = interleave([proposer_rows(m, warehouse, service, each) for m in methods.values()])
+            rewards.append(ProposerReward(judge))
+        else:
+            prompts = []
+        dataset, note = training_rows(curriculum, prompts, (solvers, proposers), steps)
+        trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=args, train_dataset=dataset, callbacks=[StepTimer()])
         trainer.train()
         trainer.save_model(str(out_dir))
         trainer.processing_class.save_pretrained(str(out_dir))
@@ -131,21 +155,82 @@ def train(
         reward.close()
     seconds = time.perf_counter() - start
     logs = [entry for entry in trainer.state.log_history if "reward" in entry]
+    calls = judge.calls if judge else []
     metrics = [
         {
             "step": entry.get("step"), "reward_mean": entry.get("reward"),
             "frac_reward_zero_std": entry.get("frac_reward_zero_std"), "loss": entry.get("loss"),
             "step_time_s": round(step_times[i], 2) if i < len(step_times) else None,
+            **({"proposer": calls[i].as_dict()} if i < len(calls) else {}),
         }
         for i, entry in enumerate(logs)
     ]
     policy = register_policy(
-        warehouse, out_dir, name=out_dir.name, parent_policy_id=parent.policy_id, curriculum_id=curriculum["curriculum_id"],
-        meta={"trainer": "trl.GRPOTrainer", "run_id": run_id, "steps": steps, "loss_type": cfg.loss_type,
-              "trained_at": dt.datetime.now(dt.UTC).isoformat(), "rows": plan.note},
+        warehouse, out_dir, name=out_dir.name, parent_policy_id=parent.policy_id,
+        curriculum_id=curriculum["curriculum_id"] if curriculum else None,
+        meta={"trainer": "trl.GRPOTrainer", "run_id": run_id, "steps": steps, "loss_type": cfg.loss_type, "role": role,
+              "prompts_per_step": {"solver": solvers, "proposer": proposers},
+              **({"proposer_methods": sorted(judge.methods)} if judge else {}),
+              "trained_at": dt.datetime.now(dt.UTC).isoformat(), "rows": note},
         trained_in=run_id,
     )
-    return TrainResult(policy, curriculum["curriculum_id"], steps, plan.note, metrics, reward.positions, seconds)
+    return TrainResult(policy, curriculum["curriculum_id"] if curriculum else None, steps, note, metrics, reward.positions,
+                       seconds, role)
+
+
+def load_policy(model_path: str):
+    """The policy's model and a tokenizer of its own, loaded as TRL loads a path (float32), so the
+    live solver and the trainer share one set of weights."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32), AutoTokenizer.from_pretrained(model_path)
+
+
+def proposer_methods(config: HardforgeConfig) -> dict[str, Synthesizer]:
+    """The methods whose proposer is trained: ``train.proposer_methods``, else the nightly's."""
+    from synth import METHODS
+
+    names = config.train.proposer_methods or config.nightly.synthesize
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise HardforgeError(f"train.proposer_methods names {', '.join(unknown)}; the methods are {', '.join(METHODS)}.")
+    methods = {name: METHODS[name](config) for name in names}
+    for method in methods.values():
+        trainable(method)
+    return methods
+
+
+def interleave(per_method: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One prompt of each method in turn, so every step trains each method's proposer."""
+    return [row for rows in itertools.zip_longest(*per_method) for row in rows if row is not None]
+
+
+def training_rows(curriculum: dict[str, Any] | None, proposer_rows: list[dict[str, Any]], per_step: tuple[int, int],
+                  steps: int):
+    """The dataset TRL reads in order (``shuffle_dataset=False``), and a note on what it holds."""
+    import datasets
+
+    solvers, proposers = per_step
+    if not proposers:  # the curriculum's own columns, in curriculum order
+        assert curriculum is not None
+        shards = datasets.load_dataset("parquet", data_files=shard_files(Path(curriculum["out_dir"])), split="train")
+        plan = plan_rows(len(shards), solvers, steps)
+        return shards.select(plan.indices).select_columns(COLUMNS), plan.note
+    solver_rows = []
+    if solvers:
+        assert curriculum is not None
+        shards = datasets.load_dataset("parquet", data_files=shard_files(Path(curriculum["out_dir"])), split="train")
+        solver_rows = [{**r, "role": "solver", "method": None, "seed": None, "group": None}
+                       for r in shards.select_columns(COLUMNS).to_list()]
+    blank = dict.fromkeys(COLUMNS) | {"position": -1}
+    rows = [{**blank, **r} for r in proposer_rows]
+    order = plan_mixed(len(solver_rows), len(rows), per_step, steps)
+    table = [solver_rows[i] if kind == "solver" else rows[i] for kind, i in order]
+    note = (f"{len(order)} rows for {steps} steps x ({solvers} solver + {proposers} proposer prompts); "
+            f"{len(rows)} proposer prompts" + (f" (repeated: fewer fresh seeds than {steps * proposers})"
+                                               if len(rows) < steps * proposers else ""))
+    return datasets.Dataset.from_list(table), note
 
 
 __all__ = ["train", "TrainResult"]
