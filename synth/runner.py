@@ -253,7 +253,9 @@ def _finish(method: Synthesizer, warehouse: Warehouse, service: RolloutService, 
 
 
 def _attempt(method: Synthesizer, service: RolloutService, seed: Seed, index: int, **fields: Any) -> SynthAttempt:
-    meta = {"seed_key": seed.key, "candidate": index, **fields.pop("meta", {})}
+    # a seed measured under an ancestor policy (the first night after training) says whose
+    inherited = {"seeded_from_policy": seed.data["seeded_from_policy"]} if "seeded_from_policy" in seed.data else {}
+    meta = {"seed_key": seed.key, "candidate": index, **inherited, **fields.pop("meta", {})}
     return SynthAttempt(
         attempt_id=content_key(method.name, seed.key, str(index)), run_id=service.run_id, method=method.name,
         parent_id=seed.parent_id, meta=meta, created_at=now(), policy_id=service.policy_id, **fields,

@@ -190,27 +190,50 @@ def test_serve_without_a_server_is_one_sentence(data_dir):
 
 
 def test_nightly_with_training_closes_the_loop(data_dir, bundled_model):
+    """Two nights, each training both roles (the solver on the curriculum, self-questioning's
+    proposer on fresh topic prompts): the second night starts with a policy nobody has measured,
+    and SvS still has its seeds (its parent's measurements, recorded as such)."""
     env = nightly_env(
         bundled_model,
         HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="2",
+        HARDFORGE_NIGHTLY__SYNTHESIZE='["svs"]',
+        HARDFORGE_NIGHTLY__TRAIN_ROLES='["solver", "proposer"]',
+        # every measured problem is an SvS seed, so whether the night has seeds does not hang on
+        # what the 135M model happened to get right
+        HARDFORGE_SYNTH__SVS__UNDER_LOW="0",
+        HARDFORGE_SYNTH__SVS__UNDER_HIGH="1",
+        HARDFORGE_SYNTH__SVS__GROUP="2",
+        HARDFORGE_SYNTH__SVS__SOLUTIONS="1",
+        HARDFORGE_SYNTH__SVS__MAX_TOKENS="32",
+        HARDFORGE_SYNTH__SQLM__SOLVERS="3",
         HARDFORGE_TRAIN__ENABLED="true",
+        HARDFORGE_TRAIN__PROPOSER_METHODS='["sqlm"]',
         HARDFORGE_TRAIN__MAX_STEPS="2",
         HARDFORGE_TRAIN__NUM_GENERATIONS="2",
-        HARDFORGE_TRAIN__PER_DEVICE_TRAIN_BATCH_SIZE="2",
+        HARDFORGE_TRAIN__PER_DEVICE_TRAIN_BATCH_SIZE="4",  # 2 prompts a step: 1 solver + 1 proposer
         HARDFORGE_TRAIN__MAX_COMPLETION_LENGTH="8",
     )
     first = run_cli(data_dir, "run", "nightly", **env)
     assert first.returncode == 0, first.stderr[-3000:]
-    policies = _query(data_dir, "SELECT policy_id, parent_policy_id, curriculum_id, model_path FROM policies ORDER BY created_at")
+    policies = _query(data_dir, "SELECT policy_id, parent_policy_id, curriculum_id, model_path, meta FROM policies ORDER BY created_at")
     assert len(policies) == 2
     base, trained = policies
     assert trained["parent_policy_id"] == base["policy_id"] and trained["curriculum_id"]
     assert (Path(trained["model_path"]) / "model.safetensors").exists()
+    meta = json.loads(trained["meta"])
+    assert meta["role"] == "both" and meta["prompts_per_step"] == {"solver": 1, "proposer": 1}
+    assert meta["proposer_methods"] == ["sqlm"]
     train_run = _query(data_dir, "SELECT counts FROM runs WHERE flow = 'train' AND status = 'completed'")[0]
-    assert json.loads(train_run["counts"])["steps"] == 2
-    # the next night measures difficulty for the new policy
+    counts = json.loads(train_run["counts"])
+    assert counts["steps"] == 2 and counts["role"] == "both"
+    assert all(m["proposer"]["sqlm"]["proposals"] == 2 for m in counts["metrics"])  # one group of G=2 a step
+    # the next night synthesizes for a policy not measured yet: SvS seeds from its parent's figures
     second = run_cli(data_dir, "run", "nightly", **env)
     assert second.returncode == 0, second.stderr[-3000:]
+    seeded = _query(data_dir, f"""SELECT count(*) AS n, count(DISTINCT json_extract_string(a.meta, '$.seeded_from_policy')) AS parents,
+        any_value(json_extract_string(a.meta, '$.seeded_from_policy')) AS parent
+        FROM synth_attempts a WHERE a.method = 'svs' AND a.policy_id = '{trained["policy_id"]}'""")[0]
+    assert seeded["n"] > 0 and seeded["parent"] == base["policy_id"], seeded
     by_policy = _query(data_dir, "SELECT policy_id, count(*) AS n FROM difficulty GROUP BY 1")
     assert {r["policy_id"]: r["n"] for r in by_policy}.get(trained["policy_id"]) == 2
     # the second night's report draws the drift of the same 2 problems from the base to the trained policy

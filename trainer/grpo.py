@@ -120,6 +120,7 @@ def train(
     verifiers = VerifierSet(config)
     reward = VerifierReward(config, verifiers)
     judge: ProposerJudge | None = None
+    skipped = ""
     step_times: list[float] = []
 
     class StepTimer(TrainerCallback):
@@ -144,9 +145,13 @@ def train(
             each = -(-steps * proposers // len(methods))  # ceil: the prompts the run needs, shared by the methods
             prompts = interleave([proposer_rows(m, warehouse, service, each) for m in methods.values()])
             rewards.append(ProposerReward(judge))
+            if not prompts and solvers:  # no fresh seed tonight: the solver trains alone, and the run says so
+                solvers, proposers, role, judge, rewards = per_step, 0, "solver", None, [reward]
+                skipped = f"no proposer prompts ({', '.join(methods)}: no fresh seeds), so the solver alone; "
         else:
             prompts = []
         dataset, note = training_rows(curriculum, prompts, (solvers, proposers), steps)
+        note = skipped + note
         trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=args, train_dataset=dataset, callbacks=[StepTimer()])
         trainer.train()
         trainer.save_model(str(out_dir))
