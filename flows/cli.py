@@ -416,6 +416,26 @@ def train_command(
                       f"proposer reward mean {f['reward_mean']}")
 
 
+@app.command("export-proposer")
+def export_proposer_command(
+    ctx: typer.Context,
+    method: Annotated[list[str], typer.Option(help="A method whose proposer prompts are exported (repeatable).")],
+    limit: Annotated[int, typer.Option(help="Fresh proposer prompts per method (fewer when its seeds run out).")] = 64,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Folder for the Parquet file (default: DATA_DIR/proposer).")] = None,
+    policy: Annotated[str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")] = None,
+) -> None:
+    """Proposer prompts as a verl dataset, with the reward entry point that judges each proposal."""
+    from flows.stages import proposer_export_stage, run_stage
+
+    state: State = ctx.obj
+    done = _in_process(lambda: run_stage(state.config, "export-proposer",
+                                         lambda session: proposer_export_stage(session, method, limit, out_dir), policy=policy))
+    counts = ", ".join(f"{name} {n}" for name, n in done["by_method"].items()) or "none: every method's fresh seeds ran out"
+    out.print(f"proposer prompts: {done['rows']} ({counts}) at {done['path']}")
+    out.print(f"  verl: custom_reward_function.path={done['reward_path']} custom_reward_function.name=compute_score_batch "
+              "reward_model.reward_manager=batch; the reward solves with engine.urls (an OpenAI-compatible server of the policy)")
+
+
 @app.command("run")
 def run_flow(
     ctx: typer.Context,

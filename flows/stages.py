@@ -11,6 +11,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from flows.progress import ProgressLog
@@ -300,6 +301,23 @@ def train_stage(session: StageSession, curriculum_id: str | None = None, max_ste
     return run(session.config.model_dump(mode="json"), curriculum_id, max_steps, session.run_id, role)
 
 
+def proposer_export_stage(session: StageSession, methods: list[str], per_method: int, out_dir: Path | None) -> dict[str, Any]:
+    """``hardforge export-proposer``: fresh proposer prompts of each method as a verl dataset
+    (``trainer.proposer_export``), for the policy of the session."""
+    from synth import METHODS
+    from synth.proposer import trainable
+    from trainer.proposer_export import export_proposer
+
+    check_methods(methods)
+    chosen = [METHODS[name](session.config) for name in methods]
+    for method in chosen:
+        trainable(method)
+    out_dir = out_dir or session.config.data_dir / "proposer"
+    done = export_proposer(chosen, session.warehouse, session.service(), per_method, out_dir)
+    return {"path": str(done.path), "rows": done.rows, "by_method": done.by_method, "reward_path": str(done.reward_path),
+            "policy_id": session.policy.policy_id}
+
+
 def nightly_role(config: HardforgeConfig, curriculum_items: int) -> str | None:
     """The role the nightly trains (``nightly.train_roles``), or None: training is off, or only
     the solver was asked for and the curriculum is empty (the proposer needs no curriculum)."""
@@ -343,4 +361,4 @@ def estimate_once(config: HardforgeConfig, *, policy: str | None = None, where: 
 
 
 __all__ = ["estimate_once", "ingest_stage", "lean_stage", "lean_run", "measure_chunk", "synthesize_stage", "synthesize_method", "propose_batch", "filter_stage", "estimate_stage", "estimate_chunk", "export_stage",
-           "train_stage", "nightly_role", "nightly_where", "pass_at_1_histogram", "run_stage", "release_shared", "check_methods", "audit_stage"]
+           "train_stage", "proposer_export_stage", "nightly_role", "nightly_where", "pass_at_1_histogram", "run_stage", "release_shared", "check_methods", "audit_stage"]

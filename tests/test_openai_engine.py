@@ -117,6 +117,46 @@ def test_a_server_that_answers_garbage_is_one_sentence():
         OpenAIEngine([])
 
 
+def test_the_verl_proposer_export_and_reward_against_a_real_server(vllm_server, data_dir, bundled_model, tmp_path, monkeypatch):
+    """``hardforge export-proposer`` writes self-questioning prompts as verl rows; the reward entry
+    point, called as verl's batch reward manager calls it, judges proposals with the server as the
+    solver: a repeat of a sibling, a statement that is not a question and one that gives its answer
+    away earn the invalid-proposal value."""
+    import datasets
+
+    from synth.sqlm.method import SqlmSynthesizer
+    from tests.conftest import run_cli
+
+    url = vllm_server["url"]
+    env = {"HARDFORGE_ENGINE__MODEL": str(bundled_model), "HARDFORGE_ENGINE__BACKEND": "openai",
+           "HARDFORGE_ENGINE__URLS": json.dumps([url]), "HARDFORGE_SYNTH__SQLM__SOLVERS": "3"}
+    result = run_cli(data_dir, "export-proposer", "--method", "sqlm", "--limit", "2", "--out", str(tmp_path / "verl"), **env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "proposer prompts: 2 (sqlm 2)" in result.stdout and "compute_score_batch" in result.stdout, result.stdout
+    (path,) = (tmp_path / "verl").glob("proposer-*.parquet")
+    rows = datasets.load_dataset("parquet", data_files=str(path), split="train").to_list()
+    assert [r["data_source"] for r in rows] == ["hardforge-proposer:sqlm"] * 2
+    assert rows[0]["prompt"][0]["role"] == "user" and json.loads(rows[0]["extra_info"]["chat"]) == rows[0]["prompt"]
+    assert rows[0]["extra_info"]["group"] != rows[1]["extra_info"]["group"]
+
+    import trainer.verl_proposer_reward as reward
+
+    for name, value in {**env, "HARDFORGE_DATA_DIR": str(data_dir)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(reward, "_JUDGE", None)
+    extra = rows[0]["extra_info"]
+    proposals = ["What is 12 + 30?", "What is 12 + 30?", "Twelve plus thirty.", "What is 2 + 2? The answer is 4."]
+    try:
+        scores = reward.compute_score_batch(["hardforge-proposer:sqlm"] * 4, proposals, [""] * 4, [extra] * 4)
+        single = reward.compute_score("hardforge-proposer:sqlm", "What is 5 + 6?", "", extra)
+        stats = reward._JUDGE.calls[0].as_dict()["sqlm"]
+    finally:
+        reward._JUDGE.service.verifiers.close()
+    assert all(isinstance(s, float) for s in [*scores, single])
+    assert scores[1:] == [SqlmSynthesizer.invalid_reward] * 3, scores
+    assert stats["proposals"] == 4
+
+
 def test_a_server_dying_mid_run_leaves_no_partial_rows(vllm_server, warehouse, real_config):
     """The estimate stage over the server; the server is killed after the first batch is stored.
     The batch in flight stores nothing; a rerun (here in-process) completes the work."""

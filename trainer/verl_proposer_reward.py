@@ -6,15 +6,15 @@ bundled trainer does, so a repeated proposal earns the invalid value).
 
 A proposal's reward needs a model to solve it: the method puts it to the *current* policy. verl's
 policy is not reachable from a reward function, so the solver is an OpenAI-compatible server of
-it: ``$HARDFORGE_SOLVER_URL`` (comma-separated replicas), else ``engine.urls`` of the config
-(``$HARDFORGE_CONFIG`` / ``./hardforge.toml`` / ``HARDFORGE_*``, as for the CLI). With no
+it: ``engine.urls`` of the config (``HARDFORGE_ENGINE__URLS='["http://127.0.0.1:8000/v1"]'``, or
+``$HARDFORGE_CONFIG`` / ``./hardforge.toml``, as for the CLI), one or more replicas. With no
 warehouse here, proposals the nightly made before are not known, so they are not duplicates.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
-import os
 from typing import Any
 
 _JUDGE: Any = None
@@ -32,12 +32,14 @@ def _judge():
         from verifiers import VerifierSet
 
         config = load_config()
-        urls = [u for u in os.environ.get("HARDFORGE_SOLVER_URL", "").split(",") if u] or list(config.engine.urls)
+        urls = list(config.engine.urls)
         if not urls:
-            raise HardforgeError("the proposer reward needs a model to solve with: set HARDFORGE_SOLVER_URL to an "
-                                 "OpenAI-compatible server of the policy (e.g. http://127.0.0.1:8000/v1).")
+            raise HardforgeError("the proposer reward needs a model to solve with: set engine.urls to an OpenAI-compatible "
+                                 """server of the policy (e.g. HARDFORGE_ENGINE__URLS='["http://127.0.0.1:8000/v1"]').""")
         engine = load_engine(config.engine.model_copy(update={"backend": "openai", "urls": urls}), config.engine.model)
-        service = RolloutService(engine, VerifierSet(config), config.rollouts, policy_id="", run_id="verl-proposer")
+        verifiers = VerifierSet(config)
+        atexit.register(verifiers.close)  # the sandbox pool lives as long as the reward worker
+        service = RolloutService(engine, verifiers, config.rollouts, policy_id="", run_id="verl-proposer")
         methods = {name: cls(config) for name, cls in METHODS.items() if cls.remote}
         _JUDGE = ProposerJudge(methods, service)
     return _JUDGE
