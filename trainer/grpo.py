@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engines.hf import LiveEngine
+from rollouts.live import live_service
 from rollouts.policies import get_policy, register_policy, resolve_policy
-from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
 from schemas.errors import HardforgeError
 from schemas.records import Policy
@@ -138,8 +137,7 @@ def train(
         rewards: list[Any] = [reward]
         if proposers:
             model, tokenizer = load_policy(parent.model_path)
-            service = RolloutService(LiveEngine(model, tokenizer, batch_size=config.engine.batch_size), verifiers,
-                                     config.rollouts, policy_id=parent.policy_id, run_id=run_id)
+            service = live_service(model, tokenizer, verifiers, config, parent.policy_id, run_id)
             methods = proposer_methods(config)
             judge = ProposerJudge(methods, service, warehouse)
             each = -(-steps * proposers // len(methods))  # ceil: the prompts the run needs, shared by the methods

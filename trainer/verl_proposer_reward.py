@@ -23,8 +23,7 @@ _JUDGE: Any = None
 def _judge():
     global _JUDGE
     if _JUDGE is None:
-        from engines import load_engine
-        from rollouts.service import RolloutService
+        from rollouts.live import server_service
         from schemas.config import load_config
         from schemas.errors import HardforgeError
         from synth import METHODS
@@ -36,10 +35,9 @@ def _judge():
         if not urls:
             raise HardforgeError("the proposer reward needs a model to solve with: set engine.urls to an OpenAI-compatible "
                                  """server of the policy (e.g. HARDFORGE_ENGINE__URLS='["http://127.0.0.1:8000/v1"]').""")
-        engine = load_engine(config.engine.model_copy(update={"backend": "openai", "urls": urls}), config.engine.model)
         verifiers = VerifierSet(config)
         atexit.register(verifiers.close)  # the sandbox pool lives as long as the reward worker
-        service = RolloutService(engine, verifiers, config.rollouts, policy_id="", run_id="verl-proposer")
+        service = server_service(config, urls, verifiers, "verl-proposer")
         methods = {name: cls(config) for name, cls in METHODS.items() if cls.remote}
         _JUDGE = ProposerJudge(methods, service)
     return _JUDGE
