@@ -352,6 +352,13 @@ class TrainConfig(Section):
     # share of each step's prompts that are proposer prompts; None = the nightly's methods
     proposer_methods: list[str] | None = None
     proposer_share: float = Field(0.5, gt=0, lt=1)
+    # GSPO: "sequence" importance ratios (one per completion), with GSPO's clip range unless set
+    importance_sampling_level: Literal["token", "sequence"] = "token"
+    epsilon: float | None = Field(None, gt=0)  # lower clip; None: the recipe's (0.2; GSPO 3e-4)
+    epsilon_high: float | None = Field(None, gt=0)  # upper clip; None: the recipe's (DAPO 0.28; GSPO 4e-4)
+    # DAPO's soft overlong punishment: the last this-many tokens before max_completion_length cost
+    # up to -1, linearly (None: off)
+    overlong_buffer: int | None = Field(None, gt=0)
 
 
 class ClusterConfig(Section):

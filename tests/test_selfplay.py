@@ -215,6 +215,8 @@ def test_train_the_proposer_of_a_scripted_method_then_both_roles(real_config, da
                                  data_dir / "curricula")
     real_config.train.per_device_train_batch_size = 8  # 4 prompts a step
     real_config.train.proposer_share = 0.25
+    # and the recipes beside the roles run for real: GSPO's sequence ratios, DAPO's overlong term
+    real_config.train.importance_sampling_level, real_config.train.overlong_buffer = "sequence", 4
     mixed = train(warehouse, real_config, role="both", max_steps=2)
     assert mixed.policy.parent_policy_id == alone.policy.policy_id and mixed.policy.curriculum_id == exported.curriculum_id
     assert mixed.positions_seen == [p for p in (0, 1, 2, 3, 0, 1) for _ in range(2)]  # 3 solver prompts x G a step

@@ -43,6 +43,41 @@ def test_dapo_uses_clip_higher(tmp_path, loss, high):
     assert (args.epsilon, args.epsilon_high or args.epsilon) == (0.2, high)  # None: TRL uses epsilon
 
 
+@pytest.mark.parametrize(
+    ("loss", "level", "epsilon", "epsilon_high", "expected"),
+    [
+        ("grpo", "sequence", None, None, (3e-4, 4e-4)),  # GSPO's narrow range (paper v2 §5.1)
+        ("dapo", "sequence", None, None, (3e-4, 4e-4)),
+        ("grpo", "sequence", 1e-3, None, (1e-3, 4e-4)),  # a set value wins
+        ("dapo", "token", 0.1, 0.3, (0.1, 0.3)),
+    ],
+)
+def test_gspo_reaches_trl(tmp_path, loss, level, epsilon, epsilon_high, expected):
+    from schemas.config import HardforgeConfig
+    from trainer.grpo import grpo_config
+
+    config = HardforgeConfig(data_dir=tmp_path)
+    config.train.loss_type, config.train.importance_sampling_level = loss, level
+    config.train.epsilon, config.train.epsilon_high = epsilon, epsilon_high
+    args = grpo_config(config, str(tmp_path / "out"), 1, on_cpu=True)
+    assert args.importance_sampling_level == level and (args.epsilon, args.epsilon_high) == expected
+
+
+def test_dapo_soft_overlong_punishment(tmp_path):
+    """Eq. 13 of DAPO through TRL's reward: nothing up to L_max - L_cache, then linearly to -1."""
+    from schemas.config import HardforgeConfig
+    from trainer.grpo import extra_rewards
+
+    config = HardforgeConfig(data_dir=tmp_path)
+    assert extra_rewards(config) == []
+    config.train.max_completion_length, config.train.overlong_buffer = 64, 16
+    (punish,) = extra_rewards(config)
+    assert punish(completion_ids=[[1] * 48, [1] * 56, [1] * 64]) == [0.0, -0.5, -1.0]
+    config.train.overlong_buffer = 64
+    with pytest.raises(HardforgeError, match="must be below train.max_completion_length"):
+        extra_rewards(config)
+
+
 def test_batch_must_hold_whole_groups():
     assert prompts_per_step(8, 1, 4) == 2
     with pytest.raises(HardforgeError, match="must be a multiple of train.num_generations"):

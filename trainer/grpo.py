@@ -25,6 +25,7 @@ from warehouse.db import Warehouse
 from warehouse.queries import latest_curriculum
 
 DAPO_EPSILON_HIGH = 0.28  # methods.md §6.4 (epsilon low stays 0.2)
+GSPO_EPSILON = (3e-4, 4e-4)  # GSPO paper (v2) §5.1
 COLUMNS = ["prompt", "answer", "statement", "verifier", "problem_id", "position", "extra_info"]
 
 
@@ -68,11 +69,38 @@ def get_curriculum(warehouse: Warehouse, curriculum_id: str | None) -> dict[str,
     return row
 
 
+def clip_range(loss_type: str, level: str, low: float | None, high: float | None) -> tuple[float, float | None]:
+    """The PPO clip range of a recipe, unless set: GSPO's sequence ratios sit near 1, so its range
+    is three orders narrower (paper v2 §5.1); DAPO's clip-higher widens the upper side so
+    low-probability tokens stay learnable; otherwise TRL's 0.2 (None: the upper equals the lower)."""
+    if level == "sequence":
+        recipe = GSPO_EPSILON
+    elif loss_type == "dapo":
+        recipe = (0.2, DAPO_EPSILON_HIGH)
+    else:
+        recipe = (0.2, None)
+    return (low if low is not None else recipe[0]), (high if high is not None else recipe[1])
+
+
+def extra_rewards(config: HardforgeConfig) -> list[Any]:
+    """Reward terms beside the roles' own: DAPO's soft overlong punishment (TRL's), when set."""
+    cfg = config.train
+    if cfg.overlong_buffer is None:
+        return []
+    if cfg.overlong_buffer >= cfg.max_completion_length:
+        raise HardforgeError(f"train.overlong_buffer ({cfg.overlong_buffer}) must be below train.max_completion_length "
+                             f"({cfg.max_completion_length}): it is the stretch before the limit that is punished.")
+    from trl.rewards import get_soft_overlong_punishment
+
+    return [get_soft_overlong_punishment(cfg.max_completion_length, cfg.overlong_buffer)]
+
+
 def grpo_config(config: HardforgeConfig, output_dir: str, steps: int, on_cpu: bool):
     """TRL's GRPOConfig from ``[train]``."""
     from trl import GRPOConfig
 
     cfg = config.train
+    low, high = clip_range(cfg.loss_type, cfg.importance_sampling_level, cfg.epsilon, cfg.epsilon_high)
     return GRPOConfig(
         output_dir=output_dir,
         use_cpu=on_cpu, bf16=not on_cpu, fp16=False,  # bf16 on CPU measured 6-10x slower
@@ -80,8 +108,7 @@ def grpo_config(config: HardforgeConfig, output_dir: str, steps: int, on_cpu: bo
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
         temperature=cfg.temperature, learning_rate=cfg.learning_rate, loss_type=cfg.loss_type, beta=cfg.beta,
-        # DAPO's clip-higher: a wider upper clip keeps low-probability tokens learnable
-        epsilon_high=DAPO_EPSILON_HIGH if cfg.loss_type == "dapo" else None,
+        importance_sampling_level=cfg.importance_sampling_level, epsilon=low, epsilon_high=high,
         max_steps=steps, shuffle_dataset=False, seed=cfg.seed, logging_steps=1, report_to="none",
         save_strategy="no", gradient_checkpointing=cfg.gradient_checkpointing,
         use_vllm=cfg.use_vllm and not on_cpu, vllm_mode=cfg.vllm_mode,
@@ -134,7 +161,7 @@ def train(
     start = time.perf_counter()
     try:
         model: Any = parent.model_path
-        rewards: list[Any] = [reward]
+        rewards: list[Any] = [reward, *extra_rewards(config)]
         if proposers:
             model, tokenizer = load_policy(parent.model_path)
             service = live_service(model, tokenizer, verifiers, config, parent.policy_id, run_id)
@@ -144,7 +171,8 @@ def train(
             prompts = interleave([proposer_rows(m, warehouse, service, each) for m in methods.values()])
             rewards.append(ProposerReward(judge))
             if not prompts and solvers:  # no fresh seed tonight: the solver trains alone, and the run says so
-                solvers, proposers, role, judge, rewards = per_step, 0, "solver", None, [reward]
+                solvers, proposers, role, judge = per_step, 0, "solver", None
+                rewards = [r for r in rewards if not isinstance(r, ProposerReward)]
                 skipped = f"no proposer prompts ({', '.join(methods)}: no fresh seeds), so the solver alone; "
         else:
             prompts = []
