@@ -45,7 +45,8 @@ def evaluate(cfg: HardforgeConfig, method: str, limit: int, policy: str) -> dict
         release_shared()
     seconds = time.monotonic() - start
     return {"method": method, "seeds": figures["seeds"], "proposals": figures["candidates"],
-            "parsed": figures["extractable"], "verified": figures["accepted"], "seconds": round(seconds, 1),
+            "parsed": figures["candidates"] - figures["rejections"].get("unparsable", 0), "verified": figures["accepted"],
+            "seconds": round(seconds, 1),
             "s_per_verified": round(seconds / figures["accepted"], 1) if figures["accepted"] else None,
             "rejections": figures["rejections"]}
 
