@@ -156,6 +156,23 @@ def test_the_verl_proposer_export_and_reward_against_a_real_server(vllm_server, 
     assert scores[1:] == [SqlmSynthesizer.invalid_reward] * 3, scores
     assert stats["proposals"] == 4
 
+    # and through verl itself: its loader (path + name) and its batch reward manager on a DataProto
+    from tests.test_verl_reward import THROUGH_VERL, VERL_DIR
+
+    if not (VERL_DIR / "verl").is_dir():
+        pytest.skip("verl is not installed under .cache/verl (make setup installs it)")
+    import sys
+
+    cases = [{"prompt": rows[0]["prompt"][0]["content"], "response": p, "data_source": rows[0]["data_source"],
+              "reward_model": rows[0]["reward_model"], "extra_info": extra} for p in proposals]
+    through = subprocess.run(
+        [sys.executable, "-c", THROUGH_VERL, str(bundled_model), str(ROOT / "trainer" / "verl_proposer_reward.py"),
+         "compute_score_batch"], input=json.dumps(cases), capture_output=True, text=True, timeout=600, cwd=ROOT,
+        env={**os.environ, **env, "HARDFORGE_DATA_DIR": str(data_dir), "PYTHONPATH": f"{VERL_DIR}{os.pathsep}{ROOT}",
+             "TRANSFORMERS_OFFLINE": "1"})
+    assert through.returncode == 0, through.stderr[-3000:]
+    assert json.loads(through.stdout.strip().splitlines()[-1])[1:] == [SqlmSynthesizer.invalid_reward] * 3
+
 
 def test_a_server_dying_mid_run_leaves_no_partial_rows(vllm_server, warehouse, real_config):
     """The estimate stage over the server; the server is killed after the first batch is stored.

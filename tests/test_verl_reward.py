@@ -82,10 +82,11 @@ from omegaconf import OmegaConf
 from transformers import AutoTokenizer
 from verl import DataProto
 from verl.trainer.ppo.reward import get_custom_reward_fn
-from verl.workers.reward_manager import NaiveRewardManager
+from verl.workers.reward_manager import BatchRewardManager, NaiveRewardManager
 
 cases, model, path = json.loads(sys.stdin.read()), sys.argv[1], sys.argv[2]
-config = OmegaConf.create({"reward": {"custom_reward_function": {"path": path, "name": "compute_score"}}})
+name = sys.argv[3] if len(sys.argv) > 3 else "compute_score"  # compute_score_batch: verl's batch manager
+config = OmegaConf.create({"reward": {"custom_reward_function": {"path": path, "name": name}}})
 tokenizer = AutoTokenizer.from_pretrained(model)
 prompts = [tokenizer(c["prompt"], add_special_tokens=False)["input_ids"][-64:] for c in cases]
 responses = [tokenizer(c["response"], add_special_tokens=False)["input_ids"] for c in cases]
@@ -100,7 +101,8 @@ data = DataProto.from_dict(
                  "reward_model": np.array([c["reward_model"] for c in cases], dtype=object),
                  "extra_info": np.array([c["extra_info"] for c in cases], dtype=object)},
 )
-manager = NaiveRewardManager(tokenizer, num_examine=0, compute_score=get_custom_reward_fn(config))
+manager = (BatchRewardManager if name.endswith("_batch") else NaiveRewardManager)(
+    tokenizer, num_examine=0, compute_score=get_custom_reward_fn(config))
 print(json.dumps(manager(data).sum(dim=-1).tolist()))
 """
 
