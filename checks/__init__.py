@@ -24,6 +24,7 @@ class CheckContext:
     config: HardforgeConfig
     sandbox: Callable[[], CodeSandbox]
     checker: Callable[[], Engine]
+    checker_is_policy: bool = False  # then a model check's agreement is not independent
 
 
 def _arithmetic(context: CheckContext) -> LabelCheck:
@@ -36,7 +37,7 @@ def _program_of_thought(context: CheckContext) -> LabelCheck:
     from checks.program_of_thought import ProgramOfThoughtCheck
 
     return ProgramOfThoughtCheck(context.checker(), context.sandbox(), context.config.checks.program_of_thought,
-                                 seed=context.config.rollouts.seed)
+                                 seed=context.config.rollouts.seed, independent=not context.checker_is_policy)
 
 
 def _satisfiable_tests(context: CheckContext) -> LabelCheck:

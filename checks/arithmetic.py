@@ -1,7 +1,8 @@
 """Exact arithmetic: when a statement is plain arithmetic (one expression of numbers and
 ``+ - * /``, in words or symbols, behind a lead-in like "What is" or "Calculate"), the expression
 is parsed and computed exactly (``verifiers.arithmetic``: never ``eval``), and the label must be
-its value. Anything else (words between the numbers, two expressions, an unknown) abstains."""
+its value. Anything else (words between the numbers, two expressions, an unknown, any word beyond
+the lead-in and an answer-format sentence) abstains."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ _SENTENCES = re.compile(r"(?<=[.?!])\s+")
 _EXPRESSION_CHARS = set("0123456789+-*/(). \t")
 _TAIL = re.compile(r"(?:\s*=\s*\??)?[\s?.!:]*$")
 _MATH_SYMBOLS = re.compile(r"[-+*/^=()<>\[\]{}|_\\$]")
+# The only words a plain-arithmetic statement may hold besides its expression: a lead-in ("What
+# is", "State the final answer to the following arithmetic problem:") and an answer-format
+# sentence ("Give only the result as your final answer."). Any other word may change what the
+# expression means ("every plus sign means minus", "subtract seven from that"), so it abstains.
+_FRAMING = frozenset(["what", "what's", "is", "compute", "calculate", "evaluate", "find", "work", "out", "simplify", "determine", "solve", "state", "give", "put", "write", "reply", "answer", "respond", "return", "the", "a", "an", "value", "result", "of", "following", "arithmetic", "problem", "expression", "calculation", "sum", "product", "difference", "quotient", "multiplication", "addition", "subtraction", "division", "to", "your", "final", "only", "as", "with", "just", "number", "please", "exactly", "and", "after", "without", "additional", "text"])
+_WORD = re.compile(r"[a-z']+|[^\sa-z']")
 
 
 def plain_expression(statement: str) -> str | None:
@@ -32,8 +39,9 @@ def plain_expression(statement: str) -> str | None:
     for pattern, symbol in _WORDS:
         text = pattern.sub(f" {symbol} ", text)
     text = _TIMES_X.sub(" * ", text)
-    numbered = [s for s in _SENTENCES.split(text.strip()) if re.search(r"\d", s)]
-    if len(numbered) != 1:
+    sentences = [s for s in _SENTENCES.split(text.strip()) if s.strip()]
+    numbered = [s for s in sentences if re.search(r"\d", s)]
+    if len(numbered) != 1 or not all(framing(s) for s in sentences if s is not numbered[0]):
         return None
     sentence = _TAIL.sub("", numbered[0])
     i = len(sentence)
@@ -47,6 +55,8 @@ def plain_expression(statement: str) -> str | None:
     words = lead.split()
     if words and len(words[-1]) == 1 and words[-1].isalpha():
         return None  # a variable before it ("x - (1/3)")
+    if not framing(lead.rstrip(":,; \t")):
+        return None  # words that may redefine the expression ("treating + as -, what is")
     expression = expression.strip()
     if expression[:1] in ("+", "*", "/"):
         return None
@@ -55,6 +65,11 @@ def plain_expression(statement: str) -> str | None:
     except NotArithmetic:
         return None
     return expression if has_operation(tree) else None
+
+
+def framing(text: str) -> bool:
+    """Whether ``text`` is only lead-in or answer-format words (and end punctuation)."""
+    return all(token in _FRAMING or token in ".?!:,;'\"" for token in _WORD.findall(text.lower()))
 
 
 def label_value(label: str) -> Fraction | None:

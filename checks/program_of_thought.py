@@ -1,8 +1,9 @@
 """Program of thought: a checker model writes ``solution()`` computing the statement's answer (it
 never sees the label), the programs run in the sandbox (never in this process), and the label
 stands only if at least ``min_agree`` of them compute the same number and that number is the
-label. The checker is an engine of its own: by default the policy (then this is a second path,
-executed, but not an independent judge), or any model folder or OpenAI-compatible server."""
+label. The checker is an engine of its own: by default the policy, and then its agreement is not
+independent (it abstains; a disagreement still rejects), or any model folder or OpenAI-compatible
+server, whose agreement makes the label ``checked``."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ PROMPT = (
 )
 _DEFINES = re.compile(r"^\s*def\s+solution\s*\(\s*\)", re.MULTILINE)
 FLOAT_TOLERANCE = 1e-9
+ABSOLUTE_CAP = Fraction(1, 10**6)
 
 
 _OPEN_FENCE = re.compile(r"^\s*```[ \t]*(?:python|py|python3)?[ \t]*\n", re.IGNORECASE)
@@ -56,15 +58,24 @@ def number(shown: str | None) -> Fraction | None:
 
 
 def same(a: Fraction, b: Fraction) -> bool:
-    return a == b or abs(a - b) <= FLOAT_TOLERANCE * max(1, abs(b))
+    """Integers exactly (a relative tolerance let 1234567890500 pass for 1234567890000); a
+    fraction within float noise, never more than ``ABSOLUTE_CAP`` away."""
+    if a.denominator == 1 and b.denominator == 1:
+        return a == b
+    return abs(a - b) <= min(FLOAT_TOLERANCE * max(1, abs(b)), ABSOLUTE_CAP)
 
 
 class ProgramOfThoughtCheck:
     name = NAME
     applies_to = ("math",)
 
-    def __init__(self, engine: Engine, sandbox: CodeSandbox, settings: ProgramOfThoughtConfig, seed: int = 0) -> None:
+    def __init__(self, engine: Engine, sandbox: CodeSandbox, settings: ProgramOfThoughtConfig, seed: int = 0,
+                 independent: bool = True) -> None:
         self.engine, self.sandbox, self.settings, self.seed = engine, sandbox, settings, seed
+        # the policy checking its own label: its programs may still refute the label, but their
+        # agreement is the policy agreeing with itself again (a proposer trained on this reward
+        # would learn to write problems its own programs get wrong the same way)
+        self.independent = independent
 
     def check(self, items: list[LabelItem]) -> list[Verdict]:
         if not items:
@@ -103,6 +114,9 @@ class ProgramOfThoughtCheck:
             return abstain(NAME, f"the programs do not agree: {', '.join(_show(v) for v in values)}", **detail)
         label = as_rational(item.label.strip())
         if label is not None and same(top[0], label):
+            if not self.independent:
+                return abstain(NAME, f"{len(top)} programs compute {_show(top[0])}, but the checker is the policy: "
+                                     "not independent (set checks.program_of_thought.model)", **detail)
             return Verdict(NAME, "agree", f"{len(top)} programs compute {_show(top[0])}", detail)
         return Verdict(NAME, "disagree", f"{len(top)} programs compute {_show(top[0])}, not {item.label}", detail)
 

@@ -111,8 +111,12 @@ class LiveEngine(TransformersEngine):
     def generate(self, prompts: list[Chat], params: SamplingParams) -> list[list[Completion]]:
         training = self.model.training
         self.model.eval()
+        # generation seeds torch's global generator; the trainer's own sampling must not restart
+        # from the reward's seed every step
+        devices = [self.model.device] if self.model.device.type == "cuda" else []
         try:
-            return super().generate(prompts, params)
+            with self.torch.random.fork_rng(devices=devices):
+                return super().generate(prompts, params)
         finally:
             self.model.train(training)
 

@@ -23,6 +23,7 @@ from flows import reports, stages
 from flows.progress import ProgressLog
 from flows.session import StageSession
 from schemas.config import HardforgeConfig
+from schemas.errors import NothingToTrain
 
 
 def _config(config: dict[str, Any]) -> HardforgeConfig:
@@ -94,8 +95,11 @@ def _export(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _train(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
-    return stages.train_stage(session, options.get("curriculum_id"), options.get("max_steps"), run=train_task,
-                              role=options.get("role", "solver"))
+    try:
+        return stages.train_stage(session, options.get("curriculum_id"), options.get("max_steps"), run=train_task,
+                                  role=options.get("role", "solver"))
+    except NothingToTrain as exc:  # a night with nothing for its role still finishes, and says why
+        return {"skipped": str(exc), "role": options.get("role", "solver")}
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ def export_artifacts(warehouse: Warehouse, result: dict[str, Any]) -> None:
 
 
 def train_artifacts(warehouse: Warehouse, result: dict[str, Any]) -> None:
+    if "skipped" in result:
+        return
     table("training", [{k: v for k, v in m.items() if k != "proposer"} for m in result["metrics"]],
           f"GRPO steps ({result.get('role', 'solver')}) -> policy {result['policy_id'][:12]}")
     table("proposer-training", [{"step": m["step"], "method": name, **figures} for m in result["metrics"]
@@ -67,9 +69,10 @@ def nightly_summary(warehouse: Warehouse, counts: dict[str, Any]) -> str:
         f"| estimate | policy `{est['policy_id'][:12]}`: {est['estimated']} problems ({est['already_done']} already done), "
         f"{est['rollouts']} rollouts, {est['correct']} correct |",
         f"| export | curriculum `{exp['curriculum_id'][:12]}`: {exp['items']} items in {exp['shards']} shards at `{exp['out_dir']}` |",
-        "| train | " + (f"{train['steps']} GRPO steps ({train.get('role', 'solver')}), {train['mean_step_time_s']} s/step -> "
+        "| train | " + (f"skipped ({train['role']}): {train['skipped']}" if train and "skipped" in train else
+                        f"{train['steps']} GRPO steps ({train.get('role', 'solver')}), {train['mean_step_time_s']} s/step -> "
                         f"policy `{train['policy_id'][:12]}`"
-                       if train else "off (train.enabled = false)") + " |",
+                        if train else "off (train.enabled = false)") + " |",
         *([f"| report | [{counts['report']}]({Path(counts['report']).as_uri()}) |"] if counts.get("report") else []),
     ])
 

@@ -10,6 +10,7 @@ A method is a folder ``synth/<name>/`` with a ``Synthesizer`` subclass and one l
 from __future__ import annotations
 
 import datetime as dt
+import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 from duckdb import DuckDBPyConnection
 from pydantic import BaseModel
 
+from checks.arithmetic import plain_expression
 from rollouts.service import Measured, RolloutService
 from schemas.config import HardforgeConfig
 from schemas.engine import Chat, SamplingParams
@@ -69,8 +71,25 @@ def problem_key(problem: dict[str, Any]) -> str:
 
 
 def statement_key(domain: str, statement: str) -> str:
-    """What makes two proposals the same before anything is solved: their normalized statement."""
-    return content_key("statement", domain, normalize_text(statement, domain))
+    """What makes two proposals the same before anything is solved: their form (below)."""
+    return content_key("statement", domain, proposal_form(domain, statement))
+
+
+_TRAILING_ZEROS = re.compile(r"(\d+)\.0+\b|(\d+\.\d*?)0+\b")
+_LOOSE = re.compile(r"\s+|[?!,;:]|(?<!\d)\.|\.(?!\d)")  # a decimal point stays
+
+
+def proposal_form(domain: str, statement: str) -> str:
+    """A statement with what does not make it a new problem taken out, so a policy is not paid
+    twice for one problem respelled (the red team's "12+30" / "what is 12 + 30 ?" / "12.0 + 30"):
+    a plain-arithmetic statement is its expression; prose loses case, spacing, sentence
+    punctuation and trailing decimal zeros. Code keeps its text (indentation is meaningful)."""
+    if domain == "code":
+        return normalize_text(statement, domain)
+    expression = plain_expression(statement)
+    text = expression if expression is not None else normalize_text(statement, domain).casefold()
+    text = _TRAILING_ZEROS.sub(lambda m: m.group(1) or m.group(2).rstrip("."), text)
+    return ("arithmetic:" if expression is not None else "") + _LOOSE.sub("", text)
 
 
 class Synthesizer(ABC):

@@ -14,9 +14,14 @@ from schemas.config import HardforgeConfig
 from schemas.engine import EngineSpec
 
 
+def checker_is_policy(config: HardforgeConfig) -> bool:
+    cfg = config.checks.program_of_thought
+    return cfg.model is None and not cfg.urls
+
+
 def checker_engine(config: HardforgeConfig, service: RolloutService) -> Engine:
     cfg = config.checks.program_of_thought
-    if cfg.model is None and not cfg.urls:
+    if checker_is_policy(config):
         assert service.engine is not None
         return service.engine
     return LazyEngine(EngineSpec(cfg.backend, cfg.model or "", urls=tuple(cfg.urls), served_model=cfg.model,
@@ -25,7 +30,7 @@ def checker_engine(config: HardforgeConfig, service: RolloutService) -> Engine:
 
 def context(config: HardforgeConfig, service: RolloutService) -> CheckContext:
     return CheckContext(config, sandbox=lambda: service.verifiers.get("stdio").sandbox,
-                        checker=lambda: checker_engine(config, service))
+                        checker=lambda: checker_engine(config, service), checker_is_policy=checker_is_policy(config))
 
 
 def checked(config: HardforgeConfig, service: RolloutService, verifier: str, items: list[LabelItem],

@@ -123,6 +123,10 @@ class ProposerJudge:
             method = self._method(name)
             outputs = [[completions[p] for p in positions] for _, positions in groups]
             proposed = judge(method, self.service, [prompt for prompt, _ in groups], outputs, {}, self.known[name])
+            # what this call proposed is known to the next, as the nightly's runner does between
+            # batches: a proposal repeated at a later step is not paid again
+            self.known[name].update(k for k in (*(c.meta.get("dedup_key") for c in proposed.candidates),
+                                                *(a.meta.get("dedup_key") for a in proposed.ended if a.meta)) if k)
             existing = existing_problems(self.warehouse, [problem_key(c.problem) for c in proposed.candidates]) if self.warehouse else set()
             positions = [p for _, ps in groups for p in ps]
             taken: dict[str, int] = {}

@@ -49,7 +49,8 @@ def known_keys(warehouse: Warehouse, method: str) -> set[str]:
         "SELECT json_extract_string(meta, '$.dedup_key') AS key, candidate FROM synth_attempts "
         "WHERE method = ? AND (candidate IS NOT NULL OR json_extract_string(meta, '$.dedup_key') IS NOT NULL)", [method]
     ).to_pylist()
-    return {r["key"] or statement_key("math", r["candidate"]) for r in rows}
+    # keys stored by an older dedup rule still count, and so does the statement's key under this one
+    return {r["key"] for r in rows if r["key"]} | {statement_key("math", r["candidate"]) for r in rows if r["candidate"]}
 
 
 def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutService, *, limit: int | None = None,

@@ -131,6 +131,14 @@ ARITHMETIC = [
     # found by the audit on gold (CHAMP): notation around the numbers is not plain arithmetic
     ("For positive a, b, c, what is the smallest value of sqrt(ab+bc+ac)/(abc)^(1/3)?", "1/3", "abstain"),
     ("What is x - (1/3)?", "-1/3", "abstain"),
+    # found by the red team of the proposer reward: words beside the expression that change what it
+    # means made the check agree with the policy's wrong label
+    ("What is 12 + 30? Subtract seven from that.", "42", "abstain"),
+    ("In this puzzle every plus sign means minus. What is 12 + 30?", "42", "abstain"),
+    ("Subtract seven from the result. What is 17 * 3 + 4?", "55", "abstain"),
+    ("Treating addition as subtraction, what is 12 + 30?", "42", "abstain"),
+    ("What is 7 * 6 - 1 (in this exercise 1 counts as 2)?", "41", "abstain"),
+    ("State the final answer to the following arithmetic problem: 4 - 1 - 7 =", "-4", "agree"),
 ]
 
 
@@ -183,6 +191,10 @@ POT = [
     ("Q?", "12", [_program("return open('/proc/self/environ').read()")] * 3, "abstain"),
     ("Q?", "12", [_program("while True:\n        pass")] * 3, "abstain"),
     ("Q?", "12", [_program("return '12'")] * 3, "abstain"),  # text is not a number
+    # a relative tolerance once let a large integer label 500 off agree
+    ("What is 123456789 * 9999 + 500?", "1234444433211", [_program("return 123456789 * 9999 + 500")] * 3, "disagree"),
+    ("What is 123456789 * 9999 + 500?", "1234444433711", [_program("return 123456789 * 9999 + 500")] * 3, "agree"),
+    ("Third of 1?", "0.3333333333", [_program("return 1 / 3")] * 3, "agree"),
 ]
 
 
@@ -197,6 +209,21 @@ def test_program_of_thought_check(tmp_path, statement, label, programs, outcome)
     assert verdicts[-1].outcome == outcome, verdicts
     prompt = engine.calls[0][0][0][0]["content"]
     assert statement in prompt and f" {label}" not in prompt.replace(statement, "")  # the checker never sees the label
+
+
+def test_the_policy_checking_itself_is_not_independent(tmp_path):
+    """With the policy as the checker, programs agreeing with the label leave it unchecked (the
+    policy agreeing with itself again); programs refuting it still reject it."""
+    context, engine, boxes = _context(tmp_path, lambda chat, n: [_program("return 3 * 4")] * n)
+    context.checker_is_policy = True
+    items = [LabelItem("Tom has 3 bags of 4 apples. How many apples?", "12"), LabelItem("Tom has 3 bags of 4 apples. How many?", "7")]
+    try:
+        verdicts = run_checks(context, "math", items, names=["program_of_thought"])
+    finally:
+        for box in boxes:
+            box.close()
+    assert [v[-1].outcome for v in verdicts] == ["abstain", "disagree"]
+    assert "not independent" in verdicts[0][-1].reason
 
 
 def test_checks_run_in_order_and_stop_at_a_verdict(tmp_path):

@@ -40,8 +40,11 @@ def test_sqlm_proposer_reward_pays_only_checked_labels(in_band, checked, reward)
 
 @pytest.mark.parametrize(("r_format", "r_cot", "consistent", "checked", "failed", "reward"), [
     (1.0, 0.5, True, True, False, 1.0 + 0.35 + 0.3),
-    (1.0, 0.5, True, False, False, 1.0 + 0.35),  # three agreeing solvers are not a label: no consistency pay
-    (1.0, 0.5, False, False, False, 1.0 + 0.35),
+    # three agreeing solvers are not a label, and a problem nobody answers alike has none: the
+    # official code pays both their format and CoT length, which pays for problems no check can
+    # stand behind (the red team's 1.7 for an unanswerable problem); here both earn the invalid value
+    (1.0, 0.5, True, False, False, 0.0),
+    (1.0, 0.5, False, False, False, 0.0),
     (1.0, 0.5, True, True, True, 0.0),  # a check found the label wrong: the invalid value
     (0.0, 0.9, True, True, False, 0.0),  # no format, no reward (official)
 ])

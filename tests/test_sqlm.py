@@ -198,7 +198,10 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
     assert tables["sent"] == tables["here"]
 
 
-def test_unparsable_proposals_and_code_topic(warehouse):
+def test_unparsable_proposals_and_code_topic(warehouse, monkeypatch):
+    # a checker model of its own (here scripted like the rest): only then does its agreement check a label
+    monkeypatch.setattr("synth.labels.checker_is_policy", lambda config: False)
+    monkeypatch.setattr("synth.labels.checker_engine", lambda config, service: service.engine)
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     cfg.synth.sqlm.topics = ["algebra", "code"]
     cfg.synth.sqlm.proposals = 2

@@ -10,10 +10,11 @@ ever incomplete.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from schemas.errors import HardforgeError
+from schemas.errors import HardforgeError, NothingToTrain
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def split_step(per_step: int, role: Role, proposer_share: float) -> tuple[int, i
             f"train.role 'both' needs at least 2 prompts per step (one of each role); a step has {per_step}: raise "
             "train.per_device_train_batch_size or gradient_accumulation_steps."
         )
-    proposer = min(per_step - 1, max(1, round(proposer_share * per_step)))
+    proposer = min(per_step - 1, max(1, math.floor(proposer_share * per_step + 0.5)))  # half rounds up, always
     return per_step - proposer, proposer
 
 
@@ -74,7 +75,7 @@ def plan_mixed(solver_rows: int, proposer_rows: int, per_step: tuple[int, int], 
     if solvers and not solver_rows:
         raise HardforgeError("the curriculum is empty: there is nothing to train the solver on.")
     if proposers and not proposer_rows:
-        raise HardforgeError("no proposer prompts: every method's fresh seeds ran out.")
+        raise NothingToTrain("no proposer prompts: every method's fresh seeds ran out.")
     order: list[tuple[str, int]] = []
     for step in range(max_steps):
         order += [("solver", (step * solvers + i) % solver_rows) for i in range(solvers)]

@@ -14,7 +14,7 @@ from typing import Any
 from rollouts.live import live_service
 from rollouts.policies import get_policy, register_policy, resolve_policy
 from schemas.config import HardforgeConfig
-from schemas.errors import HardforgeError
+from schemas.errors import HardforgeError, NothingToTrain
 from schemas.records import Policy
 from synth.base import Synthesizer
 from synth.proposer import ProposerJudge, proposer_rows, trainable
@@ -227,8 +227,15 @@ def proposer_methods(config: HardforgeConfig) -> dict[str, Synthesizer]:
     if unknown:
         raise HardforgeError(f"train.proposer_methods names {', '.join(unknown)}; the methods are {', '.join(METHODS)}.")
     methods = {name: METHODS[name](config) for name in names}
-    for method in methods.values():
-        trainable(method)
+    if config.train.proposer_methods:  # named: each must be trainable
+        for method in methods.values():
+            trainable(method)
+        return methods
+    # the nightly's methods: those that can be trained (ASearcher cannot)
+    methods = {name: method for name, method in methods.items() if method.remote}
+    if not methods:
+        raise NothingToTrain(f"none of nightly.synthesize ({', '.join(names) or 'empty'}) can be trained as a proposer: "
+                             "set train.proposer_methods.")
     return methods
 
 

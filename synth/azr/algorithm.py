@@ -26,12 +26,26 @@ def _fenced(output: str) -> list[tuple[str, str]]:
     return [(tag.lower(), body) for tag, body in _FENCED.findall(output)]
 
 
+# what ast.parse raises on hostile text besides a syntax error (nesting deeper than its stack,
+# null bytes, memory): a proposal that makes the parser give up is invalid, never a crash
+UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
+
+
+def program_form(program: str) -> str:
+    """What makes two programs the same proposal: their syntax tree, so spacing, comments and
+    blank lines do not make a repeat new (the text itself when it does not parse)."""
+    try:
+        return ast.dump(ast.parse(program))
+    except UNPARSABLE:
+        return program.strip()
+
+
 def _split_trailing_calls(code: str) -> tuple[str, str | None]:
     """(program, input): the module-level calls ``f(...)`` / ``print(f(...))`` after the program
     are taken off it, and the last one with literal arguments is the input."""
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except UNPARSABLE:
         return code, None
     lines = code.splitlines()
     found: str | None = None
@@ -80,6 +94,8 @@ def program_error(program: str) -> str | None:
         tree = ast.parse(program)
     except SyntaxError as exc:
         return f"invalid: syntax error ({exc.msg}, line {exc.lineno})"
+    except UNPARSABLE as exc:  # 3,000 unary minuses in 48 tokens overflow the parser's stack
+        return f"invalid: the parser gave up ({type(exc).__name__})"
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
     if len(functions) != 1 or functions[0].name != "f":
         names = ", ".join(n.name for n in functions) or "none"

@@ -34,6 +34,7 @@ from synth.azr.algorithm import (
     parse_induction,
     parse_proposal,
     program_error,
+    program_form,
     proposer_prompt,
     proposer_reward,
     solver_reward,
@@ -181,7 +182,7 @@ class AzrSynthesizer(Synthesizer):
     def dedup_key(self, candidate: Candidate) -> str:
         """A proposal is its task, program and input(s) (the statement is written after it runs)."""
         fields = candidate.problem["fields"]
-        return content_key("azr", candidate.problem["task"], fields["program"].strip(), *(fields.get("inputs") or [fields["input"]]))
+        return content_key("azr", candidate.problem["task"], program_form(fields["program"]), *(fields.get("inputs") or [fields["input"]]))
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         data = candidate.seed.data

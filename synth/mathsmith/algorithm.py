@@ -102,9 +102,11 @@ def total_reward(r_format: float, r_cot: float, r_consist: float) -> float:
 
 
 def proposer_reward(r_format: float, r_cot: float, consistent: bool, label_checked: bool, label_failed: bool) -> float:
-    """The HC reward with its consistency term paid only for a label an independent check confirmed
-    (three agreeing solvers are not a label), and the invalid-proposal value, 0, for a label a
-    check found wrong."""
-    if label_failed:
+    """The HC reward for a consistent label an independent check confirmed; the invalid-proposal
+    value, 0, for anything else: a label a check found wrong, a vote no check confirmed (three
+    agreeing solvers are not a label), or no consistent answer at all. The official code pays
+    format and CoT length to any formatted problem, which pays most for a problem nobody can
+    answer: a proposer learns to write ambiguous problems."""
+    if label_failed or not (consistent and label_checked):
         return 0.0
-    return total_reward(r_format, r_cot, 1.0 if consistent and label_checked else 0.0)
+    return total_reward(r_format, r_cot, 1.0)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from checks import LabelItem, label_provenance, run_checks, verdict_rows
 from rollouts.service import RolloutService
 from schemas.config import SvsConfig
 from schemas.engine import Chat, SamplingParams
@@ -29,6 +30,7 @@ from schemas.prompts import problem_chat, sampling_key
 from schemas.provenance import rank
 from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
 from synth.gates import echoes, gate, shows_work
+from synth.labels import context
 from synth.svs.algorithm import (
     SYNTHESIS_PROMPT,
     decide,
@@ -181,7 +183,24 @@ class SvsSynthesizer(Synthesizer):
             provenance = "inherited" if rank(parent) >= rank("inherited") else parent
             decisions[i] = Decision(accepted, reason, figures, measured, provenance=provenance,
                                     checks={"base": "inherited", "parent_provenance": parent, "checks": []})
+        self._check_arithmetic(service, candidates, decisions)
         return decisions  # type: ignore[return-value]
+
+    def _check_arithmetic(self, service: RolloutService, candidates: list[Candidate], decisions: list[Decision | None]) -> None:
+        """A variant is meant to keep its seed's answer; where it is plain arithmetic, exact
+        arithmetic says whether it does (a rewrite that changed the answer, which the policy solved
+        to the old one anyway, is not paid). Only this check: it is cheap and independent."""
+        todo = [i for i, d in enumerate(decisions) if d is not None and d.accepted]
+        items = [LabelItem(candidates[i].problem["statement"], candidates[i].problem["answer"]) for i in todo]
+        for i, verdicts in zip(todo, run_checks(context(self.config, service), "math", items, names=["arithmetic"]), strict=True):
+            decision = decisions[i]
+            assert decision is not None and decision.checks is not None
+            provenance, reason = label_provenance(decision.provenance, verdicts)
+            decision.checks["checks"] = verdict_rows(verdicts)
+            if provenance is None:
+                decision.accepted, decision.reason, decision.meta["reward"] = False, reason, self.invalid_reward
+            else:
+                decision.provenance = provenance
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         return {"seed_rollout_id": candidate.seed.key, "seed_solution": candidate.seed.data.get("completion", "")[:2000],
