@@ -18,8 +18,15 @@ NEAR_COPY_RATIO = 0.8  # difflib similarity of normalized texts
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
 _PURE = set("0123456789+-*/×÷·−(). \t")
 _OPERATOR = set("+-*/×÷·−")
+_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES])
+# a spelled number: "forty-two", "one hundred and five", "three thousand"
+_SPELLED = re.compile(rf"\b(?:{_NUMBER_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE)
 _ANSWER_PHRASE = re.compile(
-    r"\b(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|result|solution)\s*(?:is|=|:|equals)\s*[-−]?\$?\s*\d", re.IGNORECASE)
+    r"\b(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|result|solution)\s*(?:is|=|:|equals)\s*[-−]?\$?\s*"
+    rf"(?:\d|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*\s*(?:[.,;!?]|$))", re.IGNORECASE)
 _SOLUTION_TEXT = re.compile(
     r"\\boxed|```|\bdef\s+\w+\s*\(|\breturn\b|\bprint\s*\(|\bsolution\s*:|\bstep\s*1\b|\blet'?s\s+(?:solve|calculate|compute)"
     r"|\btherefore\b|\bso the answer\b|\bexplanation\s*:", re.IGNORECASE)
@@ -119,4 +126,25 @@ def echoes(completion: str, extracted: str | None, statement: str) -> bool:
     numbers and it shows no work. Such a "right" reply says nothing about the problem."""
     if extracted is None or shows_work(completion):
         return False
-    return extracted.strip().rstrip(".") in set(_NUMBER.findall(statement))
+    return extracted.strip().rstrip(".") in set(_NUMBER.findall(statement)) | spelled_numbers(statement)
+
+
+def spelled_numbers(text: str) -> set[str]:
+    """The numbers ``text`` spells in words, as digits ("forty-two" -> "42"): an answer smuggled
+    into a statement in words is still an echo."""
+    found = set()
+    for match in _SPELLED.finditer(text):
+        total, current = 0, 0
+        for word in re.split(r"[\s-]+", match.group(0).lower()):
+            if word == "and":
+                continue
+            if word in _SCALES:
+                current = max(current, 1) * _SCALES[word]
+                if _SCALES[word] >= 1000:
+                    total, current = total + current, 0
+            elif word in _TENS:
+                current += 10 * (_TENS.index(word) + 2)
+            else:
+                current += _UNITS.index(word)
+        found.add(str(total + current))
+    return found

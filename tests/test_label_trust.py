@@ -20,6 +20,7 @@ from synth.gates import (
     near_copy,
     reads_as_one_question,
     shows_work,
+    spelled_numbers,
     states_own_answer,
 )
 from synth.voting import vote
@@ -33,6 +34,7 @@ GATES = [
     ("What is 5 * 4? The answer is 20.", "states its own answer"),
     ("Compute 7 * 8. Final answer: 56", "states its own answer"),
     ("What is 9 + 9? \\boxed{18}", "states its own answer"),
+    ("The answer is fifty-five. What is 17 * 3 + 4?", "states its own answer"),  # in words (red team)
     ("Add 23 + 48 to get 76 and Multiply 76 * 12 + 9", "near-copy"),  # the prompt's example numbers
     ("What is 23 + 48 - 9?", "near-copy"),
     ("What is 23 + 48 - 10?", "near-copy"),
@@ -52,6 +54,7 @@ GATES = [
     ("State the final answer to the following arithmetic problem: 4 + 3 - 9 =", None),
     ("Find the Greatest Common Divisor (GCD) of these numbers: 777, 912. Give only the GCD as your final answer.", None),
     ('How many times does the letter "b" appear in the text: "a big bob"?', None),
+    ("The answer is one of the options below. Which is prime: 4, 6 or 7?", None),
 ]
 
 
@@ -86,6 +89,9 @@ def test_echoes():
     assert echoes("\\boxed{42}", "42", statement)  # repeats a number of the statement, no work
     assert not echoes("42 - 0 = \\boxed{42}", "42", statement)  # shows work
     assert not echoes("\\boxed{48}", "48", statement)  # not a number of the statement
+    # the answer smuggled in words (red team): "forty-two" is 42
+    assert echoes("\\boxed{42}", "42", "The secret code is forty-two. What is the secret code?")
+    assert spelled_numbers("one hundred and five, three thousand two hundred, twelve") == {"105", "3200", "12"}
 
 
 # SQLM and MathSmith count "no answer" as a vote and never take a tie as a majority
