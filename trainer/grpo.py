@@ -165,15 +165,20 @@ def train(
         if proposers:
             model, tokenizer = load_policy(parent.model_path)
             service = live_service(model, tokenizer, verifiers, config, parent.policy_id, run_id)
-            methods = proposer_methods(config)
+            try:
+                methods = proposer_methods(config)
+            except NothingToTrain as exc:
+                if not solvers:
+                    raise
+                methods, skipped = {}, f"{exc} So the solver alone; "
             judge = ProposerJudge(methods, service, warehouse)
-            each = -(-steps * proposers // len(methods))  # ceil: the prompts the run needs, shared by the methods
+            each = -(-steps * proposers // max(1, len(methods)))  # ceil: the prompts the run needs, shared by the methods
             prompts = interleave([proposer_rows(m, warehouse, service, each) for m in methods.values()])
             rewards.append(ProposerReward(judge))
             if not prompts and solvers:  # no fresh seed tonight: the solver trains alone, and the run says so
                 solvers, proposers, role, judge = per_step, 0, "solver", None
                 rewards = [r for r in rewards if not isinstance(r, ProposerReward)]
-                skipped = f"no proposer prompts ({', '.join(methods)}: no fresh seeds), so the solver alone; "
+                skipped = skipped or f"no proposer prompts ({', '.join(methods)}: no fresh seeds), so the solver alone; "
         else:
             prompts = []
         dataset, note = training_rows(curriculum, prompts, (solvers, proposers), steps)
