@@ -115,9 +115,9 @@ def nights(data: Path, model: str, methods: list[str], count: int, limit: int, s
 
 
 # one setting for every GRPO run here: 2 prompts of G = 4 a step, outputs long enough to hold a problem
-TRAIN_ENV = {"HARDFORGE_TRAIN__NUM_GENERATIONS": "4", "HARDFORGE_TRAIN__PER_DEVICE_TRAIN_BATCH_SIZE": "8",
-             "HARDFORGE_TRAIN__MAX_COMPLETION_LENGTH": "160", "HARDFORGE_TRAIN__LEARNING_RATE": "1e-5",
-             "HARDFORGE_TRAIN__TEMPERATURE": "1.0"}
+TRAIN = {"num_generations": 4, "per_device_train_batch_size": 8, "max_completion_length": 160, "learning_rate": 1e-5,
+         "temperature": 1.0}
+TRAIN_ENV = {f"HARDFORGE_TRAIN__{key.upper()}": str(value) for key, value in TRAIN.items()}
 
 
 def main() -> None:
@@ -134,9 +134,8 @@ def main() -> None:
     train_dir, after_dir = root / "train", root / "after"
     cfg = HardforgeConfig(data_dir=train_dir)
     cfg.progress_every_s = 0
-    cfg.train.num_generations, cfg.train.per_device_train_batch_size = 4, 8
-    cfg.train.max_completion_length, cfg.train.learning_rate, cfg.train.temperature = 160, 1e-5, 1.0
-    print(f"data: {root}; settings: {args}; train: G=4, 2 prompts/step, max_completion_length 160, lr 1e-5, T=1.0", flush=True)
+    cfg.train = cfg.train.model_copy(update=TRAIN)
+    print(f"data: {root}; settings: {args}; train: {TRAIN}", flush=True)
     prepare(cfg, methods)
     from engines.bundled import resolve_model
 
