@@ -11,14 +11,12 @@ setup:            ## install system packages, uv and the project environment (.v
 
 # On a 2-core CPU the default nightly (100 problems x 8 samples; 32 tokens for gym tasks, 256 for
 # CHAMP and HumanEval) takes some minutes; hardforge.toml or HARDFORGE_* variables change any of it.
-# The nightly runs in the vLLM environment when it is installed and imports (the fast engine; if
-# vLLM then fails to start, hardforge falls back to transformers and says so), else in .venv.
-HF_NIGHTLY = $(shell .venv-vllm/bin/python -c "import vllm, flows.cli" >/dev/null 2>&1 && echo .venv-vllm/bin/hardforge || echo $(HF))
+# Every `hardforge` command runs in the vLLM environment when it is installed (flows/launcher.py:
+# the fast engine; if vLLM then fails to start, hardforge falls back to transformers and says so).
 
 nightly:          ## the main job: seed ingest -> synthesis -> filters -> estimate -> export shards
-	@echo "nightly: $(HF_NIGHTLY)"
 	HARDFORGE_ROLLOUTS__MAX_TOKENS=$${HARDFORGE_ROLLOUTS__MAX_TOKENS:-256} \
-	  $(HF_NIGHTLY) --data-dir $(DATA) run nightly
+	  $(HF) --data-dir $(DATA) run nightly
 	$(HF) --data-dir $(DATA) status
 
 test:             ## the whole test suite (what CI runs)

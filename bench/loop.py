@@ -1,22 +1,31 @@
-"""Does the loop learn? "Hard Examples Are All You Need" (Pikus et al. 2025) in miniature.
+"""Does the loop learn, and does the curriculum's order matter? "Hard Examples Are All You Need"
+(Pikus et al. 2025) in miniature, with error bars.
 
-On the bundled model and reasoning-gym tasks: measure a training set and a held-out set (another
-generator seed) with the base policy, export the training set's curriculum in three orders over
-the same items (hardest-first, the product's default; random; easiest-first), run the same number
-of GRPO steps on each from the same base policy, and measure the held-out set again.
+On the bundled model and reasoning-gym tasks: measure a training set (generator seed 0) and a
+held-out set (seed 1) with the base policy; then, from the same base policy and for each of
+``--seeds`` seeds, run the same number of GRPO steps on each arm:
+
+- hardest: the in-band items hardest-first (the product's default curriculum);
+- random: the same items in a random order (another order per seed);
+- easiest: the same items easiest-first;
+- none: no curriculum: the same tasks at random levels 0-2 (seed 2), whatever their pass@1.
+
+Each arm sees as many prompts as the curriculum has items, times ``--epochs``; the held-out set is
+measured with ``--heldout-n`` samples per problem (>= 16). Prints each arm's held-out gain as mean
+± std over seeds, and whether each difference from the default is larger than the spread.
 
     .venv/bin/python bench/loop.py [--tasks chain_sum,basic_arithmetic,products] [--levels 0]
-        [--size 16] [--heldout-size 8] [--steps 6] [--lr 1e-5] [--n 8] [--max-tokens 32]
-
-Prints per arm: held-out pass@1 before and after, mean reward per step, and the fraction of
-groups with zero reward variance (no gradient). CPU settings are small so that it finishes;
-the figures are a smoke test of the mechanism, not a replication of the paper.
+        [--size 8] [--heldout-size 8] [--seeds 3] [--epochs 1] [--lr 1e-5] [--n 8] [--heldout-n 16]
+        [--max-tokens 32] [--arms hardest,random,easiest,none]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
+import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -27,18 +36,30 @@ sys.path.insert(0, str(ROOT))
 
 from flows.runtime import prepare_environment  # noqa: E402
 
+TRAIN, HELDOUT, POOL = (f"json_extract(extra, '$.gym.seed')::INT = {seed}" for seed in (0, 1, 2))
+
+
+def spread_verdict(a: list[float], b: list[float]) -> str:
+    """Whether two arms' mean gains differ by more than their spread (the larger std over seeds)."""
+    difference = statistics.mean(a) - statistics.mean(b)
+    spread = max(statistics.stdev(a) if len(a) > 1 else 0.0, statistics.stdev(b) if len(b) > 1 else 0.0)
+    return f"{difference:+.3f} ({'larger' if abs(difference) > spread else 'not larger'} than the spread {spread:.3f})"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", default="chain_sum,basic_arithmetic,products")
     parser.add_argument("--levels", default="0")
-    parser.add_argument("--size", type=int, default=16)
+    parser.add_argument("--size", type=int, default=8)
     parser.add_argument("--heldout-size", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--lr", type=float, default=1e-5)
     parser.add_argument("--n", type=int, default=8)
+    parser.add_argument("--heldout-n", type=int, default=16)
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--temperature", type=float, default=0.7)
+    parser.add_argument("--arms", default="hardest,random,easiest,none")
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="hardforge-loop-"))).resolve()
@@ -57,41 +78,65 @@ def main() -> None:
     cfg = HardforgeConfig(data_dir=data_dir)
     cfg.engine.backend = "transformers"
     cfg.engine.model = str(ensure_bundled_model(ROOT / ".cache" / "models"))
-    cfg.rollouts.n, cfg.rollouts.k, cfg.rollouts.temperature = args.n, [1, args.n], args.temperature
+    cfg.rollouts.n, cfg.rollouts.k, cfg.rollouts.temperature = args.n, [1], args.temperature
     cfg.rollouts.per_source["gym"].max_tokens = args.max_tokens
     cfg.train.max_completion_length, cfg.train.learning_rate = args.max_tokens, args.lr
     cfg.train.temperature = args.temperature
+    heldout_cfg = cfg.model_copy(deep=True)
+    heldout_cfg.rollouts.n, heldout_cfg.rollouts.screen = args.heldout_n, None
+    pool_cfg = cfg.model_copy(deep=True)  # the no-curriculum arm's pool: measured only so that it can be exported
+    pool_cfg.rollouts.n, pool_cfg.rollouts.screen = 2, None
+    pool_cfg.curriculum.keep_unsolved = pool_cfg.curriculum.keep_solved = True
     warehouse = Warehouse(data_dir)
-    for task in args.tasks.split(","):
-        for seed, size in ((0, args.size), (1, args.heldout_size)):
-            ingest(warehouse, f"gym:{task}", cfg, gym_options={"size": size, "levels": args.levels, "seed": seed})
-    train_set, heldout = "json_extract(extra, '$.gym.seed')::INT = 0", "json_extract(extra, '$.gym.seed')::INT = 1"
+    tasks = args.tasks.split(",")
+    for task in tasks:
+        ingest(warehouse, f"gym:{task}", cfg, gym_options={"size": args.size, "levels": args.levels, "seed": 0})
+        ingest(warehouse, f"gym:{task}", cfg, gym_options={"size": args.heldout_size, "levels": args.levels, "seed": 1})
+        ingest(warehouse, f"gym:{task}", cfg, gym_options={"size": args.size, "levels": "0-2", "seed": 2})
     base = resolve_policy(warehouse, cfg, "bundled")
 
     def heldout_pass_at_1(policy_id: str) -> float:
-        estimate_once(cfg, policy=policy_id, where=heldout)
+        estimate_once(heldout_cfg, policy=policy_id, where=HELDOUT)
         return warehouse.scalar(
-            f"SELECT avg(pass_at_1) FROM difficulty JOIN problems USING (problem_id) WHERE policy_id = ? AND {heldout}",
-            [policy_id])
+            f"SELECT avg(pass_at_1) FROM difficulty JOIN problems USING (problem_id) WHERE policy_id = ? AND n = ? AND {HELDOUT}",
+            [policy_id, args.heldout_n])
 
     start = time.monotonic()
-    estimate_once(cfg, policy=base.policy_id, where=train_set)
+    estimate_once(cfg, policy=base.policy_id, where=TRAIN)
+    estimate_once(pool_cfg, policy=base.policy_id, where=POOL)
     before = heldout_pass_at_1(base.policy_id)
-    print(f"settings: tasks={args.tasks} levels={args.levels} train={args.size}/task/level "
-          f"held-out={args.heldout_size}/task/level steps={args.steps} lr={args.lr} n={args.n} "
-          f"max_tokens={args.max_tokens} T={args.temperature} generations={cfg.train.num_generations} "
-          f"prompts/step={cfg.train.per_device_train_batch_size // cfg.train.num_generations} loss={cfg.train.loss_type}")
-    print(f"{'arm':10} {'items':>5} {'held-out before':>15} {'after':>7} {'mean reward/step':>16} {'zero-std groups':>15} {'s/step':>7}")
-    for order in ("hardest", "random", "easiest"):
-        cfg.curriculum.order = order
-        exported = export_curriculum(warehouse, base.policy_id, cfg.curriculum, cfg.rollouts, data_dir / "curricula")
-        result = train(warehouse, cfg, curriculum_id=exported.curriculum_id, max_steps=args.steps)
-        after = heldout_pass_at_1(result.policy.policy_id)
-        rewards = [m["reward_mean"] for m in result.metrics if m["reward_mean"] is not None]
-        zero = [m["frac_reward_zero_std"] for m in result.metrics if m["frac_reward_zero_std"] is not None]
-        step_s = result.summary()["mean_step_time_s"]
-        print(f"{order:10} {exported.items:>5} {before:15.3f} {after:7.3f} {sum(rewards) / max(1, len(rewards)):16.3f} "
-              f"{sum(zero) / max(1, len(zero)):15.2f} {step_s:7.1f}", flush=True)
+    items = export_curriculum(warehouse, base.policy_id, cfg.curriculum, cfg.rollouts, data_dir / "curricula").items
+    per_step = cfg.train.per_device_train_batch_size // cfg.train.num_generations
+    steps = max(1, math.ceil(items * args.epochs / per_step))
+    print(f"settings: tasks={args.tasks} levels={args.levels} train={args.size}/task/level (in band: {items}) "
+          f"held-out={args.heldout_size}/task/level x n={args.heldout_n} seeds={args.seeds} steps={steps} "
+          f"({per_step} prompts/step, {args.epochs} epoch) lr={args.lr} n={args.n} max_tokens={args.max_tokens} "
+          f"T={args.temperature} G={cfg.train.num_generations} loss={cfg.train.loss_type}; held-out before: {before:.3f}",
+          flush=True)
+    gains: dict[str, list[float]] = {}
+    for seed in range(args.seeds):
+        for arm in args.arms.split(","):
+            run = (pool_cfg if arm == "none" else cfg).model_copy(deep=True)
+            run.train.seed = seed
+            run.curriculum.order = "random" if arm == "none" else arm
+            run.curriculum.order_seed = seed + 1 if run.curriculum.order == "random" else 0
+            exported = export_curriculum(warehouse, base.policy_id, run.curriculum, run.rollouts, data_dir / "curricula")
+            result = train(warehouse, run, curriculum_id=exported.curriculum_id, max_steps=steps)
+            after = heldout_pass_at_1(result.policy.policy_id)
+            shutil.rmtree(result.policy.model_path, ignore_errors=True)  # measured: the checkpoint is not needed
+            gains.setdefault(arm, []).append(after - before)
+            zero = [m["frac_reward_zero_std"] for m in result.metrics if m["frac_reward_zero_std"] is not None]
+            print(f"  seed {seed} {arm:8} items {exported.items:3} held-out {after:.3f} (gain {after - before:+.3f}) "
+                  f"zero-std groups {sum(zero) / max(1, len(zero)):.2f} {result.summary()['mean_step_time_s']:.1f} s/step",
+                  flush=True)
+    print(f"\n{'arm':10} {'held-out gain (mean ± std)':>28}  per seed")
+    for arm, values in gains.items():
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        print(f"{arm:10} {statistics.mean(values):+18.3f} ± {std:.3f}  {', '.join(f'{v:+.3f}' for v in values)}")
+    default = "hardest" if "hardest" in gains else next(iter(gains))
+    for arm, values in gains.items():
+        if arm != default:
+            print(f"{default} - {arm}: {spread_verdict(gains[default], values)}")
     print(f"total {time.monotonic() - start:.0f} s; data in {data_dir}")
 
 

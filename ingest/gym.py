@@ -1,7 +1,8 @@
 """reasoning-gym seed problems: procedural tasks with difficulty levels and a scorer per task.
 
 ``gym:TASK`` (optionally ``gym:TASK?levels=0-2&size=20&seed=0``) generates ``size`` problems
-at each level from the task's curriculum (``reasoning_gym.coaching``). Each problem records the
+at each level from the task's curriculum (``reasoning_gym.coaching``); ``levels=auto`` lets the
+policy's measurements choose the level (``ingest.gym_auto``). Each problem records the
 task, level, generator config, seed and the entry's metadata in ``extra.gym``, which is what the
 ``gym`` verifier needs to rebuild the task's scorer. Keys stay content hashes, so the same
 request ingests nothing new the second time.
@@ -28,6 +29,7 @@ class GymRequest:
     levels: tuple[int, ...] = (0,)
     size: int = 20
     seed: int = 0
+    auto: bool = False  # levels=auto: the level (and a fresh generator seed) are chosen at ingest (ingest.gym_auto)
 
     @property
     def source(self) -> str:
@@ -63,8 +65,10 @@ def parse_request(target: str, size: int | None = None, levels: str | None = Non
         raise HardforgeError(f"size and seed in '{target}' must be integers.") from None
     if size <= 0:
         raise HardforgeError(f"--size must be positive, got {size}.")
-    chosen = parse_levels(levels if levels is not None else options.get("levels", "0"))
-    return GymRequest(spec, chosen, size, seed)
+    text = levels if levels is not None else options.get("levels", "0")
+    if text.strip() == "auto":
+        return GymRequest(spec, (), size, seed, auto=True)
+    return GymRequest(spec, parse_levels(text), size, seed)
 
 
 def import_reasoning_gym():

@@ -32,6 +32,7 @@ class IngestSummary:
     rows: int = 0
     inserted: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
+    chosen: dict[str, Any] = field(default_factory=dict)  # what a gym levels=auto request resolved to
 
     @property
     def accepted(self) -> int:
@@ -50,6 +51,7 @@ class IngestSummary:
             "already_present": self.already_present,
             "quarantined": sum(self.quarantined.values()),
             "quarantine_reasons": dict(self.quarantined.most_common()),
+            **({"chosen": self.chosen} if self.chosen else {}),
         }
 
 

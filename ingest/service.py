@@ -53,10 +53,17 @@ def ingest(
         raise HardforgeError("--size, --levels and --seed apply to gym:TASK targets only.")
     if target.startswith(gym.PREFIX):
         request = gym.parse_request(target, **(gym_options or {}))
+        auto = request.auto
+        if auto:
+            from ingest.gym_auto import choose_level
+
+            request = choose_level(warehouse, request, config)
         rows = list(gym.gym_rows(request))  # generated up front: a bad task or level fails before any write
         summary = ingest_rows(
             warehouse, request.source, rows, Mapping(), limits, locator=lambda n: f"{request.source}:{n}", **common
         )
+        if auto:
+            summary.chosen = {"level": request.levels[0], "seed": request.seed}
     elif target in seeds.SEEDS and not Path(target).exists():
         if target == "champ":
             rows, concepts, hints = seeds.champ_rows()

@@ -56,6 +56,7 @@ class EstimateSummary:
     estimated: int = 0
     rollouts: int = 0
     correct: int = 0
+    in_band: int = 0  # problems whose estimate after this run is 0 < pass@1 < 1: what GRPO learns from
     completion_tokens: int = 0
     elapsed_s: float = 0.0
     generate_s: float = 0.0
@@ -86,10 +87,10 @@ def estimate(
     run_id = run_id or uuid.uuid4().hex
     own = verifiers is None and not isinstance(engine, RolloutService)
     if isinstance(engine, RolloutService):
-        service = engine.with_config(config)
+        service = engine.with_config(config, estimating=True)
     else:
         verifiers = verifiers if verifiers is not None else VerifierSet(verifier_config)
-        service = RolloutService(engine, verifiers, config, policy_id, run_id)
+        service = RolloutService(engine, verifiers, config, policy_id, run_id, estimating=True)
     summary = EstimateSummary(policy_id, "", selected=len(problems))
     todo, summary.already_done, summary.skipped = pending(warehouse, service, problems, since)
     summary.sampling_key = ",".join(sorted({service.key(p) for p in problems}))
@@ -119,7 +120,17 @@ def _estimate_batch(warehouse: Warehouse, service: RolloutService, batch: list[t
     summary.write_s += time.perf_counter() - t1
     summary.estimated += len(batch)
     summary.correct += sum(m.correct for m in measured)
+    summary.in_band += in_band(measured)
     summary.completion_tokens += sum(c.completion_tokens for m in measured for c in m.completions)
+
+
+def in_band(measured: list[Measured]) -> int:
+    return sum(0 < m.difficulty.pass_at_1 < 1 for m in measured)
+
+
+def in_band_per_mtok(in_band_items: int, completion_tokens: int) -> float | None:
+    """The estimate's yield: in-band problems found per million completion tokens generated."""
+    return round(in_band_items / completion_tokens * 1e6, 1) if completion_tokens else None
 
 
 Pending = list[tuple[dict[str, Any], dict[str, Any] | None]]
@@ -165,7 +176,7 @@ def measure_remote(service: RolloutService, todo: Pending) -> dict[str, Any]:
     flow (the one writer) to ``store``."""
     measured = service.measure([p for p, _ in todo], [previous for _, previous in todo])
     return {"tables": {name: _ipc(table) for name, table in measured_tables(measured).items()},
-            "estimated": len(todo), "correct": sum(m.correct for m in measured),
+            "estimated": len(todo), "correct": sum(m.correct for m in measured), "in_band": in_band(measured),
             "completion_tokens": sum(c.completion_tokens for m in measured for c in m.completions)}
 
 
@@ -180,5 +191,5 @@ def from_ipc(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(data).read_all()
 
 
-__all__ = ["estimate", "pending", "store", "measured_tables", "measure_remote", "from_ipc", "select_problems", "nightly_selection", "plan_selection", "difficulty_from_counts",
+__all__ = ["estimate", "in_band", "in_band_per_mtok", "pending", "store", "measured_tables", "measure_remote", "from_ipc", "select_problems", "nightly_selection", "plan_selection", "difficulty_from_counts",
            "batch_params", "EstimateSummary", "Progress"]

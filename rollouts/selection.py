@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -14,7 +14,7 @@ from schemas.config import RolloutConfig
 from schemas.errors import HardforgeError
 from schemas.keys import content_key
 from warehouse.db import Warehouse
-from warehouse.queries import sampling_key_table
+from warehouse.queries import HELDOUT_WHERE, sampling_key_table
 
 PROBLEM_COLUMNS = "problem_id, domain, statement, answer, verifier, source, extra"
 
@@ -76,18 +76,95 @@ LIMIT {limit}
 
 def nightly_selection(
     warehouse: Warehouse, config: RolloutConfig, policy_id: str, where: str | None, limit: int | None,
-    per_source_limit: dict[str, int] | None = None,
+    per_source_limit: dict[str, int] | None = None, signal: SignalRule | None = None,
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` problems in the nightly's order (see NIGHTLY_SQL); ``remeasure`` marks
-    the ones measured before, which get another round of samples pooled with the old ones."""
+    the ones measured before, which get another round of samples pooled with the old ones.
+    With ``signal``, new problems unlikely to be in band are passed over first (``pass_over``)."""
     keys = sampling_key_table(warehouse, config)
     no_cap = 2**62
-    sql = NIGHTLY_SQL.format(where=f"({where})" if where else "TRUE", limit=int(limit) if limit is not None else no_cap,
-                             no_cap=no_cap)
+    cut = int(limit) if limit is not None and signal is None else no_cap  # passing over happens before the limit
+    sql = NIGHTLY_SQL.format(where=f"({where})" if where else "TRUE", limit=cut, no_cap=no_cap)
     caps = per_source_limit or {}
     tables = {"current_keys": keys, "source_caps": pa.table({"source": pa.array(list(caps), pa.string()),
                                                             "cap": pa.array(list(caps.values()), pa.int64())})}
-    return _rows(warehouse, sql, {"policy": policy_id}, tables)
+    rows = _rows(warehouse, sql, {"policy": policy_id}, tables)
+    if signal is not None:
+        rows, signal.passed_over = pass_over(rows, signal_history(warehouse, policy_id), policy_id, signal)
+    return rows[:limit] if limit is not None else rows
+
+
+@dataclass
+class SignalRule:
+    """Spend generation where the signal is (GRESO, arXiv 2506.02177, at selection time): a new
+    problem whose latest measurement under an earlier policy was all wrong or all right, or of a
+    source with no in-band problem among ``source_evidence`` measured, is measured only with
+    probability ``recheck`` (a seeded draw per problem and policy). Every source with candidates
+    keeps at least one problem a night. Decisions use earlier measurements only, so the
+    measurement a problem does get is the unbiased one."""
+
+    recheck: float = 0.2
+    source_evidence: int = 4
+    seed: int = 0
+    passed_over: dict[str, int] = field(default_factory=dict)  # reason -> problems, filled by a selection
+
+
+HISTORY_SQL = f"""
+WITH latest AS (
+    SELECT problem_id, policy_id, arg_max(pass_at_1, estimated_at) AS pass_at_1, max(estimated_at) AS at
+    FROM difficulty WHERE NOT ({HELDOUT_WHERE}) GROUP BY ALL
+)
+SELECT l.problem_id, p.source, l.policy_id, l.pass_at_1, l.at FROM latest l JOIN problems p USING (problem_id)
+"""
+
+
+def signal_history(warehouse: Warehouse, policy_id: str) -> dict[str, Any]:
+    """Per problem, its latest measurement under another policy; per source, (measured, in band)
+    over every policy's latest measurements."""
+    earlier: dict[str, tuple[Any, float]] = {}
+    sources: dict[str, list[int]] = {}
+    for row in warehouse.arrow(HISTORY_SQL).to_pylist():
+        stats = sources.setdefault(row["source"], [0, 0])
+        stats[0] += 1
+        stats[1] += 0 < row["pass_at_1"] < 1
+        if row["policy_id"] != policy_id and (row["problem_id"] not in earlier or row["at"] > earlier[row["problem_id"]][0]):
+            earlier[row["problem_id"]] = (row["at"], row["pass_at_1"])
+    return {"earlier": {pid: value for pid, (_, value) in earlier.items()}, "sources": sources}
+
+
+def recheck_draw(problem_id: str, policy_id: str, seed: int) -> float:
+    """A uniform draw in [0, 1) fixed by the problem, the policy and the seed."""
+    return int(content_key("recheck", problem_id, policy_id, str(seed))[:12], 16) / 16**12
+
+
+def pass_over(rows: list[dict[str, Any]], history: dict[str, Any], policy_id: str,
+              rule: SignalRule) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The rows the signal rule keeps, in order, and why the others were passed over (pure)."""
+    reasons = [_unlikely(row, history, rule) for row in rows]
+    keep = [reason is None or recheck_draw(row["problem_id"], policy_id, rule.seed) < rule.recheck
+            for row, reason in zip(rows, reasons, strict=True)]
+    for source in dict.fromkeys(row["source"] for row in rows):  # never starve a source: its first candidate stays
+        indices = [i for i, row in enumerate(rows) if row["source"] == source]
+        if not any(keep[i] for i in indices):
+            keep[indices[0]] = True
+    passed: dict[str, int] = {}
+    for reason, kept in zip(reasons, keep, strict=True):
+        if not kept:
+            passed[reason] = passed.get(reason, 0) + 1
+    return [row for row, kept in zip(rows, keep, strict=True) if kept], passed
+
+
+def _unlikely(row: dict[str, Any], history: dict[str, Any], rule: SignalRule) -> str | None:
+    """Why a candidate is unlikely to be in band for the policy, or None."""
+    if row.get("remeasure"):  # another round of this policy's own figures is never passed over
+        return None
+    value = history["earlier"].get(row["problem_id"])
+    if value is not None and value in (0.0, 1.0):
+        return f"{'never' if value == 0 else 'always'} solved by an earlier policy"
+    measured, in_band = history["sources"].get(row["source"], (0, 0))
+    if measured >= rule.source_evidence and in_band == 0:
+        return f"source {row['source']}: none in band of {measured} measured"
+    return None
 
 
 @dataclass
@@ -99,6 +176,7 @@ class SelectionPlan:
     since: dt.datetime | None  # measurements from here on count as this selection's work
     request: str
     resumed_from: str | None = None
+    passed_over: dict[str, int] = field(default_factory=dict)  # reason -> problems the signal rule left for later
 
     def as_record(self) -> dict[str, Any]:
         return {"request": self.request, "since": self.since.isoformat() if self.since else None,
@@ -107,13 +185,14 @@ class SelectionPlan:
 
 def plan_selection(
     warehouse: Warehouse, config: RolloutConfig, policy_id: str, where: str | None, limit: int | None,
-    *, remeasure: bool = False, per_source_limit: dict[str, int] | None = None,
+    *, remeasure: bool = False, per_source_limit: dict[str, int] | None = None, signal: SignalRule | None = None,
 ) -> SelectionPlan:
     """The problems an estimate run measures: the stable by-id selection, or with ``remeasure``
     the nightly's order (NIGHTLY_SQL), resuming the selection of an interrupted run with the same
     request if there is one."""
     request = content_key("estimate", policy_id, where or "", str(limit), str(remeasure), config.model_dump_json(),
-                          json.dumps(per_source_limit or {}, sort_keys=True))
+                          json.dumps(per_source_limit or {}, sort_keys=True),
+                          json.dumps([signal.recheck, signal.source_evidence, signal.seed] if signal else None))
     if not remeasure:
         return SelectionPlan(select_problems(warehouse, where, limit), None, request)
     pending = warehouse.arrow(
@@ -130,7 +209,9 @@ def plan_selection(
             con.execute("UPDATE runs SET status = 'interrupted' WHERE run_id = ?", [pending[0]["run_id"]])
         return SelectionPlan(problems, dt.datetime.fromisoformat(counts["since"]), request, pending[0]["run_id"])
     since = dt.datetime.now(dt.UTC)
-    return SelectionPlan(nightly_selection(warehouse, config, policy_id, where, limit, per_source_limit), since, request)
+    problems = nightly_selection(warehouse, config, policy_id, where, limit, per_source_limit, signal)
+    return SelectionPlan(problems, since, request, passed_over=dict(signal.passed_over) if signal else {})
 
 
-__all__ = ["select_problems", "nightly_selection", "plan_selection", "SelectionPlan"]
+__all__ = ["select_problems", "nightly_selection", "plan_selection", "SelectionPlan", "SignalRule", "pass_over",
+           "signal_history", "recheck_draw"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engines.base import Engine
-from rollouts.passk import pass_at_ks
+from rollouts.passk import pass_at_ks, pooled_rounds, screened_pass_at_ks
 from schemas.config import RolloutConfig
 from schemas.engine import Completion, SamplingParams
 from schemas.keys import content_key
@@ -37,32 +37,62 @@ class Measured:
         return sum(g.correct for g in self.grades)
 
 
-def difficulty_from_counts(problem_id: str, policy_id: str, key: str, n: int, c: int, ks: list[int], now: dt.datetime) -> Difficulty:
+def difficulty_from_counts(problem_id: str, policy_id: str, key: str, n: int, c: int, ks: list[int], now: dt.datetime,
+                           pass_at_k: dict[int, float] | None = None, rounds: int | None = None) -> Difficulty:
+    """A difficulty row; ``pass_at_k`` (with k = 1) when the estimate is not the plain fixed-n one."""
+    estimates = pass_at_k if pass_at_k is not None else pass_at_ks(n, c, ks)
     return Difficulty(
         problem_id=problem_id, policy_id=policy_id, sampling_key=key, n=n, c=c,
-        pass_at_1=c / n, pass_at_k=pass_at_ks(n, c, ks), estimated_at=now,
+        pass_at_1=estimates.get(1, c / n), pass_at_k=estimates, estimated_at=now, rounds=rounds,
     )
 
 
-def batch_params(batch: list[dict[str, Any]], config: RolloutConfig, max_tokens: int, round_: int = 0) -> SamplingParams:
-    """Sampling params of one batch; the seed depends on the batch's problems and the
-    measurement round, not on timing."""
-    seed = config.seed + round_ + int(content_key(*[p["problem_id"] for p in batch])[:8], 16) % 1_000_000
-    return SamplingParams(n=config.n, temperature=config.temperature, top_p=config.top_p, max_tokens=max_tokens, seed=seed)
+def batch_params(batch: list[dict[str, Any]], config: RolloutConfig, max_tokens: int, round_: int = 0,
+                 n: int | None = None, stage: str = "") -> SamplingParams:
+    """Sampling params of one batch; the seed depends on the batch's problems, the measurement
+    round and the stage of a screened round, not on timing."""
+    seed = config.seed + round_ + int(content_key(*[p["problem_id"] for p in batch], *([stage] if stage else []))[:8], 16) % 1_000_000
+    return SamplingParams(n=n or config.n, temperature=config.temperature, top_p=config.top_p, max_tokens=max_tokens, seed=seed)
+
+
+def rounds_of(previous: dict[str, Any] | None, config: RolloutConfig) -> int:
+    """How many measurement rounds a difficulty row pools (rows from before rounds were recorded:
+    each round took n samples)."""
+    if previous is None:
+        return 0
+    return previous.get("rounds") or -(-previous["n"] // config.n)
+
+
+def round_estimates(config: RolloutConfig, n_round: int, c_round: int, previous: dict[str, Any] | None) -> dict[int, float] | None:
+    """pass@k after a screened round (None: no screen, the plain pooled counts apply). Each round
+    is the two-stage screen, unbiased through screened_pass_at_ks; rounds are pooled with equal
+    weight. Only the k <= screen are estimated."""
+    screen = config.screening()
+    if screen is None:
+        return None
+    ks = sorted({1, *(k for k in config.k if k <= screen)})
+    current = screened_pass_at_ks(screen, n_round, c_round, ks)
+    if previous is None:
+        return current
+    earlier = {int(k): v for k, v in dict(previous.get("pass_at_k") or {}).items()} | {1: previous["pass_at_1"]}
+    return pooled_rounds(earlier, rounds_of(previous, config), current)
 
 
 class RolloutService:
-    """Puts problems to one policy. ``engine`` may be None for a grading-only use (rewards)."""
+    """Puts problems to one policy. ``engine`` may be None for a grading-only use (rewards).
+    ``estimating``: difficulty estimation, the one use that screens (``rollouts.screen``); every
+    other use (synthesis solvers, audits) takes n samples, and its sampling key says so."""
 
     def __init__(self, engine: Engine | None, verifiers: VerifierSet, config: RolloutConfig, policy_id: str,
-                 run_id: str | None = None) -> None:
-        self.engine, self.verifiers, self.config = engine, verifiers, config
-        self.policy_id, self.run_id = policy_id, run_id
+                 run_id: str | None = None, *, estimating: bool = False) -> None:
+        self.engine, self.verifiers = engine, verifiers
+        self.config = config if estimating else config.model_copy(update={"screen": None})
+        self.policy_id, self.run_id, self.estimating = policy_id, run_id, estimating
         self.timings = {"generate_s": 0.0, "grade_s": 0.0}  # where measure() spent its time
 
-    def with_config(self, config: RolloutConfig) -> RolloutService:
+    def with_config(self, config: RolloutConfig, *, estimating: bool = False) -> RolloutService:
         """The same engine, verifiers and policy under another rollout config (e.g. n = G)."""
-        return RolloutService(self.engine, self.verifiers, config, self.policy_id, self.run_id)
+        return RolloutService(self.engine, self.verifiers, config, self.policy_id, self.run_id, estimating=estimating)
 
     def key(self, problem: dict[str, Any]) -> str:
         return sampling_key(self.config, problem)
@@ -90,21 +120,22 @@ class RolloutService:
                 out[i][j] = grade
         return out  # type: ignore[return-value]
 
-    def sample(self, problems: list[dict[str, Any]], previous: list[dict[str, Any] | None] | None = None
-               ) -> tuple[list[list[Completion]], list[int]]:
-        """n completions per problem, one generate call per token budget; returns them and the
-        seed each problem's batch was sampled with."""
+    def sample(self, problems: list[dict[str, Any]], previous: list[dict[str, Any] | None] | None = None,
+               counts: list[int] | None = None, stage: str = "") -> tuple[list[list[Completion]], list[int]]:
+        """``counts[i]`` (default n) completions per problem, one generate call per token budget
+        and count; returns them and the seed each problem's batch was sampled with."""
         assert self.engine is not None, "sampling needs an engine"
         previous = previous or [None] * len(problems)
-        by_budget: dict[int, list[int]] = {}
+        counts = counts or [self.config.n] * len(problems)
+        groups_of: dict[tuple[int, int], list[int]] = {}
         for i, problem in enumerate(problems):
-            by_budget.setdefault(self.budget(problem), []).append(i)
+            groups_of.setdefault((self.budget(problem), counts[i]), []).append(i)
         completions: list[list[Completion]] = [[] for _ in problems]
         seeds = [0] * len(problems)
-        for budget, indices in sorted(by_budget.items()):
+        for (budget, count), indices in sorted(groups_of.items()):
             batch = [problems[i] for i in indices]
-            offsets = [previous[i]["n"] if previous[i] else 0 for i in indices]
-            params = batch_params(batch, self.config, budget, round_=max(offsets) // self.config.n)
+            done = max(rounds_of(previous[i], self.config) for i in indices)  # another round, another seed
+            params = batch_params(batch, self.config, budget, round_=done, n=count, stage=stage)
             t0 = time.perf_counter()
             groups = self.engine.generate([problem_chat(p, self.config) for p in batch], params)
             self.timings["generate_s"] += time.perf_counter() - t0
@@ -112,39 +143,59 @@ class RolloutService:
                 completions[i], seeds[i] = group, params.seed
         return completions, seeds
 
-    def measure(self, problems: list[dict[str, Any]], previous: list[dict[str, Any] | None] | None = None) -> list[Measured]:
-        """Sample, grade and build the rows. ``previous`` (a difficulty row or None per problem)
-        makes this another round for that problem: the sample numbering continues and the
-        figures are pooled."""
-        previous = previous or [None] * len(problems)
-        completions, seeds = self.sample(problems, previous)
+    def _graded(self, problems: list[dict[str, Any]], completions: list[list[Completion]]) -> list[list[Grade]]:
         t0 = time.perf_counter()
         grades = self.grade(problems, [[c.text for c in group] for group in completions])
         self.timings["grade_s"] += time.perf_counter() - t0
+        return grades
+
+    def measure(self, problems: list[dict[str, Any]], previous: list[dict[str, Any] | None] | None = None) -> list[Measured]:
+        """Sample, grade and build the rows. ``previous`` (a difficulty row or None per problem)
+        makes this another round for that problem: the sample numbering continues and the
+        figures are pooled. With a screen, a round samples ``screen`` and goes on to n only for a
+        problem that was neither always wrong nor always right (adaptive n)."""
+        previous = previous or [None] * len(problems)
+        screen = self.config.screening()
+        completions, seeds = self.sample(problems, previous, [screen or self.config.n] * len(problems))
+        grades = self._graded(problems, completions)
+        per_sample = [[seed] * len(group) for seed, group in zip(seeds, completions, strict=True)]
+        go_on = [i for i, graded in enumerate(grades) if screen and 0 < sum(g.correct for g in graded) < screen]
+        if go_on:
+            more, more_seeds = self.sample([problems[i] for i in go_on], [previous[i] for i in go_on],
+                                           [self.config.n - screen] * len(go_on), stage="screened")
+            more_grades = self._graded([problems[i] for i in go_on], more)
+            for i, group, graded, seed in zip(go_on, more, more_grades, more_seeds, strict=True):
+                completions[i], grades[i] = completions[i] + group, grades[i] + graded
+                per_sample[i] += [seed] * len(group)
         return [self.rows(p, group, graded, previous=prev, seed=seed)
-                for p, group, graded, prev, seed in zip(problems, completions, grades, previous, seeds, strict=True)]
+                for p, group, graded, prev, seed in zip(problems, completions, grades, previous, per_sample, strict=True)]
 
     def rows(self, problem: dict[str, Any], completions: list[Completion], grades: list[Grade], *,
-             previous: dict[str, Any] | None = None, seed: int | None = None) -> Measured:
-        """The rollout and difficulty rows of one problem's graded completions."""
+             previous: dict[str, Any] | None = None, seed: int | list[int] | None = None) -> Measured:
+        """The rollout and difficulty rows of one problem's graded completions (``seed``: one for
+        all, or one per completion)."""
         key, mode, now = self.key(problem), self.extraction(problem), dt.datetime.now(dt.UTC)
         offset = previous["n"] if previous else 0
+        seeds = seed if isinstance(seed, list) else [seed] * len(completions)
         rollouts = [
             Rollout(
                 rollout_id=content_key(problem["problem_id"], self.policy_id, key, str(offset + j)),
                 problem_id=problem["problem_id"], policy_id=self.policy_id, sampling_key=key,
-                sample_idx=offset + j, seed=seed, completion=completion.text,
+                sample_idx=offset + j, seed=sample_seed, completion=completion.text,
                 extracted_answer=grade.extracted, correct=grade.correct, score=grade.score,
                 prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens,
                 finish_reason=completion.finish_reason, detail=grade.detail, extraction=mode,
                 run_id=self.run_id, created_at=now,
             )
-            for j, (completion, grade) in enumerate(zip(completions, grades, strict=True))
+            for j, (completion, grade, sample_seed) in enumerate(zip(completions, grades, seeds, strict=True))
         ]
-        n = len(grades) + (previous["n"] if previous else 0)
-        c = sum(g.correct for g in grades) + (previous["c"] if previous else 0)
-        difficulty = difficulty_from_counts(problem["problem_id"], self.policy_id, key, n, c, self.config.k, now)
+        n_round, c_round = len(grades), sum(g.correct for g in grades)
+        n = n_round + (previous["n"] if previous else 0)
+        c = c_round + (previous["c"] if previous else 0)
+        difficulty = difficulty_from_counts(problem["problem_id"], self.policy_id, key, n, c, self.config.k, now,
+                                            round_estimates(self.config, n_round, c_round, previous),
+                                            rounds=rounds_of(previous, self.config) + 1)
         return Measured(problem, key, completions, grades, rollouts, difficulty)
 
 
-__all__ = ["RolloutService", "Measured", "difficulty_from_counts", "batch_params"]
+__all__ = ["RolloutService", "Measured", "difficulty_from_counts", "batch_params", "round_estimates", "rounds_of"]

@@ -20,7 +20,7 @@ from schemas.provenance import DEFAULT_MINIMUM, LabelProvenance
 
 ENV_PREFIX = "HARDFORGE_"
 # Environment variables that are not config keys.
-ENV_NOT_KEYS = {"HARDFORGE_CONFIG", "HARDFORGE_DEBUG"}
+ENV_NOT_KEYS = {"HARDFORGE_CONFIG", "HARDFORGE_DEBUG", "HARDFORGE_SAME_ENV"}
 DEFAULT_CONFIG_FILE = "hardforge.toml"
 
 
@@ -117,6 +117,14 @@ class RolloutConfig(Section):
     per_source: dict[str, SourceRollout] = Field(default_factory=_default_per_source)
     batch_problems: int = Field(8, gt=0)  # problems per generate call and per warehouse write
     grade_timeout_s: float = Field(5.0, gt=0)
+    # adaptive n: a problem's first measurement samples this many, and the other n - screen only
+    # when they were neither all wrong nor all right (rollouts.passk.screened_pass_at_ks keeps
+    # pass@k unbiased; k > screen is not estimated). None or >= n: always n.
+    screen: int | None = Field(4, gt=0)
+
+    def screening(self) -> int | None:
+        """The effective screen size, or None when every measurement takes n samples."""
+        return self.screen if self.screen is not None and self.screen < self.n else None
 
     def for_source(self, source: str) -> SourceRollout:
         """The effective max_tokens, extraction and instruction (None = the domain's) for a source."""
@@ -188,6 +196,7 @@ class CurriculumConfig(Section):
     balance_domains: bool = False  # interleave domains round-robin, hardest first within each
     # hardest-first is the product's curriculum; the others exist to compare against it (bench/loop.py)
     order: Literal["hardest", "easiest", "random"] = "hardest"
+    order_seed: int = 0  # another stable shuffle for order = "random" (0: the original one)
     rows_per_shard: int = Field(10_000, gt=0)
     # labels below this stay out of the curriculum (schemas/provenance.py: vote < judged < inherited < ...)
     min_label_provenance: LabelProvenance = DEFAULT_MINIMUM
@@ -196,9 +205,14 @@ class CurriculumConfig(Section):
 def _default_seeds() -> list[str]:
     # Tasks and levels where the bundled 135M model is sometimes right (bench/gym_levels.py; the
     # README's table), next to the competition seeds it cannot solve yet.
-    gym = ["chain_sum?levels=0-1", "basic_arithmetic?levels=0-1", "products?levels=0-2", "gcd?levels=0-1",
-           "letter_counting?levels=0-1"]
-    return ["champ", "humaneval", *(f"gym:{task}&size=16" for task in gym)]
+    # levels=auto: each task at the level the policy's measurements point to (ingest.gym_auto; level 0
+    # the first night), with a fresh batch once the last one is measured
+    gym = ["chain_sum", "basic_arithmetic", "products", "gcd", "letter_counting"]
+    return ["champ", "humaneval", *(f"gym:{task}?levels=auto&size=16" for task in gym)]
+
+
+def _default_probe() -> list[str]:
+    return [f"gym:{task}?levels=0&size=6&seed=1" for task in ("chain_sum", "basic_arithmetic", "products", "gcd", "letter_counting")]
 
 
 class NightlyConfig(Section):
@@ -213,6 +227,16 @@ class NightlyConfig(Section):
     lean_limit: int | None = Field(20, gt=0)  # problems checked per night
     # seeds per method per night: SvS costs G x (synthesis + G solutions) per seed, minutes on a CPU
     synthesize_limit: int | None = Field(2, gt=0)
+    # A fixed held-out probe (another generator seed than the seeds'): each night's policy, and the
+    # one training makes, is measured on it with probe_n samples (flows.probe). Never trained on or
+    # exported: its problems carry a 'heldout' filter verdict. [] = no probe.
+    probe: list[str] = Field(default_factory=_default_probe)
+    probe_n: int = Field(16, gt=0)
+    # where the signal is (rollouts.selection.SignalRule, GRESO-like): a new problem an earlier policy
+    # always or never solved, or from a source with none in band of source_evidence measured, is
+    # measured only with probability recheck; every source keeps at least one problem a night
+    recheck: float = Field(0.2, ge=0, le=1)
+    source_evidence: int = Field(4, gt=0)
     # the roles the nightly's train stage trains (when train.enabled): both = one mixed GRPO run
     train_roles: list[Literal["solver", "proposer"]] = Field(default_factory=lambda: ["solver"], min_length=1)
 

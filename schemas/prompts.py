@@ -46,4 +46,6 @@ def sampling_key(config: RolloutConfig, problem: dict[str, Any]) -> str:
         "instruction": instruction(problem["domain"], source, config),
         "grader": f"{problem['verifier']}@{GRADER_VERSIONS.get(problem['verifier'], '0')}",
     }
+    if config.screening():  # a screened measurement is another design (and other pass@k): other work
+        fields["screen"] = config.screening()
     return content_key("sampling", json.dumps(fields, sort_keys=True))

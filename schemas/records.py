@@ -124,6 +124,7 @@ class Difficulty(Record):
     pass_at_1: float
     pass_at_k: dict[int, float]
     estimated_at: dt.datetime
+    rounds: int | None = None  # measurement rounds pooled in this row (rollouts.service.round_estimates)
 
 
 class LeanCheck(Record):

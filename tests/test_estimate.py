@@ -166,7 +166,8 @@ def test_real_model_gets_some_gym_problems_right(real_config, data_dir):
 
     warehouse = Warehouse(data_dir)
     ingest(warehouse, "gym:products", real_config, gym_options={"size": 6, "levels": "0", "seed": 0})
-    real_config.rollouts.n, real_config.rollouts.k = 8, [1, 8]
+    # the fixed-n path (the screened one is tests/test_screening.py's)
+    real_config.rollouts.n, real_config.rollouts.k, real_config.rollouts.screen = 8, [1, 8], None
     summary = run_estimate(real_config, where="source = 'gym:products'")
     assert summary["estimated"] == 6 and summary["rollouts"] == 48
     _assert_difficulty_matches_rollouts(warehouse, real_config.rollouts.k)

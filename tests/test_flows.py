@@ -32,6 +32,9 @@ def nightly_env(model: Path, **extra: str) -> dict[str, str]:
         "HARDFORGE_CURRICULUM__KEEP_SOLVED": "true",
         # SvS would find seeds in a killed run's figures that a clean run never had
         "HARDFORGE_NIGHTLY__SYNTHESIZE": "[]",
+        # a held-out probe of two problems, two samples each: the mechanism, at a test's cost
+        "HARDFORGE_NIGHTLY__PROBE": '["gym:products?levels=0&size=2&seed=1"]',
+        "HARDFORGE_NIGHTLY__PROBE_N": "2",
         **extra,
     }
 
@@ -77,7 +80,8 @@ def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
     assert {"nightly-summary", "problems-by-source", "filter-reasons", "pass-at-1-histogram", "ingest-counts", "synthesis",
             "nightly-report"} <= keys
     (page,) = (clean / "reports").glob("nightly-*.html")  # the linked page of plots
-    assert page.read_text().count("<svg") == 2  # pass@1 and the curriculum; no drift or synthesis yet
+    # pass@1, the held-out curve (one policy so far), the estimate's yield and the curriculum; no drift or synthesis yet
+    assert page.read_text().count("<svg") == 4
     assert {"nightly", "ingest", "synthesize", "filter", "estimate", "export"} <= flows
     runs = _query(clean, "SELECT flow, status, prefect_run_id FROM runs WHERE flow = 'nightly'")
     assert runs[0]["status"] == "completed" and runs[0]["prefect_run_id"]
@@ -109,7 +113,7 @@ def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
     # 3. no duplicate, no missing row, and the same export as the uninterrupted run
     after, expected = _warehouse_rows(killed), _warehouse_rows(clean)
     assert after == expected
-    assert after["rollouts"]["n"] == after["rollouts"]["u"] == 8
+    assert after["rollouts"]["n"] == after["rollouts"]["u"] == 8 + 2 * 2  # and the held-out probe's 2 x 2
     killed_manifest, killed_items = _curriculum(killed)
     assert killed_items == items
     assert killed_manifest["curriculum_id"] == manifest["curriculum_id"]
@@ -234,10 +238,19 @@ def test_nightly_with_training_closes_the_loop(data_dir, bundled_model):
         any_value(json_extract_string(a.meta, '$.seeded_from_policy')) AS parent
         FROM synth_attempts a WHERE a.method = 'svs' AND a.policy_id = '{trained["policy_id"]}'""")[0]
     assert seeded["n"] > 0 and seeded["parent"] == base["policy_id"], seeded
-    by_policy = _query(data_dir, "SELECT policy_id, count(*) AS n FROM difficulty GROUP BY 1")
+    by_policy = _query(data_dir, "SELECT policy_id, count(*) AS n FROM difficulty WHERE problem_id NOT IN "
+                                 "(SELECT problem_id FROM filter_verdicts WHERE filter = 'heldout') GROUP BY 1")
     assert {r["policy_id"]: r["n"] for r in by_policy}.get(trained["policy_id"]) == 2
-    # the second night's report draws the drift of the same 2 problems from the base to the trained policy
+    # the held-out probe was never estimated, exported or trained on, and measured every policy
+    (probe,) = _query(data_dir, """SELECT count(DISTINCT problem_id) AS problems, count(DISTINCT policy_id) AS policies,
+        count(*) FILTER (WHERE problem_id IN (SELECT problem_id FROM curriculum_items)) AS exported
+        FROM difficulty WHERE problem_id IN (SELECT problem_id FROM filter_verdicts WHERE filter = 'heldout')""")
+    assert probe == {"problems": 2, "policies": 3, "exported": 0}
+    # the second night's report draws the drift of the same 2 problems from the base to the trained
+    # policy beside the held-out curve over the three policies
     run_id = _query(data_dir, "SELECT run_id FROM runs WHERE flow = 'nightly' ORDER BY started_at DESC LIMIT 1")[0]["run_id"]
     page = (data_dir / "reports" / f"nightly-{run_id[:8]}.html").read_text()
-    drift = page[page.index('<section id="drift">'):page.index('<section id="acceptance">')]
+    drift = page[page.index('<section id="drift">'):page.index('<section id="heldout">')]
     assert "<svg" in drift and "<td>2</td>" in drift
+    heldout = page[page.index('<section id="heldout">'):page.index('<section id="yield">')]
+    assert "<svg" in heldout and heldout.count("<tr>") == 1 + 3

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from flows import report_data
-from flows.report_page import BLUES, GREENS, ORANGE, PURPLES
+from flows.report_page import BLUES, GREENS, ORANGE, PURPLES, RED, TEAL
+from rollouts.probe import heldout_curve, mark_heldout
 from schemas.records import (
     Curriculum,
     CurriculumItem,
@@ -63,9 +64,19 @@ def _fill(warehouse: Warehouse) -> None:
         {"rule": "sqlm vote + checks (default)", "problems": 40, "labelled": 30, "label_accuracy": 0.6, "reward_accuracy": 0.8,
          "majority_ratio": None, "accepted": 8, "precision": 1.0, "yield": 0.2}]}
     runs.append(Run(run_id="audit" + "0" * 27, flow="audit", status="completed", started_at=_day(1), counts=audit))
-    for table, records in (("problems", problems), ("policies", policies), ("difficulty", difficulty), ("runs", runs),
+    # the held-out probe (10 problems, 16 samples each: the child solves more) and each night's yield
+    probe = [Problem(problem_id=f"h{i:02d}", domain="math", statement=f"h{i}", answer="1", verifier="gym",
+                     source="gym:products", created_at=T0) for i in range(10)]
+    for policy, c in ((policies[0], 2), (policies[1], 6)):
+        difficulty += [Difficulty(problem_id=p.problem_id, policy_id=policy.policy_id, sampling_key="probe", n=16,
+                                  c=c + i % 2, pass_at_1=(c + i % 2) / 16, pass_at_k={1: (c + i % 2) / 16},
+                                  estimated_at=policy.created_at) for i, p in enumerate(probe)]
+    runs += [Run(run_id=f"est{night}" + "0" * 28, flow="estimate", status="completed", started_at=_day(night),
+                 counts={"estimated": 30, "in_band": 10 + 5 * night, "completion_tokens": 10_000}) for night in (0, 1)]
+    for table, records in (("problems", [*problems, *probe]), ("policies", policies), ("difficulty", difficulty), ("runs", runs),
                            ("synth_attempts", attempts), ("curricula", curricula), ("curriculum_items", items)):
         warehouse.upsert_records(table, records)
+    mark_heldout(warehouse, [p.problem_id for p in probe], None)
 
 
 @pytest.fixture
@@ -96,11 +107,16 @@ def test_the_figures_behind_the_plots(filled):
     assert report_data.resolve_policy_ref(filled, "base-grpo-1") == "b" * 32
     assert report_data.resolve_policy_ref(filled, "aaaa") == "a" * 32
     assert report_data.resolve_policy_ref(filled, "nobody") is None
+    # the probe is left out of the above and drawn on its own: mean pass@1 per policy, oldest first
+    curve = heldout_curve(filled, 16)
+    assert [(r["name"], r["problems"]) for r in curve] == [("base", 10), ("base-grpo-1", 10)]
+    assert [round(r["mean_pass_at_1"], 4) for r in curve] == [0.1562, 0.4062] and all(r["stderr"] > 0 for r in curve)
+    assert [r["in_band_per_mtok"] for r in report_data.estimate_yield(filled)] == [1000.0, 1500.0]
 
 
 def _screenshot(page, png):
     result = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                             "--window-size=1100,3000", f"--screenshot={png}", page.resolve().as_uri()],
+                             "--window-size=1100,4400", f"--screenshot={png}", page.resolve().as_uri()],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and png.exists(), result.stderr[-2000:]
     return Image.open(png).convert("RGB")
@@ -118,11 +134,12 @@ def test_the_page_in_a_browser_shows_every_plot(filled, tmp_path):
     assert result.returncode == 0, result.stderr
     page = tmp_path / "page.html"
     text = page.read_text()
-    assert text.count("<svg") == 4 and "<script" not in text and "class=\"empty\"" not in text
+    assert text.count("<svg") == 6 and "<script" not in text and "class=\"empty\"" not in text
     assert "Label audit on gold" in text and "sqlm vote + checks (default)" in text  # the latest audit's table
     image = _screenshot(page, tmp_path / "page.png")
     figures = {name: _pixels(image, colour) for name, colour in
-               (("pass@1", BLUES[0]), ("drift", ORANGE), ("acceptance", GREENS[0]), ("composition", PURPLES[0]))}
+               (("pass@1", BLUES[0]), ("drift", ORANGE), ("held-out curve", RED), ("yield", TEAL),
+                ("acceptance", GREENS[0]), ("composition", PURPLES[0]))}
     assert all(count > 300 for count in figures.values()), figures
 
     # the page of an empty warehouse says what to run, and draws none of the plots
@@ -131,9 +148,9 @@ def test_the_page_in_a_browser_shows_every_plot(filled, tmp_path):
     result = run_cli(empty.data_dir, "report")
     assert result.returncode == 0, result.stderr
     page = empty.data_dir / "reports" / "report.html"
-    assert page.read_text().count("class=\"empty\"") == 5
+    assert page.read_text().count("class=\"empty\"") == 7
     image = _screenshot(page, tmp_path / "empty.png")
-    assert all(_pixels(image, colour) == 0 for colour in (BLUES[0], ORANGE, GREENS[0], PURPLES[0]))
+    assert all(_pixels(image, colour) == 0 for colour in (BLUES[0], ORANGE, RED, TEAL, GREENS[0], PURPLES[0]))
 
 
 def test_drift_option(filled, tmp_path):

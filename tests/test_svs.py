@@ -27,6 +27,7 @@ def _seeded(tmp_path, warehouse, correct_of_8=2):
                     + json.dumps({"statement": "Always solved: what is one plus zero, as a number?", "answer": "1"}) + "\n")
     ingest(warehouse, str(path), HardforgeConfig())
     cfg = HardforgeConfig()
+    cfg.rollouts.screen = None  # one fixed round of 8: the script's counts are exact
 
     def solve(chat, n):
         if "one plus zero" in chat[0]["content"]:

@@ -256,4 +256,10 @@ MIGRATIONS.append((
     """,
 ))
 
+MIGRATIONS.append((
+    11,
+    "difficulty rows record how many measurement rounds they pool (a screened round takes screen or n samples)",
+    "ALTER TABLE difficulty ADD COLUMN rounds BIGINT;",
+))
+
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -25,6 +25,10 @@ def sampling_key_table(warehouse: Warehouse, config: RolloutConfig) -> pa.Table:
     })
 
 
+# The held-out probe's problems (rollouts.probe): a filter verdict of their own, never trained on.
+HELDOUT = "heldout"
+HELDOUT_WHERE = f"problem_id IN (SELECT problem_id FROM filter_verdicts WHERE filter = '{HELDOUT}')"
+
 # Problems no filter dropped: what every stage after the filters works on.
 PASSED_FILTERS = "NOT EXISTS (SELECT 1 FROM filter_verdicts f WHERE f.problem_id = problems.problem_id AND NOT f.keep)"
 
@@ -34,7 +38,7 @@ def difficulty_rows(warehouse: Warehouse, policy_id: str, keys: set[str]) -> dic
     if not keys:
         return {}
     rows = warehouse.arrow(
-        "SELECT problem_id, sampling_key, n, c, estimated_at FROM difficulty "
+        "SELECT problem_id, sampling_key, n, c, pass_at_1, pass_at_k, rounds, estimated_at FROM difficulty "
         "WHERE policy_id = ? AND list_contains(?, sampling_key)", [policy_id, sorted(keys)]
     ).to_pylist()
     return {(r["problem_id"], r["sampling_key"]): r for r in rows}

@@ -1,0 +1,90 @@
+"""The default nightly, N nights in a row from a fresh warehouse, as a user runs it (`hardforge run
+nightly` through the CLI, in the vLLM environment where there is one).
+
+Prints per night: problems estimated, in band, completion tokens and in-band problems per million
+tokens (the yield), what the signal rule passed over, and the wall-time split (before the flow,
+each stage, engine starts); then held-out pass@1 per policy on the probe (the learning curve, with
+``--train``: every night trains and the next one starts from the new policy).
+
+    .venv/bin/python bench/nightly.py [--nights 2] [--train] [--steps 8] [--lr 1e-5] [--data-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nights", type=int, default=2)
+    parser.add_argument("--train", action="store_true", help="train.enabled: each night trains the solver")
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=1e-5)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    args = parser.parse_args()
+    data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="hardforge-nightly-"))).resolve()
+    env = {**os.environ, "HARDFORGE_ROLLOUTS__MAX_TOKENS": os.environ.get("HARDFORGE_ROLLOUTS__MAX_TOKENS", "256")}
+    if args.train:
+        env.update({"HARDFORGE_TRAIN__ENABLED": "true", "HARDFORGE_TRAIN__MAX_STEPS": str(args.steps),
+                    "HARDFORGE_TRAIN__LEARNING_RATE": str(args.lr)})
+    print(f"settings: {args.nights} default nightlies in {data_dir}, max_tokens {env['HARDFORGE_ROLLOUTS__MAX_TOKENS']}"
+          + (f", training the solver {args.steps} GRPO steps a night at lr {args.lr}" if args.train else ", no training"),
+          flush=True)
+    for night in range(1, args.nights + 1):
+        done = subprocess.run([str(ROOT / ".venv" / "bin" / "hardforge"), "--data-dir", str(data_dir), "run", "nightly"],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"night {night} failed:\n{done.stderr[-3000:]}")
+            sys.exit(1)
+        report_night(data_dir, night)
+    report_curve(data_dir)
+
+
+def _runs(data_dir: Path) -> list[dict]:
+    from flows.runtime import prepare_environment
+
+    prepare_environment(data_dir)
+    from warehouse.db import Warehouse
+
+    rows = Warehouse(data_dir).arrow("SELECT flow, counts FROM runs WHERE flow = 'nightly' AND status = 'completed' "
+                                     "ORDER BY started_at").to_pylist()
+    return [json.loads(r["counts"]) for r in rows]
+
+
+def report_night(data_dir: Path, night: int) -> None:
+    counts = _runs(data_dir)[-1]
+    est, wall = counts["estimate"], counts["wall"]
+    stages = ", ".join(f"{k.removesuffix('_s')} {v:.0f}" for k, v in wall.items()
+                       if k.endswith("_s") and k not in ("total_s", "prefect_start_s"))
+    engines = ", ".join(f"{e['engine']} {e['start_s']:.0f}" for e in wall["engine_starts"]) or "none"
+    passed = ", ".join(f"{n} {why}" for why, n in est.get("passed_over", {}).items()) or "nothing"
+    print(f"night {night}: estimated {est['estimated']}, in band {est['in_band']}, {est['completion_tokens']:,} tokens, "
+          f"{est['in_band_per_mtok'] or 0:,.0f} in band per Mtok; passed over: {passed}; curriculum {counts['export']['items']} items"
+          + (f"; trained -> {counts['train']['policy_id'][:12]}" if counts.get("train") and "policy_id" in counts["train"] else ""),
+          flush=True)
+    print(f"  wall {wall['total_s']:.0f} s: before the flow {wall['prefect_start_s'] or 0:.0f}; {stages}; engine starts: {engines}",
+          flush=True)
+
+
+def report_curve(data_dir: Path) -> None:
+    from rollouts.probe import heldout_curve
+    from schemas.config import HardforgeConfig
+    from warehouse.db import Warehouse
+
+    curve = heldout_curve(Warehouse(data_dir), HardforgeConfig().nightly.probe_n)
+    print("held-out pass@1 per policy (probe):")
+    for row in curve:
+        print(f"  {row['name'][:40]:40} {row['mean_pass_at_1']:.3f} ± {row['stderr']:.3f} ({row['problems']} problems)")
+
+
+if __name__ == "__main__":
+    main()
