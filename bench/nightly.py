@@ -37,7 +37,8 @@ def main() -> None:
         env.update({"HARDFORGE_TRAIN__ENABLED": "true", "HARDFORGE_TRAIN__MAX_STEPS": str(args.steps),
                     "HARDFORGE_TRAIN__LEARNING_RATE": str(args.lr)})
     print(f"settings: {args.nights} default nightlies in {data_dir}, max_tokens {env['HARDFORGE_ROLLOUTS__MAX_TOKENS']}"
-          + (f", training the solver {args.steps} GRPO steps a night at lr {args.lr}" if args.train else ", no training"),
+          + (f", training the solver {args.steps} GRPO steps a night at lr {args.lr}" if args.train else ", no training")
+          + "".join(f", {k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("HARDFORGE_")),
           flush=True)
     for night in range(1, args.nights + 1):
         done = subprocess.run([str(ROOT / ".venv" / "bin" / "hardforge"), "--data-dir", str(data_dir), "run", "nightly"],
