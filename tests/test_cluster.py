@@ -22,7 +22,8 @@ def test_a_nightly_on_a_local_ray_cluster(tmp_path, bundled_model):
                       HARDFORGE_NIGHTLY__SYNTHESIZE='["sqlm"]', HARDFORGE_NIGHTLY__SYNTHESIZE_LIMIT="2",
                       HARDFORGE_SYNTH__SQLM__PROPOSALS="2", HARDFORGE_SYNTH__SQLM__BATCH_SEEDS="1",
                       HARDFORGE_SYNTH__SQLM__MAX_TOKENS="48", HARDFORGE_ROLLOUTS__MAX_TOKENS="32",
-                      HARDFORGE_CLUSTER__ENABLED="true", HARDFORGE_CLUSTER__WORKERS="2", HARDFORGE_CLUSTER__CHUNK_PROBLEMS="2")
+                      HARDFORGE_CLUSTER__ENABLED="true", HARDFORGE_CLUSTER__WORKERS="2", HARDFORGE_CLUSTER__CHUNK_PROBLEMS="2",
+                      HARDFORGE_NIGHTLY__PROBE="[]")  # the probe measures in the flow's process: another model load
     result = run_cli(tmp_path, "run", "nightly", **env)
     assert result.returncode == 0, result.stderr[-3000:]
     # both stages ran in the two Ray workers, which loaded the model once each for the whole night

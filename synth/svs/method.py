@@ -39,7 +39,7 @@ from synth.svs.algorithm import (
     variational_reward,
 )
 from warehouse.db import Warehouse
-from warehouse.queries import PASSED_FILTERS
+from warehouse.queries import HELDOUT_WHERE, PASSED_FILTERS
 
 IN_BAND_SQL = f"""
 SELECT p.problem_id, p.statement, p.answer, p.verifier, p.domain, p.source, p.extra, p.label_provenance,
@@ -70,8 +70,8 @@ class SvsSynthesizer(Synthesizer):
         measured_by = policy_id
         for ancestor in [policy_id, *ancestors(warehouse, policy_id)]:
             seeds = self._seeds_of(warehouse, ancestor)
-            if seeds or ancestor == policy_id and warehouse.scalar(
-                    "SELECT count(*) FROM difficulty WHERE policy_id = ?", [ancestor]):
+            if seeds or ancestor == policy_id and warehouse.scalar(  # the held-out probe says nothing of seeds
+                    f"SELECT count(*) FROM difficulty WHERE policy_id = ? AND NOT ({HELDOUT_WHERE})", [ancestor]):
                 measured_by = ancestor
                 break
         else:
