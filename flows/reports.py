@@ -101,7 +101,7 @@ def nightly_summary(warehouse: Warehouse, counts: dict[str, Any]) -> str:
                         f"{train['steps']} GRPO steps ({train.get('role', 'solver')}), {train['mean_step_time_s']} s/step -> "
                         f"policy `{train['policy_id'][:12]}`"
                         if train else "off (train.enabled = false)") + " |",
-        *([f"| held-out probe | " + ", ".join(f"`{r['name'][:12]}` {r['mean_pass_at_1']:.3f} ± {r['stderr']:.3f}"
+        *(["| held-out probe | " + ", ".join(f"`{r['name'][:12]}` {r['mean_pass_at_1']:.3f} ± {r['stderr']:.3f}"
                                              for r in counts["probe"]["curve"]) + " |"] if counts.get("probe") else []),
         *([_wall_row(counts["wall"])] if counts.get("wall") else []),
         *([f"| report | [{counts['report']}]({Path(counts['report']).as_uri()}) |"] if counts.get("report") else []),

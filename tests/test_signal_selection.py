@@ -10,7 +10,13 @@ from ingest import gym
 from ingest.gym_auto import choose_level, next_level
 from ingest.service import ingest
 from rollouts.probe import mark_heldout
-from rollouts.selection import SignalRule, nightly_selection, pass_over, recheck_draw, signal_history
+from rollouts.selection import (
+    SignalRule,
+    nightly_selection,
+    pass_over,
+    recheck_draw,
+    signal_history,
+)
 from rollouts.service import difficulty_from_counts
 from schemas.config import HardforgeConfig
 from schemas.keys import problem_id
