@@ -36,11 +36,12 @@ def probe_measure(config: HardforgeConfig, policies: list[str], run_id: str) -> 
     from engines import LazyEngine, engine_spec
     from rollouts.estimate import estimate, select_problems
     from rollouts.policies import resolve_policy
-    from rollouts.probe import PROBE_WHERE, heldout_curve, probe_config
+    from rollouts.probe import heldout_curve, probe_config
     from verifiers import VerifierSet
+    from warehouse.queries import HELDOUT_WHERE
 
     warehouse = Warehouse(config.data_dir)
-    problems = select_problems(warehouse, PROBE_WHERE, None)
+    problems = select_problems(warehouse, HELDOUT_WHERE, None)
     measured = []
     with VerifierSet(config) as verifiers:
         for ref in dict.fromkeys(policies):

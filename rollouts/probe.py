@@ -14,8 +14,6 @@ from schemas.records import FilterVerdict
 from warehouse.db import Warehouse, records_to_arrow
 from warehouse.queries import HELDOUT, HELDOUT_WHERE
 
-PROBE_WHERE = HELDOUT_WHERE
-
 
 def mark_heldout(warehouse: Warehouse, problem_ids: list[str], run_id: str | None) -> int:
     """Give these problems the ``heldout`` verdict (a rerun adds nothing); returns how many are new."""
@@ -41,7 +39,7 @@ def heldout_curve(warehouse: Warehouse, n: int) -> list[dict[str, Any]]:
         f"""
         WITH probe AS (
             SELECT d.policy_id, d.problem_id, arg_max(d.pass_at_1, d.estimated_at) AS pass_at_1
-            FROM difficulty d WHERE d.n = ? AND d.{PROBE_WHERE} GROUP BY ALL
+            FROM difficulty d WHERE d.n = ? AND d.{HELDOUT_WHERE} GROUP BY ALL
         )
         SELECT p.policy_id, coalesce(any_value(pol.name), p.policy_id[:12]) AS name, min(pol.created_at) AS created_at,
                count(*) AS problems, avg(p.pass_at_1) AS mean_pass_at_1,
@@ -59,4 +57,4 @@ def gym_request_ids(warehouse: Warehouse, task: str, levels: list[int], size: in
         "ORDER BY problem_id", [f"gym:{task}", seed, levels, size]).to_pylist()]
 
 
-__all__ = ["HELDOUT", "PROBE_WHERE", "mark_heldout", "probe_config", "heldout_curve", "gym_request_ids"]
+__all__ = ["HELDOUT", "mark_heldout", "probe_config", "heldout_curve", "gym_request_ids"]
