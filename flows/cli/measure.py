@@ -1,0 +1,167 @@
+"""`estimate`, `export` and `run`: difficulty for the policy, the curriculum, and Prefect flows now."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from flows.cli.app import (
+    State,
+    app,
+    err,
+    explain_empty,
+    in_process,
+    int_list,
+    out,
+    override,
+)
+from schemas.errors import HardforgeError
+
+
+@app.command()
+def estimate(
+    ctx: typer.Context,
+    policy: Annotated[
+        str | None,
+        typer.Option(
+            help="Policy id or name, 'bundled', or a model folder (default: the latest policy)."
+        ),
+    ] = None,
+    n: Annotated[int | None, typer.Option(help="Samples per problem.")] = None,
+    k: Annotated[str | None, typer.Option(help="pass@k values to store, e.g. 1,4,8.")] = None,
+    where: Annotated[
+        str | None, typer.Option(help="SQL filter on problems, e.g. \"source = 'champ'\".")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="At most this many problems (a stable selection).")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Completion token budget.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
+    engine: Annotated[str | None, typer.Option(help="auto, transformers or vllm.")] = None,
+) -> None:
+    """Measure difficulty for the policy: n rollouts per problem, graded, with pass@k."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from flows.progress import progress_log
+    from flows.stages import estimate_stage, run_stage
+
+    state: State = ctx.obj
+    cfg = state.config
+    overrides = {
+        "n": n,
+        "k": int_list(k) if k else None,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+    }
+    for name, value in overrides.items():
+        if value is not None:
+            override(cfg.rollouts, name, value, f"--{name.replace('_', '-')}")
+    if engine is not None:
+        override(cfg.engine, "backend", engine, "--engine")
+    # a live bar on a terminal; progress lines in a log or a pipe (where the bar prints nothing)
+    with (
+        Progress(
+            TextColumn("[bold]estimate[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rates]}"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        ) as bar,
+        progress_log("estimate", "problems", cfg.progress_every_s, live=err.is_terminal) as lines,
+    ):
+        job = bar.add_task("estimate", total=None, rates="")
+
+        def progress(done: int, total: int, figures: dict) -> None:
+            seconds = max(figures["elapsed_s"], 1e-9)
+            bar.update(
+                job,
+                total=total,
+                completed=done,
+                rates=f"{figures['estimated'] / seconds:.2f} problems/s, {figures['completion_tokens'] / seconds:,.0f} tok/s",
+            )
+            lines(done, total)
+
+        def body(session):
+            err.print(
+                f"policy {session.policy.name} ({session.policy.policy_id[:12]}), engine {cfg.engine.backend}",
+                highlight=False,
+            )
+            return estimate_stage(session, where=where, limit=limit, progress=progress)
+
+        summary = in_process(lambda: run_stage(cfg, "estimate", body, policy=policy))
+    rate = summary["completion_tokens"] / summary["elapsed_s"] if summary["elapsed_s"] else 0.0
+    out.print(
+        f"estimate: {summary['estimated']} problems estimated, {summary['already_done']} already done, "
+        f"{summary['rollouts']} rollouts ({summary['correct']} correct), {summary['in_band']} in band "
+        f"({summary['in_band_per_mtok'] or 0:,.0f} per million tokens), {rate:,.0f} tok/s, {summary['elapsed_s']:.1f} s"
+    )
+    for reason, count in summary["skipped"].items():
+        out.print(f"  skipped {count}: {reason}")
+
+
+@app.command("run")
+def run_flow(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Argument(help="nightly, ingest, synthesize, filter, estimate, export or train.")
+    ],
+    policy: Annotated[
+        str | None,
+        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
+    ] = None,
+) -> None:
+    """Run a Prefect flow now (no server needed: Prefect starts a temporary local API)."""
+    from flows.pipeline import FLOWS, flow_of
+
+    state: State = ctx.obj
+    if name not in FLOWS:
+        raise HardforgeError(f"no flow named '{name}'; flows: {', '.join(FLOWS)}.")
+    params: dict = {"config": state.config.model_dump(mode="json")}
+    if name not in ("ingest", "filter") and policy is not None:
+        params["policy"] = policy
+    if name == "estimate":
+        params["options"] = {"limit": state.config.nightly.estimate_limit}
+    err.print(
+        f"flow {name}: starting (the first flow in a process starts Prefect's local API, ~15 s)"
+    )
+    result = (FLOWS[name] if name == "nightly" else flow_of(name, state.config))(**params)
+    if name == "nightly":
+        exp, est = result["export"], result["estimate"]
+        out.print(
+            f"nightly: {est['estimated']} problems estimated ({est['already_done']} already done), "
+            f"{est['in_band']} in band ({est['in_band_per_mtok'] or 0:,.0f} per million rollout tokens), "
+            f"curriculum {exp['curriculum_id']} with {exp['items']} items in {exp['shards']} shards at {exp['out_dir']}"
+        )
+        if exp["items"] == 0:
+            explain_empty()
+    else:
+        out.print(f"{name}: {result}")
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    policy: Annotated[
+        str | None,
+        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
+    ] = None,
+) -> None:
+    """Export the hardest-first curriculum for the policy as Parquet shards + manifest.json."""
+    from flows.stages import export_stage, run_stage
+
+    state: State = ctx.obj
+    result = run_stage(state.config, "export", export_stage, policy=policy)
+    out.print(
+        f"curriculum {result['curriculum_id']}: {result['items']} items in {result['shards']} shards at {result['out_dir']}"
+    )
+    if result["items"] == 0:
+        explain_empty()

@@ -1,0 +1,99 @@
+"""`serve` (the nightly schedule) and `serve-model` (an OpenAI-compatible server of a policy)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli.app import (
+    State,
+    app,
+    err,
+)
+from schemas.errors import HardforgeError
+
+
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Register the nightly schedule (config: nightly.cron) with a Prefect server and keep a
+    runner polling for its runs. Needs PREFECT_API_URL (see the README)."""
+    state: State = ctx.obj
+    api = os.environ.get("PREFECT_API_URL")
+    if not api:
+        raise HardforgeError(
+            "hardforge serve needs a Prefect server: start one with `.venv/bin/prefect server start` "
+            "and set PREFECT_API_URL=http://127.0.0.1:4200/api."
+        )
+    from prefect import serve as prefect_serve
+
+    from flows.pipeline import nightly
+
+    deployment = nightly.to_deployment(
+        name="nightly",
+        cron=state.config.nightly.cron,
+        parameters={"config": state.config.model_dump(mode="json")},
+    )
+    err.print(
+        f"serve: nightly scheduled '{state.config.nightly.cron}' on {api}; polling for runs (Ctrl-C stops)"
+    )
+    prefect_serve(deployment, print_starting_message=False)
+
+
+@app.command("serve-model")
+def serve_model(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (or --host).")] = 8000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    policy: Annotated[
+        str | None,
+        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
+    ] = None,
+) -> None:
+    """Serve a policy with vLLM's OpenAI-compatible server (for engine.backend = "openai"); Ctrl-C stops it."""
+    from engines.bundled import resolve_model
+    from rollouts.policies import resolve_policy
+
+    state: State = ctx.obj
+    python = Path(__file__).resolve().parents[2] / ".venv-vllm" / "bin" / "python"
+    if not python.exists():
+        raise HardforgeError(
+            "serve-model needs the vLLM environment: run `make setup` (it installs .venv-vllm)."
+        )
+    chosen = resolve_policy(state.warehouse(), state.config, policy)
+    model = resolve_model(chosen.model_path, state.config.models_dir)
+    env = {
+        **os.environ,
+        "VLLM_CPU_KVCACHE_SPACE": os.environ.get(
+            "VLLM_CPU_KVCACHE_SPACE", str(state.config.engine.vllm_kvcache_gib)
+        ),
+    }
+    # the module rather than the `vllm` script: vllm-cpu's script looks up the version of "vllm"
+    command = [
+        str(python),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--seed",
+        "0",
+        "--served-model-name",
+        chosen.name,
+        "--max-model-len",
+        "4096",
+    ]
+    if not (Path("/dev/nvidia0").exists() or shutil.which("nvidia-smi")):
+        command += ["--enforce-eager", "--dtype", "bfloat16"]
+    err.print(
+        f"serve-model: {chosen.name} at http://{host}:{port}/v1 (set engine.backend = 'openai', "
+        f"engine.urls = ['http://{host}:{port}/v1'])",
+        highlight=False,
+    )
+    os.execve(command[0], command, env)

