@@ -142,10 +142,17 @@ def estimate_yield(warehouse: Warehouse, runs: int = 12) -> list[dict[str, Any]]
     return out
 
 
+def recent_runs(warehouse: Warehouse, runs: int = 15) -> list[dict[str, Any]]:
+    """The last ``runs`` runs, newest first: a crashed one (its process died) says when that was noticed."""
+    return warehouse.arrow(
+        "SELECT run_id, flow, status, started_at, coalesce(finished_at, noticed_at) AS ended_at, host, pid FROM runs "
+        "ORDER BY started_at DESC LIMIT ?", [int(runs)]).to_pylist()
+
+
 def totals(warehouse: Warehouse) -> dict[str, int]:
     tables = ("problems", "policies", "rollouts", "difficulty", "synth_attempts", "curricula")
     return {t: warehouse.scalar(f"SELECT count(*) FROM {t}") for t in tables}
 
 
 __all__ = ["policies_measured", "pass_at_1_histogram", "resolve_policy_ref", "default_drift_pair", "drift", "drift_summary",
-           "acceptance", "composition", "label_audit", "estimate_yield", "totals"]
+           "acceptance", "composition", "label_audit", "estimate_yield", "recent_runs", "totals"]

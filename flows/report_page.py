@@ -263,6 +263,17 @@ def render_report(warehouse: Warehouse, drift_pair: tuple[str, str] | None = Non
         sections.append(_section("Label audit on gold", "label-audit", None, "",
                                  "No label audit yet: run `hardforge audit labels`."))
 
+    runs = data.recent_runs(warehouse)
+    crashed = sum(r["status"] == "crashed" for r in runs)
+    note = (f"<p>{crashed} of these runs crashed: their process died (SIGKILL, a restart) before it could record an end; "
+            "'ended' is when a later command noticed. Rerunning the same command resumes the work.</p>" if crashed else "")
+    if runs:
+        sections.append('<section id="runs"><h2>Recent runs</h2>' + note + _table(
+            [{"run": r["run_id"][:8], "flow": r["flow"], "status": r["status"], "started": r["started_at"], "ended": r["ended_at"],
+              "process": f"{r['pid']} on {r['host']}" if r["pid"] else None} for r in runs]) + "</section>")
+    else:
+        sections.append(_section("Recent runs", "runs", None, "", "No run yet: every command and flow records one."))
+
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in counts.items())
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'

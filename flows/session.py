@@ -21,6 +21,7 @@ from schemas.engine import EngineSpec
 from schemas.records import Policy, Run
 from verifiers import VerifierSet
 from warehouse.db import Warehouse
+from warehouse.liveness import this_process
 
 
 def code_version() -> str | None:
@@ -40,7 +41,7 @@ class StageSession:
         self.verifiers = VerifierSet(config)
         self.run = Run(
             run_id=uuid.uuid4().hex, flow=stage, prefect_run_id=prefect_run_id, config_hash=config.digest(),
-            code_version=code_version(), status="running", started_at=dt.datetime.now(dt.UTC),
+            code_version=code_version(), status="running", started_at=dt.datetime.now(dt.UTC), **this_process(),
         )
         self.warehouse.upsert_records("runs", [self.run])
 

@@ -196,7 +196,7 @@ def plan_selection(
     if not remeasure:
         return SelectionPlan(select_problems(warehouse, where, limit), None, request)
     pending = warehouse.arrow(
-        "SELECT run_id, counts FROM runs WHERE flow = 'estimate' AND status IN ('running', 'failed', 'cancelled') "
+        "SELECT run_id, counts FROM runs WHERE flow = 'estimate' AND status IN ('running', 'crashed', 'failed', 'cancelled') "
         "AND json_extract_string(counts, '$.request') = ? ORDER BY started_at DESC LIMIT 1", [request]
     ).to_pylist()
     if pending:

@@ -171,6 +171,10 @@ class Run(Record):
     counts: Json | None = None
     started_at: dt.datetime
     finished_at: dt.datetime | None = None
+    host: str | None = None  # the owning process (warehouse.liveness): host, pid, boot id/start ticks
+    pid: int | None = None
+    process: str | None = None
+    noticed_at: dt.datetime | None = None  # when a later process found the owner gone (status 'crashed')
 
 
 class Quarantine(Record):

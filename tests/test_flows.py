@@ -105,6 +105,9 @@ def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
     assert proc.poll() is None and estimated >= 1, "the flow ended before it could be killed mid-estimation"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    # the next command marks the dead process's runs crashed (the nightly's and its estimate's)
+    dead = json.loads(run_cli(killed, "query", "SELECT flow, status FROM runs WHERE status <> 'completed'", "--json").stdout)
+    assert {r["flow"] for r in dead} >= {"nightly", "estimate"} and {r["status"] for r in dead} == {"crashed"}
     partial = _warehouse_rows(killed)
     assert 1 <= partial["difficulty"] < 4
     rerun = run_cli(killed, "run", "nightly", **env)

@@ -148,7 +148,7 @@ def test_the_page_in_a_browser_shows_every_plot(filled, tmp_path):
     result = run_cli(empty.data_dir, "report")
     assert result.returncode == 0, result.stderr
     page = empty.data_dir / "reports" / "report.html"
-    assert page.read_text().count("class=\"empty\"") == 7
+    assert page.read_text().count("class=\"empty\"") == 8
     image = _screenshot(page, tmp_path / "empty.png")
     assert all(_pixels(image, colour) == 0 for colour in (BLUES[0], ORANGE, RED, TEAL, GREENS[0], PURPLES[0]))
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from schemas.errors import HardforgeError
 from schemas.records import TABLES, Record, arrow_schema, json_columns
+from warehouse.liveness import owner_gone
 from warehouse.migrations import LATEST_VERSION, MIGRATIONS
 
 DB_FILE = "warehouse.duckdb"
@@ -74,6 +75,8 @@ class Warehouse:
         try:
             if not self._checked_version:
                 self._migrate(con)
+                if self._checked_version:
+                    self._mark_crashed(con, _gone_runs(con))
             con.execute("BEGIN TRANSACTION")
             try:
                 yield con
@@ -100,6 +103,15 @@ class Warehouse:
             self._refuse_newer(version)
             if version < LATEST_VERSION:
                 self.init()
+            else:
+                con = self._connect(read_only=True)
+                try:
+                    gone = _gone_runs(con)
+                finally:
+                    con.close()
+                if gone:  # a write only when some run's process died
+                    with self.write() as writable:
+                        self._mark_crashed(writable, gone)
             self._checked_version = True
         con = self._connect(read_only=True)
         try:
@@ -152,6 +164,15 @@ class Warehouse:
                 con.execute("ROLLBACK")
                 raise
         self._checked_version = upto == LATEST_VERSION
+
+    @staticmethod
+    def _mark_crashed(con: duckdb.DuckDBPyConnection, run_ids: list[str]) -> None:
+        if run_ids:
+            con.execute(
+                "UPDATE runs SET status = 'crashed', noticed_at = now() "
+                "WHERE status = 'running' AND list_contains(?, run_id)",
+                [run_ids],
+            )
 
     def migrate_to(self, version: int) -> None:
         """Bring a database to an older schema version (used to test upgrades)."""
@@ -228,6 +249,14 @@ def _run_staged(con: duckdb.DuckDBPyConnection, rows: pa.Table, sql: str) -> duc
         return con.execute(sql)
     finally:
         con.unregister("__hf_staging")
+
+
+def _gone_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Runs still marked running whose process is certainly gone (warehouse.liveness)."""
+    rows = con.execute(
+        "SELECT run_id, host, pid, process FROM runs WHERE status = 'running' AND pid IS NOT NULL"
+    ).fetchall()
+    return [run_id for run_id, *owner in rows if owner_gone(*owner)]
 
 
 def records_to_arrow(table: str, records: Sequence[Record]) -> pa.Table:

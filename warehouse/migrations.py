@@ -262,4 +262,15 @@ MIGRATIONS.append((
     "ALTER TABLE difficulty ADD COLUMN rounds BIGINT;",
 ))
 
+MIGRATIONS.append((
+    12,
+    "runs record the process that owns them, so that a run whose process died is marked crashed",
+    """
+    ALTER TABLE runs ADD COLUMN host VARCHAR;
+    ALTER TABLE runs ADD COLUMN pid BIGINT;
+    ALTER TABLE runs ADD COLUMN process VARCHAR;
+    ALTER TABLE runs ADD COLUMN noticed_at TIMESTAMPTZ;
+    """,
+))
+
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -59,3 +59,17 @@ def status_counts(warehouse: Warehouse) -> tuple[list[tuple[str, int]], list[tup
             """
         ).fetchall()
     return tables, sources
+
+
+def run_statuses(warehouse: Warehouse, crashed: int = 5) -> tuple[list[tuple[str, int]], list[dict]]:
+    """Runs per status, and the latest ``crashed`` runs whose process died (newest first)."""
+    with warehouse.read() as con:
+        by_status = con.execute("SELECT status, count(*) FROM runs GROUP BY ALL ORDER BY 2 DESC, 1").fetchall()
+        columns = ("run_id", "flow", "started_at", "noticed_at", "host", "pid")
+        dead = con.execute(
+            f"SELECT {', '.join(columns)} FROM runs WHERE status = 'crashed' "
+            "ORDER BY noticed_at DESC, started_at DESC LIMIT ?",
+            [int(crashed)],
+        ).fetchall()
+    dead = [dict(zip(columns, row, strict=True)) for row in dead]
+    return by_status, dead

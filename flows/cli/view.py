@@ -85,8 +85,9 @@ def report(
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """Row counts per table, and problems and quarantined rows per source."""
-    from warehouse.query import status_counts
+    """Row counts per table, problems and quarantined rows per source, and runs by status (a crashed
+    run's process died without recording its end)."""
+    from warehouse.query import run_statuses, status_counts
 
     state: State = ctx.obj
     wh = state.warehouse()
@@ -104,6 +105,15 @@ def status(ctx: typer.Context) -> None:
     for row in sources:
         s.add_row(*(str(v) for v in row[:3]), f"{row[3]:,}")
     out.print(s)
+    by_status, crashed = run_statuses(wh)
+    out.print("runs: " + (", ".join(f"{n:,} {status}" for status, n in by_status) or "none"))
+    for run in crashed:
+        out.print(
+            f"  crashed: {run['flow']} run {run['run_id'][:12]} started {run['started_at']:%Y-%m-%d %H:%M:%S} "
+            f"(process {run['pid']} on {run['host']} gone; noticed {run['noticed_at']:%Y-%m-%d %H:%M:%S}); "
+            "rerunning the same command resumes its work",
+            highlight=False,
+        )
 
 
 def _vllm_version() -> str | None:
