@@ -190,10 +190,40 @@ def test_serve_registers_the_nightly_schedule(tmp_path, data_dir):
             os.killpg(server.pid, signal.SIGKILL)
 
 
-def test_serve_without_a_server_is_one_sentence(data_dir):
-    result = run_cli(data_dir, "serve")
-    assert result.returncode != 0 and "needs a Prefect server" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_serve_starts_its_own_server_and_stops_it(tmp_path, data_dir):
+    """Scheduling in one command: without PREFECT_API_URL, serve starts a local Prefect server (its
+    database under the data dir), registers the schedule there, and SIGTERM stops both."""
+    import psutil
+
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port)], cwd=ROOT,
+        env={**cli_env(data_dir), "HARDFORGE_NIGHTLY__CRON": "45 1 * * *"},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        found, family = [], []
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not found:
+            time.sleep(1)
+            assert serve.poll() is None, serve.stderr.read().decode()[-2000:]
+            family = psutil.Process(serve.pid).children(recursive=True)
+            out = subprocess.run([sys.executable, "-c", READ_DEPLOYMENTS], env={**cli_env(data_dir), "PREFECT_API_URL": api},
+                                 capture_output=True, text=True)
+            if out.returncode == 0:
+                found = [d for d in json.loads(out.stdout) if d["name"] == "nightly"]
+        assert found and found[0]["schedules"] == ["45 1 * * *"] and found[0]["active"] == [True]
+        assert urllib.request.urlopen(api.removesuffix("/api"), timeout=5).status == 200  # the UI
+        assert list((data_dir / "prefect").glob("v*/prefect.db"))  # its database is the data dir's
+        os.killpg(serve.pid, signal.SIGTERM)
+        assert serve.wait(60) == 0 and "serve: stopped" in serve.stderr.read().decode()
+    finally:
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGKILL)
+    assert family and not [p for p in family if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"{api}/health", timeout=2)
 
 
 def test_nightly_with_training_closes_the_loop(data_dir, bundled_model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -18,16 +19,33 @@ from schemas.errors import HardforgeError
 
 
 @app.command()
-def serve(ctx: typer.Context) -> None:
-    """Register the nightly schedule (config: nightly.cron) with a Prefect server and keep a
-    runner polling for its runs. Needs PREFECT_API_URL (see the README)."""
+def serve(
+    ctx: typer.Context,
+    port: Annotated[
+        int, typer.Option(help="Port of the local Prefect server (UI and API on 127.0.0.1) when PREFECT_API_URL is unset.")
+    ] = 4200,
+) -> None:
+    """Schedule the nightly (config: nightly.cron) and run it when due: on the Prefect server of
+    PREFECT_API_URL, else on a local one this command starts (its database under the data
+    directory) and stops with it. Ctrl-C or SIGTERM stops both."""
     state: State = ctx.obj
     api = os.environ.get("PREFECT_API_URL")
-    if not api:
-        raise HardforgeError(
-            "hardforge serve needs a Prefect server: start one with `.venv/bin/prefect server start` "
-            "and set PREFECT_API_URL=http://127.0.0.1:4200/api."
-        )
+    if api:
+        _serve_nightly(state, api)
+        return
+    from flows.prefect_server import local_server
+
+    log = Path(os.environ["PREFECT_HOME"]) / "server.log"
+    err.print(f"serve: starting a local Prefect server on 127.0.0.1:{port} (log: {log})", highlight=False)
+    with local_server(port, log) as api:
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        os.environ["PREFECT_API_URL"] = api  # for the flow runs the runner starts as processes
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            _serve_nightly(state, api)
+
+
+def _serve_nightly(state: State, api: str) -> None:
     from prefect import serve as prefect_serve
 
     from flows.pipeline import nightly
@@ -37,10 +55,17 @@ def serve(ctx: typer.Context) -> None:
         cron=state.config.nightly.cron,
         parameters={"config": state.config.model_dump(mode="json")},
     )
+    ui = api.removesuffix("/api")
     err.print(
-        f"serve: nightly scheduled '{state.config.nightly.cron}' on {api}; polling for runs (Ctrl-C stops)"
+        f"serve: nightly scheduled '{state.config.nightly.cron}' on {api} (UI: {ui}); polling for runs (Ctrl-C stops)",
+        highlight=False,
     )
-    prefect_serve(deployment, print_starting_message=False)
+    # Prefect's runner turns SIGTERM into sys.exit(0) and leaves a coroutine un-awaited (its warning is noise)
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    try:
+        prefect_serve(deployment, print_starting_message=False)
+    finally:
+        err.print("serve: stopped; the schedule stays registered, and runs again when serve does", highlight=False)
 
 
 @app.command("serve-model")
