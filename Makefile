@@ -4,7 +4,7 @@ HF := .venv/bin/hardforge
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 180
 
-.PHONY: setup nightly test lint bench
+.PHONY: setup nightly test lint bench docs
 
 setup:            ## install system packages, uv and the project environment (.venv)
 	bash scripts/setup.sh
@@ -28,3 +28,6 @@ lint:
 
 bench:
 	.venv/bin/python bench/ingest.py
+
+docs:             ## the manual (docs/) as a static site in .cache/site; strict: a broken link fails
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict

@@ -50,7 +50,7 @@ def build_engine(spec: EngineSpec) -> Engine:
             log.warning("engine: vllm did not start (%s); using transformers", exc)
     elif backend == "vllm":
         raise HardforgeError(
-            "engine.backend is 'vllm' but vllm is not installed; see the README (vLLM engine)."
+            "engine.backend is 'vllm' but vllm is not installed; see docs/engines.md (the vLLM engine)."
         )
     from engines.hf import TransformersEngine
 

@@ -78,7 +78,7 @@ STDIO_INSTRUCTION = (
 
 
 def _default_per_source() -> dict[str, SourceRollout]:
-    # Measured on the bundled 135M model (README, "Seeds at the policy's level"): short gym answers
+    # Measured on the bundled 135M model (docs/seeds.md): short gym answers
     # need few tokens, and the model states the right number without \boxed{} more often than with.
     return {
         "gym": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
@@ -104,7 +104,7 @@ class RolloutConfig(Section):
 
     n: int = Field(8, gt=0)
     k: list[int] = Field(default_factory=lambda: [1, 4, 8])
-    # 0.7: the bundled 135M model is right far more often than at 1.0 (README table); the trainer
+    # 0.7: the bundled 135M model is right far more often than at 1.0 (docs/seeds.md table); the trainer
     # samples at the same temperature, so measured difficulty is what GRPO sees
     temperature: float = Field(0.7, ge=0)
     top_p: float = Field(1.0, gt=0, le=1)
@@ -204,7 +204,7 @@ class CurriculumConfig(Section):
 
 def _default_seeds() -> list[str]:
     # Tasks and levels where the bundled 135M model is sometimes right (bench/gym_levels.py; the
-    # README's table), next to the competition seeds it cannot solve yet.
+    # docs/seeds.md table), next to the competition seeds it cannot solve yet.
     # levels=auto: each task at the level the policy's measurements point to (ingest.gym_auto; level 0
     # the first night), with a fresh batch once the last one is measured
     gym = ["chain_sum", "basic_arithmetic", "products", "gcd", "letter_counting"]

@@ -96,7 +96,7 @@ def gold_problems(warehouse: Warehouse, where: str | None, limit: int | None) ->
 
 
 def audit_labels(config: HardforgeConfig, service: RolloutService, problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The table: one row per rule, in the order the README lists them."""
+    """The table: one row per rule, in the order docs/labels.md lists them."""
     sqlm_n, smith_n = config.synth.sqlm.solvers, config.synth.mathsmith.solvers
     solver = service.with_config(config.rollouts.model_copy(update={"n": max(sqlm_n, smith_n)}))
     drafts = [{"problem_id": content_key("audit", p["problem_id"]), "domain": "math", "statement": p["statement"],

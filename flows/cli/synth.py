@@ -24,7 +24,7 @@ def synthesize(
     method: Annotated[
         str,
         typer.Option(
-            help="Synthesis method: svs, sqlm, azr, mathsmith, asearcher (see the README)."
+            help="Synthesis method: svs, sqlm, azr, mathsmith, asearcher (docs/synthesis)."
         ),
     ] = "svs",
     limit: Annotated[int | None, typer.Option(help="At most this many seeds.")] = None,

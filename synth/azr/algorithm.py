@@ -4,7 +4,7 @@ program, the induction split, and the rewards.
 
 Two proposal formats parse: AZR's own (a ```python block with f, then an ```input block) and one
 python block that defines f and then calls it once, ``f(...)`` or ``print(f(...))``: the bundled
-135M model writes the second far more often (11 of 32 proposals against 0 of 32, README).
+135M model writes the second far more often (11 of 32 proposals against 0 of 32, docs/synthesis/azr.md).
 """
 
 from __future__ import annotations
@@ -212,7 +212,7 @@ def proposer_prompt(task: str, references: list[tuple[str, str]]) -> str:
     """The deduction/abduction proposer prompt at the bundled model's level: short, with the K
     references as examples to differ from. AZR's full prompt (goals, rules, the banned-module
     list) made the 135M model import the very modules it names: 1 of 48 proposals parsed
-    (README, "Absolute Zero"). The rules are enforced by validation all the same."""
+    (docs/synthesis/azr.md). The rules are enforced by validation all the same."""
     shown = "\n\n".join(reference_block(p, i) for p, i in references)
     aim = "its output is hard to predict" if task == "deduction" else "its input is hard to guess from its output"
     plural = "s" if len(references) > 1 else ""

@@ -26,7 +26,7 @@ from schemas.config import LeanConfig
 from verifiers.lean.classify import LeanResult, classify_kimina, classify_repl
 
 NO_TOOLCHAIN = (
-    "no Lean 4 toolchain: install elan and a Lean project with Mathlib (README, 'Lean checks'), "
+    "no Lean 4 toolchain: install elan and a Lean project with Mathlib (docs/lean.md), "
     "or set lean.kimina_url to a Kimina Lean Server"
 )
 

@@ -1,0 +1,123 @@
+"""The manual's commands work as written: every `hardforge` call in a code block of the README or
+of docs/ parses with the real CLI (its command exists, and takes those options and arguments), and
+every `make` target named exists. The README stays a landing page."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
+INLINE = re.compile(r"(?<!`)`((?:\.venv/bin/)?hardforge [^`]+)`(?!`)")
+# an inline span written as a pattern, not a call: [optional] parts, a|b choices, PLACEHOLDERS, ...
+PATTERN = re.compile(r"[\[\]|]|\.\.\.|\b[A-Z]{2,}\b")
+SHELL_STOP = {"|", "||", "&&", ";", "&"}
+
+
+def _call(line: str) -> list[str] | None:
+    """The program (hardforge or make) and its arguments in one shell line, or None."""
+    try:
+        words = shlex.split(line.strip().removeprefix("$ "), comments=True)
+    except ValueError:
+        return None  # not shell (Python, TOML, output)
+    for i, word in enumerate(words):
+        if word in ("hardforge", ".venv/bin/hardforge") or (word == "flows.cli" and i and words[i - 1] == "-m"):
+            program = "hardforge"
+        elif word == "make" and i == 0:
+            program = "make"
+        else:
+            continue
+        args = []
+        for arg in words[i + 1 :]:
+            if arg in SHELL_STOP or arg.startswith((">", "2>")):
+                break
+            args.append(arg)
+        return [program, *args]
+    return None
+
+
+def _calls(page: Path) -> list[tuple[str, list[str]]]:
+    """(the line, its program and arguments) for each call in the page's code blocks, and in its
+    inline code spans that are a call rather than a pattern (marked 'inline: ')."""
+    text = page.read_text()
+    lines = [line.strip() for block in FENCE.findall(text) for line in block.replace("\\\n", " ").splitlines()]
+    spans = [" ".join(span.split()) for span in INLINE.findall(FENCE.sub("", text)) if not PATTERN.search(span)]
+    found = [(line, _call(line)) for line in lines] + [("inline: " + span, _call(span)) for span in spans]
+    return [(line, call) for line, call in found if call]
+
+
+CALLS = [(page.relative_to(ROOT).as_posix(), line, args) for page in PAGES for line, args in _calls(page)]
+
+
+def test_the_pages_have_calls_to_check():
+    assert len([c for c in CALLS if c[2][0] == "hardforge"]) >= 15
+    assert {"README.md", "docs/getting-started.md", "docs/nightly.md"} <= {c[0] for c in CALLS}
+
+
+def _parse(args: list[str], resilient: bool = False) -> None:
+    """Parse like the CLI does, without running anything: the group's options, then each
+    sub-command's, down to the leaf (a missing argument, an unknown option or a bad value raises)."""
+    import typer.main
+
+    import flows.cli  # noqa: F401  (registers the commands)
+    from flows.cli.app import app
+
+    command = typer.main.get_command(app)
+    ctx = command.make_context("hardforge", list(args), resilient_parsing=resilient)
+    while hasattr(command, "resolve_command"):
+        rest = [*getattr(ctx, "_protected_args", []), *ctx.args] if hasattr(ctx, "_protected_args") else [
+            *ctx.protected_args, *ctx.args]
+        assert rest, "a command group without a command"
+        name, command, rest = command.resolve_command(ctx, rest)
+        ctx = command.make_context(name, rest, parent=ctx, resilient_parsing=resilient)
+
+
+@pytest.mark.parametrize(("page", "line", "args"), CALLS, ids=[f"{c[0]}:{' '.join(c[2])[:60]}" for c in CALLS])
+def test_a_documented_call_parses(page, line, args):
+    if args[0] == "make":
+        targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
+        assert set(args[1:]) <= targets, f"{page}: `{line}` names a make target that does not exist"
+        return
+    # a mention in prose without options (`hardforge query`) names a command: it must exist, its
+    # arguments may be given in the sentence around it
+    reference = line.startswith("inline: ") and not any(a.startswith("-") for a in args)
+    try:
+        _parse(args[1:], resilient=reference)
+    except Exception as exc:  # click's usage errors
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        pytest.fail(f"{page}: `{line}` does not parse: {type(exc).__name__}: {message}")
+
+
+def test_the_readme_is_a_landing_page():
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 150
+    for link in re.findall(r"\]\((docs/[^)#]+)", text):
+        assert (ROOT / link).exists(), link
+
+
+PATTERNS = [(page.relative_to(ROOT).as_posix(), " ".join(span.split())) for page in PAGES
+            for span in INLINE.findall(FENCE.sub("", page.read_text())) if PATTERN.search(span)]
+
+
+def test_a_documented_pattern_names_real_options():
+    """Inline patterns such as `hardforge estimate [--policy P] [--n 8]`: the command exists and
+    has every option named."""
+    import typer.main
+
+    import flows.cli  # noqa: F401  (registers the commands)
+    from flows.cli.app import app
+
+    assert len(PATTERNS) >= 15
+    for page, span in PATTERNS:
+        command, words = typer.main.get_command(app), span.split()[1:]
+        while hasattr(command, "commands") and words and words[0] in command.commands:
+            command = command.commands[words.pop(0)]
+        assert not hasattr(command, "commands"), f"{page}: `{span}` names no command"
+        options = {opt for param in command.params for opt in param.opts}
+        named = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", span))
+        assert named <= options, f"{page}: `{span}`: {sorted(named - options)} are not options of that command"
