@@ -72,7 +72,23 @@ def main() -> None:
             f"= {result.items / elapsed:,.0f} items/s"
         )
     rng = random.Random(0)
-    words = ["the", "of", "integer", "prime", "sum", "triangle", "find", "number", "circle", "area", "digit", "product", "root", "sequence", "value"]
+    words = [
+        "the",
+        "of",
+        "integer",
+        "prime",
+        "sum",
+        "triangle",
+        "find",
+        "number",
+        "circle",
+        "area",
+        "digit",
+        "product",
+        "root",
+        "sequence",
+        "value",
+    ]
     problems = []
     for i in range(args.dedup_rows):
         text = " ".join(rng.choices(words, k=30))

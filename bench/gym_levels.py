@@ -44,7 +44,9 @@ def main() -> None:
     model = ensure_bundled_model(Path(tempfile.gettempdir()) / "hardforge-bench-models")
     engine = load_engine(EngineConfig(backend="transformers", batch_size=args.batch_size), model)
     verifier = GymVerifier()
-    print(f"instruction={args.instruction!r} n={args.n} max_tokens={args.max_tokens} T={args.temperature} size={args.size}/level")
+    print(
+        f"instruction={args.instruction!r} n={args.n} max_tokens={args.max_tokens} T={args.temperature} size={args.size}/level"
+    )
     print(f"{'task':18} {'lvl':>3} {'strict':>7} {'flex':>7} {'band_s':>6} {'band_f':>6} {'tok/s':>6}")
     totals = {"strict": 0, "flexible": 0}
     for task in args.tasks.split(","):
@@ -54,19 +56,26 @@ def main() -> None:
             problems = [r for r in rows if r["__extra__"]["gym"]["level"] == level]
             prompts = [[{"role": "user", "content": f"{p['statement'].strip()}\n\n{said}"}] for p in problems]
             start = time.perf_counter()
-            groups = engine.generate(prompts, SamplingParams(n=args.n, temperature=args.temperature, max_tokens=args.max_tokens, seed=1))
+            groups = engine.generate(
+                prompts, SamplingParams(n=args.n, temperature=args.temperature, max_tokens=args.max_tokens, seed=1)
+            )
             seconds = time.perf_counter() - start
             tokens = sum(c.completion_tokens for g in groups for c in g)
             figures = {}
             for mode in ("strict", "flexible"):
                 rates = []
                 for p, group in zip(problems, groups, strict=True):
-                    grades = verifier.grade([GradeItem(p["answer"], c.text, p["statement"], p["__extra__"], mode) for c in group])
+                    grades = verifier.grade(
+                        [GradeItem(p["answer"], c.text, p["statement"], p["__extra__"], mode) for c in group]
+                    )
                     rates.append(sum(g.correct for g in grades) / len(grades))
                 figures[mode] = (sum(rates) / len(rates), sum(0 < r < 1 for r in rates))
                 totals[mode] += figures[mode][1]
-            print(f"{task:18} {level:>3} {figures['strict'][0]:7.3f} {figures['flexible'][0]:7.3f} "
-                  f"{figures['strict'][1]:>6} {figures['flexible'][1]:>6} {tokens / seconds:6.0f}", flush=True)
+            print(
+                f"{task:18} {level:>3} {figures['strict'][0]:7.3f} {figures['flexible'][0]:7.3f} "
+                f"{figures['strict'][1]:>6} {figures['flexible'][1]:>6} {tokens / seconds:6.0f}",
+                flush=True,
+            )
     print(f"problems in 0 < pass@1 < 1: strict {totals['strict']}, flexible {totals['flexible']}")
 
 

@@ -19,7 +19,20 @@ from ingest.service import ingest  # noqa: E402
 from schemas.config import HardforgeConfig  # noqa: E402
 from warehouse.db import Warehouse  # noqa: E402
 
-WORDS = ["integer", "prime", "triangle", "circle", "sum", "product", "sequence", "polynomial", "root", "digit", "angle", "area"]
+WORDS = [
+    "integer",
+    "prime",
+    "triangle",
+    "circle",
+    "sum",
+    "product",
+    "sequence",
+    "polynomial",
+    "root",
+    "digit",
+    "angle",
+    "area",
+]
 
 
 def generate(path: Path, rows: int, seed: int = 0) -> None:
@@ -43,7 +56,9 @@ def main() -> None:
         source = tmp_path / "generated.jsonl"
         t0 = time.perf_counter()
         generate(source, args.rows)
-        print(f"generated {args.rows:,} rows ({source.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {args.rows:,} rows ({source.stat().st_size / 2**20:.0f} MiB) in {time.perf_counter() - t0:.1f} s"
+        )
         warehouse = Warehouse(tmp_path / "data")
         warehouse.init()
         t0 = time.perf_counter()

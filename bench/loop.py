@@ -99,7 +99,8 @@ def main() -> None:
         estimate_once(heldout_cfg, policy=policy_id, where=HELDOUT)
         return warehouse.scalar(
             f"SELECT avg(pass_at_1) FROM difficulty JOIN problems USING (problem_id) WHERE policy_id = ? AND n = ? AND {HELDOUT}",
-            [policy_id, args.heldout_n])
+            [policy_id, args.heldout_n],
+        )
 
     start = time.monotonic()
     estimate_once(cfg, policy=base.policy_id, where=TRAIN)
@@ -108,11 +109,13 @@ def main() -> None:
     items = export_curriculum(warehouse, base.policy_id, cfg.curriculum, cfg.rollouts, data_dir / "curricula").items
     per_step = cfg.train.per_device_train_batch_size // cfg.train.num_generations
     steps = max(1, math.ceil(items * args.epochs / per_step))
-    print(f"settings: tasks={args.tasks} levels={args.levels} train={args.size}/task/level (in band: {items}) "
-          f"held-out={args.heldout_size}/task/level x n={args.heldout_n} seeds={args.seeds} steps={steps} "
-          f"({per_step} prompts/step, {args.epochs} epoch) lr={args.lr} n={args.n} max_tokens={args.max_tokens} "
-          f"T={args.temperature} G={cfg.train.num_generations} loss={cfg.train.loss_type}; held-out before: {before:.3f}",
-          flush=True)
+    print(
+        f"settings: tasks={args.tasks} levels={args.levels} train={args.size}/task/level (in band: {items}) "
+        f"held-out={args.heldout_size}/task/level x n={args.heldout_n} seeds={args.seeds} steps={steps} "
+        f"({per_step} prompts/step, {args.epochs} epoch) lr={args.lr} n={args.n} max_tokens={args.max_tokens} "
+        f"T={args.temperature} G={cfg.train.num_generations} loss={cfg.train.loss_type}; held-out before: {before:.3f}",
+        flush=True,
+    )
     gains: dict[str, list[float]] = {}
     for seed in range(args.seeds):
         for arm in args.arms.split(","):
@@ -120,15 +123,19 @@ def main() -> None:
             run.train.seed = seed
             run.curriculum.order = "random" if arm == "none" else arm
             run.curriculum.order_seed = seed + 1 if run.curriculum.order == "random" else 0
-            exported = export_curriculum(warehouse, base.policy_id, run.curriculum, run.rollouts, data_dir / "curricula")
+            exported = export_curriculum(
+                warehouse, base.policy_id, run.curriculum, run.rollouts, data_dir / "curricula"
+            )
             result = train(warehouse, run, curriculum_id=exported.curriculum_id, max_steps=steps)
             after = heldout_pass_at_1(result.policy.policy_id)
             shutil.rmtree(result.policy.model_path, ignore_errors=True)  # measured: the checkpoint is not needed
             gains.setdefault(arm, []).append(after - before)
             zero = [m["frac_reward_zero_std"] for m in result.metrics if m["frac_reward_zero_std"] is not None]
-            print(f"  seed {seed} {arm:8} items {exported.items:3} held-out {after:.3f} (gain {after - before:+.3f}) "
-                  f"zero-std groups {sum(zero) / max(1, len(zero)):.2f} {result.summary()['mean_step_time_s']:.1f} s/step",
-                  flush=True)
+            print(
+                f"  seed {seed} {arm:8} items {exported.items:3} held-out {after:.3f} (gain {after - before:+.3f}) "
+                f"zero-std groups {sum(zero) / max(1, len(zero)):.2f} {result.summary()['mean_step_time_s']:.1f} s/step",
+                flush=True,
+            )
     print(f"\n{'arm':10} {'held-out gain (mean ± std)':>28}  per seed")
     for arm, values in gains.items():
         std = statistics.stdev(values) if len(values) > 1 else 0.0

@@ -34,15 +34,27 @@ def main() -> None:
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="hardforge-nightly-"))).resolve()
     env = {**os.environ, "HARDFORGE_ROLLOUTS__MAX_TOKENS": os.environ.get("HARDFORGE_ROLLOUTS__MAX_TOKENS", "256")}
     if args.train:
-        env.update({"HARDFORGE_TRAIN__ENABLED": "true", "HARDFORGE_TRAIN__MAX_STEPS": str(args.steps),
-                    "HARDFORGE_TRAIN__LEARNING_RATE": str(args.lr)})
-    print(f"settings: {args.nights} default nightlies in {data_dir}, max_tokens {env['HARDFORGE_ROLLOUTS__MAX_TOKENS']}"
-          + (f", training the solver {args.steps} GRPO steps a night at lr {args.lr}" if args.train else ", no training")
-          + "".join(f", {k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("HARDFORGE_")),
-          flush=True)
+        env.update(
+            {
+                "HARDFORGE_TRAIN__ENABLED": "true",
+                "HARDFORGE_TRAIN__MAX_STEPS": str(args.steps),
+                "HARDFORGE_TRAIN__LEARNING_RATE": str(args.lr),
+            }
+        )
+    print(
+        f"settings: {args.nights} default nightlies in {data_dir}, max_tokens {env['HARDFORGE_ROLLOUTS__MAX_TOKENS']}"
+        + (f", training the solver {args.steps} GRPO steps a night at lr {args.lr}" if args.train else ", no training")
+        + "".join(f", {k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("HARDFORGE_")),
+        flush=True,
+    )
     for night in range(1, args.nights + 1):
-        done = subprocess.run([str(ROOT / ".venv" / "bin" / "hardforge"), "--data-dir", str(data_dir), "run", "nightly"],
-                              cwd=ROOT, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [str(ROOT / ".venv" / "bin" / "hardforge"), "--data-dir", str(data_dir), "run", "nightly"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             print(f"night {night} failed:\n{done.stderr[-3000:]}")
             sys.exit(1)
@@ -56,24 +68,38 @@ def _runs(data_dir: Path) -> list[dict]:
     prepare_environment(data_dir)
     from warehouse.db import Warehouse
 
-    rows = Warehouse(data_dir).arrow("SELECT flow, counts FROM runs WHERE flow = 'nightly' AND status = 'completed' "
-                                     "ORDER BY started_at").to_pylist()
+    rows = (
+        Warehouse(data_dir)
+        .arrow("SELECT flow, counts FROM runs WHERE flow = 'nightly' AND status = 'completed' ORDER BY started_at")
+        .to_pylist()
+    )
     return [json.loads(r["counts"]) for r in rows]
 
 
 def report_night(data_dir: Path, night: int) -> None:
     counts = _runs(data_dir)[-1]
     est, wall = counts["estimate"], counts["wall"]
-    stages = ", ".join(f"{k.removesuffix('_s')} {v:.0f}" for k, v in wall.items()
-                       if k.endswith("_s") and k not in ("total_s", "prefect_start_s"))
+    stages = ", ".join(
+        f"{k.removesuffix('_s')} {v:.0f}"
+        for k, v in wall.items()
+        if k.endswith("_s") and k not in ("total_s", "prefect_start_s")
+    )
     engines = ", ".join(f"{e['engine']} {e['start_s']:.0f}" for e in wall["engine_starts"]) or "none"
     passed = ", ".join(f"{n} {why}" for why, n in est.get("passed_over", {}).items()) or "nothing"
-    print(f"night {night}: estimated {est['estimated']}, in band {est['in_band']}, {est['completion_tokens']:,} tokens, "
-          f"{est['in_band_per_mtok'] or 0:,.0f} in band per Mtok; passed over: {passed}; curriculum {counts['export']['items']} items"
-          + (f"; trained -> {counts['train']['policy_id'][:12]}" if counts.get("train") and "policy_id" in counts["train"] else ""),
-          flush=True)
-    print(f"  wall {wall['total_s']:.0f} s: before the flow {wall['prefect_start_s'] or 0:.0f}; {stages}; engine starts: {engines}",
-          flush=True)
+    print(
+        f"night {night}: estimated {est['estimated']}, in band {est['in_band']}, {est['completion_tokens']:,} tokens, "
+        f"{est['in_band_per_mtok'] or 0:,.0f} in band per Mtok; passed over: {passed}; curriculum {counts['export']['items']} items"
+        + (
+            f"; trained -> {counts['train']['policy_id'][:12]}"
+            if counts.get("train") and "policy_id" in counts["train"]
+            else ""
+        ),
+        flush=True,
+    )
+    print(
+        f"  wall {wall['total_s']:.0f} s: before the flow {wall['prefect_start_s'] or 0:.0f}; {stages}; engine starts: {engines}",
+        flush=True,
+    )
 
 
 def report_curve(data_dir: Path) -> None:

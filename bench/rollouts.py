@@ -74,7 +74,9 @@ def bench_engine(backend: str, args, model: Path, data_dir: Path) -> dict[str, f
                 f"stage: generate {summary.generate_s:.2f} s, grade {summary.grade_s:.2f} s, "
                 f"store {summary.write_s:.2f} s"
             )
-    print(f"{backend:>12} ({engine.name}): median stage/raw ratio over {len(ratios)} rounds = {statistics.median(ratios):.3f}")
+    print(
+        f"{backend:>12} ({engine.name}): median stage/raw ratio over {len(ratios)} rounds = {statistics.median(ratios):.3f}"
+    )
     engine.close()
     return {"engine": engine.name, "raw": statistics.median(raw_rates), "stage": statistics.median(stage_rates)}
 
@@ -125,18 +127,24 @@ def main() -> None:
         figures = {"transformers": bench_engine("transformers", args, model, data_dir)}
         if vllm_installed():
             figures["vllm"] = bench_engine("vllm", args, model, data_dir)
-            figures["auto"] = bench_engine("auto", args, model, data_dir)  # the default engine, as the nightly builds it
+            figures["auto"] = bench_engine(
+                "auto", args, model, data_dir
+            )  # the default engine, as the nightly builds it
             raw = figures["vllm"]["raw"]
-            print(f"default engine (auto -> {figures['auto']['engine']}): stage {figures['auto']['stage']:,.0f} tok/s "
-                  f"= {figures['auto']['stage'] / raw:.2f} of raw in-process vLLM ({raw:,.0f} tok/s); "
-                  f"transformers stage = {figures['transformers']['stage'] / raw:.2f} of it")
+            print(
+                f"default engine (auto -> {figures['auto']['engine']}): stage {figures['auto']['stage']:,.0f} tok/s "
+                f"= {figures['auto']['stage'] / raw:.2f} of raw in-process vLLM ({raw:,.0f} tok/s); "
+                f"transformers stage = {figures['transformers']['stage'] / raw:.2f} of it"
+            )
         else:
             print("        vllm: not installed (make setup installs .venv-vllm; run this with .venv-vllm/bin/python)")
         if args.server:
             figures["openai"] = bench_engine("openai", args, model, data_dir)
             if "vllm" in figures:
-                print(f"server engine: stage {figures['openai']['stage']:,.0f} tok/s = "
-                      f"{figures['openai']['stage'] / figures['vllm']['raw']:.2f} of raw in-process vLLM")
+                print(
+                    f"server engine: stage {figures['openai']['stage']:,.0f} tok/s = "
+                    f"{figures['openai']['stage'] / figures['vllm']['raw']:.2f} of raw in-process vLLM"
+                )
         bench_grading(args.grade)
 
 

@@ -21,7 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from verifiers.code.sandbox import JAIL_PYTHON, UNSAFE, WORKER, CodeSandbox  # noqa: E402
 
-SNIPPET = "def f(xs, k):\n    d = {x: x * k for x in xs}\n    return sum(d.values())\nassert f(list(range(20)), 3) == 570\n"
+SNIPPET = (
+    "def f(xs, k):\n    d = {x: x * k for x in xs}\n    return sum(d.values())\nassert f(list(range(20)), 3) == 570\n"
+)
 PROGRAM = "def f(xs, k):\n    d = {x: x * k for x in xs}\n    return sum(d.values())\n"
 PROMPT = 'def f(xs, k):\n    """The sum of k * x over the distinct x."""\n'
 TESTS = "def check(candidate):\n    assert candidate(list(range(20)), 3) == 570\n    assert candidate([1, 1], 2) == 2\n\ncheck(f)\n"
@@ -69,6 +71,7 @@ def throughput(mode: str, snippets: int, repeats: int) -> list[float]:
 def graded(snippets: int, repeats: int) -> list[float]:
     rates = []
     with CodeSandbox(workers=2) as box:
+
         def run(n: int) -> list:
             return box.run_tests([PROGRAM] * n, [TESTS] * n, [PROMPT] * n, [["f"]] * n)
 
@@ -88,10 +91,16 @@ def main() -> None:
     args = parser.parse_args()
     full = throughput("bwrap", args.snippets, args.repeats)
     bare = throughput(UNSAFE, args.snippets, args.repeats)
-    print(f"full sandbox (bwrap workers + fork + rlimits + uid + seccomp), 2 workers: median {statistics.median(full):,.0f} snippets/s  {[round(r) for r in full]}")
-    print(f"without the bubblewrap layer (same in-child lockdown):          median {statistics.median(bare):,.0f} snippets/s  {[round(r) for r in bare]}")
+    print(
+        f"full sandbox (bwrap workers + fork + rlimits + uid + seccomp), 2 workers: median {statistics.median(full):,.0f} snippets/s  {[round(r) for r in full]}"
+    )
+    print(
+        f"without the bubblewrap layer (same in-child lockdown):          median {statistics.median(bare):,.0f} snippets/s  {[round(r) for r in bare]}"
+    )
     tested = graded(args.snippets, args.repeats)
-    print(f"graded programs (program and tests in two processes, 2 calls):  median {statistics.median(tested):,.0f} programs/s  {[round(r) for r in tested]}")
+    print(
+        f"graded programs (program and tests in two processes, 2 calls):  median {statistics.median(tested):,.0f} programs/s  {[round(r) for r in tested]}"
+    )
     with CodeSandbox(workers=2) as box:
         codes = ["def f(xs):\n    return sorted(set(xs))"] * (args.snippets // 2)
         box.run_calls(codes[:50], ["[3, 1, 2]"] * 50)

@@ -27,8 +27,13 @@ VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
 
 
 def run(data_dir: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(HF), "--data-dir", str(data_dir), *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=1800)
+    return subprocess.run(
+        [str(HF), "--data-dir", str(data_dir), *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
 
 
 def start_server(model: Path) -> tuple[subprocess.Popen, str]:
@@ -36,10 +41,29 @@ def start_server(model: Path) -> tuple[subprocess.Popen, str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--enforce-eager", "--dtype", "bfloat16", "--seed", "0", "--max-model-len", "2048"],
-        env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+        [
+            str(VLLM_PYTHON),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--enforce-eager",
+            "--dtype",
+            "bfloat16",
+            "--seed",
+            "0",
+            "--max-model-len",
+            "2048",
+        ],
+        env={**os.environ, "VLLM_CPU_KVCACHE_SPACE": "2"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     for _ in range(150):
         try:
@@ -61,20 +85,34 @@ def main() -> None:
     from engines.bundled import ensure_bundled_model
 
     model = ensure_bundled_model(ROOT / ".cache" / "models")
-    base = {"HARDFORGE_ENGINE__MODEL": str(model), "HARDFORGE_NIGHTLY__ESTIMATE_LIMIT": str(args.problems),
-            "HARDFORGE_ROLLOUTS__N": str(args.n), "HARDFORGE_ROLLOUTS__MAX_TOKENS": str(args.max_tokens),
-            "HARDFORGE_ROLLOUTS__PER_SOURCE": "{}", "HARDFORGE_CLUSTER__CHUNK_PROBLEMS": "4"}
+    base = {
+        "HARDFORGE_ENGINE__MODEL": str(model),
+        "HARDFORGE_NIGHTLY__ESTIMATE_LIMIT": str(args.problems),
+        "HARDFORGE_ROLLOUTS__N": str(args.n),
+        "HARDFORGE_ROLLOUTS__MAX_TOKENS": str(args.max_tokens),
+        "HARDFORGE_ROLLOUTS__PER_SOURCE": "{}",
+        "HARDFORGE_CLUSTER__CHUNK_PROBLEMS": "4",
+    }
     setups = {
         "in process (transformers)": {"HARDFORGE_ENGINE__BACKEND": "transformers"},
-        "ray, 1 worker (transformers)": {"HARDFORGE_ENGINE__BACKEND": "transformers", "HARDFORGE_CLUSTER__ENABLED": "true",
-                                         "HARDFORGE_CLUSTER__WORKERS": "1"},
-        "ray, 2 workers (transformers)": {"HARDFORGE_ENGINE__BACKEND": "transformers", "HARDFORGE_CLUSTER__ENABLED": "true",
-                                          "HARDFORGE_CLUSTER__WORKERS": "2"},
+        "ray, 1 worker (transformers)": {
+            "HARDFORGE_ENGINE__BACKEND": "transformers",
+            "HARDFORGE_CLUSTER__ENABLED": "true",
+            "HARDFORGE_CLUSTER__WORKERS": "1",
+        },
+        "ray, 2 workers (transformers)": {
+            "HARDFORGE_ENGINE__BACKEND": "transformers",
+            "HARDFORGE_CLUSTER__ENABLED": "true",
+            "HARDFORGE_CLUSTER__WORKERS": "2",
+        },
     }
     server = None
     if VLLM_PYTHON.exists():
         server, url = start_server(model)
-        setups["server engine (vllm serve)"] = {"HARDFORGE_ENGINE__BACKEND": "openai", "HARDFORGE_ENGINE__URLS": json.dumps([url])}
+        setups["server engine (vllm serve)"] = {
+            "HARDFORGE_ENGINE__BACKEND": "openai",
+            "HARDFORGE_ENGINE__URLS": json.dumps([url]),
+        }
     print(f"{args.problems} reasoning-gym chain_sum problems x n={args.n} x max_tokens={args.max_tokens}")
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -88,12 +126,21 @@ def main() -> None:
                 if result.returncode != 0:
                     print(f"{name:>32}: failed: {result.stderr.strip().splitlines()[-1:]}")
                     continue
-                figures = json.loads(run(data_dir, env, "query", "SELECT counts FROM runs WHERE flow = 'estimate' ORDER BY started_at DESC",
-                                         "--json").stdout)[0]["counts"]
+                figures = json.loads(
+                    run(
+                        data_dir,
+                        env,
+                        "query",
+                        "SELECT counts FROM runs WHERE flow = 'estimate' ORDER BY started_at DESC",
+                        "--json",
+                    ).stdout
+                )[0]["counts"]
                 stage = json.loads(figures)
-                print(f"{name:>32}: {stage['estimated']} problems in {wall:6.1f} s wall = {stage['estimated'] / wall:.2f} problems/s "
-                      f"| stage {stage['elapsed_s']:.1f} s = {stage['estimated'] / max(stage['elapsed_s'], 1e-9):.2f} problems/s, "
-                      f"{stage['completion_tokens'] / max(stage['elapsed_s'], 1e-9):,.0f} tok/s")
+                print(
+                    f"{name:>32}: {stage['estimated']} problems in {wall:6.1f} s wall = {stage['estimated'] / wall:.2f} problems/s "
+                    f"| stage {stage['elapsed_s']:.1f} s = {stage['estimated'] / max(stage['elapsed_s'], 1e-9):.2f} problems/s, "
+                    f"{stage['completion_tokens'] / max(stage['elapsed_s'], 1e-9):,.0f} tok/s"
+                )
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)

@@ -40,15 +40,22 @@ def evaluate(cfg: HardforgeConfig, method: str, limit: int, policy: str) -> dict
 
     start = time.monotonic()
     try:
-        (figures,) = run_stage(cfg, "synthesize", lambda session: synthesize_stage(session, [method], limit), policy=policy)
+        (figures,) = run_stage(
+            cfg, "synthesize", lambda session: synthesize_stage(session, [method], limit), policy=policy
+        )
     finally:
         release_shared()
     seconds = time.monotonic() - start
-    return {"method": method, "seeds": figures["seeds"], "proposals": figures["candidates"],
-            "parsed": figures["candidates"] - figures["rejections"].get("unparsable", 0), "verified": figures["accepted"],
-            "seconds": round(seconds, 1),
-            "s_per_verified": round(seconds / figures["accepted"], 1) if figures["accepted"] else None,
-            "rejections": figures["rejections"]}
+    return {
+        "method": method,
+        "seeds": figures["seeds"],
+        "proposals": figures["candidates"],
+        "parsed": figures["candidates"] - figures["rejections"].get("unparsable", 0),
+        "verified": figures["accepted"],
+        "seconds": round(seconds, 1),
+        "s_per_verified": round(seconds / figures["accepted"], 1) if figures["accepted"] else None,
+        "rejections": figures["rejections"],
+    }
 
 
 def gold_precision(cfg: HardforgeConfig, policy: str, limit: int) -> dict:
@@ -59,8 +66,11 @@ def gold_precision(cfg: HardforgeConfig, policy: str, limit: int) -> dict:
         result = run_stage(cfg, "audit", lambda session: audit_stage(session, [], limit), policy=policy)
     finally:
         release_shared()
-    return {r["rule"]: {k: r[k] for k in r if k in ("accepted", "precision", "labelled", "label_accuracy")}
-            for r in result["rules"] if "(default)" in r["rule"]}
+    return {
+        r["rule"]: {k: r[k] for k in r if k in ("accepted", "precision", "labelled", "label_accuracy")}
+        for r in result["rules"]
+        if "(default)" in r["rule"]
+    }
 
 
 def train_proposer(cfg: HardforgeConfig, methods: list[str], steps: int) -> tuple[str, list[dict]]:
@@ -69,8 +79,16 @@ def train_proposer(cfg: HardforgeConfig, methods: list[str], steps: int) -> tupl
 
     cfg.train.proposer_methods = methods
     result = train(Warehouse(cfg.data_dir), cfg, role="proposer", max_steps=steps)
-    return result.policy.policy_id, [{"step": m["step"], "reward_mean": m["reward_mean"], "zero_std": m["frac_reward_zero_std"],
-                                      "step_s": m["step_time_s"], **m.get("proposer", {})} for m in result.metrics]
+    return result.policy.policy_id, [
+        {
+            "step": m["step"],
+            "reward_mean": m["reward_mean"],
+            "zero_std": m["frac_reward_zero_std"],
+            "step_s": m["step_time_s"],
+            **m.get("proposer", {}),
+        }
+        for m in result.metrics
+    ]
 
 
 def adopt(cfg: HardforgeConfig, policy_id: str, source: Path) -> str:
@@ -79,23 +97,38 @@ def adopt(cfg: HardforgeConfig, policy_id: str, source: Path) -> str:
     from warehouse.db import Warehouse
 
     row = Warehouse(source).arrow("SELECT * FROM policies WHERE policy_id = ?", [policy_id]).to_pylist()[0]
-    return register_policy(Warehouse(cfg.data_dir), Path(row["model_path"]), name=row["name"], parent_policy_id=row["parent_policy_id"],
-                    meta=json.loads(row["meta"]) if row["meta"] else None).policy_id
+    return register_policy(
+        Warehouse(cfg.data_dir),
+        Path(row["model_path"]),
+        name=row["name"],
+        parent_policy_id=row["parent_policy_id"],
+        meta=json.loads(row["meta"]) if row["meta"] else None,
+    ).policy_id
 
 
 def nights(data: Path, model: str, methods: list[str], count: int, limit: int, steps: int) -> list[dict]:
     """``hardforge run nightly`` ``count`` times with training both roles, the CLI as a user runs it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARDFORGE_")}
-    env.update({
-        "HARDFORGE_DATA_DIR": str(data), "HARDFORGE_ENGINE__MODEL": model, "PYTHONPATH": str(ROOT),
-        "HARDFORGE_NIGHTLY__SYNTHESIZE": json.dumps(methods), "HARDFORGE_NIGHTLY__SYNTHESIZE_LIMIT": str(limit),
-        "HARDFORGE_NIGHTLY__ESTIMATE_LIMIT": "48", "HARDFORGE_NIGHTLY__TRAIN_ROLES": '["solver", "proposer"]',
-        "HARDFORGE_TRAIN__ENABLED": "true", "HARDFORGE_TRAIN__MAX_STEPS": str(steps), **TRAIN_ENV,
-    })
+    env.update(
+        {
+            "HARDFORGE_DATA_DIR": str(data),
+            "HARDFORGE_ENGINE__MODEL": model,
+            "PYTHONPATH": str(ROOT),
+            "HARDFORGE_NIGHTLY__SYNTHESIZE": json.dumps(methods),
+            "HARDFORGE_NIGHTLY__SYNTHESIZE_LIMIT": str(limit),
+            "HARDFORGE_NIGHTLY__ESTIMATE_LIMIT": "48",
+            "HARDFORGE_NIGHTLY__TRAIN_ROLES": '["solver", "proposer"]',
+            "HARDFORGE_TRAIN__ENABLED": "true",
+            "HARDFORGE_TRAIN__MAX_STEPS": str(steps),
+            **TRAIN_ENV,
+        }
+    )
     rows = []
     for night in range(1, count + 1):
         start = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "flows.cli", "run", "nightly"], cwd=ROOT, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "flows.cli", "run", "nightly"], cwd=ROOT, env=env, capture_output=True, text=True
+        )
         if done.returncode:
             rows.append({"night": night, "error": done.stderr[-1500:]})
             break
@@ -104,19 +137,39 @@ def nights(data: Path, model: str, methods: list[str], count: int, limit: int, s
         warehouse = Warehouse(data)
         run_id = warehouse.scalar("SELECT run_id FROM runs WHERE flow = 'nightly' ORDER BY started_at DESC LIMIT 1")
         counts = json.loads(warehouse.scalar("SELECT counts FROM runs WHERE run_id = ?", [run_id]))
-        synth = {f["method"]: {"seeds": f["seeds"], "proposals": f["candidates"], "parsed": f["extractable"], "verified": f["accepted"],
-                               "s": f["elapsed_s"]} for f in counts["synthesize"]}
+        synth = {
+            f["method"]: {
+                "seeds": f["seeds"],
+                "proposals": f["candidates"],
+                "parsed": f["extractable"],
+                "verified": f["accepted"],
+                "s": f["elapsed_s"],
+            }
+            for f in counts["synthesize"]
+        }
         train = counts.get("train") or {}
-        rows.append({"night": night, "minutes": round((time.monotonic() - start) / 60, 1), "synthesize": synth,
-                     "curriculum_items": counts["export"]["items"], "trained": train.get("role"),
-                     "proposer_steps": [m.get("proposer") for m in train.get("metrics", [])]})
+        rows.append(
+            {
+                "night": night,
+                "minutes": round((time.monotonic() - start) / 60, 1),
+                "synthesize": synth,
+                "curriculum_items": counts["export"]["items"],
+                "trained": train.get("role"),
+                "proposer_steps": [m.get("proposer") for m in train.get("metrics", [])],
+            }
+        )
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
 # one setting for every GRPO run here: 2 prompts of G = 4 a step, outputs long enough to hold a problem
-TRAIN = {"num_generations": 4, "per_device_train_batch_size": 8, "max_completion_length": 160, "learning_rate": 1e-5,
-         "temperature": 1.0}
+TRAIN = {
+    "num_generations": 4,
+    "per_device_train_batch_size": 8,
+    "max_completion_length": 160,
+    "learning_rate": 1e-5,
+    "temperature": 1.0,
+}
 TRAIN_ENV = {f"HARDFORGE_TRAIN__{key.upper()}": str(value) for key, value in TRAIN.items()}
 
 
@@ -153,18 +206,37 @@ def main() -> None:
         print(json.dumps({"after": row}), flush=True)
     precision = {}
     if args.gold:
-        precision = {"before": gold_precision(after_cfg, "bundled", args.gold), "after": gold_precision(after_cfg, trained, args.gold)}
+        precision = {
+            "before": gold_precision(after_cfg, "bundled", args.gold),
+            "after": gold_precision(after_cfg, trained, args.gold),
+        }
         print(json.dumps({"gold": precision}), flush=True)
-    per_night = nights(root / "nights", str(resolve_model(cfg.engine.model, cfg.models_dir)), methods, args.nights, max(1, args.limit // 2), max(2, args.steps // 2)) \
-        if args.nights else []
+    per_night = (
+        nights(
+            root / "nights",
+            str(resolve_model(cfg.engine.model, cfg.models_dir)),
+            methods,
+            args.nights,
+            max(1, args.limit // 2),
+            max(2, args.steps // 2),
+        )
+        if args.nights
+        else []
+    )
 
     print("\n| method | policy | seeds | proposals | parsed | verified | s / verified |")
     print("|---|---|---|---|---|---|---|")
     for m in methods:
         for label, row in (("base", before[m]), (f"+{args.steps} proposer steps", after[m])):
-            print(f"| {m} | {label} | {row['seeds']} | {row['proposals']} | {row['parsed']} | {row['verified']} | "
-                  f"{row['s_per_verified'] or '-'} |")
-    print("\n| step | reward mean | groups with no variance | " + " | ".join(f"{m} reward / verified" for m in methods) + " |")
+            print(
+                f"| {m} | {label} | {row['seeds']} | {row['proposals']} | {row['parsed']} | {row['verified']} | "
+                f"{row['s_per_verified'] or '-'} |"
+            )
+    print(
+        "\n| step | reward mean | groups with no variance | "
+        + " | ".join(f"{m} reward / verified" for m in methods)
+        + " |"
+    )
     print("|---|---|---|" + "---|" * len(methods))
     for s in steps:
         cells = [f"{s[m]['reward_mean']} / {s[m]['verified']}" if m in s else "-" for m in methods]

@@ -24,8 +24,14 @@ from schemas.config import HardforgeConfig  # noqa: E402
 from verifiers.arithmetic import value  # noqa: E402
 from verifiers.math.extract import as_rational  # noqa: E402
 
-SEEDS = ["champ", "gym:chain_sum?levels=0-1&size=16", "gym:basic_arithmetic?levels=0-1&size=16", "gym:products?levels=0-2&size=16",
-         "gym:gcd?levels=0-1&size=16", "gym:letter_counting?levels=0-1&size=16"]
+SEEDS = [
+    "champ",
+    "gym:chain_sum?levels=0-1&size=16",
+    "gym:basic_arithmetic?levels=0-1&size=16",
+    "gym:products?levels=0-2&size=16",
+    "gym:gcd?levels=0-1&size=16",
+    "gym:letter_counting?levels=0-1&size=16",
+]
 
 
 def prepare(cfg: HardforgeConfig, methods: list[str]) -> None:
@@ -48,18 +54,29 @@ def run(cfg: HardforgeConfig, method: str, limit: int) -> dict:
     attempts = warehouse.arrow("SELECT reason, accepted FROM synth_attempts WHERE method = ?", [method]).to_pylist()
     gates = Counter(a["reason"].split(":")[1].strip() for a in attempts if (a["reason"] or "").startswith("gate:"))
     kinds = Counter((a["reason"] or "").split(":")[0] for a in attempts if not a["accepted"])
-    accepted = warehouse.arrow("SELECT statement, answer, label_provenance FROM problems WHERE problem_id IN "
-                               "(SELECT problem_id FROM synth_attempts WHERE method = ? AND accepted)", [method]).to_pylist()
+    accepted = warehouse.arrow(
+        "SELECT statement, answer, label_provenance FROM problems WHERE problem_id IN "
+        "(SELECT problem_id FROM synth_attempts WHERE method = ? AND accepted)",
+        [method],
+    ).to_pylist()
     plain = [(p, plain_expression(p["statement"])) for p in accepted]
     plain = [(p, e) for p, e in plain if e is not None]
     right = sum(as_rational(p["answer"]) == value(e) for p, e in plain)
     return {
-        "method": method, "seeds": figures["seeds"], "proposed": figures["candidates"], "parsed": figures["extractable"] + sum(gates.values()) + kinds.get("duplicate", 0),
-        "gated": dict(gates.most_common()), "duplicates": kinds.get("duplicate", 0), "label check failed": kinds.get("label check failed", 0),
-        "unverified": kinds.get("unverified label", 0), "accepted": figures["accepted"],
+        "method": method,
+        "seeds": figures["seeds"],
+        "proposed": figures["candidates"],
+        "parsed": figures["extractable"] + sum(gates.values()) + kinds.get("duplicate", 0),
+        "gated": dict(gates.most_common()),
+        "duplicates": kinds.get("duplicate", 0),
+        "label check failed": kinds.get("label check failed", 0),
+        "unverified": kinds.get("unverified label", 0),
+        "accepted": figures["accepted"],
         "by_provenance": dict(Counter(p["label_provenance"] for p in accepted)),
         "s_per_accepted": round(seconds / figures["accepted"], 1) if figures["accepted"] else None,
-        "plain_arithmetic_right": f"{right}/{len(plain)}", "rejections": figures["rejections"], "seconds": round(seconds, 1),
+        "plain_arithmetic_right": f"{right}/{len(plain)}",
+        "rejections": figures["rejections"],
+        "seconds": round(seconds, 1),
     }
 
 
@@ -80,13 +97,17 @@ def main() -> None:
         row = run(cfg, method, args.limit)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print("\n| method | seeds | proposed | gated | duplicates | check failed | unverified | accepted (by provenance) | s / accepted | plain arithmetic right |")
+    print(
+        "\n| method | seeds | proposed | gated | duplicates | check failed | unverified | accepted (by provenance) | s / accepted | plain arithmetic right |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         gated = ", ".join(f"{k} {v}" for k, v in r["gated"].items()) or "0"
         prov = ", ".join(f"{k} {v}" for k, v in r["by_provenance"].items())
-        print(f"| {r['method']} | {r['seeds']} | {r['proposed']} | {gated} | {r['duplicates']} | {r['label check failed']} | "
-              f"{r['unverified']} | {r['accepted']} ({prov or '-'}) | {r['s_per_accepted'] or '-'} | {r['plain_arithmetic_right']} |")
+        print(
+            f"| {r['method']} | {r['seeds']} | {r['proposed']} | {gated} | {r['duplicates']} | {r['label check failed']} | "
+            f"{r['unverified']} | {r['accepted']} ({prov or '-'}) | {r['s_per_accepted'] or '-'} | {r['plain_arithmetic_right']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -36,8 +36,13 @@ def _arithmetic(context: CheckContext) -> LabelCheck:
 def _program_of_thought(context: CheckContext) -> LabelCheck:
     from checks.program_of_thought import ProgramOfThoughtCheck
 
-    return ProgramOfThoughtCheck(context.checker(), context.sandbox(), context.config.checks.program_of_thought,
-                                 seed=context.config.rollouts.seed, independent=not context.checker_is_policy)
+    return ProgramOfThoughtCheck(
+        context.checker(),
+        context.sandbox(),
+        context.config.checks.program_of_thought,
+        seed=context.config.rollouts.seed,
+        independent=not context.checker_is_policy,
+    )
 
 
 def _satisfiable_tests(context: CheckContext) -> LabelCheck:
@@ -57,11 +62,15 @@ def configured(config: HardforgeConfig, verifier: str) -> list[str]:
     names = list(getattr(config.checks, verifier, []) or [])
     unknown = [n for n in names if n not in REGISTRY]
     if unknown:
-        raise HardforgeError(f"checks.{verifier} names '{unknown[0]}', which is not a label check (known: {', '.join(REGISTRY)}).")
+        raise HardforgeError(
+            f"checks.{verifier} names '{unknown[0]}', which is not a label check (known: {', '.join(REGISTRY)})."
+        )
     return names
 
 
-def run_checks(context: CheckContext, verifier: str, items: list[LabelItem], names: list[str] | None = None) -> list[list[Verdict]]:
+def run_checks(
+    context: CheckContext, verifier: str, items: list[LabelItem], names: list[str] | None = None
+) -> list[list[Verdict]]:
     """Each item's verdicts, the configured checks in order: a check runs only on the items no
     earlier check has decided (a disagreement rejects, an agreement is enough)."""
     names = configured(context.config, verifier) if names is None else names
@@ -91,4 +100,13 @@ def verdict_rows(verdicts: list[Verdict]) -> list[dict[str, Any]]:
     return [v.as_dict() for v in verdicts]
 
 
-__all__ = ["CheckContext", "LabelItem", "Verdict", "REGISTRY", "run_checks", "label_provenance", "configured", "verdict_rows"]
+__all__ = [
+    "CheckContext",
+    "LabelItem",
+    "Verdict",
+    "REGISTRY",
+    "run_checks",
+    "label_provenance",
+    "configured",
+    "verdict_rows",
+]

@@ -15,8 +15,10 @@ from verifiers.math.extract import as_rational
 
 NAME = "arithmetic"
 _WORDS = [
-    (re.compile(r"\bmultiplied\s+by\b", re.IGNORECASE), "*"), (re.compile(r"\btimes\b", re.IGNORECASE), "*"),
-    (re.compile(r"\bdivided\s+by\b", re.IGNORECASE), "/"), (re.compile(r"\bplus\b", re.IGNORECASE), "+"),
+    (re.compile(r"\bmultiplied\s+by\b", re.IGNORECASE), "*"),
+    (re.compile(r"\btimes\b", re.IGNORECASE), "*"),
+    (re.compile(r"\bdivided\s+by\b", re.IGNORECASE), "/"),
+    (re.compile(r"\bplus\b", re.IGNORECASE), "+"),
     (re.compile(r"\bminus\b", re.IGNORECASE), "-"),
 ]
 _SYMBOLS = str.maketrans({"×": "*", "·": "*", "∗": "*", "÷": "/", "−": "-", "–": "-"})
@@ -29,7 +31,64 @@ _MATH_SYMBOLS = re.compile(r"[-+*/^=()<>\[\]{}|_\\$]")
 # is", "State the final answer to the following arithmetic problem:") and an answer-format
 # sentence ("Give only the result as your final answer."). Any other word may change what the
 # expression means ("every plus sign means minus", "subtract seven from that"), so it abstains.
-_FRAMING = frozenset(["what", "what's", "is", "compute", "calculate", "evaluate", "find", "work", "out", "simplify", "determine", "solve", "state", "give", "put", "write", "reply", "answer", "respond", "return", "the", "a", "an", "value", "result", "of", "following", "arithmetic", "problem", "expression", "calculation", "sum", "product", "difference", "quotient", "multiplication", "addition", "subtraction", "division", "to", "your", "final", "only", "as", "with", "just", "number", "please", "exactly", "and", "after", "without", "additional", "text"])
+_FRAMING = frozenset(
+    [
+        "what",
+        "what's",
+        "is",
+        "compute",
+        "calculate",
+        "evaluate",
+        "find",
+        "work",
+        "out",
+        "simplify",
+        "determine",
+        "solve",
+        "state",
+        "give",
+        "put",
+        "write",
+        "reply",
+        "answer",
+        "respond",
+        "return",
+        "the",
+        "a",
+        "an",
+        "value",
+        "result",
+        "of",
+        "following",
+        "arithmetic",
+        "problem",
+        "expression",
+        "calculation",
+        "sum",
+        "product",
+        "difference",
+        "quotient",
+        "multiplication",
+        "addition",
+        "subtraction",
+        "division",
+        "to",
+        "your",
+        "final",
+        "only",
+        "as",
+        "with",
+        "just",
+        "number",
+        "please",
+        "exactly",
+        "and",
+        "after",
+        "without",
+        "additional",
+        "text",
+    ]
+)
 _WORD = re.compile(r"[a-z']+|[^\sa-z']")
 
 
@@ -101,10 +160,21 @@ class ArithmeticCheck:
             return abstain(NAME, f"cannot compute '{expression}': {exc}")
         shown = str(exact.numerator) if exact.denominator == 1 else f"{exact.numerator}/{exact.denominator}"
         if label_value(item.label) is None:
-            return Verdict(NAME, "disagree", f"'{expression}' = {shown}; the label '{item.label}' is not a number",
-                           {"expression": expression, "value": shown})
+            return Verdict(
+                NAME,
+                "disagree",
+                f"'{expression}' = {shown}; the label '{item.label}' is not a number",
+                {"expression": expression, "value": shown},
+            )
         if label_value(item.label) == exact:
             return Verdict(NAME, "agree", f"'{expression}' = {shown}", {"expression": expression, "value": shown})
         if rounded(item.label, exact):
-            return abstain(NAME, f"'{expression}' = {shown}; the label {item.label} is it rounded", expression=expression, value=shown)
-        return Verdict(NAME, "disagree", f"'{expression}' = {shown}, not {item.label}", {"expression": expression, "value": shown})
+            return abstain(
+                NAME,
+                f"'{expression}' = {shown}; the label {item.label} is it rounded",
+                expression=expression,
+                value=shown,
+            )
+        return Verdict(
+            NAME, "disagree", f"'{expression}' = {shown}, not {item.label}", {"expression": expression, "value": shown}
+        )

@@ -69,8 +69,14 @@ class ProgramOfThoughtCheck:
     name = NAME
     applies_to = ("math",)
 
-    def __init__(self, engine: Engine, sandbox: CodeSandbox, settings: ProgramOfThoughtConfig, seed: int = 0,
-                 independent: bool = True) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        sandbox: CodeSandbox,
+        settings: ProgramOfThoughtConfig,
+        seed: int = 0,
+        independent: bool = True,
+    ) -> None:
         self.engine, self.sandbox, self.settings, self.seed = engine, sandbox, settings, seed
         # the policy checking its own label: its programs may still refute the label, but their
         # agreement is the policy agreeing with itself again (a proposer trained on this reward
@@ -82,15 +88,21 @@ class ProgramOfThoughtCheck:
             return []
         cfg = self.settings
         chats = [[{"role": "user", "content": PROMPT.format(statement=item.statement)}] for item in items]
-        params = SamplingParams(n=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=self.seed,
-                                stop=("\n```",))  # the program is done at its closing fence
+        params = SamplingParams(
+            n=cfg.samples, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=self.seed, stop=("\n```",)
+        )  # the program is done at its closing fence
         groups = self.engine.generate(chats, params)
         runs: list[tuple[int, str]] = []
         for i, group in enumerate(groups):
             runs.extend((i, code) for code in (program(c.text) for c in group) if code is not None)
         limits = Limits(timeout_s=cfg.timeout_s, cpu_s=max(1, int(cfg.timeout_s)))
-        results = self.sandbox.run_calls([code for _, code in runs], [""] * len(runs), banned=(), limits=limits,
-                                         function="solution") if runs else []
+        results = (
+            self.sandbox.run_calls(
+                [code for _, code in runs], [""] * len(runs), banned=(), limits=limits, function="solution"
+            )
+            if runs
+            else []
+        )
         values: list[list[Fraction]] = [[] for _ in items]
         written = Counter(i for i, _ in runs)
         for (i, _), result in zip(runs, results, strict=True):
@@ -103,7 +115,9 @@ class ProgramOfThoughtCheck:
         cfg = self.settings
         detail = {"programs": written, "numbers": [_show(v) for v in values]}
         if not values:
-            return abstain(NAME, f"no program computed a number ({written} of {cfg.samples} replies had solution())", **detail)
+            return abstain(
+                NAME, f"no program computed a number ({written} of {cfg.samples} replies had solution())", **detail
+            )
         groups: list[list[Fraction]] = []
         for value in values:
             home = next((g for g in groups if same(value, g[0])), None)
@@ -115,8 +129,12 @@ class ProgramOfThoughtCheck:
         label = as_rational(item.label.strip())
         if label is not None and same(top[0], label):
             if not self.independent:
-                return abstain(NAME, f"{len(top)} programs compute {_show(top[0])}, but the checker is the policy: "
-                                     "not independent (set checks.program_of_thought.model)", **detail)
+                return abstain(
+                    NAME,
+                    f"{len(top)} programs compute {_show(top[0])}, but the checker is the policy: "
+                    "not independent (set checks.program_of_thought.model)",
+                    **detail,
+                )
             return Verdict(NAME, "agree", f"{len(top)} programs compute {_show(top[0])}", detail)
         return Verdict(NAME, "disagree", f"{len(top)} programs compute {_show(top[0])}, not {item.label}", detail)
 

@@ -30,7 +30,10 @@ class SatisfiableTestsCheck:
                 verdicts[i] = Verdict(NAME, "disagree", "the tests are not [[input, output], ...]")
                 continue
             outputs: dict[str, str] = {}
-            clash = next((given for given, want in tests if outputs.setdefault(given.strip(), want.strip()) != want.strip()), None)
+            clash = next(
+                (given for given, want in tests if outputs.setdefault(given.strip(), want.strip()) != want.strip()),
+                None,
+            )
             if clash is not None:
                 verdicts[i] = Verdict(NAME, "disagree", f"input {clash!r} is given two different outputs")
                 continue
@@ -40,16 +43,25 @@ class SatisfiableTestsCheck:
                 continue
             tests_of[i] = tests
             runs.extend((i, j, code, given, want) for j, code in enumerate(programs) for given, want in tests)
-        results = self.sandbox.run_stdio([r[2] for r in runs], [r[3] for r in runs], [r[4] for r in runs]) if runs else []
+        results = (
+            self.sandbox.run_stdio([r[2] for r in runs], [r[3] for r in runs], [r[4] for r in runs]) if runs else []
+        )
         failed: dict[tuple[int, int], bool] = {}
         for (i, j, *_), result in zip(runs, results, strict=True):
             failed[(i, j)] = failed.get((i, j), False) or not result.passed
         for i in tests_of:
             passing = sorted(j for (k, j), bad in failed.items() if k == i and not bad)
             if passing:
-                verdicts[i] = Verdict(NAME, "agree", f"program {passing[0]} passes all {len(tests_of[i])} tests",
-                                      {"passing_programs": passing})
+                verdicts[i] = Verdict(
+                    NAME,
+                    "agree",
+                    f"program {passing[0]} passes all {len(tests_of[i])} tests",
+                    {"passing_programs": passing},
+                )
             else:  # not shown satisfiable: the tests do not count, but they are not shown wrong either
-                verdicts[i] = abstain(NAME, f"no program passes all {len(tests_of[i])} tests",
-                                      programs=len({j for k, j in failed if k == i}))
+                verdicts[i] = abstain(
+                    NAME,
+                    f"no program passes all {len(tests_of[i])} tests",
+                    programs=len({j for k, j in failed if k == i}),
+                )
         return verdicts  # type: ignore[return-value]

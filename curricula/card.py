@@ -27,21 +27,21 @@ tags:
 - curriculum
 - hardforge
 ---
-# Curriculum `{manifest['curriculum_id']}`
+# Curriculum `{manifest["curriculum_id"]}`
 
-A hardest-first RLVR curriculum exported by hardforge for policy `{manifest['policy_id']}`:
-{counts['items']} problems in {counts['shards']} Parquet shards. Rows are in curriculum order across
+A hardest-first RLVR curriculum exported by hardforge for policy `{manifest["policy_id"]}`:
+{counts["items"]} problems in {counts["shards"]} Parquet shards. Rows are in curriculum order across
 shards (read the shards in file order); `position` numbers them, and `pass_at_1` is the policy's
 measured solve rate when it was exported.
 
 ## How it was selected
 
 Problems the policy was measured on whose pass@1 lies in [{low}, {high}]
-({'kept' if rule['keep_unsolved'] else 'left out'}: never solved; {'kept' if rule['keep_solved'] else 'left out'}: always
-solved), with no filter verdict against them, whose label is at least `{rule.get('min_label_provenance', 'vote')}` (see
-below), ordered by `{rule['order']}`{', domains interleaved' if rule['balance_domains'] else ''}.
-Difficulty comes from the rollouts under {len(keys)} sampling key{'' if len(keys) == 1 else 's'}
-({', '.join(f'`{k[:12]}`' for k in keys) or 'none'}: each hashes the prompt instruction, n, temperature,
+({"kept" if rule["keep_unsolved"] else "left out"}: never solved; {"kept" if rule["keep_solved"] else "left out"}: always
+solved), with no filter verdict against them, whose label is at least `{rule.get("min_label_provenance", "vote")}` (see
+below), ordered by `{rule["order"]}`{", domains interleaved" if rule["balance_domains"] else ""}.
+Difficulty comes from the rollouts under {len(keys)} sampling key{"" if len(keys) == 1 else "s"}
+({", ".join(f"`{k[:12]}`" for k in keys) or "none"}: each hashes the prompt instruction, n, temperature,
 token budget and grader version). The rule as recorded:
 
 ```json
@@ -50,29 +50,29 @@ token budget and grader version). The rule as recorded:
 
 ## What it holds
 
-{_table('domain', counts['by_domain'])}
+{_table("domain", counts["by_domain"])}
 
-{_table('source', counts['by_source'])}
+{_table("source", counts["by_source"])}
 
-{_table('level (reasoning-gym)', counts.get('by_level', {}))}
+{_table("level (reasoning-gym)", counts.get("by_level", {}))}
 
 How each answer is known (`label_provenance`): `ground_truth` seed data, `executed` code produced it,
 `checked` an independent check agreed (exact arithmetic, a program run in a sandbox, tests a program
 satisfies), `inherited` a parent's answer (SvS), `vote` the policy's own agreement, `judged` an LLM judge.
 
-{_table('label provenance', counts.get('by_label_provenance', {}))}
+{_table("label provenance", counts.get("by_label_provenance", {}))}
 
 pass@1 of the items (the policy's solve rate):
 
-{_histogram(counts.get('pass_at_1_histogram', []))}
+{_histogram(counts.get("pass_at_1_histogram", []))}
 
 ## Where it comes from
 
-{_lineage(manifest.get('lineage'))}
+{_lineage(manifest.get("lineage"))}
 
 ## Columns
 
-{', '.join(f'`{c}`' for c in manifest['columns'])}. `prompt` is the chat prompt the difficulty was
+{", ".join(f"`{c}`" for c in manifest["columns"])}. `prompt` is the chat prompt the difficulty was
 measured with; `reward_model.ground_truth` and `extra_info` carry what the graders need.
 
 ## Read it
@@ -99,7 +99,7 @@ With verl, list the shards in order (see `manifest.json`), turn shuffling off an
 hardforge's verifiers (verl's default dispatcher does not know these data sources):
 
 ```bash
-python -m verl.trainer.main_ppo data.train_files="[{', '.join(repr(s['file']) for s in manifest['shards'][:3])}{', ...' if len(manifest['shards']) > 3 else ''}]" \\
+python -m verl.trainer.main_ppo data.train_files="[{", ".join(repr(s["file"]) for s in manifest["shards"][:3])}{", ..." if len(manifest["shards"]) > 3 else ""}]" \\
   data.shuffle=False custom_reward_function.path=/path/to/hardforge/trainer/verl_reward.py custom_reward_function.name=compute_score
 ```
 
@@ -116,7 +116,9 @@ def _histogram(bins: list[dict[str, Any]]) -> str:
     if not bins:
         return "(no items)"
     widest = max(b["items"] for b in bins) or 1
-    lines = [f"{b['low']:.1f}–{b['high']:.1f} | {'█' * round(BAR * b['items'] / widest):<{BAR}} {b['items']}" for b in bins]
+    lines = [
+        f"{b['low']:.1f}–{b['high']:.1f} | {'█' * round(BAR * b['items'] / widest):<{BAR}} {b['items']}" for b in bins
+    ]
     return "```\n" + "\n".join(lines) + "\n```"
 
 
@@ -127,12 +129,19 @@ def _lineage(lineage: dict[str, Any] | None) -> str:
     parents = ", ".join(f"`{p[:12]}`" for p in lineage["parent_ids"])
     runs = ", ".join(f"`{r[:12]}`" for r in lineage["created_run_ids"])
     more = lambda total, shown: f" (first {shown} of {total})" if total > shown else ""  # noqa: E731
-    derived = (f"- {_n(lineage['items_with_parent'], 'item')} derive from {_n(lineage['parents'], 'parent problem')}"
-               f"{more(lineage['parents'], len(lineage['parent_ids']))}: {parents}.") if parents else "- No item derives from a parent problem."
+    derived = (
+        (
+            f"- {_n(lineage['items_with_parent'], 'item')} derive from {_n(lineage['parents'], 'parent problem')}"
+            f"{more(lineage['parents'], len(lineage['parent_ids']))}: {parents}."
+        )
+        if parents
+        else "- No item derives from a parent problem."
+    )
     return (
         f"- {_n(lineage['seed_items'], 'seed problem')} and {_n(lineage['synthesized_items'], 'synthesized problem')} "
         f"(by method: {methods}).\n{derived}\n"
-        f"- Created in {_n(lineage['created_runs'], 'run')}" + (f"{more(lineage['created_runs'], len(lineage['created_run_ids']))}: {runs}" if runs else "")
+        f"- Created in {_n(lineage['created_runs'], 'run')}"
+        + (f"{more(lineage['created_runs'], len(lineage['created_run_ids']))}: {runs}" if runs else "")
         + " (the warehouse's `runs` table has each run's config hash, code version and figures;"
         " `problems.method_meta` and `synth_attempts` have every synthesized item's history)."
     )

@@ -34,29 +34,39 @@ from warehouse.db import Warehouse, records_to_arrow
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
 PASS_AT_K = pa.list_(pa.struct([("k", pa.int64()), ("value", pa.float64())]))
 REWARD_MODEL = pa.struct([("style", pa.string()), ("ground_truth", pa.string())])
-EXTRA_INFO = pa.struct([
-    ("index", pa.int64()), ("problem_id", pa.string()), ("split", pa.string()), ("verifier", pa.string()),
-    ("source", pa.string()), ("pass_at_1", pa.float64()), ("policy_id", pa.string()), ("entry_point", pa.string()),
-    ("extra", pa.string()),  # the problem's extra as JSON: what its verifier needs (e.g. a gym task's config)
-    ("statement", pa.string()),  # the code verifier places a code prompt before the completion (verl's reward)
-])
-SHARD_SCHEMA = pa.schema([
-    ("prompt", pa.list_(MESSAGE)),
-    ("answer", pa.string()),
-    ("statement", pa.string()),
-    ("verifier", pa.string()),
-    ("label_provenance", pa.string()),  # how the answer is known: ground_truth, executed, checked, inherited, ...
-    ("problem_id", pa.string()),
-    ("position", pa.int64()),
-    ("pass_at_1", pa.float64()),
-    ("pass_at_k", PASS_AT_K),
-    ("n_samples", pa.int64()),
-    ("n_correct", pa.int64()),
-    ("data_source", pa.string()),
-    ("ability", pa.string()),
-    ("reward_model", REWARD_MODEL),
-    ("extra_info", EXTRA_INFO),
-])
+EXTRA_INFO = pa.struct(
+    [
+        ("index", pa.int64()),
+        ("problem_id", pa.string()),
+        ("split", pa.string()),
+        ("verifier", pa.string()),
+        ("source", pa.string()),
+        ("pass_at_1", pa.float64()),
+        ("policy_id", pa.string()),
+        ("entry_point", pa.string()),
+        ("extra", pa.string()),  # the problem's extra as JSON: what its verifier needs (e.g. a gym task's config)
+        ("statement", pa.string()),  # the code verifier places a code prompt before the completion (verl's reward)
+    ]
+)
+SHARD_SCHEMA = pa.schema(
+    [
+        ("prompt", pa.list_(MESSAGE)),
+        ("answer", pa.string()),
+        ("statement", pa.string()),
+        ("verifier", pa.string()),
+        ("label_provenance", pa.string()),  # how the answer is known: ground_truth, executed, checked, inherited, ...
+        ("problem_id", pa.string()),
+        ("position", pa.int64()),
+        ("pass_at_1", pa.float64()),
+        ("pass_at_k", PASS_AT_K),
+        ("n_samples", pa.int64()),
+        ("n_correct", pa.int64()),
+        ("data_source", pa.string()),
+        ("ability", pa.string()),
+        ("reward_model", REWARD_MODEL),
+        ("extra_info", EXTRA_INFO),
+    ]
+)
 
 
 @dataclass
@@ -73,7 +83,9 @@ def shard_table(selected: pa.Table, policy_id: str, prompts: RolloutConfig) -> p
     domains = selected.column("domain").to_pylist()
     statements = selected.column("statement").to_pylist()
     sources = selected.column("source").to_pylist()
-    contents = pa.array([user_content(d, s, prompts, src) for d, s, src in zip(domains, statements, sources, strict=True)], pa.string())
+    contents = pa.array(
+        [user_content(d, s, prompts, src) for d, s, src in zip(domains, statements, sources, strict=True)], pa.string()
+    )
     messages = pa.StructArray.from_arrays([pa.repeat(pa.scalar("user"), rows), contents], fields=list(MESSAGE))
     prompt = pa.ListArray.from_arrays(pa.array(range(rows + 1), pa.int32()), messages)
     positions = pa.array(range(rows), pa.int64())
@@ -81,23 +93,36 @@ def shard_table(selected: pa.Table, policy_id: str, prompts: RolloutConfig) -> p
     pass_at_k = selected.column("pass_at_k").cast(PASS_AT_K)
     extra_info = pa.StructArray.from_arrays(
         [
-            positions, selected.column("problem_id").combine_chunks(), pa.repeat(pa.scalar("train"), rows),
-            selected.column("verifier").combine_chunks(), selected.column("source").combine_chunks(),
-            selected.column("pass_at_1").combine_chunks(), pa.repeat(pa.scalar(policy_id), rows),
-            selected.column("entry_point").combine_chunks(), selected.column("extra").cast(pa.string()).combine_chunks(),
+            positions,
+            selected.column("problem_id").combine_chunks(),
+            pa.repeat(pa.scalar("train"), rows),
+            selected.column("verifier").combine_chunks(),
+            selected.column("source").combine_chunks(),
+            selected.column("pass_at_1").combine_chunks(),
+            pa.repeat(pa.scalar(policy_id), rows),
+            selected.column("entry_point").combine_chunks(),
+            selected.column("extra").cast(pa.string()).combine_chunks(),
             selected.column("statement").combine_chunks(),
         ],
         fields=list(EXTRA_INFO),
     )
     reward_model = pa.StructArray.from_arrays([pa.repeat(pa.scalar("rule"), rows), answers], fields=list(REWARD_MODEL))
     columns = {
-        "prompt": prompt, "answer": answers, "statement": selected.column("statement"),
-        "verifier": selected.column("verifier"), "label_provenance": selected.column("label_provenance"),
-        "problem_id": selected.column("problem_id"), "position": positions,
-        "pass_at_1": selected.column("pass_at_1"), "pass_at_k": pass_at_k,
-        "n_samples": selected.column("n"), "n_correct": selected.column("c"),
-        "data_source": selected.column("source"), "ability": selected.column("domain"),
-        "reward_model": reward_model, "extra_info": extra_info,
+        "prompt": prompt,
+        "answer": answers,
+        "statement": selected.column("statement"),
+        "verifier": selected.column("verifier"),
+        "label_provenance": selected.column("label_provenance"),
+        "problem_id": selected.column("problem_id"),
+        "position": positions,
+        "pass_at_1": selected.column("pass_at_1"),
+        "pass_at_k": pass_at_k,
+        "n_samples": selected.column("n"),
+        "n_correct": selected.column("c"),
+        "data_source": selected.column("source"),
+        "ability": selected.column("domain"),
+        "reward_model": reward_model,
+        "extra_info": extra_info,
     }
     return pa.Table.from_arrays([columns[f.name] for f in SHARD_SCHEMA], schema=SHARD_SCHEMA)
 
@@ -175,7 +200,10 @@ def bin_counts(values: list[float], bins: int = HISTOGRAM_BINS) -> list[int]:
 
 def pass_at_1_histogram(values: list[float], bins: int = HISTOGRAM_BINS) -> list[dict[str, Any]]:
     """Items per pass@1 bin: [0, 0.1), ..., [0.9, 1.0]."""
-    return [{"low": round(b / bins, 3), "high": round((b + 1) / bins, 3), "items": n} for b, n in enumerate(bin_counts(values, bins))]
+    return [
+        {"low": round(b / bins, 3), "high": round((b + 1) / bins, 3), "items": n}
+        for b, n in enumerate(bin_counts(values, bins))
+    ]
 
 
 def lineage(selected: pa.Table, shown: int = 20) -> dict[str, Any]:
@@ -184,10 +212,16 @@ def lineage(selected: pa.Table, shown: int = 20) -> dict[str, Any]:
     methods = [m for m in selected.column("method").to_pylist() if m]
     parents = sorted({p for p in selected.column("parent_id").to_pylist() if p})
     runs = sorted({r for r in selected.column("created_run").to_pylist() if r})
-    return {"seed_items": selected.num_rows - len(methods), "synthesized_items": len(methods),
-            "by_method": dict(sorted(Counter(methods).items())),
-            "items_with_parent": sum(1 for p in selected.column("parent_id").to_pylist() if p),
-            "parents": len(parents), "parent_ids": parents[:shown], "created_runs": len(runs), "created_run_ids": runs[:shown]}
+    return {
+        "seed_items": selected.num_rows - len(methods),
+        "synthesized_items": len(methods),
+        "by_method": dict(sorted(Counter(methods).items())),
+        "items_with_parent": sum(1 for p in selected.column("parent_id").to_pylist() if p),
+        "parents": len(parents),
+        "parent_ids": parents[:shown],
+        "created_runs": len(runs),
+        "created_run_ids": runs[:shown],
+    }
 
 
 def _write_shards(table: pa.Table, per_shard: int, folder: Path) -> list[dict[str, Any]]:
@@ -197,10 +231,15 @@ def _write_shards(table: pa.Table, per_shard: int, folder: Path) -> list[dict[st
         part = table.slice(i * per_shard, per_shard)
         name = f"shard-{i:05d}-of-{count:05d}.parquet"
         pq.write_table(part, folder / name, compression="zstd")
-        shards.append({
-            "file": name, "rows": part.num_rows, "sha256": _sha256(folder / name),
-            "first_position": i * per_shard, "last_position": i * per_shard + part.num_rows - 1,
-        })
+        shards.append(
+            {
+                "file": name,
+                "rows": part.num_rows,
+                "sha256": _sha256(folder / name),
+                "first_position": i * per_shard,
+                "last_position": i * per_shard + part.num_rows - 1,
+            }
+        )
     return shards
 
 
@@ -233,9 +272,14 @@ def _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, r
         schema=records_to_arrow("curriculum_items", []).schema,
     )
     record = Curriculum(
-        curriculum_id=curriculum_id, policy_id=policy_id, rule=rule, n_items=table.num_rows,
-        n_shards=len(shards), out_dir=str(out_dir),
-        manifest_sha256=_sha256(out_dir / "manifest.json"), run_id=run_id,
+        curriculum_id=curriculum_id,
+        policy_id=policy_id,
+        rule=rule,
+        n_items=table.num_rows,
+        n_shards=len(shards),
+        out_dir=str(out_dir),
+        manifest_sha256=_sha256(out_dir / "manifest.json"),
+        run_id=run_id,
         created_at=dt.datetime.now(dt.UTC),
     )
     with warehouse.write() as con:

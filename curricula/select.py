@@ -74,18 +74,26 @@ def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
     }
 
 
-def select_curriculum(warehouse: Warehouse, policy_id: str, config: CurriculumConfig, rollouts: RolloutConfig) -> pa.Table:
+def select_curriculum(
+    warehouse: Warehouse, policy_id: str, config: CurriculumConfig, rollouts: RolloutConfig
+) -> pa.Table:
     if config.band_low > config.band_high:
         raise HardforgeError(f"curriculum band [{config.band_low}, {config.band_high}] is empty.")
     order = _order(config)
     if config.balance_domains:
         order = f"domain_rank, {order}"
     params = {
-        "policy": policy_id, "low": config.band_low, "high": config.band_high,
-        "keep_unsolved": config.keep_unsolved, "keep_solved": config.keep_solved,
+        "policy": policy_id,
+        "low": config.band_low,
+        "high": config.band_high,
+        "keep_unsolved": config.keep_unsolved,
+        "keep_solved": config.keep_solved,
     }
     with warehouse.read() as con:
         con.register("current_keys", sampling_key_table(warehouse, rollouts))
-        sql = SELECT_SQL.format(order=order, rank_order=_order(config),
-                                trusted=at_least_sql("p.label_provenance", config.min_label_provenance))
+        sql = SELECT_SQL.format(
+            order=order,
+            rank_order=_order(config),
+            trusted=at_least_sql("p.label_provenance", config.min_label_provenance),
+        )
         return con.sql(sql, params=params).to_arrow_table()

@@ -15,9 +15,20 @@ log = logging.getLogger("hardforge.engines")
 
 
 def engine_spec(config: EngineConfig, model_path: Path | str, seed: int = 0) -> EngineSpec:
-    return EngineSpec(config.backend, str(model_path), config.dtype, config.batch_size, config.vllm_kvcache_gib, seed,
-                      tuple(config.urls), config.served_model, config.concurrency, config.timeout_s, config.retries,
-                      config.send_seed)
+    return EngineSpec(
+        config.backend,
+        str(model_path),
+        config.dtype,
+        config.batch_size,
+        config.vllm_kvcache_gib,
+        seed,
+        tuple(config.urls),
+        config.served_model,
+        config.concurrency,
+        config.timeout_s,
+        config.retries,
+        config.send_seed,
+    )
 
 
 def load_engine(config: EngineConfig, model_path: Path, seed: int = 0) -> Engine:
@@ -33,8 +44,14 @@ def build_engine(spec: EngineSpec) -> Engine:
     if backend == "openai":
         from engines.openai_engine import OpenAIEngine
 
-        engine = OpenAIEngine(spec.urls, model=spec.served_model, concurrency=spec.concurrency, timeout_s=spec.timeout_s,
-                              retries=spec.retries, send_seed=spec.send_seed)
+        engine = OpenAIEngine(
+            spec.urls,
+            model=spec.served_model,
+            concurrency=spec.concurrency,
+            timeout_s=spec.timeout_s,
+            retries=spec.retries,
+            send_seed=spec.send_seed,
+        )
         log.warning("engine: openai (%s at %s)", engine.model, ", ".join(spec.urls))
         return engine
     if backend in ("auto", "vllm") and vllm_installed():
@@ -69,7 +86,13 @@ def shared_engine(spec: EngineSpec) -> Engine:
     if spec not in _SHARED:
         started = time.monotonic()
         _SHARED[spec] = build_engine(spec)
-        STARTS.append({"engine": _SHARED[spec].name, "model": str(spec.model_path), "start_s": round(time.monotonic() - started, 1)})
+        STARTS.append(
+            {
+                "engine": _SHARED[spec].name,
+                "model": str(spec.model_path),
+                "start_s": round(time.monotonic() - started, 1),
+            }
+        )
     return _SHARED[spec]
 
 

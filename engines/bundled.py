@@ -72,9 +72,7 @@ def resolve_model(model: str, models_dir: Path) -> Path:
         return ensure_bundled_model(models_dir)
     path = Path(model).expanduser()
     if not path.is_dir():
-        raise HardforgeError(
-            f"model '{model}' is neither 'bundled' nor a local model folder (no network at run time)."
-        )
+        raise HardforgeError(f"model '{model}' is neither 'bundled' nor a local model folder (no network at run time).")
     if not (path / "config.json").is_file():
         raise HardforgeError(f"model folder {path} has no config.json.")
     return path.resolve()

@@ -32,15 +32,28 @@ class ServerDown(Exception):
 class OpenAIEngine(Engine):
     name = "openai"
 
-    def __init__(self, urls: tuple[str, ...] | list[str], *, model: str | None = None, concurrency: int = 8,
-                 timeout_s: float = 300.0, retries: int = 2, send_seed: bool = False) -> None:
+    def __init__(
+        self,
+        urls: tuple[str, ...] | list[str],
+        *,
+        model: str | None = None,
+        concurrency: int = 8,
+        timeout_s: float = 300.0,
+        retries: int = 2,
+        send_seed: bool = False,
+    ) -> None:
         if not urls:
-            raise HardforgeError("engine.backend is 'openai' but engine.urls is empty: give the servers' base URLs, e.g. http://127.0.0.1:8000/v1.")
+            raise HardforgeError(
+                "engine.backend is 'openai' but engine.urls is empty: give the servers' base URLs, e.g. http://127.0.0.1:8000/v1."
+            )
         self.urls = [u.rstrip("/") for u in urls]
         self.concurrency, self.timeout_s, self.retries, self.send_seed = concurrency, timeout_s, retries, send_seed
         key = os.environ.get("HARDFORGE_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY") or "none"
-        self._client = httpx.Client(timeout=timeout_s, headers={"Authorization": f"Bearer {key}"},
-                                    limits=httpx.Limits(max_connections=concurrency * len(self.urls)))
+        self._client = httpx.Client(
+            timeout=timeout_s,
+            headers={"Authorization": f"Bearer {key}"},
+            limits=httpx.Limits(max_connections=concurrency * len(self.urls)),
+        )
         self._next = itertools.count()
         self._lock = threading.Lock()
         self.model = model or self._served_model()
@@ -64,8 +77,12 @@ class OpenAIEngine(Engine):
 
     def _request(self, chat: Chat, params: SamplingParams) -> list[Completion]:
         body: dict[str, Any] = {
-            "model": self.model, "messages": chat, "n": params.n, "temperature": params.temperature,
-            "top_p": params.top_p, "max_tokens": params.max_tokens,
+            "model": self.model,
+            "messages": chat,
+            "n": params.n,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "max_tokens": params.max_tokens,
         }
         if params.stop:
             body["stop"] = list(params.stop)
@@ -98,8 +115,9 @@ class OpenAIEngine(Engine):
             reasons = [c.get("finish_reason") or "stop" for c in choices]
             usage = data.get("usage") or {}
         except (httpx.HTTPStatusError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise HardforgeError(f"the model server at {url} returned an unusable answer ({type(exc).__name__}: "
-                                 f"{str(exc)[:200]}).") from None
+            raise HardforgeError(
+                f"the model server at {url} returned an unusable answer ({type(exc).__name__}: {str(exc)[:200]})."
+            ) from None
         if len(texts) != n:
             raise HardforgeError(f"the model server at {url} returned {len(texts)} samples where {n} were asked for.")
         total = int(usage.get("completion_tokens") or 0)
@@ -107,8 +125,10 @@ class OpenAIEngine(Engine):
         weights = [max(len(t), 1) for t in texts]
         shares = [round(total * w / sum(weights)) for w in weights]
         prompt_tokens = int(usage.get("prompt_tokens") or 0)
-        return [Completion(t, prompt_tokens, s, "length" if r == "length" else "stop")
-                for t, s, r in zip(texts, shares, reasons, strict=True)]
+        return [
+            Completion(t, prompt_tokens, s, "length" if r == "length" else "stop")
+            for t, s, r in zip(texts, shares, reasons, strict=True)
+        ]
 
     def generate(self, prompts: list[Chat], params: SamplingParams) -> list[list[Completion]]:
         if not prompts:
@@ -121,8 +141,10 @@ class OpenAIEngine(Engine):
             except ServerDown as exc:
                 for f in futures:
                     f.cancel()
-                raise HardforgeError(f"the model server {exc}; nothing of this batch was stored — start the server "
-                                     "and run again to complete the work.") from None
+                raise HardforgeError(
+                    f"the model server {exc}; nothing of this batch was stored — start the server "
+                    "and run again to complete the work."
+                ) from None
 
     def close(self) -> None:
         self._client.close()

@@ -43,7 +43,9 @@ def decontaminate(problems: list[dict[str, Any]], index: BenchmarkIndex) -> list
             verdicts.append(KEEP)
         else:
             name, gram = found
-            verdicts.append(Verdict(False, f"contaminated: {index.n}-gram overlap with {name}", {"benchmark": name, "ngram": gram}))
+            verdicts.append(
+                Verdict(False, f"contaminated: {index.n}-gram overlap with {name}", {"benchmark": name, "ngram": gram})
+            )
     return verdicts
 
 

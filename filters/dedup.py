@@ -57,7 +57,11 @@ def near_dedup(problems: list[dict[str, Any]], threshold: float, num_perm: int, 
         similarity = kept[best].jaccard(minhash) if best else 0.0
         if best is not None and similarity >= threshold:
             other = best.split("\x1f", 1)[1]
-            verdicts.append(Verdict(False, f"near duplicate of {other}", {"duplicate_of": other, "jaccard": round(float(similarity), 3)}))
+            verdicts.append(
+                Verdict(
+                    False, f"near duplicate of {other}", {"duplicate_of": other, "jaccard": round(float(similarity), 3)}
+                )
+            )
             continue
         key = f"{problem['domain']}\x1f{problem['problem_id']}"
         lsh.insert(key, minhash)

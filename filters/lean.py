@@ -27,8 +27,15 @@ BATCH = 8  # problems per formalize round and per warehouse write
 
 def check_key(config: HardforgeConfig, toolchain: str, policy_id: str) -> str:
     lean = config.lean
-    return content_key("lean-check", toolchain, policy_id, lean.header, str(lean.max_attempts), str(lean.temperature),
-                       str(lean.max_tokens))
+    return content_key(
+        "lean-check",
+        toolchain,
+        policy_id,
+        lean.header,
+        str(lean.max_attempts),
+        str(lean.temperature),
+        str(lean.max_tokens),
+    )
 
 
 @dataclass
@@ -46,8 +53,16 @@ class LeanReport:
         return dict(self.__dict__)
 
 
-def run_lean_checks(warehouse: Warehouse, engine: Any, config: HardforgeConfig, problems: list[dict[str, Any]], *,
-                    policy_id: str, run_id: str | None = None, backend: LeanBackend | None = None) -> LeanReport:
+def run_lean_checks(
+    warehouse: Warehouse,
+    engine: Any,
+    config: HardforgeConfig,
+    problems: list[dict[str, Any]],
+    *,
+    policy_id: str,
+    run_id: str | None = None,
+    backend: LeanBackend | None = None,
+) -> LeanReport:
     own = backend is None
     backend = backend or open_backend(config.lean)
     try:
@@ -55,24 +70,45 @@ def run_lean_checks(warehouse: Warehouse, engine: Any, config: HardforgeConfig, 
         report = LeanReport(toolchain, note=backend.reason if isinstance(backend, NoToolchain) else None)
         key = check_key(config, toolchain, policy_id)
         ids = {p["problem_id"]: content_key(p["problem_id"], key) for p in problems}
-        done = set(warehouse.arrow("SELECT check_id FROM lean_checks WHERE list_contains(?, check_id)",
-                                   [list(ids.values())]).column("check_id").to_pylist()) if ids else set()
+        done = (
+            set(
+                warehouse.arrow(
+                    "SELECT check_id FROM lean_checks WHERE list_contains(?, check_id)", [list(ids.values())]
+                )
+                .column("check_id")
+                .to_pylist()
+            )
+            if ids
+            else set()
+        )
         todo = [p for p in problems if ids[p["problem_id"]] not in done]
         report.already_checked = len(problems) - len(todo)
         for offset in range(0, len(todo), BATCH):
             batch = todo[offset : offset + BATCH]
-            results = formalize([p["statement"] for p in batch], engine, backend, config.lean, seed=config.rollouts.seed)
+            results = formalize(
+                [p["statement"] for p in batch], engine, backend, config.lean, seed=config.rollouts.seed
+            )
             now = dt.datetime.now(dt.UTC)
             rows = []
             for problem, result in zip(batch, results, strict=True):
                 compiles = result.result.compiles if result.result else None
                 status = result.result.status if result.result else "no formalization"
-                rows.append(LeanCheck(
-                    check_id=ids[problem["problem_id"]], problem_id=problem["problem_id"], formal_statement=result.formal,
-                    compiles=compiles, critic_verdict=result.verdict, messages={"attempts": result.history},
-                    toolchain=toolchain, created_at=now, status=status, attempts=result.attempts, policy_id=policy_id,
-                    run_id=run_id,
-                ))
+                rows.append(
+                    LeanCheck(
+                        check_id=ids[problem["problem_id"]],
+                        problem_id=problem["problem_id"],
+                        formal_statement=result.formal,
+                        compiles=compiles,
+                        critic_verdict=result.verdict,
+                        messages={"attempts": result.history},
+                        toolchain=toolchain,
+                        created_at=now,
+                        status=status,
+                        attempts=result.attempts,
+                        policy_id=policy_id,
+                        run_id=run_id,
+                    )
+                )
                 report.checked += 1
                 report.compiled += compiles is True
                 report.not_compiled += compiles is False

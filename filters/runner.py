@@ -62,10 +62,18 @@ def run_filters(warehouse: Warehouse, config: HardforgeConfig, run_id: str | Non
             else:
                 verdict = verdict_of[pid]
                 keep = verdict.keep
-                new_rows.append(FilterVerdict(
-                    problem_id=pid, filter=flt.name, keep=keep, reason=verdict.reason, detail=verdict.detail,
-                    config_hash=digest, run_id=run_id, created_at=now,
-                ))
+                new_rows.append(
+                    FilterVerdict(
+                        problem_id=pid,
+                        filter=flt.name,
+                        keep=keep,
+                        reason=verdict.reason,
+                        detail=verdict.detail,
+                        config_hash=digest,
+                        run_id=run_id,
+                        created_at=now,
+                    )
+                )
                 summary.checked[flt.name] = summary.checked.get(flt.name, 0) + 1
                 if not keep:
                     summary.dropped[flt.name] = summary.dropped.get(flt.name, 0) + 1

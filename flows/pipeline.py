@@ -60,8 +60,9 @@ def _ingest(session: StageSession, options: dict[str, Any]) -> list[dict[str, An
     if options.get("seeds") is not None:
         return [ingest_seed_task(config, seed, session.run_id) for seed in options["seeds"]]
     # the nightly's seeds, after the held-out probe (so that a later near-copy of it is the one dropped)
-    return (probe_ingest(session.config, session.run_id)
-            + [ingest_seed_task(config, seed, session.run_id) for seed in session.config.nightly.seeds])
+    return probe_ingest(session.config, session.run_id) + [
+        ingest_seed_task(config, seed, session.run_id) for seed in session.config.nightly.seeds
+    ]
 
 
 def _probe(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
@@ -72,16 +73,23 @@ def _synthesize(session: StageSession, options: dict[str, Any]) -> list[dict[str
     methods = options.get("methods") if options.get("methods") is not None else session.config.nightly.synthesize
     if not methods:
         return []
-    return stages.synthesize_stage(session, methods, session.config.nightly.synthesize_limit, run_method=synthesize_task,
-                                   submit_remote=propose_task.submit if session.config.cluster.enabled else None)
+    return stages.synthesize_stage(
+        session,
+        methods,
+        session.config.nightly.synthesize_limit,
+        run_method=synthesize_task,
+        submit_remote=propose_task.submit if session.config.cluster.enabled else None,
+    )
 
 
 def _lean(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
     where = options.get("where")
     if where is None and options.get("nightly"):
         # problems that passed the filters and were never checked: each night checks new ones
-        where = (f"problem_id IN (SELECT problem_id FROM problems WHERE {stages.PASSED_FILTERS}) "
-                 "AND problem_id NOT IN (SELECT problem_id FROM lean_checks)")
+        where = (
+            f"problem_id IN (SELECT problem_id FROM problems WHERE {stages.PASSED_FILTERS}) "
+            "AND problem_id NOT IN (SELECT problem_id FROM lean_checks)"
+        )
     limit = options.get("limit", session.config.nightly.lean_limit if options.get("nightly") else None)
     return stages.lean_stage(session, where, limit, run=lean_task)
 
@@ -93,9 +101,14 @@ def _filter(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
 def _estimate(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
     with ProgressLog("estimate", "problems", session.config.progress_every_s) as progress:
         return stages.estimate_stage(
-            session, where=options.get("where"), limit=options.get("limit"), remeasure=options.get("remeasure", False),
-            per_source_limit=options.get("per_source_limit"), signal=options.get("signal", False),
-            run_chunk=estimate_chunk_task, progress=progress,
+            session,
+            where=options.get("where"),
+            limit=options.get("limit"),
+            remeasure=options.get("remeasure", False),
+            per_source_limit=options.get("per_source_limit"),
+            signal=options.get("signal", False),
+            run_chunk=estimate_chunk_task,
+            progress=progress,
             submit_remote=measure_task.submit if session.config.cluster.enabled else None,
         )
 
@@ -106,8 +119,13 @@ def _export(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
 
 def _train(session: StageSession, options: dict[str, Any]) -> dict[str, Any]:
     try:
-        return stages.train_stage(session, options.get("curriculum_id"), options.get("max_steps"), run=train_task,
-                                  role=options.get("role", "solver"))
+        return stages.train_stage(
+            session,
+            options.get("curriculum_id"),
+            options.get("max_steps"),
+            run=train_task,
+            role=options.get("role", "solver"),
+        )
     except NothingToTrain as exc:  # a night with nothing for its role still finishes, and says why
         return {"skipped": str(exc), "role": options.get("role", "solver")}
 
@@ -122,16 +140,19 @@ class Stage:
 # The nightly runs these in order (lean only when nightly.lean; train only when train.enabled, in the
 # roles of nightly.train_roles, the solver only when the curriculum has items; probe when nightly.probe
 # is set: the night's policy and the trained one on the held-out probe).
-STAGES: dict[str, Stage] = {s.name: s for s in (
-    Stage("ingest", _ingest, reports.ingest_artifacts),
-    Stage("synthesize", _synthesize, reports.synthesize_artifacts),
-    Stage("lean", _lean, reports.lean_artifacts),
-    Stage("filter", _filter, reports.filter_artifacts),
-    Stage("estimate", _estimate, reports.estimate_artifacts),
-    Stage("export", _export, reports.export_artifacts),
-    Stage("train", _train, reports.train_artifacts),
-    Stage("probe", _probe, reports.probe_artifacts),
-)}
+STAGES: dict[str, Stage] = {
+    s.name: s
+    for s in (
+        Stage("ingest", _ingest, reports.ingest_artifacts),
+        Stage("synthesize", _synthesize, reports.synthesize_artifacts),
+        Stage("lean", _lean, reports.lean_artifacts),
+        Stage("filter", _filter, reports.filter_artifacts),
+        Stage("estimate", _estimate, reports.estimate_artifacts),
+        Stage("export", _export, reports.export_artifacts),
+        Stage("train", _train, reports.train_artifacts),
+        Stage("probe", _probe, reports.probe_artifacts),
+    )
+}
 
 
 def _stage_flow(stage: Stage):
@@ -167,8 +188,11 @@ def _ray_init(config: HardforgeConfig) -> tuple[tuple[str, ...], dict[str, Any]]
     if cluster.address:
         return (cluster.address,), {}
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    return (), {"num_cpus": cluster.workers, "include_dashboard": False,
-                "runtime_env": {"env_vars": {"RAY_AUTH_MODE": "disabled"}}}
+    return (), {
+        "num_cpus": cluster.workers,
+        "include_dashboard": False,
+        "runtime_env": {"env_vars": {"RAY_AUTH_MODE": "disabled"}},
+    }
 
 
 def _prefect_ray() -> Any:
@@ -178,8 +202,10 @@ def _prefect_ray() -> Any:
     except ImportError as exc:
         from schemas.errors import HardforgeError
 
-        raise HardforgeError(f"cluster.enabled needs prefect-ray and ray, which this environment lacks ({exc}); "
-                             "`make setup` installs them in both environments.") from None
+        raise HardforgeError(
+            f"cluster.enabled needs prefect-ray and ray, which this environment lacks ({exc}); "
+            "`make setup` installs them in both environments."
+        ) from None
     return prefect_ray
 
 
@@ -244,27 +270,55 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
         finally:
             wall[f"{name}_s"] = round(time.monotonic() - begun, 1)
 
-    with StageSession(cfg, "nightly", policy=policy, prefect_run_id=_prefect_run_id()) as session, one_ray_for_the_night(cfg):
+    with (
+        StageSession(cfg, "nightly", policy=policy, prefect_run_id=_prefect_run_id()) as session,
+        one_ray_for_the_night(cfg),
+    ):
         night_policy = session.policy.policy_id  # before training registers a newer one
         try:
             counts: dict[str, Any] = {
                 "ingest": timed("ingest", lambda: FLOWS["ingest"](config)),
                 "synthesize": timed("synthesize", lambda: flow_of("synthesize", cfg)(config, policy)),
-                "lean": timed("lean", lambda: FLOWS["lean"](config, policy, {"nightly": True})) if cfg.nightly.lean else None,
+                "lean": timed("lean", lambda: FLOWS["lean"](config, policy, {"nightly": True}))
+                if cfg.nightly.lean
+                else None,
                 "filter": timed("filter", lambda: FLOWS["filter"](config)),
-                "estimate": timed("estimate", lambda: flow_of("estimate", cfg)(config, policy, {
-                    "where": stages.nightly_where(cfg), "limit": cfg.nightly.estimate_limit, "remeasure": True,
-                    "per_source_limit": cfg.nightly.per_source_limit, "signal": True})),
+                "estimate": timed(
+                    "estimate",
+                    lambda: flow_of("estimate", cfg)(
+                        config,
+                        policy,
+                        {
+                            "where": stages.nightly_where(cfg),
+                            "limit": cfg.nightly.estimate_limit,
+                            "remeasure": True,
+                            "per_source_limit": cfg.nightly.per_source_limit,
+                            "signal": True,
+                        },
+                    ),
+                ),
                 "export": timed("export", lambda: FLOWS["export"](config, policy)),
             }
             exported = counts["export"]
             role = stages.nightly_role(cfg, exported["items"])
-            counts["train"] = (timed("train", lambda: FLOWS["train"](config, policy, {
-                "curriculum_id": exported["curriculum_id"] if exported["items"] else None, "role": role}))
-                if role else None)
+            counts["train"] = (
+                timed(
+                    "train",
+                    lambda: FLOWS["train"](
+                        config,
+                        policy,
+                        {"curriculum_id": exported["curriculum_id"] if exported["items"] else None, "role": role},
+                    ),
+                )
+                if role
+                else None
+            )
             trained = [counts["train"]["policy_id"]] if counts["train"] and "policy_id" in counts["train"] else []
-            counts["probe"] = (timed("probe", lambda: FLOWS["probe"](config, night_policy, {"policies": [night_policy, *trained]}))
-                               if cfg.nightly.probe else None)
+            counts["probe"] = (
+                timed("probe", lambda: FLOWS["probe"](config, night_policy, {"policies": [night_policy, *trained]}))
+                if cfg.nightly.probe
+                else None
+            )
         finally:
             stages.release_shared()
         counts["report"] = str(reports.nightly_report(session.warehouse, session.run_id, cfg.nightly.probe_n))

@@ -57,14 +57,19 @@ def local_server(port: int, log: Path, startup_s: float | None = None) -> Iterat
     under the data dir), wait until it is healthy, yield its API URL, and stop it at the end."""
     api = f"http://127.0.0.1:{port}/api"
     if healthy(api):
-        raise HardforgeError(f"something already answers on 127.0.0.1:{port}; set PREFECT_API_URL={api} to use it, "
-                             "or pick another --port.")
+        raise HardforgeError(
+            f"something already answers on 127.0.0.1:{port}; set PREFECT_API_URL={api} to use it, "
+            "or pick another --port."
+        )
     startup_s = startup_s or float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"))
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            stdin=subprocess.DEVNULL, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
             preexec_fn=_die_with_parent,
         )
     try:
@@ -72,8 +77,10 @@ def local_server(port: int, log: Path, startup_s: float | None = None) -> Iterat
         while not healthy(api):
             if process.poll() is not None:
                 tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-                raise HardforgeError(f"the local Prefect server stopped at start-up (exit {process.returncode}): "
-                                     f"{tail[0][:300]} (log: {log}).")
+                raise HardforgeError(
+                    f"the local Prefect server stopped at start-up (exit {process.returncode}): "
+                    f"{tail[0][:300]} (log: {log})."
+                )
             if time.monotonic() > deadline:
                 raise HardforgeError(f"the local Prefect server was not ready within {startup_s:.0f} s (log: {log}).")
             time.sleep(0.5)

@@ -26,7 +26,9 @@ def probe_ingest(config: HardforgeConfig, run_id: str | None) -> list[dict[str, 
         summary = ingest(warehouse, spec, config, run_id=run_id).as_dict()
         request = gym.parse_request(spec)
         ids = gym_request_ids(warehouse, request.task, list(request.levels), request.size, request.seed)
-        done.append({**summary, "probe": True, "heldout": len(ids), "newly_held_out": mark_heldout(warehouse, ids, run_id)})
+        done.append(
+            {**summary, "probe": True, "heldout": len(ids), "newly_held_out": mark_heldout(warehouse, ids, run_id)}
+        )
     return done
 
 
@@ -47,13 +49,28 @@ def probe_measure(config: HardforgeConfig, policies: list[str], run_id: str) -> 
         for ref in dict.fromkeys(policies):
             policy = resolve_policy(warehouse, config, ref)
             spec = engine_spec(config.engine, policy.model_path, config.rollouts.seed)
-            summary = estimate(warehouse, LazyEngine(spec), policy.policy_id, problems,
-                               probe_config(config.rollouts, config.nightly.probe_n), run_id=run_id, verifiers=verifiers)
-            measured.append({"policy_id": policy.policy_id, "estimated": summary.estimated,
-                             "completion_tokens": summary.completion_tokens})
+            summary = estimate(
+                warehouse,
+                LazyEngine(spec),
+                policy.policy_id,
+                problems,
+                probe_config(config.rollouts, config.nightly.probe_n),
+                run_id=run_id,
+                verifiers=verifiers,
+            )
+            measured.append(
+                {
+                    "policy_id": policy.policy_id,
+                    "estimated": summary.estimated,
+                    "completion_tokens": summary.completion_tokens,
+                }
+            )
     curve = heldout_curve(warehouse, config.nightly.probe_n)
-    return {"problems": len(problems), "measured": measured,
-            "curve": [{k: r[k] for k in ("policy_id", "name", "problems", "mean_pass_at_1", "stderr")} for r in curve]}
+    return {
+        "problems": len(problems),
+        "measured": measured,
+        "curve": [{k: r[k] for k in ("policy_id", "name", "problems", "mean_pass_at_1", "stderr")} for r in curve],
+    }
 
 
 __all__ = ["probe_ingest", "probe_measure"]

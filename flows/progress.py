@@ -37,8 +37,15 @@ class ProgressLog:
     figures every ``every_s`` seconds. Use as a context manager (the last line is written on exit).
     ``every_s = 0`` turns it off."""
 
-    def __init__(self, stage: str, unit: str, every_s: float, *, stream: IO[str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        stage: str,
+        unit: str,
+        every_s: float,
+        *,
+        stream: IO[str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stage, self.unit, self.every_s = stage, unit, every_s
         self.stream, self.clock = stream or sys.stderr, clock
         self.done, self.total = 0, None

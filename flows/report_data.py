@@ -36,8 +36,10 @@ def policies_measured(warehouse: Warehouse, limit: int = 6) -> list[dict[str, An
 
 def pass_at_1_histogram(warehouse: Warehouse, policy_ids: list[str], bins: int = 10) -> dict[str, list[int]]:
     """Problems per pass@1 bin ([0, 0.1), ..., [0.9, 1.0]) for each policy (the curriculum's binning)."""
-    rows = warehouse.arrow(f"WITH latest AS ({LATEST}) SELECT policy_id, pass_at_1 FROM latest WHERE list_contains(?, policy_id)",
-                           [policy_ids]).to_pylist()
+    rows = warehouse.arrow(
+        f"WITH latest AS ({LATEST}) SELECT policy_id, pass_at_1 FROM latest WHERE list_contains(?, policy_id)",
+        [policy_ids],
+    ).to_pylist()
     values: dict[str, list[float]] = {policy: [] for policy in policy_ids}
     for row in rows:
         values[row["policy_id"]].append(row["pass_at_1"])
@@ -48,7 +50,8 @@ def resolve_policy_ref(warehouse: Warehouse, ref: str) -> str | None:
     """A policy id (or a prefix of one) or a policy name."""
     rows = warehouse.arrow(
         "SELECT policy_id FROM policies WHERE policy_id = ? OR name = ? OR starts_with(policy_id, ?) "
-        "ORDER BY policy_id = ? DESC, created_at DESC", [ref, ref, ref, ref]
+        "ORDER BY policy_id = ? DESC, created_at DESC",
+        [ref, ref, ref, ref],
     ).to_pylist()
     return rows[0]["policy_id"] if rows else None
 
@@ -84,8 +87,13 @@ def drift(warehouse: Warehouse, before: str, after: str) -> list[dict[str, Any]]
 
 def drift_summary(pairs: list[dict[str, Any]]) -> dict[str, Any]:
     deltas = [p["after"] - p["before"] for p in pairs]
-    return {"problems": len(pairs), "mean_delta": sum(deltas) / len(deltas) if deltas else 0.0,
-            "easier": sum(d > 0 for d in deltas), "harder": sum(d < 0 for d in deltas), "unchanged": sum(d == 0 for d in deltas)}
+    return {
+        "problems": len(pairs),
+        "mean_delta": sum(deltas) / len(deltas) if deltas else 0.0,
+        "easier": sum(d > 0 for d in deltas),
+        "harder": sum(d < 0 for d in deltas),
+        "unchanged": sum(d == 0 for d in deltas),
+    }
 
 
 def acceptance(warehouse: Warehouse, runs: int = 12) -> list[dict[str, Any]]:
@@ -119,7 +127,8 @@ def label_audit(warehouse: Warehouse) -> dict[str, Any] | None:
     """The latest completed ``hardforge audit labels``: its table and what it ran on."""
     rows = warehouse.arrow(
         "SELECT run_id, started_at, counts FROM runs WHERE flow = 'audit' AND status = 'completed' "
-        "ORDER BY started_at DESC LIMIT 1").to_pylist()
+        "ORDER BY started_at DESC LIMIT 1"
+    ).to_pylist()
     if not rows or not rows[0]["counts"]:
         return None
     counts = json.loads(rows[0]["counts"]) if isinstance(rows[0]["counts"], str) else rows[0]["counts"]
@@ -131,14 +140,23 @@ def estimate_yield(warehouse: Warehouse, runs: int = 12) -> list[dict[str, Any]]
     runs that recorded it (the probe's measurements are not estimate runs)."""
     rows = warehouse.arrow(
         "SELECT run_id, started_at, counts FROM runs WHERE flow = 'estimate' AND status = 'completed' "
-        "AND json_extract(counts, '$.in_band') IS NOT NULL ORDER BY started_at DESC LIMIT ?", [int(runs)]).to_pylist()
+        "AND json_extract(counts, '$.in_band') IS NOT NULL ORDER BY started_at DESC LIMIT ?",
+        [int(runs)],
+    ).to_pylist()
     out = []
     for row in rows[::-1]:
         counts = json.loads(row["counts"]) if isinstance(row["counts"], str) else row["counts"]
         if counts.get("completion_tokens"):
-            out.append({"run_id": row["run_id"], "started_at": row["started_at"], "estimated": counts["estimated"],
-                        "in_band": counts["in_band"], "completion_tokens": counts["completion_tokens"],
-                        "in_band_per_mtok": counts["in_band"] / counts["completion_tokens"] * 1e6})
+            out.append(
+                {
+                    "run_id": row["run_id"],
+                    "started_at": row["started_at"],
+                    "estimated": counts["estimated"],
+                    "in_band": counts["in_band"],
+                    "completion_tokens": counts["completion_tokens"],
+                    "in_band_per_mtok": counts["in_band"] / counts["completion_tokens"] * 1e6,
+                }
+            )
     return out
 
 
@@ -146,7 +164,9 @@ def recent_runs(warehouse: Warehouse, runs: int = 15) -> list[dict[str, Any]]:
     """The last ``runs`` runs, newest first: a crashed one (its process died) says when that was noticed."""
     return warehouse.arrow(
         "SELECT run_id, flow, status, started_at, coalesce(finished_at, noticed_at) AS ended_at, host, pid FROM runs "
-        "ORDER BY started_at DESC LIMIT ?", [int(runs)]).to_pylist()
+        "ORDER BY started_at DESC LIMIT ?",
+        [int(runs)],
+    ).to_pylist()
 
 
 def totals(warehouse: Warehouse) -> dict[str, int]:
@@ -154,5 +174,17 @@ def totals(warehouse: Warehouse) -> dict[str, int]:
     return {t: warehouse.scalar(f"SELECT count(*) FROM {t}") for t in tables}
 
 
-__all__ = ["policies_measured", "pass_at_1_histogram", "resolve_policy_ref", "default_drift_pair", "drift", "drift_summary",
-           "acceptance", "composition", "label_audit", "estimate_yield", "recent_runs", "totals"]
+__all__ = [
+    "policies_measured",
+    "pass_at_1_histogram",
+    "resolve_policy_ref",
+    "default_drift_pair",
+    "drift",
+    "drift_summary",
+    "acceptance",
+    "composition",
+    "label_audit",
+    "estimate_yield",
+    "recent_runs",
+    "totals",
+]

@@ -31,7 +31,7 @@ def _svg(figure: Any) -> str:
     figure.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(figure)
     text = buffer.getvalue()
-    return text[text.index("<svg"):]  # inline: no XML declaration or doctype
+    return text[text.index("<svg") :]  # inline: no XML declaration or doctype
 
 
 def _figure(width: float = 8.0, height: float = 3.6) -> tuple[Any, Any]:
@@ -58,8 +58,13 @@ def pass_at_1_plot(histograms: dict[str, list[int]], names: dict[str, str]) -> s
     x = np.arange(bins)
     width = 0.8 / len(histograms)
     for i, (policy, counts) in enumerate(histograms.items()):
-        axes.bar(x + (i - (len(histograms) - 1) / 2) * width, counts, width, label=_short(names[policy], 24),
-                 color=BLUES[i % len(BLUES)])
+        axes.bar(
+            x + (i - (len(histograms) - 1) / 2) * width,
+            counts,
+            width,
+            label=_short(names[policy], 24),
+            color=BLUES[i % len(BLUES)],
+        )
     axes.set_xticks(x, [f"{b / bins:.1f}–{(b + 1) / bins:.1f}" for b in range(bins)], fontsize=8)
     axes.set_xlabel("pass@1 (0 = never solved)")
     axes.set_ylabel("problems")
@@ -75,7 +80,9 @@ def drift_plot(pairs: list[dict[str, Any]], before: str, after: str) -> str:
     xs = np.array([p["before"] for p in pairs]) + rng.uniform(-0.012, 0.012, len(pairs))
     ys = np.array([p["after"] for p in pairs]) + rng.uniform(-0.012, 0.012, len(pairs))
     axes.plot([0, 1], [0, 1], color="#999999", linewidth=1, zorder=1)
-    axes.scatter(xs, ys, s=60, color=ORANGE, edgecolors="white", linewidths=0.5, zorder=2)  # opaque: its colour shows as is
+    axes.scatter(
+        xs, ys, s=60, color=ORANGE, edgecolors="white", linewidths=0.5, zorder=2
+    )  # opaque: its colour shows as is
     axes.set_xlim(-0.05, 1.05)
     axes.set_ylim(-0.05, 1.05)
     axes.set_xlabel(f"pass@1 under {_short(before, 24)}")
@@ -88,7 +95,9 @@ def heldout_plot(curve: list[dict[str, Any]]) -> str:
     figure, axes = _figure(5.2, 5.0)
     x = list(range(len(curve)))
     means = [r["mean_pass_at_1"] for r in curve]
-    axes.errorbar(x, means, yerr=[r["stderr"] for r in curve], color=RED, marker="o", markersize=8, capsize=4, linewidth=2)
+    axes.errorbar(
+        x, means, yerr=[r["stderr"] for r in curve], color=RED, marker="o", markersize=8, capsize=4, linewidth=2
+    )
     axes.set_xticks(x, [_short(r["name"], 14) for r in curve], fontsize=7, rotation=20)
     axes.set_ylim(0, max(0.05, min(1.0, max(means) * 1.4 + 0.05)))
     axes.set_ylabel("held-out pass@1 (± s.e. over problems)")
@@ -100,8 +109,12 @@ def yield_plot(rows: list[dict[str, Any]]) -> str:
     figure, axes = _figure()
     x = list(range(len(rows)))
     axes.bar(x, [r["in_band_per_mtok"] for r in rows], 0.6, color=TEAL)
-    labels = [f"{r['started_at']:%m-%d %H:%M}\n{r['run_id'][:6]}" if isinstance(r["started_at"], dt.datetime) else r["run_id"][:6]
-              for r in rows]
+    labels = [
+        f"{r['started_at']:%m-%d %H:%M}\n{r['run_id'][:6]}"
+        if isinstance(r["started_at"], dt.datetime)
+        else r["run_id"][:6]
+        for r in rows
+    ]
     axes.set_xticks(x, labels, fontsize=7)
     axes.set_xlim(-0.7, max(len(rows), 4) - 0.3)
     axes.set_ylabel("in-band problems per million tokens")
@@ -154,7 +167,9 @@ def _table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return ""
     head = "".join(f"<th>{html.escape(str(k))}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row.values()) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row.values()) + "</tr>" for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -183,8 +198,13 @@ table { border-collapse: collapse; margin: 8px 0; font-size: 13px; } td, th { bo
 """
 
 
-def render_report(warehouse: Warehouse, drift_pair: tuple[str, str] | None = None, *, title: str = "hardforge report",
-                  probe_n: int = 16) -> str:
+def render_report(
+    warehouse: Warehouse,
+    drift_pair: tuple[str, str] | None = None,
+    *,
+    title: str = "hardforge report",
+    probe_n: int = 16,
+) -> str:
     """The page as a string; ``drift_pair`` = (before, after) policy ids, else the latest pair."""
     counts = data.totals(warehouse)
     policies = data.policies_measured(warehouse)
@@ -192,25 +212,47 @@ def render_report(warehouse: Warehouse, drift_pair: tuple[str, str] | None = Non
     sections = []
 
     histograms = data.pass_at_1_histogram(warehouse, [p["policy_id"] for p in policies]) if policies else {}
-    sections.append(_section(
-        "pass@1 per policy", "pass-at-1", pass_at_1_plot(histograms, names) if histograms else None,
-        _table([{"policy": p["name"], "id": p["policy_id"][:12], "problems": p["problems"], "mean pass@1": p["mean_pass_at_1"],
-                 "never solved": p["unsolved"], "always solved": p["solved"]} for p in policies]),
-        "No difficulty yet: run `hardforge estimate` (or the nightly).",
-    ))
+    sections.append(
+        _section(
+            "pass@1 per policy",
+            "pass-at-1",
+            pass_at_1_plot(histograms, names) if histograms else None,
+            _table(
+                [
+                    {
+                        "policy": p["name"],
+                        "id": p["policy_id"][:12],
+                        "problems": p["problems"],
+                        "mean pass@1": p["mean_pass_at_1"],
+                        "never solved": p["unsolved"],
+                        "always solved": p["solved"],
+                    }
+                    for p in policies
+                ]
+            ),
+            "No difficulty yet: run `hardforge estimate` (or the nightly).",
+        )
+    )
 
     pair = drift_pair or data.default_drift_pair(warehouse)
     pairs = data.drift(warehouse, *pair) if pair else []
     if pair and pairs:
-        more = {pid: names.get(pid) or warehouse.scalar("SELECT any_value(name) FROM policies WHERE policy_id = ?", [pid]) or pid[:12]
-                for pid in pair}
+        more = {
+            pid: names.get(pid)
+            or warehouse.scalar("SELECT any_value(name) FROM policies WHERE policy_id = ?", [pid])
+            or pid[:12]
+            for pid in pair
+        }
         summary = data.drift_summary(pairs)
         plot = drift_plot(pairs, more[pair[0]], more[pair[1]])
         table = _table([{"before": more[pair[0]], "after": more[pair[1]], **summary}])
     else:
         plot, table = None, ""
     drift_section = _section(
-        "Difficulty drift between two policies", "drift", plot, table,
+        "Difficulty drift between two policies",
+        "drift",
+        plot,
+        table,
         "Drift needs two policies measured on the same problems: train a policy (`hardforge train`) and measure "
         "it on the problems of the last one.",
     )
@@ -219,67 +261,150 @@ def render_report(warehouse: Warehouse, drift_pair: tuple[str, str] | None = Non
 
     curve = heldout_curve(warehouse, probe_n)
     heldout_section = _section(
-        "Held-out pass@1 per policy (the loop's learning curve)", "heldout", heldout_plot(curve) if curve else None,
-        _table([{"policy": r["name"], "id": r["policy_id"][:12], "probe problems": r["problems"],
-                 "held-out pass@1": r["mean_pass_at_1"], "s.e.": r["stderr"]} for r in curve]),
+        "Held-out pass@1 per policy (the loop's learning curve)",
+        "heldout",
+        heldout_plot(curve) if curve else None,
+        _table(
+            [
+                {
+                    "policy": r["name"],
+                    "id": r["policy_id"][:12],
+                    "probe problems": r["problems"],
+                    "held-out pass@1": r["mean_pass_at_1"],
+                    "s.e.": r["stderr"],
+                }
+                for r in curve
+            ]
+        ),
         "No policy measured on the held-out probe yet: the nightly measures each night's policy on nightly.probe.",
     )
     sections.append(f'<div class="side-by-side">{drift_section}{heldout_section}</div>')  # the curve beside the drift
 
     yields = data.estimate_yield(warehouse)
-    sections.append(_section(
-        "In-band problems per million rollout tokens", "yield", yield_plot(yields) if yields else None,
-        _table([{"run": r["run_id"][:8], "started": r["started_at"], "estimated": r["estimated"], "in band": r["in_band"],
-                 "completion tokens": r["completion_tokens"], "in band per Mtok": round(r["in_band_per_mtok"])} for r in yields]),
-        "No estimate run has recorded its yield yet: run `hardforge estimate` (or the nightly).",
-    ))
+    sections.append(
+        _section(
+            "In-band problems per million rollout tokens",
+            "yield",
+            yield_plot(yields) if yields else None,
+            _table(
+                [
+                    {
+                        "run": r["run_id"][:8],
+                        "started": r["started_at"],
+                        "estimated": r["estimated"],
+                        "in band": r["in_band"],
+                        "completion tokens": r["completion_tokens"],
+                        "in band per Mtok": round(r["in_band_per_mtok"]),
+                    }
+                    for r in yields
+                ]
+            ),
+            "No estimate run has recorded its yield yet: run `hardforge estimate` (or the nightly).",
+        )
+    )
 
     accepted = data.acceptance(warehouse)
-    sections.append(_section(
-        "Synthesis acceptance per method per run", "acceptance", acceptance_plot(accepted) if accepted else None,
-        _table([{"run": r["run_id"][:8], "started": r["started_at"], "method": r["method"], "attempts": r["attempts"],
-                 "accepted": r["accepted"]} for r in accepted]),
-        "No synthesis attempts yet: run `hardforge synthesize` (or the nightly with nightly.synthesize).",
-    ))
+    sections.append(
+        _section(
+            "Synthesis acceptance per method per run",
+            "acceptance",
+            acceptance_plot(accepted) if accepted else None,
+            _table(
+                [
+                    {
+                        "run": r["run_id"][:8],
+                        "started": r["started_at"],
+                        "method": r["method"],
+                        "attempts": r["attempts"],
+                        "accepted": r["accepted"],
+                    }
+                    for r in accepted
+                ]
+            ),
+            "No synthesis attempts yet: run `hardforge synthesize` (or the nightly with nightly.synthesize).",
+        )
+    )
 
     parts = data.composition(warehouse)
     by_domain: dict[tuple[str, str], int] = {}
     for r in parts:
         by_domain[(r["curriculum_id"], r["domain"])] = by_domain.get((r["curriculum_id"], r["domain"]), 0) + r["items"]
-    sections.append(_section(
-        "Curriculum composition", "curricula", composition_plot(parts) if parts else None,
-        _table([{"curriculum": c[:12], "domain": d, "items": n} for (c, d), n in by_domain.items()]),
-        "No curriculum with items yet: run `hardforge export` (or the nightly).",
-    ))
+    sections.append(
+        _section(
+            "Curriculum composition",
+            "curricula",
+            composition_plot(parts) if parts else None,
+            _table([{"curriculum": c[:12], "domain": d, "items": n} for (c, d), n in by_domain.items()]),
+            "No curriculum with items yet: run `hardforge export` (or the nightly).",
+        )
+    )
 
     audit = data.label_audit(warehouse)
     if audit:
-        shown = ("rule", "labelled", "label_accuracy", "reward_accuracy", "majority_ratio", "accepted", "precision", "yield")
-        note = (f"<p>{audit['problems']} gold problems ({html.escape(', '.join(audit['sources']))}), run "
-                f"{audit['run_id'][:8]} at {_cell(audit['started_at'])}: each labelling rule as if the answer were unknown.</p>")
-        sections.append(f'<section id="label-audit"><h2>Label audit on gold</h2>{note}'
-                        f"{_table([{k: r.get(k) for k in shown} for r in audit['rules']])}</section>")
+        shown = (
+            "rule",
+            "labelled",
+            "label_accuracy",
+            "reward_accuracy",
+            "majority_ratio",
+            "accepted",
+            "precision",
+            "yield",
+        )
+        note = (
+            f"<p>{audit['problems']} gold problems ({html.escape(', '.join(audit['sources']))}), run "
+            f"{audit['run_id'][:8]} at {_cell(audit['started_at'])}: each labelling rule as if the answer were unknown.</p>"
+        )
+        sections.append(
+            f'<section id="label-audit"><h2>Label audit on gold</h2>{note}'
+            f"{_table([{k: r.get(k) for k in shown} for r in audit['rules']])}</section>"
+        )
     else:
-        sections.append(_section("Label audit on gold", "label-audit", None, "",
-                                 "No label audit yet: run `hardforge audit labels`."))
+        sections.append(
+            _section(
+                "Label audit on gold", "label-audit", None, "", "No label audit yet: run `hardforge audit labels`."
+            )
+        )
 
     runs = data.recent_runs(warehouse)
     crashed = sum(r["status"] == "crashed" for r in runs)
-    note = (f"<p>{crashed} of these runs crashed: their process died (SIGKILL, a restart) before it could record an end; "
-            "'ended' is when a later command noticed. Rerunning the same command resumes the work.</p>" if crashed else "")
+    note = (
+        f"<p>{crashed} of these runs crashed: their process died (SIGKILL, a restart) before it could record an end; "
+        "'ended' is when a later command noticed. Rerunning the same command resumes the work.</p>"
+        if crashed
+        else ""
+    )
     if runs:
-        sections.append('<section id="runs"><h2>Recent runs</h2>' + note + _table(
-            [{"run": r["run_id"][:8], "flow": r["flow"], "status": r["status"], "started": r["started_at"], "ended": r["ended_at"],
-              "process": f"{r['pid']} on {r['host']}" if r["pid"] else None} for r in runs]) + "</section>")
+        sections.append(
+            '<section id="runs"><h2>Recent runs</h2>'
+            + note
+            + _table(
+                [
+                    {
+                        "run": r["run_id"][:8],
+                        "flow": r["flow"],
+                        "status": r["status"],
+                        "started": r["started_at"],
+                        "ended": r["ended_at"],
+                        "process": f"{r['pid']} on {r['host']}" if r["pid"] else None,
+                    }
+                    for r in runs
+                ]
+            )
+            + "</section>"
+        )
     else:
         sections.append(_section("Recent runs", "runs", None, "", "No run yet: every command and flow records one."))
 
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     meta = ", ".join(f"{n:,} {t.replace('_', ' ')}" for t, n in counts.items())
-    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
-            f'<p class="meta">{html.escape(str(warehouse.path))} · {stamp} · {html.escape(meta)}</p>'
-            + "".join(sections) + "</body></html>")
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>"
+        f'<p class="meta">{html.escape(str(warehouse.path))} · {stamp} · {html.escape(meta)}</p>'
+        + "".join(sections)
+        + "</body></html>"
+    )
 
 
 def write_report(warehouse: Warehouse, out: Path, drift_pair: tuple[str, str] | None = None, **options: Any) -> Path:

@@ -26,22 +26,34 @@ from warehouse.liveness import this_process
 
 def code_version() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).parent, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
 
 
 class StageSession:
-    def __init__(self, config: HardforgeConfig, stage: str, *, policy: str | None = None,
-                 prefect_run_id: str | None = None) -> None:
+    def __init__(
+        self, config: HardforgeConfig, stage: str, *, policy: str | None = None, prefect_run_id: str | None = None
+    ) -> None:
         self.config, self.stage, self._policy_spec = config, stage, policy
         self.warehouse = Warehouse(config.data_dir)
         self.verifiers = VerifierSet(config)
         self.run = Run(
-            run_id=uuid.uuid4().hex, flow=stage, prefect_run_id=prefect_run_id, config_hash=config.digest(),
-            code_version=code_version(), status="running", started_at=dt.datetime.now(dt.UTC), **this_process(),
+            run_id=uuid.uuid4().hex,
+            flow=stage,
+            prefect_run_id=prefect_run_id,
+            config_hash=config.digest(),
+            code_version=code_version(),
+            status="running",
+            started_at=dt.datetime.now(dt.UTC),
+            **this_process(),
         )
         self.warehouse.upsert_records("runs", [self.run])
 
@@ -70,7 +82,9 @@ class StageSession:
         self.warehouse.upsert_records("runs", [self.run])
 
     def finish(self, counts: dict[str, Any], status: str = "completed") -> None:
-        self.run = self.run.model_copy(update={"status": status, "counts": counts, "finished_at": dt.datetime.now(dt.UTC)})
+        self.run = self.run.model_copy(
+            update={"status": status, "counts": counts, "finished_at": dt.datetime.now(dt.UTC)}
+        )
         self.warehouse.upsert_records("runs", [self.run])
 
     def close(self) -> None:
@@ -85,7 +99,13 @@ class StageSession:
                 if issubclass(kind, Exception):
                     self.finish({**(self.run.counts or {}), "error": f"{kind.__name__}: {exc}"[:500]}, "failed")
                 else:  # Ctrl-C, or SIGTERM (ours, or Prefect's TerminationSignal in a flow): a stop, not a failure
-                    by = "Ctrl-C" if kind is KeyboardInterrupt else "SIGTERM" if kind.__name__ in ("Terminated", "TerminationSignal") else kind.__name__
+                    by = (
+                        "Ctrl-C"
+                        if kind is KeyboardInterrupt
+                        else "SIGTERM"
+                        if kind.__name__ in ("Terminated", "TerminationSignal")
+                        else kind.__name__
+                    )
                     self.finish({**(self.run.counts or {}), "stopped_by": by}, "cancelled")
         finally:
             self.close()

@@ -33,15 +33,24 @@ def concept_from(record: Any, source: str) -> Concept:
     categories = record.get("Categories", [])
     if isinstance(categories, str):
         categories = [categories]
-    if not isinstance(categories, list) or not all(isinstance(c, str) and c.strip() for c in categories) or len(categories) > 3:
+    if (
+        not isinstance(categories, list)
+        or not all(isinstance(c, str) and c.strip() for c in categories)
+        or len(categories) > 3
+    ):
         raise Rejected("bad Categories: a list of at most 3 non-empty strings is needed")
     return Concept(
-        concept_id=content_key("concept", source, name.strip(), text.strip()), source=source, name=name.strip(),
-        text=text.strip(), category="; ".join(c.strip() for c in categories) or None,
+        concept_id=content_key("concept", source, name.strip(), text.strip()),
+        source=source,
+        name=name.strip(),
+        text=text.strip(),
+        category="; ".join(c.strip() for c in categories) or None,
     )
 
 
-def ingest_concepts(warehouse: Warehouse, path: Path, *, source: str | None = None, run_id: str | None = None) -> IngestSummary:
+def ingest_concepts(
+    warehouse: Warehouse, path: Path, *, source: str | None = None, run_id: str | None = None
+) -> IngestSummary:
     check_readable(path)
     source = source or path.stem
     summary = IngestSummary(f"concepts:{source}")
@@ -57,8 +66,17 @@ def ingest_concepts(warehouse: Warehouse, path: Path, *, source: str | None = No
         except Rejected as rejected:
             reason, where = str(rejected), f"{path.name}:{number}"
             summary.quarantined[reason_kind(reason)] += 1
-            quarantine.append(Quarantine(quarantine_id=content_key(source, where, reason, raw), source=f"concepts:{source}",
-                                         locator=where, reason=reason, raw=raw, run_id=run_id, created_at=now))
+            quarantine.append(
+                Quarantine(
+                    quarantine_id=content_key(source, where, reason, raw),
+                    source=f"concepts:{source}",
+                    locator=where,
+                    reason=reason,
+                    raw=raw,
+                    run_id=run_id,
+                    created_at=now,
+                )
+            )
     with warehouse.write() as con:
         summary.inserted = warehouse.insert("concepts", records_to_arrow("concepts", concepts), con)
         warehouse.insert("quarantine", records_to_arrow("quarantine", quarantine), con)

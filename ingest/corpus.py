@@ -84,8 +84,16 @@ def read_dictd(name: str, index: Path, dictionary: Path, *, now: dt.datetime | N
         if not title.strip() or not body.strip():
             continue
         doc_id = content_key("document", name, text)
-        documents.append(Document(doc_id=doc_id, corpus=name, title=title.strip(), text=_dedent(body),
-                                  headwords="\n".join(words), created_at=now))
+        documents.append(
+            Document(
+                doc_id=doc_id,
+                corpus=name,
+                title=title.strip(),
+                text=_dedent(body),
+                headwords="\n".join(words),
+                created_at=now,
+            )
+        )
         for word in [*words, title.strip()]:
             by_word.setdefault(word.lower(), doc_id)
         bodies.append((doc_id, body))
@@ -94,7 +102,9 @@ def read_dictd(name: str, index: Path, dictionary: Path, *, now: dt.datetime | N
         for anchor in LINK.findall(body):
             anchor = " ".join(anchor.split())
             if (doc_id, anchor) not in links:
-                links[doc_id, anchor] = Link(src_id=doc_id, anchor=anchor, dst_id=_resolve(anchor, by_word), corpus=name)
+                links[doc_id, anchor] = Link(
+                    src_id=doc_id, anchor=anchor, dst_id=_resolve(anchor, by_word), corpus=name
+                )
     unresolved = sum(link.dst_id is None for link in links.values())
     return CorpusRead(documents, list(links.values()), headwords, unresolved)
 

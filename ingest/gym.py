@@ -51,9 +51,11 @@ def parse_levels(text: str) -> tuple[int, ...]:
     return tuple(sorted(levels))
 
 
-def parse_request(target: str, size: int | None = None, levels: str | None = None, seed: int | None = None) -> GymRequest:
+def parse_request(
+    target: str, size: int | None = None, levels: str | None = None, seed: int | None = None
+) -> GymRequest:
     """``gym:TASK[?levels=..&size=..&seed=..]``, with command-line options taking precedence."""
-    spec, _, query = target[len(PREFIX):].partition("?")
+    spec, _, query = target[len(PREFIX) :].partition("?")
     options = {k: v[-1] for k, v in parse_qs(query).items()}
     unknown = set(options) - {"levels", "size", "seed"}
     if not spec or unknown:
@@ -109,7 +111,9 @@ def gym_rows(request: GymRequest) -> Iterator[RawRow]:
     curriculum = _curriculum(request.task)
     top = max_level(curriculum)
     if request.levels[-1] > top:
-        raise HardforgeError(f"gym task '{request.task}' has levels 0-{top}; level {request.levels[-1]} does not exist.")
+        raise HardforgeError(
+            f"gym task '{request.task}' has levels 0-{top}; level {request.levels[-1]} does not exist."
+        )
     number = 0
     for level in request.levels:
         curriculum.set_global_level(level)
@@ -127,7 +131,15 @@ def gym_rows(request: GymRequest) -> Iterator[RawRow]:
                 "verifier": "gym",
                 "task": request.task,
                 "id": f"{request.task}/L{level}/s{request.seed}/{index}",
-                "__extra__": {"gym": {"task": request.task, "level": level, "seed": request.seed, "index": index,
-                                      "config": config, "metadata": metadata}},
+                "__extra__": {
+                    "gym": {
+                        "task": request.task,
+                        "level": level,
+                        "seed": request.seed,
+                        "index": index,
+                        "config": config,
+                        "metadata": metadata,
+                    }
+                },
             }
             yield number, record, json.dumps({"task": request.task, "level": level, "index": index})

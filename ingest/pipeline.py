@@ -63,7 +63,15 @@ def reason_kind(reason: str) -> str:
 # Columns that vary per row; the rest are the same for a whole ingest and are built with
 # pa.repeat (converting a Python datetime per row costs more than everything else together).
 _PROBLEM_ROW_COLUMNS = (
-    "problem_id", "domain", "statement", "answer", "verifier", "task", "source_ref", "solution", "extra",
+    "problem_id",
+    "domain",
+    "statement",
+    "answer",
+    "verifier",
+    "task",
+    "source_ref",
+    "solution",
+    "extra",
 )
 _QUARANTINE_ROW_COLUMNS = ("quarantine_id", "locator", "reason", "raw")
 
@@ -78,7 +86,9 @@ class _Batch:
 def _table(schema: pa.Schema, columns: dict[str, list[Any]], constants: dict[str, Any]) -> pa.Table:
     rows = len(next(iter(columns.values())))
     arrays = [
-        pa.array(columns[f.name], f.type) if f.name in columns else pa.repeat(pa.scalar(constants.get(f.name), f.type), rows)
+        pa.array(columns[f.name], f.type)
+        if f.name in columns
+        else pa.repeat(pa.scalar(constants.get(f.name), f.type), rows)
         for f in schema
     ]
     return pa.Table.from_arrays(arrays, schema=schema)
@@ -110,8 +120,13 @@ def ingest_rows(
         if batch.size == 0:
             return
         # seed data: the answers come with the problems
-        constants = {"source": source, "created_run": run_id, "run_id": run_id, "created_at": now,
-                     "label_provenance": "ground_truth"}
+        constants = {
+            "source": source,
+            "created_run": run_id,
+            "run_id": run_id,
+            "created_at": now,
+            "label_provenance": "ground_truth",
+        }
         problems = _table(PROBLEM_SCHEMA, batch.problems, constants)
         quarantine = _table(QUARANTINE_SCHEMA, batch.quarantine, constants)
         with warehouse.write() as con:

@@ -45,8 +45,7 @@ def detect_format(path: Path) -> str:
     if suffixes and suffixes[-1] in (".parquet", ".pq"):
         return "parquet"
     raise HardforgeError(
-        f"cannot tell the format of {path}: use a .jsonl, .csv or .parquet file, a `datasets` "
-        "folder, or pass --format."
+        f"cannot tell the format of {path}: use a .jsonl, .csv or .parquet file, a `datasets` folder, or pass --format."
     )
 
 

@@ -66,7 +66,10 @@ class RowChecker:
         names = {name: mapping.column(name) for name in FIELDS}
         self.statement, self.answer, self.domain = names["statement"], names["answer"], names["domain"]
         self.verifier, self.task, self.solution, self.id = (
-            names["verifier"], names["task"], names["solution"], names["id"],
+            names["verifier"],
+            names["task"],
+            names["solution"],
+            names["id"],
         )
 
     def __call__(self, record: Any) -> dict[str, Any]:

@@ -37,9 +37,7 @@ def champ_rows() -> tuple[list[RawRow], pa.Table, pa.Table]:
             "name": [c.name for c in data.concepts.values()],
             "text": [c.text for c in data.concepts.values()],
             "category": [c.category for c in data.concepts.values()],
-            "parent_concept_id": [
-                c.parent.identifier if c.parent else None for c in data.concepts.values()
-            ],
+            "parent_concept_id": [c.parent.identifier if c.parent else None for c in data.concepts.values()],
         },
         schema=arrow_schema(Concept),
     )

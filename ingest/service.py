@@ -72,9 +72,7 @@ def ingest(
                 warehouse.insert("hints", hints, con)
         else:
             rows = seeds.humaneval_rows()
-        summary = ingest_rows(
-            warehouse, target, rows, Mapping(), limits, locator=lambda n: f"{target}:{n}", **common
-        )
+        summary = ingest_rows(warehouse, target, rows, Mapping(), limits, locator=lambda n: f"{target}:{n}", **common)
     else:
         path = Path(target)
         readers.check_readable(path)
@@ -109,6 +107,11 @@ def ingest_corpus(warehouse: Warehouse, target: str) -> dict[str, int | str]:
         new_documents = warehouse.insert("documents", records_to_arrow("documents", read.documents), con)
         new_links = warehouse.insert("links", records_to_arrow("links", read.links), con)
     return {
-        "corpus": name, "headwords": read.headwords, "documents": len(read.documents), "new_documents": new_documents,
-        "links": len(read.links), "resolved_links": len(read.links) - read.unresolved, "new_links": new_links,
+        "corpus": name,
+        "headwords": read.headwords,
+        "documents": len(read.documents),
+        "new_documents": new_documents,
+        "links": len(read.links),
+        "resolved_links": len(read.links) - read.unresolved,
+        "new_links": new_links,
     }

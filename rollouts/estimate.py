@@ -109,8 +109,12 @@ def estimate(
     return summary
 
 
-def _estimate_batch(warehouse: Warehouse, service: RolloutService, batch: list[tuple[dict[str, Any], dict[str, Any] | None]],
-                    summary: EstimateSummary) -> None:
+def _estimate_batch(
+    warehouse: Warehouse,
+    service: RolloutService,
+    batch: list[tuple[dict[str, Any], dict[str, Any] | None]],
+    summary: EstimateSummary,
+) -> None:
     before = dict(service.timings)
     measured = service.measure([p for p, _ in batch], [previous for _, previous in batch])
     t1 = time.perf_counter()
@@ -136,8 +140,9 @@ def in_band_per_mtok(in_band_items: int, completion_tokens: int) -> float | None
 Pending = list[tuple[dict[str, Any], dict[str, Any] | None]]
 
 
-def pending(warehouse: Warehouse, service: RolloutService, problems: list[dict[str, Any]],
-            since: dt.datetime | None) -> tuple[Pending, int, dict[str, int]]:
+def pending(
+    warehouse: Warehouse, service: RolloutService, problems: list[dict[str, Any]], since: dt.datetime | None
+) -> tuple[Pending, int, dict[str, int]]:
     """(what to measure, with each problem's previous difficulty row or None; how many are already
     done; skipped reasons). A problem measured under its current sampling key is done, unless it
     is marked ``remeasure`` and was last measured before ``since``."""
@@ -159,8 +164,10 @@ def pending(warehouse: Warehouse, service: RolloutService, problems: list[dict[s
 
 
 def measured_tables(measured: list[Measured]) -> dict[str, pa.Table]:
-    return {"rollouts": records_to_arrow("rollouts", [r for m in measured for r in m.rollouts]),
-            "difficulty": records_to_arrow("difficulty", [m.difficulty for m in measured])}
+    return {
+        "rollouts": records_to_arrow("rollouts", [r for m in measured for r in m.rollouts]),
+        "difficulty": records_to_arrow("difficulty", [m.difficulty for m in measured]),
+    }
 
 
 def store(warehouse: Warehouse, tables: dict[str, pa.Table]) -> int:
@@ -175,9 +182,13 @@ def measure_remote(service: RolloutService, todo: Pending) -> dict[str, Any]:
     """Measure on a worker that has no warehouse: the rows come back as Arrow IPC bytes, for the
     flow (the one writer) to ``store``."""
     measured = service.measure([p for p, _ in todo], [previous for _, previous in todo])
-    return {"tables": {name: _ipc(table) for name, table in measured_tables(measured).items()},
-            "estimated": len(todo), "correct": sum(m.correct for m in measured), "in_band": in_band(measured),
-            "completion_tokens": sum(c.completion_tokens for m in measured for c in m.completions)}
+    return {
+        "tables": {name: _ipc(table) for name, table in measured_tables(measured).items()},
+        "estimated": len(todo),
+        "correct": sum(m.correct for m in measured),
+        "in_band": in_band(measured),
+        "completion_tokens": sum(c.completion_tokens for m in measured for c in m.completions),
+    }
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -191,5 +202,20 @@ def from_ipc(data: bytes) -> pa.Table:
     return pa.ipc.open_stream(data).read_all()
 
 
-__all__ = ["estimate", "in_band", "in_band_per_mtok", "pending", "store", "measured_tables", "measure_remote", "from_ipc", "select_problems", "nightly_selection", "plan_selection", "difficulty_from_counts",
-           "batch_params", "EstimateSummary", "Progress"]
+__all__ = [
+    "estimate",
+    "in_band",
+    "in_band_per_mtok",
+    "pending",
+    "store",
+    "measured_tables",
+    "measure_remote",
+    "from_ipc",
+    "select_problems",
+    "nightly_selection",
+    "plan_selection",
+    "difficulty_from_counts",
+    "batch_params",
+    "EstimateSummary",
+    "Progress",
+]

@@ -13,11 +13,17 @@ from schemas.config import HardforgeConfig
 from verifiers import VerifierSet
 
 
-def live_service(model: Any, tokenizer: Any, verifiers: VerifierSet, config: HardforgeConfig, policy_id: str,
-                 run_id: str) -> RolloutService:
+def live_service(
+    model: Any, tokenizer: Any, verifiers: VerifierSet, config: HardforgeConfig, policy_id: str, run_id: str
+) -> RolloutService:
     """The policy being trained as the solver: generation reads the current weights."""
-    return RolloutService(LiveEngine(model, tokenizer, batch_size=config.engine.batch_size), verifiers, config.rollouts,
-                          policy_id=policy_id, run_id=run_id)
+    return RolloutService(
+        LiveEngine(model, tokenizer, batch_size=config.engine.batch_size),
+        verifiers,
+        config.rollouts,
+        policy_id=policy_id,
+        run_id=run_id,
+    )
 
 
 def server_service(config: HardforgeConfig, urls: list[str], verifiers: VerifierSet, run_id: str) -> RolloutService:

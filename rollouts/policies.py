@@ -87,8 +87,10 @@ def resolve_policy(warehouse: Warehouse, config: HardforgeConfig, spec: str | No
             return latest
         spec = config.engine.model
     if spec != BUNDLED and not Path(spec).exists():
-        found = warehouse.scalar("SELECT policy_id FROM policies WHERE policy_id = ? OR name = ? "
-                                 "ORDER BY created_at DESC LIMIT 1", [spec, spec])
+        found = warehouse.scalar(
+            "SELECT policy_id FROM policies WHERE policy_id = ? OR name = ? ORDER BY created_at DESC LIMIT 1",
+            [spec, spec],
+        )
         if found is None:
             raise HardforgeError(f"'{spec}' is neither a registered policy nor a model folder.")
         return get_policy(warehouse, found)

@@ -18,8 +18,17 @@ from warehouse.queries import HELDOUT, HELDOUT_WHERE
 def mark_heldout(warehouse: Warehouse, problem_ids: list[str], run_id: str | None) -> int:
     """Give these problems the ``heldout`` verdict (a rerun adds nothing); returns how many are new."""
     now = dt.datetime.now(dt.UTC)
-    rows = [FilterVerdict(problem_id=pid, filter=HELDOUT, keep=False, reason="held-out probe: measured, never trained on",
-                          run_id=run_id, created_at=now) for pid in problem_ids]
+    rows = [
+        FilterVerdict(
+            problem_id=pid,
+            filter=HELDOUT,
+            keep=False,
+            reason="held-out probe: measured, never trained on",
+            run_id=run_id,
+            created_at=now,
+        )
+        for pid in problem_ids
+    ]
     if not rows:
         return 0
     with warehouse.write() as con:
@@ -46,15 +55,22 @@ def heldout_curve(warehouse: Warehouse, n: int) -> list[dict[str, Any]]:
                coalesce(stddev_samp(p.pass_at_1) / sqrt(count(*)), 0) AS stderr
         FROM probe p LEFT JOIN policies pol USING (policy_id)
         GROUP BY p.policy_id ORDER BY created_at NULLS FIRST, p.policy_id
-        """, [n]).to_pylist()
+        """,
+        [n],
+    ).to_pylist()
 
 
 def gym_request_ids(warehouse: Warehouse, task: str, levels: list[int], size: int, seed: int) -> list[str]:
     """The problems one ``gym:TASK?levels=..&size=..&seed=..`` request ingested."""
-    return [r["problem_id"] for r in warehouse.arrow(
-        "SELECT problem_id FROM problems WHERE source = ? AND json_extract(extra, '$.gym.seed')::INT = ? "
-        "AND list_contains(?, json_extract(extra, '$.gym.level')::INT) AND json_extract(extra, '$.gym.index')::INT < ? "
-        "ORDER BY problem_id", [f"gym:{task}", seed, levels, size]).to_pylist()]
+    return [
+        r["problem_id"]
+        for r in warehouse.arrow(
+            "SELECT problem_id FROM problems WHERE source = ? AND json_extract(extra, '$.gym.seed')::INT = ? "
+            "AND list_contains(?, json_extract(extra, '$.gym.level')::INT) AND json_extract(extra, '$.gym.index')::INT < ? "
+            "ORDER BY problem_id",
+            [f"gym:{task}", seed, levels, size],
+        ).to_pylist()
+    ]
 
 
 __all__ = ["HELDOUT", "mark_heldout", "probe_config", "heldout_curve", "gym_request_ids"]

@@ -19,9 +19,7 @@ from warehouse.queries import HELDOUT_WHERE, sampling_key_table
 PROBLEM_COLUMNS = "problem_id, domain, statement, answer, verifier, source, extra"
 
 
-def select_problems(
-    warehouse: Warehouse, where: str | None, limit: int | None
-) -> list[dict[str, Any]]:
+def select_problems(warehouse: Warehouse, where: str | None, limit: int | None) -> list[dict[str, Any]]:
     """The candidate set, in a stable order (by id), so that a rerun picks the same problems."""
     sql = f"SELECT {PROBLEM_COLUMNS} FROM problems"
     if where:
@@ -32,8 +30,9 @@ def select_problems(
     return _rows(warehouse, sql)
 
 
-def _rows(warehouse: Warehouse, sql: str, params: dict[str, Any] | None = None,
-          tables: dict[str, pa.Table] | None = None) -> list[dict[str, Any]]:
+def _rows(
+    warehouse: Warehouse, sql: str, params: dict[str, Any] | None = None, tables: dict[str, pa.Table] | None = None
+) -> list[dict[str, Any]]:
     try:
         with warehouse.read() as con:
             for name, table in (tables or {}).items():
@@ -75,8 +74,13 @@ LIMIT {limit}
 
 
 def nightly_selection(
-    warehouse: Warehouse, config: RolloutConfig, policy_id: str, where: str | None, limit: int | None,
-    per_source_limit: dict[str, int] | None = None, signal: SignalRule | None = None,
+    warehouse: Warehouse,
+    config: RolloutConfig,
+    policy_id: str,
+    where: str | None,
+    limit: int | None,
+    per_source_limit: dict[str, int] | None = None,
+    signal: SignalRule | None = None,
 ) -> list[dict[str, Any]]:
     """Up to ``limit`` problems in the nightly's order (see NIGHTLY_SQL); ``remeasure`` marks
     the ones measured before, which get another round of samples pooled with the old ones.
@@ -86,8 +90,12 @@ def nightly_selection(
     cut = int(limit) if limit is not None and signal is None else no_cap  # passing over happens before the limit
     sql = NIGHTLY_SQL.format(where=f"({where})" if where else "TRUE", limit=cut, no_cap=no_cap)
     caps = per_source_limit or {}
-    tables = {"current_keys": keys, "source_caps": pa.table({"source": pa.array(list(caps), pa.string()),
-                                                            "cap": pa.array(list(caps.values()), pa.int64())})}
+    tables = {
+        "current_keys": keys,
+        "source_caps": pa.table(
+            {"source": pa.array(list(caps), pa.string()), "cap": pa.array(list(caps.values()), pa.int64())}
+        ),
+    }
     rows = _rows(warehouse, sql, {"policy": policy_id}, tables)
     if signal is not None:
         rows, signal.passed_over = pass_over(rows, signal_history(warehouse, policy_id), policy_id, signal)
@@ -127,7 +135,9 @@ def signal_history(warehouse: Warehouse, policy_id: str) -> dict[str, Any]:
         stats = sources.setdefault(row["source"], [0, 0])
         stats[0] += 1
         stats[1] += 0 < row["pass_at_1"] < 1
-        if row["policy_id"] != policy_id and (row["problem_id"] not in earlier or row["at"] > earlier[row["problem_id"]][0]):
+        if row["policy_id"] != policy_id and (
+            row["problem_id"] not in earlier or row["at"] > earlier[row["problem_id"]][0]
+        ):
             earlier[row["problem_id"]] = (row["at"], row["pass_at_1"])
     return {"earlier": {pid: value for pid, (_, value) in earlier.items()}, "sources": sources}
 
@@ -137,12 +147,15 @@ def recheck_draw(problem_id: str, policy_id: str, seed: int) -> float:
     return int(content_key("recheck", problem_id, policy_id, str(seed))[:12], 16) / 16**12
 
 
-def pass_over(rows: list[dict[str, Any]], history: dict[str, Any], policy_id: str,
-              rule: SignalRule) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def pass_over(
+    rows: list[dict[str, Any]], history: dict[str, Any], policy_id: str, rule: SignalRule
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """The rows the signal rule keeps, in order, and why the others were passed over (pure)."""
     reasons = [_unlikely(row, history, rule) for row in rows]
-    keep = [reason is None or recheck_draw(row["problem_id"], policy_id, rule.seed) < rule.recheck
-            for row, reason in zip(rows, reasons, strict=True)]
+    keep = [
+        reason is None or recheck_draw(row["problem_id"], policy_id, rule.seed) < rule.recheck
+        for row, reason in zip(rows, reasons, strict=True)
+    ]
     for source in dict.fromkeys(row["source"] for row in rows):  # never starve a source: its first candidate stays
         indices = [i for i, row in enumerate(rows) if row["source"] == source]
         if not any(keep[i] for i in indices):
@@ -179,31 +192,53 @@ class SelectionPlan:
     passed_over: dict[str, int] = field(default_factory=dict)  # reason -> problems the signal rule left for later
 
     def as_record(self) -> dict[str, Any]:
-        return {"request": self.request, "since": self.since.isoformat() if self.since else None,
-                "selection": [p["problem_id"] for p in self.problems]}
+        return {
+            "request": self.request,
+            "since": self.since.isoformat() if self.since else None,
+            "selection": [p["problem_id"] for p in self.problems],
+        }
 
 
 def plan_selection(
-    warehouse: Warehouse, config: RolloutConfig, policy_id: str, where: str | None, limit: int | None,
-    *, remeasure: bool = False, per_source_limit: dict[str, int] | None = None, signal: SignalRule | None = None,
+    warehouse: Warehouse,
+    config: RolloutConfig,
+    policy_id: str,
+    where: str | None,
+    limit: int | None,
+    *,
+    remeasure: bool = False,
+    per_source_limit: dict[str, int] | None = None,
+    signal: SignalRule | None = None,
 ) -> SelectionPlan:
     """The problems an estimate run measures: the stable by-id selection, or with ``remeasure``
     the nightly's order (NIGHTLY_SQL), resuming the selection of an interrupted run with the same
     request if there is one."""
-    request = content_key("estimate", policy_id, where or "", str(limit), str(remeasure), config.model_dump_json(),
-                          json.dumps(per_source_limit or {}, sort_keys=True),
-                          json.dumps([signal.recheck, signal.source_evidence, signal.seed] if signal else None))
+    request = content_key(
+        "estimate",
+        policy_id,
+        where or "",
+        str(limit),
+        str(remeasure),
+        config.model_dump_json(),
+        json.dumps(per_source_limit or {}, sort_keys=True),
+        json.dumps([signal.recheck, signal.source_evidence, signal.seed] if signal else None),
+    )
     if not remeasure:
         return SelectionPlan(select_problems(warehouse, where, limit), None, request)
     pending = warehouse.arrow(
         "SELECT run_id, counts FROM runs WHERE flow = 'estimate' AND status IN ('running', 'crashed', 'failed', 'cancelled') "
-        "AND json_extract_string(counts, '$.request') = ? ORDER BY started_at DESC LIMIT 1", [request]
+        "AND json_extract_string(counts, '$.request') = ? ORDER BY started_at DESC LIMIT 1",
+        [request],
     ).to_pylist()
     if pending:
         counts = json.loads(pending[0]["counts"])
         ids = counts["selection"]
-        rows = {r["problem_id"]: r for r in _rows(
-            warehouse, f"SELECT {PROBLEM_COLUMNS} FROM problems WHERE list_contains($ids, problem_id)", {"ids": ids})}
+        rows = {
+            r["problem_id"]: r
+            for r in _rows(
+                warehouse, f"SELECT {PROBLEM_COLUMNS} FROM problems WHERE list_contains($ids, problem_id)", {"ids": ids}
+            )
+        }
         problems = [{**rows[i], "remeasure": True} for i in ids if i in rows]
         with warehouse.write() as con:
             con.execute("UPDATE runs SET status = 'interrupted' WHERE run_id = ?", [pending[0]["run_id"]])
@@ -213,5 +248,13 @@ def plan_selection(
     return SelectionPlan(problems, since, request, passed_over=dict(signal.passed_over) if signal else {})
 
 
-__all__ = ["select_problems", "nightly_selection", "plan_selection", "SelectionPlan", "SignalRule", "pass_over",
-           "signal_history", "recheck_draw"]
+__all__ = [
+    "select_problems",
+    "nightly_selection",
+    "plan_selection",
+    "SelectionPlan",
+    "SignalRule",
+    "pass_over",
+    "signal_history",
+    "recheck_draw",
+]

@@ -37,22 +37,50 @@ class Measured:
         return sum(g.correct for g in self.grades)
 
 
-def difficulty_from_counts(problem_id: str, policy_id: str, key: str, n: int, c: int, ks: list[int], now: dt.datetime,
-                           pass_at_k: dict[int, float] | None = None, rounds: int | None = None) -> Difficulty:
+def difficulty_from_counts(
+    problem_id: str,
+    policy_id: str,
+    key: str,
+    n: int,
+    c: int,
+    ks: list[int],
+    now: dt.datetime,
+    pass_at_k: dict[int, float] | None = None,
+    rounds: int | None = None,
+) -> Difficulty:
     """A difficulty row; ``pass_at_k`` (with k = 1) when the estimate is not the plain fixed-n one."""
     estimates = pass_at_k if pass_at_k is not None else pass_at_ks(n, c, ks)
     return Difficulty(
-        problem_id=problem_id, policy_id=policy_id, sampling_key=key, n=n, c=c,
-        pass_at_1=estimates.get(1, c / n), pass_at_k=estimates, estimated_at=now, rounds=rounds,
+        problem_id=problem_id,
+        policy_id=policy_id,
+        sampling_key=key,
+        n=n,
+        c=c,
+        pass_at_1=estimates.get(1, c / n),
+        pass_at_k=estimates,
+        estimated_at=now,
+        rounds=rounds,
     )
 
 
-def batch_params(batch: list[dict[str, Any]], config: RolloutConfig, max_tokens: int, round_: int = 0,
-                 n: int | None = None, stage: str = "") -> SamplingParams:
+def batch_params(
+    batch: list[dict[str, Any]],
+    config: RolloutConfig,
+    max_tokens: int,
+    round_: int = 0,
+    n: int | None = None,
+    stage: str = "",
+) -> SamplingParams:
     """Sampling params of one batch; the seed depends on the batch's problems, the measurement
     round and the stage of a screened round, not on timing."""
-    seed = config.seed + round_ + int(content_key(*[p["problem_id"] for p in batch], *([stage] if stage else []))[:8], 16) % 1_000_000
-    return SamplingParams(n=n or config.n, temperature=config.temperature, top_p=config.top_p, max_tokens=max_tokens, seed=seed)
+    seed = (
+        config.seed
+        + round_
+        + int(content_key(*[p["problem_id"] for p in batch], *([stage] if stage else []))[:8], 16) % 1_000_000
+    )
+    return SamplingParams(
+        n=n or config.n, temperature=config.temperature, top_p=config.top_p, max_tokens=max_tokens, seed=seed
+    )
 
 
 def rounds_of(previous: dict[str, Any] | None, config: RolloutConfig) -> int:
@@ -63,7 +91,9 @@ def rounds_of(previous: dict[str, Any] | None, config: RolloutConfig) -> int:
     return previous.get("rounds") or -(-previous["n"] // config.n)
 
 
-def round_estimates(config: RolloutConfig, n_round: int, c_round: int, previous: dict[str, Any] | None) -> dict[int, float] | None:
+def round_estimates(
+    config: RolloutConfig, n_round: int, c_round: int, previous: dict[str, Any] | None
+) -> dict[int, float] | None:
     """pass@k after a screened round (None: no screen, the plain pooled counts apply). Each round
     is the two-stage screen, unbiased through screened_pass_at_ks; rounds are pooled with equal
     weight. Only the k <= screen are estimated."""
@@ -83,8 +113,16 @@ class RolloutService:
     ``estimating``: difficulty estimation, the one use that screens (``rollouts.screen``); every
     other use (synthesis solvers, audits) takes n samples, and its sampling key says so."""
 
-    def __init__(self, engine: Engine | None, verifiers: VerifierSet, config: RolloutConfig, policy_id: str,
-                 run_id: str | None = None, *, estimating: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine | None,
+        verifiers: VerifierSet,
+        config: RolloutConfig,
+        policy_id: str,
+        run_id: str | None = None,
+        *,
+        estimating: bool = False,
+    ) -> None:
         self.engine, self.verifiers = engine, verifiers
         self.config = config if estimating else config.model_copy(update={"screen": None})
         self.policy_id, self.run_id, self.estimating = policy_id, run_id, estimating
@@ -120,8 +158,13 @@ class RolloutService:
                 out[i][j] = grade
         return out  # type: ignore[return-value]
 
-    def sample(self, problems: list[dict[str, Any]], previous: list[dict[str, Any] | None] | None = None,
-               counts: list[int] | None = None, stage: str = "") -> tuple[list[list[Completion]], list[int]]:
+    def sample(
+        self,
+        problems: list[dict[str, Any]],
+        previous: list[dict[str, Any] | None] | None = None,
+        counts: list[int] | None = None,
+        stage: str = "",
+    ) -> tuple[list[list[Completion]], list[int]]:
         """``counts[i]`` (default n) completions per problem, one generate call per token budget
         and count; returns them and the seed each problem's batch was sampled with."""
         assert self.engine is not None, "sampling needs an engine"
@@ -149,7 +192,9 @@ class RolloutService:
         self.timings["grade_s"] += time.perf_counter() - t0
         return grades
 
-    def measure(self, problems: list[dict[str, Any]], previous: list[dict[str, Any] | None] | None = None) -> list[Measured]:
+    def measure(
+        self, problems: list[dict[str, Any]], previous: list[dict[str, Any] | None] | None = None
+    ) -> list[Measured]:
         """Sample, grade and build the rows. ``previous`` (a difficulty row or None per problem)
         makes this another round for that problem: the sample numbering continues and the
         figures are pooled. With a screen, a round samples ``screen`` and goes on to n only for a
@@ -161,17 +206,30 @@ class RolloutService:
         per_sample = [[seed] * len(group) for seed, group in zip(seeds, completions, strict=True)]
         go_on = [i for i, graded in enumerate(grades) if screen and 0 < sum(g.correct for g in graded) < screen]
         if go_on:
-            more, more_seeds = self.sample([problems[i] for i in go_on], [previous[i] for i in go_on],
-                                           [self.config.n - screen] * len(go_on), stage="screened")
+            more, more_seeds = self.sample(
+                [problems[i] for i in go_on],
+                [previous[i] for i in go_on],
+                [self.config.n - screen] * len(go_on),
+                stage="screened",
+            )
             more_grades = self._graded([problems[i] for i in go_on], more)
             for i, group, graded, seed in zip(go_on, more, more_grades, more_seeds, strict=True):
                 completions[i], grades[i] = completions[i] + group, grades[i] + graded
                 per_sample[i] += [seed] * len(group)
-        return [self.rows(p, group, graded, previous=prev, seed=seed)
-                for p, group, graded, prev, seed in zip(problems, completions, grades, previous, per_sample, strict=True)]
+        return [
+            self.rows(p, group, graded, previous=prev, seed=seed)
+            for p, group, graded, prev, seed in zip(problems, completions, grades, previous, per_sample, strict=True)
+        ]
 
-    def rows(self, problem: dict[str, Any], completions: list[Completion], grades: list[Grade], *,
-             previous: dict[str, Any] | None = None, seed: int | list[int] | None = None) -> Measured:
+    def rows(
+        self,
+        problem: dict[str, Any],
+        completions: list[Completion],
+        grades: list[Grade],
+        *,
+        previous: dict[str, Any] | None = None,
+        seed: int | list[int] | None = None,
+    ) -> Measured:
         """The rollout and difficulty rows of one problem's graded completions (``seed``: one for
         all, or one per completion)."""
         key, mode, now = self.key(problem), self.extraction(problem), dt.datetime.now(dt.UTC)
@@ -180,21 +238,39 @@ class RolloutService:
         rollouts = [
             Rollout(
                 rollout_id=content_key(problem["problem_id"], self.policy_id, key, str(offset + j)),
-                problem_id=problem["problem_id"], policy_id=self.policy_id, sampling_key=key,
-                sample_idx=offset + j, seed=sample_seed, completion=completion.text,
-                extracted_answer=grade.extracted, correct=grade.correct, score=grade.score,
-                prompt_tokens=completion.prompt_tokens, completion_tokens=completion.completion_tokens,
-                finish_reason=completion.finish_reason, detail=grade.detail, extraction=mode,
-                run_id=self.run_id, created_at=now,
+                problem_id=problem["problem_id"],
+                policy_id=self.policy_id,
+                sampling_key=key,
+                sample_idx=offset + j,
+                seed=sample_seed,
+                completion=completion.text,
+                extracted_answer=grade.extracted,
+                correct=grade.correct,
+                score=grade.score,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                finish_reason=completion.finish_reason,
+                detail=grade.detail,
+                extraction=mode,
+                run_id=self.run_id,
+                created_at=now,
             )
             for j, (completion, grade, sample_seed) in enumerate(zip(completions, grades, seeds, strict=True))
         ]
         n_round, c_round = len(grades), sum(g.correct for g in grades)
         n = n_round + (previous["n"] if previous else 0)
         c = c_round + (previous["c"] if previous else 0)
-        difficulty = difficulty_from_counts(problem["problem_id"], self.policy_id, key, n, c, self.config.k, now,
-                                            round_estimates(self.config, n_round, c_round, previous),
-                                            rounds=rounds_of(previous, self.config) + 1)
+        difficulty = difficulty_from_counts(
+            problem["problem_id"],
+            self.policy_id,
+            key,
+            n,
+            c,
+            self.config.k,
+            now,
+            round_estimates(self.config, n_round, c_round, previous),
+            rounds=rounds_of(previous, self.config) + 1,
+        )
         return Measured(problem, key, completions, grades, rollouts, difficulty)
 
 

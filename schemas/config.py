@@ -52,9 +52,7 @@ class EngineConfig(Section):
 
 
 MATH_INSTRUCTION = "Please reason step by step, and put your final answer within \\boxed{}."
-CODE_INSTRUCTION = (
-    "Complete the Python function. Reply with the whole function in one ```python code block."
-)
+CODE_INSTRUCTION = "Complete the Python function. Reply with the whole function in one ```python code block."
 
 QA_INSTRUCTION = "Reply with only the answer, in a few words, inside <answer></answer> tags."
 
@@ -93,8 +91,12 @@ def _default_per_source() -> dict[str, SourceRollout]:
         # ASearcher's QAs: short answers; a small model replies "Lisp." more often than with tags
         "asearcher": SourceRollout(max_tokens=32, extraction="flexible"),
         # Absolute Zero's three tasks; the bundled model states a value in a sentence
-        "azr:deduction": SourceRollout(max_tokens=32, extraction="flexible", instruction="Reply with only the value f returns."),
-        "azr:abduction": SourceRollout(max_tokens=48, extraction="flexible", instruction="Reply with only the call, as f(...)."),
+        "azr:deduction": SourceRollout(
+            max_tokens=32, extraction="flexible", instruction="Reply with only the value f returns."
+        ),
+        "azr:abduction": SourceRollout(
+            max_tokens=48, extraction="flexible", instruction="Reply with only the call, as f(...)."
+        ),
         "azr:induction": SourceRollout(max_tokens=160, instruction="Reply with the function f in one ```python block."),
     }
 
@@ -212,7 +214,10 @@ def _default_seeds() -> list[str]:
 
 
 def _default_probe() -> list[str]:
-    return [f"gym:{task}?levels=0&size=6&seed=1" for task in ("chain_sum", "basic_arithmetic", "products", "gcd", "letter_counting")]
+    return [
+        f"gym:{task}?levels=0&size=6&seed=1"
+        for task in ("chain_sum", "basic_arithmetic", "products", "gcd", "letter_counting")
+    ]
 
 
 class NightlyConfig(Section):
@@ -264,7 +269,9 @@ class SvsConfig(Section):
 class SqlmConfig(Section):
     """Self-questioning (methods.md §4): the proposer gets a topic prompt, the solver samples n."""
 
-    topics: list[str] = Field(default_factory=lambda: ["arithmetic"])  # arithmetic | algebra | code | a name in topics_file
+    topics: list[str] = Field(
+        default_factory=lambda: ["arithmetic"]
+    )  # arithmetic | algebra | code | a name in topics_file
     topics_file: Path | None = None  # JSON object {name: prompt} adding or replacing topic prompts
     proposals: int = Field(4, gt=0)  # proposals per topic prompt
     solvers: int = Field(4, ge=3)  # n solver samples per proposed problem (1 < m < n needs n >= 3)
@@ -278,7 +285,8 @@ class AzrConfig(Section):
     validates them, n solver samples measure their learnability."""
 
     tasks: list[Literal["deduction", "abduction", "induction"]] = Field(
-        default_factory=lambda: ["deduction", "abduction", "induction"])
+        default_factory=lambda: ["deduction", "abduction", "induction"]
+    )
     proposals: int = Field(4, gt=0)  # proposals per proposer prompt
     solvers: int = Field(8, ge=2)  # n solver samples per valid task (AZR: 8)
     references: int = Field(6, gt=0)  # K reference snippets in a proposer prompt (AZR: io_n = 6)

@@ -82,8 +82,13 @@ def _table(prefix: str, model: type[BaseModel]) -> list[str]:
             continue  # a section of its own
         default = field.get_default(call_default_factory=True)
         env = ENV_PREFIX + "__".join([*prefix.split("."), name] if prefix else [name]).upper()
-        cells = [f"`{name}`", f"`{_type_name(annotation)}`", f"`{_toml(default)}`", f"`{env}`",
-                 (comments.get(name) or "").replace("|", "\\|")]
+        cells = [
+            f"`{name}`",
+            f"`{_type_name(annotation)}`",
+            f"`{_toml(default)}`",
+            f"`{env}`",
+            (comments.get(name) or "").replace("|", "\\|"),
+        ]
         rows.append("| " + " | ".join(cell.replace("\n", " ") for cell in cells) + " |")
     return rows
 

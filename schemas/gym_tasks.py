@@ -16,30 +16,113 @@ AUDITED_VERSION = "0.1.19"
 
 # The scorer only parses the answer (string compare, int/float/Decimal/Fraction, json.loads,
 # regexes, an own recursive-descent parser) and pays 1.0 only for a right answer.
-PARSE_ONLY = frozenset({
-    "ab", "acre", "advanced_geometry", "aiw", "arc_1d", "arc_agi", "base_conversion", "basic_arithmetic", "bf",
-    "binary_alternation", "bitwise_arithmetic", "boxnet", "caesar_cipher", "calendar_arithmetic", "chain_sum",
-    "circuit_logic", "codeio", "color_cube_rotation", "complex_arithmetic", "count_bits", "count_primes",
-    "course_schedule", "cryptarithm", "decimal_arithmetic", "decimal_chain_sum", "dice", "emoji_mystery",
-    "family_relationships", "fraction_simplification", "futoshiki", "game_of_life", "gcd", "graph_color",
-    "group_anagrams", "gsm_symbolic", "isomorphic_strings", "jugs", "kakurasu", "knight_swap", "knights_knaves",
-    "largest_island", "lcm", "leg_counting", "letter_counting", "letter_jumble", "list_functions", "mahjong_puzzle",
-    "manipulate_matrix", "maze", "mini_sudoku", "modulo_grid", "needle_haystack", "number_filtering", "number_format",
-    "number_sequence", "palindrome_generation", "palindrome_partitioning", "path_star", "polynomial_equations",
-    "pool_matrix", "power_function", "prime_factorization", "products", "quantum_lock", "ransom_note", "rearc",
-    "rectangle_count", "rotate_matrix", "rotten_oranges", "self_reference", "sentence_reordering", "shortest_path",
-    "simple_equations", "simple_geometry", "sokoban", "spell_backward", "string_manipulation", "string_splitting",
-    "string_synthesis", "sudoku", "survo", "syllogism", "time_intervals", "tower_of_hanoi", "tsumego", "word_ladder",
-    "word_sequence_reversal", "word_sorting", "zebra_puzzles",
-})
+PARSE_ONLY = frozenset(
+    {
+        "ab",
+        "acre",
+        "advanced_geometry",
+        "aiw",
+        "arc_1d",
+        "arc_agi",
+        "base_conversion",
+        "basic_arithmetic",
+        "bf",
+        "binary_alternation",
+        "bitwise_arithmetic",
+        "boxnet",
+        "caesar_cipher",
+        "calendar_arithmetic",
+        "chain_sum",
+        "circuit_logic",
+        "codeio",
+        "color_cube_rotation",
+        "complex_arithmetic",
+        "count_bits",
+        "count_primes",
+        "course_schedule",
+        "cryptarithm",
+        "decimal_arithmetic",
+        "decimal_chain_sum",
+        "dice",
+        "emoji_mystery",
+        "family_relationships",
+        "fraction_simplification",
+        "futoshiki",
+        "game_of_life",
+        "gcd",
+        "graph_color",
+        "group_anagrams",
+        "gsm_symbolic",
+        "isomorphic_strings",
+        "jugs",
+        "kakurasu",
+        "knight_swap",
+        "knights_knaves",
+        "largest_island",
+        "lcm",
+        "leg_counting",
+        "letter_counting",
+        "letter_jumble",
+        "list_functions",
+        "mahjong_puzzle",
+        "manipulate_matrix",
+        "maze",
+        "mini_sudoku",
+        "modulo_grid",
+        "needle_haystack",
+        "number_filtering",
+        "number_format",
+        "number_sequence",
+        "palindrome_generation",
+        "palindrome_partitioning",
+        "path_star",
+        "polynomial_equations",
+        "pool_matrix",
+        "power_function",
+        "prime_factorization",
+        "products",
+        "quantum_lock",
+        "ransom_note",
+        "rearc",
+        "rectangle_count",
+        "rotate_matrix",
+        "rotten_oranges",
+        "self_reference",
+        "sentence_reordering",
+        "shortest_path",
+        "simple_equations",
+        "simple_geometry",
+        "sokoban",
+        "spell_backward",
+        "string_manipulation",
+        "string_splitting",
+        "string_synthesis",
+        "sudoku",
+        "survo",
+        "syllogism",
+        "time_intervals",
+        "tower_of_hanoi",
+        "tsumego",
+        "word_ladder",
+        "word_sequence_reversal",
+        "word_sorting",
+        "zebra_puzzles",
+    }
+)
 # Scored by hardforge (digits, + - * /, parentheses; exactly the puzzle's numbers; exact value).
 OWN_SCORERS = frozenset({"countdown", "puzzle24"})
 
 # Refused, with the reason a user reads.
 EXECUTES = {
-    "countdown": "sympy.parse_expr", "puzzle24": "sympy.parse_expr", "polynomial_multiplication": "sympy.parse_expr",
-    "simple_integration": "sympy.parse_expr", "intermediate_integration": "sympy.parse_expr",
-    "binary_matrix": "eval", "n_queens": "eval", "spiral_matrix": "eval", "string_insertion": "eval",
+    "countdown": "sympy.parse_expr",
+    "puzzle24": "sympy.parse_expr",
+    "polynomial_multiplication": "sympy.parse_expr",
+    "simple_integration": "sympy.parse_expr",
+    "intermediate_integration": "sympy.parse_expr",
+    "binary_matrix": "eval",
+    "n_queens": "eval",
+    "spiral_matrix": "eval",
+    "string_insertion": "eval",
 }
 GAMEABLE = {
     "game_of_life_halting": "it pays 1.0 for any non-empty answer",
@@ -60,10 +143,16 @@ def refusal(task: str) -> str | None:
         return None
     if task in EXECUTES:
         how = EXECUTES[task]
-        return (f"reasoning-gym's '{task}' scorer runs the model's answer as Python ({how}), which hardforge never "
-                "does outside the sandbox; see docs/gym-scorer-audit.md for the tasks it grades.")
+        return (
+            f"reasoning-gym's '{task}' scorer runs the model's answer as Python ({how}), which hardforge never "
+            "does outside the sandbox; see docs/gym-scorer-audit.md for the tasks it grades."
+        )
     if task in GAMEABLE:
-        return (f"reasoning-gym's '{task}' scorer cannot be trusted as a reward: {GAMEABLE[task]} "
-                "(docs/gym-scorer-audit.md lists the tasks hardforge grades).")
-    return (f"reasoning-gym task '{task}' has not been audited for hardforge (reasoning-gym {AUDITED_VERSION}); "
-            "docs/gym-scorer-audit.md lists the tasks it grades.")
+        return (
+            f"reasoning-gym's '{task}' scorer cannot be trusted as a reward: {GAMEABLE[task]} "
+            "(docs/gym-scorer-audit.md lists the tasks hardforge grades)."
+        )
+    return (
+        f"reasoning-gym task '{task}' has not been audited for hardforge (reasoning-gym {AUDITED_VERSION}); "
+        "docs/gym-scorer-audit.md lists the tasks it grades."
+    )

@@ -33,7 +33,7 @@ def at_least(provenance: str | None, minimum: str) -> bool:
 
 def at_least_sql(column: str, minimum: str) -> str:
     """A SQL condition on ``column`` equivalent to ``at_least`` (for warehouse queries)."""
-    kept = ", ".join(f"'{p}'" for p in ORDER[rank(minimum):])
+    kept = ", ".join(f"'{p}'" for p in ORDER[rank(minimum) :])
     return f"{column} IN ({kept})"
 
 

@@ -289,6 +289,7 @@ def _arrow_type(annotation: Any) -> tuple[pa.DataType, bool]:
 
 def json_columns(record: type[Record]) -> list[str]:
     """Fields stored as JSON text."""
+
     def is_json(annotation: Any, metadata: list[Any]) -> bool:
         if "json" in metadata:
             return True

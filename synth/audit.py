@@ -62,7 +62,9 @@ class RuleTally:
     right_rewards: int = 0
     ratios: list[float] = field(default_factory=list)
 
-    def add(self, gold: str, label: str | None, accepted: bool, answers: list[str | None], ratio: float | None = None) -> None:
+    def add(
+        self, gold: str, label: str | None, accepted: bool, answers: list[str | None], ratio: float | None = None
+    ) -> None:
         self.problems += 1
         if ratio is not None:
             self.ratios.append(ratio)
@@ -81,11 +83,14 @@ class RuleTally:
     def row(self, rule: str) -> dict[str, Any]:
         share = lambda a, b: round(a / b, 4) if b else None  # noqa: E731
         return {
-            "rule": rule, "problems": self.problems, "labelled": self.labelled,
+            "rule": rule,
+            "problems": self.problems,
+            "labelled": self.labelled,
             "label_accuracy": share(self.right_labels, self.labelled),
             "reward_accuracy": share(self.right_rewards, self.rewards),
             "majority_ratio": round(sum(self.ratios) / len(self.ratios), 4) if self.ratios else None,
-            "accepted": self.accepted, "precision": share(self.right_accepted, self.accepted),
+            "accepted": self.accepted,
+            "precision": share(self.right_accepted, self.accepted),
             "yield": share(self.accepted, self.problems),
         }
 
@@ -95,12 +100,23 @@ def gold_problems(warehouse: Warehouse, where: str | None, limit: int | None) ->
     return rows[:limit] if limit else rows
 
 
-def audit_labels(config: HardforgeConfig, service: RolloutService, problems: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def audit_labels(
+    config: HardforgeConfig, service: RolloutService, problems: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The table: one row per rule, in the order docs/labels.md lists them."""
     sqlm_n, smith_n = config.synth.sqlm.solvers, config.synth.mathsmith.solvers
     solver = service.with_config(config.rollouts.model_copy(update={"n": max(sqlm_n, smith_n)}))
-    drafts = [{"problem_id": content_key("audit", p["problem_id"]), "domain": "math", "statement": p["statement"],
-               "answer": "", "verifier": "math", "source": VOTED_AS} for p in problems]
+    drafts = [
+        {
+            "problem_id": content_key("audit", p["problem_id"]),
+            "domain": "math",
+            "statement": p["statement"],
+            "answer": "",
+            "verifier": "math",
+            "source": VOTED_AS,
+        }
+        for p in problems
+    ]
     completions, _ = solver.sample(drafts)
     answers = stated_answers(solver, drafts, [[c.text for c in group] for group in completions])
     votes = {
@@ -109,16 +125,26 @@ def audit_labels(config: HardforgeConfig, service: RolloutService, problems: lis
     }
     in_band = {
         "sqlm": [decide(v)[0] for v in votes["sqlm"]],
-        "mathsmith": [v.answer is not None and v.count >= config.synth.mathsmith.consistent_answers for v in votes["mathsmith"]],
+        "mathsmith": [
+            v.answer is not None and v.count >= config.synth.mathsmith.consistent_answers for v in votes["mathsmith"]
+        ],
     }
     # each check on its own, as a labeller: the statement only (the gold is never shown)
-    checks_alone = {name: run_checks(context(config, service), "math", [LabelItem(p["statement"], "") for p in problems], names=[name])
-                    for name in ("arithmetic", "program_of_thought")}
+    checks_alone = {
+        name: run_checks(
+            context(config, service), "math", [LabelItem(p["statement"], "") for p in problems], names=[name]
+        )
+        for name in ("arithmetic", "program_of_thought")
+    }
     # the methods' votes, then the configured checks on the voted labels (the default acceptance rule)
     checked: dict[str, list[tuple[str | None, list]]] = {}
     for method in ("sqlm", "mathsmith"):
         todo = [i for i, ok in enumerate(in_band[method]) if ok]
-        found = run_checks(context(config, service), "math", [LabelItem(problems[i]["statement"], votes[method][i].answer or "") for i in todo])
+        found = run_checks(
+            context(config, service),
+            "math",
+            [LabelItem(problems[i]["statement"], votes[method][i].answer or "") for i in todo],
+        )
         checked[method] = [(None, [])] * len(problems)
         for i, verdicts in zip(todo, found, strict=True):
             checked[method][i] = (label_provenance("vote", verdicts)[0], verdicts)

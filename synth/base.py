@@ -123,7 +123,9 @@ class Synthesizer(ABC):
     def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
         """The proposer's prompts for one seed (they may read the warehouse: buffers, concepts)."""
 
-    def prepare(self, service: RolloutService, prompts: list[tuple[Seed, Chat]]) -> tuple[list[tuple[Seed, Chat]], list[tuple[Seed, str]]]:
+    def prepare(
+        self, service: RolloutService, prompts: list[tuple[Seed, Chat]]
+    ) -> tuple[list[tuple[Seed, Chat]], list[tuple[Seed, str]]]:
         """Engine work a prompt needs before proposing (SvS: a worked solution for a seed that has
         none); the prompts to propose from, and (seed, reason) for the seeds it drops."""
         return prompts, []
@@ -153,7 +155,9 @@ class Synthesizer(ABC):
         """Extra method_meta for an accepted problem (what it was made from)."""
         return {}
 
-    def keep(self, warehouse: Warehouse, con: DuckDBPyConnection, validated: list[tuple[Candidate, Decision, SynthAttempt]]) -> None:
+    def keep(
+        self, warehouse: Warehouse, con: DuckDBPyConnection, validated: list[tuple[Candidate, Decision, SynthAttempt]]
+    ) -> None:
         """Rows the method keeps for itself (AZR's reference buffers), written in the batch's
         transaction with its attempts: a killed run neither loses nor repeats them."""
         return None
@@ -174,12 +178,17 @@ class SynthReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "method": self.method, "seeds": self.seeds, "prompts_over_length": self.prompts_over_length,
-            "candidates": self.candidates, "extractable": self.extractable, "accepted": self.accepted,
+            "method": self.method,
+            "seeds": self.seeds,
+            "prompts_over_length": self.prompts_over_length,
+            "candidates": self.candidates,
+            "extractable": self.extractable,
+            "accepted": self.accepted,
             "extractable_pct": round(100 * self.extractable / self.candidates, 1) if self.candidates else 0.0,
             "accepted_pct": round(100 * self.accepted / self.candidates, 1) if self.candidates else 0.0,
             "accepted_by_provenance": dict(self.by_provenance.most_common()),
-            "rejections": dict(self.reasons.most_common()), "already_done": self.already_done,
+            "rejections": dict(self.reasons.most_common()),
+            "already_done": self.already_done,
             "elapsed_s": round(self.elapsed_s, 1),
             "seconds_per_accepted": round(self.elapsed_s / self.accepted, 1) if self.accepted else None,
         }

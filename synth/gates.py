@@ -18,7 +18,28 @@ NEAR_COPY_RATIO = 0.8  # difflib similarity of normalized texts
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
 _PURE = set("0123456789+-*/×÷·−(). \t")
 _OPERATOR = set("+-*/×÷·−")
-_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_UNITS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
 _TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES])
@@ -26,15 +47,22 @@ _NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES])
 _SPELLED = re.compile(rf"\b(?:{_NUMBER_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE)
 _ANSWER_PHRASE = re.compile(
     r"\b(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|result|solution)\s*(?:is|=|:|equals)\s*[-−]?\$?\s*"
-    rf"(?:\d|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*\s*(?:[.,;!?]|$))", re.IGNORECASE)
+    rf"(?:\d|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*\s*(?:[.,;!?]|$))",
+    re.IGNORECASE,
+)
 _SOLUTION_TEXT = re.compile(
     r"\\boxed|```|\bdef\s+\w+\s*\(|\breturn\b|\bprint\s*\(|\bsolution\s*:|\bstep\s*1\b|\blet'?s\s+(?:solve|calculate|compute)"
-    r"|\btherefore\b|\bso the answer\b|\bexplanation\s*:", re.IGNORECASE)
-_ENUMERATED = re.compile(r"(?m)^\s*(?:\d+[.)]|\(?[a-h]\)|question\s*\d+|problem\s*\d+|q\d+)\s*[:.]?\s+\S", re.IGNORECASE)
+    r"|\btherefore\b|\bso the answer\b|\bexplanation\s*:",
+    re.IGNORECASE,
+)
+_ENUMERATED = re.compile(
+    r"(?m)^\s*(?:\d+[.)]|\(?[a-h]\)|question\s*\d+|problem\s*\d+|q\d+)\s*[:.]?\s+\S", re.IGNORECASE
+)
 _IMPERATIVE = re.compile(
     r"(?:^|[.:;!?]\s+|\n)\s*(?:please\s+)?(?:find|compute|calculate|evaluate|determine|solve|simplify|show|prove|give|"
     r"write|express|state|work out|list|count|estimate|convert|round|add|subtract|multiply|divide|factor|expand|name)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def states_own_answer(statement: str) -> str | None:
@@ -51,11 +79,15 @@ def states_own_answer(statement: str) -> str | None:
             i -= 1
         expression = left[i:].strip()
         before = left[:i].rstrip()
-        if not expression or not any(c in _OPERATOR for c in expression[1:]) or not any(c.isdigit() for c in expression):
+        if (
+            not expression
+            or not any(c in _OPERATOR for c in expression[1:])
+            or not any(c.isdigit() for c in expression)
+        ):
             continue
         if expression[0] in "+*/×÷·" or (before and (before[-1].isalnum() or before[-1] in ")^_")):
             continue  # part of an expression with an unknown ("2x + 3 = 11"), not a worked result
-        return f"states its own answer: '{expression} {statement[match.start():match.end()]}...'"
+        return f"states its own answer: '{expression} {statement[match.start() : match.end()]}...'"
     return None
 
 

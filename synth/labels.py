@@ -24,17 +24,25 @@ def checker_engine(config: HardforgeConfig, service: RolloutService) -> Engine:
     if checker_is_policy(config):
         assert service.engine is not None
         return service.engine
-    return LazyEngine(EngineSpec(cfg.backend, cfg.model or "", urls=tuple(cfg.urls), served_model=cfg.model,
-                                 seed=config.rollouts.seed))
+    return LazyEngine(
+        EngineSpec(
+            cfg.backend, cfg.model or "", urls=tuple(cfg.urls), served_model=cfg.model, seed=config.rollouts.seed
+        )
+    )
 
 
 def context(config: HardforgeConfig, service: RolloutService) -> CheckContext:
-    return CheckContext(config, sandbox=lambda: service.verifiers.get("stdio").sandbox,
-                        checker=lambda: checker_engine(config, service), checker_is_policy=checker_is_policy(config))
+    return CheckContext(
+        config,
+        sandbox=lambda: service.verifiers.get("stdio").sandbox,
+        checker=lambda: checker_engine(config, service),
+        checker_is_policy=checker_is_policy(config),
+    )
 
 
-def checked(config: HardforgeConfig, service: RolloutService, verifier: str, items: list[LabelItem],
-            base: str) -> list[tuple[str | None, str | None, dict[str, Any]]]:
+def checked(
+    config: HardforgeConfig, service: RolloutService, verifier: str, items: list[LabelItem], base: str
+) -> list[tuple[str | None, str | None, dict[str, Any]]]:
     """Per item: (provenance or None, the rejection reason or None, the record of its checks)."""
     out = []
     for verdicts in run_checks(context(config, service), verifier, items):

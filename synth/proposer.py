@@ -72,14 +72,22 @@ def fresh_prompts(method: Synthesizer, warehouse: Warehouse, service: RolloutSer
             yield prompt
 
 
-def proposer_rows(method: Synthesizer, warehouse: Warehouse, service: RolloutService, count: int) -> list[dict[str, Any]]:
+def proposer_rows(
+    method: Synthesizer, warehouse: Warehouse, service: RolloutService, count: int
+) -> list[dict[str, Any]]:
     """``count`` proposer rows of one method (fewer when its fresh seeds run out)."""
     trainable(method)
     return [row(method, seed, chat) for seed, chat in fresh_prompts(method, warehouse, service, count)]
 
 
 def row(method: Synthesizer, seed: Seed, chat: Chat) -> dict[str, Any]:
-    return {"prompt": chat, "role": ROLE, "method": method.name, "seed": seed_json(seed), "group": group_of(method, seed, chat)}
+    return {
+        "prompt": chat,
+        "role": ROLE,
+        "method": method.name,
+        "seed": seed_json(seed),
+        "group": group_of(method, seed, chat),
+    }
 
 
 @dataclass
@@ -93,8 +101,15 @@ class ProposerStats:
     reasons: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
-        return {m: {"proposals": n, "parsed": self.parsed[m], "verified": self.verified[m],
-                    "reward_mean": round(self.reward_sum[m] / n, 4) if n else None} for m, n in self.proposals.items()}
+        return {
+            m: {
+                "proposals": n,
+                "parsed": self.parsed[m],
+                "verified": self.verified[m],
+                "reward_mean": round(self.reward_sum[m] / n, 4) if n else None,
+            }
+            for m, n in self.proposals.items()
+        }
 
 
 class ProposerJudge:
@@ -102,7 +117,9 @@ class ProposerJudge:
     solver (the live policy while training; an OpenAI-compatible server for verl). With a
     warehouse, a proposal the nightly made before, or a problem already stored, is a duplicate."""
 
-    def __init__(self, methods: dict[str, Synthesizer], service: RolloutService, warehouse: Warehouse | None = None) -> None:
+    def __init__(
+        self, methods: dict[str, Synthesizer], service: RolloutService, warehouse: Warehouse | None = None
+    ) -> None:
         self.methods, self.service, self.warehouse = methods, service, warehouse
         self.known = {name: known_keys(warehouse, name) if warehouse else set() for name in methods}
         self.calls: list[ProposerStats] = []
@@ -125,9 +142,19 @@ class ProposerJudge:
             proposed = judge(method, self.service, [prompt for prompt, _ in groups], outputs, {}, self.known[name])
             # what this call proposed is known to the next, as the nightly's runner does between
             # batches: a proposal repeated at a later step is not paid again
-            self.known[name].update(k for k in (*(c.meta.get("dedup_key") for c in proposed.candidates),
-                                                *(a.meta.get("dedup_key") for a in proposed.ended if a.meta)) if k)
-            existing = existing_problems(self.warehouse, [problem_key(c.problem) for c in proposed.candidates]) if self.warehouse else set()
+            self.known[name].update(
+                k
+                for k in (
+                    *(c.meta.get("dedup_key") for c in proposed.candidates),
+                    *(a.meta.get("dedup_key") for a in proposed.ended if a.meta),
+                )
+                if k
+            )
+            existing = (
+                existing_problems(self.warehouse, [problem_key(c.problem) for c in proposed.candidates])
+                if self.warehouse
+                else set()
+            )
             positions = [p for _, ps in groups for p in ps]
             taken: dict[str, int] = {}
             for position, (kind, i) in zip(positions, proposed.order, strict=True):
@@ -159,5 +186,14 @@ class ProposerJudge:
         return self.methods[name]
 
 
-__all__ = ["ROLE", "ProposerJudge", "ProposerStats", "fresh_prompts", "proposer_rows", "row", "seed_from_json", "seed_json",
-           "trainable"]
+__all__ = [
+    "ROLE",
+    "ProposerJudge",
+    "ProposerStats",
+    "fresh_prompts",
+    "proposer_rows",
+    "row",
+    "seed_from_json",
+    "seed_json",
+    "trainable",
+]

@@ -37,7 +37,8 @@ from warehouse.db import Warehouse, records_to_arrow
 def used_seed_keys(warehouse: Warehouse, method: str) -> set[str]:
     rows = warehouse.arrow(
         "SELECT DISTINCT coalesce(json_extract_string(meta, '$.seed_key'), json_extract_string(meta, '$.seed_rollout_id')) "
-        "AS seed FROM synth_attempts WHERE method = ?", [method]
+        "AS seed FROM synth_attempts WHERE method = ?",
+        [method],
     )
     return set(rows.column("seed").to_pylist())
 
@@ -47,15 +48,25 @@ def known_keys(warehouse: Warehouse, method: str) -> set[str]:
     rejected before it costs solver rollouts."""
     rows = warehouse.arrow(
         "SELECT json_extract_string(meta, '$.dedup_key') AS key, candidate FROM synth_attempts "
-        "WHERE method = ? AND (candidate IS NOT NULL OR json_extract_string(meta, '$.dedup_key') IS NOT NULL)", [method]
+        "WHERE method = ? AND (candidate IS NOT NULL OR json_extract_string(meta, '$.dedup_key') IS NOT NULL)",
+        [method],
     ).to_pylist()
     # keys stored by an older dedup rule still count, and so does the statement's key under this one
-    return {r["key"] for r in rows if r["key"]} | {statement_key("math", r["candidate"]) for r in rows if r["candidate"]}
+    return {r["key"] for r in rows if r["key"]} | {
+        statement_key("math", r["candidate"]) for r in rows if r["candidate"]
+    }
 
 
-def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutService, *, limit: int | None = None,
-               submit: Callable[[Batch], Any] | None = None, in_flight: int = 1,
-               progress: Callable[[int, int | None], None] | None = None) -> SynthReport:
+def run_method(
+    method: Synthesizer,
+    warehouse: Warehouse,
+    service: RolloutService,
+    *,
+    limit: int | None = None,
+    submit: Callable[[Batch], Any] | None = None,
+    in_flight: int = 1,
+    progress: Callable[[int, int | None], None] | None = None,
+) -> SynthReport:
     """Synthesize from up to ``limit`` unused seeds; each batch of seeds is one transaction, so a
     killed run resumes with the seeds it had not finished.
 
@@ -101,7 +112,9 @@ def run_method(method: Synthesizer, warehouse: Warehouse, service: RolloutServic
     return report
 
 
-def _unused(seeds: Iterable[Seed], used: set[str], limit: int | None, report: SynthReport) -> tuple[Iterator[Seed], int | None]:
+def _unused(
+    seeds: Iterable[Seed], used: set[str], limit: int | None, report: SynthReport
+) -> tuple[Iterator[Seed], int | None]:
     """The seeds not used yet, at most ``limit``, lazily; and how many that is when it is known
     (a list of seeds), else ``limit``."""
     if isinstance(seeds, Sequence):
@@ -172,9 +185,19 @@ def propose(method: Synthesizer, service: RolloutService, batch: Batch) -> Propo
     for seed, chat in batch.prompts:
         if limit is not None and service.engine.count_tokens(chat) > limit:
             out.prompts_over_length += 1
-            out.ended.append(_attempt(method, service, seed, -1 - len(out.ended), prompt=chat[-1]["content"],
-                                      accepted=False, reason=f"synthesis prompt too long: over {limit} tokens",
-                                      chat={"messages": chat}, group_id=group_of(method, seed, chat)))
+            out.ended.append(
+                _attempt(
+                    method,
+                    service,
+                    seed,
+                    -1 - len(out.ended),
+                    prompt=chat[-1]["content"],
+                    accepted=False,
+                    reason=f"synthesis prompt too long: over {limit} tokens",
+                    chat={"messages": chat},
+                    group_id=group_of(method, seed, chat),
+                )
+            )
             continue
         kept.append((seed, chat))
     kept, dropped = method.prepare(service, kept) if kept else (kept, [])
@@ -185,12 +208,26 @@ def propose(method: Synthesizer, service: RolloutService, batch: Batch) -> Propo
     params = method.sampling()
     params = dataclasses.replace(params, seed=proposal_seed(params.seed, [seed for seed, _ in kept]))
     groups = service.engine.generate([chat for _, chat in kept], params)
-    return judge(method, service, kept, [[c.text for c in group] for group in groups], dataclasses.asdict(params),
-                 batch.known, out)
+    return judge(
+        method,
+        service,
+        kept,
+        [[c.text for c in group] for group in groups],
+        dataclasses.asdict(params),
+        batch.known,
+        out,
+    )
 
 
-def judge(method: Synthesizer, service: RolloutService, prompts: list[Prompt], outputs: list[list[str]],
-          sampling: dict[str, Any], known: frozenset[str] | set[str], out: Proposed | None = None) -> Proposed:
+def judge(
+    method: Synthesizer,
+    service: RolloutService,
+    prompts: list[Prompt],
+    outputs: list[list[str]],
+    sampling: dict[str, Any],
+    known: frozenset[str] | set[str],
+    out: Proposed | None = None,
+) -> Proposed:
     """Parse, deduplicate and validate the proposals of each prompt (``outputs[i]`` are the
     completions of ``prompts[i]``, one GRPO group). The runner's path after generating, and the
     proposer trainer's reward: one judgement whoever generated the text. ``out.order`` says where
@@ -212,14 +249,28 @@ def judge(method: Synthesizer, service: RolloutService, prompts: list[Prompt], o
                 if key in known:
                     candidate.reason, candidate.problem = DUPLICATE_BEFORE, None
                 elif key in seen:
-                    candidate.reason, candidate.problem = f"duplicate: the same proposal as candidate {seen[key]} of this batch", None
+                    candidate.reason, candidate.problem = (
+                        f"duplicate: the same proposal as candidate {seen[key]} of this batch",
+                        None,
+                    )
                 else:
                     seen[key] = index
             if candidate.problem is None:
                 out.order.append(("ended", len(out.ended)))
-                out.ended.append(_attempt(method, service, seed, index, prompt=candidate.prompt, output=candidate.output,
-                                          accepted=False, reason=candidate.reason, meta=candidate.meta,
-                                          **_training(candidate, method.invalid_reward)))
+                out.ended.append(
+                    _attempt(
+                        method,
+                        service,
+                        seed,
+                        index,
+                        prompt=candidate.prompt,
+                        output=candidate.output,
+                        accepted=False,
+                        reason=candidate.reason,
+                        meta=candidate.meta,
+                        **_training(candidate, method.invalid_reward),
+                    )
+                )
                 continue
             out.order.append(("candidate", len(out.candidates)))
             out.candidates.append(candidate)
@@ -227,7 +278,9 @@ def judge(method: Synthesizer, service: RolloutService, prompts: list[Prompt], o
     return out
 
 
-def settle(method: Synthesizer, decision: Decision, duplicate: str | None = None) -> tuple[bool, str | None, float | None]:
+def settle(
+    method: Synthesizer, decision: Decision, duplicate: str | None = None
+) -> tuple[bool, str | None, float | None]:
     """Whether a validated candidate is accepted, why not, and its proposer reward: the method's
     decision, unless its label is less trusted than ``synth.min_label_provenance`` or the problem
     is a ``duplicate`` (the reason, when it is). A label nothing checked, or a repeat, is never
@@ -236,15 +289,24 @@ def settle(method: Synthesizer, decision: Decision, duplicate: str | None = None
     reward = decision.meta.get("reward", method.invalid_reward if not accepted else None)
     minimum = method.config.synth.min_label_provenance
     if accepted and not at_least(decision.provenance, minimum):
-        return False, (f"unverified label: its provenance is {decision.provenance} and "
-                       f"synth.min_label_provenance is {minimum}"), method.invalid_reward
+        return (
+            False,
+            (f"unverified label: its provenance is {decision.provenance} and synth.min_label_provenance is {minimum}"),
+            method.invalid_reward,
+        )
     if accepted and duplicate:
         return False, duplicate, method.invalid_reward
     return accepted, reason, reward
 
 
-def _finish(method: Synthesizer, warehouse: Warehouse, service: RolloutService, proposed: Proposed,
-            report: SynthReport, known: set[str]) -> list[SynthAttempt]:
+def _finish(
+    method: Synthesizer,
+    warehouse: Warehouse,
+    service: RolloutService,
+    proposed: Proposed,
+    report: SynthReport,
+    known: set[str],
+) -> list[SynthAttempt]:
     report.prompts_over_length += proposed.prompts_over_length
     report.candidates += proposed.proposals
     report.extractable += sum(c.meta.get("dedup_key") not in known for c in proposed.candidates)
@@ -258,8 +320,14 @@ def _attempt(method: Synthesizer, service: RolloutService, seed: Seed, index: in
     inherited = {"seeded_from_policy": seed.data["seeded_from_policy"]} if "seeded_from_policy" in seed.data else {}
     meta = {"seed_key": seed.key, "candidate": index, **inherited, **fields.pop("meta", {})}
     return SynthAttempt(
-        attempt_id=content_key(method.name, seed.key, str(index)), run_id=service.run_id, method=method.name,
-        parent_id=seed.parent_id, meta=meta, created_at=now(), policy_id=service.policy_id, **fields,
+        attempt_id=content_key(method.name, seed.key, str(index)),
+        run_id=service.run_id,
+        method=method.name,
+        parent_id=seed.parent_id,
+        meta=meta,
+        created_at=now(),
+        policy_id=service.policy_id,
+        **fields,
     )
 
 
@@ -270,16 +338,21 @@ def group_of(method: Synthesizer, seed: Seed, chat: Chat) -> str:
 
 def _training(candidate: Candidate, reward: float | None) -> dict[str, Any]:
     """The columns that make an attempt proposer training data."""
-    return {"chat": {"messages": candidate.chat} if candidate.chat else None, "sampling": candidate.sampling,
-            "group_id": candidate.group_id, "reward": reward}
+    return {
+        "chat": {"messages": candidate.chat} if candidate.chat else None,
+        "sampling": candidate.sampling,
+        "group_id": candidate.group_id,
+        "reward": reward,
+    }
 
 
 Outcome = tuple[SynthAttempt, Problem | None, Decision | None]
 Validated = tuple[Candidate, Decision, SynthAttempt]
 
 
-def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
-            proposed: Proposed, recorded: set[str]) -> tuple[list[Outcome], list[Validated]]:
+def _decide(
+    method: Synthesizer, warehouse: Warehouse, service: RolloutService, proposed: Proposed, recorded: set[str]
+) -> tuple[list[Outcome], list[Validated]]:
     """Accept the validated candidates whose label is trusted enough (``synth.min_label_provenance``)
     and that are new (not in the warehouse, not earlier in the batch). A candidate proposed
     before, by a batch recorded while this one was away (batches in flight), is recorded as the
@@ -289,9 +362,24 @@ def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
     pairs = list(zip(proposed.candidates, proposed.decisions, strict=True))
     for candidate, _ in pairs:
         if candidate.meta.get("dedup_key") in recorded:
-            outcomes.append((_attempt(method, service, candidate.seed, candidate.index, prompt=candidate.prompt,
-                                      output=candidate.output, accepted=False, reason=DUPLICATE_BEFORE, meta=candidate.meta,
-                                      **_training(candidate, method.invalid_reward)), None, None))
+            outcomes.append(
+                (
+                    _attempt(
+                        method,
+                        service,
+                        candidate.seed,
+                        candidate.index,
+                        prompt=candidate.prompt,
+                        output=candidate.output,
+                        accepted=False,
+                        reason=DUPLICATE_BEFORE,
+                        meta=candidate.meta,
+                        **_training(candidate, method.invalid_reward),
+                    ),
+                    None,
+                    None,
+                )
+            )
     pairs = [(c, d) for c, d in pairs if c.meta.get("dedup_key") not in recorded]
     candidates, decisions = [c for c, _ in pairs], [d for _, d in pairs]
     ids = [problem_key(c.problem) for c in candidates]
@@ -301,11 +389,23 @@ def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
     for candidate, decision, pid in zip(candidates, decisions, ids, strict=True):
         accepted, reason, reward = settle(method, decision, repeat_of(pid, known, taken))
         attempt = _attempt(
-            method, service, candidate.seed, candidate.index, prompt=candidate.prompt, output=candidate.output,
-            candidate=candidate.problem["statement"], candidate_answer=candidate.problem["answer"], accepted=accepted,
-            reason=reason, problem_id=pid if accepted else None,
-            meta={**candidate.meta, **decision.meta, "label_provenance": decision.provenance,
-                  **({"label_checks": decision.checks} if decision.checks else {})},
+            method,
+            service,
+            candidate.seed,
+            candidate.index,
+            prompt=candidate.prompt,
+            output=candidate.output,
+            candidate=candidate.problem["statement"],
+            candidate_answer=candidate.problem["answer"],
+            accepted=accepted,
+            reason=reason,
+            problem_id=pid if accepted else None,
+            meta={
+                **candidate.meta,
+                **decision.meta,
+                "label_provenance": decision.provenance,
+                **({"label_checks": decision.checks} if decision.checks else {}),
+            },
             **_training(candidate, reward),
         )
         validated.append((candidate, decision, attempt))
@@ -314,12 +414,21 @@ def _decide(method: Synthesizer, warehouse: Warehouse, service: RolloutService,
             continue
         taken[pid] = candidate.index
         problem = Problem(
-            problem_id=pid, domain=candidate.problem["domain"], statement=candidate.problem["statement"],
-            answer=candidate.problem["answer"], verifier=candidate.problem["verifier"], task=candidate.problem.get("task"),
-            source=candidate.problem.get("source", method.name), source_ref=attempt.attempt_id, parent_id=candidate.seed.parent_id,
+            problem_id=pid,
+            domain=candidate.problem["domain"],
+            statement=candidate.problem["statement"],
+            answer=candidate.problem["answer"],
+            verifier=candidate.problem["verifier"],
+            task=candidate.problem.get("task"),
+            source=candidate.problem.get("source", method.name),
+            source_ref=attempt.attempt_id,
+            parent_id=candidate.seed.parent_id,
             extra=candidate.problem.get("extra"),
             method_meta={**decision.meta, **method.lineage(candidate), "policy_id": service.policy_id},
-            created_run=service.run_id, created_at=stamp, label_provenance=decision.provenance, label_checks=decision.checks,
+            created_run=service.run_id,
+            created_at=stamp,
+            label_provenance=decision.provenance,
+            label_checks=decision.checks,
         )
         outcomes.append((attempt, problem, decision))
     return outcomes, validated
@@ -341,8 +450,9 @@ def existing_problems(warehouse: Warehouse, ids: list[str]) -> set[str]:
     return set(rows.column("problem_id").to_pylist())
 
 
-def _record(method: Synthesizer, warehouse: Warehouse, outcomes: list[Outcome], validated: list[Validated],
-            report: SynthReport) -> None:
+def _record(
+    method: Synthesizer, warehouse: Warehouse, outcomes: list[Outcome], validated: list[Validated], report: SynthReport
+) -> None:
     """One batch's attempts, problems, rollouts and difficulty rows in one transaction. An accepted
     problem's acceptance sample is stored under its own sampling key (``acceptance_key``): a sample
     kept because it passed the acceptance rule is a biased difficulty estimate, so the problem is
@@ -371,12 +481,27 @@ def acceptance_key(key: str) -> str:
 def as_acceptance(measured: Measured) -> Measured:
     """The same rollouts and counts under the acceptance key (and ids that follow it)."""
     key = acceptance_key(measured.key)
-    rollouts = [r.model_copy(update={"sampling_key": key,
-                                     "rollout_id": content_key(r.problem_id, r.policy_id, key, str(r.sample_idx))})
-                for r in measured.rollouts]
+    rollouts = [
+        r.model_copy(
+            update={"sampling_key": key, "rollout_id": content_key(r.problem_id, r.policy_id, key, str(r.sample_idx))}
+        )
+        for r in measured.rollouts
+    ]
     difficulty = measured.difficulty.model_copy(update={"sampling_key": key})
     return dataclasses.replace(measured, key=key, rollouts=rollouts, difficulty=difficulty)
 
 
-__all__ = ["run_method", "used_seed_keys", "known_keys", "batch_prompts", "propose", "judge", "settle", "existing_problems", "repeat_of", "Proposed", "Batch",
-           "acceptance_key"]
+__all__ = [
+    "run_method",
+    "used_seed_keys",
+    "known_keys",
+    "batch_prompts",
+    "propose",
+    "judge",
+    "settle",
+    "existing_problems",
+    "repeat_of",
+    "Proposed",
+    "Batch",
+    "acceptance_key",
+]

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from rollouts.service import RolloutService
 
 
-def stated_answers(solver: RolloutService, problems: list[dict[str, Any]], texts: list[list[str]]) -> list[list[str | None]]:
+def stated_answers(
+    solver: RolloutService, problems: list[dict[str, Any]], texts: list[list[str]]
+) -> list[list[str | None]]:
     """Plain numbers get one canonical form (12 and 12.0 vote together); the rest is checked by
     the math verifier's parser, in its worker processes."""
     raw = [[extract_answer(t, solver.extraction(p)) for t in group] for p, group in zip(problems, texts, strict=True)]

@@ -55,10 +55,18 @@ def test_fields_from_json_or_labelled_lines():
 @pytest.mark.parametrize(
     ("text", "need", "result"),
     [
-        ('{"question": "Who wrote it?", "answer": "Guido", "statement": "Guido wrote it."}', True, QA("Who wrote it?", "Guido", "Guido wrote it.")),
+        (
+            '{"question": "Who wrote it?", "answer": "Guido", "statement": "Guido wrote it."}',
+            True,
+            QA("Who wrote it?", "Guido", "Guido wrote it."),
+        ),
         ('{"question": "Who wrote it?", "answer": "Guido"}', True, "unparsable: no supporting statement"),
         ('{"question": "Who wrote it?", "answer": "Guido"}', False, QA("Who wrote it?", "Guido")),
-        ('{"question": "Did Guido write it?", "answer": "Guido", "statement": "s"}', True, "invalid: the question states its answer"),
+        (
+            '{"question": "Did Guido write it?", "answer": "Guido", "statement": "s"}',
+            True,
+            "invalid: the question states its answer",
+        ),
         ('{"question": "Q?", "answer": "' + "word " * 13 + '"}', False, "unparsable: the answer has over 12 words"),
         ("nothing", True, "unparsable: no question and answer"),
     ],
@@ -83,23 +91,29 @@ def test_parse_action(text, ready, result):
     assert parsed == result if isinstance(result, tuple) else parsed.startswith(result)
 
 
-@pytest.mark.parametrize(("text", "verdict"), [("Yes.", True), ("no, because", False), ("<answer>yes</answer>", True),
-                                               ("Maybe yes", None), ("", None)])
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [("Yes.", True), ("no, because", False), ("<answer>yes</answer>", True), ("Maybe yes", None), ("", None)],
+)
 def test_yes_no(text, verdict):
     assert yes_no(text) is verdict
 
 
 def test_difficulty_and_uniqueness_decisions():
     assert direct_gen_acc([True, False, False, False]) == 0.25 and direct_gen_acc([]) == 0.0
-    assert wrong_answers(["Guido", "Larry Wall", "larry wall!", None, "Guido"], [True, False, False, False, True]) == ["Larry Wall"]
+    assert wrong_answers(["Guido", "Larry Wall", "larry wall!", None, "Guido"], [True, False, False, False, True]) == [
+        "Larry Wall"
+    ]
     assert uniqueness([False, False]) == (True, None)
     assert uniqueness([]) == (True, None)
     assert uniqueness([False, True])[0] is False
     assert uniqueness([None])[1].startswith("not unique: a judge's verdict")
 
 
-@pytest.mark.parametrize(("answer", "ok"), [("Bell Labs", True), ("bell labs.", True), ("Bell", True), ("Labs Inc", False), ("", False),
-                                          ("ell", False)])
+@pytest.mark.parametrize(
+    ("answer", "ok"),
+    [("Bell Labs", True), ("bell labs.", True), ("Bell", True), ("Labs Inc", False), ("", False), ("ell", False)],
+)
 def test_grounded_in_the_document(answer, ok):
     assert grounded(answer, "Unix was made at Bell Labs in 1969.") is ok
 
@@ -114,8 +128,11 @@ def test_state_commit_and_reject():
 
 
 BASE = {
-    "Python": {"question": "Who invented the language that combines ideas from ABC and Icon?", "answer": "Guido van Rossum",
-               "statement": "Python was invented by Guido van Rossum in 1991."},
+    "Python": {
+        "question": "Who invented the language that combines ideas from ABC and Icon?",
+        "answer": "Guido van Rossum",
+        "statement": "Python was invented by Guido van Rossum in 1991.",
+    },
     "ABC": {"question": "Where was ABC designed?", "answer": "CWI", "statement": "ABC was designed at CWI."},
 }
 COMPOSED = "Who invented the language that the CWI language inspired?"
@@ -125,19 +142,23 @@ class Script:
     """The agent's and the solvers' replies, by prompt; the agent's choices in turn order."""
 
     def __init__(self):
-        self.actions = iter([
-            {"action": "exit"},  # turn 1: not offered yet
-            {"action": "inject", "entity": "Perl"},  # 2: not a relevant entity
-            {"action": "inject", "entity": "Python"},  # 3: the link QA names another answer
-            {"action": "inject", "entity": "Python"},  # 4: the new fact is already known
-            {"action": "inject", "entity": "Python"},  # 5: composing changed the answer
-            {"action": "inject", "entity": "Python"},  # 6: accepted, no solver right: exit offered
-            {"action": "fuzz"},  # 7: the answer changed
-            {"action": "exit"},  # 8: done
-        ])
+        self.actions = iter(
+            [
+                {"action": "exit"},  # turn 1: not offered yet
+                {"action": "inject", "entity": "Perl"},  # 2: not a relevant entity
+                {"action": "inject", "entity": "Python"},  # 3: the link QA names another answer
+                {"action": "inject", "entity": "Python"},  # 4: the new fact is already known
+                {"action": "inject", "entity": "Python"},  # 5: composing changed the answer
+                {"action": "inject", "entity": "Python"},  # 6: accepted, no solver right: exit offered
+                {"action": "fuzz"},  # 7: the answer changed
+                {"action": "exit"},  # 8: done
+            ]
+        )
         self.link_answers = iter(["Perl", "Python", "Python", "Python"])
         self.coverage = iter(["yes", "no", "no"])
-        self.composed = iter([{"question": "Who made it?", "answer": "Larry Wall"}, {"question": COMPOSED, "answer": "Guido van Rossum"}])
+        self.composed = iter(
+            [{"question": "Who made it?", "answer": "Larry Wall"}, {"question": COMPOSED, "answer": "Guido van Rossum"}]
+        )
 
     def __call__(self, chat, n):
         content = chat[0]["content"]
@@ -157,8 +178,15 @@ class Script:
         if "Make the question harder" in content:
             return [json.dumps(next(self.actions))]
         if "Write one question whose answer is exactly" in content:
-            return [json.dumps({"question": "Which language did ABC inspire?", "answer": next(self.link_answers),
-                                "statement": "ABC inspired Python."})]
+            return [
+                json.dumps(
+                    {
+                        "question": "Which language did ABC inspire?",
+                        "answer": next(self.link_answers),
+                        "statement": "ABC inspired Python.",
+                    }
+                )
+            ]
         if "Is the new fact already stated" in content:
             return [next(self.coverage)]
         if "replace the mention of" in content:
@@ -191,7 +219,12 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse):
     problem = warehouse.arrow("SELECT * FROM problems").to_pylist()[0]
     assert problem["label_provenance"] == "judged"
     assert (problem["statement"], problem["answer"], problem["domain"], problem["verifier"], problem["source"]) == (
-        COMPOSED, "Guido van Rossum", "qa", "qa", "asearcher:tiny")
+        COMPOSED,
+        "Guido van Rossum",
+        "qa",
+        "qa",
+        "asearcher:tiny",
+    )
     meta = json.loads(problem["method_meta"])
     edits = [(e["turn"], e["action"], e["accepted"], e.get("reason", "")[:28]) for e in meta["edit_history"]]
     assert edits == [
@@ -232,7 +265,10 @@ def test_base_qa_rejections(tmp_path, warehouse):
     # roots: the linked documents (Python, ABC)
     assert (report.seeds, report.accepted) == (2, 0)
     reasons = sorted(warehouse.arrow("SELECT reason FROM synth_attempts").column("reason").to_pylist())
-    assert reasons == ["base QA invalid: the validity judge said no", "base QA not unique: a wrong answer was judged also correct"]
+    assert reasons == [
+        "base QA invalid: the validity judge said no",
+        "base QA not unique: a wrong answer was judged also correct",
+    ]
 
 
 def test_asearcher_on_the_real_model(real_config, data_dir):

@@ -32,14 +32,28 @@ POLICY = "p" * 32
 
 # -- pure functions ------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("args", "canonical"),
     [
-        ("4", "4"), ("'a', 2", "'a', 2"), ('"a"', "'a'"), ("x=1", "x=1"), ("1, x=(2, 3)", "1, x=(2, 3)"),
-        ("[1, [2, 3]]", "[1, [2, 3]]"), ("-3", "-3"), ("{'b': 1}", "{'b': 1}"),
+        ("4", "4"),
+        ("'a', 2", "'a', 2"),
+        ('"a"', "'a'"),
+        ("x=1", "x=1"),
+        ("1, x=(2, 3)", "1, x=(2, 3)"),
+        ("[1, [2, 3]]", "[1, [2, 3]]"),
+        ("-3", "-3"),
+        ("{'b': 1}", "{'b': 1}"),
         ("0) or (5", None),  # injection around the call
-        ("*[1]", None), ("**{'a': 1}", None), ("__import__('os')", None), ("1 + 2", None), ("", None),
-        ('"a" * 10**9', None), ("[" * 1000 + "]" * 1000, None), ("x", None), ("lambda: 1", None),
+        ("*[1]", None),
+        ("**{'a': 1}", None),
+        ("__import__('os')", None),
+        ("1 + 2", None),
+        ("", None),
+        ('"a" * 10**9', None),
+        ("[" * 1000 + "]" * 1000, None),
+        ("x", None),
+        ("lambda: 1", None),
     ],
 )
 def test_call_args_take_literal_arguments_only(args, canonical):
@@ -92,7 +106,10 @@ def test_extract_input(reply, flexible, strict):
     [
         ("```python\ndef f(x):\n    return x + 3\n\nprint(f(4))\n```", ("def f(x):\n    return x + 3", "4")),
         ("```python\ndef f(x):\n    return x + 3\n```\n```input\n4\n```", ("def f(x):\n    return x + 3", "4")),
-        ("<think>hm</think>```python\ndef f(s):\n    return s[::-1]\nf('ab')\nf('cd')", ("def f(s):\n    return s[::-1]", "'cd'")),
+        (
+            "<think>hm</think>```python\ndef f(s):\n    return s[::-1]\nf('ab')\nf('cd')",
+            ("def f(s):\n    return s[::-1]", "'cd'"),
+        ),
         ("```python\ndef f(x):\n    return x + 3\n```", "unparsable: no input"),
         ("```python\ndef f(x):\n    return x\n```\n```input\nopen('x')\n```", "unparsable: the ```input block"),
         ("def f(x): return x\nf(1)", "unparsable: no ```python block"),
@@ -128,8 +145,11 @@ def test_program_shape(program, reason):
 @pytest.mark.parametrize(
     ("output", "count", "parsed"),
     [
-        ("```python\n" + "\n".join(f"f({i})" for i in range(12)) + "\n```\nMessage: adds one", 10,
-         ([str(i) for i in range(10)], "adds one")),
+        (
+            "```python\n" + "\n".join(f"f({i})" for i in range(12)) + "\n```\nMessage: adds one",
+            10,
+            ([str(i) for i in range(10)], "adds one"),
+        ),
         ("```input\n1\n```\n```input\n'a'\n```\n```message\nidentity\n```", 2, (["1", "'a'"], "identity")),
         ("```python\nf(1)\nf(1)\nprint(f(2))\n```\nMessage: same", 2, (["1", "2"], "same")),
         ("```python\nf(1)\nf(1)\nf(x)\n```\nMessage: same", 2, "unparsable: 1 distinct"),
@@ -152,26 +172,39 @@ def test_split_io_shows_the_first_half():
 
 @pytest.mark.parametrize(
     ("output", "literal", "reason"),
-    [("42", True, None), ("'x' * 3", True, "invalid"), ("<object at 0x1>", True, "invalid"), ("<object at 0x1>", False, None),
-     ("inf", True, "invalid"), ("'" + "x" * 500 + "'", False, "output too long")],
+    [
+        ("42", True, None),
+        ("'x' * 3", True, "invalid"),
+        ("<object at 0x1>", True, "invalid"),
+        ("<object at 0x1>", False, None),
+        ("inf", True, "invalid"),
+        ("'" + "x" * 500 + "'", False, "output too long"),
+    ],
 )
 def test_output_error(output, literal, reason):
     found = output_error(output, 400, literal=literal)
     assert (found is None) if reason is None else found.startswith(reason)
 
 
-@pytest.mark.parametrize(("rate", "reward", "ok"), [(0.0, 0.0, False), (0.125, 0.875, True), (0.5, 0.5, True), (0.875, 0.125, True), (1.0, 0.0, False)])
+@pytest.mark.parametrize(
+    ("rate", "reward", "ok"),
+    [(0.0, 0.0, False), (0.125, 0.875, True), (0.5, 0.5, True), (0.875, 0.125, True), (1.0, 0.0, False)],
+)
 def test_learnability_reward_and_band(rate, reward, ok):
     assert proposer_reward(rate) == pytest.approx(reward)
     assert accept(rate)[0] is ok
 
 
-@pytest.mark.parametrize(("valid", "reward", "composite"), [(False, 0.0, -1.0), (False, 0.5, -1.0), (True, 0.0, -0.5), (True, 0.25, 0.25)])
+@pytest.mark.parametrize(
+    ("valid", "reward", "composite"), [(False, 0.0, -1.0), (False, 0.5, -1.0), (True, 0.0, -0.5), (True, 0.25, 0.25)]
+)
 def test_composite_reward(valid, reward, composite):
     assert composite_reward(valid, reward) == composite
 
 
-@pytest.mark.parametrize(("formatted", "correct", "reward"), [(True, True, 1.0), (True, False, -0.5), (False, False, -1.0)])
+@pytest.mark.parametrize(
+    ("formatted", "correct", "reward"), [(True, True, 1.0), (True, False, -0.5), (False, False, -1.0)]
+)
 def test_solver_reward(formatted, correct, reward):
     assert solver_reward(formatted, correct) == reward
 
@@ -197,6 +230,7 @@ def test_ban_check(code, hits):
 
 # -- the verifier against a model gaming it ------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def azr():
     verifier = AzrVerifier(SandboxConfig(workers=2, timeout_s=3.0))
@@ -213,7 +247,9 @@ def _grade(azr, answer, replies, mode="flexible"):
 
 def test_deduction_compares_reprs_without_running_anything(azr):
     answer = answer_json("deduction", output="'hi!'")
-    grades = _grade(azr, answer, ["'hi!'", '"hi!"', "hi!", "`'hi'` or `'hi!'`", "'hi!' " + "x" * 5000, "__import__('os')"])
+    grades = _grade(
+        azr, answer, ["'hi!'", '"hi!"', "hi!", "`'hi'` or `'hi!'`", "'hi!' " + "x" * 5000, "__import__('os')"]
+    )
     assert [g.correct for g in grades] == [True, True, False, True, False, False]
     assert _grade(azr, answer_json("deduction", output="1"), ["True", "1.0", "1"])[2].correct
     assert [g.correct for g in _grade(azr, answer_json("deduction", output="1"), ["True", "1.0"])] == [False, False]
@@ -222,9 +258,16 @@ def test_deduction_compares_reprs_without_running_anything(azr):
 def test_abduction_runs_the_gold_program_on_the_given_input(azr):
     answer = answer_json("abduction", program=DOUBLE, output="8")
     replies = [
-        "f(4)", "```input\n4\n```", "f(4.0)",  # 8.0 is not 8
-        "f(3)", "f(0) or 8", "<answer>0) or (8</answer>", "```input\n__import__('os').system('true')\n```",
-        "```input\n*[4]\n```", "f(" + "9" * 5000 + ")", "no input at all",
+        "f(4)",
+        "```input\n4\n```",
+        "f(4.0)",  # 8.0 is not 8
+        "f(3)",
+        "f(0) or 8",
+        "<answer>0) or (8</answer>",
+        "```input\n__import__('os').system('true')\n```",
+        "```input\n*[4]\n```",
+        "f(" + "9" * 5000 + ")",
+        "no input at all",
     ]
     grades = _grade(azr, answer, replies)
     assert [g.correct for g in grades] == [True, True, False, False, False, False, False, False, False, False]
@@ -238,7 +281,19 @@ def test_induction_grades_on_the_hidden_inputs_only(azr):
     always = "```python\nclass E:\n    def __eq__(self, o):\n        return True\n    def __repr__(self):\n        return '10'\ndef f(x):\n    return E()\n```"
     rand = "```python\nimport random\ndef f(x):\n    return x * 2 if random.random() < 2 else 0\n```"
     leave = "```python\ndef f(x):\n    raise SystemExit(0)\n```"
-    grades = _grade(azr, answer, [f"```python\n{DOUBLE}\n```", lookup, always, rand, leave, "def f(x): return x * 2", "```python\ndef g(x):\n    return x\n```"])
+    grades = _grade(
+        azr,
+        answer,
+        [
+            f"```python\n{DOUBLE}\n```",
+            lookup,
+            always,
+            rand,
+            leave,
+            "def f(x): return x * 2",
+            "```python\ndef g(x):\n    return x\n```",
+        ],
+    )
     assert [g.correct for g in grades] == [True, False, False, False, False, False, False]
     # its repr says '10', but only plain values cross from the program, rebuilt on the trusted side
     assert grades[2].score == 0.0 and "not plain data" in grades[2].detail
@@ -277,8 +332,12 @@ def _script(chat, n):
         return (["f(21)", "f(20)"] * 4)[:n] if "returns 42" in content else ["f(0)"] * n
     if content.startswith("Here is a Python function"):
         calls = "\n".join(f"f({i})" for i in range(1, 11))
-        return [f"```python\n{calls}\n```\nMessage: doubles its input", "```python\nf(1)\nf(2)\n```\nMessage: too few",
-                f"```python\n{calls}\nf(None)\n```", "```python\n" + "\n".join(f"f({i})" for i in [None, *range(2, 11)]) + "\n```\nMessage: x"][:n]
+        return [
+            f"```python\n{calls}\n```\nMessage: doubles its input",
+            "```python\nf(1)\nf(2)\n```\nMessage: too few",
+            f"```python\n{calls}\nf(None)\n```",
+            "```python\n" + "\n".join(f"f({i})" for i in [None, *range(2, 11)]) + "\n```\nMessage: x",
+        ][:n]
     if content.startswith("Write a Python function f that gives"):
         right = "```python\ndef f(x):\n    return x * 2\n```"
         return ([right, "```python\ndef f(x):\n    return 0\n```", right, "no code"] * 2)[:n]
@@ -299,35 +358,58 @@ def test_every_path_with_exact_outputs(warehouse):
     report = _run(warehouse, cfg, limit=1)
     assert (report.candidates, report.extractable, report.accepted) == (14, 10, 1)  # the duplicate is never solved
     assert dict(report.reasons) == {
-        "duplicate": 1, "too easy": 1, "unsolved": 1, "unparsable": 1, "invalid": 5, "banned": 1, "nondeterministic": 1,
-        "output too long": 1, "copy": 1,
+        "duplicate": 1,
+        "too easy": 1,
+        "unsolved": 1,
+        "unparsable": 1,
+        "invalid": 5,
+        "banned": 1,
+        "nondeterministic": 1,
+        "output too long": 1,
+        "copy": 1,
     }
-    attempts = {json.loads(a["meta"])["candidate"]: a for a in warehouse.arrow("SELECT * FROM synth_attempts").to_pylist()}
+    attempts = {
+        json.loads(a["meta"])["candidate"]: a for a in warehouse.arrow("SELECT * FROM synth_attempts").to_pylist()
+    }
     reasons = {name: attempts[i]["reason"] for i, name in enumerate(PROPOSALS)}
     assert reasons["two functions"].startswith("invalid: one function f")
     assert "timeout" in reasons["timeout"] and "ZeroDivisionError" in reasons["error"]
     assert reasons["returns None"] == "invalid: f returns None"
     assert "not plain data" in reasons["not literal"]  # refused where it runs: only plain values come back
     metas = {name: json.loads(attempts[i]["meta"]) for i, name in enumerate(PROPOSALS)}
-    assert (metas["learnable"]["s_bar"], metas["learnable"]["r_propose"], metas["learnable"]["reward"]) == (0.5, 0.5, 0.5)
+    assert (metas["learnable"]["s_bar"], metas["learnable"]["r_propose"], metas["learnable"]["reward"]) == (
+        0.5,
+        0.5,
+        0.5,
+    )
     assert metas["learnable"]["solver_rewards"] == [1.0, -0.5] * 4
     assert metas["too easy"]["reward"] == metas["unsolved"]["reward"] == -0.5
     assert metas["unparsable"]["reward"] == metas["banned"]["reward"] == -1.0
     (problem,) = warehouse.arrow("SELECT * FROM problems").to_pylist()
-    assert (problem["task"], problem["source"], problem["verifier"], problem["domain"]) == ("deduction", "azr:deduction", "azr", "code")
+    assert (problem["task"], problem["source"], problem["verifier"], problem["domain"]) == (
+        "deduction",
+        "azr:deduction",
+        "azr",
+        "code",
+    )
     assert json.loads(problem["answer"]) == {"task": "deduction", "output": "42"}
     assert "What does f(21) return?" in problem["statement"]
     assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [{"n": 8, "c": 4}]
     # every valid task enters the buffer once, learnable or not
     buffer = warehouse.arrow("SELECT task, input, output FROM azr_buffer ORDER BY output").to_pylist()
-    assert buffer == [{"task": "deduction", "input": "5", "output": "16"}, {"task": "deduction", "input": "21", "output": "42"},
-                      {"task": "deduction", "input": "7", "output": "7"}]
+    assert buffer == [
+        {"task": "deduction", "input": "5", "output": "16"},
+        {"task": "deduction", "input": "21", "output": "42"},
+        {"task": "deduction", "input": "7", "output": "7"},
+    ]
 
     # abduction: the references come from its own buffer, empty so far: the seed triplet
     azr.tasks = ["abduction"]
     report = _run(warehouse, cfg, limit=1)
     assert report.accepted == 1
-    prompt = warehouse.scalar("SELECT prompt FROM synth_attempts WHERE json_extract_string(meta, '$.task') = 'abduction' LIMIT 1")
+    prompt = warehouse.scalar(
+        "SELECT prompt FROM synth_attempts WHERE json_extract_string(meta, '$.task') = 'abduction' LIMIT 1"
+    )
     assert "print(f('Hello world'))" in prompt
     answer = json.loads(warehouse.scalar("SELECT answer FROM problems WHERE task = 'abduction'"))
     assert answer == {"task": "abduction", "program": "def f(x):\n    return x * 2", "output": "42"}
@@ -351,7 +433,9 @@ def test_induction_and_a_small_fifo_buffer(warehouse):
     assert dict(report.reasons) == {"unparsable": 2, "invalid": 1}
     prompt = warehouse.scalar("SELECT prompt FROM synth_attempts WHERE meta->>'$.task' = 'induction' LIMIT 1")
     assert "return x * 2" in prompt
-    problem = warehouse.arrow("SELECT statement, answer, method_meta FROM problems WHERE task = 'induction'").to_pylist()[0]
+    problem = warehouse.arrow(
+        "SELECT statement, answer, method_meta FROM problems WHERE task = 'induction'"
+    ).to_pylist()[0]
     assert "f(1) returns 2" in problem["statement"] and "f(6)" not in problem["statement"]
     assert "Hint: doubles its input" in problem["statement"]
     assert json.loads(problem["answer"])["hidden"] == [[str(i), str(2 * i)] for i in range(6, 11)]
@@ -362,7 +446,11 @@ def test_induction_and_a_small_fifo_buffer(warehouse):
     azr.tasks, azr.buffer_cap = ["deduction"], 2
     _run(warehouse, cfg, limit=1)  # x * 2 on 21 is now a copy of a reference; x on 7, 3x + 1 on 5 are new
     rows = warehouse.arrow("SELECT task, input FROM azr_buffer ORDER BY task, input").to_pylist()
-    assert rows == [{"task": "deduction", "input": "5"}, {"task": "deduction", "input": "7"}, {"task": "induction", "input": None}]
+    assert rows == [
+        {"task": "deduction", "input": "5"},
+        {"task": "deduction", "input": "7"},
+        {"task": "induction", "input": None},
+    ]
 
 
 def test_azr_on_the_real_model(real_config, data_dir):

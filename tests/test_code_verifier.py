@@ -19,7 +19,12 @@ def verifier():
 
 def _items(completion_of):
     return [
-        GradeItem(p["test"] + f"\n\ncheck({p['entry_point']})\n", completion_of(p), p["prompt"], {"entry_point": p["entry_point"]})
+        GradeItem(
+            p["test"] + f"\n\ncheck({p['entry_point']})\n",
+            completion_of(p),
+            p["prompt"],
+            {"entry_point": p["entry_point"]},
+        )
         for p in read_problems().values()
     ]
 
@@ -36,7 +41,16 @@ def test_all_humaneval_canonical_solutions_pass_and_broken_ones_fail(verifier):
 def test_fenced_solutions_keep_the_prompt_in_scope(verifier):
     problem = read_problems()["HumanEval/0"]
     fenced = f"Here you go:\n```python\ndef has_close_elements(numbers: List[float], threshold: float) -> bool:\n{problem['canonical_solution']}\n```\n"
-    (grade,) = verifier.grade([GradeItem(problem["test"] + "\n\ncheck(has_close_elements)\n", fenced, problem["prompt"], {"entry_point": "has_close_elements"})])
+    (grade,) = verifier.grade(
+        [
+            GradeItem(
+                problem["test"] + "\n\ncheck(has_close_elements)\n",
+                fenced,
+                problem["prompt"],
+                {"entry_point": "has_close_elements"},
+            )
+        ]
+    )
     assert grade.correct, grade.detail
     assert grade.extracted.startswith("def has_close_elements")
 
@@ -45,7 +59,11 @@ def test_fenced_solutions_keep_the_prompt_in_scope(verifier):
     ("completion", "entry", "expected"),
     [
         ("```python\ndef f():\n    return 1\n```", "f", "def f():\n    return 1\n"),
-        ("```\ndef g(): pass\n```\n```python\ndef f(): return 2\n```\n```python\nprint(f())\n```", "f", "def f(): return 2\n"),
+        (
+            "```\ndef g(): pass\n```\n```python\ndef f(): return 2\n```\n```python\nprint(f())\n```",
+            "f",
+            "def f(): return 2\n",
+        ),
         ("```py\nx = 1\n```", None, "x = 1\n"),
         ("    return 1\n", "f", None),
     ],

@@ -25,7 +25,10 @@ def test_query_succeeds_while_another_process_writes(data_dir):
     run_cli(data_dir, "init")
     writer = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(data_dir), "60"],
-        cwd=ROOT, env=cli_env(data_dir), stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        env=cli_env(data_dir),
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert writer.stdout.readline().strip() == "writing"

@@ -18,7 +18,9 @@ def test_toml_then_env_then_flag(tmp_path):
     path.write_text('data_dir = "from_toml"\n[ingest]\nmax_statement_chars = 50\n')
     cfg = load_config(path, environ={"HARDFORGE_INGEST__MAX_ANSWER_CHARS": "7"})
     assert (cfg.data_dir, cfg.ingest.max_statement_chars, cfg.ingest.max_answer_chars) == (
-        Path("from_toml"), 50, 7,
+        Path("from_toml"),
+        50,
+        7,
     )
     cfg = load_config(path, environ={"HARDFORGE_DATA_DIR": "from_env"})
     assert cfg.data_dir == Path("from_env")

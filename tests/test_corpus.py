@@ -41,15 +41,21 @@ def write_dictd(folder, name, articles: dict[str, list[str]]):
 
 
 TINY = {
-    "Python\n\n   A language invented by Guido van Rossum in 1991.  It\n   combines ideas from {ABC} and {Icon}, and runs on {Unix\n   systems}.\n": ["python"],
-    "ABC\n\n   An imperative language designed at CWI; it inspired\n   {Python} and replaced {BASIC} in teaching.  See {nowhere}.\n": ["abc"],
+    "Python\n\n   A language invented by Guido van Rossum in 1991.  It\n   combines ideas from {ABC} and {Icon}, and runs on {Unix\n   systems}.\n": [
+        "python"
+    ],
+    "ABC\n\n   An imperative language designed at CWI; it inspired\n   {Python} and replaced {BASIC} in teaching.  See {nowhere}.\n": [
+        "abc"
+    ],
     "Icon\n\n   A string processing language from the University of Arizona.\n": ["icon"],
     "Unix\n\n   An operating system from Bell Labs.\n": ["unix", "unix system"],
     "BASIC\n\n   Beginner's All-purpose Symbolic Instruction Code, from Dartmouth.\n": ["basic"],
 }
 
 
-@pytest.mark.parametrize(("text", "number"), [("A", 0), ("B", 1), ("BA", 64), ("Gb9L", 6 * 64**3 + 27 * 64**2 + 61 * 64 + 11)])
+@pytest.mark.parametrize(
+    ("text", "number"), [("A", 0), ("B", 1), ("BA", 64), ("Gb9L", 6 * 64**3 + 27 * 64**2 + 61 * 64 + 11)]
+)
 def test_dictd_base64(text, number):
     assert b64_number(text) == number
 
@@ -59,7 +65,9 @@ def test_a_dictd_file_by_path(tmp_path):
     assert [d.title for d in read.documents] == ["Python", "ABC", "Icon", "Unix", "BASIC"]
     python = read.documents[0]
     assert python.text.startswith("A language invented by Guido") and python.headwords == "python"
-    links = {(d.title, link.anchor): link.dst_id for d in read.documents for link in read.links if link.src_id == d.doc_id}
+    links = {
+        (d.title, link.anchor): link.dst_id for d in read.documents for link in read.links if link.src_id == d.doc_id
+    }
     by_title = {d.title: d.doc_id for d in read.documents}
     assert links[("Python", "Unix systems")] == by_title["Unix"]  # across a line break, plural of a headword
     assert links[("ABC", "Python")] == by_title["Python"]
@@ -68,7 +76,12 @@ def test_a_dictd_file_by_path(tmp_path):
 
 def test_the_real_debian_corpora(warehouse):
     foldoc = ingest_corpus(warehouse, "foldoc")
-    assert (foldoc["headwords"], foldoc["documents"], foldoc["links"], foldoc["resolved_links"]) == (15247, 12014, 58850, 46863)
+    assert (foldoc["headwords"], foldoc["documents"], foldoc["links"], foldoc["resolved_links"]) == (
+        15247,
+        12014,
+        58850,
+        46863,
+    )
     jargon = ingest_corpus(warehouse, "jargon")
     assert (jargon["documents"], jargon["links"], jargon["resolved_links"]) == (2307, 5175, 5149)
     again = ingest_corpus(warehouse, "foldoc")
@@ -97,8 +110,17 @@ def test_a_missing_corpus_is_one_sentence(tmp_path, monkeypatch, data_dir):
 def test_concept_bank_ingest_quarantines_bad_rows(tmp_path, warehouse):
     path = tmp_path / "planetmath.jsonl"
     lines = [
-        {"Concept": "Euler's totient", "Explanation": "phi(n) counts 1 <= k <= n coprime to n.", "Categories": ["Number theory"], "source": "x.md"},
-        {"Concept": "Pick's theorem", "Explanation": "Area = I + B/2 - 1 for a lattice polygon.", "Categories": "Geometry"},
+        {
+            "Concept": "Euler's totient",
+            "Explanation": "phi(n) counts 1 <= k <= n coprime to n.",
+            "Categories": ["Number theory"],
+            "source": "x.md",
+        },
+        {
+            "Concept": "Pick's theorem",
+            "Explanation": "Area = I + B/2 - 1 for a lattice polygon.",
+            "Categories": "Geometry",
+        },
         {"Concept": "", "Explanation": "no name"},
         {"Concept": "Too many", "Explanation": "e", "Categories": ["a", "b", "c", "d"]},
         ["not", "an", "object"],
@@ -106,10 +128,17 @@ def test_concept_bank_ingest_quarantines_bad_rows(tmp_path, warehouse):
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n{broken\n")
     summary = ingest_concepts(warehouse, path)
     assert (summary.rows, summary.inserted) == (6, 2)
-    assert dict(summary.quarantined) == {"missing Concept": 1, "bad Categories": 1, "not a JSON object": 1, "bad JSON": 1}
+    assert dict(summary.quarantined) == {
+        "missing Concept": 1,
+        "bad Categories": 1,
+        "not a JSON object": 1,
+        "bad JSON": 1,
+    }
     rows = warehouse.arrow("SELECT name, category, source FROM concepts ORDER BY name").to_pylist()
-    assert rows == [{"name": "Euler's totient", "category": "Number theory", "source": "planetmath"},
-                    {"name": "Pick's theorem", "category": "Geometry", "source": "planetmath"}]
+    assert rows == [
+        {"name": "Euler's totient", "category": "Number theory", "source": "planetmath"},
+        {"name": "Pick's theorem", "category": "Geometry", "source": "planetmath"},
+    ]
     assert warehouse.scalar("SELECT count(*) FROM quarantine WHERE source = 'concepts:planetmath'") == 4
     assert ingest_concepts(warehouse, path).inserted == 0  # a rerun adds nothing
 
@@ -134,13 +163,15 @@ def test_qa_grading_is_exact_match_with_f1_recorded():
     assert normalize("The  Unix-system!") == "unixsystem"
     assert token_f1("Guido van Rossum", "Guido van Rossum") == 1.0
     assert round(token_f1("Guido", "Guido van Rossum"), 3) == 0.5
-    grades = QaVerifier().grade([
-        GradeItem("Guido van Rossum", "<answer>guido van rossum</answer>", extraction="strict"),
-        GradeItem("Guido van Rossum", "<answer>Guido</answer>", extraction="strict"),
-        GradeItem("Guido van Rossum", "<answer>Guido van Rossum or Larry Wall</answer>", extraction="strict"),
-        GradeItem("the Unix", "<answer>Unix</answer>", extraction="strict"),
-        GradeItem("Lisp", "<answer>!!!</answer>", extraction="strict"),
-    ])
+    grades = QaVerifier().grade(
+        [
+            GradeItem("Guido van Rossum", "<answer>guido van rossum</answer>", extraction="strict"),
+            GradeItem("Guido van Rossum", "<answer>Guido</answer>", extraction="strict"),
+            GradeItem("Guido van Rossum", "<answer>Guido van Rossum or Larry Wall</answer>", extraction="strict"),
+            GradeItem("the Unix", "<answer>Unix</answer>", extraction="strict"),
+            GradeItem("Lisp", "<answer>!!!</answer>", extraction="strict"),
+        ]
+    )
     assert [g.correct for g in grades] == [True, False, False, True, False]
     assert grades[1].score == 0.5 and grades[2].score < 1.0
 

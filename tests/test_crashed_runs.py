@@ -27,8 +27,15 @@ with StageSession(load_config(None), sys.argv[1]) as session:
 
 
 def _start_run(data_dir, stage: str) -> tuple[subprocess.Popen, str]:
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_A_RUN, stage], cwd=ROOT, env=cli_env(data_dir),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_A_RUN, stage],
+        cwd=ROOT,
+        env=cli_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     run_id = proc.stdout.readline().strip()
     assert run_id, proc.stderr.read()[-2000:]
     return proc, run_id

@@ -64,7 +64,9 @@ def test_filtered_problems_are_not_exported(measured):
     dropped = measured.arrow("SELECT problem_id FROM filter_verdicts WHERE NOT keep").column("problem_id").to_pylist()
     assert len(dropped) == 10
     table = select_curriculum(measured, POLICY, CurriculumConfig(keep_unsolved=True, keep_solved=True), ROLLOUTS)
-    assert sorted(table.column("statement").to_pylist()) == [f"Q{i}: what is the number {i} plus zero?" for i in (10, 11)]
+    assert sorted(table.column("statement").to_pylist()) == [
+        f"Q{i}: what is the number {i} plus zero?" for i in (10, 11)
+    ]
 
 
 def test_labels_that_rest_on_the_policy_alone_are_not_exported(measured, tmp_path):
@@ -85,7 +87,12 @@ def test_labels_that_rest_on_the_policy_alone_are_not_exported(measured, tmp_pat
     provenances = [v for t in shards for v in t.column("label_provenance").to_pylist()]
     assert len(provenances) == 8 and not {"vote", "judged"} & set(provenances)
     assert out.manifest["rule"]["min_label_provenance"] == "inherited"
-    assert out.manifest["counts"]["by_label_provenance"] == {"checked": 2, "executed": 2, "ground_truth": 2, "inherited": 2}
+    assert out.manifest["counts"]["by_label_provenance"] == {
+        "checked": 2,
+        "executed": 2,
+        "ground_truth": 2,
+        "inherited": 2,
+    }
     card = (out.out_dir / "README.md").read_text()
     assert "| label provenance | problems |" in card and "| inherited | 2 |" in card
 
@@ -97,16 +104,52 @@ def test_lineage_and_histogram_of_the_items():
     from curricula.export import lineage, pass_at_1_histogram
 
     bins = pass_at_1_histogram([0.0, 0.05, 0.25, 0.999, 1.0])
-    assert [b["items"] for b in bins] == [2, 0, 1, 0, 0, 0, 0, 0, 0, 2] and bins[-1] == {"low": 0.9, "high": 1.0, "items": 2}
-    items = pa.table({"method": ["svs", "svs", None, "sqlm"], "parent_id": ["a", "a", None, None],
-                      "created_run": ["r1", "r1", "r0", None]})
+    assert [b["items"] for b in bins] == [2, 0, 1, 0, 0, 0, 0, 0, 0, 2] and bins[-1] == {
+        "low": 0.9,
+        "high": 1.0,
+        "items": 2,
+    }
+    items = pa.table(
+        {
+            "method": ["svs", "svs", None, "sqlm"],
+            "parent_id": ["a", "a", None, None],
+            "created_run": ["r1", "r1", "r0", None],
+        }
+    )
     got = lineage(items)
-    assert got == {"seed_items": 1, "synthesized_items": 3, "by_method": {"sqlm": 1, "svs": 2}, "items_with_parent": 2,
-                   "parents": 1, "parent_ids": ["a"], "created_runs": 2, "created_run_ids": ["r0", "r1"]}
-    manifest = {"curriculum_id": "c", "policy_id": "p", "rule": {"band": [0.1, 0.9], "keep_unsolved": False, "keep_solved": True,
-                "order": "pass_at_1", "balance_domains": True}, "counts": {"items": 4, "shards": 1, "by_domain": {"math": 4},
-                "by_source": {"svs": 2, "sqlm": 1, "champ": 1}, "by_level": {"none": 4}, "pass_at_1_histogram": bins},
-                "sampling_keys": ["k" * 32], "lineage": got, "columns": ["prompt"], "shards": [{"file": "shard-00000-of-00001.parquet"}]}
+    assert got == {
+        "seed_items": 1,
+        "synthesized_items": 3,
+        "by_method": {"sqlm": 1, "svs": 2},
+        "items_with_parent": 2,
+        "parents": 1,
+        "parent_ids": ["a"],
+        "created_runs": 2,
+        "created_run_ids": ["r0", "r1"],
+    }
+    manifest = {
+        "curriculum_id": "c",
+        "policy_id": "p",
+        "rule": {
+            "band": [0.1, 0.9],
+            "keep_unsolved": False,
+            "keep_solved": True,
+            "order": "pass_at_1",
+            "balance_domains": True,
+        },
+        "counts": {
+            "items": 4,
+            "shards": 1,
+            "by_domain": {"math": 4},
+            "by_source": {"svs": 2, "sqlm": 1, "champ": 1},
+            "by_level": {"none": 4},
+            "pass_at_1_histogram": bins,
+        },
+        "sampling_keys": ["k" * 32],
+        "lineage": got,
+        "columns": ["prompt"],
+        "shards": [{"file": "shard-00000-of-00001.parquet"}],
+    }
     card = dataset_card(manifest)
     assert "1 seed problem and 3 synthesized problems (by method: sqlm: 1, svs: 2)" in card
     assert "2 items derive from 1 parent problem: `a`" in card and "Created in 2 runs: `r0`, `r1`" in card
@@ -129,10 +172,25 @@ def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):
     assert ds["position"] == list(range(7))
     # the dataset card: `datasets` reads the folder as is, in curriculum order
     card = (result.out_dir / "README.md").read_text()
-    assert card.startswith("---\nconfigs:") and f"`{result.curriculum_id}`" in card and "7 problems in 3 Parquet shards" in card
-    for part in ("## How it was selected", "pass@1 lies in [0.0, 1.0]", "left out: never solved", "| p.jsonl | 7 |",
-                 "| none | 7 |", "0.2–0.3 | " + "█" * 40 + " 3", "7 seed problems and 0 synthesized problems", "No item derives from a parent problem.",
-                 "datasets.load_dataset(", "shuffle_dataset=False", "data.shuffle=False", "custom_reward_function.name=compute_score"):
+    assert (
+        card.startswith("---\nconfigs:")
+        and f"`{result.curriculum_id}`" in card
+        and "7 problems in 3 Parquet shards" in card
+    )
+    for part in (
+        "## How it was selected",
+        "pass@1 lies in [0.0, 1.0]",
+        "left out: never solved",
+        "| p.jsonl | 7 |",
+        "| none | 7 |",
+        "0.2–0.3 | " + "█" * 40 + " 3",
+        "7 seed problems and 0 synthesized problems",
+        "No item derives from a parent problem.",
+        "datasets.load_dataset(",
+        "shuffle_dataset=False",
+        "data.shuffle=False",
+        "custom_reward_function.name=compute_score",
+    ):
         assert part in card, part
     assert manifest["sampling_keys"] and f"`{manifest['sampling_keys'][0][:12]}`" in card
     assert datasets.load_dataset(str(result.out_dir), split="train")["position"] == list(range(7))
@@ -168,14 +226,20 @@ def test_domain_balance_interleaves(measured, tmp_path):
         return [f"```python\n{prompt}\n{canonical[prompt.rstrip()]}\n```"] * 2 + ["    return None\n"] * (n - 2)
 
     estimate(measured, ScriptedEngine(script), POLICY, select_problems(measured, "domain = 'code'", 3), ROLLOUTS)
-    domains = select_curriculum(measured, POLICY, CurriculumConfig(balance_domains=True), ROLLOUTS).column("domain").to_pylist()
+    domains = (
+        select_curriculum(measured, POLICY, CurriculumConfig(balance_domains=True), ROLLOUTS)
+        .column("domain")
+        .to_pylist()
+    )
     assert domains[:6] == ["code", "math"] * 3 or domains[:6] == ["math", "code"] * 3
 
 
 def test_figures_under_another_sampling_key_are_not_current(measured):
     """A curriculum uses the figures measured under the configured sampling key only."""
     other = ROLLOUTS.model_copy(update={"n": 2})
-    assert select_curriculum(measured, POLICY, CurriculumConfig(keep_unsolved=True, keep_solved=True), other).num_rows == 0
+    assert (
+        select_curriculum(measured, POLICY, CurriculumConfig(keep_unsolved=True, keep_solved=True), other).num_rows == 0
+    )
 
 
 def test_empty_curriculum_has_a_manifest_and_no_shard_and_train_says_so(warehouse, tmp_path):
@@ -218,7 +282,10 @@ def test_re_export_never_leaves_a_listed_shard_missing_and_updates_the_manifest_
     import datetime as dt
 
     now = dt.datetime.now(dt.UTC)
-    more = [difficulty_from_counts(r["problem_id"], POLICY, r["sampling_key"], r["n"] * 2, r["c"] * 2, ROLLOUTS.k, now) for r in rows]
+    more = [
+        difficulty_from_counts(r["problem_id"], POLICY, r["sampling_key"], r["n"] * 2, r["c"] * 2, ROLLOUTS.k, now)
+        for r in rows
+    ]
     with measured.write() as con:
         measured.upsert("difficulty", export_module.records_to_arrow("difficulty", more), con)
 
@@ -264,7 +331,9 @@ def test_ties_in_pass_at_1_go_to_the_firmer_estimate(measured):
     assert len(tied) >= 2
     last = tied[-1]
     key = measured.scalar("SELECT sampling_key FROM difficulty WHERE problem_id = ?", [last["problem_id"]])
-    firmer = difficulty_from_counts(last["problem_id"], POLICY, key, last["n"] * 4, last["c"] * 4, ROLLOUTS.k, dt.datetime.now(dt.UTC))
+    firmer = difficulty_from_counts(
+        last["problem_id"], POLICY, key, last["n"] * 4, last["c"] * 4, ROLLOUTS.k, dt.datetime.now(dt.UTC)
+    )
     with measured.write() as con:
         measured.upsert("difficulty", records_to_arrow("difficulty", [firmer]), con)
     again = select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS).to_pylist()

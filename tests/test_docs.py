@@ -70,8 +70,11 @@ def _parse(args: list[str], resilient: bool = False) -> None:
     command = typer.main.get_command(app)
     ctx = command.make_context("hardforge", list(args), resilient_parsing=resilient)
     while hasattr(command, "resolve_command"):
-        rest = [*getattr(ctx, "_protected_args", []), *ctx.args] if hasattr(ctx, "_protected_args") else [
-            *ctx.protected_args, *ctx.args]
+        rest = (
+            [*getattr(ctx, "_protected_args", []), *ctx.args]
+            if hasattr(ctx, "_protected_args")
+            else [*ctx.protected_args, *ctx.args]
+        )
         assert rest, "a command group without a command"
         name, command, rest = command.resolve_command(ctx, rest)
         ctx = command.make_context(name, rest, parent=ctx, resilient_parsing=resilient)
@@ -100,8 +103,12 @@ def test_the_readme_is_a_landing_page():
         assert (ROOT / link).exists(), link
 
 
-PATTERNS = [(page.relative_to(ROOT).as_posix(), " ".join(span.split())) for page in PAGES
-            for span in INLINE.findall(FENCE.sub("", page.read_text())) if PATTERN.search(span)]
+PATTERNS = [
+    (page.relative_to(ROOT).as_posix(), " ".join(span.split()))
+    for page in PAGES
+    for span in INLINE.findall(FENCE.sub("", page.read_text()))
+    if PATTERN.search(span)
+]
 
 
 def test_a_documented_pattern_names_real_options():

@@ -55,7 +55,10 @@ def test_scripted_counts_and_resume(tmp_path, warehouse):
     summary = estimate(warehouse, engine, policy_id, problems, cfg)
     assert (summary.estimated, summary.rollouts, summary.correct) == (5, 20, 0 + 1 + 2 + 3 + 4)
     rows = {r["problem_id"]: r for r in _assert_difficulty_matches_rollouts(warehouse, cfg.k)}
-    ids = {r["statement"]: r["problem_id"] for r in warehouse.arrow("SELECT statement, problem_id FROM problems").to_pylist()}
+    ids = {
+        r["statement"]: r["problem_id"]
+        for r in warehouse.arrow("SELECT statement, problem_id FROM problems").to_pylist()
+    }
     assert rows[ids["Q0: what is 0?"]]["c"] == 0
     assert dict(rows[ids["Q3: what is 3?"]]["pass_at_k"]) == pytest.approx({1: 0.75, 2: 1.0, 4: 1.0})
     extracted = warehouse.arrow("SELECT DISTINCT extracted_answer, detail FROM rollouts WHERE NOT correct").to_pylist()
@@ -74,8 +77,13 @@ def test_code_problems_skipped_until_a_code_verifier_exists(tmp_path, warehouse,
     monkeypatch.setattr("rollouts.estimate.REGISTRY", verifiers.REGISTRY)
     path = _write_problems(tmp_path, [{"statement": "def f(): ...", "answer": "assert f() == 1", "domain": "code"}])
     ingest(warehouse, str(path), HardforgeConfig())
-    summary = estimate(warehouse, ScriptedEngine(lambda c, n: ["x"] * n), "p" * 32,
-                       select_problems(warehouse, None, None), HardforgeConfig().rollouts)
+    summary = estimate(
+        warehouse,
+        ScriptedEngine(lambda c, n: ["x"] * n),
+        "p" * 32,
+        select_problems(warehouse, None, None),
+        HardforgeConfig().rollouts,
+    )
     assert summary.skipped == {"no 'code' verifier": 1} and summary.estimated == 0
 
 
@@ -124,7 +132,9 @@ def test_humaneval_problems_get_pass_at_k_through_the_sandbox(warehouse):
     assert (summary.estimated, summary.rollouts, summary.correct) == (12, 48, 12)
     rows = _assert_difficulty_matches_rollouts(warehouse, cfg.k)
     assert {(r["c"], r["pass_at_1"]) for r in rows} == {(1, 0.25)}
-    details = warehouse.arrow("SELECT DISTINCT split_part(detail, ':', 1) AS d FROM rollouts WHERE NOT correct").to_pylist()
+    details = warehouse.arrow(
+        "SELECT DISTINCT split_part(detail, ':', 1) AS d FROM rollouts WHERE NOT correct"
+    ).to_pylist()
     assert details == [{"d": "failed"}]
 
 

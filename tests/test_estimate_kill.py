@@ -24,7 +24,9 @@ def test_killed_estimate_resumes_without_duplicates(data_dir, bundled_model):
     }
     assert run_cli(data_dir, "ingest", "champ").returncode == 0
     args = [sys.executable, "-m", "flows.cli", "estimate", "--limit", "5", "--n", "2", "--k", "1,2"]
-    proc = subprocess.Popen(args, cwd=ROOT, env=cli_env(data_dir, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=cli_env(data_dir, **env), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 300
     done = 0
     while time.monotonic() < deadline and proc.poll() is None:

@@ -11,7 +11,13 @@ from schemas.config import FilterConfig, HardforgeConfig
 
 
 def P(pid, statement, answer="1", domain="math", verifier=None):
-    return {"problem_id": pid, "statement": statement, "answer": answer, "domain": domain, "verifier": verifier or domain}
+    return {
+        "problem_id": pid,
+        "statement": statement,
+        "answer": answer,
+        "domain": domain,
+        "verifier": verifier or domain,
+    }
 
 
 def test_validity_table():
@@ -24,7 +30,9 @@ def test_validity_table():
         P("f", "Who wrote the long novel?", "  ", "qa"),
         P("g", "y" * 101),
     ]
-    verdicts = check_validity(problems, FilterConfig(max_statement_chars=100), lambda answers: [a != "\\frac{1}{2}" for a in answers])
+    verdicts = check_validity(
+        problems, FilterConfig(max_statement_chars=100), lambda answers: [a != "\\frac{1}{2}" for a in answers]
+    )
     assert [v.keep for v in verdicts] == [True, False, False, True, False, False, False]
     assert verdicts[1].reason.startswith("statement too short")
     assert verdicts[2].reason == "answer does not parse as math"
@@ -34,7 +42,14 @@ def test_validity_table():
 
 
 def test_exact_dedup_keeps_the_first():
-    verdicts = exact_dedup([P("a", "What is  2+2?"), P("b", "what is 2+2?", "5"), P("c", "What is 2+3?"), P("d", "What is 2+2?", domain="qa")])
+    verdicts = exact_dedup(
+        [
+            P("a", "What is  2+2?"),
+            P("b", "what is 2+2?", "5"),
+            P("c", "What is 2+3?"),
+            P("d", "What is 2+2?", domain="qa"),
+        ]
+    )
     assert [v.keep for v in verdicts] == [True, False, True, True]
     assert verdicts[1].reason == "exact duplicate of a"
 
@@ -56,10 +71,13 @@ def test_shingles_short_text():
 def test_decontamination_records_the_benchmark():
     index = BenchmarkIndex(8)
     index.add("bench", ["Find all real numbers x such that x squared plus one equals twice x, and prove it."])
-    verdicts = decontaminate([
-        P("a", "Problem: find all real numbers x such that x squared plus one equals twice x."),
-        P("b", "Find every real number x whose cube equals zero."),
-    ], index)
+    verdicts = decontaminate(
+        [
+            P("a", "Problem: find all real numbers x such that x squared plus one equals twice x."),
+            P("b", "Find every real number x whose cube equals zero."),
+        ],
+        index,
+    )
     assert [v.keep for v in verdicts] == [False, True]
     assert verdicts[0].detail["benchmark"] == "bench"
     assert len(ngrams("a b c", 8)) == 0
@@ -67,11 +85,17 @@ def test_decontamination_records_the_benchmark():
 
 def test_filter_stage_records_verdicts_and_is_incremental(tmp_path, warehouse):
     bench = tmp_path / "evalset.jsonl"
-    bench.write_text(json.dumps({"question": "Compute the number of positive divisors of the integer three hundred sixty exactly."}) + "\n")
+    bench.write_text(
+        json.dumps({"question": "Compute the number of positive divisors of the integer three hundred sixty exactly."})
+        + "\n"
+    )
     rows = [
         {"statement": "What is the value of seven times six, written in decimal?", "answer": "42"},
         {"statement": "what is the value of seven times six,  written in decimal?", "answer": "43"},
-        {"statement": "Compute the number of positive divisors of the integer three hundred sixty exactly, please.", "answer": "24"},
+        {
+            "statement": "Compute the number of positive divisors of the integer three hundred sixty exactly, please.",
+            "answer": "24",
+        },
         {"statement": "Hi?", "answer": "1"},
     ]
     path = tmp_path / "p.jsonl"
@@ -83,13 +107,21 @@ def test_filter_stage_records_verdicts_and_is_incremental(tmp_path, warehouse):
     summary = run_filters(warehouse, cfg, run_id="r1")
     # HumanEval/61 is HumanEval/56's docstring with "()" for "<>": the same words, a near duplicate
     assert summary.dropped == {"validity": 1, "exact_dedup": 1, "near_dedup": 1, "decontamination": 1}
-    reasons = {r["reason"].split(" ")[0] for r in warehouse.arrow("SELECT reason FROM filter_verdicts WHERE NOT keep").to_pylist()}
+    reasons = {
+        r["reason"].split(" ")[0]
+        for r in warehouse.arrow("SELECT reason FROM filter_verdicts WHERE NOT keep").to_pylist()
+    }
     assert reasons == {"statement", "exact", "near", "contaminated:"}
-    hit = json.loads(warehouse.scalar("SELECT detail FROM filter_verdicts WHERE filter = 'decontamination' AND NOT keep"))
+    hit = json.loads(
+        warehouse.scalar("SELECT detail FROM filter_verdicts WHERE filter = 'decontamination' AND NOT keep")
+    )
     assert hit["benchmark"] == "evalset"
     total = warehouse.scalar("SELECT count(*) FROM filter_verdicts")
     # 163 HumanEval prompts and 2 of ours pass near-dedup (one of ours is then contaminated)
-    assert warehouse.scalar("SELECT count(DISTINCT problem_id) FROM filter_verdicts WHERE filter = 'near_dedup' AND keep") == 163 + 2
+    assert (
+        warehouse.scalar("SELECT count(DISTINCT problem_id) FROM filter_verdicts WHERE filter = 'near_dedup' AND keep")
+        == 163 + 2
+    )
     # a rerun adds nothing
     again = run_filters(warehouse, cfg)
     assert again.checked == {} and warehouse.scalar("SELECT count(*) FROM filter_verdicts") == total
@@ -105,7 +137,10 @@ def test_offline_benchmarks_load(name):
 
 def test_a_changed_filter_config_re_evaluates(tmp_path, warehouse):
     """Verdicts record their filter's config hash: a new threshold is applied to old problems."""
-    rows = [{"statement": "Short but fine?", "answer": "1"}, {"statement": "A longer problem statement here, fine too?", "answer": "2"}]
+    rows = [
+        {"statement": "Short but fine?", "answer": "1"},
+        {"statement": "A longer problem statement here, fine too?", "answer": "2"},
+    ]
     path = tmp_path / "p.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     ingest(warehouse, str(path), HardforgeConfig())

@@ -48,13 +48,18 @@ def _query(data_dir, sql):
 def _curriculum(data_dir):
     (row,) = _query(data_dir, "SELECT curriculum_id, out_dir FROM curricula ORDER BY created_at DESC LIMIT 1")
     manifest = json.loads((Path(row["out_dir"]) / "manifest.json").read_text())
-    items = _query(data_dir, f"SELECT position, problem_id FROM curriculum_items WHERE curriculum_id = '{row['curriculum_id']}' ORDER BY position")
+    items = _query(
+        data_dir,
+        f"SELECT position, problem_id FROM curriculum_items WHERE curriculum_id = '{row['curriculum_id']}' ORDER BY position",
+    )
     return manifest, items
 
 
 def _warehouse_rows(data_dir):
     return {
-        "rollouts": _query(data_dir, "SELECT count(*) AS n, count(DISTINCT (problem_id, sample_idx)) AS u FROM rollouts")[0],
+        "rollouts": _query(
+            data_dir, "SELECT count(*) AS n, count(DISTINCT (problem_id, sample_idx)) AS u FROM rollouts"
+        )[0],
         "difficulty": _query(data_dir, "SELECT count(*) AS n FROM difficulty")[0]["n"],
         "problems": _query(data_dir, "SELECT count(*) AS n FROM problems")[0]["n"],
         "verdicts": _query(data_dir, "SELECT count(*) AS n FROM filter_verdicts")[0]["n"],
@@ -76,9 +81,21 @@ def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
 
     with sqlite3.connect(clean / "prefect" / f"v{version('prefect')}" / "prefect.db") as db:
         keys = {row[0] for row in db.execute("SELECT key FROM artifact")}
-        flows = {row[0] for row in db.execute("SELECT f.name FROM flow_run r JOIN flow f ON r.flow_id = f.id WHERE r.state_type = 'COMPLETED'")}
-    assert {"nightly-summary", "problems-by-source", "filter-reasons", "pass-at-1-histogram", "ingest-counts", "synthesis",
-            "nightly-report"} <= keys
+        flows = {
+            row[0]
+            for row in db.execute(
+                "SELECT f.name FROM flow_run r JOIN flow f ON r.flow_id = f.id WHERE r.state_type = 'COMPLETED'"
+            )
+        }
+    assert {
+        "nightly-summary",
+        "problems-by-source",
+        "filter-reasons",
+        "pass-at-1-histogram",
+        "ingest-counts",
+        "synthesis",
+        "nightly-report",
+    } <= keys
     (page,) = (clean / "reports").glob("nightly-*.html")  # the linked page of plots
     # pass@1, the held-out curve (one policy so far), the estimate's yield and the curriculum; no drift or synthesis yet
     assert page.read_text().count("<svg") == 4
@@ -89,8 +106,12 @@ def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
     # 2. the same nightly, SIGKILLed (its whole process group) in the middle of estimation
     killed = tmp_path / "killed"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "run", "nightly"], cwd=ROOT, env=cli_env(killed, **env),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [sys.executable, "-m", "flows.cli", "run", "nightly"],
+        cwd=ROOT,
+        env=cli_env(killed, **env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 400
     estimated = 0
@@ -106,7 +127,9 @@ def test_nightly_end_to_end_then_killed_and_rerun(tmp_path, bundled_model):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     # the next command marks the dead process's runs crashed (the nightly's and its estimate's)
-    dead = json.loads(run_cli(killed, "query", "SELECT flow, status FROM runs WHERE status <> 'completed'", "--json").stdout)
+    dead = json.loads(
+        run_cli(killed, "query", "SELECT flow, status FROM runs WHERE status <> 'completed'", "--json").stdout
+    )
     assert {r["flow"] for r in dead} >= {"nightly", "estimate"} and {r["status"] for r in dead} == {"crashed"}
     partial = _warehouse_rows(killed)
     assert 1 <= partial["difficulty"] < 4
@@ -148,7 +171,10 @@ def test_serve_registers_the_nightly_schedule(tmp_path, data_dir):
     server_env = {**cli_env(data_dir), "PREFECT_HOME": str(prefect_home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=server_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        env=server_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     serve = None
     try:
@@ -163,15 +189,20 @@ def test_serve_registers_the_nightly_schedule(tmp_path, data_dir):
             pytest.fail("the Prefect server did not become healthy")
         client_env = {**cli_env(data_dir), "PREFECT_API_URL": api, "PREFECT_HOME": str(prefect_home)}
         serve = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "serve"], cwd=ROOT,
+            [sys.executable, "-m", "flows.cli", "serve"],
+            cwd=ROOT,
             env={**client_env, "HARDFORGE_NIGHTLY__CRON": "15 2 * * *"},
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         found = []
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not found:
             time.sleep(1)
-            out = subprocess.run([sys.executable, "-c", READ_DEPLOYMENTS], env=client_env, capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, "-c", READ_DEPLOYMENTS], env=client_env, capture_output=True, text=True
+            )
             if out.returncode == 0:
                 found = [d for d in json.loads(out.stdout) if d["name"] == "nightly"]
             assert serve.poll() is None, serve.stderr.read().decode()[-2000:]
@@ -198,9 +229,12 @@ def test_serve_starts_its_own_server_and_stops_it(tmp_path, data_dir):
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     serve = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port)], cwd=ROOT,
+        [sys.executable, "-m", "flows.cli", "serve", "--port", str(port)],
+        cwd=ROOT,
         env={**cli_env(data_dir), "HARDFORGE_NIGHTLY__CRON": "45 1 * * *"},
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         found, family = [], []
@@ -209,8 +243,12 @@ def test_serve_starts_its_own_server_and_stops_it(tmp_path, data_dir):
             time.sleep(1)
             assert serve.poll() is None, serve.stderr.read().decode()[-2000:]
             family = psutil.Process(serve.pid).children(recursive=True)
-            out = subprocess.run([sys.executable, "-c", READ_DEPLOYMENTS], env={**cli_env(data_dir), "PREFECT_API_URL": api},
-                                 capture_output=True, text=True)
+            out = subprocess.run(
+                [sys.executable, "-c", READ_DEPLOYMENTS],
+                env={**cli_env(data_dir), "PREFECT_API_URL": api},
+                capture_output=True,
+                text=True,
+            )
             if out.returncode == 0:
                 found = [d for d in json.loads(out.stdout) if d["name"] == "nightly"]
         assert found and found[0]["schedules"] == ["45 1 * * *"] and found[0]["active"] == [True]
@@ -252,7 +290,10 @@ def test_nightly_with_training_closes_the_loop(data_dir, bundled_model):
     )
     first = run_cli(data_dir, "run", "nightly", **env)
     assert first.returncode == 0, first.stderr[-3000:]
-    policies = _query(data_dir, "SELECT policy_id, parent_policy_id, curriculum_id, model_path, meta FROM policies ORDER BY created_at")
+    policies = _query(
+        data_dir,
+        "SELECT policy_id, parent_policy_id, curriculum_id, model_path, meta FROM policies ORDER BY created_at",
+    )
     assert len(policies) == 2
     base, trained = policies
     assert trained["parent_policy_id"] == base["policy_id"] and trained["curriculum_id"]
@@ -267,23 +308,34 @@ def test_nightly_with_training_closes_the_loop(data_dir, bundled_model):
     # the next night synthesizes for a policy not measured yet: SvS seeds from its parent's figures
     second = run_cli(data_dir, "run", "nightly", **env)
     assert second.returncode == 0, second.stderr[-3000:]
-    seeded = _query(data_dir, f"""SELECT count(*) AS n, count(DISTINCT json_extract_string(a.meta, '$.seeded_from_policy')) AS parents,
+    seeded = _query(
+        data_dir,
+        f"""SELECT count(*) AS n, count(DISTINCT json_extract_string(a.meta, '$.seeded_from_policy')) AS parents,
         any_value(json_extract_string(a.meta, '$.seeded_from_policy')) AS parent
-        FROM synth_attempts a WHERE a.method = 'svs' AND a.policy_id = '{trained["policy_id"]}'""")[0]
+        FROM synth_attempts a WHERE a.method = 'svs' AND a.policy_id = '{trained["policy_id"]}'""",
+    )[0]
     assert seeded["n"] > 0 and seeded["parent"] == base["policy_id"], seeded
-    by_policy = _query(data_dir, "SELECT policy_id, count(*) AS n FROM difficulty WHERE problem_id NOT IN "
-                                 "(SELECT problem_id FROM filter_verdicts WHERE filter = 'heldout') GROUP BY 1")
+    by_policy = _query(
+        data_dir,
+        "SELECT policy_id, count(*) AS n FROM difficulty WHERE problem_id NOT IN "
+        "(SELECT problem_id FROM filter_verdicts WHERE filter = 'heldout') GROUP BY 1",
+    )
     assert {r["policy_id"]: r["n"] for r in by_policy}.get(trained["policy_id"]) == 2
     # the held-out probe was never estimated, exported or trained on, and measured every policy
-    (probe,) = _query(data_dir, """SELECT count(DISTINCT problem_id) AS problems, count(DISTINCT policy_id) AS policies,
+    (probe,) = _query(
+        data_dir,
+        """SELECT count(DISTINCT problem_id) AS problems, count(DISTINCT policy_id) AS policies,
         count(*) FILTER (WHERE problem_id IN (SELECT problem_id FROM curriculum_items)) AS exported
-        FROM difficulty WHERE problem_id IN (SELECT problem_id FROM filter_verdicts WHERE filter = 'heldout')""")
+        FROM difficulty WHERE problem_id IN (SELECT problem_id FROM filter_verdicts WHERE filter = 'heldout')""",
+    )
     assert probe == {"problems": 2, "policies": 3, "exported": 0}
     # the second night's report draws the drift between two policies on common problems (how many
     # hangs on what the signal rule passed over) beside the held-out curve over the three policies
-    run_id = _query(data_dir, "SELECT run_id FROM runs WHERE flow = 'nightly' ORDER BY started_at DESC LIMIT 1")[0]["run_id"]
+    run_id = _query(data_dir, "SELECT run_id FROM runs WHERE flow = 'nightly' ORDER BY started_at DESC LIMIT 1")[0][
+        "run_id"
+    ]
     page = (data_dir / "reports" / f"nightly-{run_id[:8]}.html").read_text()
-    drift = page[page.index('<section id="drift">'):page.index('<section id="heldout">')]
+    drift = page[page.index('<section id="drift">') : page.index('<section id="heldout">')]
     assert "<svg" in drift and "<td>" in drift
-    heldout = page[page.index('<section id="heldout">'):page.index('<section id="yield">')]
+    heldout = page[page.index('<section id="heldout">') : page.index('<section id="yield">')]
     assert "<svg" in heldout and heldout.count("<tr>") == 1 + 3

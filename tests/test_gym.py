@@ -24,7 +24,9 @@ def test_gym_ingest_is_idempotent_and_records_levels(warehouse):
         "json_extract(extra, '$.gym.seed')::INT AS seed, json_extract(extra, '$.gym.config') AS config "
         "FROM problems ORDER BY level"
     ).to_pylist()
-    assert {(r["source"], r["verifier"], r["task"], r["seed"]) for r in rows} == {("gym:products", "gym", "products", 3)}
+    assert {(r["source"], r["verifier"], r["task"], r["seed"]) for r in rows} == {
+        ("gym:products", "gym", "products", 3)
+    }
     assert {r["level"] for r in rows} == {0, 1, 2}
     # the generator config differs by level (harder levels, more digits)
     configs = {r["level"]: json.loads(r["config"]) for r in rows}
@@ -66,7 +68,9 @@ def problems():
 
 
 def _grade(problem, completion, mode):
-    (grade,) = GymVerifier().grade([GradeItem(problem["answer"], completion, problem["statement"], problem["__extra__"], mode)])
+    (grade,) = GymVerifier().grade(
+        [GradeItem(problem["answer"], completion, problem["statement"], problem["__extra__"], mode)]
+    )
     return grade
 
 
@@ -97,7 +101,9 @@ def test_pass_only_at_exactly_one(problems, task, template, mode, passes, detail
         assert detail in (grade.detail or "")
 
 
-@pytest.mark.parametrize(("score", "passes"), [(1.0, True), (0.9999, False), (0.25, False), (0.01, False), (0.0, False)])
+@pytest.mark.parametrize(
+    ("score", "passes"), [(1.0, True), (0.9999, False), (0.25, False), (0.01, False), (0.0, False)]
+)
 def test_is_pass(score, passes):
     assert is_pass(score) is passes
 

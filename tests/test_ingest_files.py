@@ -118,7 +118,10 @@ def test_datasets_folder(tmp_path, warehouse):
         {"problem": ["p1", "p2", "p3"], "solution": ["1", None, "3"], "src": ["a", "b", "c"]}
     ).save_to_disk(str(folder))
     summary = ingest(
-        warehouse, str(folder), CONFIG, columns={"statement": "problem", "answer": "solution", "id": "src"},
+        warehouse,
+        str(folder),
+        CONFIG,
+        columns={"statement": "problem", "answer": "solution", "id": "src"},
         source="mydata",
     )
     assert (summary.rows, summary.inserted, dict(summary.quarantined)) == (3, 2, {"missing answer": 1})
@@ -135,7 +138,11 @@ def test_datasets_folder(tmp_path, warehouse):
         (lambda d: _write(d / "x.parquet", b"not parquet at all"), {}, "is not a readable Parquet file"),
         (lambda d: _write(d / "x.csv", b""), {}, "is empty: a CSV file needs a header row"),
         (lambda d: _write(d / "y.csv", b"a,b\n1,2\n"), {}, "has no column 'statement'"),
-        (lambda d: _write(d / "z.csv", b"statement,answer\n1,2\n"), {"columns": {"task": "kind"}}, "has no column 'kind'"),
+        (
+            lambda d: _write(d / "z.csv", b"statement,answer\n1,2\n"),
+            {"columns": {"task": "kind"}},
+            "has no column 'kind'",
+        ),
         (lambda d: _write(d / "x.jsonl", b"{}"), {"domain": "physics"}, "unknown domain 'physics'"),
         (lambda d: _write(d / "w.jsonl", b"{}"), {"fmt": "xml"}, "unknown --format 'xml'"),
     ],
@@ -196,7 +203,10 @@ def test_cli_ingest_summary_counts_reasons(tmp_path, data_dir):
 @pytest.mark.parametrize(
     ("name", "content"),
     [
-        ("bom.jsonl", b'\xef\xbb\xbf{"statement": "What is one plus one?", "answer": "2"}\n{"statement": "And two plus two?", "answer": "4"}\n'),
+        (
+            "bom.jsonl",
+            b'\xef\xbb\xbf{"statement": "What is one plus one?", "answer": "2"}\n{"statement": "And two plus two?", "answer": "4"}\n',
+        ),
         ("bom.csv", b"\xef\xbb\xbfstatement,answer\nWhat is one plus one?,2\nAnd two plus two?,4\n"),
     ],
 )

@@ -24,7 +24,11 @@ def test_champ_and_humaneval_exact_counts_and_idempotent(data_dir):
             result = run_cli(data_dir, "ingest", seed)
             assert result.returncode == 0, result.stderr
         assert _counts(data_dir) == {
-            "champ": 270, "humaneval": 164, "concepts": 89, "hints": 456, "quarantine": 0,
+            "champ": 270,
+            "humaneval": 164,
+            "concepts": 89,
+            "hints": 456,
+            "quarantine": 0,
         }
     status = run_cli(data_dir, "status")
     assert status.returncode == 0 and "humaneval" in status.stdout
@@ -35,7 +39,8 @@ def test_seed_rows_carry_what_later_stages_need(data_dir):
     run_cli(data_dir, "ingest", "humaneval")
     rows = json.loads(
         run_cli(
-            data_dir, "query",
+            data_dir,
+            "query",
             "SELECT source, source_ref, domain, verifier, answer, solution IS NOT NULL AS has_solution, "
             "json_extract_string(extra, '$.entry_point') AS entry_point, "
             "json_array_length(extra -> '$.ch_list') AS n_ch "

@@ -52,7 +52,10 @@ GATES = [
     ("What is 6 * 1?", None),
     ("What is 9 - 4 = ?", None),
     ("State the final answer to the following arithmetic problem: 4 + 3 - 9 =", None),
-    ("Find the Greatest Common Divisor (GCD) of these numbers: 777, 912. Give only the GCD as your final answer.", None),
+    (
+        "Find the Greatest Common Divisor (GCD) of these numbers: 777, 912. Give only the GCD as your final answer.",
+        None,
+    ),
     ('How many times does the letter "b" appear in the text: "a big bob"?', None),
     ("The answer is one of the options below. Which is prime: 4, 6 or 7?", None),
 ]
@@ -72,14 +75,21 @@ def test_each_gate_alone():
     assert states_own_answer("12 + 30 = 42") is not None
     assert carries_solution("Let's solve it: 4") is not None
     assert reads_as_one_question("Name a colour.") is None
-    assert near_copy("Two trains leave at 3 and 4 o'clock.", ["A train leaves at 3; another at 4."], numbers=False) is None
+    assert (
+        near_copy("Two trains leave at 3 and 4 o'clock.", ["A train leaves at 3; another at 4."], numbers=False) is None
+    )
     assert near_copy("What is the sum of 1, 2 and 3?", ["What is the sum of 1, 2 and 3 ?"], numbers=False) is not None
 
 
-@pytest.mark.parametrize(("text", "worked"), [
-    ("42", False), ("\\boxed{42}", False), ("6 * 7 = 42, so \\boxed{42}", True),
-    ("First multiply the two numbers, then add the rest to get the total of \\boxed{42}", True),
-])
+@pytest.mark.parametrize(
+    ("text", "worked"),
+    [
+        ("42", False),
+        ("\\boxed{42}", False),
+        ("6 * 7 = 42, so \\boxed{42}", True),
+        ("First multiply the two numbers, then add the rest to get the total of \\boxed{42}", True),
+    ],
+)
 def test_shows_work(text, worked):
     assert shows_work(text) is worked
 
@@ -162,6 +172,7 @@ def test_plain_expression():
 
 # -- program of thought: a checker writes solution(); it runs in the sandbox; it never sees the label
 
+
 def _context(tmp_path, script, **pot):
     from verifiers.code.sandbox import CodeSandbox
 
@@ -189,7 +200,12 @@ POT = [
     ("Tom has 3 bags of 4 apples. How many apples?", "7", [_program("return 3 * 4")] * 3, "disagree"),
     ("Half of 7?", "3.5", [_program("return 7 / 2")] * 3, "agree"),
     ("Half of 7?", "7/2", [_program("return 7 / 2")] * 3, "agree"),
-    ("Tom has 3 bags of 4 apples. How many apples?", "12", [_program("return 12"), _program("return 13"), "no code"], "abstain"),
+    (
+        "Tom has 3 bags of 4 apples. How many apples?",
+        "12",
+        [_program("return 12"), _program("return 13"), "no code"],
+        "abstain",
+    ),
     ("Tom has 3 bags of 4 apples. How many apples?", "12", ["I cannot"] * 3, "abstain"),
     # attacks on the check: programs that fake a number, escape, or read what they should not
     ("Q?", "12", [_program("class N(int):\n        __eq__ = lambda s, o: True\n    return N(5)")] * 3, "abstain"),
@@ -222,7 +238,10 @@ def test_the_policy_checking_itself_is_not_independent(tmp_path):
     policy agreeing with itself again); programs refuting it still reject it."""
     context, engine, boxes = _context(tmp_path, lambda chat, n: [_program("return 3 * 4")] * n)
     context.checker_is_policy = True
-    items = [LabelItem("Tom has 3 bags of 4 apples. How many apples?", "12"), LabelItem("Tom has 3 bags of 4 apples. How many?", "7")]
+    items = [
+        LabelItem("Tom has 3 bags of 4 apples. How many apples?", "12"),
+        LabelItem("Tom has 3 bags of 4 apples. How many?", "7"),
+    ]
     try:
         verdicts = run_checks(context, "math", items, names=["program_of_thought"])
     finally:
@@ -244,13 +263,16 @@ def test_checks_run_in_order_and_stop_at_a_verdict(tmp_path):
     assert len(engine.calls) == 1  # only the statement the arithmetic check could not decide went to the checker
 
 
-@pytest.mark.parametrize(("outcomes", "expected"), [
-    ([], ("vote", None)),
-    (["abstain", "abstain"], ("vote", None)),
-    (["abstain", "agree"], ("checked", None)),
-    (["disagree"], (None, "label check failed")),
-    (["agree", "disagree"], (None, "label check failed")),
-])
+@pytest.mark.parametrize(
+    ("outcomes", "expected"),
+    [
+        ([], ("vote", None)),
+        (["abstain", "abstain"], ("vote", None)),
+        (["abstain", "agree"], ("checked", None)),
+        (["disagree"], (None, "label check failed")),
+        (["agree", "disagree"], (None, "label check failed")),
+    ],
+)
 def test_label_provenance(outcomes, expected):
     provenance, reason = label_provenance("vote", [Verdict("c", o, "why") for o in outcomes])
     assert provenance == expected[0] and (reason or "").startswith(expected[1] or "")
@@ -282,5 +304,7 @@ def test_satisfiable_tests_check(tmp_path, tests, programs, outcome):
 
     label = tests if isinstance(tests, str) else json.dumps(tests)
     with CodeSandbox(workers=2) as box:
-        (verdict,) = SatisfiableTestsCheck(box).check([LabelItem("Sum them.", label, "code", "stdio", {"programs": programs})])
+        (verdict,) = SatisfiableTestsCheck(box).check(
+            [LabelItem("Sum them.", label, "code", "stdio", {"programs": programs})]
+        )
     assert verdict.outcome == outcome, verdict

@@ -81,7 +81,10 @@ def test_a_dying_worker_is_retried_then_raises(monkeypatch):
     from schemas.errors import HardforgeError
 
     monkeypatch.setattr(grade_module, "_grade_chunk", _die)
-    with MathVerifier(workers=1) as verifier, pytest.raises(HardforgeError, match="failed twice.*a grading worker died"):
+    with (
+        MathVerifier(workers=1) as verifier,
+        pytest.raises(HardforgeError, match="failed twice.*a grading worker died"),
+    ):
         verifier.grade([GradeItem("1", r"\boxed{1}")])
 
 
@@ -154,9 +157,22 @@ def test_normalize_answer():
 @pytest.mark.parametrize(
     ("text", "value"),
     [
-        ("42", "42"), ("-3", "-3"), ("+7", "7"), ("1,000", "1000"), ("$12$", "12"), ("0.25", "1/4"),
-        (".5", "1/2"), (r"\frac{3}{4}", "3/4"), (r"-\dfrac{1}{2}", "-1/2"), ("6/8", "3/4"),
-        ("1,00", None), (r"\frac{1}{0}", None), ("x", None), ("2^3", None), ("50\\%", None), ("", None),
+        ("42", "42"),
+        ("-3", "-3"),
+        ("+7", "7"),
+        ("1,000", "1000"),
+        ("$12$", "12"),
+        ("0.25", "1/4"),
+        (".5", "1/2"),
+        (r"\frac{3}{4}", "3/4"),
+        (r"-\dfrac{1}{2}", "-1/2"),
+        ("6/8", "3/4"),
+        ("1,00", None),
+        (r"\frac{1}{0}", None),
+        ("x", None),
+        ("2^3", None),
+        ("50\\%", None),
+        ("", None),
     ],
 )
 def test_as_rational(text, value):
@@ -170,8 +186,13 @@ def test_as_rational(text, value):
 @pytest.mark.parametrize(
     ("gold", "predicted", "equal"),
     [
-        ("12", "12.0", True), ("3/4", "0.75", True), ("1000", "1,000", True), ("5", "6", False),
-        (r"\frac{1}{3}", "0.5", False), ("50\\%", "50", True), ("0.5", r"\frac{1}{2}", True),
+        ("12", "12.0", True),
+        ("3/4", "0.75", True),
+        ("1000", "1,000", True),
+        ("5", "6", False),
+        (r"\frac{1}{3}", "0.5", False),
+        ("50\\%", "50", True),
+        ("0.5", r"\frac{1}{2}", True),
     ],
 )
 def test_fast_path_agrees_with_math_verify(gold, predicted, equal):
@@ -181,7 +202,11 @@ def test_fast_path_agrees_with_math_verify(gold, predicted, equal):
     from verifiers.math.grade import equivalent
 
     assert equivalent(gold, predicted) is equal
-    slow = verify(parse(f"\\boxed{{{gold}}}", parsing_timeout=None), parse(f"\\boxed{{{predicted}}}", parsing_timeout=None), timeout_seconds=None)
+    slow = verify(
+        parse(f"\\boxed{{{gold}}}", parsing_timeout=None),
+        parse(f"\\boxed{{{predicted}}}", parsing_timeout=None),
+        timeout_seconds=None,
+    )
     assert slow is equal
 
 
@@ -214,8 +239,13 @@ def test_grading_workers_leave_when_their_parent_is_killed(tmp_path):
 
     script = tmp_path / "owner.py"
     script.write_text(ORPHAN_SCRIPT)
-    owner = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                             env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    owner = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+    )
     helper, *pids = owner.stdout.readline().split()
     workers = [psutil.Process(int(pid)) for pid in pids]
     assert len(workers) == 2 and all(w.is_running() for w in workers)

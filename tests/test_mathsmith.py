@@ -27,8 +27,16 @@ from verifiers import VerifierSet
 POLICY = "p" * 32
 
 
-@pytest.mark.parametrize(("text", "steps"), [("Step 1 ... step 2 ... STEP 3", 3), ("Step 1, Step 1, Step 2", 2), ("no steps", 0),
-                                             ("Step1 Step2 Step3 Step4 Step5 Step6", 6), ("Step 10", 1)])
+@pytest.mark.parametrize(
+    ("text", "steps"),
+    [
+        ("Step 1 ... step 2 ... STEP 3", 3),
+        ("Step 1, Step 1, Step 2", 2),
+        ("no steps", 0),
+        ("Step1 Step2 Step3 Step4 Step5 Step6", 6),
+        ("Step 10", 1),
+    ],
+)
 def test_step_count_counts_distinct_labels(text, steps):
     assert step_count(text) == steps
 
@@ -38,12 +46,16 @@ def test_step_score_peaks_at_five(steps, score):
     assert step_score(steps) == pytest.approx(score)
 
 
-@pytest.mark.parametrize(("parsed", "steps", "score"), [(False, 5, 0.0), (True, 0, 0.7), (True, 5, 1.0), (True, 7, 0.88)])
+@pytest.mark.parametrize(
+    ("parsed", "steps", "score"), [(False, 5, 0.0), (True, 0, 0.7), (True, 5, 1.0), (True, 7, 0.88)]
+)
 def test_format_score(parsed, steps, score):
     assert format_score(parsed, steps) == pytest.approx(score)
 
 
-@pytest.mark.parametrize(("lengths", "budget", "score"), [([128, 256], 256, 0.75), ([], 256, 0.0), ([600], 256, 1.0), ([10], 0, 0.0)])
+@pytest.mark.parametrize(
+    ("lengths", "budget", "score"), [([128, 256], 256, 0.75), ([], 256, 0.0), ([600], 256, 1.0), ([10], 0, 0.0)]
+)
 def test_cot_score(lengths, budget, score):
     assert cot_score(lengths, budget) == pytest.approx(score)
 
@@ -64,7 +76,9 @@ def test_consistency_rule(answers, expected):
     assert (counted.answer, counted.count, valid) == expected
 
 
-@pytest.mark.parametrize(("r_format", "r_cot", "r_consist", "total"), [(1.0, 0.5, 1.0, 1.65), (0.7, 0.0, 0.0, 0.7), (0.0, 0.9, 1.0, 0.0)])
+@pytest.mark.parametrize(
+    ("r_format", "r_cot", "r_consist", "total"), [(1.0, 0.5, 1.0, 1.65), (0.7, 0.0, 0.0, 0.7), (0.0, 0.9, 1.0, 0.0)]
+)
 def test_total_reward_is_zero_without_the_format(r_format, r_cot, r_consist, total):
     assert total_reward(r_format, r_cot, r_consist) == pytest.approx(total)
 
@@ -72,10 +86,22 @@ def test_total_reward_is_zero_without_the_format(r_format, r_cot, r_consist, tot
 @pytest.mark.parametrize(
     ("output", "strict", "lenient"),
     [
-        ("<rationale>Step 1: x</rationale>\n<problem>Find n.</problem>", ("Step 1: x", "Find n."), ("Step 1: x", "Find n.")),
-        ("<think>...</think><rationale>r</rationale><problem> </problem>", "unparsable: no <problem>", "unparsable: no <problem>"),
+        (
+            "<rationale>Step 1: x</rationale>\n<problem>Find n.</problem>",
+            ("Step 1: x", "Find n."),
+            ("Step 1: x", "Find n."),
+        ),
+        (
+            "<think>...</think><rationale>r</rationale><problem> </problem>",
+            "unparsable: no <problem>",
+            "unparsable: no <problem>",
+        ),
         ("<problem>Find n.</problem>", "unparsable: no <rationale>", (None, "Find n.")),
-        ("Here it is.\nProblem: Find n such that n^2 = 49.\nSolution: 7", "unparsable: no <problem>", (None, "Find n such that n^2 = 49.")),
+        (
+            "Here it is.\nProblem: Find n such that n^2 = 49.\nSolution: 7",
+            "unparsable: no <problem>",
+            (None, "Find n such that n^2 = 49."),
+        ),
         ("I'm ready to help.", "unparsable: no <problem>", "unparsable: no <problem>"),
     ],
 )
@@ -100,12 +126,21 @@ def _script(chat, n):
         body = "return 41" if "prime above 40" in content else "return 0"
         return [f"```python\ndef solution():\n    {body}\n```"] * n
     if "mathematical concepts" in content:
-        return [TAGGED.format("What is the smallest prime above 40?"), TAGGED.format("Compute 6 * 7."),
-                TAGGED.format("Name a colour."), "No tags at all.", TAGGED.format("Compute 6 * 7.")][:n]
+        return [
+            TAGGED.format("What is the smallest prime above 40?"),
+            TAGGED.format("Compute 6 * 7."),
+            TAGGED.format("Name a colour."),
+            "No tags at all.",
+            TAGGED.format("Compute 6 * 7."),
+        ][:n]
     if "prime above 40" in content:
-        return ["\\boxed{41}", "\\boxed{41}", "\\boxed{43}", "\\boxed{41}", "It is 47", "\\boxed{43}"][:n]  # 41 x3: valid
+        return ["\\boxed{41}", "\\boxed{41}", "\\boxed{43}", "\\boxed{41}", "It is 47", "\\boxed{43}"][
+            :n
+        ]  # 41 x3: valid
     if "6 * 7" in content:
-        return ["\\boxed{42}", "\\boxed{41}", "\\boxed{40}", "\\boxed{42}", "\\boxed{39}", "\\boxed{38}"][:n]  # 42 x2: inconsistent
+        return ["\\boxed{42}", "\\boxed{41}", "\\boxed{40}", "\\boxed{42}", "\\boxed{39}", "\\boxed{38}"][
+            :n
+        ]  # 42 x2: inconsistent
     if "colour" in content:
         return ["blue", "red", "green", "none", "sky", "grass"][:n]  # nothing parses as math
     raise AssertionError(content)
@@ -126,9 +161,14 @@ def test_every_path_with_exact_outputs(warehouse, monkeypatch):
     assert (report.candidates, report.extractable, report.accepted) == (5, 3, 1)
     # the repeated "Compute 6 * 7." is a duplicate before anything solves it
     assert dict(report.reasons) == {"unparsable": 1, "duplicate": 1, "inconsistent": 1, "no answer": 1}
-    (problem,) = warehouse.arrow("SELECT statement, answer, source, method_meta, label_provenance FROM problems "
-                                 "WHERE source = 'mathsmith'").to_pylist()
-    assert (problem["statement"], problem["answer"], problem["source"]) == ("What is the smallest prime above 40?", "41", "mathsmith")
+    (problem,) = warehouse.arrow(
+        "SELECT statement, answer, source, method_meta, label_provenance FROM problems WHERE source = 'mathsmith'"
+    ).to_pylist()
+    assert (problem["statement"], problem["answer"], problem["source"]) == (
+        "What is the smallest prime above 40?",
+        "41",
+        "mathsmith",
+    )
     assert problem["label_provenance"] == "checked"  # three votes, then programs run in the sandbox agreed
     meta = json.loads(problem["method_meta"])
     assert (meta["m"], meta["n"], meta["r_consist"], meta["steps"], meta["r_format"]) == (3, 6, 1.0, 2, 0.82)
@@ -136,7 +176,9 @@ def test_every_path_with_exact_outputs(warehouse, monkeypatch):
     assert meta["reward"] == pytest.approx(0.82 + 0.7 * meta["r_cot"] + 0.3, abs=1e-4)
     names = warehouse.arrow("SELECT concept_id FROM concepts WHERE list_contains(?, concept_id)", [meta["concepts"]])
     assert names.num_rows == 5  # lineage: the concepts it was written from
-    assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [{"n": 6, "c": 3}]  # CHAMP is not measured here
+    assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [
+        {"n": 6, "c": 3}
+    ]  # CHAMP is not measured here
 
 
 def test_mathsmith_on_the_real_model(real_config, data_dir):

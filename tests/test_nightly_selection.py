@@ -19,8 +19,16 @@ T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 def _problem(source, i, *, created, parent=None):
     statement = f"{source} problem {i}: what is {i}?"
-    return Problem(problem_id=problem_id("math", statement, str(i)), domain="math", statement=statement,
-                   answer=str(i), verifier="math", source=source, parent_id=parent, created_at=created)
+    return Problem(
+        problem_id=problem_id("math", statement, str(i)),
+        domain="math",
+        statement=statement,
+        answer=str(i),
+        verifier="math",
+        source=source,
+        parent_id=parent,
+        created_at=created,
+    )
 
 
 @pytest.fixture
@@ -51,9 +59,12 @@ def test_unmeasured_first_synthesized_first_sources_interleaved_then_stalest(war
     a, b = stocked["a"], stocked["b"]
     expected = [
         stocked["svs"].problem_id,  # synthesized before seeds
-        a[2].problem_id, b[2].problem_id,  # then each source in turn, newest first
-        b[1].problem_id, b[0].problem_id,  # (a has only one unmeasured problem left)
-        a[1].problem_id, a[0].problem_id,  # then the measured ones, stalest first
+        a[2].problem_id,
+        b[2].problem_id,  # then each source in turn, newest first
+        b[1].problem_id,
+        b[0].problem_id,  # (a has only one unmeasured problem left)
+        a[1].problem_id,
+        a[0].problem_id,  # then the measured ones, stalest first
     ]
     assert [p["problem_id"] for p in order] == expected
     assert [p["remeasure"] for p in order] == [False] * 5 + [True] * 2
@@ -68,10 +79,16 @@ def test_per_source_limit_caps_new_problems_of_a_source(warehouse, cfg, stocked)
 
 
 def test_a_grader_change_means_measuring_again(warehouse, cfg, stocked, monkeypatch):
-    before = {p["problem_id"]: p["remeasure"] for p in nightly_selection(warehouse, cfg.rollouts, POLICY, "source = 'a'", None)}
+    before = {
+        p["problem_id"]: p["remeasure"]
+        for p in nightly_selection(warehouse, cfg.rollouts, POLICY, "source = 'a'", None)
+    }
     assert before[stocked["a"][0].problem_id] is True
     monkeypatch.setitem(schemas.grading.GRADER_VERSIONS, "math", "999")
-    after = {p["problem_id"]: p["remeasure"] for p in nightly_selection(warehouse, cfg.rollouts, POLICY, "source = 'a'", None)}
+    after = {
+        p["problem_id"]: p["remeasure"]
+        for p in nightly_selection(warehouse, cfg.rollouts, POLICY, "source = 'a'", None)
+    }
     assert set(after.values()) == {False}  # old `correct` flags are not trusted: all unmeasured again
 
 
@@ -96,8 +113,18 @@ def test_remeasuring_adds_a_round_pooled_with_the_first(warehouse, cfg, stocked)
 
 def test_an_interrupted_selection_is_resumed_not_replaced(warehouse, cfg, stocked):
     plan = plan_selection(warehouse, cfg.rollouts, POLICY, None, 3, remeasure=True)
-    warehouse.upsert_records("runs", [Run(run_id="killed", flow="estimate", status="running",
-                                          counts={"policy_id": POLICY, **plan.as_record()}, started_at=T0)])
+    warehouse.upsert_records(
+        "runs",
+        [
+            Run(
+                run_id="killed",
+                flow="estimate",
+                status="running",
+                counts={"policy_id": POLICY, **plan.as_record()},
+                started_at=T0,
+            )
+        ],
+    )
     # meanwhile the world changed: a new synthesized problem would now come first
     warehouse.insert_records("problems", [_problem("svs", 10, created=T0, parent=stocked["a"][1].problem_id)])
     resumed = plan_selection(warehouse, cfg.rollouts, POLICY, None, 3, remeasure=True)

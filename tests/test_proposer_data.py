@@ -23,36 +23,54 @@ from verifiers import VerifierSet
 POLICY = "p" * 32
 
 
-@pytest.mark.parametrize(("k", "group", "echo", "reward"), [
-    (0, 8, False, 0.0), (1, 8, False, 1.0), (5, 8, False, 1.0), (6, 8, False, 0.0), (8, 8, False, 0.0),
-    (3, 8, True, 0.0),  # right only by echoing a number of the statement
-])
+@pytest.mark.parametrize(
+    ("k", "group", "echo", "reward"),
+    [
+        (0, 8, False, 0.0),
+        (1, 8, False, 1.0),
+        (5, 8, False, 1.0),
+        (6, 8, False, 0.0),
+        (8, 8, False, 0.0),
+        (3, 8, True, 0.0),  # right only by echoing a number of the statement
+    ],
+)
 def test_svs_variational_reward(k, group, echo, reward):
     assert variational_reward(k, group, echo) == reward
 
 
-@pytest.mark.parametrize(("in_band", "checked", "reward"), [
-    (True, True, 1.0), (True, False, 0.0), (False, True, 0.0), (False, False, 0.0),
-])
+@pytest.mark.parametrize(
+    ("in_band", "checked", "reward"),
+    [
+        (True, True, 1.0),
+        (True, False, 0.0),
+        (False, True, 0.0),
+        (False, False, 0.0),
+    ],
+)
 def test_sqlm_proposer_reward_pays_only_checked_labels(in_band, checked, reward):
     assert sqlm_reward(in_band, checked) == reward
 
 
-@pytest.mark.parametrize(("r_format", "r_cot", "consistent", "checked", "failed", "reward"), [
-    (1.0, 0.5, True, True, False, 1.0 + 0.35 + 0.3),
-    # three agreeing solvers are not a label, and a problem nobody answers alike has none: the
-    # official code pays both their format and CoT length, which pays for problems no check can
-    # stand behind (the red team's 1.7 for an unanswerable problem); here both earn the invalid value
-    (1.0, 0.5, True, False, False, 0.0),
-    (1.0, 0.5, False, False, False, 0.0),
-    (1.0, 0.5, True, True, True, 0.0),  # a check found the label wrong: the invalid value
-    (0.0, 0.9, True, True, False, 0.0),  # no format, no reward (official)
-])
+@pytest.mark.parametrize(
+    ("r_format", "r_cot", "consistent", "checked", "failed", "reward"),
+    [
+        (1.0, 0.5, True, True, False, 1.0 + 0.35 + 0.3),
+        # three agreeing solvers are not a label, and a problem nobody answers alike has none: the
+        # official code pays both their format and CoT length, which pays for problems no check can
+        # stand behind (the red team's 1.7 for an unanswerable problem); here both earn the invalid value
+        (1.0, 0.5, True, False, False, 0.0),
+        (1.0, 0.5, False, False, False, 0.0),
+        (1.0, 0.5, True, True, True, 0.0),  # a check found the label wrong: the invalid value
+        (0.0, 0.9, True, True, False, 0.0),  # no format, no reward (official)
+    ],
+)
 def test_mathsmith_proposer_reward(r_format, r_cot, consistent, checked, failed, reward):
     assert mathsmith_reward(r_format, r_cot, consistent, checked, failed) == pytest.approx(reward)
 
 
-@pytest.mark.parametrize(("valid", "learnability", "reward"), [(False, 0.0, -1.0), (True, 0.0, -0.5), (True, 0.25, 0.25)])
+@pytest.mark.parametrize(
+    ("valid", "learnability", "reward"), [(False, 0.0, -1.0), (True, 0.0, -0.5), (True, 0.25, 0.25)]
+)
 def test_azr_composite_reward(valid, learnability, reward):
     assert composite_reward(valid, learnability) == reward
 
@@ -76,10 +94,14 @@ def test_every_attempt_row_is_training_data(warehouse):
         service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
         report = run_method(SqlmSynthesizer(cfg), warehouse, service, limit=1)
     assert report.accepted == 1
-    rows = warehouse.arrow("SELECT candidate, reason, accepted, policy_id, chat, sampling, group_id, reward, meta "
-                           "FROM synth_attempts ORDER BY json_extract(meta, '$.candidate')::INT").to_pylist()
+    rows = warehouse.arrow(
+        "SELECT candidate, reason, accepted, policy_id, chat, sampling, group_id, reward, meta "
+        "FROM synth_attempts ORDER BY json_extract(meta, '$.candidate')::INT"
+    ).to_pylist()
     assert len(rows) == 4
-    assert {r["policy_id"] for r in rows} == {POLICY} and len({r["group_id"] for r in rows}) == 1  # one prompt, one group
+    assert {r["policy_id"] for r in rows} == {POLICY} and len(
+        {r["group_id"] for r in rows}
+    ) == 1  # one prompt, one group
     for row in rows:
         messages = json.loads(row["chat"])["messages"]
         assert messages[0]["role"] == "user" and "arithmetic problem" in messages[0]["content"]

@@ -28,13 +28,17 @@ def gym_entry(task: str, seed: int = 0) -> dict:
     config = {"size": 1, "seed": seed}
     entry = reasoning_gym.create_dataset(task, **config)[0]
     metadata = json.loads(json.dumps(entry.get("metadata", {}), default=str))
-    return {"statement": entry["question"], "answer": str(entry["answer"]),
-            "extra": {"gym": {"task": task, "level": 0, "seed": seed, "index": 0, "config": config, "metadata": metadata}}}
+    return {
+        "statement": entry["question"],
+        "answer": str(entry["answer"]),
+        "extra": {"gym": {"task": task, "level": 0, "seed": seed, "index": 0, "config": config, "metadata": metadata}},
+    }
 
 
 def gym_grade(problem: dict, answer: str) -> Grade:
-    (grade,) = GymVerifier().grade([GradeItem(problem["answer"], f"<answer>{answer}</answer>", problem["statement"],
-                                              problem["extra"], "strict")])
+    (grade,) = GymVerifier().grade(
+        [GradeItem(problem["answer"], f"<answer>{answer}</answer>", problem["statement"], problem["extra"], "strict")]
+    )
     return grade
 
 
@@ -77,8 +81,19 @@ def test_puzzle24_pays_only_for_the_puzzles_own_numbers():
     assert sorted(problem["extra"]["gym"]["metadata"]["numbers"]) == [1, 3, 5, 9]
     assert gym_grade(problem, problem["answer"]).correct  # the reference solution
     assert gym_grade(problem, "(9 - 5) * (3 + 1) + 3 + 5").correct is False  # 8 numbers
-    for wrong in ["4*3*2*1", "6+6+6+6", "10+10+9/2", "1*3*5+9.0", "(1+3+5+9)+6", "-1*3*5+9+18",
-                  "1*3**5+9", "1*3*5 + 9 = 24", "24", "", "9+5+3+1+6"]:
+    for wrong in [
+        "4*3*2*1",
+        "6+6+6+6",
+        "10+10+9/2",
+        "1*3*5+9.0",
+        "(1+3+5+9)+6",
+        "-1*3*5+9+18",
+        "1*3**5+9",
+        "1*3*5 + 9 = 24",
+        "24",
+        "",
+        "9+5+3+1+6",
+    ]:
         assert not gym_grade(problem, wrong).correct, wrong
     assert gym_grade(problem, "1*3*5+9 ").correct  # spaces are fine
     assert gym_grade(problem, "9 + 5*3*1").correct  # any order, any grouping
@@ -103,8 +118,10 @@ def test_countdown_pays_only_for_the_numbers_operators_and_exact_target():
 
 
 def test_gym_ingest_refuses_unaudited_and_executing_tasks_with_one_sentence(data_dir):
-    for task, words in [("n_queens", "runs the model's answer as Python (eval)"),
-                        ("game_of_life_halting", "cannot be trusted as a reward")]:
+    for task, words in [
+        ("n_queens", "runs the model's answer as Python (eval)"),
+        ("game_of_life_halting", "cannot be trusted as a reward"),
+    ]:
         result = run_cli(data_dir, "ingest", f"gym:{task}", "--size", "1")
         assert result.returncode == 2 and words in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert run_cli(data_dir, "ingest", "gym:countdown", "--size", "1").returncode == 0
@@ -126,9 +143,20 @@ def test_the_allow_list_covers_this_reasoning_gym_exactly():
 
 # (gold, reply, right?) as a policy would try: drop the sign, the point, the separator, the ++
 QA_CASES = [
-    ("-40", "40", False), ("1.5", "15", False), ("1/5", "15", False), ("3:45", "345", False), ("C++", "C", False),
-    ("C#", "C", False), ("F#", "F", False), ("-40", "-40", True), ("1,000", "1000", True), ("1.5", "1.50", True),
-    ("3:45", "3:45", True), ("C++", "c++", True), ("the Unix system", "Unix system!", True), ("$40", "40", True),
+    ("-40", "40", False),
+    ("1.5", "15", False),
+    ("1/5", "15", False),
+    ("3:45", "345", False),
+    ("C++", "C", False),
+    ("C#", "C", False),
+    ("F#", "F", False),
+    ("-40", "-40", True),
+    ("1,000", "1000", True),
+    ("1.5", "1.50", True),
+    ("3:45", "3:45", True),
+    ("C++", "c++", True),
+    ("the Unix system", "Unix system!", True),
+    ("$40", "40", True),
 ]
 
 
@@ -138,15 +166,23 @@ def test_qa_keeps_signs_points_separators_and_suffixes(gold, reply, right):
     assert grade.correct is right
 
 
-@pytest.mark.parametrize(("gold", "predicted", "right"), [
-    ("42", "42\\%", True), ("0.42", "42\\%", False), ("42\\%", "42", True), ("42\\%", "0.42", False),
-    ("42%", "42", True), ("0.42", "42%", False), ("42", "42 \\%", True),
-])
+@pytest.mark.parametrize(
+    ("gold", "predicted", "right"),
+    [
+        ("42", "42\\%", True),
+        ("0.42", "42\\%", False),
+        ("42\\%", "42", True),
+        ("42\\%", "0.42", False),
+        ("42%", "42", True),
+        ("0.42", "42%", False),
+        ("42", "42 \\%", True),
+    ],
+)
 def test_math_reads_percent_one_way(gold, predicted, right):
     assert equivalent(gold, predicted) is right
 
 
-FORGED_CLAIM = '''
+FORGED_CLAIM = """
 import json, os, struct
 claim = json.dumps({"ok": True}).encode()  # a well-formed record with no value in it
 for fd in range(3, 64):
@@ -155,7 +191,7 @@ for fd in range(3, 64):
     except OSError:
         pass
 os._exit(0)
-'''
+"""
 
 
 def test_a_forged_azr_record_fails_alone_and_the_batch_keeps_its_grades():

@@ -24,7 +24,7 @@ PROBLEMS = read_problems()
 # Walks the interpreter's frames with ctypes pointer reads (no audited call) to the harness's
 # locals, takes the 32-hex-digit run nonce, writes a forged "passed" record to every descriptor
 # and exits cleanly: on the old single-process harness this passed every problem.
-FORGE_FROM_MEMORY = r'''
+FORGE_FROM_MEMORY = r"""
 import ctypes, os
 class U(ctypes.Union):
     _fields_ = [("a", ctypes.c_void_p), ("p", ctypes.POINTER(ctypes.c_void_p)), ("s", ctypes.POINTER(ctypes.c_char * 32))]
@@ -53,11 +53,11 @@ for fd in range(3, 64):
     except OSError:
         pass
 os._exit(0)
-'''
+"""
 
 # Finds the test program in the harness's request dict (frame locals, then the dict's entries),
 # parses its asserts and answers each call from the table: the tests' own expected values.
-READ_TESTS_FROM_MEMORY = r'''
+READ_TESTS_FROM_MEMORY = r"""
 import ctypes, ast
 class U(ctypes.Union):
     _fields_ = [("a", ctypes.c_void_p), ("p", ctypes.POINTER(ctypes.c_void_p)), ("b", ctypes.POINTER(ctypes.c_ubyte))]
@@ -98,11 +98,11 @@ while frame:
     frame = word(frame + 48)
 def {entry}(*args):
     return TABLE.get(repr(args))
-'''
+"""
 
 # Objects that compare equal to anything, and built-in subclasses with rigged comparisons and
 # arithmetic (so `abs(x - y) < tol`, `x == y`, `x is True`-free tests all hold)
-ANYTHING = '''
+ANYTHING = """
 class Anything:
     def __eq__(self, other): return True
     def __ne__(self, other): return False
@@ -119,8 +119,8 @@ class Anything:
     def __hash__(self): return 0
 def {entry}(*args, **kwargs):
     return Anything()
-'''
-RIGGED_SUBCLASS = '''
+"""
+RIGGED_SUBCLASS = """
 class Rigged({base}):
     def __eq__(self, other): return True
     def __ne__(self, other): return False
@@ -130,7 +130,7 @@ class Rigged({base}):
     def __hash__(self): return 0
 def {entry}(*args, **kwargs):
     return Rigged()
-'''
+"""
 EQUALITY_FAKES = {
     "anything": ANYTHING,
     **{base: RIGGED_SUBCLASS.replace("{base}", base) for base in ("int", "str", "list", "float", "tuple", "dict")},
@@ -139,7 +139,9 @@ EQUALITY_FAKES = {
 
 def humaneval_item(task: str, completion: str) -> GradeItem:
     p = PROBLEMS[task]
-    return GradeItem(p["test"] + f"\n\ncheck({p['entry_point']})\n", completion, p["prompt"], {"entry_point": p["entry_point"]})
+    return GradeItem(
+        p["test"] + f"\n\ncheck({p['entry_point']})\n", completion, p["prompt"], {"entry_point": p["entry_point"]}
+    )
 
 
 def fenced(code: str) -> str:
@@ -188,7 +190,9 @@ def test_a_plain_subclass_value_is_refused_even_when_right(verifier):
     """An int subclass holding the right value is still not a built-in value: refused, so no
     object with its own methods ever reaches the tests."""
     code = "class I(int):\n    pass\ndef add(a, b):\n    return I(a + b)"
-    item = GradeItem("assert add(2, 3) == 5\n", fenced(code), "def add(a, b):\n    '''Return a + b.'''\n", {"entry_point": "add"})
+    item = GradeItem(
+        "assert add(2, 3) == 5\n", fenced(code), "def add(a, b):\n    '''Return a + b.'''\n", {"entry_point": "add"}
+    )
     (grade,) = verifier.grade([item])
     assert not grade.correct and "not plain data" in grade.detail
 
@@ -274,8 +278,20 @@ def test_host_files_are_not_in_the_jail(tmp_path):
     outside_tmp = ROOT / ".cache" / "isolation-probe"
     outside_tmp.mkdir(parents=True, exist_ok=True)
     (outside_tmp / "secret.txt").write_text("the data directory")
-    targets = [str(ROOT / "README.md"), str(ROOT / "pyproject.toml"), str(outside_tmp / "secret.txt"), "/root/.bashrc",
-               "/etc/passwd", "/etc/hostname", "/usr/local/bin", "/work", "/home", "/root", "/var/log", "/opt"]
+    targets = [
+        str(ROOT / "README.md"),
+        str(ROOT / "pyproject.toml"),
+        str(outside_tmp / "secret.txt"),
+        "/root/.bashrc",
+        "/etc/passwd",
+        "/etc/hostname",
+        "/usr/local/bin",
+        "/work",
+        "/home",
+        "/root",
+        "/var/log",
+        "/opt",
+    ]
     code = (
         "import os\nfor path in " + repr(targets) + ":\n"
         "    try:\n"
@@ -295,10 +311,18 @@ def test_host_files_are_not_in_the_jail(tmp_path):
 
 ENTRY_POINT_CASES = {
     "canonical": ("HumanEval/2", lambda p: fenced(p["prompt"] + p["canonical_solution"]), 1.0),
-    "forged verdict": ("HumanEval/2", lambda p: fenced("def truncate_number(x):\n    return 0\n" + FORGE_FROM_MEMORY), 0.0),
+    "forged verdict": (
+        "HumanEval/2",
+        lambda p: fenced("def truncate_number(x):\n    return 0\n" + FORGE_FROM_MEMORY),
+        0.0,
+    ),
     "tests read": ("HumanEval/2", lambda p: fenced(READ_TESTS_FROM_MEMORY.replace("{entry}", "truncate_number")), 0.0),
     "fake equality": ("HumanEval/2", lambda p: fenced(ANYTHING.replace("{entry}", "truncate_number")), 0.0),
-    "float subclass": ("HumanEval/2", lambda p: fenced(EQUALITY_FAKES["float"].replace("{entry}", "truncate_number")), 0.0),
+    "float subclass": (
+        "HumanEval/2",
+        lambda p: fenced(EQUALITY_FAKES["float"].replace("{entry}", "truncate_number")),
+        0.0,
+    ),
     "shadowed abs": ("HumanEval/2", lambda p: fenced(NAMESPACE_ATTACKS[0][1]), 0.0),
     "patched math.fabs": ("HumanEval/32", lambda p: fenced(NAMESPACE_ATTACKS[3][1]), 0.0),
     "redefined helper": ("HumanEval/38", lambda p: fenced(NAMESPACE_ATTACKS[4][1]), 0.0),
@@ -309,10 +333,17 @@ def _row(task: str) -> tuple[dict, dict]:
     p = PROBLEMS[task]
     tests = p["test"] + f"\n\ncheck({p['entry_point']})\n"
     extra = json.dumps({"entry_point": p["entry_point"]})
-    trl = {"answer": tests, "verifier": "code", "statement": p["prompt"],
-           "extra_info": {"extra": extra, "source": "humaneval", "verifier": "code"}}
-    verl = {"data_source": "humaneval", "ground_truth": tests,
-            "extra_info": {"extra": extra, "source": "humaneval", "verifier": "code", "statement": p["prompt"]}}
+    trl = {
+        "answer": tests,
+        "verifier": "code",
+        "statement": p["prompt"],
+        "extra_info": {"extra": extra, "source": "humaneval", "verifier": "code"},
+    }
+    verl = {
+        "data_source": "humaneval",
+        "ground_truth": tests,
+        "extra_info": {"extra": extra, "source": "humaneval", "verifier": "code", "statement": p["prompt"]},
+    }
     return trl, verl
 
 

@@ -28,12 +28,14 @@ def fenced(code: str) -> str:
 
 def humaneval_item(task: str, completion: str) -> GradeItem:
     p = PROBLEMS[task]
-    return GradeItem(p["test"] + f"\n\ncheck({p['entry_point']})\n", completion, p["prompt"], {"entry_point": p["entry_point"]})
+    return GradeItem(
+        p["test"] + f"\n\ncheck({p['entry_point']})\n", completion, p["prompt"], {"entry_point": p["entry_point"]}
+    )
 
 
 # Reads its own address space through crafted bytecode (marshal, an out-of-bounds LOAD_CONST) and
 # looks for an earlier sample's program in what the zygote once held; runs it as its own answer.
-STEAL_SIBLING = r'''
+STEAL_SIBLING = r"""
 import marshal, struct, os, json, gc
 def _mem():
     fake = struct.pack('<QQqqQQQ', 1 << 20, id(bytearray), 2**63-1, 2**63-1, 0, 0, 0)   # a PyByteArrayObject
@@ -80,7 +82,8 @@ def stolen(entry):
 FNS = stolen("truncate_number")   # STEALER_MARK
 def truncate_number(number):
     return FNS[0](number) if FNS else 0   # on its own: wrong
-'''
+"""
+
 
 def test_a_program_cannot_copy_an_earlier_samples_solution(verifier):
     """The zygote never holds a program (it goes to the program's own work dir), and unmarshalling
@@ -100,12 +103,15 @@ print('LEAK')
 """
 
 
-@pytest.mark.parametrize("code", [
-    "import _dbm\nprint('LEAK')",
-    "import readline\nprint('LEAK')",
-    COPY_AND_LOAD,
-    "import marshal\nmarshal.loads(marshal.dumps(compile('1', 'x', 'eval')))\nprint('LEAK')",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import _dbm\nprint('LEAK')",
+        "import readline\nprint('LEAK')",
+        COPY_AND_LOAD,
+        "import marshal\nmarshal.loads(marshal.dumps(compile('1', 'x', 'eval')))\nprint('LEAK')",
+    ],
+)
 def test_no_native_code_or_unmarshalled_code_of_its_own(code):
     """A program process maps nothing executable (a module the zygote did not load, a copy of a
     shared object in its work dir) and cannot unmarshal code."""
@@ -114,20 +120,28 @@ def test_no_native_code_or_unmarshalled_code_of_its_own(code):
     assert result.status == "failed" and "LEAK" not in result.output, result
 
 
-STAR_IMPORT = ('from math import *\n\ndef hyp(a, b):\n    """Length of the hypotenuse."""\n',
-               "assert hyp(3, 4) == sqrt(25)\nassert hyp(5, 12) == sqrt(169)\n",
-               "def hyp(a, b):\n    return 0\ndef sqrt(x):\n    return 0\n", "def hyp(a, b):\n    return (a * a + b * b) ** 0.5\n")
-HELPER_IN_TRY = ('try:\n    from math import gcd\nexcept ImportError:\n    def gcd(a, b):\n        return a if not b else gcd(b, a % b)\n\n'
-                 'def lcm(a, b):\n    """Least common multiple."""\n',
-                 "assert lcm(4, 6) * gcd(4, 6) == 24\n",
-                 "def lcm(a, b):\n    return 1\ndef gcd(a, b):\n    return 24\n", "def lcm(a, b):\n    return a * b // gcd(a, b)\n")
+STAR_IMPORT = (
+    'from math import *\n\ndef hyp(a, b):\n    """Length of the hypotenuse."""\n',
+    "assert hyp(3, 4) == sqrt(25)\nassert hyp(5, 12) == sqrt(169)\n",
+    "def hyp(a, b):\n    return 0\ndef sqrt(x):\n    return 0\n",
+    "def hyp(a, b):\n    return (a * a + b * b) ** 0.5\n",
+)
+HELPER_IN_TRY = (
+    "try:\n    from math import gcd\nexcept ImportError:\n    def gcd(a, b):\n        return a if not b else gcd(b, a % b)\n\n"
+    'def lcm(a, b):\n    """Least common multiple."""\n',
+    "assert lcm(4, 6) * gcd(4, 6) == 24\n",
+    "def lcm(a, b):\n    return 1\ndef gcd(a, b):\n    return 24\n",
+    "def lcm(a, b):\n    return a * b // gcd(a, b)\n",
+)
 
 
 @pytest.mark.parametrize(("statement", "tests", "wrong", "right"), [STAR_IMPORT, HELPER_IN_TRY])
 def test_helpers_the_prompt_binds_stay_the_prompts_own(verifier, statement, tests, wrong, right):
     """Without an entry point the tests reach the functions the program writes, never a name the
     prompt itself binds, however it binds it."""
-    bad, good = verifier.grade([GradeItem(tests, fenced(wrong), statement, {}), GradeItem(tests, fenced(right), statement, {})])
+    bad, good = verifier.grade(
+        [GradeItem(tests, fenced(wrong), statement, {}), GradeItem(tests, fenced(right), statement, {})]
+    )
     assert not bad.correct and good.correct, (bad, good)
 
 
@@ -135,17 +149,29 @@ def test_a_fifo_in_place_of_the_output_file_does_not_stall_the_sandbox():
     fifo = "import os\nos.remove('output')\nos.mkfifo('output')\nprint('x')"
     with CodeSandbox(workers=1, limits=Limits(timeout_s=3.0)) as box:
         stalled, after = box.run_programs([fifo, "print('fine')"])
-    assert "restarted" not in (stalled.detail or "") and (after.status, after.output) == ("passed", "fine\n"), (stalled, after)
+    assert "restarted" not in (stalled.detail or "") and (after.status, after.output) == ("passed", "fine\n"), (
+        stalled,
+        after,
+    )
 
 
 PROMPT = 'def f(x):\n    """doc"""\n'
 HONEST = [  # (program, tests): the standard library beyond what was preloaded, in the program and in the tests,
     # and standard containers and iterators as answers
-    ("from datetime import date\ndef f(x):\n    return date(2020, 1, x).day", "import textwrap, csv, calendar\nassert f(3) == 3\n"),
+    (
+        "from datetime import date\ndef f(x):\n    return date(2020, 1, x).day",
+        "import textwrap, csv, calendar\nassert f(3) == 3\n",
+    ),
     ("import email.utils\ndef f(x):\n    return x", "assert f(1) == 1\n"),
     ("from collections import Counter\ndef f(x):\n    return Counter(x)", "assert f('aab') == {'a': 2, 'b': 1}\n"),
-    ("from collections import namedtuple\nP = namedtuple('P', 'a b')\ndef f(x):\n    return P(x, x)", "assert f(1) == (1, 1)\n"),
-    ("from fractions import Fraction\ndef f(x):\n    return Fraction(x, 3)", "from fractions import Fraction\nassert f(1) == Fraction(1, 3)\n"),
+    (
+        "from collections import namedtuple\nP = namedtuple('P', 'a b')\ndef f(x):\n    return P(x, x)",
+        "assert f(1) == (1, 1)\n",
+    ),
+    (
+        "from fractions import Fraction\ndef f(x):\n    return Fraction(x, 3)",
+        "from fractions import Fraction\nassert f(1) == Fraction(1, 3)\n",
+    ),
     ("def f(x):\n    return (i * i for i in range(x))", "assert list(f(3)) == [0, 1, 4]\n"),
     ("def f(x):\n    return iter([x])", "assert f(3) != [3]\n"),  # an iterator is not a list, as in one process
 ]
@@ -153,12 +179,18 @@ HONEST = [  # (program, tests): the standard library beyond what was preloaded, 
 
 def test_honest_programs_the_jail_must_not_fail():
     with CodeSandbox(workers=2) as box:
-        results = box.run_tests([c[0] for c in HONEST], [c[1] for c in HONEST], [PROMPT] * len(HONEST), [["f"]] * len(HONEST))
+        results = box.run_tests(
+            [c[0] for c in HONEST], [c[1] for c in HONEST], [PROMPT] * len(HONEST), [["f"]] * len(HONEST)
+        )
         stdio = box.run_stdio(
-            ["import sys\nprint('debug', file=sys.stderr)\nprint(int(input()) * 2)",  # stderr is not graded
-             "import os, sys\nprint(int(input()) * 2)\nsys.stdout.flush()\nos._exit(0)",  # a clean fast exit
-             "import threading\nthreading.Thread(target=lambda: print(int(input()) * 2)).start()"],  # not joined
-            ["21\n"] * 3, ["42"] * 3)
+            [
+                "import sys\nprint('debug', file=sys.stderr)\nprint(int(input()) * 2)",  # stderr is not graded
+                "import os, sys\nprint(int(input()) * 2)\nsys.stdout.flush()\nos._exit(0)",  # a clean fast exit
+                "import threading\nthreading.Thread(target=lambda: print(int(input()) * 2)).start()",
+            ],  # not joined
+            ["21\n"] * 3,
+            ["42"] * 3,
+        )
         (values,) = box.run_calls(["def f(x):\n    return {str(i) for i in range(x)}"], ["30"])  # two hash seeds
     assert [r.detail for r in results if not r.passed] == []
     assert [r.detail for r in stdio if not r.passed] == []

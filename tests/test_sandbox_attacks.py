@@ -34,7 +34,10 @@ def test_network_connect_is_blocked(sandbox):
     listener.settimeout(1.0)
     port = listener.getsockname()[1]
     try:
-        result = run(sandbox, f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=1)\nprint('connected')")
+        result = run(
+            sandbox,
+            f"import socket\ns = socket.create_connection(('127.0.0.1', {port}), timeout=1)\nprint('connected')",
+        )
         assert result.status == "failed" and "connected" not in result.output
         with pytest.raises(TimeoutError):
             listener.accept()  # nothing reached the host
@@ -52,7 +55,7 @@ def test_writes_outside_the_temp_dir_do_not_reach_the_host(sandbox, tmp_path):
     host_tmp = f"/tmp/hardforge-attack-{uuid.uuid4().hex}"
     code = f"""
 results = []
-for path in [{str(tmp_path / 'new.txt')!r}, {str(shared / 'new.txt')!r}, {host_tmp!r}, '/dev/shm/hf-attack']:
+for path in [{str(tmp_path / "new.txt")!r}, {str(shared / "new.txt")!r}, {host_tmp!r}, '/dev/shm/hf-attack']:
     try:
         open(path, 'w').write('pwned')
         results.append('wrote ' + path)
@@ -122,7 +125,9 @@ print('escaped', escaped)
 
 
 def test_memory_bomb_fails(sandbox):
-    result = run(sandbox, "b = bytearray(10 * 2**30)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\nprint('allocated')")
+    result = run(
+        sandbox, "b = bytearray(10 * 2**30)\nfor i in range(0, len(b), 4096):\n    b[i] = 1\nprint('allocated')"
+    )
     assert result.status in ("failed", "crash") and "allocated" not in result.output
     assert "MemoryError" in (result.detail or "") or result.status == "crash"
 

@@ -37,8 +37,10 @@ def _screened_outcomes(first, n, p):
 def test_screened_pass_at_k_is_exactly_unbiased(first, n):
     for p in PS:
         for k in range(1, first + 1):
-            expected = sum(prob * screened_pass_at_ks(first, total, c, [k])[k]
-                           for prob, total, c in _screened_outcomes(first, n, p))
+            expected = sum(
+                prob * screened_pass_at_ks(first, total, c, [k])[k]
+                for prob, total, c in _screened_outcomes(first, n, p)
+            )
             assert expected == pytest.approx(1 - (1 - p) ** k, abs=1e-12), (first, n, p, k)
 
 
@@ -95,7 +97,9 @@ def test_estimate_screens_first_rounds_and_stores_unbiased_figures(tmp_path, war
     """Problem i is right on samples whose index is below i (of 8): 0 and 8 stop after the screen
     of 4 (so does 4, right on all four screened samples); the others are sampled to n = 8."""
     path = tmp_path / "p.jsonl"
-    path.write_text("\n".join(json.dumps({"statement": f"Q{i}: what is {i}?", "answer": str(i)}) for i in (0, 2, 4, 8)) + "\n")
+    path.write_text(
+        "\n".join(json.dumps({"statement": f"Q{i}: what is {i}?", "answer": str(i)}) for i in (0, 2, 4, 8)) + "\n"
+    )
     ingest(warehouse, str(path), HardforgeConfig())
     cfg = RolloutConfig(n=8, k=[1, 4, 8], screen=4, batch_problems=4)
     right = {}  # problem -> samples handed out so far: stage 2 continues the index
@@ -108,11 +112,19 @@ def test_estimate_screens_first_rounds_and_stores_unbiased_figures(tmp_path, war
 
     engine = ScriptedEngine(script)
     summary = estimate(warehouse, engine, "p" * 32, select_problems(warehouse, None, None), cfg)
-    rows = {r["statement"].split(":")[0]: r for r in warehouse.arrow(
-        "SELECT statement, n, c, pass_at_1, pass_at_k, (SELECT count(*) FROM rollouts r WHERE r.problem_id = d.problem_id) AS stored "
-        "FROM difficulty d JOIN problems USING (problem_id)").to_pylist()}
+    rows = {
+        r["statement"].split(":")[0]: r
+        for r in warehouse.arrow(
+            "SELECT statement, n, c, pass_at_1, pass_at_k, (SELECT count(*) FROM rollouts r WHERE r.problem_id = d.problem_id) AS stored "
+            "FROM difficulty d JOIN problems USING (problem_id)"
+        ).to_pylist()
+    }
     assert {q: (r["n"], r["c"], r["stored"]) for q, r in rows.items()} == {
-        "Q0": (4, 0, 4), "Q2": (8, 2, 8), "Q4": (4, 4, 4), "Q8": (4, 4, 4)}
+        "Q0": (4, 0, 4),
+        "Q2": (8, 2, 8),
+        "Q4": (4, 4, 4),
+        "Q8": (4, 4, 4),
+    }
     assert dict(rows["Q2"]["pass_at_k"]) == pytest.approx(screened_pass_at_ks(4, 8, 2, [1, 4]))
     assert rows["Q2"]["pass_at_1"] == pytest.approx(screened_pass_at_ks(4, 8, 2, [1])[1])
     assert rows["Q0"]["pass_at_1"] == 0.0 and rows["Q8"]["pass_at_1"] == 1.0
@@ -126,8 +138,16 @@ def test_estimate_screens_first_rounds_and_stores_unbiased_figures(tmp_path, war
     problems = [{**p, "remeasure": True} for p in select_problems(warehouse, None, None)]
     estimate(warehouse, engine, "p" * 32, problems, cfg, since=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
     assert not {params.seed for _, params in engine.calls[2:]} & set(seeds)
-    again = {r["statement"].split(":")[0]: r for r in warehouse.arrow(
-        "SELECT statement, n, c, rounds, pass_at_1 FROM difficulty JOIN problems USING (problem_id)").to_pylist()}
-    assert {q: (r["n"], r["rounds"]) for q, r in again.items()} == {"Q0": (8, 2), "Q2": (16, 2), "Q4": (8, 2), "Q8": (8, 2)}
+    again = {
+        r["statement"].split(":")[0]: r
+        for r in warehouse.arrow(
+            "SELECT statement, n, c, rounds, pass_at_1 FROM difficulty JOIN problems USING (problem_id)"
+        ).to_pylist()
+    }
+    assert {q: (r["n"], r["rounds"]) for q, r in again.items()} == {
+        "Q0": (8, 2),
+        "Q2": (16, 2),
+        "Q4": (8, 2),
+        "Q8": (8, 2),
+    }
     assert again["Q2"]["pass_at_1"] == pytest.approx(screened_pass_at_ks(4, 8, 2, [1])[1])  # the same round twice
-

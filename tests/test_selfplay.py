@@ -47,7 +47,7 @@ def test_both_roles_need_two_prompts_a_step():
 
 def test_every_step_of_a_mixed_plan_holds_the_ratio():
     order = plan_mixed(solver_rows=5, proposer_rows=3, per_step=(3, 1), max_steps=4)
-    steps = [order[i * 4:(i + 1) * 4] for i in range(4)]
+    steps = [order[i * 4 : (i + 1) * 4] for i in range(4)]
     assert all(Counter(kind for kind, _ in step) == {"solver": 3, "proposer": 1} for step in steps)
     # the curriculum in order from the hardest, cycling; proposer prompts in order, cycling
     assert [i for kind, i in order if kind == "solver"] == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]
@@ -112,7 +112,9 @@ def test_the_trainer_pays_what_the_nightly_records(tmp_path):
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(ScriptedEngine(_solve), verifiers, cfg.rollouts, POLICY, "run")
         run_method(SqlmSynthesizer(cfg), nightly, service, limit=1)
-        recorded = nightly.arrow("SELECT reward, reason FROM synth_attempts ORDER BY json_extract(meta, '$.candidate')::INT").to_pylist()
+        recorded = nightly.arrow(
+            "SELECT reward, reason FROM synth_attempts ORDER BY json_extract(meta, '$.candidate')::INT"
+        ).to_pylist()
         (row,) = proposer_rows(SqlmSynthesizer(cfg), fresh, service, 1)
         judge = ProposerJudge({"sqlm": SqlmSynthesizer(cfg)}, service)
         rewards = judge.rewards([row] * len(PROPOSALS), PROPOSALS)
@@ -135,9 +137,13 @@ def test_repeats_of_the_warehouse_earn_nothing(tmp_path):
         service = RolloutService(ScriptedEngine(_solve), verifiers, cfg.rollouts, POLICY, "run")
         run_method(SqlmSynthesizer(cfg), warehouse, service, limit=1)
         (row,) = proposer_rows(SqlmSynthesizer(cfg), warehouse, service, 1)
-        assert json.loads(row["seed"])["key"] != json.loads(
-            warehouse.scalar("SELECT to_json(meta) FROM synth_attempts LIMIT 1"))["seed_key"]  # a fresh seed
-        rewards = ProposerJudge({"sqlm": SqlmSynthesizer(cfg)}, service, warehouse).rewards([row, row], PROPOSALS[:1] * 2)
+        assert (
+            json.loads(row["seed"])["key"]
+            != json.loads(warehouse.scalar("SELECT to_json(meta) FROM synth_attempts LIMIT 1"))["seed_key"]
+        )  # a fresh seed
+        rewards = ProposerJudge({"sqlm": SqlmSynthesizer(cfg)}, service, warehouse).rewards(
+            [row, row], PROPOSALS[:1] * 2
+        )
     assert rewards == [SqlmSynthesizer.invalid_reward] * 2
 
 
@@ -168,8 +174,15 @@ class CountingSynth(Synthesizer):
         return Candidate(seed, index, prompt, output, problem, None if digits else "unparsable: no digits")
 
     def validate(self, service, candidates):
-        return [Decision(len(c.problem["answer"]) % 2 == 0, None if len(c.problem["answer"]) % 2 == 0 else "odd",
-                         {"reward": float(len(c.problem["answer"]) % 2 == 0)}, provenance="checked") for c in candidates]
+        return [
+            Decision(
+                len(c.problem["answer"]) % 2 == 0,
+                None if len(c.problem["answer"]) % 2 == 0 else "odd",
+                {"reward": float(len(c.problem["answer"]) % 2 == 0)},
+                provenance="checked",
+            )
+            for c in candidates
+        ]
 
 
 @pytest.mark.slow
@@ -203,22 +216,33 @@ def test_train_the_proposer_of_a_scripted_method_then_both_roles(real_config, da
 
     # both: a curriculum of 4 rows measured for the trained policy, 3 solver + 1 proposer prompts a step
     path = tmp_path / "easy.jsonl"
-    path.write_text("".join(json.dumps({"statement": f"What is {n} + 1?", "answer": str(n + 1)}) + "\n" for n in range(4)))
+    path.write_text(
+        "".join(json.dumps({"statement": f"What is {n} + 1?", "answer": str(n + 1)}) + "\n" for n in range(4))
+    )
     ingest(warehouse, str(path), real_config)
+
     def one_right(chat, n):  # pass@1 = 1/4 on every row: all in the band
         number = int(chat[0]["content"].split("What is ")[1].split(" +")[0])
         return [rf"\boxed{{{number + 1}}}"] + ["?"] * (n - 1)
 
-    estimate(warehouse, ScriptedEngine(one_right), alone.policy.policy_id,
-             select_problems(warehouse, None, None), real_config.rollouts)
-    exported = export_curriculum(warehouse, alone.policy.policy_id, real_config.curriculum, real_config.rollouts,
-                                 data_dir / "curricula")
+    estimate(
+        warehouse,
+        ScriptedEngine(one_right),
+        alone.policy.policy_id,
+        select_problems(warehouse, None, None),
+        real_config.rollouts,
+    )
+    exported = export_curriculum(
+        warehouse, alone.policy.policy_id, real_config.curriculum, real_config.rollouts, data_dir / "curricula"
+    )
     real_config.train.per_device_train_batch_size = 8  # 4 prompts a step
     real_config.train.proposer_share = 0.25
     # and the recipes beside the roles run for real: GSPO's sequence ratios, DAPO's overlong term
     real_config.train.importance_sampling_level, real_config.train.overlong_buffer = "sequence", 4
     mixed = train(warehouse, real_config, role="both", max_steps=2)
-    assert mixed.policy.parent_policy_id == alone.policy.policy_id and mixed.policy.curriculum_id == exported.curriculum_id
+    assert (
+        mixed.policy.parent_policy_id == alone.policy.policy_id and mixed.policy.curriculum_id == exported.curriculum_id
+    )
     assert mixed.positions_seen == [p for p in (0, 1, 2, 3, 0, 1) for _ in range(2)]  # 3 solver prompts x G a step
     assert [m["proposer"]["counting"]["proposals"] for m in mixed.metrics] == [2, 2]  # 1 proposer prompt x G a step
     meta = json.loads(warehouse.scalar("SELECT meta FROM policies WHERE policy_id = ?", [mixed.policy.policy_id]))
@@ -229,9 +253,12 @@ def test_train_the_proposer_of_a_scripted_method_then_both_roles(real_config, da
 def test_train_the_self_questioning_proposer_from_the_cli(data_dir, bundled_model):
     """The real method, the real model, through the CLI: proposals the live policy solves."""
     env = {
-        "HARDFORGE_ENGINE__MODEL": str(bundled_model), "HARDFORGE_ENGINE__BACKEND": "transformers",
-        "HARDFORGE_TRAIN__NUM_GENERATIONS": "2", "HARDFORGE_TRAIN__PER_DEVICE_TRAIN_BATCH_SIZE": "2",
-        "HARDFORGE_TRAIN__MAX_COMPLETION_LENGTH": "48", "HARDFORGE_SYNTH__SQLM__SOLVERS": "3",
+        "HARDFORGE_ENGINE__MODEL": str(bundled_model),
+        "HARDFORGE_ENGINE__BACKEND": "transformers",
+        "HARDFORGE_TRAIN__NUM_GENERATIONS": "2",
+        "HARDFORGE_TRAIN__PER_DEVICE_TRAIN_BATCH_SIZE": "2",
+        "HARDFORGE_TRAIN__MAX_COMPLETION_LENGTH": "48",
+        "HARDFORGE_SYNTH__SQLM__SOLVERS": "3",
     }
     result = run_cli(data_dir, "train", "--role", "proposer", "--method", "sqlm", "--max-steps", "1", **env)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -239,7 +266,9 @@ def test_train_the_self_questioning_proposer_from_the_cli(data_dir, bundled_mode
     from warehouse.db import Warehouse
 
     warehouse = Warehouse(data_dir)
-    policies = warehouse.arrow("SELECT parent_policy_id, curriculum_id, meta FROM policies ORDER BY created_at").to_pylist()
+    policies = warehouse.arrow(
+        "SELECT parent_policy_id, curriculum_id, meta FROM policies ORDER BY created_at"
+    ).to_pylist()
     assert len(policies) == 2 and policies[1]["parent_policy_id"] and policies[1]["curriculum_id"] is None
     assert json.loads(policies[1]["meta"])["proposer_methods"] == ["sqlm"]
 
@@ -256,8 +285,8 @@ def test_a_method_that_needs_the_warehouse_is_refused_as_a_proposer(tmp_path):
         proposer_methods(config)
 
 
-
 # -- the red team's attacks on the proposer reward (each paid before its fix)
+
 
 def _judge(tmp_path, method_cls, script, cfg=None):
     from warehouse.db import Warehouse
@@ -268,12 +297,18 @@ def _judge(tmp_path, method_cls, script, cfg=None):
     verifiers = VerifierSet(cfg)
     service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
     method = method_cls(cfg)
-    return method, proposer_rows(method, warehouse, service, 1), ProposerJudge({method.name: method}, service), verifiers
+    return (
+        method,
+        proposer_rows(method, warehouse, service, 1),
+        ProposerJudge({method.name: method}, service),
+        verifiers,
+    )
 
 
 def test_a_respelled_or_repeated_proposal_is_paid_once(tmp_path):
-    """"12+30", "what is 12 + 30 ?" and "12.0 + 30" are the problem already proposed in this group;
+    """ "12+30", "what is 12 + 30 ?" and "12.0 + 30" are the problem already proposed in this group;
     the same proposal at a later step is a repeat too (the judge remembers, as the nightly does)."""
+
     def solve(chat, n):
         return PROPOSALS[:n] if "arithmetic problem" in chat[0]["content"] else ["42", "42", "41", "42"][:n]
 
@@ -287,8 +322,9 @@ def test_a_respelled_or_repeated_proposal_is_paid_once(tmp_path):
 
 
 def test_words_that_change_the_expression_are_not_checked(tmp_path):
-    """"Subtract seven from that" beside "12 + 30": the policy's 42 is wrong, and the arithmetic
+    """ "Subtract seven from that" beside "12 + 30": the policy's 42 is wrong, and the arithmetic
     check no longer agrees with it; with the policy as the only other checker, nothing pays."""
+
     def solve(chat, n):
         content = chat[0]["content"]
         if "arithmetic problem" in content:
@@ -370,9 +406,14 @@ def test_a_night_with_nothing_to_train_skips_the_stage(tmp_path, monkeypatch):
     result = pipeline._train(Session(), {"role": "proposer"})
     assert result == {"skipped": "no proposer prompts: every method's fresh seeds ran out.", "role": "proposer"}
     train_artifacts(None, result)  # nothing to draw, no error
-    counts = {"ingest": [], "synthesize": [], "filter": {"checked": {}, "dropped": {}}, "train": result,
-              "estimate": {"policy_id": POLICY, "estimated": 0, "already_done": 0, "rollouts": 0, "correct": 0},
-              "export": {"curriculum_id": "c" * 32, "items": 0, "shards": 0, "out_dir": "x"}}
+    counts = {
+        "ingest": [],
+        "synthesize": [],
+        "filter": {"checked": {}, "dropped": {}},
+        "train": result,
+        "estimate": {"policy_id": POLICY, "estimated": 0, "already_done": 0, "rollouts": 0, "correct": 0},
+        "export": {"curriculum_id": "c" * 32, "items": 0, "shards": 0, "out_dir": "x"},
+    }
     assert "| train | skipped (proposer): no proposer prompts" in nightly_summary(None, counts)
 
 
@@ -384,12 +425,19 @@ def test_an_svs_variant_that_changed_its_answer_is_not_paid(tmp_path):
     cfg = HardforgeConfig(data_dir=tmp_path)
     method = SvsSynthesizer(cfg)
     seed = Seed("r", "p", {"statement": "What is 40 + 2?", "answer": "42"})
-    candidates = [Candidate(seed, i, "", "", {"domain": "math", "statement": s, "answer": "42"})
-                  for i, s in enumerate(["What is 6 * 8?", "What is 6 * 7?", "A crate holds 6 rows of 7. How many?"])]
-    decisions = [Decision(True, None, {"reward": 1.0}, provenance="inherited", checks={"base": "inherited", "checks": []})
-                 for _ in candidates]
+    candidates = [
+        Candidate(seed, i, "", "", {"domain": "math", "statement": s, "answer": "42"})
+        for i, s in enumerate(["What is 6 * 8?", "What is 6 * 7?", "A crate holds 6 rows of 7. How many?"])
+    ]
+    decisions = [
+        Decision(True, None, {"reward": 1.0}, provenance="inherited", checks={"base": "inherited", "checks": []})
+        for _ in candidates
+    ]
     with VerifierSet(cfg) as verifiers:
         method._check_arithmetic(RolloutService(None, verifiers, cfg.rollouts, POLICY, "run"), candidates, decisions)
     assert [(d.accepted, d.provenance, d.meta["reward"]) for d in decisions] == [
-        (False, "inherited", 0.0), (True, "checked", 1.0), (True, "inherited", 1.0)]
+        (False, "inherited", 0.0),
+        (True, "checked", 1.0),
+        (True, "inherited", 1.0),
+    ]
     assert "label check failed: arithmetic" in decisions[0].reason

@@ -28,14 +28,25 @@ T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def _problems(source, count):
-    return [Problem(problem_id=problem_id("math", f"{source} {i}: what is {i}?", str(i)), domain="math",
-                    statement=f"{source} {i}: what is {i}?", answer=str(i), verifier="math", source=source,
-                    created_at=T0 + dt.timedelta(minutes=i)) for i in range(count)]
+    return [
+        Problem(
+            problem_id=problem_id("math", f"{source} {i}: what is {i}?", str(i)),
+            domain="math",
+            statement=f"{source} {i}: what is {i}?",
+            answer=str(i),
+            verifier="math",
+            source=source,
+            created_at=T0 + dt.timedelta(minutes=i),
+        )
+        for i in range(count)
+    ]
 
 
 def _measure(warehouse, cfg, policy, problems, c_of_4):
-    rows = [difficulty_from_counts(p.problem_id, policy, sampling_key(cfg.rollouts, p.model_dump()), 4, c, [1], T0)
-            for p, c in zip(problems, c_of_4, strict=True)]
+    rows = [
+        difficulty_from_counts(p.problem_id, policy, sampling_key(cfg.rollouts, p.model_dump()), 4, c, [1], T0)
+        for p, c in zip(problems, c_of_4, strict=True)
+    ]
     warehouse.insert_records("difficulty", rows)
 
 
@@ -67,17 +78,22 @@ def test_decided_problems_and_dead_sources_are_passed_over_but_rechecked(warehou
     decided = [p.problem_id for p in [*easy[:20], *history["hard"][:4]]]  # all wrong or all right under OLD
     rechecked = [pid for pid in decided if pid in ids]
     assert rechecked == [pid for pid in decided if recheck_draw(pid, NEW, 0) < 0.2]
-    assert rule.passed_over["never solved by an earlier policy"] + rule.passed_over["always solved by an earlier policy"] \
-        == len(decided) - len(rechecked)
+    assert rule.passed_over["never solved by an earlier policy"] + rule.passed_over[
+        "always solved by an earlier policy"
+    ] == len(decided) - len(rechecked)
     hard_left = [p.problem_id for p in history["hard"][4:]]
     assert any(pid in ids for pid in hard_left)  # a dead source still gets a problem: never starved
-    assert rule.passed_over.get("source hard: none in band of 4 measured", 0) == 4 - sum(pid in ids for pid in hard_left)
+    assert rule.passed_over.get("source hard: none in band of 4 measured", 0) == 4 - sum(
+        pid in ids for pid in hard_left
+    )
 
 
 def test_the_selection_is_deterministic_given_the_seed(warehouse, cfg, history):
     def run(seed):
-        return [p["problem_id"] for p in nightly_selection(warehouse, cfg.rollouts, NEW, None, 30,
-                                                           signal=SignalRule(seed=seed))]
+        return [
+            p["problem_id"]
+            for p in nightly_selection(warehouse, cfg.rollouts, NEW, None, 30, signal=SignalRule(seed=seed))
+        ]
 
     assert run(0) == run(0)
     assert run(0) != run(1)  # another seed re-checks other problems
@@ -120,17 +136,25 @@ def test_measured_problems_stay_unbiased_under_the_rule(warehouse, cfg, history)
     assert all(not p.get("remeasure") for p in chosen)  # nothing of NEW's own was measured: no pooling
 
 
-@pytest.mark.parametrize(("current", "success", "expected"), [
-    (0, None, 0), (0, 0.1, 0), (2, 0.1, 1), (1, 0.5, 1), (1, 0.71, 2), (3, 0.95, 3), (1, 0.3, 1), (1, 0.7, 1)])
+@pytest.mark.parametrize(
+    ("current", "success", "expected"),
+    [(0, None, 0), (0, 0.1, 0), (2, 0.1, 1), (1, 0.5, 1), (1, 0.71, 2), (3, 0.95, 3), (1, 0.3, 1), (1, 0.7, 1)],
+)
 def test_next_level_follows_reasoning_gyms_thresholds(current, success, expected):
     assert next_level(current, success, top=3) == expected
 
 
 def _measure_all(warehouse, cfg, policy, source, c_of_4, when=T0):
-    rows = warehouse.arrow("SELECT problem_id, domain, verifier, source FROM problems WHERE source = ? ORDER BY problem_id",
-                           [source]).to_pylist()
-    warehouse.insert_records("difficulty", [
-        difficulty_from_counts(r["problem_id"], policy, sampling_key(cfg.rollouts, r), 4, c_of_4, [1], when) for r in rows])
+    rows = warehouse.arrow(
+        "SELECT problem_id, domain, verifier, source FROM problems WHERE source = ? ORDER BY problem_id", [source]
+    ).to_pylist()
+    warehouse.insert_records(
+        "difficulty",
+        [
+            difficulty_from_counts(r["problem_id"], policy, sampling_key(cfg.rollouts, r), 4, c_of_4, [1], when)
+            for r in rows
+        ],
+    )
 
 
 def test_auto_levels_move_with_the_policy_and_never_reuse_the_probes_seed(warehouse):
@@ -145,14 +169,22 @@ def test_auto_levels_move_with_the_policy_and_never_reuse_the_probes_seed(wareho
     second = ingest(warehouse, spec, cfg).as_dict()
     assert second["chosen"] == {"level": 0, "seed": 2} and second["inserted"] == 4  # seed 1 is the probe's
     # a problem of the batch that a filter dropped is never measured, and does not hold the next batch back
-    dropped, *rest = warehouse.arrow("SELECT problem_id, domain, verifier, source FROM problems WHERE "
-                                     "json_extract(extra, '$.gym.seed')::INT = 2 ORDER BY problem_id").to_pylist()
-    warehouse.insert_records("filter_verdicts", [FilterVerdict(problem_id=dropped["problem_id"], filter="exact_dedup", keep=False,
-                                                               created_at=T0)])
-    warehouse.insert_records("difficulty", [difficulty_from_counts(r["problem_id"], OLD, sampling_key(cfg.rollouts, r), 4, 2, [1], T0)
-                                            for r in rest])
+    dropped, *rest = warehouse.arrow(
+        "SELECT problem_id, domain, verifier, source FROM problems WHERE "
+        "json_extract(extra, '$.gym.seed')::INT = 2 ORDER BY problem_id"
+    ).to_pylist()
+    warehouse.insert_records(
+        "filter_verdicts",
+        [FilterVerdict(problem_id=dropped["problem_id"], filter="exact_dedup", keep=False, created_at=T0)],
+    )
+    warehouse.insert_records(
+        "difficulty",
+        [difficulty_from_counts(r["problem_id"], OLD, sampling_key(cfg.rollouts, r), 4, 2, [1], T0) for r in rest],
+    )
     third = ingest(warehouse, spec, cfg).as_dict()
     assert third["chosen"] == {"level": 0, "seed": 3} and third["inserted"] == 4
-    _measure_all(warehouse, cfg, NEW, "gym:products", 4, T0 + dt.timedelta(days=1))  # the newer policy solves level 0: up
+    _measure_all(
+        warehouse, cfg, NEW, "gym:products", 4, T0 + dt.timedelta(days=1)
+    )  # the newer policy solves level 0: up
     request = choose_level(warehouse, gym.parse_request(spec), cfg)
     assert (request.levels, request.seed) == ((1,), 0)

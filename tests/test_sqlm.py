@@ -54,7 +54,11 @@ def test_topic_examples_are_found():
     ("output", "v1", "v2"),
     [
         ("What is 12 + 30?", "What is 12 + 30?", None),
-        ("1. A...\n2. B...\nSelected Question: Solve 2x + 3 = 7.", "1. A...\n2. B...\nSelected Question: Solve 2x + 3 = 7.", "Solve 2x + 3 = 7."),
+        (
+            "1. A...\n2. B...\nSelected Question: Solve 2x + 3 = 7.",
+            "1. A...\n2. B...\nSelected Question: Solve 2x + 3 = 7.",
+            "Solve 2x + 3 = 7.",
+        ),
         ("Selected Question: first\nselected question:  the last one ", None, "the last one"),
         ("<think>hmm</think>  What is 9 * 9?  ", "What is 9 * 9?", None),
         ("   ", None, None),
@@ -100,7 +104,9 @@ def test_every_math_path_with_exact_outputs(warehouse):
     report = _run(warehouse, cfg, script, limit=1)
     assert (report.seeds, report.candidates, report.extractable, report.accepted) == (1, 4, 4, 1)
     assert dict(report.reasons) == {"too easy": 1, "no answer": 1, "no majority": 1}
-    (problem,) = warehouse.arrow("SELECT statement, answer, source, method_meta, label_provenance FROM problems").to_pylist()
+    (problem,) = warehouse.arrow(
+        "SELECT statement, answer, source, method_meta, label_provenance FROM problems"
+    ).to_pylist()
     assert (problem["statement"], problem["answer"], problem["source"]) == ("What is 12 + 30?", "42", "sqlm")
     assert problem["label_provenance"] == "checked"  # exact arithmetic agreed with the vote
     meta = json.loads(problem["method_meta"])
@@ -131,17 +137,24 @@ def test_each_batch_proposes_with_its_own_seed(warehouse):
     each batch's seed comes from its seed keys."""
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     cfg.synth.sqlm.batch_seeds = 1
-    engine = ScriptedEngine(lambda chat, n: ["What is 1 + 1?"] * n if "arithmetic problem" in chat[0]["content"] else ["2"] * n)
+    engine = ScriptedEngine(
+        lambda chat, n: ["What is 1 + 1?"] * n if "arithmetic problem" in chat[0]["content"] else ["2"] * n
+    )
     with VerifierSet(cfg) as verifiers:
-        run_method(SqlmSynthesizer(cfg), warehouse, RolloutService(engine, verifiers, cfg.rollouts, POLICY, "run"), limit=3)
+        run_method(
+            SqlmSynthesizer(cfg), warehouse, RolloutService(engine, verifiers, cfg.rollouts, POLICY, "run"), limit=3
+        )
     proposals = [params.seed for prompts, params in engine.calls if "arithmetic problem" in prompts[0][0]["content"]]
     assert len(proposals) == 3 and len(set(proposals)) == 3
     # the same seed keys give the same seed: a batch rerun after a kill samples as it did
     from synth.base import Seed
     from synth.runner import proposal_seed
 
-    assert proposal_seed(0, [Seed("arithmetic#0", None)]) == proposal_seed(0, [Seed("arithmetic#0", None)]) != proposal_seed(
-        0, [Seed("arithmetic#1", None)])
+    assert (
+        proposal_seed(0, [Seed("arithmetic#0", None)])
+        == proposal_seed(0, [Seed("arithmetic#0", None)])
+        != proposal_seed(0, [Seed("arithmetic#1", None)])
+    )
 
 
 def _sent_batches(cfg, service):
@@ -154,7 +167,9 @@ def _sent_batches(cfg, service):
 
     class Future:
         def __init__(self, prompts):
-            self.value = pickle.loads(pickle.dumps(propose(SqlmSynthesizer(cfg), service, pickle.loads(pickle.dumps(prompts)))))
+            self.value = pickle.loads(
+                pickle.dumps(propose(SqlmSynthesizer(cfg), service, pickle.loads(pickle.dumps(prompts))))
+            )
             outstanding["now"] += 1
             outstanding["most"] = max(outstanding["most"], outstanding["now"])
 
@@ -174,7 +189,9 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
         content = chat[0]["content"]
         if "arithmetic problem" in content:
             return ["What is 12 + 30?", "What is 2 + 2?", "Compute 7 * 6 - 1."][:n]
-        return {"12 + 30": ["42", "42", "41", "x"], "2 + 2": ["4"] * 4}.get(content.split("?")[0][-7:], ["41", "40", "39", "42"])[:n]
+        return {"12 + 30": ["42", "42", "41", "x"], "2 + 2": ["4"] * 4}.get(
+            content.split("?")[0][-7:], ["41", "40", "39", "42"]
+        )[:n]
 
     cfg = HardforgeConfig(data_dir=tmp_path)
     cfg.synth.sqlm.batch_seeds = 1
@@ -185,15 +202,23 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
         with VerifierSet(cfg) as verifiers:
             service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
             future, outstanding = _sent_batches(cfg, service)
-            report = run_method(SqlmSynthesizer(cfg), warehouse, service, limit=3,
-                                submit=future if name == "sent" else None, in_flight=2)
+            report = run_method(
+                SqlmSynthesizer(cfg),
+                warehouse,
+                service,
+                limit=3,
+                submit=future if name == "sent" else None,
+                in_flight=2,
+            )
         # later seeds propose the same problems: duplicates of the first batch's, never solved again
         # in process; in flight, caught where the batch is stored (the same rows either way)
         assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 1, 6)
         if name == "sent":
             assert outstanding["most"] == 2  # two batches in flight, never more
-        tables[name] = [warehouse.arrow(f"SELECT * EXCLUDE (created_at) FROM {t} ORDER BY ALL").to_pylist()
-                        for t in ("synth_attempts", "problems")]
+        tables[name] = [
+            warehouse.arrow(f"SELECT * EXCLUDE (created_at) FROM {t} ORDER BY ALL").to_pylist()
+            for t in ("synth_attempts", "problems")
+        ]
         tables[name].append(warehouse.arrow("SELECT problem_id, n, c FROM difficulty ORDER BY ALL").to_pylist())
     assert tables["sent"] == tables["here"]
 
@@ -225,8 +250,12 @@ def test_unparsable_proposals_and_code_topic(warehouse, monkeypatch):
     report = _run(warehouse, cfg, script, limit=2)
     assert (report.candidates, report.extractable, report.accepted) == (4, 2, 2)
     assert dict(report.reasons) == {"unparsable": 2}
-    rows = {r["source"]: r for r in warehouse.arrow(
-        "SELECT source, verifier, answer, method_meta, label_provenance, label_checks FROM problems").to_pylist()}
+    rows = {
+        r["source"]: r
+        for r in warehouse.arrow(
+            "SELECT source, verifier, answer, method_meta, label_provenance, label_checks FROM problems"
+        ).to_pylist()
+    }
     assert rows["sqlm"]["answer"] == "2"
     # the vote said 2; programs run in the sandbox computed 2: the label is checked, not voted
     assert rows["sqlm"]["label_provenance"] == rows["sqlm:code"]["label_provenance"] == "checked"

@@ -21,8 +21,14 @@ def _rows(data_dir, sql):
 
 def _stop_when_measuring(data_dir, args, env, sig):
     """Start the CLI, wait until its first difficulty row is stored, send ``sig``, and wait."""
-    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", *args], cwd=ROOT, env=cli_env(data_dir, **env),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", *args],
+        cwd=ROOT,
+        env=cli_env(data_dir, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 400
     while time.monotonic() < deadline and proc.poll() is None:
         if (data_dir / "warehouse.duckdb").exists() and _rows(data_dir, "SELECT count(*) AS n FROM difficulty")[0]["n"]:
@@ -42,8 +48,12 @@ def _stop_when_measuring(data_dir, args, env, sig):
 
 
 def test_sigterm_stops_a_nightly_and_a_rerun_resumes(tmp_path, bundled_model):
-    env = nightly_env(bundled_model, HARDFORGE_NIGHTLY__SEEDS='["gym:chain_sum"]', HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="30",
-                      HARDFORGE_PROGRESS_EVERY_S="1")
+    env = nightly_env(
+        bundled_model,
+        HARDFORGE_NIGHTLY__SEEDS='["gym:chain_sum"]',
+        HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="30",
+        HARDFORGE_PROGRESS_EVERY_S="1",
+    )
     code, stderr = _stop_when_measuring(tmp_path, ["run", "nightly"], env, signal.SIGTERM)
     assert code == 143, stderr[-2000:]
     assert "stopped by SIGTERM" in stderr and "internal error" not in stderr
@@ -63,16 +73,25 @@ def test_sigterm_stops_a_nightly_and_a_rerun_resumes(tmp_path, bundled_model):
     selected = counts["selected"]
     # stderr is a pipe here: the estimate wrote progress lines, the last one at 100%
     lines = [line for line in again.stderr.splitlines() if " | progress | estimate: " in line]
-    assert lines and f"estimate: {selected - partial}/{selected - partial} problems (100%)" in lines[-1], again.stderr[-2000:]
+    assert lines and f"estimate: {selected - partial}/{selected - partial} problems (100%)" in lines[-1], again.stderr[
+        -2000:
+    ]
     assert all("problems/s" in line and "ETA" in line for line in lines)
     assert counts["resumed"] and counts["already_done"] == partial and counts["estimated"] == selected - partial
-    assert _rows(tmp_path, "SELECT count(*) AS n, count(DISTINCT problem_id) AS p FROM rollouts WHERE problem_id NOT IN "
-                           "(SELECT problem_id FROM filter_verdicts WHERE filter = 'heldout')")[0] == {"n": 2 * selected, "p": selected}
+    assert _rows(
+        tmp_path,
+        "SELECT count(*) AS n, count(DISTINCT problem_id) AS p FROM rollouts WHERE problem_id NOT IN "
+        "(SELECT problem_id FROM filter_verdicts WHERE filter = 'heldout')",
+    )[0] == {"n": 2 * selected, "p": selected}
 
 
 def test_ctrl_c_stops_an_estimate(tmp_path, bundled_model):
-    env = {"HARDFORGE_ENGINE__MODEL": str(bundled_model), "HARDFORGE_ENGINE__BACKEND": "transformers",
-           "HARDFORGE_ROLLOUTS__BATCH_PROBLEMS": "1", "HARDFORGE_ROLLOUTS__MAX_TOKENS": "24"}
+    env = {
+        "HARDFORGE_ENGINE__MODEL": str(bundled_model),
+        "HARDFORGE_ENGINE__BACKEND": "transformers",
+        "HARDFORGE_ROLLOUTS__BATCH_PROBLEMS": "1",
+        "HARDFORGE_ROLLOUTS__MAX_TOKENS": "24",
+    }
     assert run_cli(tmp_path, "ingest", "gym:chain_sum", "--size", "6").returncode == 0
     code, stderr = _stop_when_measuring(tmp_path, ["estimate", "--n", "2", "--k", "1,2"], env, signal.SIGINT)
     assert code == 130, stderr[-2000:]

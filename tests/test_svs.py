@@ -18,13 +18,19 @@ def run_svs(warehouse, engine, policy_id, cfg, limit=None):
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(engine, verifiers, cfg.rollouts, policy_id, "run")
         return run_method(SvsSynthesizer(cfg), warehouse, service, limit=limit)
+
+
 ORIGINAL = "What is the sum of the first three positive integers, written as a number?"
 
 
 def _seeded(tmp_path, warehouse, correct_of_8=2):
     path = tmp_path / "p.jsonl"
-    path.write_text(json.dumps({"statement": ORIGINAL, "answer": "6"}) + "\n"
-                    + json.dumps({"statement": "Always solved: what is one plus zero, as a number?", "answer": "1"}) + "\n")
+    path.write_text(
+        json.dumps({"statement": ORIGINAL, "answer": "6"})
+        + "\n"
+        + json.dumps({"statement": "Always solved: what is one plus zero, as a number?", "answer": "1"})
+        + "\n"
+    )
     ingest(warehouse, str(path), HardforgeConfig())
     cfg = HardforgeConfig()
     cfg.rollouts.screen = None  # one fixed round of 8: the script's counts are exact
@@ -70,9 +76,12 @@ def test_svs_every_path_with_exact_outputs(tmp_path, warehouse):
     attempts = warehouse.arrow("SELECT accepted, reason, candidate, parent_id, meta FROM synth_attempts").to_pylist()
     assert len(attempts) == 10 and all(a["accepted"] or a["reason"] for a in attempts)
     reasons = sorted(a["reason"] for a in attempts if a["reason"] and a["reason"].startswith(("duplicate", "gate")))
-    assert reasons == ["duplicate: the same proposal as candidate 0 of this batch", "duplicate: the same proposal as candidate 3 of this batch",
-                       *[f"gate: near-copy: 100% the same text as '{ORIGINAL[:60]}'"] * 2,
-                       *["gate: states its own answer: an 'answer is ...' phrase"] * 2]
+    assert reasons == [
+        "duplicate: the same proposal as candidate 0 of this batch",
+        "duplicate: the same proposal as candidate 3 of this batch",
+        *[f"gate: near-copy: 100% the same text as '{ORIGINAL[:60]}'"] * 2,
+        *["gate: states its own answer: an 'answer is ...' phrase"] * 2,
+    ]
     (variant,) = warehouse.arrow("SELECT * FROM problems WHERE source = 'svs'").to_pylist()
     parent = warehouse.scalar("SELECT problem_id FROM problems WHERE statement = ?", [ORIGINAL])
     assert (variant["parent_id"], variant["answer"]) == (parent, "6")
@@ -86,11 +95,15 @@ def test_svs_every_path_with_exact_outputs(tmp_path, warehouse):
     from schemas.prompts import sampling_key
     from synth.runner import acceptance_key
 
-    row = warehouse.arrow("SELECT n, c, pass_at_1, sampling_key FROM difficulty WHERE problem_id = ?", [variant["problem_id"]]).to_pylist()
+    row = warehouse.arrow(
+        "SELECT n, c, pass_at_1, sampling_key FROM difficulty WHERE problem_id = ?", [variant["problem_id"]]
+    ).to_pylist()
     solver_key = sampling_key(cfg.rollouts.model_copy(update={"n": 5}), variant)
     assert row == [{"n": 5, "c": 3, "pass_at_1": 0.6, "sampling_key": acceptance_key(solver_key)}]
-    stored = warehouse.arrow("SELECT count(*) AS n, count(DISTINCT seed) AS seeds FROM rollouts WHERE problem_id = ?",
-                             [variant["problem_id"]]).to_pylist()
+    stored = warehouse.arrow(
+        "SELECT count(*) AS n, count(DISTINCT seed) AS seeds FROM rollouts WHERE problem_id = ?",
+        [variant["problem_id"]],
+    ).to_pylist()
     assert stored == [{"n": 5, "seeds": 1}]
     accepted = warehouse.arrow("SELECT attempt_id FROM synth_attempts WHERE accepted").column("attempt_id").to_pylist()
     assert accepted == [variant["source_ref"]]
@@ -146,7 +159,9 @@ def test_svs_on_the_real_model(real_config, data_dir):
     assert all(a["accepted"] or a["reason"] for a in attempts)
     assert {a["parent_id"] for a in attempts} <= {s.parent_id for s in seeds}
     for variant in warehouse.arrow("SELECT parent_id, answer FROM problems WHERE source = 'svs'").to_pylist():
-        assert variant["answer"] == warehouse.scalar("SELECT answer FROM problems WHERE problem_id = ?", [variant["parent_id"]])
+        assert variant["answer"] == warehouse.scalar(
+            "SELECT answer FROM problems WHERE problem_id = ?", [variant["parent_id"]]
+        )
     print(json.dumps(report.as_dict()))
 
 
@@ -168,10 +183,19 @@ def test_a_trained_policy_seeds_from_its_parents_measurements(tmp_path, warehous
 
     cfg = _seeded(tmp_path, warehouse)
     child = "c" * 32
-    warehouse.upsert_records("policies", [
-        Policy(policy_id=POLICY, name="base", model_path="/m/base", created_at=dt.datetime.now(dt.UTC)),
-        Policy(policy_id=child, name="base-grpo-1", model_path="/m/child", parent_policy_id=POLICY, created_at=dt.datetime.now(dt.UTC)),
-    ])
+    warehouse.upsert_records(
+        "policies",
+        [
+            Policy(policy_id=POLICY, name="base", model_path="/m/base", created_at=dt.datetime.now(dt.UTC)),
+            Policy(
+                policy_id=child,
+                name="base-grpo-1",
+                model_path="/m/child",
+                parent_policy_id=POLICY,
+                created_at=dt.datetime.now(dt.UTC),
+            ),
+        ],
+    )
     own = SvsSynthesizer(cfg).seeds(warehouse, POLICY)
     inherited = SvsSynthesizer(cfg).seeds(warehouse, child)
     assert len(own) == 2 and [s.key for s in inherited] == [s.key for s in own]
@@ -180,5 +204,11 @@ def test_a_trained_policy_seeds_from_its_parents_measurements(tmp_path, warehous
     # once the child is measured, its own measurements decide (here: nothing in band, so no seed)
     from rollouts.estimate import estimate, select_problems
 
-    estimate(warehouse, ScriptedEngine(lambda chat, n: [r"\boxed{0}"] * n), child, select_problems(warehouse, None, None), cfg.rollouts)
+    estimate(
+        warehouse,
+        ScriptedEngine(lambda chat, n: [r"\boxed{0}"] * n),
+        child,
+        select_problems(warehouse, None, None),
+        cfg.rollouts,
+    )
     assert SvsSynthesizer(cfg).seeds(warehouse, child) == []

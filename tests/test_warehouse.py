@@ -10,8 +10,12 @@ from warehouse.db import Warehouse
 from warehouse.migrations import LATEST_VERSION
 
 DUCK_TO_ARROW = {
-    "VARCHAR": "string", "JSON": "string", "BIGINT": "int64", "DOUBLE": "double",
-    "BOOLEAN": "bool", "TIMESTAMP WITH TIME ZONE": "timestamp[us, tz=UTC]",
+    "VARCHAR": "string",
+    "JSON": "string",
+    "BIGINT": "int64",
+    "DOUBLE": "double",
+    "BOOLEAN": "bool",
+    "TIMESTAMP WITH TIME ZONE": "timestamp[us, tz=UTC]",
     "MAP(BIGINT, DOUBLE)": "map<int64, double>",
 }
 
@@ -21,7 +25,8 @@ def test_migrated_tables_match_record_types(warehouse):
         for name, spec in TABLES.items():
             rows = con.execute(
                 "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
-                "WHERE table_name = ? ORDER BY ordinal_position", [name]
+                "WHERE table_name = ? ORDER BY ordinal_position",
+                [name],
             ).fetchall()
             schema = arrow_schema(spec.record)
             assert [r[0] for r in rows] == schema.names, name
@@ -64,8 +69,7 @@ def test_newer_database_is_refused(data_dir, warehouse):
 def test_insert_is_idempotent(warehouse):
     now = dt.datetime.now(dt.UTC)
     rows = [
-        Quarantine(quarantine_id=str(i % 3), source="s", locator=str(i), reason="r", created_at=now)
-        for i in range(6)
+        Quarantine(quarantine_id=str(i % 3), source="s", locator=str(i), reason="r", created_at=now) for i in range(6)
     ]
     assert warehouse.insert_records("quarantine", rows) == 3
     assert warehouse.insert_records("quarantine", rows) == 0
@@ -87,7 +91,9 @@ con.close()
 
 
 def _hold_lock(path, seconds):
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(path), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "locked"
     return proc
 

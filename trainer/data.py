@@ -68,7 +68,9 @@ def split_step(per_step: int, role: Role, proposer_share: float) -> tuple[int, i
     return per_step - proposer, proposer
 
 
-def plan_mixed(solver_rows: int, proposer_rows: int, per_step: tuple[int, int], max_steps: int) -> list[tuple[str, int]]:
+def plan_mixed(
+    solver_rows: int, proposer_rows: int, per_step: tuple[int, int], max_steps: int
+) -> list[tuple[str, int]]:
     """Row order for TRL: each step's chunk holds ``per_step[0]`` solver rows (curriculum order,
     cycling from the hardest) then ``per_step[1]`` proposer rows (prompt order, cycling)."""
     solvers, proposers = per_step

@@ -43,10 +43,16 @@ class TrainResult:
     def summary(self) -> dict[str, Any]:
         times = [m["step_time_s"] for m in self.metrics if m.get("step_time_s") is not None]
         return {
-            "policy_id": self.policy.policy_id, "parent_policy_id": self.policy.parent_policy_id,
-            "policy_name": self.policy.name, "model_path": self.policy.model_path,
-            "curriculum_id": self.curriculum_id, "role": self.role, "steps": self.steps, "rows": self.rows_note,
-            "seconds": round(self.seconds, 1), "mean_step_time_s": round(sum(times) / len(times), 2) if times else None,
+            "policy_id": self.policy.policy_id,
+            "parent_policy_id": self.policy.parent_policy_id,
+            "policy_name": self.policy.name,
+            "model_path": self.policy.model_path,
+            "curriculum_id": self.curriculum_id,
+            "role": self.role,
+            "steps": self.steps,
+            "rows": self.rows_note,
+            "seconds": round(self.seconds, 1),
+            "mean_step_time_s": round(sum(times) / len(times), 2) if times else None,
             "metrics": self.metrics,
         }
 
@@ -88,8 +94,10 @@ def extra_rewards(config: HardforgeConfig) -> list[Any]:
     if cfg.overlong_buffer is None:
         return []
     if cfg.overlong_buffer >= cfg.max_completion_length:
-        raise HardforgeError(f"train.overlong_buffer ({cfg.overlong_buffer}) must be below train.max_completion_length "
-                             f"({cfg.max_completion_length}): it is the stretch before the limit that is punished.")
+        raise HardforgeError(
+            f"train.overlong_buffer ({cfg.overlong_buffer}) must be below train.max_completion_length "
+            f"({cfg.max_completion_length}): it is the stretch before the limit that is punished."
+        )
     from trl.rewards import get_soft_overlong_punishment
 
     return [get_soft_overlong_punishment(cfg.max_completion_length, cfg.overlong_buffer)]
@@ -103,15 +111,29 @@ def grpo_config(config: HardforgeConfig, output_dir: str, steps: int, on_cpu: bo
     low, high = clip_range(cfg.loss_type, cfg.importance_sampling_level, cfg.epsilon, cfg.epsilon_high)
     return GRPOConfig(
         output_dir=output_dir,
-        use_cpu=on_cpu, bf16=not on_cpu, fp16=False,  # bf16 on CPU measured 6-10x slower
+        use_cpu=on_cpu,
+        bf16=not on_cpu,
+        fp16=False,  # bf16 on CPU measured 6-10x slower
         per_device_train_batch_size=cfg.per_device_train_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
-        num_generations=cfg.num_generations, max_completion_length=cfg.max_completion_length,
-        temperature=cfg.temperature, learning_rate=cfg.learning_rate, loss_type=cfg.loss_type, beta=cfg.beta,
-        importance_sampling_level=cfg.importance_sampling_level, epsilon=low, epsilon_high=high,
-        max_steps=steps, shuffle_dataset=False, seed=cfg.seed, logging_steps=1, report_to="none",
-        save_strategy="no", gradient_checkpointing=cfg.gradient_checkpointing,
-        use_vllm=cfg.use_vllm and not on_cpu, vllm_mode=cfg.vllm_mode,
+        num_generations=cfg.num_generations,
+        max_completion_length=cfg.max_completion_length,
+        temperature=cfg.temperature,
+        learning_rate=cfg.learning_rate,
+        loss_type=cfg.loss_type,
+        beta=cfg.beta,
+        importance_sampling_level=cfg.importance_sampling_level,
+        epsilon=low,
+        epsilon_high=high,
+        max_steps=steps,
+        shuffle_dataset=False,
+        seed=cfg.seed,
+        logging_steps=1,
+        report_to="none",
+        save_strategy="no",
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        use_vllm=cfg.use_vllm and not on_cpu,
+        vllm_mode=cfg.vllm_mode,
     )
 
 
@@ -172,18 +194,24 @@ def train(
                     raise
                 methods, skipped = {}, f"{exc} So the solver alone; "
             judge = ProposerJudge(methods, service, warehouse)
-            each = -(-steps * proposers // max(1, len(methods)))  # ceil: the prompts the run needs, shared by the methods
+            each = -(
+                -steps * proposers // max(1, len(methods))
+            )  # ceil: the prompts the run needs, shared by the methods
             prompts = interleave([proposer_rows(m, warehouse, service, each) for m in methods.values()])
             rewards.append(ProposerReward(judge))
             if not prompts and solvers:  # no fresh seed tonight: the solver trains alone, and the run says so
                 solvers, proposers, role, judge = per_step, 0, "solver", None
                 rewards = [r for r in rewards if not isinstance(r, ProposerReward)]
-                skipped = skipped or f"no proposer prompts ({', '.join(methods)}: no fresh seeds), so the solver alone; "
+                skipped = (
+                    skipped or f"no proposer prompts ({', '.join(methods)}: no fresh seeds), so the solver alone; "
+                )
         else:
             prompts = []
         dataset, note = training_rows(curriculum, prompts, (solvers, proposers), steps)
         note = skipped + note
-        trainer = GRPOTrainer(model=model, reward_funcs=rewards, args=args, train_dataset=dataset, callbacks=[StepTimer()])
+        trainer = GRPOTrainer(
+            model=model, reward_funcs=rewards, args=args, train_dataset=dataset, callbacks=[StepTimer()]
+        )
         trainer.train()
         trainer.save_model(str(out_dir))
         trainer.processing_class.save_pretrained(str(out_dir))
@@ -194,24 +222,44 @@ def train(
     calls = judge.calls if judge else []
     metrics = [
         {
-            "step": entry.get("step"), "reward_mean": entry.get("reward"),
-            "frac_reward_zero_std": entry.get("frac_reward_zero_std"), "loss": entry.get("loss"),
+            "step": entry.get("step"),
+            "reward_mean": entry.get("reward"),
+            "frac_reward_zero_std": entry.get("frac_reward_zero_std"),
+            "loss": entry.get("loss"),
             "step_time_s": round(step_times[i], 2) if i < len(step_times) else None,
             **({"proposer": calls[i].as_dict()} if i < len(calls) else {}),
         }
         for i, entry in enumerate(logs)
     ]
     policy = register_policy(
-        warehouse, out_dir, name=out_dir.name, parent_policy_id=parent.policy_id,
+        warehouse,
+        out_dir,
+        name=out_dir.name,
+        parent_policy_id=parent.policy_id,
         curriculum_id=curriculum["curriculum_id"] if curriculum else None,
-        meta={"trainer": "trl.GRPOTrainer", "run_id": run_id, "steps": steps, "loss_type": cfg.loss_type, "role": role,
-              "prompts_per_step": {"solver": solvers, "proposer": proposers},
-              **({"proposer_methods": sorted(judge.methods)} if judge else {}),
-              "trained_at": dt.datetime.now(dt.UTC).isoformat(), "rows": note},
+        meta={
+            "trainer": "trl.GRPOTrainer",
+            "run_id": run_id,
+            "steps": steps,
+            "loss_type": cfg.loss_type,
+            "role": role,
+            "prompts_per_step": {"solver": solvers, "proposer": proposers},
+            **({"proposer_methods": sorted(judge.methods)} if judge else {}),
+            "trained_at": dt.datetime.now(dt.UTC).isoformat(),
+            "rows": note,
+        },
         trained_in=run_id,
     )
-    return TrainResult(policy, curriculum["curriculum_id"] if curriculum else None, steps, note, metrics, reward.positions,
-                       seconds, role)
+    return TrainResult(
+        policy,
+        curriculum["curriculum_id"] if curriculum else None,
+        steps,
+        note,
+        metrics,
+        reward.positions,
+        seconds,
+        role,
+    )
 
 
 def load_policy(model_path: str):
@@ -220,7 +268,9 @@ def load_policy(model_path: str):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    return AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32), AutoTokenizer.from_pretrained(model_path)
+    return AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32), AutoTokenizer.from_pretrained(
+        model_path
+    )
 
 
 def proposer_methods(config: HardforgeConfig) -> dict[str, Synthesizer]:
@@ -230,7 +280,9 @@ def proposer_methods(config: HardforgeConfig) -> dict[str, Synthesizer]:
     names = config.train.proposer_methods or config.nightly.synthesize
     unknown = [n for n in names if n not in METHODS]
     if unknown:
-        raise HardforgeError(f"train.proposer_methods names {', '.join(unknown)}; the methods are {', '.join(METHODS)}.")
+        raise HardforgeError(
+            f"train.proposer_methods names {', '.join(unknown)}; the methods are {', '.join(METHODS)}."
+        )
     methods = {name: METHODS[name](config) for name in names}
     if config.train.proposer_methods:  # named: each must be trainable
         for method in methods.values():
@@ -239,8 +291,10 @@ def proposer_methods(config: HardforgeConfig) -> dict[str, Synthesizer]:
     # the nightly's methods: those that can be trained (ASearcher cannot)
     methods = {name: method for name, method in methods.items() if method.remote}
     if not methods:
-        raise NothingToTrain(f"none of nightly.synthesize ({', '.join(names) or 'empty'}) can be trained as a proposer: "
-                             "set train.proposer_methods.")
+        raise NothingToTrain(
+            f"none of nightly.synthesize ({', '.join(names) or 'empty'}) can be trained as a proposer: "
+            "set train.proposer_methods."
+        )
     return methods
 
 
@@ -249,8 +303,9 @@ def interleave(per_method: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
     return [row for rows in itertools.zip_longest(*per_method) for row in rows if row is not None]
 
 
-def training_rows(curriculum: dict[str, Any] | None, proposer_rows: list[dict[str, Any]], per_step: tuple[int, int],
-                  steps: int):
+def training_rows(
+    curriculum: dict[str, Any] | None, proposer_rows: list[dict[str, Any]], per_step: tuple[int, int], steps: int
+):
     """The dataset TRL reads in order (``shuffle_dataset=False``), and a note on what it holds."""
     import datasets
 
@@ -264,15 +319,19 @@ def training_rows(curriculum: dict[str, Any] | None, proposer_rows: list[dict[st
     if solvers:
         assert curriculum is not None
         shards = datasets.load_dataset("parquet", data_files=shard_files(Path(curriculum["out_dir"])), split="train")
-        solver_rows = [{**r, "role": "solver", "method": None, "seed": None, "group": None}
-                       for r in shards.select_columns(COLUMNS).to_list()]
+        solver_rows = [
+            {**r, "role": "solver", "method": None, "seed": None, "group": None}
+            for r in shards.select_columns(COLUMNS).to_list()
+        ]
     blank = dict.fromkeys(COLUMNS) | {"position": -1}
     rows = [{**blank, **r} for r in proposer_rows]
     order = plan_mixed(len(solver_rows), len(rows), per_step, steps)
     table = [solver_rows[i] if kind == "solver" else rows[i] for kind, i in order]
-    note = (f"{len(order)} rows for {steps} steps x ({solvers} solver + {proposers} proposer prompts); "
-            f"{len(rows)} proposer prompts" + (f" (repeated: fewer fresh seeds than {steps * proposers})"
-                                               if len(rows) < steps * proposers else ""))
+    note = (
+        f"{len(order)} rows for {steps} steps x ({solvers} solver + {proposers} proposer prompts); "
+        f"{len(rows)} proposer prompts"
+        + (f" (repeated: fewer fresh seeds than {steps * proposers})" if len(rows) < steps * proposers else "")
+    )
     return datasets.Dataset.from_list(table), note
 
 

@@ -27,10 +27,26 @@ from warehouse.db import Warehouse
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
 REWARD_MODEL = pa.struct([("style", pa.string()), ("ground_truth", pa.string())])
-EXTRA_INFO = pa.struct([("index", pa.int64()), ("role", pa.string()), ("method", pa.string()), ("seed", pa.string()),
-                        ("group", pa.string()), ("chat", pa.string()), ("policy_id", pa.string())])
-SCHEMA = pa.schema([("prompt", pa.list_(MESSAGE)), ("data_source", pa.string()), ("ability", pa.string()),
-                    ("reward_model", REWARD_MODEL), ("extra_info", EXTRA_INFO)])
+EXTRA_INFO = pa.struct(
+    [
+        ("index", pa.int64()),
+        ("role", pa.string()),
+        ("method", pa.string()),
+        ("seed", pa.string()),
+        ("group", pa.string()),
+        ("chat", pa.string()),
+        ("policy_id", pa.string()),
+    ]
+)
+SCHEMA = pa.schema(
+    [
+        ("prompt", pa.list_(MESSAGE)),
+        ("data_source", pa.string()),
+        ("ability", pa.string()),
+        ("reward_model", REWARD_MODEL),
+        ("extra_info", EXTRA_INFO),
+    ]
+)
 REWARD_FILE = Path(__file__).with_name("verl_proposer_reward.py")
 
 
@@ -43,17 +59,30 @@ class ProposerExport:
 
 
 def proposer_table(rows: list[dict[str, Any]], policy_id: str) -> pa.Table:
-    records = [{
-        "prompt": r["prompt"], "data_source": f"hardforge-proposer:{r['method']}", "ability": ROLE,
-        "reward_model": {"style": "rule", "ground_truth": ""},
-        "extra_info": {"index": i, "role": ROLE, "method": r["method"], "seed": r["seed"], "group": r["group"],
-                       "chat": json.dumps(r["prompt"]), "policy_id": policy_id},
-    } for i, r in enumerate(rows)]
+    records = [
+        {
+            "prompt": r["prompt"],
+            "data_source": f"hardforge-proposer:{r['method']}",
+            "ability": ROLE,
+            "reward_model": {"style": "rule", "ground_truth": ""},
+            "extra_info": {
+                "index": i,
+                "role": ROLE,
+                "method": r["method"],
+                "seed": r["seed"],
+                "group": r["group"],
+                "chat": json.dumps(r["prompt"]),
+                "policy_id": policy_id,
+            },
+        }
+        for i, r in enumerate(rows)
+    ]
     return pa.Table.from_pylist(records, schema=SCHEMA)
 
 
-def export_proposer(methods: list[Synthesizer], warehouse: Warehouse, service: RolloutService, per_method: int,
-                    out_dir: Path) -> ProposerExport:
+def export_proposer(
+    methods: list[Synthesizer], warehouse: Warehouse, service: RolloutService, per_method: int, out_dir: Path
+) -> ProposerExport:
     """``per_method`` fresh proposer prompts of each method (fewer when its seeds run out), as one
     Parquet file named by its content, written whole or not at all."""
     rows = [r for method in methods for r in proposer_rows(method, warehouse, service, per_method)]

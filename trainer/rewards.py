@@ -16,14 +16,21 @@ from verifiers import VerifierSet
 def _text(completion: Any) -> str:
     if isinstance(completion, list):  # conversational: a list of messages
         return "".join(m.get("content", "") for m in completion if m.get("role") == "assistant") or "".join(
-            m.get("content", "") for m in completion)
+            m.get("content", "") for m in completion
+        )
     return str(completion)
 
 
 def shard_problem(answer: str, statement: str, verifier: str, info: dict[str, Any]) -> dict[str, Any]:
     """A shard row as the problem the rollout service grades (its own extra from ``extra_info``)."""
     extra = {**info, **json.loads(info.get("extra") or "{}")}
-    return {"answer": answer, "statement": statement, "verifier": verifier, "extra": extra, "source": info.get("source") or ""}
+    return {
+        "answer": answer,
+        "statement": statement,
+        "verifier": verifier,
+        "extra": extra,
+        "source": info.get("source") or "",
+    }
 
 
 class VerifierReward:
@@ -38,8 +45,17 @@ class VerifierReward:
         self.grader = RolloutService(None, self.verifiers, config.rollouts, policy_id="")
         self.positions: list[int] = []
 
-    def __call__(self, completions: list[Any], answer: list[str], verifier: list[str], statement: list[str],
-                 extra_info: list[dict], position: list[int], role: list[str] | None = None, **_: Any) -> list[float | None]:
+    def __call__(
+        self,
+        completions: list[Any],
+        answer: list[str],
+        verifier: list[str],
+        statement: list[str],
+        extra_info: list[dict],
+        position: list[int],
+        role: list[str] | None = None,
+        **_: Any,
+    ) -> list[float | None]:
         mine = [i for i in range(len(completions)) if role is None or role[i] == "solver"]
         self.positions.extend(position[i] for i in mine)
         problems = [shard_problem(answer[i], statement[i], verifier[i], extra_info[i]) for i in mine]
@@ -62,8 +78,16 @@ class ProposerReward:
     def __init__(self, judge: ProposerJudge) -> None:
         self.judge = judge
 
-    def __call__(self, prompts: list[Any], completions: list[Any], role: list[str], method: list[str | None],
-                 seed: list[str | None], group: list[str | None], **_: Any) -> list[float | None]:
+    def __call__(
+        self,
+        prompts: list[Any],
+        completions: list[Any],
+        role: list[str],
+        method: list[str | None],
+        seed: list[str | None],
+        group: list[str | None],
+        **_: Any,
+    ) -> list[float | None]:
         mine = [i for i in range(len(completions)) if role[i] == ROLE]
         rows = [{"prompt": prompts[i], "method": method[i], "seed": seed[i], "group": group[i]} for i in mine]
         scores = self.judge.rewards(rows, [_text(completions[i]) for i in mine]) if mine else []

@@ -33,8 +33,10 @@ def _judge():
         config = load_config()
         urls = list(config.engine.urls)
         if not urls:
-            raise HardforgeError("the proposer reward needs a model to solve with: set engine.urls to an OpenAI-compatible "
-                                 """server of the policy (e.g. HARDFORGE_ENGINE__URLS='["http://127.0.0.1:8000/v1"]').""")
+            raise HardforgeError(
+                "the proposer reward needs a model to solve with: set engine.urls to an OpenAI-compatible "
+                """server of the policy (e.g. HARDFORGE_ENGINE__URLS='["http://127.0.0.1:8000/v1"]')."""
+            )
         verifiers = VerifierSet(config)
         atexit.register(verifiers.close)  # the sandbox pool lives as long as the reward worker
         service = server_service(config, urls, verifiers, "verl-proposer")
@@ -44,18 +46,28 @@ def _judge():
 
 
 def _row(extra_info: dict[str, Any]) -> dict[str, Any]:
-    return {"prompt": json.loads(extra_info["chat"]), "method": extra_info["method"], "seed": extra_info["seed"],
-            "group": extra_info["group"]}
+    return {
+        "prompt": json.loads(extra_info["chat"]),
+        "method": extra_info["method"],
+        "seed": extra_info["seed"],
+        "group": extra_info["group"],
+    }
 
 
-def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None,
-                  **_: Any) -> float:
+def compute_score(
+    data_source: str, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None, **_: Any
+) -> float:
     """The method's proposer reward for one proposal."""
     (reward,) = _judge().rewards([_row(extra_info or {})], [solution_str])
     return reward
 
 
-def compute_score_batch(data_sources: list[str], solution_strs: list[str], ground_truths: list[str],
-                        extra_infos: list[dict[str, Any]], **_: Any) -> list[float]:
+def compute_score_batch(
+    data_sources: list[str],
+    solution_strs: list[str],
+    ground_truths: list[str],
+    extra_infos: list[dict[str, Any]],
+    **_: Any,
+) -> list[float]:
     """The proposer rewards of a batch; consecutive proposals of one prompt are siblings."""
     return _judge().rewards([_row(e) for e in extra_infos], list(solution_strs))

@@ -27,8 +27,9 @@ def _grader():
     return _GRADER
 
 
-def compute_score(data_source: str, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None,
-                  **_: Any) -> float:
+def compute_score(
+    data_source: str, solution_str: str, ground_truth: str, extra_info: dict[str, Any] | None = None, **_: Any
+) -> float:
     """1.0 if ``solution_str`` is correct for the row, else 0.0 (no partial credit)."""
     from trainer.rewards import shard_problem
 

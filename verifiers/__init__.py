@@ -45,7 +45,14 @@ def _qa(config: HardforgeConfig) -> Verifier:
     return QaVerifier()
 
 
-REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {"math": _math, "code": _code, "gym": _gym, "stdio": _stdio, "azr": _azr, "qa": _qa}
+REGISTRY: dict[str, Callable[[HardforgeConfig], Verifier]] = {
+    "math": _math,
+    "code": _code,
+    "gym": _gym,
+    "stdio": _stdio,
+    "azr": _azr,
+    "qa": _qa,
+}
 
 
 def grade_isolated(verifier: Verifier, items: list[GradeItem]) -> list[Grade]:

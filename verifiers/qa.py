@@ -32,7 +32,7 @@ _WORD_WITH_SUFFIX = re.compile(r"(\w+)([+#]+)")
 
 def _token(token: str) -> str:
     number = _NUMBER.search(token)
-    if number and set(token[: number.start()] + token[number.end():]) <= _PUNCTUATION_CHARS:
+    if number and set(token[: number.start()] + token[number.end() :]) <= _PUNCTUATION_CHARS:
         return number.group()
     core = token.strip("".join(_PUNCTUATION_CHARS - {"+", "#"}))
     suffixed = _WORD_WITH_SUFFIX.fullmatch(core)

@@ -26,9 +26,13 @@ class Doc:
 
 
 def documents(warehouse: Warehouse, corpus: str) -> list[Doc]:
-    rows = warehouse.arrow("SELECT doc_id, title, text FROM documents WHERE corpus = ? ORDER BY doc_id", [corpus]).to_pylist()
+    rows = warehouse.arrow(
+        "SELECT doc_id, title, text FROM documents WHERE corpus = ? ORDER BY doc_id", [corpus]
+    ).to_pylist()
     if not rows:
-        raise HardforgeError(f"the warehouse has no '{corpus}' documents: run `hardforge ingest corpus {corpus}` first.")
+        raise HardforgeError(
+            f"the warehouse has no '{corpus}' documents: run `hardforge ingest corpus {corpus}` first."
+        )
     return [Doc(**r) for r in rows]
 
 
@@ -41,7 +45,8 @@ def neighbours(warehouse: Warehouse, doc_id: str) -> list[Doc]:
     """The other documents ``doc_id`` links to, in a stable order."""
     rows = warehouse.arrow(
         "SELECT DISTINCT d.doc_id, d.title, d.text FROM links l JOIN documents d ON d.doc_id = l.dst_id "
-        "WHERE l.src_id = ? AND l.dst_id <> l.src_id ORDER BY d.doc_id", [doc_id]
+        "WHERE l.src_id = ? AND l.dst_id <> l.src_id ORDER BY d.doc_id",
+        [doc_id],
     ).to_pylist()
     return [Doc(**r) for r in rows]
 
@@ -55,8 +60,10 @@ class CorpusSearch:
         self.docs = docs
         self._bm25s = bm25s
         self._index = bm25s.BM25()
-        self._index.index(bm25s.tokenize([f"{d.title} {plain(d.text)}" for d in docs], stopwords="en", show_progress=False),
-                          show_progress=False)
+        self._index.index(
+            bm25s.tokenize([f"{d.title} {plain(d.text)}" for d in docs], stopwords="en", show_progress=False),
+            show_progress=False,
+        )
 
     def search(self, query: str, k: int = 10) -> list[tuple[Doc, float]]:
         tokens = self._bm25s.tokenize([query], stopwords="en", show_progress=False)

@@ -37,9 +37,7 @@ class Warehouse:
         self.data_dir = Path(data_dir)
         self.path = self.data_dir / DB_FILE
         self.lock_timeout_s = (
-            lock_timeout_s
-            if lock_timeout_s is not None
-            else float(os.environ.get("HARDFORGE_LOCK_TIMEOUT_S", "120"))
+            lock_timeout_s if lock_timeout_s is not None else float(os.environ.get("HARDFORGE_LOCK_TIMEOUT_S", "120"))
         )
         self._checked_version = False
 
@@ -91,9 +89,7 @@ class Warehouse:
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection, held only for the caller's block."""
         if not self.path.exists():
-            raise HardforgeError(
-                f"no warehouse at {self.path} yet; run `hardforge init` (or ingest something) first."
-            )
+            raise HardforgeError(f"no warehouse at {self.path} yet; run `hardforge init` (or ingest something) first.")
         if not self._checked_version:
             con = self._connect(read_only=True)
             try:
@@ -156,9 +152,7 @@ class Warehouse:
                 for number, description, sql in MIGRATIONS:
                     if version < number <= upto:
                         con.execute(sql)
-                        con.execute(
-                            "INSERT INTO schema_version VALUES (?, ?, now())", [number, description]
-                        )
+                        con.execute("INSERT INTO schema_version VALUES (?, ?, now())", [number, description])
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
@@ -199,10 +193,7 @@ class Warehouse:
         spec = TABLES[table]
         columns = ", ".join(rows.column_names)
         key = ", ".join(spec.key)
-        sql = (
-            f"INSERT OR IGNORE INTO {table} ({columns}) "
-            f"SELECT DISTINCT ON ({key}) {columns} FROM __hf_staging"
-        )
+        sql = f"INSERT OR IGNORE INTO {table} ({columns}) SELECT DISTINCT ON ({key}) {columns} FROM __hf_staging"
         if con is None:
             with self.write() as own:
                 return self.insert(table, rows, own)
@@ -212,8 +203,10 @@ class Warehouse:
         """Insert or replace by key, inside the caller's transaction."""
         if rows.num_rows:
             key = ", ".join(TABLES[table].key)
-            sql = (f"INSERT OR REPLACE INTO {table} ({', '.join(rows.column_names)}) "
-                   f"SELECT DISTINCT ON ({key}) * FROM __hf_staging")
+            sql = (
+                f"INSERT OR REPLACE INTO {table} ({', '.join(rows.column_names)}) "
+                f"SELECT DISTINCT ON ({key}) * FROM __hf_staging"
+            )
             _run_staged(con, rows, sql)
 
     def upsert_records(self, table: str, records: Sequence[Record]) -> None:

@@ -169,22 +169,27 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
 ]
 
-MIGRATIONS.append((
-    4,
-    "rollouts record their answer-extraction mode (strict | flexible)",
-    "ALTER TABLE rollouts ADD COLUMN extraction VARCHAR;",
-))
+MIGRATIONS.append(
+    (
+        4,
+        "rollouts record their answer-extraction mode (strict | flexible)",
+        "ALTER TABLE rollouts ADD COLUMN extraction VARCHAR;",
+    )
+)
 
-MIGRATIONS.append((
-    5,
-    "filter verdicts record their filter's config hash: a changed config re-evaluates",
-    "ALTER TABLE filter_verdicts ADD COLUMN config_hash VARCHAR;",
-))
+MIGRATIONS.append(
+    (
+        5,
+        "filter verdicts record their filter's config hash: a changed config re-evaluates",
+        "ALTER TABLE filter_verdicts ADD COLUMN config_hash VARCHAR;",
+    )
+)
 
-MIGRATIONS.append((
-    6,
-    "Absolute Zero's reference buffers: every valid proposed task, per task type",
-    """
+MIGRATIONS.append(
+    (
+        6,
+        "Absolute Zero's reference buffers: every valid proposed task, per task type",
+        """
     CREATE TABLE azr_buffer (
         entry_id VARCHAR PRIMARY KEY,
         task VARCHAR NOT NULL,
@@ -198,12 +203,14 @@ MIGRATIONS.append((
         added_at TIMESTAMPTZ NOT NULL
     );
     """,
-))
+    )
+)
 
-MIGRATIONS.append((
-    7,
-    "local linked corpora (FOLDOC, Jargon File): documents and their cross-links",
-    """
+MIGRATIONS.append(
+    (
+        7,
+        "local linked corpora (FOLDOC, Jargon File): documents and their cross-links",
+        """
     CREATE TABLE documents (
         doc_id VARCHAR PRIMARY KEY,
         corpus VARCHAR NOT NULL,
@@ -220,57 +227,68 @@ MIGRATIONS.append((
         PRIMARY KEY (src_id, anchor)
     );
     """,
-))
+    )
+)
 
-MIGRATIONS.append((
-    8,
-    "Lean checks record their compile status, attempts, formalizer policy and run",
-    """
+MIGRATIONS.append(
+    (
+        8,
+        "Lean checks record their compile status, attempts, formalizer policy and run",
+        """
     ALTER TABLE lean_checks ADD COLUMN status VARCHAR;
     ALTER TABLE lean_checks ADD COLUMN attempts BIGINT;
     ALTER TABLE lean_checks ADD COLUMN policy_id VARCHAR;
     ALTER TABLE lean_checks ADD COLUMN run_id VARCHAR;
     """,
-))
+    )
+)
 
-MIGRATIONS.append((
-    9,
-    "problems record how their answer is known (label provenance) and the label checks it passed",
-    f"""
+MIGRATIONS.append(
+    (
+        9,
+        "problems record how their answer is known (label provenance) and the label checks it passed",
+        f"""
     ALTER TABLE problems ADD COLUMN label_provenance VARCHAR DEFAULT 'ground_truth';
     UPDATE problems SET label_provenance = {SOURCE_PROVENANCE_SQL};
     ALTER TABLE problems ALTER COLUMN label_provenance SET NOT NULL;
     ALTER TABLE problems ADD COLUMN label_checks JSON;
     """,
-))
+    )
+)
 
-MIGRATIONS.append((
-    10,
-    "every synthesis attempt is proposer training data: the policy, the whole chat, the sampling, its group, its reward",
-    """
+MIGRATIONS.append(
+    (
+        10,
+        "every synthesis attempt is proposer training data: the policy, the whole chat, the sampling, its group, its reward",
+        """
     ALTER TABLE synth_attempts ADD COLUMN policy_id VARCHAR;
     ALTER TABLE synth_attempts ADD COLUMN chat JSON;
     ALTER TABLE synth_attempts ADD COLUMN sampling JSON;
     ALTER TABLE synth_attempts ADD COLUMN group_id VARCHAR;
     ALTER TABLE synth_attempts ADD COLUMN reward DOUBLE;
     """,
-))
+    )
+)
 
-MIGRATIONS.append((
-    11,
-    "difficulty rows record how many measurement rounds they pool (a screened round takes screen or n samples)",
-    "ALTER TABLE difficulty ADD COLUMN rounds BIGINT;",
-))
+MIGRATIONS.append(
+    (
+        11,
+        "difficulty rows record how many measurement rounds they pool (a screened round takes screen or n samples)",
+        "ALTER TABLE difficulty ADD COLUMN rounds BIGINT;",
+    )
+)
 
-MIGRATIONS.append((
-    12,
-    "runs record the process that owns them, so that a run whose process died is marked crashed",
-    """
+MIGRATIONS.append(
+    (
+        12,
+        "runs record the process that owns them, so that a run whose process died is marked crashed",
+        """
     ALTER TABLE runs ADD COLUMN host VARCHAR;
     ALTER TABLE runs ADD COLUMN pid BIGINT;
     ALTER TABLE runs ADD COLUMN process VARCHAR;
     ALTER TABLE runs ADD COLUMN noticed_at TIMESTAMPTZ;
     """,
-))
+    )
+)
 
 LATEST_VERSION = MIGRATIONS[-1][0]

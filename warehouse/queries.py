@@ -17,12 +17,14 @@ def sampling_key_table(warehouse: Warehouse, config: RolloutConfig) -> pa.Table:
     extraction mode or grader version are not taken for current ones."""
     triples = warehouse.arrow("SELECT DISTINCT source, domain, verifier FROM problems ORDER BY ALL").to_pylist()
     keys = [sampling_key(config, t) for t in triples]
-    return pa.table({
-        "source": pa.array([t["source"] for t in triples], pa.string()),
-        "domain": pa.array([t["domain"] for t in triples], pa.string()),
-        "verifier": pa.array([t["verifier"] for t in triples], pa.string()),
-        "sampling_key": pa.array(keys, pa.string()),
-    })
+    return pa.table(
+        {
+            "source": pa.array([t["source"] for t in triples], pa.string()),
+            "domain": pa.array([t["domain"] for t in triples], pa.string()),
+            "verifier": pa.array([t["verifier"] for t in triples], pa.string()),
+            "sampling_key": pa.array(keys, pa.string()),
+        }
+    )
 
 
 # The held-out probe's problems (rollouts.probe): a filter verdict of their own, never trained on.
@@ -39,7 +41,8 @@ def difficulty_rows(warehouse: Warehouse, policy_id: str, keys: set[str]) -> dic
         return {}
     rows = warehouse.arrow(
         "SELECT problem_id, sampling_key, n, c, pass_at_1, pass_at_k, rounds, estimated_at FROM difficulty "
-        "WHERE policy_id = ? AND list_contains(?, sampling_key)", [policy_id, sorted(keys)]
+        "WHERE policy_id = ? AND list_contains(?, sampling_key)",
+        [policy_id, sorted(keys)],
     ).to_pylist()
     return {(r["problem_id"], r["sampling_key"]): r for r in rows}
 
@@ -48,7 +51,7 @@ def latest_curriculum(warehouse: Warehouse, curriculum_id: str | None) -> dict[s
     """The curriculum with this id, or the latest export when None."""
     where, params = ("WHERE curriculum_id = ?", [curriculum_id]) if curriculum_id else ("", [])
     rows = warehouse.arrow(
-        f"SELECT curriculum_id, policy_id, out_dir, n_items FROM curricula {where} "
-        "ORDER BY created_at DESC LIMIT 1", params
+        f"SELECT curriculum_id, policy_id, out_dir, n_items FROM curricula {where} ORDER BY created_at DESC LIMIT 1",
+        params,
     ).to_pylist()
     return rows[0] if rows else None

@@ -47,9 +47,7 @@ def run_query(warehouse: Warehouse, sql: str) -> pl.DataFrame:
 
 def status_counts(warehouse: Warehouse) -> tuple[list[tuple[str, int]], list[tuple]]:
     with warehouse.read() as con:
-        tables = [
-            (name, con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]) for name in TABLES
-        ]
+        tables = [(name, con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]) for name in TABLES]
         sources = con.execute(
             """
             SELECT 'problems', source, domain, count(*) FROM problems GROUP BY ALL

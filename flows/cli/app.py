@@ -61,10 +61,7 @@ def print_table(frame, max_rows: int) -> None:
         table.add_row(*("NULL" if v is None else str(v)[:500] for v in row))
     out.print(table)
     more = frame.height - max_rows
-    out.print(
-        f"{frame.height:,} rows"
-        + (f" ({more:,} not shown; use --csv or --json)" if more > 0 else "")
-    )
+    out.print(f"{frame.height:,} rows" + (f" ({more:,} not shown; use --csv or --json)" if more > 0 else ""))
 
 
 def override(section, name: str, value, option: str) -> None:

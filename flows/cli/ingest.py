@@ -37,20 +37,14 @@ def ingest(
     ],
     path: Annotated[
         str | None,
-        typer.Argument(
-            help="For 'concepts': the JSONL file; for 'corpus': foldoc, jargon or a dictd .index file."
-        ),
+        typer.Argument(help="For 'concepts': the JSONL file; for 'corpus': foldoc, jargon or a dictd .index file."),
     ] = None,
     map_: Annotated[
         list[str] | None,
         typer.Option("--map", help="FIELD=COLUMN, e.g. --map statement=question (repeatable)."),
     ] = None,
-    domain: Annotated[
-        str, typer.Option(help="Domain for rows without a domain column: math, code or qa.")
-    ] = "math",
-    task: Annotated[
-        str | None, typer.Option(help="Task label for rows without a task column.")
-    ] = None,
+    domain: Annotated[str, typer.Option(help="Domain for rows without a domain column: math, code or qa.")] = "math",
+    task: Annotated[str | None, typer.Option(help="Task label for rows without a task column.")] = None,
     fmt: Annotated[
         str | None,
         typer.Option("--format", help="jsonl, csv, parquet or datasets (default: by extension)."),
@@ -59,12 +53,8 @@ def ingest(
         str | None,
         typer.Option(help="Source name recorded with each row (default: the file name)."),
     ] = None,
-    size: Annotated[
-        int | None, typer.Option(help="gym: problems generated at each level (default 20).")
-    ] = None,
-    levels: Annotated[
-        str | None, typer.Option(help="gym: difficulty levels, e.g. 0-3 or 0,2 (default 0).")
-    ] = None,
+    size: Annotated[int | None, typer.Option(help="gym: problems generated at each level (default 20).")] = None,
+    levels: Annotated[str | None, typer.Option(help="gym: difficulty levels, e.g. 0-3 or 0,2 (default 0).")] = None,
     seed: Annotated[
         int | None,
         typer.Option(help="gym: generator seed (default 0; another seed = a held-out set)."),
@@ -112,11 +102,7 @@ def ingest(
                 source=source,
                 progress=progress,
                 run_id=session.run_id,
-                gym_options={
-                    k: v
-                    for k, v in {"size": size, "levels": levels, "seed": seed}.items()
-                    if v is not None
-                },
+                gym_options={k: v for k, v in {"size": size, "levels": levels, "seed": seed}.items() if v is not None},
             )
             session.finish(summary.as_dict())
     elapsed = time.monotonic() - start

@@ -24,18 +24,12 @@ def estimate(
     ctx: typer.Context,
     policy: Annotated[
         str | None,
-        typer.Option(
-            help="Policy id or name, 'bundled', or a model folder (default: the latest policy)."
-        ),
+        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest policy)."),
     ] = None,
     n: Annotated[int | None, typer.Option(help="Samples per problem.")] = None,
     k: Annotated[str | None, typer.Option(help="pass@k values to store, e.g. 1,4,8.")] = None,
-    where: Annotated[
-        str | None, typer.Option(help="SQL filter on problems, e.g. \"source = 'champ'\".")
-    ] = None,
-    limit: Annotated[
-        int | None, typer.Option(help="At most this many problems (a stable selection).")
-    ] = None,
+    where: Annotated[str | None, typer.Option(help="SQL filter on problems, e.g. \"source = 'champ'\".")] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many problems (a stable selection).")] = None,
     max_tokens: Annotated[int | None, typer.Option(help="Completion token budget.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Sampling temperature.")] = None,
     engine: Annotated[str | None, typer.Option(help="auto, transformers or vllm.")] = None,
@@ -111,9 +105,7 @@ def estimate(
 @app.command("run")
 def run_flow(
     ctx: typer.Context,
-    name: Annotated[
-        str, typer.Argument(help="nightly, ingest, synthesize, filter, estimate, export or train.")
-    ],
+    name: Annotated[str, typer.Argument(help="nightly, ingest, synthesize, filter, estimate, export or train.")],
     policy: Annotated[
         str | None,
         typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
@@ -130,9 +122,7 @@ def run_flow(
         params["policy"] = policy
     if name == "estimate":
         params["options"] = {"limit": state.config.nightly.estimate_limit}
-    err.print(
-        f"flow {name}: starting (the first flow in a process starts Prefect's local API, ~15 s)"
-    )
+    err.print(f"flow {name}: starting (the first flow in a process starts Prefect's local API, ~15 s)")
     result = (FLOWS[name] if name == "nightly" else flow_of(name, state.config))(**params)
     if name == "nightly":
         exp, est = result["export"], result["estimate"]

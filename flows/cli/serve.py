@@ -22,7 +22,8 @@ from schemas.errors import HardforgeError
 def serve(
     ctx: typer.Context,
     port: Annotated[
-        int, typer.Option(help="Port of the local Prefect server (UI and API on 127.0.0.1) when PREFECT_API_URL is unset.")
+        int,
+        typer.Option(help="Port of the local Prefect server (UI and API on 127.0.0.1) when PREFECT_API_URL is unset."),
     ] = 4200,
 ) -> None:
     """Schedule the nightly (config: nightly.cron) and run it when due: on the Prefect server of
@@ -85,16 +86,12 @@ def serve_model(
     state: State = ctx.obj
     python = Path(__file__).resolve().parents[2] / ".venv-vllm" / "bin" / "python"
     if not python.exists():
-        raise HardforgeError(
-            "serve-model needs the vLLM environment: run `make setup` (it installs .venv-vllm)."
-        )
+        raise HardforgeError("serve-model needs the vLLM environment: run `make setup` (it installs .venv-vllm).")
     chosen = resolve_policy(state.warehouse(), state.config, policy)
     model = resolve_model(chosen.model_path, state.config.models_dir)
     env = {
         **os.environ,
-        "VLLM_CPU_KVCACHE_SPACE": os.environ.get(
-            "VLLM_CPU_KVCACHE_SPACE", str(state.config.engine.vllm_kvcache_gib)
-        ),
+        "VLLM_CPU_KVCACHE_SPACE": os.environ.get("VLLM_CPU_KVCACHE_SPACE", str(state.config.engine.vllm_kvcache_gib)),
     }
     # the module rather than the `vllm` script: vllm-cpu's script looks up the version of "vllm"
     command = [

@@ -23,9 +23,7 @@ def synthesize(
     ctx: typer.Context,
     method: Annotated[
         str,
-        typer.Option(
-            help="Synthesis method: svs, sqlm, azr, mathsmith, asearcher (docs/synthesis)."
-        ),
+        typer.Option(help="Synthesis method: svs, sqlm, azr, mathsmith, asearcher (docs/synthesis)."),
     ] = "svs",
     limit: Annotated[int | None, typer.Option(help="At most this many seeds.")] = None,
     policy: Annotated[
@@ -74,9 +72,7 @@ def audit_labels_command(
             help="Gold source to audit on (repeatable): a source, or a prefix like 'gym' (default: gym tasks and CHAMP)."
         ),
     ] = None,
-    limit: Annotated[
-        int | None, typer.Option(help="At most this many problems (a stable sample).")
-    ] = 40,
+    limit: Annotated[int | None, typer.Option(help="At most this many problems (a stable sample).")] = 40,
     policy: Annotated[
         str | None,
         typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
@@ -100,9 +96,7 @@ def audit_labels_command(
             "no gold problem to audit on: ingest some (`hardforge ingest gym:chain_sum`, `hardforge ingest champ`) "
             "or name a --source that has math problems."
         )
-    table = Table(
-        title=f"label audit on {result['problems']} gold problems ({', '.join(result['sources'])})"
-    )
+    table = Table(title=f"label audit on {result['problems']} gold problems ({', '.join(result['sources'])})")
     table.add_column("rule", no_wrap=True)
     for column in (
         "labelled",
@@ -126,9 +120,7 @@ def audit_labels_command(
             show(row["precision"]),
             show(row["yield"]),
         )
-    Console(width=max(out.width, 110)).print(
-        table
-    )  # a pipe gets 80 columns: too few for this table
+    Console(width=max(out.width, 110)).print(table)  # a pipe gets 80 columns: too few for this table
 
 
 lean_app = typer.Typer(help="Lean 4 formalization checks.", no_args_is_help=True)
@@ -144,9 +136,7 @@ def lean_check(
     limit: Annotated[int | None, typer.Option(help="At most this many problems.")] = None,
     policy: Annotated[
         str | None,
-        typer.Option(
-            help="Formalizer and critic: policy id or name, 'bundled', or a model folder."
-        ),
+        typer.Option(help="Formalizer and critic: policy id or name, 'bundled', or a model folder."),
     ] = None,
 ) -> None:
     """Autoformalize stored math problems, compile-check them, and ask a critic; one lean_checks row each."""
@@ -154,9 +144,7 @@ def lean_check(
 
     state: State = ctx.obj
     figures = in_process(
-        lambda: run_stage(
-            state.config, "lean", lambda session: lean_stage(session, where, limit), policy=policy
-        )
+        lambda: run_stage(state.config, "lean", lambda session: lean_stage(session, where, limit), policy=policy)
     )
     if figures["note"]:
         err.print(f"lean: {figures['note']}; nothing is recorded as compiled.", highlight=False)

@@ -25,12 +25,8 @@ class Role(StrEnum):
 @app.command("train")
 def train_command(
     ctx: typer.Context,
-    curriculum: Annotated[
-        str | None, typer.Option(help="Curriculum id (default: the latest export).")
-    ] = None,
-    max_steps: Annotated[
-        int | None, typer.Option(help="GRPO steps (default: train.max_steps).")
-    ] = None,
+    curriculum: Annotated[str | None, typer.Option(help="Curriculum id (default: the latest export).")] = None,
+    max_steps: Annotated[int | None, typer.Option(help="GRPO steps (default: train.max_steps).")] = None,
     role: Annotated[
         Role,
         typer.Option(
@@ -52,17 +48,13 @@ def train_command(
     state: State = ctx.obj
     config = state.config
     if method:
-        config = config.model_copy(
-            update={"train": config.train.model_copy(update={"proposer_methods": method})}
-        )
+        config = config.model_copy(update={"train": config.train.model_copy(update={"proposer_methods": method})})
     summary = run_stage(
         config,
         "train",
         lambda session: train_stage(session, curriculum, max_steps, role=role.value),
     )
-    on = (
-        f"curriculum {summary['curriculum_id']}" if summary["curriculum_id"] else "proposer prompts"
-    )
+    on = f"curriculum {summary['curriculum_id']}" if summary["curriculum_id"] else "proposer prompts"
     out.print(
         f"train ({summary['role']}): {summary['steps']} GRPO steps on {on} ({summary['rows']}), "
         f"{summary['mean_step_time_s']} s/step; new policy {summary['policy_name']} ({summary['policy_id']}) "
@@ -82,12 +74,8 @@ def train_command(
 @app.command("export-proposer")
 def export_proposer_command(
     ctx: typer.Context,
-    method: Annotated[
-        list[str], typer.Option(help="A method whose proposer prompts are exported (repeatable).")
-    ],
-    limit: Annotated[
-        int, typer.Option(help="Fresh proposer prompts per method (fewer when its seeds run out).")
-    ] = 64,
+    method: Annotated[list[str], typer.Option(help="A method whose proposer prompts are exported (repeatable).")],
+    limit: Annotated[int, typer.Option(help="Fresh proposer prompts per method (fewer when its seeds run out).")] = 64,
     out_dir: Annotated[
         Path | None,
         typer.Option("--out", help="Folder for the Parquet file (default: DATA_DIR/proposer)."),
@@ -110,8 +98,7 @@ def export_proposer_command(
         )
     )
     counts = (
-        ", ".join(f"{name} {n}" for name, n in done["by_method"].items())
-        or "none: every method's fresh seeds ran out"
+        ", ".join(f"{name} {n}" for name, n in done["by_method"].items()) or "none: every method's fresh seeds ran out"
     )
     out.print(f"proposer prompts: {done['rows']} ({counts}) at {done['path']}")
     out.print(

@@ -21,9 +21,7 @@ from schemas.errors import HardforgeError
 @app.command()
 def query(
     ctx: typer.Context,
-    sql: Annotated[
-        str, typer.Argument(help="A read-only SQL query (SELECT, DESCRIBE, SHOW, EXPLAIN, ...).")
-    ],
+    sql: Annotated[str, typer.Argument(help="A read-only SQL query (SELECT, DESCRIBE, SHOW, EXPLAIN, ...).")],
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON array of rows.")] = False,
     max_rows: Annotated[int, typer.Option(help="Rows shown in table output.")] = 100,

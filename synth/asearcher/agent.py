@@ -36,8 +36,9 @@ JUDGE_TOKENS = 16
 
 
 class Agent:
-    def __init__(self, service: RolloutService, settings: AsearcherConfig, source: str,
-                 linked: Any, seed: int = 0) -> None:
+    def __init__(
+        self, service: RolloutService, settings: AsearcherConfig, source: str, linked: Any, seed: int = 0
+    ) -> None:
         self.service, self.settings, self.source = service, settings, source
         self.linked = linked  # doc_id -> the documents linked to it either way
         self.solver = service.with_config(service.config.model_copy(update={"n": settings.solvers}))
@@ -50,8 +51,9 @@ class Agent:
         if not prompts:
             return []
         cfg = self.settings
-        params = SamplingParams(n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=max_tokens or cfg.max_tokens,
-                                seed=self.seed)
+        params = SamplingParams(
+            n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=max_tokens or cfg.max_tokens, seed=self.seed
+        )
         self.seed += 1
         groups = self.service.engine.generate([[{"role": "user", "content": p}] for p in prompts], params)
         return [group[0].text for group in groups]
@@ -70,7 +72,13 @@ class Agent:
         valid = []
         for (i, qa, statements), verdict in zip(items, verdicts, strict=True):
             if verdict is not True:
-                out[i] = (False, "invalid: the validity judge said no" if verdict is False else "invalid: the validity judge said neither yes nor no", None)
+                out[i] = (
+                    False,
+                    "invalid: the validity judge said no"
+                    if verdict is False
+                    else "invalid: the validity judge said neither yes nor no",
+                    None,
+                )
             else:
                 valid.append((i, qa, statements))
         if not valid:
@@ -95,8 +103,14 @@ class Agent:
         return out
 
     def _problem(self, qa: QA) -> dict[str, Any]:
-        return {"problem_id": problem_id("qa", qa.question, qa.answer), "domain": "qa", "statement": qa.question,
-                "answer": qa.answer, "verifier": "qa", "source": self.source}
+        return {
+            "problem_id": problem_id("qa", qa.question, qa.answer),
+            "domain": "qa",
+            "statement": qa.question,
+            "answer": qa.answer,
+            "verifier": "qa",
+            "source": self.source,
+        }
 
     # -- the loop -----------------------------------------------------------------------------------
     def run(self, states: list[QaState]) -> list[str | None]:
@@ -145,7 +159,12 @@ class Agent:
         candidates.extend(self._inject(turn, states, inject))
         if not candidates:
             return
-        results = self.check([(i, qa, states[i].statements + ([statement] if statement else [])) for i, _, qa, statement, _ in candidates])
+        results = self.check(
+            [
+                (i, qa, states[i].statements + ([statement] if statement else []))
+                for i, _, qa, statement, _ in candidates
+            ]
+        )
         for i, action, qa, statement, entity in candidates:
             ok, reason, accuracy = results[i]
             detail = {"question": qa.question} | ({"neighbour": entity.title} if entity else {})
@@ -154,7 +173,9 @@ class Agent:
             else:
                 states[i].reject(turn, action, reason, **detail)
 
-    def _inject(self, turn: int, states: list[QaState], chosen: list[tuple[int, str | None]]) -> list[tuple[int, str, QA, str, Entity]]:
+    def _inject(
+        self, turn: int, states: list[QaState], chosen: list[tuple[int, str | None]]
+    ) -> list[tuple[int, str, QA, str, Entity]]:
         picks: list[tuple[int, Entity, Doc]] = []
         for i, name in chosen:
             entity = find_entity(states[i].entities, name)
@@ -176,10 +197,16 @@ class Agent:
             if isinstance(qa, str):
                 states[i].reject(turn, "inject", f"link QA {qa}", neighbour=neighbour.title)
             elif normalize(qa.answer) != normalize(entity.title):
-                states[i].reject(turn, "inject", f"link QA answers '{qa.answer}', not '{entity.title}'", neighbour=neighbour.title)
+                states[i].reject(
+                    turn, "inject", f"link QA answers '{qa.answer}', not '{entity.title}'", neighbour=neighbour.title
+                )
             else:
                 linked.append((i, entity, neighbour, qa))
-        covered = self.judge([i for i, *_ in linked], [coverage_prompt(qa.statement, states[i].statements) for i, _, _, qa in linked], "coverage")
+        covered = self.judge(
+            [i for i, *_ in linked],
+            [coverage_prompt(qa.statement, states[i].statements) for i, _, _, qa in linked],
+            "coverage",
+        )
         fresh = []
         for (i, entity, neighbour, qa), verdict in zip(linked, covered, strict=True):
             if verdict is not False:

@@ -21,7 +21,9 @@ from verifiers.qa import MAX_WORDS, normalize
 
 ACTIONS = ("inject", "fuzz", "exit")
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL | re.IGNORECASE)
-_LABEL = re.compile(r"^\s*\**(question|answer|statement|action|entity)\**\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_LABEL = re.compile(
+    r"^\s*\**(question|answer|statement|action|entity)\**\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE
+)
 
 
 def last_json_object(text: str) -> dict[str, Any] | None:
@@ -145,8 +147,16 @@ class QaState:
     def reject(self, turn: int, action: str, reason: str, **detail: Any) -> None:
         self.edit_history.append({"turn": turn, "action": action, "accepted": False, "reason": reason, **detail})
 
-    def commit(self, turn: int, action: str, qa: QA, accuracy: float, statement: str | None = None,
-               entity: Entity | None = None, **detail: Any) -> None:
+    def commit(
+        self,
+        turn: int,
+        action: str,
+        qa: QA,
+        accuracy: float,
+        statement: str | None = None,
+        entity: Entity | None = None,
+        **detail: Any,
+    ) -> None:
         self.qa, self.accuracy = qa, accuracy
         if statement:
             self.statements.append(statement)
@@ -170,6 +180,7 @@ def find_entity(entities: list[Entity], name: str | None) -> Entity | None:
 # -- prompts (paraphrases of the official ones; the replies are asked for as labelled lines, which
 # the bundled 135M model writes far more often than JSON: 15 of 32 base QAs parsed, against 1 of 32)
 
+
 def grounded(answer: str, text: str) -> bool:
     """The base QA's answer must be a phrase of its document (normalized): a QA copied from the
     prompt's example, or made up, is not grounded in the root."""
@@ -190,8 +201,9 @@ def action_prompt(state: QaState) -> str:
     entities = "\n".join(f"- {e.title}" for e in state.entities)
     exit_option = ', or "exit" to stop' if state.ready_to_exit else ""
     return (
-        f"Question: {state.qa.question}\nAnswer: {state.qa.answer}\nFacts:\n" + "\n".join(f"- {s}" for s in state.statements)
-        + f"\nEntities:\n{entities}\n\nMake the question harder. Choose \"inject\" to replace an entity in the question by a "
+        f"Question: {state.qa.question}\nAnswer: {state.qa.answer}\nFacts:\n"
+        + "\n".join(f"- {s}" for s in state.statements)
+        + f'\nEntities:\n{entities}\n\nMake the question harder. Choose "inject" to replace an entity in the question by a '
         f'fact about something linked to it, or "fuzz" to blur one detail that gives the answer away{exit_option}. '
         f"Reply like this example:\nAction: inject\nEntity: {state.entities[0].title}"
     )
@@ -216,7 +228,8 @@ def link_qa_prompt(entity: str, title: str, text: str) -> str:
 
 def coverage_prompt(statement: str, statements: list[str]) -> str:
     return (
-        "Known facts:\n" + "\n".join(f"- {s}" for s in statements)
+        "Known facts:\n"
+        + "\n".join(f"- {s}" for s in statements)
         + f"\n\nNew fact: {statement}\n\nIs the new fact already stated by the known facts? Reply yes or no."
     )
 
@@ -231,7 +244,8 @@ def compose_prompt(state: QaState, entity: str, sub_question: str) -> str:
 
 def validity_prompt(qa: QA, statements: list[str]) -> str:
     return (
-        "Facts:\n" + "\n".join(f"- {s}" for s in statements)
+        "Facts:\n"
+        + "\n".join(f"- {s}" for s in statements)
         + f"\n\nQuestion: {qa.question}\nProposed answer: {qa.answer}\n\nIs this a single question (not several joined), "
         "answerable from the facts, whose only correct answer is the proposed answer? Reply yes or no."
     )
@@ -239,7 +253,8 @@ def validity_prompt(qa: QA, statements: list[str]) -> str:
 
 def alternative_prompt(qa: QA, statements: list[str], candidate: str) -> str:
     return (
-        "Facts:\n" + "\n".join(f"- {s}" for s in statements)
+        "Facts:\n"
+        + "\n".join(f"- {s}" for s in statements)
         + f"\n\nQuestion: {qa.question}\nGiven answer: {qa.answer}\nAnother answer: {candidate}\n\n"
         "Does the other answer also satisfy everything the question asks? Reply yes or no."
     )

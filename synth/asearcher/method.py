@@ -43,26 +43,43 @@ class AsearcherSynthesizer(Synthesizer):
         cfg = self.settings
         docs = documents(warehouse, cfg.corpus)
         self._warehouse = warehouse
-        linked = set(warehouse.arrow(
-            "SELECT DISTINCT src_id FROM links WHERE corpus = ? AND dst_id IS NOT NULL AND dst_id <> src_id", [cfg.corpus]
-        ).column("src_id").to_pylist())
+        linked = set(
+            warehouse.arrow(
+                "SELECT DISTINCT src_id FROM links WHERE corpus = ? AND dst_id IS NOT NULL AND dst_id <> src_id",
+                [cfg.corpus],
+            )
+            .column("src_id")
+            .to_pylist()
+        )
         if cfg.topic:
             roots = [d for d, _ in CorpusSearch(docs).search(cfg.topic, k=cfg.topic_roots) if d.doc_id in linked]
         else:
-            order = warehouse.arrow(
-                "SELECT doc_id FROM documents WHERE corpus = ? ORDER BY hash(doc_id), doc_id", [cfg.corpus]).column("doc_id").to_pylist()
+            order = (
+                warehouse.arrow(
+                    "SELECT doc_id FROM documents WHERE corpus = ? ORDER BY hash(doc_id), doc_id", [cfg.corpus]
+                )
+                .column("doc_id")
+                .to_pylist()
+            )
             by_id = {d.doc_id: d for d in docs}
             roots = [by_id[i] for i in order if i in linked]
         return [Seed(d.doc_id, None, {"doc": d}) for d in roots]
 
     def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
         doc: Doc = seed.data["doc"]
-        return [[{"role": "user", "content": base_qa_prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars])}]]
+        return [
+            [{"role": "user", "content": base_qa_prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars])}]
+        ]
 
     def sampling(self) -> SamplingParams:
         cfg = self.settings
-        return SamplingParams(n=cfg.proposals, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
-                              seed=self.config.rollouts.seed)
+        return SamplingParams(
+            n=cfg.proposals,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            max_tokens=cfg.max_tokens,
+            seed=self.config.rollouts.seed,
+        )
 
     def parse(self, seed: Seed, index: int, prompt: str, output: str) -> Candidate:
         qa = parse_qa(output)
@@ -71,37 +88,66 @@ class AsearcherSynthesizer(Synthesizer):
         if isinstance(qa, str):
             return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
         if not grounded(qa.answer, plain(doc.text)[: self.settings.max_doc_chars]):
-            return Candidate(seed, index, prompt, output, reason="base QA ungrounded: the answer is not a phrase of the document",
-                             meta={**meta, "question": qa.question, "answer": qa.answer})
-        problem = {"domain": "qa", "statement": qa.question, "answer": qa.answer, "verifier": "qa", "task": "asearcher",
-                   "source": self.source, "qa": qa}
+            return Candidate(
+                seed,
+                index,
+                prompt,
+                output,
+                reason="base QA ungrounded: the answer is not a phrase of the document",
+                meta={**meta, "question": qa.question, "answer": qa.answer},
+            )
+        problem = {
+            "domain": "qa",
+            "statement": qa.question,
+            "answer": qa.answer,
+            "verifier": "qa",
+            "task": "asearcher",
+            "source": self.source,
+            "qa": qa,
+        }
         return Candidate(seed, index, prompt, output, problem=problem, meta=meta)
 
     def validate(self, service: RolloutService, candidates: list[Candidate]) -> list[Decision]:
         states = []
         for c in candidates:
             doc: Doc = c.seed.data["doc"]
-            states.append(QaState(c.problem["qa"], [c.problem["qa"].statement], [Entity(doc.doc_id, doc.title)], {doc.doc_id}))
+            states.append(
+                QaState(c.problem["qa"], [c.problem["qa"].statement], [Entity(doc.doc_id, doc.title)], {doc.doc_id})
+            )
         agent = Agent(service, self.settings, self.source, self._linked, seed=self.config.rollouts.seed)
         failed = agent.run(states)
         decisions = []
         for i, (candidate, state, reason) in enumerate(zip(candidates, states, failed, strict=True)):
             meta: dict[str, Any] = {
-                "turns": len({e["turn"] for e in state.edit_history}) - 1, "direct_gen_acc": state.accuracy,
-                "qa_history": state.qa_history, "edit_history": state.edit_history, "statements": state.statements,
+                "turns": len({e["turn"] for e in state.edit_history}) - 1,
+                "direct_gen_acc": state.accuracy,
+                "qa_history": state.qa_history,
+                "edit_history": state.edit_history,
+                "statements": state.statements,
                 "documents": [{"doc_id": e.doc_id, "title": e.title} for e in state.entities],
                 "judges": agent.raw.get(i, []),
             }
             if reason is not None:
                 decisions.append(Decision(False, f"base QA {reason}", {**meta, "reward": 0.0}))
                 continue
-            candidate.problem.update(statement=state.qa.question, answer=state.qa.answer,
-                                     extra={"statements": state.statements, "documents": [e.title for e in state.entities]})
+            candidate.problem.update(
+                statement=state.qa.question,
+                answer=state.qa.answer,
+                extra={"statements": state.statements, "documents": [e.title for e in state.entities]},
+            )
             # the QA and its uniqueness rest on the judge's word (grounded in the documents, but judged)
             # the proposer is paid for a QA that passed every check (the official agent is not
             # trained; this is our reward for it), and only once its judged label is allowed
-            decisions.append(Decision(True, None, {**meta, "reward": 1.0}, agent.measured[i], provenance="judged",
-                                      checks={"base": "judged", "checks": []}))
+            decisions.append(
+                Decision(
+                    True,
+                    None,
+                    {**meta, "reward": 1.0},
+                    agent.measured[i],
+                    provenance="judged",
+                    checks={"base": "judged", "checks": []},
+                )
+            )
         return decisions
 
     def _linked(self, doc_id: str) -> list[Doc]:
@@ -116,4 +162,3 @@ class AsearcherSynthesizer(Synthesizer):
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         return {"root": candidate.seed.key}
-

@@ -53,7 +53,12 @@ def _split_trailing_calls(code: str) -> tuple[str, str | None]:
     for index in range(len(tree.body) - 1, -1, -1):
         node = tree.body[index]
         call = node.value if isinstance(node, ast.Expr) else None
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print" and len(call.args) == 1:
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "print"
+            and len(call.args) == 1
+        ):
             call = call.args[0]
         if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "f"):
             break
@@ -70,7 +75,11 @@ def parse_proposal(output: str) -> tuple[str, str] | str:
     """(program, canonical input) from a deduction/abduction proposal, or the reason it has none."""
     output = output.rsplit("</think>", 1)[-1]
     blocks = _fenced(output)
-    code_blocks = [body for tag, body in blocks if tag in ("python", "py", "python3", "") and re.search(r"^\s*def\s+f\s*\(", body, re.M)]
+    code_blocks = [
+        body
+        for tag, body in blocks
+        if tag in ("python", "py", "python3", "") and re.search(r"^\s*def\s+f\s*\(", body, re.M)
+    ]
     if not code_blocks:
         return "unparsable: no ```python block that defines f"
     program, called = _split_trailing_calls(code_blocks[0].strip())
@@ -173,6 +182,7 @@ def output_error(output: str, cap: int, *, literal: bool) -> str | None:
 
 # -- rewards (methods.md §5; all recorded with each attempt) ------------------------------------
 
+
 def proposer_reward(solve_rate: float) -> float:
     """Learnability: 1 - s̄ when 0 < s̄ < 1; 0 for a task every or no solver sample gets right."""
     return 1.0 - solve_rate if 0.0 < solve_rate < 1.0 else 0.0
@@ -204,6 +214,7 @@ def accept(solve_rate: float) -> tuple[bool, str | None]:
 
 # -- prompts ------------------------------------------------------------------------------------
 
+
 def reference_block(program: str, given: str) -> str:
     return f"```python\n{program.rstrip()}\n\nprint(f({given}))\n```"
 
@@ -232,8 +243,14 @@ def induction_prompt(program: str, count: int) -> str:
     )
 
 
-def solver_statement(task: str, program: str = "", given: str = "", output: str = "",
-                     shown: list[tuple[str, str]] | None = None, message: str = "") -> str:
+def solver_statement(
+    task: str,
+    program: str = "",
+    given: str = "",
+    output: str = "",
+    shown: list[tuple[str, str]] | None = None,
+    message: str = "",
+) -> str:
     """The problem the solver sees (the instruction for the reply is added per source)."""
     if task == "deduction":
         return f"```python\n{program.rstrip()}\n```\nWhat does f({given}) return?"

@@ -22,8 +22,8 @@ from warehouse.db import Warehouse, records_to_arrow
 def references(warehouse: Warehouse, task: str, k: int, salt: str) -> list[tuple[str, str]]:
     """Up to ``k`` (program, input) references for a deduction/abduction proposer."""
     rows = warehouse.arrow(
-        "SELECT program, input FROM azr_buffer WHERE task = ? "
-        f"ORDER BY hash(entry_id || ?), entry_id LIMIT {int(k)}", [task, salt]
+        f"SELECT program, input FROM azr_buffer WHERE task = ? ORDER BY hash(entry_id || ?), entry_id LIMIT {int(k)}",
+        [task, salt],
     ).to_pylist()
     return [(r["program"], r["input"]) for r in rows] or [(SEED_PROGRAM, SEED_INPUT)]
 
@@ -33,7 +33,8 @@ def induction_program(warehouse: Warehouse, salt: str) -> tuple[str, str | None]
     abduction buffers together, else the seed program."""
     row = warehouse.arrow(
         "SELECT program, entry_id FROM azr_buffer WHERE task IN ('deduction', 'abduction') "
-        "ORDER BY hash(entry_id || ?), entry_id LIMIT 1", [salt]
+        "ORDER BY hash(entry_id || ?), entry_id LIMIT 1",
+        [salt],
     ).to_pylist()
     return (row[0]["program"], row[0]["entry_id"]) if row else (SEED_PROGRAM, None)
 

@@ -48,8 +48,17 @@ from warehouse.db import Warehouse
 
 SEEDS_PER_TASK = 100_000  # task types never run out; used seeds are skipped by the runner
 # how an Absolute Zero label is known: the sandbox ran the program (two workers agreed)
-EXECUTED = {"base": "executed", "checks": [{"check": "execution", "outcome": "agree", "detail": {},
-                                            "reason": "the sandbox ran f on the input(s): the output is what it returned"}]}
+EXECUTED = {
+    "base": "executed",
+    "checks": [
+        {
+            "check": "execution",
+            "outcome": "agree",
+            "detail": {},
+            "reason": "the sandbox ran f on the input(s): the output is what it returned",
+        }
+    ],
+}
 
 
 class AzrSynthesizer(Synthesizer):
@@ -62,7 +71,9 @@ class AzrSynthesizer(Synthesizer):
 
     def seeds(self, warehouse: Warehouse, policy_id: str) -> Iterator[Seed]:
         self._policy_id = policy_id  # recorded with the buffer entries (keep)
-        return (Seed(f"{task}#{i}", None, {"task": task}) for i in range(SEEDS_PER_TASK) for task in self.settings.tasks)
+        return (
+            Seed(f"{task}#{i}", None, {"task": task}) for i in range(SEEDS_PER_TASK) for task in self.settings.tasks
+        )
 
     def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
         # the buffers as they are when the seed's batch starts
@@ -79,7 +90,9 @@ class AzrSynthesizer(Synthesizer):
 
     def sampling(self) -> SamplingParams:
         cfg = self.settings
-        return SamplingParams(n=cfg.proposals, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=self.config.rollouts.seed)
+        return SamplingParams(
+            n=cfg.proposals, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=self.config.rollouts.seed
+        )
 
     def parse(self, seed: Seed, index: int, prompt: str, output: str) -> Candidate:
         task = seed.data["task"]
@@ -100,11 +113,20 @@ class AzrSynthesizer(Synthesizer):
             if reason is None and (program.strip(), given) in {(p.strip(), i) for p, i in seed.data["references"]}:
                 reason = "copy: the same program and input as a reference in the prompt"
             if reason is not None:
-                return Candidate(seed, index, prompt, output, reason=reason, meta={**meta, "program": program, "input": given})
+                return Candidate(
+                    seed, index, prompt, output, reason=reason, meta={**meta, "program": program, "input": given}
+                )
             fields = {"program": program, "input": given}
         # statement and answer are known once the sandbox has run the program (validate)
-        problem = {"domain": "code", "statement": program, "answer": "", "verifier": "azr", "task": task,
-                   "source": f"azr:{task}", "fields": fields}
+        problem = {
+            "domain": "code",
+            "statement": program,
+            "answer": "",
+            "verifier": "azr",
+            "task": task,
+            "source": f"azr:{task}",
+            "fields": fields,
+        }
         return Candidate(seed, index, prompt, output, problem=problem, meta={**meta, **fields})
 
     def validate(self, service: RolloutService, candidates: list[Candidate]) -> list[Decision]:
@@ -138,12 +160,21 @@ class AzrSynthesizer(Synthesizer):
                 accepted, reason = accept(solve_rate)
                 learnability = proposer_reward(solve_rate)
                 meta = {
-                    "valid": True, "s_bar": round(solve_rate, 4), "n": len(graded), "r_propose": round(learnability, 4),
+                    "valid": True,
+                    "s_bar": round(solve_rate, 4),
+                    "n": len(graded),
+                    "r_propose": round(learnability, 4),
                     "reward": composite_reward(True, learnability),
                     "solver_rewards": [solver_reward(g.extracted is not None, g.correct) for g in graded],
                 }
-                decisions[i] = Decision(accepted, reason, meta, solver.rows(problem, group, graded, seed=seed),
-                                        provenance="executed", checks=EXECUTED)
+                decisions[i] = Decision(
+                    accepted,
+                    reason,
+                    meta,
+                    solver.rows(problem, group, graded, seed=seed),
+                    provenance="executed",
+                    checks=EXECUTED,
+                )
         return [decisions[i] for i in range(len(candidates))]
 
     def _build(self, candidate: Candidate, results: list[RunResult]) -> str | None:
@@ -172,7 +203,11 @@ class AzrSynthesizer(Synthesizer):
             fields["pairs"] = [*shown, *hidden]
         else:
             statement = solver_statement(task, program, fields["input"], outputs[0])
-            answer = answer_json(task, output=outputs[0]) if task == "deduction" else answer_json(task, program=program, output=outputs[0])
+            answer = (
+                answer_json(task, output=outputs[0])
+                if task == "deduction"
+                else answer_json(task, program=program, output=outputs[0])
+            )
             extra = {"program": program, "input": fields["input"], "output": outputs[0]}
             fields["output"] = outputs[0]
         problem.update(statement=statement, answer=answer, extra=extra)
@@ -182,7 +217,12 @@ class AzrSynthesizer(Synthesizer):
     def dedup_key(self, candidate: Candidate) -> str:
         """A proposal is its task, program and input(s) (the statement is written after it runs)."""
         fields = candidate.problem["fields"]
-        return content_key("azr", candidate.problem["task"], program_form(fields["program"]), *(fields.get("inputs") or [fields["input"]]))
+        return content_key(
+            "azr",
+            candidate.problem["task"],
+            program_form(fields["program"]),
+            *(fields.get("inputs") or [fields["input"]]),
+        )
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         data = candidate.seed.data
@@ -190,7 +230,9 @@ class AzrSynthesizer(Synthesizer):
             return {"task": "induction", "program_entry": data.get("program_entry")}
         return {"task": candidate.problem["task"], "references": len(data.get("references", []))}
 
-    def keep(self, warehouse: Warehouse, con: DuckDBPyConnection, validated: list[tuple[Candidate, Decision, SynthAttempt]]) -> None:
+    def keep(
+        self, warehouse: Warehouse, con: DuckDBPyConnection, validated: list[tuple[Candidate, Decision, SynthAttempt]]
+    ) -> None:
         """Every valid task, learnable or not, enters its task's buffer (AZR: ``valid_program_filter: all``)."""
         entries = []
         stamp = now()
@@ -204,7 +246,16 @@ class AzrSynthesizer(Synthesizer):
             else:
                 key = content_key("azr", task, fields["program"], fields["input"])
                 extra = {"input": fields["input"], "output": fields["output"]}
-            entries.append(AzrBufferEntry(entry_id=key, task=task, program=fields["program"], attempt_id=attempt.attempt_id,
-                                          policy_id=self._policy_id, run_id=attempt.run_id, added_at=stamp, **extra))
+            entries.append(
+                AzrBufferEntry(
+                    entry_id=key,
+                    task=task,
+                    program=fields["program"],
+                    attempt_id=attempt.attempt_id,
+                    policy_id=self._policy_id,
+                    run_id=attempt.run_id,
+                    added_at=stamp,
+                    **extra,
+                )
+            )
         buffers.add(warehouse, con, entries, self.settings.buffer_cap)
-

@@ -25,8 +25,10 @@ STRATEGIES = (
 
 _RATIONALE = re.compile(r"<rationale>(.*?)</rationale>", re.DOTALL | re.IGNORECASE)
 _PROBLEM = re.compile(r"<problem>(.*?)</problem>", re.DOTALL | re.IGNORECASE)
-_HEADED = re.compile(r"(?:^|\n)\s*\**problem\**\s*:\s*(.+?)(?=\n\s*\**(?:solution|answer|rationale)\**\s*:|\Z)",
-                     re.DOTALL | re.IGNORECASE)
+_HEADED = re.compile(
+    r"(?:^|\n)\s*\**problem\**\s*:\s*(.+?)(?=\n\s*\**(?:solution|answer|rationale)\**\s*:|\Z)",
+    re.DOTALL | re.IGNORECASE,
+)
 _STEP = re.compile(r"step\s*(\d+)", re.IGNORECASE)
 
 

@@ -35,6 +35,7 @@ def examples(prompt: str) -> list[str]:
     copies one, or reuses its numbers, is rejected before it is solved."""
     return [m.strip() for m in _EXAMPLE.findall(prompt)]
 
+
 _SELECTED = re.compile(r"Selected Question\s*:", re.IGNORECASE)
 _TESTS = re.compile(r"Test Cases\s*:", re.IGNORECASE)
 

@@ -64,13 +64,19 @@ class SqlmSynthesizer(Synthesizer):
             try:
                 extra = json.loads(self.settings.topics_file.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise HardforgeError(f"synth.sqlm.topics_file {self.settings.topics_file} is not a readable JSON object ({exc}).") from None
+                raise HardforgeError(
+                    f"synth.sqlm.topics_file {self.settings.topics_file} is not a readable JSON object ({exc})."
+                ) from None
             if not isinstance(extra, dict) or not all(isinstance(v, str) for v in extra.values()):
-                raise HardforgeError(f"synth.sqlm.topics_file {self.settings.topics_file} must map topic names to prompts.")
+                raise HardforgeError(
+                    f"synth.sqlm.topics_file {self.settings.topics_file} must map topic names to prompts."
+                )
             topics.update(extra)
         missing = [t for t in self.settings.topics if t not in topics]
         if missing:
-            raise HardforgeError(f"synth.sqlm.topics names '{missing[0]}', which has no prompt (known: {', '.join(topics)}).")
+            raise HardforgeError(
+                f"synth.sqlm.topics names '{missing[0]}', which has no prompt (known: {', '.join(topics)})."
+            )
         return topics
 
     def seeds(self, warehouse: Warehouse, policy_id: str) -> Iterator[Seed]:
@@ -84,8 +90,9 @@ class SqlmSynthesizer(Synthesizer):
 
     def sampling(self) -> SamplingParams:
         cfg = self.settings
-        return SamplingParams(n=cfg.proposals, temperature=cfg.temperature, max_tokens=cfg.max_tokens,
-                              seed=self.config.rollouts.seed)
+        return SamplingParams(
+            n=cfg.proposals, temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=self.config.rollouts.seed
+        )
 
     def parse(self, seed: Seed, index: int, prompt: str, output: str) -> Candidate:
         topic = seed.data["topic"]
@@ -94,20 +101,41 @@ class SqlmSynthesizer(Synthesizer):
         if parser == "v3":
             parsed = parse_v3(output)
             if parsed is None:
-                return Candidate(seed, index, prompt, output, reason="unparsable: no 'Test Cases:' section with INPUT ||| OUTPUT lines", meta=meta)
+                return Candidate(
+                    seed,
+                    index,
+                    prompt,
+                    output,
+                    reason="unparsable: no 'Test Cases:' section with INPUT ||| OUTPUT lines",
+                    meta=meta,
+                )
             description, tests = parsed
-            problem = {"domain": "code", "statement": description, "answer": stdio_answer(tests), "verifier": "stdio",
-                       "task": "sqlm_code", "source": "sqlm:code"}
+            problem = {
+                "domain": "code",
+                "statement": description,
+                "answer": stdio_answer(tests),
+                "verifier": "stdio",
+                "task": "sqlm_code",
+                "source": "sqlm:code",
+            }
             return Candidate(seed, index, prompt, output, problem=problem, meta={**meta, "tests": len(tests)})
         question = parse_v2(output) if parser == "v2" else parse_v1(output)
         if question is None:
-            return Candidate(seed, index, prompt, output, reason="unparsable: no 'Selected Question:' marker", meta=meta)
+            return Candidate(
+                seed, index, prompt, output, reason="unparsable: no 'Selected Question:' marker", meta=meta
+            )
         rejected = gate(question, references=examples(seed.data["prompt"]))
         if rejected is not None:
             return Candidate(seed, index, prompt, output, reason=rejected, meta={**meta, "question": question})
         # the label is unknown until the solvers vote (validate sets it)
-        problem = {"domain": "math", "statement": question, "answer": "", "verifier": "math",
-                   "task": f"sqlm_{topic}", "source": "sqlm"}
+        problem = {
+            "domain": "math",
+            "statement": question,
+            "answer": "",
+            "verifier": "math",
+            "task": f"sqlm_{topic}",
+            "source": "sqlm",
+        }
         return Candidate(seed, index, prompt, output, problem=problem, meta=meta)
 
     def validate(self, service: RolloutService, candidates: list[Candidate]) -> list[Decision]:
@@ -117,7 +145,9 @@ class SqlmSynthesizer(Synthesizer):
         completions, seeds = solver.sample(problems)
         texts = [[c.text for c in group] for group in completions]
         math = [i for i, p in enumerate(problems) if p["verifier"] == "math"]
-        answers = dict(zip(math, stated_answers(solver, [problems[i] for i in math], [texts[i] for i in math]), strict=True))
+        answers = dict(
+            zip(math, stated_answers(solver, [problems[i] for i in math], [texts[i] for i in math]), strict=True)
+        )
         code = [i for i, p in enumerate(problems) if p["verifier"] == "stdio"]
         code_grades = dict(zip(code, solver.grade([problems[i] for i in code], [texts[i] for i in code]), strict=True))
         decisions: list[Decision | None] = [None] * len(candidates)
@@ -133,9 +163,19 @@ class SqlmSynthesizer(Synthesizer):
             decisions[i] = decision
         for verifier in ("math", "stdio"):
             todo = [(i, d) for i, d in in_band if candidates[i].problem["verifier"] == verifier]
-            items = [LabelItem(candidates[i].problem["statement"], candidates[i].problem["answer"], candidates[i].problem["domain"],
-                               verifier, {"programs": [extract_code(t) for t in texts[i]]}) for i, _ in todo]
-            for (_, decision), (provenance, reason, record) in zip(todo, checked(self.config, service, verifier, items, "vote"), strict=True):
+            items = [
+                LabelItem(
+                    candidates[i].problem["statement"],
+                    candidates[i].problem["answer"],
+                    candidates[i].problem["domain"],
+                    verifier,
+                    {"programs": [extract_code(t) for t in texts[i]]},
+                )
+                for i, _ in todo
+            ]
+            for (_, decision), (provenance, reason, record) in zip(
+                todo, checked(self.config, service, verifier, items, "vote"), strict=True
+            ):
                 decision.checks = record
                 if provenance is None:
                     decision.accepted, decision.reason = False, reason
@@ -155,15 +195,28 @@ class SqlmSynthesizer(Synthesizer):
     def _decide_math(self, solver, candidate, completions, answers: list[str | None], seed) -> Decision:
         counted = vote(answers)
         accepted, reason = decide(counted)
-        meta = {"m": counted.count, "n": counted.n, "majority": counted.answer, "majority_ratio": round(counted.ratio, 4),
-                "tie": counted.tie, "answers": answers}
+        meta = {
+            "m": counted.count,
+            "n": counted.n,
+            "majority": counted.answer,
+            "majority_ratio": round(counted.ratio, 4),
+            "tie": counted.tie,
+            "answers": answers,
+        }
         if counted.answer is None:
             return Decision(False, reason, meta)
         candidate.problem["answer"] = counted.answer
         problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
         # a rollout is right iff its answer is the majority answer
-        grades = [Grade(a == counted.answer, a, float(a == counted.answer), None if a == counted.answer else "not the majority answer")
-                  for a in answers]
+        grades = [
+            Grade(
+                a == counted.answer,
+                a,
+                float(a == counted.answer),
+                None if a == counted.answer else "not the majority answer",
+            )
+            for a in answers
+        ]
         return Decision(accepted, reason, meta, solver.rows(problem, completions, grades, seed=seed))
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:

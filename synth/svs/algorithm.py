@@ -25,8 +25,10 @@ exactly this response. Output only the problem, inside a fenced code block tagge
 _TEXT_BLOCK = re.compile(r"```text[ \t]*\n?(.*?)```", re.DOTALL)
 _ANY_BLOCK = re.compile(r"```[^\n`]*\n?(.*?)```", re.DOTALL)
 # the official Qwen3 fallback: the text after a "Reconstructed Question" header, up to a blank line
-_HEADER = re.compile(r"(?:\*\*|#+\s*)?Reconstructed Question\s*(?:\*\*)?\s*:?\s*(?:\*\*)?[ \t]*\n?(.*?)(?:\n[ \t]*\n|\Z)",
-                     re.DOTALL | re.IGNORECASE)
+_HEADER = re.compile(
+    r"(?:\*\*|#+\s*)?Reconstructed Question\s*(?:\*\*)?\s*:?\s*(?:\*\*)?[ \t]*\n?(.*?)(?:\n[ \t]*\n|\Z)",
+    re.DOTALL | re.IGNORECASE,
+)
 
 
 def synthesis_prompt(solution: str) -> str:

@@ -70,8 +70,13 @@ class SvsSynthesizer(Synthesizer):
         measured_by = policy_id
         for ancestor in [policy_id, *ancestors(warehouse, policy_id)]:
             seeds = self._seeds_of(warehouse, ancestor)
-            if seeds or ancestor == policy_id and warehouse.scalar(  # the held-out probe says nothing of seeds
-                    f"SELECT count(*) FROM difficulty WHERE policy_id = ? AND NOT ({HELDOUT_WHERE})", [ancestor]):
+            if (
+                seeds
+                or ancestor == policy_id
+                and warehouse.scalar(  # the held-out probe says nothing of seeds
+                    f"SELECT count(*) FROM difficulty WHERE policy_id = ? AND NOT ({HELDOUT_WHERE})", [ancestor]
+                )
+            ):
                 measured_by = ancestor
                 break
         else:
@@ -84,19 +89,29 @@ class SvsSynthesizer(Synthesizer):
     def _seeds_of(self, warehouse: Warehouse, policy_id: str) -> list[Seed]:
         cfg = self.settings
         with warehouse.read() as con:
-            rows = con.sql(IN_BAND_SQL, params={"policy": policy_id, "low": cfg.under_low, "high": cfg.under_high}).to_arrow_table().to_pylist()
+            rows = (
+                con.sql(IN_BAND_SQL, params={"policy": policy_id, "low": cfg.under_low, "high": cfg.under_high})
+                .to_arrow_table()
+                .to_pylist()
+            )
             # measured under the current key only: an acceptance sample, or figures from another
             # prompt or grader, do not say the problem is in band now
             first = {r["problem_id"]: r for r in rows if r["sampling_key"] == sampling_key(self.config.rollouts, r)}
             ids = sorted(first)
-            correct = con.sql(CORRECT_SQL, params={"policy": policy_id, "problems": ids}).to_arrow_table().to_pylist() if ids else []
+            correct = (
+                con.sql(CORRECT_SQL, params={"policy": policy_id, "problems": ids}).to_arrow_table().to_pylist()
+                if ids
+                else []
+            )
         correct = [r for r in correct if r["sampling_key"] == first[r["problem_id"]]["sampling_key"]]
         seeds: list[Seed] = []
         worked: set[str] = set()
         for r in correct:
             if shows_work(r["completion"]):
                 worked.add(r["problem_id"])
-                seeds.append(Seed(r["rollout_id"], r["problem_id"], {**first[r["problem_id"]], "completion": r["completion"]}))
+                seeds.append(
+                    Seed(r["rollout_id"], r["problem_id"], {**first[r["problem_id"]], "completion": r["completion"]})
+                )
         if cfg.solutions:
             seeds += [Seed(f"solve:{pid}:{policy_id}", pid, dict(first[pid])) for pid in ids if pid not in worked]
         return seeds
@@ -108,11 +123,19 @@ class SvsSynthesizer(Synthesizer):
 
     def _solve_problem(self, seed: Seed) -> dict[str, Any]:
         extra = seed.data.get("extra")
-        return {"problem_id": seed.data["problem_id"], "domain": "math", "statement": seed.data["statement"],
-                "answer": seed.data["answer"], "verifier": seed.data["verifier"], "source": SOLVE_SOURCE,
-                "extra": json.loads(extra) if isinstance(extra, str) else extra}
+        return {
+            "problem_id": seed.data["problem_id"],
+            "domain": "math",
+            "statement": seed.data["statement"],
+            "answer": seed.data["answer"],
+            "verifier": seed.data["verifier"],
+            "source": SOLVE_SOURCE,
+            "extra": json.loads(extra) if isinstance(extra, str) else extra,
+        }
 
-    def prepare(self, service: RolloutService, prompts: list[tuple[Seed, Chat]]) -> tuple[list[tuple[Seed, Chat]], list[tuple[Seed, str]]]:
+    def prepare(
+        self, service: RolloutService, prompts: list[tuple[Seed, Chat]]
+    ) -> tuple[list[tuple[Seed, Chat]], list[tuple[Seed, str]]]:
         """A worked solution for each seed that has none: ``svs.solutions`` tries under the
         step-by-step instruction, strictly graded; the first correct one that shows its work."""
         needs = [i for i, (seed, _) in enumerate(prompts) if "completion" not in seed.data]
@@ -126,11 +149,18 @@ class SvsSynthesizer(Synthesizer):
         ready = {i: prompts[i] for i in range(len(prompts)) if i not in needs}
         for i, group, graded in zip(needs, completions, grades, strict=True):
             seed = prompts[i][0]
-            worked = next((c.text for c, g in zip(group, graded, strict=True) if g.correct and shows_work(c.text)), None)
+            worked = next(
+                (c.text for c, g in zip(group, graded, strict=True) if g.correct and shows_work(c.text)), None
+            )
             if worked is None:
                 right = sum(g.correct for g in graded)
-                dropped.append((seed, f"no worked solution: {right} of {len(graded)} step-by-step solutions were right, "
-                                      "none of them showing its work"))
+                dropped.append(
+                    (
+                        seed,
+                        f"no worked solution: {right} of {len(graded)} step-by-step solutions were right, "
+                        "none of them showing its work",
+                    )
+                )
                 continue
             seed.data["completion"] = worked
             ready[i] = (seed, [{"role": "user", "content": synthesis_prompt(worked)}])
@@ -138,8 +168,13 @@ class SvsSynthesizer(Synthesizer):
 
     def sampling(self) -> SamplingParams:
         cfg = self.settings
-        return SamplingParams(n=cfg.group, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens,
-                              seed=self.config.rollouts.seed)
+        return SamplingParams(
+            n=cfg.group,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            max_tokens=cfg.max_tokens,
+            seed=self.config.rollouts.seed,
+        )
 
     def max_prompt_tokens(self) -> int:
         return self.settings.max_prompt_tokens
@@ -148,13 +183,21 @@ class SvsSynthesizer(Synthesizer):
         text = extract_problem(output)
         meta = {"seed_pass_at_1": seed.data["pass_at_1"]}
         if text is None:
-            return Candidate(seed, index, prompt, output, reason="unparsable: no problem block in the output", meta=meta)
+            return Candidate(
+                seed, index, prompt, output, reason="unparsable: no problem block in the output", meta=meta
+            )
         rejected = gate(text, seeds=[seed.data["statement"]])
         if rejected is not None:
             return Candidate(seed, index, prompt, output, reason=rejected, meta={**meta, "problem": text})
         # the variant keeps the original answer: no new label is needed
-        problem = {"domain": "math", "statement": text, "answer": seed.data["answer"], "verifier": "math",
-                   "task": "svs_variant", "source": self.name}
+        problem = {
+            "domain": "math",
+            "statement": text,
+            "answer": seed.data["answer"],
+            "verifier": "math",
+            "task": "svs_variant",
+            "source": self.name,
+        }
         return Candidate(seed, index, prompt, output, problem=problem, meta=meta)
 
     def validate(self, service: RolloutService, candidates: list[Candidate]) -> list[Decision]:
@@ -171,28 +214,48 @@ class SvsSynthesizer(Synthesizer):
         for i, measured in zip(todo, solver.measure(problems), strict=True):
             candidate, k = candidates[i], measured.correct
             accepted, reason = decide(k, cfg.group, (cfg.positive_low, cfg.positive_high))
-            accepting = [(c.text, g.extracted) for c, g in zip(measured.completions, measured.grades, strict=True) if g.correct]
-            echo = bool(accepting) and all(echoes(text, extracted, candidate.problem["statement"]) for text, extracted in accepting)
+            accepting = [
+                (c.text, g.extracted) for c, g in zip(measured.completions, measured.grades, strict=True) if g.correct
+            ]
+            echo = bool(accepting) and all(
+                echoes(text, extracted, candidate.problem["statement"]) for text, extracted in accepting
+            )
             if accepted and echo:
                 accepted, reason = False, "echo: every accepting reply only repeats a number of the statement"
-            figures = {"k": k, "group": cfg.group, "positive_band": [cfg.positive_low, cfg.positive_high], "echo": echo,
-                       "reward": variational_reward(k, cfg.group, echo, (cfg.positive_low, cfg.positive_high)),
-                       "under_band": [cfg.under_low, cfg.under_high], "prompt_sha": content_key(SYNTHESIS_PROMPT),
-                       "sampling": {"temperature": cfg.temperature, "top_p": cfg.top_p, "max_tokens": cfg.max_tokens}}
+            figures = {
+                "k": k,
+                "group": cfg.group,
+                "positive_band": [cfg.positive_low, cfg.positive_high],
+                "echo": echo,
+                "reward": variational_reward(k, cfg.group, echo, (cfg.positive_low, cfg.positive_high)),
+                "under_band": [cfg.under_low, cfg.under_high],
+                "prompt_sha": content_key(SYNTHESIS_PROMPT),
+                "sampling": {"temperature": cfg.temperature, "top_p": cfg.top_p, "max_tokens": cfg.max_tokens},
+            }
             parent = candidate.seed.data.get("label_provenance") or "ground_truth"
             provenance = "inherited" if rank(parent) >= rank("inherited") else parent
-            decisions[i] = Decision(accepted, reason, figures, measured, provenance=provenance,
-                                    checks={"base": "inherited", "parent_provenance": parent, "checks": []})
+            decisions[i] = Decision(
+                accepted,
+                reason,
+                figures,
+                measured,
+                provenance=provenance,
+                checks={"base": "inherited", "parent_provenance": parent, "checks": []},
+            )
         self._check_arithmetic(service, candidates, decisions)
         return decisions  # type: ignore[return-value]
 
-    def _check_arithmetic(self, service: RolloutService, candidates: list[Candidate], decisions: list[Decision | None]) -> None:
+    def _check_arithmetic(
+        self, service: RolloutService, candidates: list[Candidate], decisions: list[Decision | None]
+    ) -> None:
         """A variant is meant to keep its seed's answer; where it is plain arithmetic, exact
         arithmetic says whether it does (a rewrite that changed the answer, which the policy solved
         to the old one anyway, is not paid). Only this check: it is cheap and independent."""
         todo = [i for i, d in enumerate(decisions) if d is not None and d.accepted]
         items = [LabelItem(candidates[i].problem["statement"], candidates[i].problem["answer"]) for i in todo]
-        for i, verdicts in zip(todo, run_checks(context(self.config, service), "math", items, names=["arithmetic"]), strict=True):
+        for i, verdicts in zip(
+            todo, run_checks(context(self.config, service), "math", items, names=["arithmetic"]), strict=True
+        ):
             decision = decisions[i]
             assert decision is not None and decision.checks is not None
             provenance, reason = label_provenance(decision.provenance, verdicts)
@@ -203,9 +266,15 @@ class SvsSynthesizer(Synthesizer):
                 decision.provenance = provenance
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
-        return {"seed_rollout_id": candidate.seed.key, "seed_solution": candidate.seed.data.get("completion", "")[:2000],
-                **({"seeded_from_policy": candidate.seed.data["seeded_from_policy"]}
-                   if "seeded_from_policy" in candidate.seed.data else {})}
+        return {
+            "seed_rollout_id": candidate.seed.key,
+            "seed_solution": candidate.seed.data.get("completion", "")[:2000],
+            **(
+                {"seeded_from_policy": candidate.seed.data["seeded_from_policy"]}
+                if "seeded_from_policy" in candidate.seed.data
+                else {}
+            ),
+        }
 
 
 def ancestors(warehouse: Warehouse, policy_id: str, most: int = 16) -> list[str]:

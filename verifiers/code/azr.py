@@ -108,7 +108,7 @@ def extract_output(completion: str, mode: str = "flexible") -> str | None:
     if spans:
         return spans[-1]
     marker = _STATED.search(completion)
-    return _literal_prefix(completion[marker.end():]) if marker else None
+    return _literal_prefix(completion[marker.end() :]) if marker else None
 
 
 def _last_call(text: str) -> str | None:
@@ -165,8 +165,12 @@ class AzrVerifier(SandboxedVerifier):
                 tasks[i] = answer["task"]
                 grades[i] = self._plan(i, item, answer, runs)
             except (ValueError, KeyError, TypeError) as exc:  # a malformed answer fails alone
-                grades[i] = Grade(False, None, 0.0, f"grader error: the answer is not an AZR task ({type(exc).__name__})")
-        results = self.sandbox.run_calls([r[1] for r in runs], [r[2] for r in runs], limits=self.limits()) if runs else []
+                grades[i] = Grade(
+                    False, None, 0.0, f"grader error: the answer is not an AZR task ({type(exc).__name__})"
+                )
+        results = (
+            self.sandbox.run_calls([r[1] for r in runs], [r[2] for r in runs], limits=self.limits()) if runs else []
+        )
         tally: dict[int, list[tuple[bool, str]]] = {}
         for (i, _, given, want), result in zip(runs, results, strict=True):
             # a value is what the sandbox rebuilt from plain data; a result without one is a failure
@@ -182,13 +186,23 @@ class AzrVerifier(SandboxedVerifier):
             passed = sum(ok for ok, _ in outcomes)
             right = passed == len(outcomes)
             item = items[i]
-            graded = extract_input(item.completion, item.extraction) if tasks[i] == "abduction" else extract_code(item.completion, "f")
+            graded = (
+                extract_input(item.completion, item.extraction)
+                if tasks[i] == "abduction"
+                else extract_code(item.completion, "f")
+            )
             first = next((why for ok, why in outcomes if not ok), None)
-            detail = None if right else (first if tasks[i] == "abduction" else f"{passed}/{len(outcomes)} hidden inputs; {first}")
+            detail = (
+                None
+                if right
+                else (first if tasks[i] == "abduction" else f"{passed}/{len(outcomes)} hidden inputs; {first}")
+            )
             grades[i] = Grade(right, graded, passed / len(outcomes), detail)
         return grades  # type: ignore[return-value]
 
-    def _plan(self, i: int, item: GradeItem, answer: dict[str, Any], runs: list[tuple[int, str, str, str]]) -> Grade | None:
+    def _plan(
+        self, i: int, item: GradeItem, answer: dict[str, Any], runs: list[tuple[int, str, str, str]]
+    ) -> Grade | None:
         """The grade of a deduction (nothing runs), or None after queueing the sandbox runs."""
         task = answer["task"]
         if task == "deduction":

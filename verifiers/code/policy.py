@@ -7,8 +7,22 @@ import ast
 import re
 
 BANNED_MODULES: tuple[str, ...] = (
-    "logging", "random", "multiprocessing", "pebble", "subprocess", "threading", "datetime", "time",
-    "hashlib", "hmac", "bcrypt", "os.sys", "os.path", "sys.exit", "os.environ", "calendar",
+    "logging",
+    "random",
+    "multiprocessing",
+    "pebble",
+    "subprocess",
+    "threading",
+    "datetime",
+    "time",
+    "hashlib",
+    "hmac",
+    "bcrypt",
+    "os.sys",
+    "os.path",
+    "sys.exit",
+    "os.environ",
+    "calendar",
 )
 
 

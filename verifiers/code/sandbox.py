@@ -68,8 +68,18 @@ def missing_requirements() -> list[str]:
 
 # Native modules a program could use to read or patch memory, or to run code outside the audit
 # hook (subinterpreters): each is replaced by an empty file in the jail, so it cannot be loaded.
-MASKED_MODULES = ("_ctypes", "_ctypes_test", "_testcapi", "_testinternalcapi", "_testbuffer", "_testmultiphase",
-                  "_testclinic", "_testimportmultiple", "_xxsubinterpreters", "_xxtestfuzz")
+MASKED_MODULES = (
+    "_ctypes",
+    "_ctypes_test",
+    "_testcapi",
+    "_testinternalcapi",
+    "_testbuffer",
+    "_testmultiphase",
+    "_testclinic",
+    "_testimportmultiple",
+    "_xxsubinterpreters",
+    "_xxtestfuzz",
+)
 
 
 def filesystem_view(python: str = JAIL_PYTHON) -> list[str]:
@@ -93,17 +103,24 @@ def filesystem_view(python: str = JAIL_PYTHON) -> list[str]:
     for folder in (stdlib, "/usr/lib/python3/dist-packages", f"/usr/lib/{machine}", "/usr/lib64", "/etc/ld.so.cache"):
         if os.path.exists(folder):
             binds.append((folder, folder))
-    masks = [str(path) for module in MASKED_MODULES for path in sorted(Path(stdlib, "lib-dynload").glob(f"{module}.*so"))]
-    return [*parent_dirs([dest for _, dest in binds] + [python, "/run/sbx/x"]), *links,
-            *(arg for src, dest in binds for arg in ("--ro-bind", src, dest)),
-            *(arg for path in masks for arg in ("--ro-bind", "/dev/null", path))]
+    masks = [
+        str(path) for module in MASKED_MODULES for path in sorted(Path(stdlib, "lib-dynload").glob(f"{module}.*so"))
+    ]
+    return [
+        *parent_dirs([dest for _, dest in binds] + [python, "/run/sbx/x"]),
+        *links,
+        *(arg for src, dest in binds for arg in ("--ro-bind", src, dest)),
+        *(arg for path in masks for arg in ("--ro-bind", "/dev/null", path)),
+    ]
 
 
 def parent_dirs(paths: list[str]) -> list[str]:
     """``--dir`` for every ancestor of ``paths``, readable by all: bubblewrap would otherwise make
     them 0700 (as root), and a process that dropped its uid could not reach the standard library."""
-    ancestors = sorted({str(parent) for path in paths for parent in Path(path).parents if str(parent) != "/"},
-                       key=lambda d: (d.count("/"), d))
+    ancestors = sorted(
+        {str(parent) for path in paths for parent in Path(path).parents if str(parent) != "/"},
+        key=lambda d: (d.count("/"), d),
+    )
     return [arg for d in ancestors for arg in ("--perms", "0755", "--dir", d)]
 
 
@@ -117,13 +134,27 @@ def sysconfig_multiarch() -> str:
 def bwrap_command(worker_dir: Path, uid: int) -> list[str]:
     return [
         "bwrap",
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-        "--die-with-parent", "--new-session",
+        "--unshare-net",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--die-with-parent",
+        "--new-session",
         *filesystem_view(),
-        "--size", str(TMPFS_BYTES), "--tmpfs", "/tmp",
-        "--dev", "/dev",
-        "--ro-bind", str(worker_dir), "/run/sbx",
-        JAIL_PYTHON, "-I", "/run/sbx/jail_worker.py", str(uid),
+        "--size",
+        str(TMPFS_BYTES),
+        "--tmpfs",
+        "/tmp",
+        "--dev",
+        "/dev",
+        "--ro-bind",
+        str(worker_dir),
+        "/run/sbx",
+        JAIL_PYTHON,
+        "-I",
+        "/run/sbx/jail_worker.py",
+        str(uid),
     ]
 
 
@@ -140,8 +171,12 @@ class _Worker:
         else:
             command = bwrap_command(WORKER.parent, uid)
         self.proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, bufsize=0,
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            bufsize=0,
         )
         hello = self._read_line(30.0)
         if hello is None:
@@ -151,7 +186,9 @@ class _Worker:
         ready = json.loads(hello)
         if not ready.get("ready"):
             self.close()
-            raise HardforgeError(f"the code sandbox refuses to start: {ready.get('error', 'the worker is not ready')}; run `make setup`.")
+            raise HardforgeError(
+                f"the code sandbox refuses to start: {ready.get('error', 'the worker is not ready')}; run `make setup`."
+            )
         self.seccomp = ready["seccomp"]
 
     def _read_line(self, timeout: float) -> bytes | None:
@@ -199,7 +236,8 @@ class CodeSandbox:
             missing = missing_requirements()
             if missing:
                 raise HardforgeError(
-                    "the code sandbox cannot start: it needs " + " and ".join(missing)
+                    "the code sandbox cannot start: it needs "
+                    + " and ".join(missing)
                     + f" (run `make setup`; for development only, sandbox.mode = '{UNSAFE}')."
                 )
         count = workers or max(2, os.cpu_count() or 2)
@@ -207,14 +245,31 @@ class CodeSandbox:
         self._spare: _Worker | None = None
         self._ids = 0
 
-    def _request(self, code: str, *, stdin: str | None = None, call: str | None = None, twice: bool = False,
-                 limits: Limits | None = None, tests: str | None = None, prelude: str | None = None,
-                 proxied: list[str] | None = None, exit_ok: bool = False) -> dict[str, Any]:
+    def _request(
+        self,
+        code: str,
+        *,
+        stdin: str | None = None,
+        call: str | None = None,
+        twice: bool = False,
+        limits: Limits | None = None,
+        tests: str | None = None,
+        prelude: str | None = None,
+        proxied: list[str] | None = None,
+        exit_ok: bool = False,
+    ) -> dict[str, Any]:
         limits = limits or self.limits
         self._ids += 1
         return {
-            "id": self._ids, "code": code, "tests": tests, "prelude": prelude, "proxied": proxied or [],
-            "stdin": stdin, "call": call, "twice": twice, "exit_ok": exit_ok,
+            "id": self._ids,
+            "code": code,
+            "tests": tests,
+            "prelude": prelude,
+            "proxied": proxied or [],
+            "stdin": stdin,
+            "call": call,
+            "twice": twice,
+            "exit_ok": exit_ok,
             "timeout_s": limits.timeout_s,
             "limits": {"memory_bytes": limits.memory_bytes, "cpu_s": limits.cpu_s, "file_bytes": limits.file_bytes},
         }
@@ -243,8 +298,14 @@ class CodeSandbox:
         word: fine for a program that is its own test, never for grading (see ``run_tests``)."""
         return self._run_all([self._request(p, limits=limits) for p in programs])
 
-    def run_tests(self, programs: list[str], tests: list[str], preludes: list[str], proxied: list[Any],
-                  limits: Limits | None = None) -> list[RunResult]:
+    def run_tests(
+        self,
+        programs: list[str],
+        tests: list[str],
+        preludes: list[str],
+        proxied: list[Any],
+        limits: Limits | None = None,
+    ) -> list[RunResult]:
         """Grade each program by its tests, which run in another process than the program: the
         prelude (the problem's prompt: imports, helpers) and the tests run there with pristine
         builtins, and each name in ``proxied`` (the entry point) calls into the program's process
@@ -252,23 +313,34 @@ class CodeSandbox:
         the protocol; any exit, crash or non-plain answer of the program is a failure."""
         requests = []
         for p, t, pre, reach in zip(programs, tests, preludes, proxied, strict=True):
-            names, optional, stubs = (reach, [], []) if isinstance(reach, list) else (reach.names, reach.optional, reach.stubs)
+            names, optional, stubs = (
+                (reach, [], []) if isinstance(reach, list) else (reach.names, reach.optional, reach.stubs)
+            )
             request = self._request(p, tests=t, prelude=pre, proxied=names, limits=limits)
             requests.append({**request, "optional": optional, "stubs": stubs})
         return self._run_all(requests)
 
-    def run_stdio(self, programs: list[str], stdins: list[str], expected: list[str], limits: Limits | None = None) -> list[RunResult]:
+    def run_stdio(
+        self, programs: list[str], stdins: list[str], expected: list[str], limits: Limits | None = None
+    ) -> list[RunResult]:
         """Run each program on its stdin; passed = it ran cleanly (a zero exit is fine here) and
         printed the expected stdout."""
-        results = self._run_all([self._request(p, stdin=s, limits=limits, exit_ok=True)
-                                 for p, s in zip(programs, stdins, strict=True)])
+        results = self._run_all(
+            [self._request(p, stdin=s, limits=limits, exit_ok=True) for p, s in zip(programs, stdins, strict=True)]
+        )
         for result, want in zip(results, expected, strict=True):
             if result.status == "passed" and _lines(result.output) != _lines(want):
                 result.status, result.detail = "failed", "wrong output"
         return results
 
-    def run_calls(self, codes: list[str], inputs: list[str], banned: tuple[str, ...] | None = None, limits: Limits | None = None,
-                  function: str = "f") -> list[RunResult]:
+    def run_calls(
+        self,
+        codes: list[str],
+        inputs: list[str],
+        banned: tuple[str, ...] | None = None,
+        limits: Limits | None = None,
+        function: str = "f",
+    ) -> list[RunResult]:
         """``function(<input>)`` for each (code, input), its value rebuilt from plain data on the
         trusted side: the AST ban first (AZR's list by default), then two runs in two different
         workers (so the hash seeds differ), which must agree."""

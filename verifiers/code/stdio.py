@@ -25,7 +25,9 @@ class StdioVerifier(SandboxedVerifier):
             codes.append(code)
             if code is not None:
                 runs.extend((i, code, given, expected) for given, expected in json.loads(item.answer))
-        results = self.sandbox.run_stdio([r[1] for r in runs], [r[2] for r in runs], [r[3] for r in runs]) if runs else []
+        results = (
+            self.sandbox.run_stdio([r[1] for r in runs], [r[2] for r in runs], [r[3] for r in runs]) if runs else []
+        )
         passed = [0] * len(items)
         total = [0] * len(items)
         first_failure: dict[int, str] = {}
@@ -42,5 +44,12 @@ class StdioVerifier(SandboxedVerifier):
                 continue
             score = passed[i] / total[i] if total[i] else 0.0
             correct = total[i] > 0 and passed[i] == total[i]
-            grades.append(Grade(correct, code, score, None if correct else f"{passed[i]}/{total[i]} tests; {first_failure.get(i, '')}"))
+            grades.append(
+                Grade(
+                    correct,
+                    code,
+                    score,
+                    None if correct else f"{passed[i]}/{total[i]} tests; {first_failure.get(i, '')}",
+                )
+            )
         return grades

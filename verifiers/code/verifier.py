@@ -95,12 +95,18 @@ class Proxied:
 def proxied_names(statement: str, program: str, tests: str, entry_point: str | None) -> Proxied:
     """The problem's entry point when it names one; else each function the tests use that the
     program defines, never a builtin or a name the tests bind themselves (they use their own)."""
-    stubs = sorted(name for name, node in _top_level_bindings(statement).items()
-                   if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_stub(node))
+    stubs = sorted(
+        name
+        for name, node in _top_level_bindings(statement).items()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_stub(node)
+    )
     if entry_point:
         return Proxied([entry_point], [], stubs)
-    written = {name for name, node in _top_level_bindings(program).items()
-               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    written = {
+        name
+        for name, node in _top_level_bindings(program).items()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
     own = set(_top_level_bindings(tests))
     try:
         used = {n.id for n in ast.walk(ast.parse(tests)) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
@@ -154,8 +160,16 @@ class CodeVerifier(SandboxedVerifier):
                 grades[i] = Grade(False, graded, 0.0, "the tests call no function the program defines")
                 continue
             runs.append((i, program, graded, reach))
-        results = self.sandbox.run_tests([r[1] for r in runs], [items[r[0]].answer for r in runs],
-                                         [items[r[0]].statement for r in runs], [r[3] for r in runs]) if runs else []
+        results = (
+            self.sandbox.run_tests(
+                [r[1] for r in runs],
+                [items[r[0]].answer for r in runs],
+                [items[r[0]].statement for r in runs],
+                [r[3] for r in runs],
+            )
+            if runs
+            else []
+        )
         for (i, _, graded, _), result in zip(runs, results, strict=True):
             grades[i] = grade_from_result(result, graded)
         return grades  # type: ignore[return-value]

@@ -71,12 +71,25 @@ class KiminaBackend:
     def check(self, codes: list[str]) -> list[LeanResult]:
         if not codes:
             return []
-        payload = {"snippets": [{"id": str(i), "code": code} for i, code in enumerate(codes)],
-                   "timeout": self.config.timeout_s, "debug": False, "reuse": True}
-        request = urllib.request.Request(f"{self.url}/api/check", data=json.dumps(payload).encode(), method="POST",
-                                         headers={"Content-Type": "application/json",
-                                                  **({"Authorization": f"Bearer {os.environ['LEAN_SERVER_API_KEY']}"}
-                                                     if os.environ.get("LEAN_SERVER_API_KEY") else {})})
+        payload = {
+            "snippets": [{"id": str(i), "code": code} for i, code in enumerate(codes)],
+            "timeout": self.config.timeout_s,
+            "debug": False,
+            "reuse": True,
+        }
+        request = urllib.request.Request(
+            f"{self.url}/api/check",
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                **(
+                    {"Authorization": f"Bearer {os.environ['LEAN_SERVER_API_KEY']}"}
+                    if os.environ.get("LEAN_SERVER_API_KEY")
+                    else {}
+                ),
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.config.timeout_s * len(codes) + 60) as response:
                 answer = json.loads(response.read())
@@ -84,8 +97,12 @@ class KiminaBackend:
             why = f"the Kimina Lean Server at {self.url} did not answer ({exc})"
             return [LeanResult("crash", detail=why) for _ in codes]
         by_id = {str(r.get("id", r.get("custom_id"))): r for r in answer.get("results", [])}
-        return [classify_kimina(by_id[str(i)]) if str(i) in by_id else LeanResult("crash", detail="no result for this snippet")
-                for i in range(len(codes))]
+        return [
+            classify_kimina(by_id[str(i)])
+            if str(i) in by_id
+            else LeanResult("crash", detail="no result for this snippet")
+            for i in range(len(codes))
+        ]
 
     def close(self) -> None:
         pass
@@ -98,8 +115,11 @@ class ReplBackend:
         from lean_interact import AutoLeanServer, LeanREPLConfig, LocalProject, TempRequireProject
 
         self.config = config
-        project = (LocalProject(directory=str(config.project)) if config.project
-                   else TempRequireProject(lean_version=config.lean_version, require="mathlib"))
+        project = (
+            LocalProject(directory=str(config.project))
+            if config.project
+            else TempRequireProject(lean_version=config.lean_version, require="mathlib")
+        )
         self._repl_config = LeanREPLConfig(project=project, memory_hard_limit_mb=config.memory_mb)
         self._server = AutoLeanServer(self._repl_config)
 

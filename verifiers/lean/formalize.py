@@ -89,14 +89,19 @@ def _compile_feedback(result: LeanResult) -> str:
     return "It does not compile:\n" + "\n".join(result.errors[:8])
 
 
-def formalize(statements: list[str], engine: Any, backend: LeanBackend, config: LeanConfig, seed: int = 0) -> list[Formalization]:
+def formalize(
+    statements: list[str], engine: Any, backend: LeanBackend, config: LeanConfig, seed: int = 0
+) -> list[Formalization]:
     states = [Formalization(s) for s in statements]
     feedback: dict[int, tuple[str, str]] = {}  # state -> (previous code, what was wrong)
     for attempt in range(config.max_attempts):
         active = [i for i, s in enumerate(states) if not s.done]
         if not active:
             break
-        prompts = [[{"role": "user", "content": formalize_prompt(states[i].statement, *feedback.get(i, (None, None)))}] for i in active]
+        prompts = [
+            [{"role": "user", "content": formalize_prompt(states[i].statement, *feedback.get(i, (None, None)))}]
+            for i in active
+        ]
         params = SamplingParams(n=1, temperature=config.temperature, max_tokens=config.max_tokens, seed=seed + attempt)
         texts = [group[0].text for group in engine.generate(prompts, params)]
         written: list[int] = []
@@ -113,17 +118,30 @@ def formalize(statements: list[str], engine: Any, backend: LeanBackend, config: 
         to_judge: list[int] = []
         for i, result in zip(written, results, strict=True):
             states[i].result = result
-            entry = {"attempt": attempt + 1, "formal": states[i].formal, "status": result.status, "errors": result.errors[:8]}
+            entry = {
+                "attempt": attempt + 1,
+                "formal": states[i].formal,
+                "status": result.status,
+                "errors": result.errors[:8],
+            }
             states[i].history.append(entry)
             if result.status in ("error", "timeout") or (result.status == "crash" and result.errors):
-                feedback[i] = (states[i].formal, _compile_feedback(result) if result.errors else f"It did not compile: {result.detail}")
+                feedback[i] = (
+                    states[i].formal,
+                    _compile_feedback(result) if result.errors else f"It did not compile: {result.detail}",
+                )
             else:
                 to_judge.append(i)
         if not to_judge:
             continue
         critic = SamplingParams(n=1, temperature=0.0, max_tokens=config.critic_max_tokens, seed=seed)
-        replies = [group[0].text for group in engine.generate(
-            [[{"role": "user", "content": critic_prompt(states[i].statement, states[i].formal)}] for i in to_judge], critic)]
+        replies = [
+            group[0].text
+            for group in engine.generate(
+                [[{"role": "user", "content": critic_prompt(states[i].statement, states[i].formal)}] for i in to_judge],
+                critic,
+            )
+        ]
         for i, reply in zip(to_judge, replies, strict=True):
             verdict = parse_verdict(reply)
             states[i].verdict = verdict

@@ -179,7 +179,9 @@ class MathVerifier:
             except Exception as exc:
                 if "pool" in locals():
                     pool.terminate()
-                raise HardforgeError(f"the math grader's worker processes did not start ({type(exc).__name__}: {exc}).") from None
+                raise HardforgeError(
+                    f"the math grader's worker processes did not start ({type(exc).__name__}: {exc})."
+                ) from None
             self._pool = pool
         return self._pool
 

@@ -22,10 +22,45 @@ import plain
 # `threading`: its at-fork hook costs every fork 0.4 ms (a program that needs it compiles it).
 # Imported by name so that no linter "fixes" them away.
 WARM_MODULES = (
-    "abc", "array", "base64", "bisect", "calendar", "cmath", "collections", "collections.abc", "contextlib",
-    "contextvars", "copy", "csv", "dataclasses", "datetime", "decimal", "enum", "fractions", "functools", "hashlib",
-    "heapq", "io", "itertools", "json", "keyword", "math", "numbers", "operator", "random", "re", "statistics",
-    "string", "struct", "textwrap", "time", "types", "typing", "unicodedata", "weakref", "zlib",
+    "abc",
+    "array",
+    "base64",
+    "bisect",
+    "calendar",
+    "cmath",
+    "collections",
+    "collections.abc",
+    "contextlib",
+    "contextvars",
+    "copy",
+    "csv",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "hashlib",
+    "heapq",
+    "io",
+    "itertools",
+    "json",
+    "keyword",
+    "math",
+    "numbers",
+    "operator",
+    "random",
+    "re",
+    "statistics",
+    "string",
+    "struct",
+    "textwrap",
+    "time",
+    "types",
+    "typing",
+    "unicodedata",
+    "weakref",
+    "zlib",
 )
 for _name in WARM_MODULES:
     importlib.import_module(_name)
@@ -39,10 +74,36 @@ CLONE_THREAD = 0x00010000
 HEADER = struct.Struct(">I")
 
 DENIED_SYSCALLS = [
-    "fork", "vfork", "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev", "mount",
-    "umount2", "pivot_root", "chroot", "unshare", "setns", "init_module", "finit_module", "delete_module",
-    "kexec_load", "bpf", "perf_event_open", "io_uring_setup", "userfaultfd", "add_key", "request_key",
-    "keyctl", "setsid", "setpgid", "reboot", "swapon", "swapoff", "acct",
+    "fork",
+    "vfork",
+    "execve",
+    "execveat",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "kexec_load",
+    "bpf",
+    "perf_event_open",
+    "io_uring_setup",
+    "userfaultfd",
+    "add_key",
+    "request_key",
+    "keyctl",
+    "setsid",
+    "setpgid",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
 ]
 
 
@@ -84,7 +145,7 @@ PROGRAM_SECCOMP = build_filter(program=True)
 def write_all(fd, data):
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def read_exact(fd, n):
@@ -134,18 +195,49 @@ def recv_frame(fd, cap=FRAME_CAP):
 # code objects by hand or unmarshalling them (crafted bytecode reads memory), signalling other
 # processes. Defence in depth: the program's process holds nothing worth reading (it was forked
 # from a zygote that never saw another request's content), and the jail has neither /proc nor ctypes.
-_BLOCKED_EVENTS = frozenset({
-    "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata", "ctypes.addressof", "ctypes.call_function",
-    "ctypes.string_at", "ctypes.wstring_at", "code.__new__", "marshal.loads", "marshal.load",
-})
-_BLOCKED_MODULES = frozenset({
-    "ctypes", "_ctypes", "_ctypes_test", "_testcapi", "_testinternalcapi", "_testbuffer", "_testmultiphase",
-    "_xxsubinterpreters", "_xxtestfuzz",
-})
+_BLOCKED_EVENTS = frozenset(
+    {
+        "ctypes.dlopen",
+        "ctypes.dlsym",
+        "ctypes.cdata",
+        "ctypes.addressof",
+        "ctypes.call_function",
+        "ctypes.string_at",
+        "ctypes.wstring_at",
+        "code.__new__",
+        "marshal.loads",
+        "marshal.load",
+    }
+)
+_BLOCKED_MODULES = frozenset(
+    {
+        "ctypes",
+        "_ctypes",
+        "_ctypes_test",
+        "_testcapi",
+        "_testinternalcapi",
+        "_testbuffer",
+        "_testmultiphase",
+        "_xxsubinterpreters",
+        "_xxtestfuzz",
+    }
+)
 
 
-def _audit(event, args, _getpid=os.getpid, _type=type, _str=str, _bytes=bytes, _int=int, _error=RuntimeError,
-           _fsdecode=os.fsdecode, _realpath=os.path.realpath, _events=_BLOCKED_EVENTS, _modules=_BLOCKED_MODULES):
+def _audit(
+    event,
+    args,
+    _getpid=os.getpid,
+    _type=type,
+    _str=str,
+    _bytes=bytes,
+    _int=int,
+    _error=RuntimeError,
+    _fsdecode=os.fsdecode,
+    _realpath=os.path.realpath,
+    _events=_BLOCKED_EVENTS,
+    _modules=_BLOCKED_MODULES,
+):
     blocked = event in _events
     if event == "import":
         blocked = _str(args[0]).split(".")[0] in _modules
@@ -198,8 +290,6 @@ def describe(exc):
         text = ""
     message = text.splitlines()[0][:300] if text else ""
     return f"{type(exc).__name__}: {message}".rstrip(": ")
-
-
 
 
 def send_message(sock, obj, fds=()):

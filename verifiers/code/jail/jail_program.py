@@ -170,4 +170,3 @@ def zygote(control):
         os.close(pidfd)
         _, status = os.waitpid(pid, 0)
         send_message(control, {"status": status, "timed_out": timed_out})
-

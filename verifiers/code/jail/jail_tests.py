@@ -93,5 +93,3 @@ def tests_process(request, channel):
     if faults:
         return ("failed", faults[0])
     return ("passed", None)
-
-

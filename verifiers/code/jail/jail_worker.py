@@ -114,7 +114,9 @@ class Supervisor:
 
     def _alone(self, request, deadline):
         """Program, stdio and call modes: P alone, its claims checked here."""
-        request["mode"] = "call" if request.get("call") is not None else ("stdio" if request.get("exit_ok") else "program")
+        request["mode"] = (
+            "call" if request.get("call") is not None else ("stdio" if request.get("exit_ok") else "program")
+        )
         read_end, write_end = os.pipe()
         fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 1 << 20)  # the claim is read once the program has ended
         try:
@@ -142,7 +144,11 @@ class Supervisor:
         if ended:
             return ended
         if request["mode"] != "call":
-            return {"status": "passed", "detail": None} if claim.get("ok") is True else {"status": "failed", "detail": "unreadable result"}
+            return (
+                {"status": "passed", "detail": None}
+                if claim.get("ok") is True
+                else {"status": "failed", "detail": "unreadable result"}
+            )
         return judge_values(claim, request)
 
     def _with_tests(self, request, deadline):
@@ -181,7 +187,10 @@ class Supervisor:
         try:
             status, detail = json.loads(raw)
         except ValueError:
-            return ended_badly(tests_status, request, "the tests") or {"status": "crash", "detail": "the tests process gave no verdict"}
+            return ended_badly(tests_status, request, "the tests") or {
+                "status": "crash",
+                "detail": "the tests process gave no verdict",
+            }
         if status == "passed" and os.WIFEXITED(tests_status) and os.WEXITSTATUS(tests_status) == 0:
             return {"status": "passed", "detail": None}
         if detail and "ended during a call" in detail:
@@ -249,14 +258,21 @@ def judge_values(claim, request):
     """A call's value as the canonical repr of what ``plain.decode`` rebuilt here (never the
     program's repr; set elements sorted, so the hash seed of a worker does not show)."""
     encoded = claim.get("values")
-    if type(encoded) is not list or len(encoded) != (2 if request.get("twice") else 1) or any(type(e) is not str for e in encoded):
+    if (
+        type(encoded) is not list
+        or len(encoded) != (2 if request.get("twice") else 1)
+        or any(type(e) is not str for e in encoded)
+    ):
         return {"status": "failed", "detail": "the program ended without a result"}
     try:
         shown = [plain.canonical_repr(plain.decode(e)) for e in encoded]
     except plain.NotPlain as exc:
         return {"status": "failed", "detail": f"the return value is not plain data: {exc}"}
     if len(shown[0]) > VALUE_CAP:
-        return {"status": "failed", "detail": f"return value too long: its repr has {len(shown[0])} characters (limit {VALUE_CAP})"}
+        return {
+            "status": "failed",
+            "detail": f"return value too long: its repr has {len(shown[0])} characters (limit {VALUE_CAP})",
+        }
     if len(shown) == 2 and shown[0] != shown[1]:
         return {"status": "failed", "detail": "nondeterministic: two calls gave different results"}
     return {"status": "passed", "detail": None, "value": shown[0]}
@@ -265,7 +281,9 @@ def judge_values(claim, request):
 def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if SECCOMP is None:
-        sys.stdout.write(json.dumps({"ready": False, "error": "the seccomp filter cannot load (python3-seccomp is missing)"}) + "\n")
+        sys.stdout.write(
+            json.dumps({"ready": False, "error": "the seccomp filter cannot load (python3-seccomp is missing)"}) + "\n"
+        )
         sys.stdout.flush()
         return
     supervisor = Supervisor()

@@ -91,8 +91,20 @@ def _encode(value, depth, budget):
 
 
 _DICTS = (collections.Counter, collections.defaultdict, collections.OrderedDict)
-_ITERATORS = (types.GeneratorType, type(iter([])), type(iter(())), type(iter(range(0))), map, filter, zip,
-              reversed, enumerate, type(iter({}.items())), type(iter({}.keys())), type(iter({}.values())))
+_ITERATORS = (
+    types.GeneratorType,
+    type(iter([])),
+    type(iter(())),
+    type(iter(range(0))),
+    map,
+    filter,
+    zip,
+    reversed,
+    enumerate,
+    type(iter({}.items())),
+    type(iter({}.keys())),
+    type(iter({}.values())),
+)
 
 
 def _is_namedtuple(kind: type) -> bool:
