@@ -13,8 +13,21 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
+from schemas.config_base import Section
+from schemas.config_methods import (  # noqa: F401  (re-exported: every section is importable from here)
+    AsearcherConfig,
+    AzrConfig,
+    ChecksConfig,
+    ClusterConfig,
+    MathsmithConfig,
+    ProgramOfThoughtConfig,
+    SqlmConfig,
+    SvsConfig,
+    SynthConfig,
+    TrainConfig,
+)
 from schemas.errors import HardforgeError
 from schemas.provenance import DEFAULT_MINIMUM, LabelProvenance
 
@@ -22,10 +35,6 @@ ENV_PREFIX = "HARDFORGE_"
 # Environment variables that are not config keys.
 ENV_NOT_KEYS = {"HARDFORGE_CONFIG", "HARDFORGE_DEBUG", "HARDFORGE_SAME_ENV"}
 DEFAULT_CONFIG_FILE = "hardforge.toml"
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
 class IngestConfig(Section):
@@ -246,162 +255,6 @@ class NightlyConfig(Section):
     source_evidence: int = Field(4, gt=0)
     # the roles the nightly's train stage trains (when train.enabled): both = one mixed GRPO run
     train_roles: list[Literal["solver", "proposer"]] = Field(default_factory=lambda: ["solver"], min_length=1)
-
-
-class SvsConfig(Section):
-    """SvS (methods.md §1): defaults from the official scripts."""
-
-    group: int = Field(8, gt=0)  # G: candidates per seed, and solutions per candidate
-    under_low: float = Field(0.125, ge=0, le=1)
-    under_high: float = Field(0.5, ge=0, le=1)
-    positive_low: float = Field(0.125, ge=0, le=1)
-    positive_high: float = Field(0.625, ge=0, le=1)
-    max_prompt_tokens: int = Field(4096, gt=0)
-    temperature: float = Field(1.0, ge=0)
-    top_p: float = Field(1.0, gt=0, le=1)
-    max_tokens: int = Field(512, gt=0)  # for the synthesis output; solving uses rollouts.max_tokens
-    batch_seeds: int = Field(4, gt=0)  # seeds per generate call and per warehouse write
-    # an in-band problem with no correct rollout that shows its work: the policy writes this many
-    # solutions under the step-by-step instruction, and a correct one that shows work is the seed
-    solutions: int = Field(4, ge=0)
-
-
-class SqlmConfig(Section):
-    """Self-questioning (methods.md §4): the proposer gets a topic prompt, the solver samples n."""
-
-    topics: list[str] = Field(
-        default_factory=lambda: ["arithmetic"]
-    )  # arithmetic | algebra | code | a name in topics_file
-    topics_file: Path | None = None  # JSON object {name: prompt} adding or replacing topic prompts
-    proposals: int = Field(4, gt=0)  # proposals per topic prompt
-    solvers: int = Field(4, ge=3)  # n solver samples per proposed problem (1 < m < n needs n >= 3)
-    temperature: float = Field(1.0, ge=0)
-    max_tokens: int = Field(96, gt=0)  # for the proposal
-    batch_seeds: int = Field(4, gt=0)
-
-
-class AzrConfig(Section):
-    """Absolute Zero (methods.md §5): the policy proposes code-reasoning tasks, the sandbox
-    validates them, n solver samples measure their learnability."""
-
-    tasks: list[Literal["deduction", "abduction", "induction"]] = Field(
-        default_factory=lambda: ["deduction", "abduction", "induction"]
-    )
-    proposals: int = Field(4, gt=0)  # proposals per proposer prompt
-    solvers: int = Field(8, ge=2)  # n solver samples per valid task (AZR: 8)
-    references: int = Field(6, gt=0)  # K reference snippets in a proposer prompt (AZR: io_n = 6)
-    induction_inputs: int = Field(10, ge=2)  # inputs an induction proposal writes; half are hidden
-    buffer_cap: int = Field(16384, gt=0)  # entries per task's buffer; the oldest go first (FIFO)
-    timeout_s: float = Field(10.0, gt=0)  # per validation run of a proposed program
-    output_cap: int = Field(400, gt=0)  # characters of a gold output's repr
-    temperature: float = Field(1.0, ge=0)
-    max_tokens: int = Field(128, gt=0)  # for the proposal
-    batch_seeds: int = Field(4, gt=0)
-
-
-class MathsmithConfig(Section):
-    """MathSmith (methods.md §2): problems from 5 sampled concepts, kept when 3 of 6 solutions agree."""
-
-    concept_sources: list[str] = Field(default_factory=list)  # concept sources to sample from (empty = all)
-    proposals: int = Field(2, gt=0)  # problems written per concept sample
-    solvers: int = Field(6, ge=2)  # n solver samples (official: 6)
-    consistent_answers: int = Field(3, ge=1)  # votes the majority answer needs (official: 3)
-    # official: both <rationale> and <problem>; off, a "Problem:" header also counts (the bundled
-    # 135M model never writes the tags), and the format score still pays only for the tags
-    require_tags: bool = False
-    temperature: float = Field(0.7, ge=0)  # QM_sampler: 0.7 / top_p 0.8
-    top_p: float = Field(0.8, gt=0, le=1)
-    max_tokens: int = Field(384, gt=0)  # rationale + problem
-    batch_seeds: int = Field(4, gt=0)
-
-
-class AsearcherConfig(Section):
-    """ASearcher's inject/fuzz QA synthesis (methods.md §3) over a local linked corpus."""
-
-    corpus: str = "foldoc"  # a corpus ingested with `hardforge ingest corpus`
-    topic: str | None = None  # BM25 query choosing the root documents (none: all linked documents)
-    topic_roots: int = Field(200, gt=0)  # BM25 hits kept as roots
-    max_turns: int = Field(16, ge=0)
-    solvers: int = Field(8, gt=0)  # solver samples of the difficulty check
-    max_alternatives: int = Field(8, gt=0)  # wrong answers put to the uniqueness judge, per check
-    proposals: int = Field(1, gt=0)  # base QAs per root
-    temperature: float = Field(0.8, ge=0)  # the agent's sampling (official: 0.8 / top_p 0.95)
-    top_p: float = Field(0.95, gt=0, le=1)
-    max_tokens: int = Field(160, gt=0)  # per agent reply
-    max_doc_chars: int = Field(1500, gt=0)  # document text shown to the agent
-    batch_seeds: int = Field(4, gt=0)
-
-
-class ProgramOfThoughtConfig(Section):
-    """The program-of-thought label check: a checker model writes ``solution()`` for the statement
-    (never seeing the label); it runs in the sandbox; the label stands if the programs agree on it."""
-
-    model: str | None = None  # None: the policy; else a model folder, or the served model with backend "openai"
-    backend: Literal["auto", "transformers", "vllm", "openai"] = "auto"
-    urls: list[str] = Field(default_factory=list)  # backend "openai": the checker's servers
-    samples: int = Field(3, gt=0)  # programs written per statement
-    min_agree: int = Field(2, gt=0)  # programs that must compute the same number for a verdict
-    temperature: float = Field(0.7, ge=0)
-    max_tokens: int = Field(160, gt=0)  # a solution() is short; generation stops at its closing fence
-    timeout_s: float = Field(5.0, gt=0)
-
-
-class ChecksConfig(Section):
-    """Independent label checks (``checks/``), run in order on a synthesized label; the first
-    that disagrees rejects it, one that agrees makes its provenance ``checked``."""
-
-    math: list[str] = Field(default_factory=lambda: ["arithmetic", "program_of_thought"])
-    stdio: list[str] = Field(default_factory=lambda: ["satisfiable_tests"])
-    program_of_thought: ProgramOfThoughtConfig = Field(default_factory=ProgramOfThoughtConfig)
-
-
-class SynthConfig(Section):
-    # labels below this are recorded as attempts, not kept as problems (a vote alone is a candidate)
-    min_label_provenance: LabelProvenance = DEFAULT_MINIMUM
-    svs: SvsConfig = Field(default_factory=SvsConfig)
-    sqlm: SqlmConfig = Field(default_factory=SqlmConfig)
-    azr: AzrConfig = Field(default_factory=AzrConfig)
-    mathsmith: MathsmithConfig = Field(default_factory=MathsmithConfig)
-    asearcher: AsearcherConfig = Field(default_factory=AsearcherConfig)
-
-
-class TrainConfig(Section):
-    """The bundled GRPO trainer (TRL GRPOTrainer). CPU: bf16 off (6-10x slower on), no vLLM."""
-
-    enabled: bool = False  # nightly trains only when enabled (off by default: slow on CPU)
-    loss_type: Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo"] = "dapo"
-    beta: float = Field(0.0, ge=0)
-    num_generations: int = Field(4, ge=2)
-    per_device_train_batch_size: int = Field(8, gt=0)  # completions per step; a multiple of num_generations
-    gradient_accumulation_steps: int = Field(1, gt=0)
-    learning_rate: float = Field(1e-6, gt=0)
-    max_completion_length: int = Field(64, gt=0)
-    temperature: float = Field(0.7, gt=0)
-    max_steps: int = Field(2, gt=0)
-    seed: int = 0
-    use_vllm: bool = False  # GPU: generation with vLLM
-    vllm_mode: Literal["colocate", "server"] = "colocate"
-    gradient_checkpointing: bool = False
-    # the proposer role (``--role proposer|both``): which methods' prompts, and in ``both`` the
-    # share of each step's prompts that are proposer prompts; None = the nightly's methods
-    proposer_methods: list[str] | None = None
-    proposer_share: float = Field(0.5, gt=0, lt=1)
-    # GSPO: "sequence" importance ratios (one per completion), with GSPO's clip range unless set
-    importance_sampling_level: Literal["token", "sequence"] = "token"
-    epsilon: float | None = Field(None, gt=0)  # lower clip; None: the recipe's (0.2; GSPO 3e-4)
-    epsilon_high: float | None = Field(None, gt=0)  # upper clip; None: the recipe's (DAPO 0.28; GSPO 4e-4)
-    # DAPO's soft overlong punishment: the last this-many tokens before max_completion_length cost
-    # up to -1, linearly (None: off)
-    overlong_buffer: int | None = Field(None, gt=0)
-
-
-class ClusterConfig(Section):
-    """Estimate chunks on a Ray cluster through Prefect's Ray task runner (prefect-ray)."""
-
-    enabled: bool = False
-    address: str | None = None  # a running cluster ("ray://host:10001", "auto"); None starts a local one
-    workers: int = Field(2, gt=0)  # CPUs of a local cluster: chunks measured at once
-    chunk_problems: int = Field(8, gt=0)  # problems per Ray task
 
 
 class HardforgeConfig(Section):

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from flows import report_data
-from flows.report_page import BLUES, GREENS, ORANGE, PURPLES, RED, TEAL
+from flows.report_plots import BLUES, GREENS, ORANGE, PURPLES, RED, TEAL
 from rollouts.probe import heldout_curve, mark_heldout
 from schemas.records import (
     Curriculum,

@@ -1,0 +1,149 @@
+"""The synthesis stages (each method over its seeds, as Prefect-sized batches), the label audit
+on gold and the Lean checks, as plain functions of a ``StageSession`` (re-exported by ``flows.stages``)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from flows.progress import ProgressLog
+from flows.session import StageSession
+from flows.stage_estimate import share_cores, shared_verifiers
+from schemas.config import HardforgeConfig
+from schemas.engine import EngineSpec
+from warehouse.db import Warehouse
+
+
+def check_methods(methods: list[str]) -> None:
+    from schemas.errors import HardforgeError
+    from synth import METHODS
+
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise HardforgeError(f"unknown synthesis method '{unknown[0]}'; methods: {', '.join(METHODS)}.")
+
+
+def synthesize_method(
+    config: dict[str, Any],
+    spec: dict[str, Any],
+    policy_id: str,
+    run_id: str,
+    method: str,
+    limit: int | None,
+    submit: Callable[..., Any] | None = None,
+) -> dict[str, Any]:
+    """One method's synthesis from serializable arguments (a Prefect task's body). With ``submit``
+    (a cluster), each batch's proposing and validating is ``submit(config, spec, policy_id,
+    run_id, method, batch)``, ``cluster.workers`` batches in flight, and this process keeps the
+    warehouse; a method that needs the warehouse to validate runs here."""
+    from engines import LazyEngine
+    from rollouts.service import RolloutService
+    from synth import METHODS
+    from synth.runner import run_method
+    from verifiers import VerifierSet
+
+    cfg = HardforgeConfig.model_validate(config)
+    synthesizer = METHODS[method](cfg)
+    remote = None
+    if submit is not None and synthesizer.remote:
+
+        def remote(batch: Any) -> Any:
+            return submit(config, spec, policy_id, run_id, method, batch)
+    elif submit is not None:
+        logging.getLogger("hardforge.flows").warning(
+            "synthesize: %s runs in this process (it reads the warehouse while it validates)", method
+        )
+    with VerifierSet(cfg) as verifiers, ProgressLog(f"synthesize {method}", "seeds", cfg.progress_every_s) as progress:
+        service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
+        return run_method(
+            synthesizer,
+            Warehouse(cfg.data_dir),
+            service,
+            limit=limit,
+            submit=remote,
+            in_flight=cfg.cluster.workers,
+            progress=progress,
+        ).as_dict()
+
+
+def propose_batch(
+    config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str, method: str, batch: Any
+) -> Any:
+    """Propose and validate one synthesis batch on a worker with no warehouse (a Ray task's
+    body); the flow decides and stores."""
+    from engines import LazyEngine
+    from rollouts.service import RolloutService
+    from synth import METHODS
+    from synth.runner import propose
+
+    cfg = HardforgeConfig.model_validate(config)
+    share_cores(cfg)
+    verifiers = shared_verifiers(cfg)
+    service = RolloutService(LazyEngine(EngineSpec(**spec)), verifiers, cfg.rollouts, policy_id, run_id)
+    return propose(METHODS[method](cfg), service, batch)
+
+
+def synthesize_stage(
+    session: StageSession,
+    methods: list[str],
+    limit: int | None = None,
+    run_method: Callable[..., dict[str, Any]] = synthesize_method,
+    submit_remote: Callable[..., Any] | None = None,
+) -> list[dict[str, Any]]:
+    check_methods(methods)
+    config, spec = session.config.model_dump(mode="json"), session.engine_spec.as_dict()
+    if submit_remote is not None:  # a Ray cluster: workers propose and validate, this flow stores
+        return [
+            synthesize_method(config, spec, session.policy.policy_id, session.run_id, m, limit, submit_remote)
+            for m in methods
+        ]
+    return [run_method(config, spec, session.policy.policy_id, session.run_id, m, limit) for m in methods]
+
+
+def audit_stage(session: StageSession, sources: list[str], limit: int | None) -> dict[str, Any]:
+    """``hardforge audit labels``: the labelling rules on gold problems (``synth.audit``); the table
+    is the run's counts, which the report page draws."""
+    from synth.audit import audit_labels, gold_problems
+
+    where = (
+        " OR ".join(f"source = '{s}' OR source LIKE '{s}:%'" for s in (x.replace("'", "''") for x in sources)) or None
+    )
+    problems = gold_problems(session.warehouse, where, limit)
+    rules = audit_labels(session.config, session.service(), problems) if problems else []
+    return {"problems": len(problems), "sources": sorted({p["source"] for p in problems}), "rules": rules}
+
+
+LEAN_WHERE = "domain = 'math'"
+
+
+def lean_run(
+    config: dict[str, Any], spec: dict[str, Any], policy_id: str, run_id: str, where: str | None, limit: int | None
+) -> dict[str, Any]:
+    """Lean checks of stored math problems from serializable arguments (a Prefect task's body)."""
+    from engines import LazyEngine
+    from filters.lean import run_lean_checks
+    from rollouts.selection import select_problems
+
+    cfg = HardforgeConfig.model_validate(config)
+    warehouse = Warehouse(cfg.data_dir)
+    problems = select_problems(warehouse, f"({where}) AND {LEAN_WHERE}" if where else LEAN_WHERE, limit)
+    return run_lean_checks(
+        warehouse, LazyEngine(EngineSpec(**spec)), cfg, problems, policy_id=policy_id, run_id=run_id
+    ).as_dict()
+
+
+def lean_stage(
+    session: StageSession,
+    where: str | None = None,
+    limit: int | None = None,
+    run: Callable[..., dict[str, Any]] = lean_run,
+) -> dict[str, Any]:
+    return run(
+        session.config.model_dump(mode="json"),
+        session.engine_spec.as_dict(),
+        session.policy.policy_id,
+        session.run_id,
+        where,
+        limit,
+    )
