@@ -23,16 +23,8 @@ from rollouts.service import RolloutService
 from schemas.engine import Chat
 from schemas.errors import HardforgeError
 from synth.base import Seed, Synthesizer, problem_key, reason_kind
-from synth.runner import (
-    Prompt,
-    existing_problems,
-    group_of,
-    judge,
-    known_keys,
-    repeat_of,
-    settle,
-    used_seed_keys,
-)
+from synth.batches import Prompt, group_of, judge, settle
+from synth.runner import existing_problems, known_keys, repeat_of, used_seed_keys
 from warehouse.db import Warehouse
 
 ROLE = "proposer"
