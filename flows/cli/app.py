@@ -20,6 +20,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="hardforge: synthesize, filter, measure and export hard RLVR problems for your policy.",
 )
+# the option every command that runs a policy takes
+PolicyOption = Annotated[
+    str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")
+]
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from flows.cli.app import (
+    PolicyOption,
     State,
     app,
     err,
@@ -22,10 +23,7 @@ from schemas.errors import HardforgeError
 @app.command()
 def estimate(
     ctx: typer.Context,
-    policy: Annotated[
-        str | None,
-        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest policy)."),
-    ] = None,
+    policy: PolicyOption = None,
     n: Annotated[int | None, typer.Option(help="Samples per problem.")] = None,
     k: Annotated[str | None, typer.Option(help="pass@k values to store, e.g. 1,4,8.")] = None,
     where: Annotated[str | None, typer.Option(help="SQL filter on problems, e.g. \"source = 'champ'\".")] = None,
@@ -106,10 +104,7 @@ def estimate(
 def run_flow(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="nightly, ingest, synthesize, filter, estimate, export or train.")],
-    policy: Annotated[
-        str | None,
-        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
-    ] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Run a Prefect flow now (no server needed: Prefect starts a temporary local API)."""
     from flows.pipeline import FLOWS, flow_of
@@ -140,10 +135,7 @@ def run_flow(
 @app.command()
 def export(
     ctx: typer.Context,
-    policy: Annotated[
-        str | None,
-        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
-    ] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Export the hardest-first curriculum for the policy as Parquet shards + manifest.json."""
     from flows.stages import export_stage, run_stage

@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from flows.cli.app import (
+    PolicyOption,
     State,
     app,
     err,
@@ -74,10 +75,7 @@ def serve_model(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (or --host).")] = 8000,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    policy: Annotated[
-        str | None,
-        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
-    ] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Serve a policy with vLLM's OpenAI-compatible server (for engine.backend = "openai"); Ctrl-C stops it."""
     from engines.bundled import resolve_model

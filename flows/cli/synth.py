@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from flows.cli.app import (
+    PolicyOption,
     State,
     app,
     err,
@@ -26,10 +27,7 @@ def synthesize(
         typer.Option(help="Synthesis method: svs, sqlm, azr, mathsmith, asearcher (docs/synthesis)."),
     ] = "svs",
     limit: Annotated[int | None, typer.Option(help="At most this many seeds.")] = None,
-    policy: Annotated[
-        str | None,
-        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
-    ] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Synthesize new problems with the policy; every candidate is recorded in synth_attempts."""
     from flows.stages import check_methods, run_stage, synthesize_stage
@@ -73,10 +71,7 @@ def audit_labels_command(
         ),
     ] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many problems (a stable sample).")] = 40,
-    policy: Annotated[
-        str | None,
-        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
-    ] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Run every labelling rule (the methods' votes, each label check, their combinations) on gold problems as if their
     answer were unknown: label accuracy, reward accuracy, majority ratio, and the precision and yield of acceptance."""

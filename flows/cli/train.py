@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from flows.cli.app import (
+    PolicyOption,
     State,
     app,
     in_process,
@@ -80,10 +81,7 @@ def export_proposer_command(
         Path | None,
         typer.Option("--out", help="Folder for the Parquet file (default: DATA_DIR/proposer)."),
     ] = None,
-    policy: Annotated[
-        str | None,
-        typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest)."),
-    ] = None,
+    policy: PolicyOption = None,
 ) -> None:
     """Proposer prompts as a verl dataset, with the reward entry point that judges each proposal."""
     from flows.stages import proposer_export_stage, run_stage
