@@ -1,1 +1,2 @@
-"""Curricula: select by a pass-rate band for a policy, order hardest first, export shards."""
+"""Curricula: select by a pass-rate band for a policy, order them (a stable shuffle by default, or
+hardest first), export shards."""

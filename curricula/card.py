@@ -29,7 +29,7 @@ tags:
 ---
 # Curriculum `{manifest["curriculum_id"]}`
 
-A hardest-first RLVR curriculum exported by hardforge for policy `{manifest["policy_id"]}`:
+An RLVR curriculum ({_order_words(rule["order"])}) exported by hardforge for policy `{manifest["policy_id"]}`:
 {counts["items"]} problems in {counts["shards"]} Parquet shards. Rows are in curriculum order across
 shards (read the shards in file order); `position` numbers them, and `pass_at_1` is the policy's
 measured solve rate when it was exported.
@@ -105,6 +105,13 @@ python -m verl.trainer.main_ppo data.train_files="[{", ".join(repr(s["file"]) fo
 
 `manifest.json` lists every shard with its rows and sha256.
 """
+
+
+def _order_words(order_sql: str) -> str:
+    """The recorded ORDER BY (curricula.select) in words."""
+    if order_sql.startswith("hash("):
+        return "in-band problems in a stable shuffled order"
+    return "easiest first" if order_sql.startswith("pass_at_1 DESC") else "hardest first"
 
 
 def _table(name: str, table: dict[str, int]) -> str:

@@ -1,8 +1,9 @@
-"""Selection by difficulty band, label provenance and the hardest-first order, in one SQL query.
+"""Selection by difficulty band and label provenance, and the curriculum's order, in one SQL query.
 
-Order: lowest pass@1 first; ties by the number of samples (more first), then problem_id, which
-is a content hash and so a stable pseudo-random tie-break. With domain balance, domains
-are interleaved round-robin, hardest first within each.
+Orders: random (the default: a stable shuffle, by a hash of problem_id, reseeded by
+``order_seed``); hardest (lowest pass@1 first; ties by the number of samples, more first, then
+problem_id, a content hash and so a stable pseudo-random tie-break); easiest. With domain
+balance, domains are interleaved round-robin, in the order within each.
 """
 
 from __future__ import annotations

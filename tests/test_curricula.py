@@ -1,4 +1,4 @@
-"""Curriculum export: band, hardest-first order, shards readable by `datasets` in order, and the
+"""Curriculum export: band, order (a stable shuffle by default, or hardest first), shards readable by `datasets` in order, and the
 verl column contract."""
 
 import hashlib
@@ -35,8 +35,8 @@ def measured(tmp_path, warehouse):
     return warehouse
 
 
-def test_default_band_drops_always_and_never_solved_and_orders_hardest_first(measured):
-    table = select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS)
+def test_default_band_drops_always_and_never_solved_and_hardest_orders_hardest_first(measured):
+    table = select_curriculum(measured, POLICY, CurriculumConfig(order="hardest"), ROLLOUTS)
     pass1 = table.column("pass_at_1").to_pylist()
     assert set(pass1) == {0.25, 0.5, 0.75}  # 0/4 and 4/4 are dropped
     assert pass1 == sorted(pass1)
@@ -194,7 +194,9 @@ def test_shards_load_in_order_with_datasets_and_match_verl(measured, tmp_path):
         assert part in card, part
     assert manifest["sampling_keys"] and f"`{manifest['sampling_keys'][0][:12]}`" in card
     assert datasets.load_dataset(str(result.out_dir), split="train")["position"] == list(range(7))
-    assert ds["pass_at_1"] == sorted(ds["pass_at_1"])
+    order = select_curriculum(measured, POLICY, cfg, ROLLOUTS).column("pass_at_1").to_pylist()
+    assert ds["pass_at_1"] == order != sorted(order)  # the curriculum's order (the default: shuffled), not by pass@1
+    assert "An RLVR curriculum (in-band problems in a stable shuffled order)" in card
     # verl: data_source str, prompt = chat messages, ability, reward_model.ground_truth, extra_info
     row = ds[0]
     assert isinstance(row["data_source"], str) and row["ability"] == "math"
@@ -262,11 +264,27 @@ def test_train_without_any_curriculum_is_one_sentence(data_dir, warehouse):
 
 @pytest.mark.parametrize("order", ["easiest", "random"])
 def test_other_orders_take_the_same_items(measured, order):
-    hardest = select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS).column("problem_id").to_pylist()
-    other = select_curriculum(measured, POLICY, CurriculumConfig(order=order), ROLLOUTS).column("pass_at_1").to_pylist()
-    assert len(other) == len(hardest)
+    hardest = select_curriculum(measured, POLICY, CurriculumConfig(order="hardest"), ROLLOUTS)
+    other = select_curriculum(measured, POLICY, CurriculumConfig(order=order), ROLLOUTS)
+    assert sorted(other.column("problem_id").to_pylist()) == sorted(hardest.column("problem_id").to_pylist())
     if order == "easiest":
-        assert other == sorted(other, reverse=True)
+        assert other.column("pass_at_1").to_pylist() == sorted(other.column("pass_at_1").to_pylist(), reverse=True)
+
+
+def test_the_default_order_is_a_stable_shuffle_of_the_band(measured):
+    """The default (the evidence of bench/loop.py: hardest-first did not beat random order) is the
+    in-band items in a shuffled order that is the same on every export, and another with order_seed."""
+    default = select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS).column("problem_id").to_pylist()
+    assert CurriculumConfig().order == "random"
+    assert default == select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS).column("problem_id").to_pylist()
+    hardest = select_curriculum(measured, POLICY, CurriculumConfig(order="hardest"), ROLLOUTS)
+    assert (
+        sorted(default) == sorted(hardest.column("problem_id").to_pylist())
+        and default != hardest.column("problem_id").to_pylist()
+    )
+    reseeded = select_curriculum(measured, POLICY, CurriculumConfig(order_seed=3), ROLLOUTS)
+    assert sorted(reseeded.column("problem_id").to_pylist()) == sorted(default)
+    assert reseeded.column("problem_id").to_pylist() != default
 
 
 def test_re_export_never_leaves_a_listed_shard_missing_and_updates_the_manifest_hash(measured, tmp_path, monkeypatch):
@@ -326,7 +344,7 @@ def test_ties_in_pass_at_1_go_to_the_firmer_estimate(measured):
     from rollouts.service import difficulty_from_counts
     from warehouse.db import records_to_arrow
 
-    table = select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS).to_pylist()
+    table = select_curriculum(measured, POLICY, CurriculumConfig(order="hardest"), ROLLOUTS).to_pylist()
     tied = [r for r in table if r["pass_at_1"] == table[0]["pass_at_1"]]
     assert len(tied) >= 2
     last = tied[-1]
@@ -336,5 +354,5 @@ def test_ties_in_pass_at_1_go_to_the_firmer_estimate(measured):
     )
     with measured.write() as con:
         measured.upsert("difficulty", records_to_arrow("difficulty", [firmer]), con)
-    again = select_curriculum(measured, POLICY, CurriculumConfig(), ROLLOUTS).to_pylist()
+    again = select_curriculum(measured, POLICY, CurriculumConfig(order="hardest"), ROLLOUTS).to_pylist()
     assert again[0]["problem_id"] == last["problem_id"] and again[0]["n"] == last["n"] * 4

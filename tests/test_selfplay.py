@@ -49,7 +49,7 @@ def test_every_step_of_a_mixed_plan_holds_the_ratio():
     order = plan_mixed(solver_rows=5, proposer_rows=3, per_step=(3, 1), max_steps=4)
     steps = [order[i * 4 : (i + 1) * 4] for i in range(4)]
     assert all(Counter(kind for kind, _ in step) == {"solver": 3, "proposer": 1} for step in steps)
-    # the curriculum in order from the hardest, cycling; proposer prompts in order, cycling
+    # the curriculum in its order from the first row, cycling; proposer prompts in order, cycling
     assert [i for kind, i in order if kind == "solver"] == [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]
     assert [i for kind, i in order if kind == "proposer"] == [0, 1, 2, 0]
     with pytest.raises(HardforgeError, match="curriculum is empty"):

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
     [
         (6, 2, 2, [0, 1, 2, 3], "4 rows for 2 steps x 2 prompts"),
         (3, 2, 2, [0, 1, 2, 0], "the curriculum has 3, so it is repeated"),
-        (2, 4, 1, [0, 1, 0, 1], "repeated from the hardest row"),
+        (2, 4, 1, [0, 1, 0, 1], "repeated from its first row"),
     ],
 )
 def test_row_plan(rows, per_step, steps, indices, note):

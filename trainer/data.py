@@ -3,7 +3,7 @@
 TRL's RepeatSampler (``shuffle_dataset=False``) keeps dataset order, repeats each prompt
 ``num_generations`` times, and drops a trailing chunk smaller than the prompts of one generation
 batch. So the rows are planned here: exactly ``max_steps * prompts_per_step`` rows are taken in
-curriculum order, cycling back to the hardest rows if the curriculum is shorter, so no chunk is
+curriculum order, cycling back to the first rows if the curriculum is shorter, so no chunk is
 ever incomplete.
 """
 
@@ -40,7 +40,7 @@ def plan_rows(rows: int, per_step: int, max_steps: int) -> RowPlan:
     need = max_steps * per_step
     note = f"{need} rows for {max_steps} steps x {per_step} prompts"
     if need > rows:
-        note += f"; the curriculum has {rows}, so it is repeated from the hardest row"
+        note += f"; the curriculum has {rows}, so it is repeated from its first row"
     return RowPlan([i % rows for i in range(need)], per_step, note)
 
 
@@ -72,7 +72,7 @@ def plan_mixed(
     solver_rows: int, proposer_rows: int, per_step: tuple[int, int], max_steps: int
 ) -> list[tuple[str, int]]:
     """Row order for TRL: each step's chunk holds ``per_step[0]`` solver rows (curriculum order,
-    cycling from the hardest) then ``per_step[1]`` proposer rows (prompt order, cycling)."""
+    cycling from the first) then ``per_step[1]`` proposer rows (prompt order, cycling)."""
     solvers, proposers = per_step
     if solvers and not solver_rows:
         raise HardforgeError("the curriculum is empty: there is nothing to train the solver on.")

@@ -137,7 +137,7 @@ def export(
     ctx: typer.Context,
     policy: PolicyOption = None,
 ) -> None:
-    """Export the hardest-first curriculum for the policy as Parquet shards + manifest.json."""
+    """Export the curriculum for the policy (its in-band problems) as Parquet shards + manifest.json."""
     from flows.stages import export_stage, run_stage
 
     state: State = ctx.obj
