@@ -128,3 +128,29 @@ def test_a_documented_pattern_names_real_options():
         options = {opt for param in command.params for opt in param.opts}
         named = set(re.findall(r"(?<![\w-])--[a-z][\w-]*", span))
         assert named <= options, f"{page}: `{span}`: {sorted(named - options)} are not options of that command"
+
+
+def test_the_configuration_reference_lists_every_key():
+    """docs/configuration.md's reference is generated from the models: every key of every section
+    is in it, with its environment variable and its default."""
+    from schemas.config import HardforgeConfig
+    from schemas.config_reference import config_reference_markdown
+
+    text = config_reference_markdown()
+
+    def keys(model, prefix=""):
+        for name, field in model.model_fields.items():
+            kind = field.annotation
+            if isinstance(kind, type) and hasattr(kind, "model_fields"):
+                assert f"### `[{prefix}{name}]`" in text
+                yield from keys(kind, f"{prefix}{name}.")
+            else:
+                yield prefix, name
+
+    found = list(keys(HardforgeConfig))
+    assert len(found) > 100
+    for prefix, name in found:
+        env = "HARDFORGE_" + "__".join([*prefix.rstrip(".").split("."), name] if prefix else [name]).upper()
+        assert f"| `{name}` |" in text and f"`{env}`" in text, env
+    assert "| `n` | `int` | `8` | `HARDFORGE_ROLLOUTS__N` |" in text
+    assert "<!-- config-reference -->" in (ROOT / "docs" / "configuration.md").read_text()
