@@ -12,7 +12,7 @@ held-out set (seed 1) with the base policy; then, from the same base policy and 
 
 Each arm sees as many prompts as the curriculum has items, times ``--epochs``; the held-out set is
 measured with ``--heldout-n`` samples per problem (>= 16). Prints each arm's held-out gain as mean
-± std over seeds, and whether each difference from the default is larger than the spread.
+± std over seeds, and for every pair of arms whether their difference is larger than the spread.
 
     .venv/bin/python bench/loop.py [--tasks chain_sum,basic_arithmetic,products] [--levels 0]
         [--size 8] [--heldout-size 8] [--seeds 3] [--epochs 1] [--lr 1e-5] [--n 8] [--heldout-n 16]

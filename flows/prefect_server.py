@@ -36,19 +36,22 @@ def healthy(api: str) -> bool:
 
 
 def stop(process: subprocess.Popen, grace_s: float = 30) -> None:
-    """SIGTERM to the server's process group (uvicorn and its workers), SIGKILL after ``grace_s``."""
+    """SIGTERM to the server's process group (uvicorn and its workers), SIGKILL after ``grace_s``,
+    and SIGKILL also when a second Ctrl-C or SIGTERM interrupts the wait: never an orphaned server."""
     if process.poll() is not None:
         return
-    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(grace_s)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
+    finally:
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
 
 
 @contextmanager
@@ -63,6 +66,7 @@ def local_server(port: int, log: Path, startup_s: float | None = None) -> Iterat
         )
     startup_s = startup_s or float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180"))
     log.parent.mkdir(parents=True, exist_ok=True)
+    offset = log.stat().st_size if log.exists() else 0  # a start-up failure quotes this start's lines only
     with open(log, "ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
@@ -76,7 +80,9 @@ def local_server(port: int, log: Path, startup_s: float | None = None) -> Iterat
         deadline = time.monotonic() + startup_s
         while not healthy(api):
             if process.poll() is not None:
-                tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+                with open(log, "rb") as written:
+                    written.seek(offset)
+                    tail = written.read().decode(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
                 raise HardforgeError(
                     f"the local Prefect server stopped at start-up (exit {process.returncode}): "
                     f"{tail[0][:300]} (log: {log})."

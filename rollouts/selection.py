@@ -14,6 +14,7 @@ from schemas.config import RolloutConfig
 from schemas.errors import HardforgeError
 from schemas.keys import content_key
 from warehouse.db import Warehouse
+from warehouse.liveness import judgeable
 from warehouse.queries import HELDOUT_WHERE, sampling_key_table
 
 PROBLEM_COLUMNS = "problem_id, domain, statement, answer, verifier, source, extra"
@@ -225,11 +226,18 @@ def plan_selection(
     )
     if not remeasure:
         return SelectionPlan(select_problems(warehouse, where, limit), None, request)
-    pending = warehouse.arrow(
-        "SELECT run_id, counts FROM runs WHERE flow = 'estimate' AND status IN ('running', 'crashed', 'failed', 'cancelled') "
-        "AND json_extract_string(counts, '$.request') = ? ORDER BY started_at DESC LIMIT 1",
+    # a run that ended without finishing (failed, stopped, crashed), or one still marked running whose
+    # process cannot be seen from here (another machine, or no owner recorded): a running row this
+    # process can judge is alive (a dead one was marked crashed when the warehouse was opened)
+    candidates = warehouse.arrow(
+        "SELECT run_id, counts, status, host, pid, process FROM runs WHERE flow = 'estimate' "
+        "AND status IN ('running', 'crashed', 'failed', 'cancelled') "
+        "AND json_extract_string(counts, '$.request') = ? ORDER BY started_at DESC",
         [request],
     ).to_pylist()
+    pending = [r for r in candidates if r["status"] != "running" or not judgeable(r["host"], r["pid"], r["process"])][
+        :1
+    ]
     if pending:
         counts = json.loads(pending[0]["counts"])
         ids = counts["selection"]

@@ -4,6 +4,7 @@ default, its environment variable, and the comment the code gives it."""
 
 from __future__ import annotations
 
+import ast
 import inspect
 import io
 import json
@@ -19,7 +20,8 @@ from schemas.config import ENV_PREFIX, HardforgeConfig
 
 @cache
 def field_comments(model: type[BaseModel]) -> dict[str, str]:
-    """Each field's comment in the class body: the ``#`` lines just above it and the one after it."""
+    """Each field's comment in the class body: the ``#`` lines just above its statement and any
+    comment inside or after it (a formatter may move it to the statement's last line)."""
     try:
         source = inspect.getsource(model)
     except (OSError, TypeError):
@@ -32,16 +34,15 @@ def field_comments(model: type[BaseModel]) -> dict[str, str]:
         elif token.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
             code_lines.add(token.start[0])
     out: dict[str, str] = {}
-    for number, line in enumerate(source.splitlines(), start=1):
-        match = re.match(r"^    (\w+)\s*:", line)
-        if not match or match.group(1) not in model.model_fields:
+    for node in ast.parse(source).body[0].body:
+        if not (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)):
             continue
-        above, previous = [], number - 1
+        above, previous = [], node.lineno - 1
         while previous in comments and previous not in code_lines:
             above.insert(0, comments[previous])
             previous -= 1
-        text = " ".join([*above, *([comments[number]] if number in comments and number in code_lines else [])])
-        out[match.group(1)] = text
+        inside = [comments[line] for line in range(node.lineno, node.end_lineno + 1) if line in comments]
+        out[node.target.id] = " ".join([*above, *inside])
     return out
 
 
@@ -58,6 +59,11 @@ def _toml(value: object) -> str:
         return "unset"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict):  # e.g. rollouts.per_source: only what each entry sets
+        value = {
+            k: v.model_dump(mode="json", exclude_defaults=True) if isinstance(v, BaseModel) else v
+            for k, v in value.items()
+        }
     text = json.dumps(value, default=str, ensure_ascii=False)
     return text if len(text) <= 160 else text[:157] + "…"
 
@@ -70,7 +76,17 @@ def _section_models(model: type[BaseModel]) -> list[tuple[str, type[BaseModel]]]
         if inspect.isclass(annotation) and issubclass(annotation, BaseModel):
             found.append((name, annotation))
             found += [(f"{name}.{sub}", kind) for sub, kind in _section_models(annotation)]
+        elif _entry_model(annotation):  # a table of sections, e.g. [rollouts.per_source.NAME]
+            found.append((f"{name}.NAME", _entry_model(annotation)))
     return found
+
+
+def _entry_model(annotation: object) -> type[BaseModel] | None:
+    """The model of a ``dict[str, Model]`` field's values, else None."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) is dict and len(args) == 2 and inspect.isclass(args[1]):
+        return args[1] if issubclass(args[1], BaseModel) else None
+    return None
 
 
 def _table(prefix: str, model: type[BaseModel]) -> list[str]:
@@ -99,7 +115,13 @@ def config_reference_markdown() -> str:
     for key, model in _section_models(HardforgeConfig):
         doc = (inspect.getdoc(model) or "").strip()
         doc = "" if doc.startswith(("Usage docs:", "!!! abstract")) or model.__doc__ is None else doc
-        parts += ["", f"### `[{key}]`", *(["", doc.splitlines()[0]] if doc else []), "", *_table(key, model)]
+        parts += [
+            "",
+            f"### `[{key}]`",
+            *(["", " ".join(doc.split("\n\n")[0].split())] if doc else []),
+            "",
+            *_table(key, model),
+        ]
     return "\n".join(parts) + "\n"
 
 

@@ -14,7 +14,7 @@ import time
 
 from conftest import ROOT, cli_env, run_cli
 
-from warehouse.liveness import owner_gone, this_process
+from warehouse.liveness import judgeable, owner_gone, this_process
 
 HOLD_A_RUN = """
 import sys, time
@@ -50,17 +50,28 @@ def _runs(data_dir) -> dict[str, dict]:
 def test_owner_identity():
     me = this_process()
     assert me["pid"] == os.getpid() and me["host"] == socket.gethostname() and me["process"]
-    assert not owner_gone(**me)
+    assert judgeable(**me) and not owner_gone(**me)
+    machine, boot, ticks = me["process"].split("|")
     # the same pid with another start (a reused pid), or after a restart (another boot id): gone
-    boot, ticks = me["process"].split("/")
-    assert owner_gone(me["host"], me["pid"], f"{boot}/{int(ticks) + 1}")
-    assert owner_gone(me["host"], me["pid"], f"another-boot/{ticks}")
-    # another host cannot be judged from here; a row without an owner neither
-    assert not owner_gone("another-host", 1, "x/1") and not owner_gone(me["host"], None, None)
+    assert owner_gone(me["host"], me["pid"], f"{machine}|{boot}|{int(ticks) + 1}")
+    assert owner_gone(me["host"], me["pid"], f"{machine}|another-boot|{ticks}")
+    # another host, another machine or pid namespace under the same hostname (a container), or a
+    # row without an owner: cannot be judged from here, so never marked
+    assert not owner_gone("another-host", 1, me["process"])
+    assert not owner_gone(me["host"], 1, f"another-machine/pid:[1]|{boot}|{ticks}")
+    assert not owner_gone(me["host"], None, None) and not owner_gone(me["host"], 1, "x/1")
     # a process that has exited
     done = subprocess.Popen(["true"])
     done.wait()
     assert owner_gone(me["host"], done.pid, me["process"])
+    # a zombie (exited, not yet reaped by its parent) is gone too
+    zombie = subprocess.Popen(["true"])
+    deadline = time.monotonic() + 10
+    while open(f"/proc/{zombie.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    zombie_start = open(f"/proc/{zombie.pid}/stat").read().rsplit(")", 1)[1].split()[19]
+    assert owner_gone(me["host"], zombie.pid, f"{machine}|{boot}|{zombie_start}")
+    zombie.wait()
 
 
 def test_a_sigkilled_run_is_marked_crashed_by_the_next_command(data_dir):

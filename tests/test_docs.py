@@ -12,43 +12,50 @@ import pytest
 from conftest import ROOT
 
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
-FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
-INLINE = re.compile(r"(?<!`)`((?:\.venv/bin/)?hardforge [^`]+)`(?!`)")
+FENCE = re.compile(r"^[ \t]*(```|~~~)[^\n]*\n(.*?)^[ \t]*\1", re.S | re.M)  # indented ones too (admonitions)
+INLINE = re.compile(r"(?<!`)`((?:[\w./-]*/)?hardforge [^`]+)`(?!`)")
 # an inline span written as a pattern, not a call: [optional] parts, a|b choices, PLACEHOLDERS, ...
 PATTERN = re.compile(r"[\[\]|]|\.\.\.|\b[A-Z]{2,}\b")
 SHELL_STOP = {"|", "||", "&&", ";", "&"}
 
 
-def _call(line: str) -> list[str] | None:
-    """The program (hardforge or make) and its arguments in one shell line, or None."""
+def _calls_in(line: str) -> list[list[str]]:
+    """Every hardforge or make call in one shell line (`make x && hardforge y` is two), as the
+    program and its arguments; [] for a line that is not shell."""
     try:
         words = shlex.split(line.strip().removeprefix("$ "), comments=True)
     except ValueError:
-        return None  # not shell (Python, TOML, output)
+        return []  # not shell (Python, TOML, output)
+    calls, start = [], True
     for i, word in enumerate(words):
-        if word in ("hardforge", ".venv/bin/hardforge") or (word == "flows.cli" and i and words[i - 1] == "-m"):
-            program = "hardforge"
-        elif word == "make" and i == 0:
-            program = "make"
-        else:
+        if word in SHELL_STOP:
+            start = True
             continue
-        args = []
-        for arg in words[i + 1 :]:
-            if arg in SHELL_STOP or arg.startswith((">", "2>")):
-                break
-            args.append(arg)
-        return [program, *args]
-    return None
+        program = None
+        if Path(word).name == "hardforge" or (word == "flows.cli" and i and words[i - 1] == "-m"):
+            program = "hardforge"  # .venv/bin/hardforge, .venv-vllm/bin/hardforge, python -m flows.cli
+        elif word == "make" and start:
+            program = "make"
+        start = start and "=" in word  # VAR=value words may precede the program
+        if program:
+            args = []
+            for arg in words[i + 1 :]:
+                if arg in SHELL_STOP or arg.startswith((">", "2>")):
+                    break
+                args.append(arg)
+            calls.append([program, *args])
+    return calls
 
 
 def _calls(page: Path) -> list[tuple[str, list[str]]]:
     """(the line, its program and arguments) for each call in the page's code blocks, and in its
     inline code spans that are a call rather than a pattern (marked 'inline: ')."""
     text = page.read_text()
-    lines = [line.strip() for block in FENCE.findall(text) for line in block.replace("\\\n", " ").splitlines()]
+    blocks = [block for _, block in FENCE.findall(text)]
+    lines = [line.strip() for block in blocks for line in block.replace("\\\n", " ").splitlines()]
     spans = [" ".join(span.split()) for span in INLINE.findall(FENCE.sub("", text)) if not PATTERN.search(span)]
-    found = [(line, _call(line)) for line in lines] + [("inline: " + span, _call(span)) for span in spans]
-    return [(line, call) for line, call in found if call]
+    found = [(line, call) for line in lines for call in _calls_in(line)]
+    return found + [("inline: " + span, call) for span in spans for call in _calls_in(span)]
 
 
 CALLS = [(page.relative_to(ROOT).as_posix(), line, args) for page in PAGES for line, args in _calls(page)]

@@ -105,9 +105,12 @@ class Warehouse:
                     gone = _gone_runs(con)
                 finally:
                     con.close()
-                if gone:  # a write only when some run's process died
-                    with self.write() as writable:
-                        self._mark_crashed(writable, gone)
+                if gone:  # a write only when some run's process died; best effort: a reader must not fail on it
+                    try:
+                        with self.write() as writable:
+                            self._mark_crashed(writable, gone)
+                    except (HardforgeError, duckdb.Error):
+                        pass  # a read-only data dir, or a writer holding the lock: the next command marks them
             self._checked_version = True
         con = self._connect(read_only=True)
         try:
