@@ -92,25 +92,20 @@ class Warehouse:
             raise HardforgeError(f"no warehouse at {self.path} yet; run `hardforge init` (or ingest something) first.")
         if not self._checked_version:
             con = self._connect(read_only=True)
-            try:
+            try:  # one connection for both checks: the schema version, then (when current) dead runs
                 version = self._version(con)
+                gone = _gone_runs(con) if version == LATEST_VERSION else []
             finally:
                 con.close()
             self._refuse_newer(version)
             if version < LATEST_VERSION:
                 self.init()
-            else:
-                con = self._connect(read_only=True)
+            elif gone:  # a write only when some run's process died; best effort: a reader must not fail on it
                 try:
-                    gone = _gone_runs(con)
-                finally:
-                    con.close()
-                if gone:  # a write only when some run's process died; best effort: a reader must not fail on it
-                    try:
-                        with self.write() as writable:
-                            self._mark_crashed(writable, gone)
-                    except (HardforgeError, duckdb.Error):
-                        pass  # a read-only data dir, or a writer holding the lock: the next command marks them
+                    with self.write() as writable:
+                        self._mark_crashed(writable, gone)
+                except (HardforgeError, duckdb.Error):
+                    pass  # a read-only data dir, or a writer holding the lock: the next command marks them
             self._checked_version = True
         con = self._connect(read_only=True)
         try:
