@@ -72,7 +72,9 @@ def run_checks(
     context: CheckContext, verifier: str, items: list[LabelItem], names: list[str] | None = None
 ) -> list[list[Verdict]]:
     """Each item's verdicts, the configured checks in order: a check runs only on the items no
-    earlier check has decided (a disagreement rejects, an agreement is enough)."""
+    earlier check has decided. Only a verdict about the whole statement decides (a disagreement
+    rejects, an agreement is enough); one about a part of it is evidence, and the next check is
+    asked."""
     names = configured(context.config, verifier) if names is None else names
     verdicts: list[list[Verdict]] = [[] for _ in items]
     open_items = list(range(len(items)))
@@ -82,16 +84,18 @@ def run_checks(
         found = REGISTRY[name](context).check([items[i] for i in open_items])
         for i, verdict in zip(open_items, found, strict=True):
             verdicts[i].append(verdict)
-        open_items = [i for i in open_items if verdicts[i][-1].outcome == "abstain"]
+        open_items = [i for i in open_items if not verdicts[i][-1].decides]
     return verdicts
 
 
 def label_provenance(base: str, verdicts: list[Verdict]) -> tuple[str | None, str | None]:
-    """(provenance, None), or (None, the reason) when a check disagrees with the label."""
-    against = next((v for v in verdicts if v.outcome == "disagree"), None)
+    """(provenance, None), or (None, the reason) when a check that understood the whole statement
+    disagrees with the label. Only such a check's agreement makes it ``checked``: a verdict about a
+    part of the statement confirms nothing alone and refutes nothing alone."""
+    against = next((v for v in verdicts if v.decides and v.outcome == "disagree"), None)
     if against is not None:
         return None, f"label check failed: {against.check}: {against.reason}"
-    if any(v.outcome == "agree" for v in verdicts):
+    if any(v.decides and v.outcome == "agree" for v in verdicts):
         return "checked", None
     return base, None
 

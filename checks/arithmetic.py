@@ -1,134 +1,23 @@
-"""Exact arithmetic: when a statement is plain arithmetic (one expression of numbers and
-``+ - * /``, in words or symbols, behind a lead-in like "What is" or "Calculate"), the expression
-is parsed and computed exactly (``verifiers.arithmetic``: never ``eval``), and the label must be
-its value. Anything else (words between the numbers, two expressions, an unknown, any word beyond
-the lead-in and an answer-format sentence) abstains."""
+"""Exact arithmetic: when a statement is plain arithmetic as a whole (``checks.plain_arithmetic``:
+one question about one expression, every other sentence an allow-listed answer-format sentence),
+the expression is parsed and computed exactly (``verifiers.arithmetic``: never ``eval``), and the
+label must be its value; that verdict covers the statement. When the statement holds one such
+question among other sentences, the value of its expression is only evidence (scope ``part``: it
+neither confirms nor refutes a label, since the other sentences may change what is asked).
+Anything else abstains."""
 
 from __future__ import annotations
 
-import re
 from fractions import Fraction
 
 from checks.base import LabelItem, Verdict, abstain
-from verifiers.arithmetic import NotArithmetic, has_operation, parse_expression, value
+from checks.plain_arithmetic import partial_expression, plain_expression
+from verifiers.arithmetic import NotArithmetic, value
 from verifiers.math.extract import as_rational
 
 NAME = "arithmetic"
-_WORDS = [
-    (re.compile(r"\bmultiplied\s+by\b", re.IGNORECASE), "*"),
-    (re.compile(r"\btimes\b", re.IGNORECASE), "*"),
-    (re.compile(r"\bdivided\s+by\b", re.IGNORECASE), "/"),
-    (re.compile(r"\bplus\b", re.IGNORECASE), "+"),
-    (re.compile(r"\bminus\b", re.IGNORECASE), "-"),
-]
-_SYMBOLS = str.maketrans({"×": "*", "·": "*", "∗": "*", "÷": "/", "−": "-", "–": "-"})
-_TIMES_X = re.compile(r"(?<=\d)\s*[xX]\s*(?=\d)")
-_SENTENCES = re.compile(r"(?<=[.?!])\s+")
-_EXPRESSION_CHARS = set("0123456789+-*/(). \t")
-_TAIL = re.compile(r"(?:\s*=\s*\??)?[\s?.!:]*$")
-_MATH_SYMBOLS = re.compile(r"[-+*/^=()<>\[\]{}|_\\$]")
-# The only words a plain-arithmetic statement may hold besides its expression: a lead-in ("What
-# is", "State the final answer to the following arithmetic problem:") and an answer-format
-# sentence ("Give only the result as your final answer."). Any other word may change what the
-# expression means ("every plus sign means minus", "subtract seven from that"), so it abstains.
-_FRAMING = frozenset(
-    [
-        "what",
-        "what's",
-        "is",
-        "compute",
-        "calculate",
-        "evaluate",
-        "find",
-        "work",
-        "out",
-        "simplify",
-        "determine",
-        "solve",
-        "state",
-        "give",
-        "put",
-        "write",
-        "reply",
-        "answer",
-        "respond",
-        "return",
-        "the",
-        "a",
-        "an",
-        "value",
-        "result",
-        "of",
-        "following",
-        "arithmetic",
-        "problem",
-        "expression",
-        "calculation",
-        "sum",
-        "product",
-        "difference",
-        "quotient",
-        "multiplication",
-        "addition",
-        "subtraction",
-        "division",
-        "to",
-        "your",
-        "final",
-        "only",
-        "as",
-        "with",
-        "just",
-        "number",
-        "please",
-        "exactly",
-        "and",
-        "after",
-        "without",
-        "additional",
-        "text",
-    ]
-)
-_WORD = re.compile(r"[a-z']+|[^\sa-z']")
 
-
-def plain_expression(statement: str) -> str | None:
-    """The one arithmetic expression a plain-arithmetic statement asks for, or None."""
-    text = statement.translate(_SYMBOLS)
-    for pattern, symbol in _WORDS:
-        text = pattern.sub(f" {symbol} ", text)
-    text = _TIMES_X.sub(" * ", text)
-    sentences = [s for s in _SENTENCES.split(text.strip()) if s.strip()]
-    numbered = [s for s in sentences if re.search(r"\d", s)]
-    if len(numbered) != 1 or not all(framing(s) for s in sentences if s is not numbered[0]):
-        return None
-    sentence = _TAIL.sub("", numbered[0])
-    i = len(sentence)
-    while i > 0 and sentence[i - 1] in _EXPRESSION_CHARS:
-        i -= 1
-    lead, expression = sentence[:i], sentence[i:]
-    if re.search(r"\d", lead) or _MATH_SYMBOLS.search(lead):
-        return None  # numbers or notation outside the expression: "... of sqrt(ab)/(abc)^(1/3)"
-    if lead and not expression[:1].isspace() and lead[-1] not in ":,;":
-        return None  # a variable glued to it ("2x + 3")
-    words = lead.split()
-    if words and len(words[-1]) == 1 and words[-1].isalpha():
-        return None  # a variable before it ("x - (1/3)")
-    if not framing(lead.rstrip(":,; \t")):
-        return None  # words that may redefine the expression ("treating + as -, what is")
-    expression = expression.strip()
-    if expression[:1] in ("+", "*", "/"):
-        return None
-    try:
-        tree = parse_expression(expression)
-    except NotArithmetic:
-        return None
-    return expression if has_operation(tree) else None
-
-
-def framing(text: str) -> bool:
-    """Whether ``text`` is only lead-in or answer-format words (and end punctuation)."""
-    return all(token in _FRAMING or token in ".?!:,;'\"" for token in _WORD.findall(text.lower()))
+__all__ = ["ArithmeticCheck", "plain_expression", "label_value", "rounded"]
 
 
 def label_value(label: str) -> Fraction | None:
@@ -143,6 +32,10 @@ def rounded(label: str, exact: Fraction) -> bool:
     return round(exact, len(text.split(".", 1)[1])) == given
 
 
+def _shown(exact: Fraction) -> str:
+    return str(exact.numerator) if exact.denominator == 1 else f"{exact.numerator}/{exact.denominator}"
+
+
 class ArithmeticCheck:
     name = NAME
     applies_to = ("math",)
@@ -152,29 +45,30 @@ class ArithmeticCheck:
 
     def _one(self, item: LabelItem) -> Verdict:
         expression = plain_expression(item.statement)
+        scope = "statement"
         if expression is None:
-            return abstain(NAME, "not plain arithmetic")
+            expression, scope = partial_expression(item.statement), "part"
+            if expression is None:
+                return abstain(NAME, "not plain arithmetic")
         try:
             exact = value(expression)
         except NotArithmetic as exc:
             return abstain(NAME, f"cannot compute '{expression}': {exc}")
-        shown = str(exact.numerator) if exact.denominator == 1 else f"{exact.numerator}/{exact.denominator}"
-        if label_value(item.label) is None:
+        shown = _shown(exact)
+        detail = {"expression": expression, "value": shown}
+        given = label_value(item.label)
+        if given is not None and given != exact and rounded(item.label, exact):
+            return abstain(NAME, f"'{expression}' = {shown}; the label {item.label} is it rounded", **detail)
+        if scope == "part":
+            # evidence only: the sentences around the question may ask for something else
+            outcome = "agree" if given == exact else "disagree"
+            why = "is" if given == exact else "is not"
+            reason = f"'{expression}' = {shown}, which {why} the label, but the statement asks more than it"
+            return Verdict(NAME, outcome, reason, detail, scope="part")
+        if given is None:
             return Verdict(
-                NAME,
-                "disagree",
-                f"'{expression}' = {shown}; the label '{item.label}' is not a number",
-                {"expression": expression, "value": shown},
+                NAME, "disagree", f"'{expression}' = {shown}; the label '{item.label}' is not a number", detail
             )
-        if label_value(item.label) == exact:
-            return Verdict(NAME, "agree", f"'{expression}' = {shown}", {"expression": expression, "value": shown})
-        if rounded(item.label, exact):
-            return abstain(
-                NAME,
-                f"'{expression}' = {shown}; the label {item.label} is it rounded",
-                expression=expression,
-                value=shown,
-            )
-        return Verdict(
-            NAME, "disagree", f"'{expression}' = {shown}, not {item.label}", {"expression": expression, "value": shown}
-        )
+        if given == exact:
+            return Verdict(NAME, "agree", f"'{expression}' = {shown}", detail)
+        return Verdict(NAME, "disagree", f"'{expression}' = {shown}, not {item.label}", detail)

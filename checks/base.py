@@ -1,6 +1,8 @@
 """What every label check takes and returns. A check looks at a proposed problem and its label
 with something other than the policy's own agreement (exact arithmetic, a program run in the
-sandbox, tests a program satisfies) and says ``agree``, ``disagree`` or ``abstain``, with why."""
+sandbox, tests a program satisfies) and says ``agree``, ``disagree`` or ``abstain``, with why, and
+how much of the statement its verdict covers: ``statement`` (it understood all of it: the verdict
+decides) or ``part`` (it understood a piece: evidence, recorded, never a decision alone)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, Protocol
 
 Outcome = Literal["agree", "disagree", "abstain"]
+Scope = Literal["statement", "part"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,12 @@ class Verdict:
     outcome: Outcome
     reason: str
     detail: dict[str, Any] = field(default_factory=dict)
+    scope: Scope = "statement"
+
+    @property
+    def decides(self) -> bool:
+        """An agreement or disagreement about the whole statement."""
+        return self.outcome != "abstain" and self.scope == "statement"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -162,7 +162,7 @@ def audit_labels(
             provenance, verdicts = checked[method][i]
             tally(f"{method} vote + checks (default)").add(gold, counted.answer, provenance == "checked", mine)
             for name in ("arithmetic", "program_of_thought"):
-                agreed = any(v.check == name and v.outcome == "agree" for v in verdicts)
+                agreed = any(v.check == name and v.decides and v.outcome == "agree" for v in verdicts)
                 tally(f"{method} vote + {name}").add(gold, counted.answer, in_band[method][i] and agreed, mine)
         for name, found in checks_alone.items():
             label = computed(found[i][-1], config.checks.program_of_thought.min_agree)
@@ -172,7 +172,10 @@ def audit_labels(
 
 def computed(verdict, min_agree: int) -> str | None:
     """The value a check computed by itself (its detail), as a label: the arithmetic check's
-    value, or the number most programs returned (at least ``min_agree`` of them, no tie)."""
+    value, or the number most programs returned (at least ``min_agree`` of them, no tie). A value
+    computed from a part of the statement is no label."""
+    if verdict.scope != "statement":
+        return None
     value = verdict.detail.get("value")
     numbers = verdict.detail.get("numbers") or []
     if value is None and numbers:

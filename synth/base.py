@@ -26,6 +26,7 @@ from schemas.config import HardforgeConfig
 from schemas.engine import Chat, SamplingParams
 from schemas.keys import content_key, normalize_text, problem_id
 from schemas.records import SynthAttempt
+from verifiers.arithmetic import canonical
 from warehouse.db import Warehouse
 
 
@@ -81,15 +82,19 @@ _LOOSE = re.compile(r"\s+|[?!,;:]|(?<!\d)\.|\.(?!\d)")  # a decimal point stays
 
 def proposal_form(domain: str, statement: str) -> str:
     """A statement with what does not make it a new problem taken out, so a policy is not paid
-    twice for one problem respelled (the red team's "12+30" / "what is 12 + 30 ?" / "12.0 + 30"):
-    a plain-arithmetic statement is its expression; prose loses case, spacing, sentence
-    punctuation and trailing decimal zeros. Code keeps its text (indentation is meaningful)."""
+    twice for one problem respelled: a plain-arithmetic statement is the canonical parse of its
+    expression (``verifiers.arithmetic.canonical``: "12+30", "What is (12) + +30.0?" and "30 + 12"
+    are one problem); prose loses case, spacing, sentence punctuation and trailing decimal zeros.
+    Code keeps its text (indentation is meaningful)."""
     if domain == "code":
         return normalize_text(statement, domain)
     expression = plain_expression(statement)
-    text = expression if expression is not None else normalize_text(statement, domain).casefold()
-    text = _TRAILING_ZEROS.sub(lambda m: m.group(1) or m.group(2).rstrip("."), text)
-    return ("arithmetic:" if expression is not None else "") + _LOOSE.sub("", text)
+    if expression is not None:
+        return "arithmetic:" + canonical(expression)
+    text = _TRAILING_ZEROS.sub(
+        lambda m: m.group(1) or m.group(2).rstrip("."), normalize_text(statement, domain).casefold()
+    )
+    return _LOOSE.sub("", text)
 
 
 class Synthesizer(ABC):

@@ -65,29 +65,52 @@ _IMPERATIVE = re.compile(
 )
 
 
+_RELATION = re.compile(
+    r"(?:=|\b(?:equals|is\s+equal\s+to|is|makes|gives|yields|comes\s+to|results\s+in|totals)\b)\s*[-−]?\$?\s*\d",
+    re.IGNORECASE,
+)
+# "..., which equals 42." / "(this is 42)": a clause that gives a value and ends there
+_VALUE_CLAUSE = re.compile(
+    r"\b(?:which|that|this|it|the\s+total)\s+(?:equals|is\s+equal\s+to|is|makes|gives|yields|comes\s+to|totals)"
+    r"\s+[-−]?\$?\d[\d.,/]*\s*(?:[.,;:!?)]|$)",
+    re.IGNORECASE,
+)
+_LATEX_OPERATORS = [(re.compile(r"\\(?:times|cdot|ast)\b"), "*"), (re.compile(r"\\div\b"), "/")]
+
+
 def states_own_answer(statement: str) -> str | None:
-    """A worked result in the statement: a computable expression followed by ``= number``, an
-    "answer is N" phrase, or a boxed value."""
+    """A worked result in the statement: a computable expression followed by ``= number`` (or
+    "equals", "is", "makes", ... a number), wherever it stands (an equation inside the question
+    counts); a clause that gives a value ("which equals 42"); an "answer is N" phrase; or a boxed
+    value. An expression glued to an unknown ("2x + 3 = 11", "a2 + 3 = 5") is an equation to solve."""
     if "\\boxed" in statement:
         return "states its own answer: a boxed value"
     if _ANSWER_PHRASE.search(statement):
         return "states its own answer: an 'answer is ...' phrase"
-    for match in re.finditer(r"=\s*[-−]?\d", statement):
-        left = statement[: match.start()]
+    clause = _VALUE_CLAUSE.search(statement)
+    if clause:
+        return f"states its own answer: '{clause.group(0).strip()}'"
+    text = statement
+    for pattern, symbol in _LATEX_OPERATORS:
+        text = pattern.sub(f" {symbol} ", text)
+    for match in _RELATION.finditer(text):
+        left = text[: match.start()]
         i = len(left)
         while i > 0 and left[i - 1] in _PURE:
             i -= 1
-        expression = left[i:].strip()
-        before = left[:i].rstrip()
+        run = left[i:]
+        expression = run.strip()
         if (
             not expression
             or not any(c in _OPERATOR for c in expression[1:])
             or not any(c.isdigit() for c in expression)
         ):
             continue
-        if expression[0] in "+*/×÷·" or (before and (before[-1].isalnum() or before[-1] in ")^_")):
+        glued = i > 0 and not run[:1].isspace() and (left[i - 1].isalnum() or left[i - 1] in ")^_")
+        if expression[0] in "+*/×÷·" or glued:
             continue  # part of an expression with an unknown ("2x + 3 = 11"), not a worked result
-        return f"states its own answer: '{expression} {statement[match.start() : match.end()]}...'"
+        shown = text[match.start() : match.end()]
+        return f"states its own answer: '{expression} {shown}...'"
     return None
 
 

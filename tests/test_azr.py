@@ -91,7 +91,8 @@ def test_induction_grades_on_the_hidden_inputs_only(azr):
 PROPOSALS = {
     "learnable": "```python\ndef f(x):\n    return x * 2\n\nprint(f(21))\n```",
     "learnable again": "```python\ndef f(x):\n    return x * 2\n\nprint(f(21))\n```",  # a duplicate of this batch
-    "too easy": "```python\ndef f(x):\n    return x\n\nprint(f(7))\n```",
+    # (the reference's own `return a` would be a copy: the same program up to its names)
+    "too easy": "```python\ndef f(x):\n    return abs(x)\n\nprint(f(7))\n```",
     "unsolved": "```python\ndef f(x):\n    return x * 3 + 1\n\nprint(f(5))\n```",
     "unparsable": "I would rather not.",
     "two functions": "```python\ndef g(x):\n    return x\ndef f(x):\n    return g(x)\n\nprint(f(1))\n```",

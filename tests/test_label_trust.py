@@ -161,7 +161,8 @@ ARITHMETIC = [
 @pytest.mark.parametrize(("statement", "label", "outcome"), ARITHMETIC)
 def test_arithmetic_check(statement, label, outcome):
     (verdict,) = ArithmeticCheck().check([LabelItem(statement, label)])
-    assert verdict.outcome == outcome, verdict
+    # a verdict about a part of the statement decides nothing: it counts as abstaining
+    assert (verdict.outcome if verdict.decides else "abstain") == outcome, verdict
 
 
 def test_plain_expression():

@@ -172,12 +172,12 @@ def test_determinism_check_holds_with_one_worker():
 def test_sandbox_refuses_to_start_without_seccomp(monkeypatch, tmp_path):
     import shutil
 
-    import verifiers.code.sandbox as sandbox_module
+    import verifiers.code.workers as workers_module
 
     jail = tmp_path / "jail"
-    shutil.copytree(sandbox_module.WORKER.parent, jail)
-    common = jail / "jail_common.py"
-    common.write_text(common.read_text().replace("import seccomp", "import seccomp_is_not_here"))
-    monkeypatch.setattr(sandbox_module, "WORKER", jail / "jail_worker.py")
+    shutil.copytree(workers_module.WORKER.parent, jail)
+    filters = jail / "jail_seccomp.py"
+    filters.write_text(filters.read_text().replace("import seccomp", "import seccomp_is_not_here"))
+    monkeypatch.setattr(workers_module, "WORKER", jail / "jail_worker.py")
     with pytest.raises(HardforgeError, match="refuses to start: the seccomp filter cannot load"):
         CodeSandbox(workers=1, mode="unsafe-no-jail")

@@ -105,3 +105,52 @@ def has_operation(tree: ast.expr) -> bool:
 def value(text: str) -> Fraction:
     """The exact value of ``text`` (decimal literals read exactly, never through a float)."""
     return evaluate(parse_expression(text), text.strip())
+
+
+# -- the canonical form of an expression: what makes two proposals the same arithmetic problem
+
+
+def canonical(text: str) -> str:
+    """One spelling per expression, from its parse: unary plus, redundant parentheses, spacing and
+    trailing decimal zeros drop out; chains of ``+`` (or of ``*``) are one n-ary node whose operands
+    are sorted, so ``30 + 12`` and ``(12) + +30.0`` are the same problem. ``-`` and ``/`` keep their
+    order. Raises ``NotArithmetic`` as ``parse_expression`` does."""
+    text = text.strip()
+    return _canonical(parse_expression(text), text)
+
+
+def _canonical(node: ast.expr, source: str) -> str:
+    if isinstance(node, ast.Constant):
+        number = Fraction(ast.get_source_segment(source, node) or repr(node.value))
+        return str(number.numerator) if number.denominator == 1 else f"{number.numerator}/{number.denominator}"
+    if isinstance(node, ast.UnaryOp):
+        inner = _canonical(node.operand, source)
+        if isinstance(node.op, ast.UAdd):
+            return inner
+        return (
+            inner[1:]
+            if inner.startswith("-") and _atomic(inner[1:])
+            else f"-{inner}"
+            if _atomic(inner)
+            else f"-({inner})"
+        )
+    assert isinstance(node, ast.BinOp)
+    if isinstance(node.op, (ast.Add, ast.Mult)):
+        symbol = "+" if isinstance(node.op, ast.Add) else "*"
+        operands = sorted(_canonical(part, source) for part in _chain(node, type(node.op)))
+        return "(" + symbol.join(operands) + ")"
+    symbol = "-" if isinstance(node.op, ast.Sub) else "/"
+    return f"({_canonical(node.left, source)}{symbol}{_canonical(node.right, source)})"
+
+
+def _chain(node: ast.expr, op: type) -> list[ast.expr]:
+    """The operands of a chain of one associative operator: ``a + (b + c)`` -> [a, b, c]."""
+    if isinstance(node, ast.BinOp) and isinstance(node.op, op):
+        return _chain(node.left, op) + _chain(node.right, op)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
+        return _chain(node.operand, op)
+    return [node]
+
+
+def _atomic(text: str) -> bool:
+    return bool(re.fullmatch(r"-?\d+(?:/\d+)?", text)) or (text.startswith("(") and text.endswith(")"))

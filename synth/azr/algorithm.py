@@ -32,12 +32,67 @@ UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
 
 
 def program_form(program: str) -> str:
-    """What makes two programs the same proposal: their syntax tree, so spacing, comments and
-    blank lines do not make a repeat new (the text itself when it does not parse)."""
+    """What makes two programs the same proposal: their syntax tree with docstrings dropped and
+    each function's own names (arguments, locals) renamed in order of first use, so spacing,
+    comments, a docstring or another argument name do not make a copy new (the text itself when
+    it does not parse)."""
     try:
-        return ast.dump(ast.parse(program))
+        tree = ast.parse(program)
     except UNPARSABLE:
         return program.strip()
+    try:
+        return ast.dump(_Renamed().visit(_without_docstrings(tree)), annotate_fields=False)
+    except RecursionError:
+        return program.strip()
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+class _Renamed(ast.NodeTransformer):
+    """Each function's parameters and locals get the names v0, v1, ... (its closures keep the
+    outer function's); module-level names, attributes and builtins keep theirs."""
+
+    def __init__(self) -> None:
+        self.scopes: list[dict[str, str]] = []
+        self.count = 0
+
+    def _function(self, node: ast.AST) -> ast.AST:
+        local: dict[str, str] = {}
+        arguments = node.args
+        for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]:
+            if arg is not None:
+                local.setdefault(arg.arg, f"v{len(local)}")
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
+                local.setdefault(inner.id, f"v{len(local)}")
+        self.scopes.append(local)
+        for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]:
+            if arg is not None:
+                arg.arg = local[arg.arg]
+        self.generic_visit(node)
+        self.scopes.pop()
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_Lambda = _function
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        for scope in reversed(self.scopes):
+            if node.id in scope:
+                node.id = scope[node.id]
+                break
+        return node
 
 
 def _split_trailing_calls(code: str) -> tuple[str, str | None]:

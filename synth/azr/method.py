@@ -110,8 +110,8 @@ class AzrSynthesizer(Synthesizer):
                 return Candidate(seed, index, prompt, output, reason=parsed, meta=meta)
             program, given = parsed
             reason = program_error(program)
-            if reason is None and (program.strip(), given) in {(p.strip(), i) for p, i in seed.data["references"]}:
-                reason = "copy: the same program and input as a reference in the prompt"
+            if reason is None and program_form(program) in {program_form(p) for p, _ in seed.data["references"]}:
+                reason = "copy: the same program as a reference in the prompt (up to names, comments and docstrings)"
             if reason is not None:
                 return Candidate(
                     seed, index, prompt, output, reason=reason, meta={**meta, "program": program, "input": given}

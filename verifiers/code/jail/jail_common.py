@@ -2,7 +2,6 @@
 messages, the audit hook, and the lockdown each child goes through before anything else runs.
 Stdlib only (and python3-seccomp): this runs under Debian's /usr/bin/python3 inside bubblewrap."""
 
-import errno
 import importlib
 import json
 import os
@@ -13,6 +12,7 @@ import struct
 import sys
 
 import plain
+from jail_seccomp import PROGRAM_SECCOMP, SEALED, SEALED_SECCOMP, SECCOMP  # noqa: F401  (shared with the jail)
 
 # Warm the stdlib modules that model-written code (and tests) usually import: a fork then shares
 # them and a program that imports them pays nothing. A program process can load no new native code
@@ -62,82 +62,24 @@ WARM_MODULES = (
     "weakref",
     "zlib",
 )
-for _name in WARM_MODULES:
-    importlib.import_module(_name)
+# A sealed worker (``--sealed``: the calls whose values become labels) never loads ``random`` (nor
+# ``statistics``, which imports it): a program there that imports it seeds a generator, which
+# needs entropy, which its filter refuses (SEALED_TRAP below), so randomness is not a capability
+# it has, whatever name it reaches it by.
+SEALED_WARM_MODULES = tuple(m for m in WARM_MODULES if m not in ("random", "statistics"))
+
+
+def warm():
+    for name in SEALED_WARM_MODULES if SEALED else WARM_MODULES:
+        importlib.import_module(name)
+
 
 PROGRAM_UID = int(sys.argv[1])
 TESTS_UID = PROGRAM_UID + 1
 OUTPUT_CAP = 64 * 1024
 FRAME_CAP = plain.MAX_TEXT + 4096  # one message between T and P
 VALUE_CAP = 16 * 1024  # characters of the repr of a call's value
-CLONE_THREAD = 0x00010000
 HEADER = struct.Struct(">I")
-
-DENIED_SYSCALLS = [
-    "fork",
-    "vfork",
-    "execve",
-    "execveat",
-    "ptrace",
-    "process_vm_readv",
-    "process_vm_writev",
-    "mount",
-    "umount2",
-    "pivot_root",
-    "chroot",
-    "unshare",
-    "setns",
-    "init_module",
-    "finit_module",
-    "delete_module",
-    "kexec_load",
-    "bpf",
-    "perf_event_open",
-    "io_uring_setup",
-    "userfaultfd",
-    "add_key",
-    "request_key",
-    "keyctl",
-    "setsid",
-    "setpgid",
-    "reboot",
-    "swapon",
-    "swapoff",
-    "acct",
-]
-
-
-PROT_EXEC = 0x4
-
-
-def build_filter(program: bool = False):
-    """The seccomp deny-list; a program process's also refuses new executable memory (mmap,
-    mprotect with PROT_EXEC): no native code of its own (a written .so, a JIT) can run there."""
-    try:
-        import seccomp
-    except ImportError:
-        return None
-    f = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
-    if program:
-        for name in ("mmap", "mprotect", "pkey_mprotect"):
-            try:
-                f.add_rule(seccomp.ERRNO(errno.EPERM), name, seccomp.Arg(2, seccomp.MASKED_EQ, PROT_EXEC, PROT_EXEC))
-            except Exception:
-                pass
-    for name in DENIED_SYSCALLS:
-        try:
-            f.add_rule(seccomp.ERRNO(errno.EPERM), name)
-        except Exception:
-            pass  # a syscall this kernel/arch does not have
-    f.add_rule(seccomp.ERRNO(errno.EPERM), "socket", seccomp.Arg(0, seccomp.NE, socket.AF_UNIX))
-    # clone without CLONE_THREAD is a fork; threads (with CLONE_THREAD) stay allowed
-    f.add_rule(seccomp.ERRNO(errno.EPERM), "clone", seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_THREAD, 0))
-    f.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")  # glibc then falls back to clone
-    return f
-
-
-SECCOMP = build_filter()
-PROGRAM_SECCOMP = build_filter(program=True)
 
 # ---------------------------------------------------------------- framing (length + JSON)
 
@@ -252,6 +194,20 @@ def _audit(
         blocked = kind is not _str and kind is not _bytes or _realpath(_fsdecode(path)).startswith("/proc")
     if blocked:
         raise _error(f"blocked by the sandbox: {event}")
+
+
+_SEALED_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.chdir", "os.chmod", "os.rename", "os.remove"})
+
+
+def _sealed_audit(event, args, _events=_SEALED_EVENTS, _error=RuntimeError, _str=str):
+    """A sealed program opens nothing and imports only what its worker loaded before it (its filter
+    refuses the system calls either needs); this says so first, in words."""
+    if event == "import":
+        raise _error(
+            f"blocked by the sandbox: import {_str(args[0])[:80]} (a sealed call has only the modules it started with)"
+        )
+    if event in _events:
+        raise _error(f"blocked by the sandbox: {event} (a sealed call may not use files)")
 
 
 def lock_down(workdir, limits, uid, stdin="stdin", output="output", errors="errors", program=False):

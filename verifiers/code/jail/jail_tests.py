@@ -1,11 +1,17 @@
 """The tests side: the problem's prompt and tests run here, under their own uid, with pristine
 builtins and no program code; the entry point is a proxy that calls into the program's process,
-plain data both ways. Only this process writes the verdict."""
+plain data both ways. Only this process writes the verdict.
+
+The process is kept across requests (``serve``): it never runs a program's code, only the
+problem's own prompt and tests (dataset text), each in a fresh namespace with the builtins as they
+were when it started, and it receives from a program nothing but plain data. Forking and locking
+down a process per graded program was most of a grade's cost."""
 
 import builtins
+import os
 
 import plain
-from jail_common import ChannelError, describe, recv_frame, send_frame
+from jail_common import ChannelError, describe, recv_frame, recv_message, send_frame, send_message
 
 
 class ProgramFault(BaseException):
@@ -60,15 +66,27 @@ def make_proxy(name, channel, faults):
     return proxy
 
 
+_COMPILED = {}  # the problems' own prompts and tests, compiled once per text (this process lives on)
+
+
+def _compiled(text, name):
+    code = _COMPILED.get((name, text))
+    if code is None:
+        if len(_COMPILED) > 512:
+            _COMPILED.clear()
+        code = _COMPILED[(name, text)] = compile(text, name, "exec")
+    return code
+
+
 def tests_process(request, channel):
     """Runs the prompt and the tests (never the program) and returns the verdict."""
     namespace = {"__name__": "__main__"}
     prelude = request.get("prelude") or ""
     try:
         try:
-            code = compile(prelude, "<prompt>", "exec")
+            code = _compiled(prelude, "<prompt>")
         except SyntaxError:
-            code = compile(prelude + "\n    pass\n", "<prompt>", "exec")  # a signature with no body
+            code = _compiled(prelude + "\n    pass\n", "<prompt>")  # a signature with no body
         exec(code, namespace)
     except BaseException as exc:
         return ("failed", f"the problem's prompt does not run on its own: {describe(exc)}")
@@ -87,9 +105,33 @@ def tests_process(request, channel):
         why = str((hello or {}).get("error") or "it ended")[:300]
         return ("failed", f"the program failed before the tests ran: {why}")
     try:
-        exec(compile(request["tests"], "<tests>", "exec"), namespace)
+        exec(_compiled(request["tests"], "<tests>"), namespace)
     except BaseException as exc:
         return ("failed", faults[0] if faults else describe(exc))
     if faults:
         return ("failed", faults[0])
     return ("passed", None)
+
+
+def serve(control):
+    """One request at a time from the supervisor: the request and the channel to its program's
+    process in, the verdict out; until the supervisor hangs up."""
+    table = vars(builtins)
+    pristine = dict(table)
+    while True:
+        try:
+            request, fds = recv_message(control)
+        except (OSError, ValueError):
+            return
+        if request is None or not fds:
+            return
+        table.clear()  # no builtin is looked up until the update is done
+        table.update(pristine)
+        try:
+            verdict = tests_process(request, fds[0])
+        except BaseException as exc:  # tests_process keeps its own errors; this is the last net
+            verdict = ("failed", describe(exc))
+        finally:
+            for fd in fds:
+                os.close(fd)
+        send_message(control, {"verdict": list(verdict)})

@@ -9,11 +9,17 @@ The graded program never shares a process with anything it could use to forge a 
   a program may see (its code, stdin and limits): its memory has never held a test, an expected
   value or a verdict channel. It forks the *program process* P of each request. ``ctypes`` is not
   loaded here (and its extension is masked in the jail), so P has no native memory access.
-- with tests, the supervisor forks the *tests process* T under another uid: the problem's prompt
-  and tests run there with pristine builtins and modules; the entry point is a proxy that sends its
-  arguments to P as plain data and rebuilds P's answer from plain data (``plain.decode``). T alone
-  writes the verdict, on a pipe P never had. Whatever P does to itself (exit, forge, shadow,
-  monkeypatch, fake equality, read its own memory) changes nothing T relies on.
+- with tests, the *tests process* T, forked by the supervisor under another uid and kept across
+  requests, runs the problem's prompt and tests with pristine builtins; the entry point is a
+  proxy that sends its arguments to P as plain data and rebuilds P's answer from plain data
+  (``plain.decode``). T alone writes the verdict, on a socket P never had. Whatever P does to
+  itself (exit, forge, shadow, monkeypatch, fake equality, read its own memory) changes nothing T
+  relies on. T is replaced when it dies, times out, was locked down with other limits, or has
+  served ``TestsProcess.RECYCLE`` requests.
+- a *sealed* worker (``--sealed``) serves the calls whose values become labels (Absolute Zero's
+  outputs, programs of thought): the host rewrote its clock entry points before it forked
+  anything (``clock_seal.py``), it never loads ``random``, and each program process stacks a
+  filter that ends it at the first clock, entropy or process-identity read and refuses files.
 
 Each child locks itself down before anything runs: own session, fresh work dir, capped output,
 closed descriptors, rlimits, its own non-root uid, a seccomp deny-list (no fork or exec, no sockets
@@ -30,7 +36,6 @@ import signal
 import socket
 import stat
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
@@ -40,6 +45,7 @@ from jail_common import (  # noqa: E402
     HEADER,
     OUTPUT_CAP,
     PROGRAM_UID,
+    SEALED,
     SECCOMP,
     TESTS_UID,
     VALUE_CAP,
@@ -48,12 +54,45 @@ from jail_common import (  # noqa: E402
     lock_down,
     recv_message,
     send_message,
-    write_all,
+    warm,
 )
 from jail_program import zygote  # noqa: E402
-from jail_tests import tests_process  # noqa: E402
+from jail_tests import serve  # noqa: E402
 
 # ---------------------------------------------------------------- the supervisor
+
+
+class TestsProcess:
+    """The tests process T: forked from the supervisor, locked down under TESTS_UID, then serving
+    one request at a time on its control socket (``jail_tests.serve``)."""
+
+    RECYCLE = 1000  # requests before a fresh T (its memory, its modules)
+
+    def __init__(self, limits):
+        # a wall-clock deadline bounds each request; T's CPU limit is for its whole life
+        self.limits = {**limits, "cpu_s": max(limits["cpu_s"], 3600)}
+        self.key = json.dumps(limits, sort_keys=True)
+        self.control, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        pid = os.fork()
+        if pid == 0:
+            code = 70
+            try:
+                close_all_but(child_end.fileno())
+                lock_down("/", self.limits, TESTS_UID, stdin=os.devnull, output=os.devnull, errors=os.devnull)
+                serve(child_end)
+                code = 0
+            finally:
+                os._exit(code)
+        child_end.close()
+        self.pid, self.pidfd, self.served = pid, os.pidfd_open(pid), 0
+
+    def end(self, force=False):
+        """Stop T (SIGKILL when ``force``) and its wait status."""
+        if force:
+            kill(self.pidfd)
+        self.control.close()
+        os.close(self.pidfd)
+        return os.waitpid(self.pid, 0)[1]
 
 
 class Supervisor:
@@ -66,9 +105,33 @@ class Supervisor:
             zygote(zygote_end)
         zygote_end.close()
         self.zygote_pid = pid
+        self.tests = None
+        self.dirs = 0
+
+    def _tests_for(self, limits):
+        """The tests process for these limits: the running one, or a fresh one."""
+        key = json.dumps(limits, sort_keys=True)
+        if self.tests is not None and (self.tests.key != key or self.tests.served >= TestsProcess.RECYCLE):
+            self.tests.end()
+            self.tests = None
+        if self.tests is None:
+            self.tests = TestsProcess(limits)
+        self.tests.served += 1
+        return self.tests
+
+    def _fresh_dir(self):
+        """A new work dir in the jail's own /tmp (this process is the only one making them)."""
+        while True:
+            self.dirs += 1
+            path = f"/tmp/p{self.dirs}"
+            try:
+                os.mkdir(path, 0o700)
+                return path
+            except FileExistsError:
+                continue
 
     def run(self, request):
-        workdir = tempfile.mkdtemp(prefix="p", dir="/tmp")
+        workdir = self._fresh_dir()
         try:
             with open(os.path.join(workdir, "stdin"), "w") as fh:
                 fh.write(request.get("stdin") or "")
@@ -155,43 +218,33 @@ class Supervisor:
         request["mode"] = "serve"
         program_end, tests_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._send_program(request, program_end.detach())
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:
-            code = 70
-            try:
-                os.close(read_end)
-                self.control.close()
-                channel = tests_end.detach()
-                close_all_but(channel, write_end)
-                lock_down("/", request["limits"], TESTS_UID, stdin=os.devnull, output=os.devnull, errors=os.devnull)
-                write_all(write_end, json.dumps(tests_process(request, channel)).encode())
-                code = 0
-            finally:
-                os._exit(code)
-        tests_end.close()
-        os.close(write_end)
-        tests_pidfd = os.pidfd_open(pid)
-        timed_out = not select.select([tests_pidfd], [], [], max(0.0, deadline - time.monotonic()))[0]
-        if timed_out:
-            kill(tests_pidfd)
-        os.close(tests_pidfd)
-        _, tests_status = os.waitpid(pid, 0)
+        tests = self._tests_for(request["limits"])
+        job = {k: request.get(k) for k in ("prelude", "tests", "proxied", "optional", "stubs")}
+        reply, tests_status, timed_out = None, None, False
+        try:
+            send_message(tests.control, job, [tests_end.fileno()])
+            tests_end.close()
+            if select.select([tests.control], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                reply, _ = recv_message(tests.control)
+            else:
+                timed_out = True
+        except (OSError, ValueError):
+            reply = None
+        finally:
+            tests_end.close()
+        if reply is None:  # T timed out or died: it is replaced at the next request
+            tests_status = tests.end(force=True)
+            self.tests = None
         program_status, _ = self._program_end(deadline, stop=True)  # the tests are over: so is P
-        raw = b""
-        while chunk := os.read(read_end, 1 << 16):
-            raw += chunk
-        os.close(read_end)
         if timed_out:
             return {"status": "timeout", "detail": f"the tests did not finish within {request['timeout_s']} s"}
-        try:
-            status, detail = json.loads(raw)
-        except ValueError:
+        if reply is None:
             return ended_badly(tests_status, request, "the tests") or {
                 "status": "crash",
                 "detail": "the tests process gave no verdict",
             }
-        if status == "passed" and os.WIFEXITED(tests_status) and os.WEXITSTATUS(tests_status) == 0:
+        status, detail = reply["verdict"]
+        if status == "passed":
             return {"status": "passed", "detail": None}
         if detail and "ended during a call" in detail:
             # say why: the program's own end (CPU limit, a signal) is the more useful detail
@@ -237,6 +290,12 @@ def ended_badly(status, request, who="the program"):
         if sig == signal.SIGXCPU:
             return {"status": "timeout", "detail": f"CPU time limit of {request['limits']['cpu_s']} s"}
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        if SEALED and sig == signal.SIGSYS:
+            return {
+                "status": "crash",
+                "detail": f"{who} read a clock, entropy or its own process identity, which a sealed call may not "
+                "(killed by SIGSYS): its value is not the same every time it runs",
+            }
         return {"status": "crash", "detail": f"{who}: killed by {name}"}
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0:
         return {"status": "failed", "detail": f"{who} exited with code {os.WEXITSTATUS(status)}"}
@@ -286,8 +345,15 @@ def main():
         )
         sys.stdout.flush()
         return
+    warm()
+    clock = {}
+    if SEALED:  # the host rewrites this process's clock entry points before anything is forked
+        sys.stdout.write(json.dumps({"hello": True, "pid": os.getpid()}) + "\n")
+        sys.stdout.flush()
+        clock = json.loads(sys.stdin.readline() or "{}")
     supervisor = Supervisor()
-    sys.stdout.write(json.dumps({"ready": True, "seccomp": True, "uid": PROGRAM_UID}) + "\n")
+    ready = {"ready": True, "seccomp": True, "uid": PROGRAM_UID, "sealed": SEALED, **clock}
+    sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()
     for line in sys.stdin:
         request = json.loads(line)
