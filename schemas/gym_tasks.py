@@ -34,14 +34,11 @@ PARSE_ONLY = frozenset(
         "calendar_arithmetic",
         "chain_sum",
         "circuit_logic",
-        "codeio",
         "color_cube_rotation",
-        "complex_arithmetic",
         "count_bits",
         "count_primes",
         "course_schedule",
         "cryptarithm",
-        "decimal_arithmetic",
         "decimal_chain_sum",
         "dice",
         "emoji_mystery",
@@ -77,7 +74,6 @@ PARSE_ONLY = frozenset(
         "palindrome_partitioning",
         "path_star",
         "polynomial_equations",
-        "pool_matrix",
         "power_function",
         "prime_factorization",
         "products",
@@ -109,8 +105,10 @@ PARSE_ONLY = frozenset(
         "zebra_puzzles",
     }
 )
-# Scored by hardforge (digits, + - * /, parentheses; exactly the puzzle's numbers; exact value).
-OWN_SCORERS = frozenset({"countdown", "puzzle24"})
+# Scored by hardforge (verifiers/gym_scorers.py): countdown and puzzle24 (digits, + - * /,
+# parentheses; exactly the puzzle's numbers; exact value), and the tasks whose own scorer pays a
+# wrong answer (the re-audit of 2026-12-04 below, docs/gym-scorer-audit.md §5).
+OWN_SCORERS = frozenset({"countdown", "puzzle24", "complex_arithmetic", "pool_matrix", "decimal_arithmetic", "codeio"})
 
 # Refused, with the reason a user reads.
 EXECUTES = {

@@ -96,3 +96,51 @@ class ScriptedEngine:
 
     def close(self):
         pass
+
+
+class ScriptedServer:
+    """An OpenAI-compatible chat server on 127.0.0.1 that answers from a script (chat, n) -> texts:
+    for entry points that reach the policy only over HTTP (verl's proposer reward), where a test
+    needs exact model outputs."""
+
+    def __init__(self, script, model: str = "scripted"):
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.script, self.requests = script, []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _send(self, body: dict) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self._send({"data": [{"id": model}]})
+
+            def do_POST(self):
+                request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append(request)
+                texts = outer.script(request["messages"], request.get("n", 1))
+                choices = [
+                    {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
+                    for i, t in enumerate(texts)
+                ]
+                self._send({"choices": choices, "usage": {"prompt_tokens": 10, "completion_tokens": 5 * len(texts)}})
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -157,6 +157,17 @@ QA_CASES = [
     ("C++", "c++", True),
     ("the Unix system", "Unix system!", True),
     ("$40", "40", True),
+    # issue 31: normalization deleted a letter, an operator or a space that is part of the answer
+    ("Vitamin A", "Vitamin", False),
+    ("Plan A", "Plan", False),
+    ("2^10", "210", False),
+    ("x^2", "x2", False),
+    ("1 2 3", "123", False),
+    ("1, 2, 3", "123", False),
+    ("10 20", "1020", False),
+    ("U.S.", "US", True),
+    ("E. coli", "E coli", True),
+    ("The Beatles", "Beatles", True),
 ]
 
 
@@ -176,6 +187,18 @@ def test_qa_keeps_signs_points_separators_and_suffixes(gold, reply, right):
         ("42%", "42", True),
         ("0.42", "42%", False),
         ("42", "42 \\%", True),
+        # issue 31: the sign wrapped, or followed by spacing or words, inside the box
+        ("0.42", "42\\% \\text{ of them}", False),
+        ("0.42", "(42\\%)", False),
+        ("0.42", "{42\\%}", False),
+        ("0.42", "42\\%\\!", False),
+        ("0.42", "42 percent of them", False),
+        ("42", "42\\%\\ ", True),
+        ("42", "\\mathbf{42\\%}", True),
+        ("42", "{42\\%}", True),
+        # a space between digits lists numbers
+        ("123", "1 2 3", False),
+        ("12", "1 2", False),
     ],
 )
 def test_math_reads_percent_one_way(gold, predicted, right):
@@ -239,6 +262,14 @@ def test_both_reward_entry_points_refuse_the_text_attacks(tmp_path, monkeypatch,
         ("qa", "-40", "What is the lowest temperature?", {}, "<answer>-40</answer>", 1.0),
         ("math", "0.42", "What fraction?", {}, "\\boxed{42\\%}", 0.0),
         ("math", "42", "What percent?", {}, "\\boxed{42\\%}", 1.0),
+        ("math", "0.42", "What fraction?", {}, "\\boxed{42\\% \\text{ of them}}", 0.0),
+        ("math", "0.42", "What fraction?", {}, "\\boxed{{42\\%}}", 0.0),
+        ("qa", "Vitamin A", "Which vitamin?", {}, "<answer>Vitamin</answer>", 0.0),
+        ("qa", "2^10", "How many?", {}, "<answer>210</answer>", 0.0),
+        *[
+            ("gym", e["answer"], e["statement"], e["extra"], f"<answer>{r}</answer>", 0.0)
+            for e, r in _wrong_gym_replies()
+        ],
     ]
     reward = VerifierReward(HardforgeConfig(data_dir=tmp_path / "data"))
     try:
@@ -251,3 +282,54 @@ def test_both_reward_entry_points_refuse_the_text_attacks(tmp_path, monkeypatch,
     finally:
         reward.close()
     assert not marker.exists()
+
+
+def _numeric_codeio() -> dict:
+    """A codeio problem whose answer holds a number."""
+    from verifiers.gym_audit import json_coerced
+
+    for seed in range(50):
+        entry = gym_entry("codeio", seed)
+        if json_coerced(entry["answer"]):
+            return entry
+    raise AssertionError("no codeio problem with a number in 50 seeds")
+
+
+def _wrong_gym_replies() -> list[tuple[dict, str]]:
+    """(problem, reply) that the re-audit of issue 31 found paid at 1.0."""
+    from decimal import Decimal
+
+    pool = gym_entry("pool_matrix")["answer"]
+    off = "\n".join(" ".join(f"{float(v) * 1.009:.4f}" for v in line.split()) for line in pool.splitlines())
+    decimal = Decimal(gym_entry("decimal_arithmetic")["answer"])
+    from verifiers.gym_audit import json_coerced
+
+    codeio = _numeric_codeio()
+    return [
+        (gym_entry("complex_arithmetic"), "nan"),
+        (gym_entry("complex_arithmetic"), "-inf"),
+        (gym_entry("pool_matrix"), off),
+        (gym_entry("decimal_arithmetic"), str(decimal + Decimal(1).scaleb(decimal.as_tuple().exponent))),
+        (codeio, json_coerced(codeio["answer"])[0]),
+    ]
+
+
+def test_the_scorers_that_paid_wrong_replies_pay_nothing_now():
+    """complex_arithmetic paid min(1, exp(-nan)) = 1.0 for 'nan'; pool_matrix took every entry 0.9%
+    off; decimal_arithmetic one unit off in the last place; codeio a number quoted as a string.
+    Their right answers still pass."""
+    for entry, reply in _wrong_gym_replies():
+        assert gym_grade(entry, reply).correct is False, (entry["extra"]["gym"]["task"], reply)
+        assert gym_grade(entry, entry["answer"]).correct is True, entry["extra"]["gym"]["task"]
+
+
+def test_no_wrong_reply_passes_any_graded_gym_task():
+    """The battery (NaN and infinities, empty values, numbers 0.9% off or an integer off by one, a
+    rounded gold off in its last place, JSON with its numbers quoted) on every graded task at its
+    lowest and next level: nothing passes (bench/gym_audit.py runs three levels, two problems each)."""
+    from verifiers.gym_audit import sweep
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found = sweep(sorted(ALLOWED), levels=2, per_level=1)
+    assert found == [], found[:10]

@@ -7,8 +7,10 @@ recorded on the rollout), and only an exact 1.0 from the scorer counts as correc
 
 Only audited tasks are graded (``schemas/gym_tasks.py``): some of reasoning-gym's scorers run the
 answer as Python (``eval``, sympy's ``parse_expr``), and model text never runs outside the
-sandbox. ``countdown`` and ``puzzle24`` are scored here, exactly: digits, ``+ - * /`` and
-parentheses only, each of the puzzle's numbers used exactly once, the exact target.
+sandbox. Tasks whose scorer runs the answer or pays a wrong one but whose problems are good are
+scored by hardforge's own scorers (``verifiers/gym_scorers.py``). A reply that names a NaN or an
+infinity passes nothing unless the gold itself does: scorers that compute with what they parse
+turn ``nan`` into 1.0 (``min(1.0, nan)``).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from functools import lru_cache
 from typing import Any
 
 from schemas.gym_tasks import OWN_SCORERS, refusal
-from verifiers.arithmetic import uses_exactly
 from verifiers.base import Grade, GradeItem
+from verifiers.gym_scorers import non_finite, own_score
 from verifiers.math.extract import extract_answer
 
 
@@ -39,18 +41,12 @@ def is_pass(score: float) -> bool:
     return score == 1.0
 
 
-def own_score(task: str, extracted: str, metadata: dict[str, Any]) -> float:
-    """countdown and puzzle24, scored without running the answer."""
-    numbers = [int(n) for n in metadata.get("numbers") or []]
-    target = int(metadata["target"]) if task == "countdown" else 24
-    right, _ = uses_exactly(extracted, numbers, target)
-    return float(right)
-
-
 def gym_score(extracted: str, answer: str, statement: str, gym: dict[str, Any]) -> float:
     """The task's score for an extracted answer; only for tasks ``refusal`` lets through."""
+    if non_finite(extracted) and not non_finite(answer):
+        return 0.0
     if gym["task"] in OWN_SCORERS:
-        return own_score(gym["task"], extracted, gym.get("metadata") or {})
+        return own_score(gym["task"], extracted, answer, gym.get("metadata") or {})
     dataset = _dataset(gym["task"], json.dumps(gym["config"], sort_keys=True))
     entry = {"question": statement, "answer": answer, "metadata": gym.get("metadata") or {}}
     return float(dataset.score_answer(extracted, entry))

@@ -1,8 +1,11 @@
-"""The qa verifier: short factual answers, graded by normalized exact match (SQuAD's normalization:
-lower case, no punctuation, no articles, single spaces), with two exceptions where deleting
-punctuation changes the answer: a number keeps its sign, decimal point and separators (``-40``,
-``1.5``, ``1/5``, ``3:45``), and a word keeps a trailing ``+`` or ``#`` (``C++``, ``C#``). When both
-answers read as numbers they are compared as numbers (``1,000`` is ``1000``, ``-40`` is not ``40``).
+"""The qa verifier: short factual answers, graded by normalized exact match. The normalization
+deletes only what cannot change an answer: case, punctuation at the edges of a word (quotes,
+brackets, a full stop or comma after it), the dots of an abbreviation (``U.S.``), a currency sign
+before a number, and one leading article before a longer answer ("The Beatles"). Everything inside
+a word stays (``2^10``, ``C++``, ``C#``, ``3:45``, ``1/5``, ``-40``), single letters stay ("Vitamin
+A" is not "Vitamin"), and so do the spaces between words ("1 2 3" is not "123"): SQuAD's
+normalization deleted all three. When both answers read as numbers they are compared as numbers
+(``1,000`` is ``1000``, ``-40`` is not ``40``).
 ``correct`` is the exact match, the only thing a reward pays for; ``score`` records the token F1
 (what ASearcher's RL reward uses), so a reply that pads the answer with guesses gains nothing but
 is visible in the warehouse.
@@ -23,27 +26,25 @@ from verifiers.base import Grade, GradeItem
 from verifiers.math.extract import answer_tag, as_rational, last_boxed, plain_final_answer
 
 MAX_WORDS = 12
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_ARTICLES = ("the", "a", "an")
+_EDGE = "".join(sorted(set(string.punctuation + "‘’“”") - set("+-#%$&@/\\^~*=<>|_")))
 _PUNCTUATION = str.maketrans("", "", string.punctuation + "‘’“”")
-_PUNCTUATION_CHARS = set(string.punctuation + "‘’“”")
-_NUMBER = re.compile(r"[+-]?\d(?:[\d.,:/-]*\d)?%?")
-_WORD_WITH_SUFFIX = re.compile(r"(\w+)([+#]+)")
+_ABBREVIATION = re.compile(r"(?:[a-z]\.){2,}|[a-z]\.")
+_CURRENCY = re.compile(r"^[$€£¥](?=[\d.])")
 
 
 def _token(token: str) -> str:
-    number = _NUMBER.search(token)
-    if number and set(token[: number.start()] + token[number.end() :]) <= _PUNCTUATION_CHARS:
-        return number.group()
-    core = token.strip("".join(_PUNCTUATION_CHARS - {"+", "#"}))
-    suffixed = _WORD_WITH_SUFFIX.fullmatch(core)
-    if suffixed:
-        return suffixed.group(1).translate(_PUNCTUATION) + suffixed.group(2)
-    return token.translate(_PUNCTUATION)
+    core = token.strip(_EDGE)
+    if _ABBREVIATION.fullmatch(token.strip(_EDGE.replace(".", ""))):
+        return token.strip(_EDGE.replace(".", "")).replace(".", "")  # "u.s." -> "us", "e." -> "e"
+    return _CURRENCY.sub("", core)
 
 
 def normalize(text: str) -> str:
-    tokens = (_token(t) for t in _ARTICLES.sub(" ", text.lower()).split())
-    return " ".join(t for t in tokens if t)
+    tokens = [t for t in (_token(t) for t in text.casefold().split()) if t]
+    if len(tokens) > 1 and tokens[0] in _ARTICLES:
+        tokens = tokens[1:]
+    return " ".join(tokens)
 
 
 def same_answer(predicted: str, gold: str) -> bool:

@@ -86,6 +86,7 @@ def extract_answer(text: str, mode: str = "strict") -> str | None:
 
 
 _SPACES = re.compile(r"\s+")
+_DIGIT_SPACE = re.compile(r"(?<=\d)\s+(?=\d)")
 _TEXT_CMD = re.compile(r"\\(?:text|mathrm|textbf|mbox)\{([^{}]*)\}")
 
 
@@ -94,9 +95,13 @@ def normalize_answer(answer: str) -> str:
     answer = _TEXT_CMD.sub(r"\1", answer)
     answer = answer.replace("$", "").replace("\\!", "").replace("\\,", "").replace("\\left", "").replace("\\right", "")
     answer = answer.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    return _SPACES.sub("", answer).rstrip(".").lower()
+    # spaces go, except between two digits: "1 2 3" lists three numbers, it is not 123
+    answer = _DIGIT_SPACE.sub("␣", answer.strip())
+    return _SPACES.sub("", answer).replace("␣", " ").rstrip(".").lower()
 
 
+_SIGN_SPACE = re.compile(r"^([+-])\s+(?=\d)")
+_THIN_THOUSANDS = re.compile(r"(?<=\d)\\,(?=\d{3}(?!\d))")
 _INTEGER = re.compile(r"[+-]?\d+")
 _THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+")
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+)")
@@ -105,9 +110,14 @@ _SLASH = re.compile(r"([+-]?\d+)/([+-]?\d+)")
 
 
 def as_rational(answer: str) -> Fraction | None:
-    """The exact rational value of a plain numeric answer (``42``, ``-3``, ``1,000``, ``0.25``,
-    ``\\frac{3}{4}``, ``3/4``), or None for anything else."""
-    text = answer.replace("$", "").replace(" ", "").replace("\\!", "").replace("{,}", ",")
+    """The exact rational value of a plain numeric answer (``42``, ``-3``, ``1,000``, ``1\\,000``,
+    ``0.25``, ``\\frac{3}{4}``, ``3/4``), or None for anything else. A space inside is not dropped:
+    "1 2 3" lists three numbers, it is not 123 (a sign may stand apart: "- 5")."""
+    text = answer.replace("$", "").replace("\\!", "").replace("{,}", ",").strip()
+    text = _THIN_THOUSANDS.sub(",", _SIGN_SPACE.sub(r"\1", text))
+    text = re.sub(r"\s*([{}/])\s*", r"\1", text)  # "\\frac{3} {4}", "3 / 4"
+    if re.search(r"\s", text):
+        return None
     if _INTEGER.fullmatch(text):
         return Fraction(int(text))
     if _THOUSANDS.fullmatch(text):

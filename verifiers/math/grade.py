@@ -87,13 +87,24 @@ def _parse(answer: str) -> list:
     )
 
 
-# A trailing per cent sign is a unit: "42\\%" means 42. math-verify reads it both as 42 and as
-# 0.42, so "42%" was right for gold 42 and for gold 0.42; one reading only.
-_PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\\(?:text|mathrm)\{\s*percent\s*\}|percent)\s*$")
+# A per cent sign is a unit: "42\\%" means 42. math-verify reads it both as 42 and as 0.42, so
+# "42%" was right for gold 42 and for gold 0.42; one reading only, wherever the sign stands (at
+# the end, wrapped in braces, \\text or \\mathbf, followed by spacing or words): every per cent
+# sign is taken out of both answers before anything compares them, and math-verify never sees one.
+_PERCENT = re.compile(
+    r"\\(?:text|mathrm|textrm|mbox)\{\s*(?:\\?%|percent|per\s*cent)\s*\}|\\%|%|\\percent\b|\bper\s*cent\b|\bpercent\b",
+    re.IGNORECASE,
+)
+_SPACING = re.compile(r"\\[ ,;:!]|\\q?quad\b|~")
 
 
 def without_percent(answer: str) -> str:
-    return _PERCENT.sub("", answer.strip().rstrip("$").strip()).strip() or answer
+    """The answer with every per cent sign (and the spacing it leaves) taken out."""
+    if not _PERCENT.search(answer):
+        return answer
+    text = _SPACING.sub(" ", _PERCENT.sub(" ", answer))
+    text = re.sub(r"\{\s*\}", "", text).strip().rstrip(".").strip()
+    return text or answer
 
 
 def equivalent(gold: str, predicted: str) -> bool:

@@ -1,0 +1,351 @@
+"""Attacks on the label checks and the proposer rewards (issue 31), as a proposer would try them,
+through both proposer reward entry points: TRL's (``trainer.rewards.ProposerReward``, what the
+bundled trainer calls) and verl's (``trainer.verl_proposer_reward``, which reaches the policy over
+an OpenAI-compatible server, here one on 127.0.0.1 answering from a script). Each attack was paid,
+or graded right, on the code before this issue; the controls (honest proposals) are still paid.
+The solvers and checkers are scripted (exact outputs); the sandbox, the checks and the judge are real."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from rollouts.service import RolloutService
+from schemas.config import HardforgeConfig
+from synth.azr.method import AzrSynthesizer
+from synth.gates import gate
+from synth.proposer import ProposerJudge, proposer_rows
+from synth.sqlm.method import SqlmSynthesizer
+from tests.conftest import ScriptedEngine, ScriptedServer
+from trainer.rewards import ProposerReward
+from verifiers import VerifierSet
+
+POLICY = "p" * 32
+ROUTES = ["trl", "verl"]
+
+
+def _program(value: str) -> str:
+    return f"```python\ndef solution():\n    return {value}\n```"
+
+
+def script_for(proposals: list[str], solvers: dict[str, list[str]], programs: dict[str, str] | None = None):
+    """The model: ``proposals`` for a proposer prompt, ``solvers[key]`` for a solver prompt whose
+    statement contains ``key``, programs returning ``programs[key]`` for a checker prompt."""
+
+    def script(chat, n):
+        content = chat[-1]["content"]
+        if "solution()" in content:
+            value = next((v for k, v in (programs or {}).items() if k in content), "0")
+            return [_program(value)] * n
+        if "arithmetic problem" in content or content.startswith("Write a short Python function f"):
+            return (proposals * n)[:n]
+        for key, answers in sorted(solvers.items(), key=lambda kv: -len(kv[0])):
+            if key in content:
+                return (answers * n)[:n]
+        return ["I do not know."] * n
+
+    return script
+
+
+def rewards(route, tmp_path, monkeypatch, method_cls, proposals, solvers, programs=None, independent=False):
+    """The proposer rewards of ``proposals`` (siblings of one prompt) through ``route``; the
+    program-of-thought checker's programs return ``programs[key]``, and it is the policy itself
+    unless ``independent`` (then a model of its own, as ``checks.program_of_thought`` names one)."""
+    from warehouse.db import Warehouse
+
+    script = script_for(proposals, solvers, programs)
+    config = HardforgeConfig(data_dir=tmp_path / "data")
+    config.sandbox.workers = 2
+    warehouse = Warehouse(tmp_path / "w")
+    warehouse.init()
+    if route == "trl":
+        import synth.labels
+
+        if independent:
+            other = ScriptedEngine(script)
+            monkeypatch.setattr(synth.labels, "checker_is_policy", lambda cfg: False)
+            monkeypatch.setattr(synth.labels, "checker_engine", lambda cfg, service: other)
+        verifiers = VerifierSet(config)
+        try:
+            service = RolloutService(ScriptedEngine(script), verifiers, config.rollouts, POLICY, "run")
+            method = method_cls(config)
+            (row,) = proposer_rows(method, warehouse, service, 1)
+            reward = ProposerReward(ProposerJudge({method.name: method}, service))
+            k = len(proposals)
+            return reward(
+                prompts=[row["prompt"]] * k,
+                completions=proposals,
+                role=["proposer"] * k,
+                method=[method.name] * k,
+                seed=[row["seed"]] * k,
+                group=[row["group"]] * k,
+            )
+        finally:
+            verifiers.close()
+    import trainer.verl_proposer_reward as verl
+
+    server = ScriptedServer(script)
+    env = {
+        "HARDFORGE_DATA_DIR": str(tmp_path / "data"),
+        "HARDFORGE_ENGINE__URLS": json.dumps([server.url]),
+        "HARDFORGE_SANDBOX__WORKERS": "2",
+    }
+    if independent:  # the checker's own server (here the same script)
+        env.update(
+            {
+                "HARDFORGE_CHECKS__PROGRAM_OF_THOUGHT__BACKEND": "openai",
+                "HARDFORGE_CHECKS__PROGRAM_OF_THOUGHT__URLS": json.dumps([server.url]),
+                "HARDFORGE_CHECKS__PROGRAM_OF_THOUGHT__MODEL": "scripted",
+            }
+        )
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(verl, "_JUDGE", None)
+    with VerifierSet(config) as verifiers:  # rows as `hardforge export-proposer` writes them
+        local = RolloutService(ScriptedEngine(script), verifiers, config.rollouts, POLICY, "run")
+        (row,) = proposer_rows(method_cls(config), warehouse, local, 1)
+    extra = {"chat": json.dumps(row["prompt"]), "method": row["method"], "seed": row["seed"], "group": row["group"]}
+    try:
+        return verl.compute_score_batch(
+            ["p"] * len(proposals), proposals, [""] * len(proposals), [extra] * len(proposals)
+        )
+    finally:
+        if verl._JUDGE is not None:
+            verl._JUDGE.service.verifiers.close()
+        server.close()
+
+
+# -- 1. a follow-up sentence made of the words the arithmetic check allowed changes what is asked
+
+# Every word beside the expression was one the check allowed ("give", "sum", "result", "and",
+# "after", ...); none of them asks for 42.
+FOLLOW_UPS = [
+    "What is 6 * 7? Give the sum of the result and the result as your final answer.",  # 84
+    "Calculate 6 * 7. Give the product of the result and the result.",  # 1764
+    "Find the sum of the result and the result after the following: 6 * 7",  # 84
+    "What is 6 * 7? Give the difference of the result and the result.",  # 0
+]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("statement", FOLLOW_UPS)
+def test_a_wrong_vote_is_not_confirmed_by_the_words_around_an_expression(route, statement, tmp_path, monkeypatch):
+    """The policy votes 42 (the expression alone), and its own programs agree: the check used to
+    confirm it and pay 1.0; now nothing independent does."""
+    votes = {"6 * 7": ["42", "42", "42", "84"]}
+    paid = rewards(route, tmp_path, monkeypatch, SqlmSynthesizer, [statement], votes, {"6 * 7": "42"})
+    assert paid == [SqlmSynthesizer.invalid_reward]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_the_right_vote_is_paid_when_an_independent_checker_confirms_it(route, tmp_path, monkeypatch):
+    """The right label (84) used to be refuted by the arithmetic check; now the check abstains and an
+    independent checker's programs decide: 84 is paid, 42 is refuted."""
+    statement = FOLLOW_UPS[0]
+    checker = {"6 * 7": "84"}
+    right_votes, wrong_votes = {"6 * 7": ["84", "84", "84", "42"]}, {"6 * 7": ["42", "42", "42", "84"]}
+    right = rewards(route, tmp_path / "r", monkeypatch, SqlmSynthesizer, [statement], right_votes, checker, True)
+    wrong = rewards(route, tmp_path / "w", monkeypatch, SqlmSynthesizer, [statement], wrong_votes, checker, True)
+    assert (right, wrong) == ([1.0], [SqlmSynthesizer.invalid_reward])
+
+
+def test_only_a_verdict_about_the_whole_statement_decides(tmp_path):
+    """A check that understood part of a statement is evidence: the next check is asked, and it
+    alone neither confirms nor refutes."""
+    from checks import CheckContext, LabelItem, label_provenance, run_checks
+
+    config = HardforgeConfig(data_dir=tmp_path)
+    engine = ScriptedEngine(lambda chat, n: [_program("84")] * n)
+    context = CheckContext(config, sandbox=lambda: pytest.fail("no program runs"), checker=lambda: engine)
+    context.checker_is_policy = True
+    (verdicts,) = run_checks(context, "math", [LabelItem(FOLLOW_UPS[0], "42")], names=["arithmetic"])
+    assert [(v.outcome, v.scope) for v in verdicts] == [("agree", "part")]
+    assert label_provenance("vote", verdicts) == ("vote", None)
+    (verdicts,) = run_checks(context, "math", [LabelItem(FOLLOW_UPS[0], "84")], names=["arithmetic"])
+    assert [(v.outcome, v.scope) for v in verdicts] == [("disagree", "part")]
+    assert label_provenance("vote", verdicts) == ("vote", None)  # not rejected on part of the statement
+
+
+def test_an_svs_variant_is_not_upgraded_by_part_of_its_statement(tmp_path):
+    """A variant that keeps its parent's 42 but asks for 84: its label stays inherited, unpaid by
+    the arithmetic check (it was upgraded to checked)."""
+    from synth.base import Candidate, Decision, Seed
+    from synth.svs.method import SvsSynthesizer
+
+    config = HardforgeConfig(data_dir=tmp_path)
+    seed = Seed("r", "p", {"statement": "What is 40 + 2?", "answer": "42"})
+    candidate = Candidate(seed, 0, "", "", {"domain": "math", "statement": FOLLOW_UPS[0], "answer": "42"})
+    decision = Decision(True, None, {"reward": 1.0}, provenance="inherited", checks={"base": "inherited", "checks": []})
+    with VerifierSet(config) as verifiers:
+        SvsSynthesizer(config)._check_arithmetic(
+            RolloutService(None, verifiers, config.rollouts, POLICY, "run"), [candidate], [decision]
+        )
+    assert decision.provenance == "inherited"
+
+
+# -- 2. the same expression respelled is the same problem
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_respelled_expression_is_paid_once(route, tmp_path, monkeypatch):
+    respelled = [
+        "What is (12 + 30)?",
+        "What is +12 + 30?",
+        "What is 12 + (+30)?",
+        "What is 12.0 + 30?",
+        "What is 30 + 12?",
+    ]
+    proposals = ["What is 12 + 30?", *respelled, "What is 12 × 30?"]
+    solvers = {
+        "12 + 30": ["42", "42", "41", "42"],
+        "30 + 12": ["42", "42", "41", "42"],
+        "12 × 30": ["360", "360", "36", "360"],
+    }
+    for spelling in ("+12 + 30", "12 + (+30)", "12.0 + 30", "(12 + 30)"):
+        solvers[spelling] = ["42", "42", "41", "42"]
+    paid = rewards(route, tmp_path, monkeypatch, SqlmSynthesizer, proposals, solvers)
+    assert paid == [1.0] + [SqlmSynthesizer.invalid_reward] * len(respelled) + [1.0]  # a new expression is paid
+
+
+def test_a_respelled_expression_is_stored_once_by_the_nightly(warehouse):
+    """Two nights' batches propose the same expression respelled: one problem is stored, the
+    second proposal is a duplicate before any solver is asked."""
+    from synth.runner import run_method
+
+    config = HardforgeConfig(data_dir=warehouse.data_dir)
+    config.synth.sqlm.topics, config.synth.sqlm.proposals, config.synth.sqlm.batch_seeds = ["arithmetic"], 1, 1
+    spellings = iter(["What is 12 + 30?", "What is ((12)) + +30.0?"])
+    engine = ScriptedEngine(
+        lambda chat, n: (
+            [next(spellings)] if "arithmetic problem" in chat[-1]["content"] else ["42", "42", "41", "42"][:n]
+        )
+    )
+    with VerifierSet(config) as verifiers:
+        service = RolloutService(engine, verifiers, config.rollouts, POLICY, "run")
+        first = run_method(SqlmSynthesizer(config), warehouse, service, limit=1)
+        second = run_method(SqlmSynthesizer(config), warehouse, service, limit=1)
+    assert (first.accepted, second.accepted, dict(second.reasons)) == (1, 0, {"duplicate": 1})
+    assert warehouse.scalar("SELECT count(*) FROM problems WHERE source = 'sqlm'") == 1
+
+
+# -- 3. a statement that gives its own answer, wherever it stands
+
+STATED = [
+    "If 6 * 7 = 42, what is 6 * 7?",
+    "Given that 12 + 30 = 42, what is 12 + 30?",
+    "What is 6 * 7, which equals 42?",
+    "Compute 6 * 7 (which is 42).",
+    "6 * 7 equals 42; what is 6 * 7?",
+    "What is 6 \\times 7 = 42?",
+    "What is 12 + 30, i.e. the total is 42?",
+]
+
+
+@pytest.mark.parametrize("statement", STATED)
+def test_a_statement_that_gives_its_answer_is_gated(statement):
+    found = gate(statement)
+    assert found is not None and "states its own answer" in found, found
+
+
+@pytest.mark.parametrize(
+    "statement", ["If 2x + 3 = 11, what is x?", "Solve x + 2 * 3 = 11 for x.", "What is 9 - 4 = ?"]
+)
+def test_an_equation_with_an_unknown_is_not_gated(statement):
+    assert gate(statement) is None
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_gated_statement_is_not_paid(route, tmp_path, monkeypatch):
+    """Even with an independent checker that agrees (the answer is given away in the question)."""
+    votes, programs = {"6 * 7": ["42", "42", "41", "42"]}, {"6 * 7": "42"}
+    paid = rewards(route, tmp_path, monkeypatch, SqlmSynthesizer, [STATED[0]], votes, programs, True)
+    assert paid == [SqlmSynthesizer.invalid_reward]
+
+
+# -- 4. Absolute Zero: a program whose value a clock, entropy or the environment decides
+
+CLOCKED = {
+    "clock, module by name": "def f(a):\n    m = __import__('ti' + 'me')\n    return a + int(m.time()) // 10**7",
+    "coarse clock": "def f(a):\n    m = __import__('ti' + 'me')\n    return a + int(m.clock_gettime(5)) // 10**7",
+    "date": "import importlib\ndef f(a):\n    return a + importlib.import_module('date' + 'time').date.today().year % 2",
+    "file times": "def f(a):\n    import os\n    return a + int(os.stat('.').st_mtime) // 10**7",
+    "process times": "def f(a):\n    import os\n    return a + int(os.times().elapsed) // 10**7",
+    "uuid1": "def f(a):\n    import uuid\n    return a + uuid.uuid1().time // 10**17",
+    "entropy": "def f(a):\n    return a + __import__('os').urandom(1)[0] // 128",
+    "random by name": "def f(a):\n    return a + __import__('ran' + 'dom').randint(0, 1)",
+    "pid": "def f(a):\n    import os\n    return a + os.getpid() % 2",
+    "environment": "def f(a):\n    import os\n    return a + len(getattr(os, 'envi' + 'ron'))",
+    "hash seed": "def f(a):\n    return a + hash('azr') % 1000003",
+    "address": "def f(a):\n    return a + id(object()) % 1000003",
+}
+
+
+def _today(name: str, a: int = 3) -> str:
+    """What the program returned when the test ran (the learnable answer the old check stored)."""
+    import os
+    import uuid
+
+    values = {
+        "clock, module by name": a + int(time.time()) // 10**7,
+        "coarse clock": a + int(time.clock_gettime(5)) // 10**7,
+        "date": a + __import__("datetime").date.today().year % 2,
+        "file times": a + int(time.time()) // 10**7,
+        "process times": a + int(os.times().elapsed) // 10**7,
+        "uuid1": a + uuid.uuid1().time // 10**17,
+    }
+    return str(values.get(name, a))
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("name", sorted(CLOCKED))
+def test_a_program_that_reads_a_clock_entropy_or_its_environment_is_invalid(route, name, tmp_path, monkeypatch):
+    """Half the solvers state what the program returned moments ago: learnable (reward 0.5) for the
+    old two runs moments apart; now the sealed runs refuse it (-1)."""
+    proposal = f"```python\n{CLOCKED[name]}\n\nprint(f(3))\n```"
+    solvers = {"What does f(3)": [_today(name), "0"]}
+    paid = rewards(route, tmp_path, monkeypatch, AzrSynthesizer, [proposal], solvers)
+    assert paid == [AzrSynthesizer.invalid_reward] == [-1.0]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_honest_programs_are_learnable(route, tmp_path, monkeypatch):
+    honest = [
+        "def f(a):\n    return sorted(set(a))[::-1]",
+        "import collections, fractions, heapq\ndef f(a):\n    c = collections.Counter(a)\n"
+        "    return (c.most_common(1)[0][0], str(fractions.Fraction(len(a), 6)), heapq.nsmallest(2, a))",
+    ]
+    proposals = [f"```python\n{p}\n\nprint(f([3, 1, 2, 3]))\n```" for p in honest]
+    solvers = {"What does f([3, 1, 2, 3])": ["[3, 2, 1]", "(3, '2/3', [1, 2])", "0", "1"]}
+    paid = rewards(route, tmp_path, monkeypatch, AzrSynthesizer, proposals, solvers)
+    assert paid == [0.75, 0.75]  # each solved by 2 of 8: learnability 1 - 1/4
+
+
+COPIES = [
+    "def f(a):\n    # a new function\n    return a",
+    "def f(x):\n    return x",
+    'def f(a):\n    """Return what it is given."""\n    return a',
+]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_the_prompts_reference_respelled_is_a_copy(route, tmp_path, monkeypatch):
+    """The first deduction prompt shows AZR's seed `def f(a): return a`; a comment, a docstring or
+    another argument name does not make it new (it used to be paid)."""
+    proposals = [f"```python\n{p}\n\nprint(f(5))\n```" for p in COPIES]
+    paid = rewards(route, tmp_path, monkeypatch, AzrSynthesizer, proposals, {"What does f(5)": ["5", "4"]})
+    assert paid == [-1.0] * len(COPIES)
+
+
+def test_sealed_calls_see_no_clock_here():
+    """On this machine the sealed workers' clock entry points are system calls (the precondition
+    of the attacks above failing for the right reason)."""
+    from verifiers.code.sandbox import CodeSandbox
+
+    with CodeSandbox(workers=1) as box:
+        assert box.clock_sealed, [w.clock_note for w in box.sealed_workers()]
+        (clock,) = box.run_calls(["def f(a):\n    return __import__('ti' + 'me').time()"], ["0"], banned=())
+        (honest,) = box.run_calls(["def f(a):\n    return {3, 1, 2}"], ["0"], banned=())
+    assert clock.status == "crash" and "clock" in clock.detail
+    assert (honest.status, honest.value) == ("passed", "{1, 2, 3}")
