@@ -127,7 +127,9 @@ def expression_of(sentence: str) -> str | None:
     question about one expression)."""
     listed = _LIST_FORM.fullmatch(sentence)
     if listed is not None:
-        terms = re.split(r"\s*,\s*(?:and\s+)?|\s+and\s+", listed.group("terms"))
+        if re.search(r"\d,\d", listed.group("terms")):
+            return None  # "1,234" is a number or a list: which, the sentence does not say
+        terms = re.split(r"\s*,\s+(?:and\s+)?|\s+and\s+", listed.group("terms"))
         if len(terms) < 2 or not all(_SIGNED_NUMBER.fullmatch(t) for t in terms):
             return None  # "the sum of the result and 2" is not a list of numbers
         symbol = " + " if listed.group("op").lower() == "sum" else " * "
@@ -171,8 +173,14 @@ def _checked(expression: str) -> str | None:
     return expression if has_operation(tree) else None
 
 
+# notation the four operations do not read: a factorial ("3!"), a base prefix ("0x10"), powers
+_OTHER_NOTATION = re.compile(r"[\d)]\s*!|\b0[xXbBoO][0-9a-fA-F]|\^|\*\*")
+
+
 def plain_expression(statement: str) -> str | None:
     """The expression of a statement that is plain arithmetic as a whole (module docstring), or None."""
+    if _OTHER_NOTATION.search(statement):
+        return None
     parts = sentences(statement)
     questions = [s for s in parts if not is_format_sentence(s)]
     if len(questions) != 1:
@@ -183,6 +191,8 @@ def plain_expression(statement: str) -> str | None:
 def partial_expression(statement: str) -> str | None:
     """The expression of the one sentence that asks for one, when the statement as a whole is not
     plain arithmetic: what a check may report as evidence, never confirm a label with."""
+    if _OTHER_NOTATION.search(statement):
+        return None
     found = [e for e in (expression_of(s) for s in sentences(statement)) if e is not None]
     return found[0] if len(found) == 1 else None
 

@@ -68,12 +68,10 @@ PARSE_ONLY = frozenset(
         "modulo_grid",
         "needle_haystack",
         "number_filtering",
-        "number_format",
         "number_sequence",
         "palindrome_generation",
         "palindrome_partitioning",
         "path_star",
-        "polynomial_equations",
         "power_function",
         "prime_factorization",
         "products",
@@ -96,7 +94,6 @@ PARSE_ONLY = frozenset(
         "sudoku",
         "survo",
         "syllogism",
-        "time_intervals",
         "tower_of_hanoi",
         "tsumego",
         "word_ladder",
@@ -131,6 +128,10 @@ GAMEABLE = {
     "rubiks_cube": "an answer like R100000 keeps it busy for seconds",
     "rush_hour": "a move count in the millions keeps it busy",
     "composite": "it hands the answer to whichever scorer the entry names",
+    # the red team of issue 31
+    "time_intervals": "it pays 1.0 for '5 hours' or '5' when the answer is '5 days', and reads '.0840' as 840 ms",
+    "number_format": "it pays 1.0 for any number within 0.01 of the answer, not only the candidate to pick",
+    "polynomial_equations": "it pays 1.0 for the roots followed by anything that does not parse ('0.5, hello')",
 }
 ALLOWED = PARSE_ONLY | OWN_SCORERS
 

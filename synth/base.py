@@ -77,23 +77,26 @@ def statement_key(domain: str, statement: str) -> str:
 
 
 _TRAILING_ZEROS = re.compile(r"(\d+)\.0+\b|(\d+\.\d*?)0+\b")
-_LOOSE = re.compile(r"\s+|[?!,;:]|(?<!\d)\.|\.(?!\d)")  # a decimal point stays
+# a decimal point stays, and so do a comma between digits ("1,2,3" is not "12,3") and a "!" after one
+_LOOSE = re.compile(r"\s+|[?;:]|(?<![\d)])!|(?<!\d),|,(?!\d)|(?<!\d)\.|\.(?!\d)")
+_WORD = re.compile(r"\b\w{2,}\b")
 
 
 def proposal_form(domain: str, statement: str) -> str:
     """A statement with what does not make it a new problem taken out, so a policy is not paid
-    twice for one problem respelled: a plain-arithmetic statement is the canonical parse of its
-    expression (``verifiers.arithmetic.canonical``: "12+30", "What is (12) + +30.0?" and "30 + 12"
-    are one problem); prose loses case, spacing, sentence punctuation and trailing decimal zeros.
-    Code keeps its text (indentation is meaningful)."""
+        twice for one problem respelled: a plain-arithmetic statement is the canonical parse of its
+        expression (``verifiers.arithmetic.canonical``: "12+30", "What is (12) + +30.0?" and "30 + 12"
+        are one problem); prose loses the case of its words (not of single letters), spacing, sentence
+    punctuation (not a comma between digits, nor a "!" after one) and trailing decimal zeros.
+        Code keeps its text (indentation is meaningful)."""
     if domain == "code":
         return normalize_text(statement, domain)
     expression = plain_expression(statement)
     if expression is not None:
         return "arithmetic:" + canonical(expression)
-    text = _TRAILING_ZEROS.sub(
-        lambda m: m.group(1) or m.group(2).rstrip("."), normalize_text(statement, domain).casefold()
-    )
+    # case goes from words, not from single letters: "a" and "A" may be two variables
+    text = _WORD.sub(lambda m: m.group().casefold(), normalize_text(statement, domain))
+    text = _TRAILING_ZEROS.sub(lambda m: m.group(1) or m.group(2).rstrip("."), text)
     return _LOOSE.sub("", text)
 
 

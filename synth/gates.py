@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Iterable
+from fractions import Fraction
+
+from verifiers.arithmetic import NotArithmetic, value
 
 NEAR_COPY_RATIO = 0.8  # difflib similarity of normalized texts
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
@@ -78,6 +82,68 @@ _VALUE_CLAUSE = re.compile(
 _LATEX_OPERATORS = [(re.compile(r"\\(?:times|cdot|ast)\b"), "*"), (re.compile(r"\\div\b"), "/")]
 
 
+_LATEX_FRACTION = re.compile(r"\\[dt]?frac\{\s*(-?\d+(?:\.\d+)?)\s*\}\{\s*(-?\d+(?:\.\d+)?)\s*\}")
+_OPERATOR_WORDS = [
+    (re.compile(r"\bmultiplied\s+by\b", re.IGNORECASE), "*"),
+    (re.compile(r"\btimes\b", re.IGNORECASE), "*"),
+    (re.compile(r"\bdivided\s+by\b", re.IGNORECASE), "/"),
+    (re.compile(r"\bplus\b", re.IGNORECASE), "+"),
+    (re.compile(r"\bminus\b", re.IGNORECASE), "-"),
+]
+_RUN = re.compile(r"[\d.+\-*/() ]+")
+_VALUE_TOKEN = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:/\d+)?(?![\w])")
+
+
+def _as_symbols(statement: str) -> str:
+    text = _LATEX_FRACTION.sub(r"(\1/\2)", statement)
+    for pattern, symbol in _LATEX_OPERATORS:
+        text = pattern.sub(f" {symbol} ", text)
+    text = text.translate(str.maketrans({"×": "*", "·": "*", "÷": "/", "−": "-", "＝": "=", "≈": "="}))
+    for pattern, symbol in _OPERATOR_WORDS:
+        text = pattern.sub(f" {symbol} ", text)
+    return re.sub(r"(?<=\d)\s*[xX]\s*(?=\d)", " * ", text)
+
+
+def _values(text: str) -> Counter:
+    found: Counter = Counter()
+    for token in _VALUE_TOKEN.findall(text):
+        try:
+            found[Fraction(token)] += 1
+        except (ValueError, ZeroDivisionError):
+            continue
+    for spelled in spelled_numbers(text):
+        found[Fraction(spelled)] += 1
+    return found
+
+
+def gives_its_value(statement: str) -> str | None:
+    """An expression in the statement whose value is written elsewhere in it (in digits or words):
+    whatever the phrasing ("Hint: 62", "expected output 62", "is sixty-two"), the answer is there to
+    copy. An operand that happens to equal the value is not elsewhere."""
+    text = _as_symbols(statement)
+    everywhere = _values(text)
+    for run in _RUN.findall(text):
+        candidate = _balanced(run.strip(" ."))
+        if not re.search(r"\d\s*\)*\s*[-+*/]\s*\(*\s*-?\d", candidate):
+            continue
+        try:
+            result = value(candidate)
+        except (NotArithmetic, ZeroDivisionError):
+            continue
+        if everywhere[result] > _values(candidate)[result]:
+            return f"states its own answer: '{candidate}' is {result}, and {result} is in the statement"
+    return None
+
+
+def _balanced(run: str) -> str:
+    """A run without the parentheses it opens or closes around other text ("9 (so y = 62)")."""
+    while run.count("(") > run.count(")") and "(" in run:
+        run = run[: run.rindex("(")].rstrip() if run.rstrip().endswith("(") else run[run.index("(") + 1 :].lstrip()
+    while run.count(")") > run.count("(") and ")" in run:
+        run = run[run.index(")") + 1 :].lstrip() if run.lstrip().startswith(")") else run[: run.rindex(")")].rstrip()
+    return run.strip(" .")
+
+
 def states_own_answer(statement: str) -> str | None:
     """A worked result in the statement: a computable expression followed by ``= number`` (or
     "equals", "is", "makes", ... a number), wherever it stands (an equation inside the question
@@ -90,6 +156,9 @@ def states_own_answer(statement: str) -> str | None:
     clause = _VALUE_CLAUSE.search(statement)
     if clause:
         return f"states its own answer: '{clause.group(0).strip()}'"
+    given = gives_its_value(statement)
+    if given:
+        return given
     text = statement
     for pattern, symbol in _LATEX_OPERATORS:
         text = pattern.sub(f" {symbol} ", text)

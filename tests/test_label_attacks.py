@@ -349,3 +349,125 @@ def test_sealed_calls_see_no_clock_here():
         (honest,) = box.run_calls(["def f(a):\n    return {3, 1, 2}"], ["0"], banned=())
     assert clock.status == "crash" and "clock" in clock.detail
     assert (honest.status, honest.value) == ("passed", "{1, 2, 3}")
+
+
+# -- 5. what the independent red team found (issue 31), kept as regressions
+
+FRAME_WALK = """
+def _outer(key):
+    try:
+        raise ValueError
+    except ValueError as e:
+        frame = e.__traceback__.tb_frame
+    while frame is not None:
+        if key in frame.f_locals:
+            return frame.f_locals[key]
+        frame = frame.f_back
+DEADLINE = _outer("deadline")
+def f(a):
+    return int(DEADLINE) // 100 + a
+"""
+COUNTER = """
+import sys
+def _request():
+    frame = sys._getframe(1)
+    while frame is not None and "request" not in frame.f_locals:
+        frame = frame.f_back
+    return frame.f_locals["request"]["workdir"]
+WORKDIR = _request()
+def f(a):
+    return WORKDIR
+"""
+SEALED_LEAKS = {
+    "the zygote's deadline through a traceback's frames": FRAME_WALK,
+    "the request counter through sys._getframe": COUNTER,
+    "a generator's frame": "G = (x for x in [1])\nF = G.gi_frame.f_back\ndef f(a):\n    return str(F)",
+    "the kernel's version": "import os\nU = os.uname()\ndef f(a):\n    return U.release",
+    "the CPUs": "import os\ndef f(a):\n    return sorted(os.sched_getaffinity(0))",
+    "the zygote's heap": "import sys\nB = sys.getallocatedblocks()\ndef f(a):\n    return B",
+}
+
+
+def test_a_sealed_call_sees_no_frame_history_or_machine_of_the_harness():
+    """Each was 'passed' with a value that changed between requests, or with the machine's."""
+    from verifiers.code.sandbox import CodeSandbox
+
+    with CodeSandbox(workers=1) as box:
+        results = box.run_calls(list(SEALED_LEAKS.values()), ["3"] * len(SEALED_LEAKS), banned=())
+        counts = [box.run_calls(["import gc\nC = gc.get_count()\ndef f(a):\n    return C"], ["0"])[0] for _ in range(2)]
+    for name, result in zip(SEALED_LEAKS, results, strict=True):
+        assert not result.passed, (name, result)
+    # the collector's counts are the same at every request: collected before the program runs
+    assert [c.status for c in counts] == ["passed", "passed"] and counts[0].value == counts[1].value
+
+
+@pytest.mark.parametrize(
+    ("statement", "label"),
+    [
+        ("What is the sum of 1,234 and 2?", "237"),  # a thousands separator read as a list
+        ("What is the sum of 1,234 and 2?", "1236"),
+        ("What is the product of 1,5 and 2?", "10"),
+        ("Compute 2 + 3!", "5"),  # a factorial read as punctuation
+        ("What is 5 - 3!", "2"),
+        ("What is 0x10 + 1?", "1"),  # a base prefix read as a multiplication
+    ],
+)
+def test_notation_the_check_does_not_read_decides_nothing(statement, label):
+    from checks.arithmetic import ArithmeticCheck
+    from checks.base import LabelItem
+
+    (verdict,) = ArithmeticCheck().check([LabelItem(statement, label)])
+    assert not verdict.decides, verdict
+
+
+GIVEN_AWAY = [
+    "Note that 23 x 48 = 1104. What is 23 x 48?",
+    "Given 23 + 48 - 9 == 62, what is 23 + 48 - 9?",
+    "Given 23 + 48 - 9 = +62, what is 23 + 48 - 9?",
+    "Given 23 + 48 - 9 = (62), what is 23 + 48 - 9?",
+    "Given that 23 + 48 - 9 is sixty-two, what is 23 + 48 - 9?",
+    "Given that 23 plus 48 minus 9 is 62, what is 23 plus 48 minus 9?",
+    "23 + 48 - 9 → 62. What is 23 + 48 - 9?",
+    "23 + 48 - 9 ＝ 62. What is 23 + 48 - 9?",
+    "23 + 48 - 9 := 62. What is 23 + 48 - 9?",
+    "e.g.23 + 48 - 9 = 62. What is 23 + 48 - 9?",
+    "Since [23 + 48 - 9] = 62, what is 23 + 48 - 9?",
+    "Note \\frac{1}{2} + \\frac{1}{3} = 5/6. What is \\frac{1}{2} + \\frac{1}{3}?",
+    "The answer is: 62. What is 23 + 48 - 9?",
+    "The answer would be 62. What is 23 + 48 - 9?",
+    "Its value is 62. What is 23 + 48 - 9?",
+    "Total = 62. What is 23 + 48 - 9?",
+    "Hint: 62. What is 23 + 48 - 9?",
+    "Hint: 23 + 48 - 9 ≈ 62. What is 23 + 48 - 9?",
+    "Compute 23 + 48 - 9 (expected output 62).",
+    "What is 23 + 48 - 9, i.e. 62?",
+    "Find 7 * 8; that's 56.",
+    "If x = 62 = 23 + 48 - 9, what is x?",
+    "Let y = 23 + 48 - 9 (so y = 62). What is y?",
+]
+
+
+@pytest.mark.parametrize("statement", GIVEN_AWAY)
+def test_an_answer_given_away_in_any_phrasing_is_gated(statement):
+    found = gate(statement)
+    assert found is not None and "states its own answer" in found, found
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Let a = 2 and A = 5. Find a*A - a.", "Let A = 2 and a = 5. Find a*A - a."),  # two variables
+        ("Find the mean of 1,2,3.", "Find the mean of 12,3."),
+        ("How many digits does 10! have?", "How many digits does 10 have?"),
+    ],
+)
+def test_different_problems_keep_different_keys(a, b):
+    from synth.base import statement_key
+
+    assert statement_key("math", a) != statement_key("math", b)
+
+
+def test_negative_zero_is_zero():
+    from synth.base import statement_key
+
+    assert statement_key("math", "What is 5 + -0?") == statement_key("math", "What is 5 + 0?")

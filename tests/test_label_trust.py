@@ -44,7 +44,8 @@ GATES = [
     ("Calculate 15 * 4 - 7. Solution: 15 * 4 = 60, 60 - 7 = 53", "states its own answer"),
     ("What is 12 * 7 + 3? Step 1: multiply", "carries solution text"),
     ("What is 6 * 7?\n```python\nprint(6 * 7)\n```", "carries solution text"),
-    ("def solution(): return 22. What is 11 + 11?", "carries solution text"),
+    ("def solution(): return 22. What is 11 + 11?", "states its own answer"),  # 22 is there: caught first
+    ("def solution(): return x. What is 11 + 11?", "carries solution text"),
     # fine: a fresh question, an equation with an unknown, an operand equal to the answer, "= ?"
     ("What is 17 + 56 - 4?", None),
     ("If 2x + 3 = 11, what is x?", None),

@@ -168,6 +168,14 @@ QA_CASES = [
     ("U.S.", "US", True),
     ("E. coli", "E coli", True),
     ("The Beatles", "Beatles", True),
+    # the independent red team
+    ("5'", '5"', False),
+    ("5!", "5", False),
+    ("f'", "f", False),
+    ("$5", "£5", False),
+    ("1/2", "2/4", False),
+    ("A B", "B", False),
+    ('"Guido van Rossum"', "Guido van Rossum", True),
 ]
 
 
@@ -196,6 +204,8 @@ def test_qa_keeps_signs_points_separators_and_suffixes(gold, reply, right):
         ("42", "42\\%\\ ", True),
         ("42", "\\mathbf{42\\%}", True),
         ("42", "{42\\%}", True),
+        ("42", "42\\mathbf{\\%}", True),
+        ("0.42", "42\\mathbf{\\%}", False),
         # a space between digits lists numbers
         ("123", "1 2 3", False),
         ("12", "1 2", False),
@@ -333,3 +343,13 @@ def test_no_wrong_reply_passes_any_graded_gym_task():
         warnings.simplefilter("ignore")
         found = sweep(sorted(ALLOWED), levels=2, per_level=1)
     assert found == [], found[:10]
+
+
+@pytest.mark.parametrize("task", ["time_intervals", "number_format", "polynomial_equations"])
+def test_the_scorers_the_red_team_gamed_are_refused(task):
+    """time_intervals paid '5 hours' for '5 days', number_format any number within 0.01 of the
+    answer, polynomial_equations the roots followed by text that does not parse."""
+    reason = refusal(task)
+    assert reason is not None and "cannot be trusted as a reward" in reason
+    entry = gym_entry(task)
+    assert gym_grade(entry, entry["answer"]).correct is False  # refused, even when right

@@ -125,7 +125,7 @@ def _canonical(node: ast.expr, source: str) -> str:
         return str(number.numerator) if number.denominator == 1 else f"{number.numerator}/{number.denominator}"
     if isinstance(node, ast.UnaryOp):
         inner = _canonical(node.operand, source)
-        if isinstance(node.op, ast.UAdd):
+        if isinstance(node.op, ast.UAdd) or inner == "0":
             return inner
         return (
             inner[1:]

@@ -5,8 +5,10 @@ docs/gym-scorer-audit.md).
 
 What is surely wrong, whatever the task: a NaN or an infinity, an empty or null value, a JSON
 answer with its numbers quoted (or its strings unquoted), every number of the gold 0.9 % off or an
-integer off by one, and a rounded gold (at most 6 significant digits, the task's stated precision)
-off by one unit in its last place. A quoted or bracketed copy of the gold is not in the battery:
+integer off by one, a rounded gold (at most 6 significant digits, the task's stated precision)
+off by one unit in its last place, a zero slipped into its fraction, and a quantity in another unit
+(or none). The gold followed by text that does not parse is not in it either: scorers that read
+the leading answer and ignore the rest are not paying a different answer. A quoted or bracketed copy of the gold is not in the battery:
 it is the gold, spelled with quotes.
 """
 
@@ -20,6 +22,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+_UNITS = ("seconds", "minutes", "hours", "days", "weeks", "months", "years")
+_UNIT = re.compile(r"\b(seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b")
 EMPTY = ("nan", "NaN", "-nan", "inf", "-inf", "Infinity", "-Infinity", "1e999", "None", "null", "[]", "{}", "''", '""')
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 
@@ -77,6 +81,13 @@ def wrong_replies(gold: str) -> list[str]:
     last = _last_place(gold)
     found += [last] if last else []
     found += json_coerced(gold)
+    unit = _UNIT.search(gold)
+    if unit:  # the same number in another unit (or none)
+        found += [_UNIT.sub(other, gold, count=1) for other in _UNITS if other != unit.group(1)]
+        found.append(_UNIT.sub("", gold, count=1).strip())
+    fraction = re.search(r"\.(\d*[1-9]\d*)", gold)
+    if fraction:  # a digit slipped into the fraction: "29.840" -> "29.0840"
+        found.append(gold.replace(fraction.group(0), "." + "0" + fraction.group(1), 1))
     return [r for r in dict.fromkeys(found) if r.strip() != gold.strip()]
 
 

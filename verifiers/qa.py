@@ -27,33 +27,56 @@ from verifiers.math.extract import answer_tag, as_rational, last_boxed, plain_fi
 
 MAX_WORDS = 12
 _ARTICLES = ("the", "a", "an")
-_EDGE = "".join(sorted(set(string.punctuation + "‘’“”") - set("+-#%$&@/\\^~*=<>|_")))
-_PUNCTUATION = str.maketrans("", "", string.punctuation + "‘’“”")
+_EDGE = "".join(sorted(set(string.punctuation + "‘’“”′″") - set("+-#%$&@/\\^~*=<>|_")))
 _ABBREVIATION = re.compile(r"(?:[a-z]\.){2,}|[a-z]\.")
+_CURRENCY_SIGNS = "$€£¥"
 _CURRENCY = re.compile(r"^[$€£¥](?=[\d.])")
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "`": "`"}
+_MARKS = set("'\"′″’”")  # feet and inches, primes: after a letter or digit they are part of it
+
+
+def _unquoted(text: str) -> str:
+    text = text.strip()
+    while len(text) >= 2 and _QUOTES.get(text[0]) == text[-1]:
+        text = text[1:-1].strip()
+    return text
 
 
 def _token(token: str) -> str:
-    core = token.strip(_EDGE)
     if _ABBREVIATION.fullmatch(token.strip(_EDGE.replace(".", ""))):
         return token.strip(_EDGE.replace(".", "")).replace(".", "")  # "u.s." -> "us", "e." -> "e"
-    return _CURRENCY.sub("", core)
+    core = token.lstrip(_EDGE)
+    end = len(core)
+    while end > 0 and core[end - 1] in _EDGE:
+        mark, before = core[end - 1], core[end - 2] if end > 1 else ""
+        if (mark in _MARKS and before.isalnum()) or (mark == "!" and before.isdigit()):
+            break  # 5' is not 5", f' is not f, 5! is not 5
+        end -= 1
+    return _CURRENCY.sub("", core[:end])
 
 
 def normalize(text: str) -> str:
-    tokens = [t for t in (_token(t) for t in text.casefold().split()) if t]
-    if len(tokens) > 1 and tokens[0] in _ARTICLES:
-        tokens = tokens[1:]
+    tokens = [t for t in (_token(t) for t in _unquoted(text.casefold()).split()) if t]
+    if len(tokens) > 1 and tokens[0] in _ARTICLES and len(" ".join(tokens[1:])) > 1:
+        tokens = tokens[1:]  # "The Beatles" is "Beatles"; "A B" is not "B"
     return " ".join(tokens)
 
 
+def _currency(text: str) -> set[str]:
+    return {c for c in text if c in _CURRENCY_SIGNS}
+
+
 def same_answer(predicted: str, gold: str) -> bool:
-    """Normalized exact match; two numbers are compared by value."""
+    """Normalized exact match; two plain numbers (no fraction: "2/4" may be a date) are compared by
+    value; two currency signs must be the same one."""
     a, b = normalize(predicted), normalize(gold)
     if not a:
         return False
+    mine, theirs = _currency(predicted), _currency(gold)
+    if mine and theirs and mine != theirs:
+        return False
     x, y = as_rational(a), as_rational(b)
-    if x is not None and y is not None:
+    if x is not None and y is not None and "/" not in a + b:
         return x == y
     return a == b
 

@@ -92,7 +92,8 @@ def _parse(answer: str) -> list:
 # the end, wrapped in braces, \\text or \\mathbf, followed by spacing or words): every per cent
 # sign is taken out of both answers before anything compares them, and math-verify never sees one.
 _PERCENT = re.compile(
-    r"\\(?:text|mathrm|textrm|mbox)\{\s*(?:\\?%|percent|per\s*cent)\s*\}|\\%|%|\\percent\b|\bper\s*cent\b|\bpercent\b",
+    r"\\(?:text|mathrm|textrm|mbox|mathbf|textbf|operatorname)\{\s*(?:\\?%|percent|per\s*cent)\s*\}"
+    r"|\\%|%|\\percent\b|\bper\s*cent\b|\bpercent\b",
     re.IGNORECASE,
 )
 _SPACING = re.compile(r"\\[ ,;:!]|\\q?quad\b|~")

@@ -196,18 +196,39 @@ def _audit(
         raise _error(f"blocked by the sandbox: {event}")
 
 
-_SEALED_EVENTS = frozenset({"open", "os.listdir", "os.scandir", "os.chdir", "os.chmod", "os.rename", "os.remove"})
+_SEALED_EVENTS = frozenset(
+    {
+        "open",
+        "os.listdir",
+        "os.scandir",
+        "os.chdir",
+        "os.chmod",
+        "os.rename",
+        "os.remove",
+        # the frames below the program's (the harness's, the zygote's: its clock-derived deadline,
+        # its request counter) and the objects of the zygote's history
+        "sys._getframe",
+        "sys._current_frames",
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+    }
+)
+_FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"})
 
 
-def _sealed_audit(event, args, _events=_SEALED_EVENTS, _error=RuntimeError, _str=str):
+def _sealed_audit(event, args, _events=_SEALED_EVENTS, _frames=_FRAME_ATTRIBUTES, _error=RuntimeError, _str=str):
     """A sealed program opens nothing and imports only what its worker loaded before it (its filter
-    refuses the system calls either needs); this says so first, in words."""
+    refuses the system calls either needs), and reaches no frame but its own: this says so first,
+    in words."""
+    if event == "object.__getattr__" and len(args) > 1 and args[1] in _frames:
+        raise _error(f"blocked by the sandbox: {args[1]} (a sealed call sees no frame it did not make)")
     if event == "import":
         raise _error(
             f"blocked by the sandbox: import {_str(args[0])[:80]} (a sealed call has only the modules it started with)"
         )
     if event in _events:
-        raise _error(f"blocked by the sandbox: {event} (a sealed call may not use files)")
+        raise _error(f"blocked by the sandbox: {event} (a sealed call uses no file and sees only its own objects)")
 
 
 def lock_down(workdir, limits, uid, stdin="stdin", output="output", errors="errors", program=False):

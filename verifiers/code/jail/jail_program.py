@@ -3,6 +3,7 @@ process it forks per request. The zygote is handed a work dir and limits, never 
 program reads its own from its work dir, so its address space holds no trace of another request."""
 
 import builtins
+import gc
 import json
 import os
 import select
@@ -47,6 +48,7 @@ def program_process(request, channel):
     namespace = {"__name__": "__main__", "__builtins__": dict(vars(builtins))}
     mode = request["mode"]
     if SEALED:  # the last thing before the program: from here on it sees no clock, entropy or file
+        gc.collect()  # the collector's counts start where every run's do, not where the zygote's history left them
         sys.addaudithook(_sealed_audit)
         SEALED_SECCOMP.load()
     try:

@@ -107,6 +107,8 @@ SEALED_TRAP = (
     "timer_gettime",
     "timerfd_create",
     "timerfd_gettime",
+    "uname",  # the kernel's version, the host's name: not the program's input
+    "sched_getaffinity",
 )
 SEALED_DENY = (
     "clock_getres",

@@ -97,6 +97,11 @@ class TestsProcess:
 
 class Supervisor:
     def __init__(self):
+        # sealed workers get the same requests in the same order: what their history leaves (a
+        # work dir's number, the heap's size) must differ between them, so that a value that reads
+        # it disagrees across the runs
+        self.dirs = int.from_bytes(os.urandom(3), "big") if SEALED else 0
+        self.history = [object() for _ in range(int.from_bytes(os.urandom(2), "big") % 4096)] if SEALED else []
         gc.freeze()  # forks then share the warm heap instead of copying the pages the collector touches
         self.control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pid = os.fork()
@@ -106,7 +111,6 @@ class Supervisor:
         zygote_end.close()
         self.zygote_pid = pid
         self.tests = None
-        self.dirs = 0
 
     def _tests_for(self, limits):
         """The tests process for these limits: the running one, or a fresh one."""
