@@ -102,7 +102,7 @@ _LATEX = [
     (re.compile(r"\\div\b"), "/"),
     (re.compile(r"\\[dt]?frac\{\s*(\d+(?:\.\d+)?)\s*\}\{\s*(\d+(?:\.\d+)?)\s*\}"), r"(\1/\2)"),
 ]
-_WORDS = [
+OPERATOR_WORDS = [  # the operator words, between numbers
     (re.compile(r"\bmultiplied\s+by\b", re.IGNORECASE), "*"),
     (re.compile(r"\btimes\b", re.IGNORECASE), "*"),
     (re.compile(r"\bdivided\s+by\b", re.IGNORECASE), "/"),
@@ -157,7 +157,7 @@ def _symbols(text: str) -> str | None:
         text = pattern.sub(replacement, text.strip())
     if "\\" in text or "$" in text:
         return None  # other notation: not the four operations
-    for pattern, symbol in _WORDS:
+    for pattern, symbol in OPERATOR_WORDS:
         text = pattern.sub(f" {symbol} ", text)
     return _TIMES_X.sub(" * ", text).strip()
 

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 from fractions import Fraction
 
+from checks.plain_arithmetic import OPERATOR_WORDS
 from verifiers.arithmetic import NotArithmetic, value
 
 NEAR_COPY_RATIO = 0.8  # difflib similarity of normalized texts
@@ -83,13 +84,6 @@ _LATEX_OPERATORS = [(re.compile(r"\\(?:times|cdot|ast)\b"), "*"), (re.compile(r"
 
 
 _LATEX_FRACTION = re.compile(r"\\[dt]?frac\{\s*(-?\d+(?:\.\d+)?)\s*\}\{\s*(-?\d+(?:\.\d+)?)\s*\}")
-_OPERATOR_WORDS = [
-    (re.compile(r"\bmultiplied\s+by\b", re.IGNORECASE), "*"),
-    (re.compile(r"\btimes\b", re.IGNORECASE), "*"),
-    (re.compile(r"\bdivided\s+by\b", re.IGNORECASE), "/"),
-    (re.compile(r"\bplus\b", re.IGNORECASE), "+"),
-    (re.compile(r"\bminus\b", re.IGNORECASE), "-"),
-]
 _RUN = re.compile(r"[\d.+\-*/() ]+")
 _VALUE_TOKEN = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?:/\d+)?(?![\w])")
 
@@ -99,7 +93,7 @@ def _as_symbols(statement: str) -> str:
     for pattern, symbol in _LATEX_OPERATORS:
         text = pattern.sub(f" {symbol} ", text)
     text = text.translate(str.maketrans({"×": "*", "·": "*", "÷": "/", "−": "-", "＝": "=", "≈": "="}))
-    for pattern, symbol in _OPERATOR_WORDS:
+    for pattern, symbol in OPERATOR_WORDS:
         text = pattern.sub(f" {symbol} ", text)
     return re.sub(r"(?<=\d)\s*[xX]\s*(?=\d)", " * ", text)
 
