@@ -118,8 +118,8 @@ def gives_its_value(statement: str) -> str | None:
     everywhere = _values(text)
     for run in _RUN.findall(text):
         candidate = _balanced(run.strip(" ."))
-        if not re.search(r"\d\s*\)*\s*[-+*/]\s*\(*\s*-?\d", candidate):
-            continue
+        if not re.search(r"\d\s*\)*\s*[-+*/]\s*\(*\s*-?\d", candidate) or _VALUE_TOKEN.fullmatch(candidate):
+            continue  # "1/2" written twice, or a date "10/5", is a number, not a worked result
         try:
             result = value(candidate)
         except (NotArithmetic, ZeroDivisionError):

@@ -471,3 +471,50 @@ def test_negative_zero_is_zero():
     from synth.base import statement_key
 
     assert statement_key("math", "What is 5 + -0?") == statement_key("math", "What is 5 + 0?")
+
+
+# -- 6. what the review of the whole change found
+
+TRACED = """
+import sys
+FRAMES = []
+sys.settrace(lambda frame, event, arg: FRAMES.append(frame))
+def f(a):
+    return a
+f(0)
+sys.settrace(None)
+def f(a):
+    frame = FRAMES[0]
+    while frame is not None and "deadline" not in frame.f_locals:
+        frame = frame.f_back
+    return int(frame.f_locals["deadline"]) // 100 if frame else a
+"""
+
+
+def test_a_sealed_call_cannot_trace_its_way_out_or_read_the_collectors_history():
+    from verifiers.code.sandbox import CodeSandbox
+
+    stats = "import gc\ndef f(a):\n    return gc.get_stats()[0]['collections'] + a"
+    with CodeSandbox(workers=1) as box:
+        traced, collected = box.run_calls([TRACED, stats], ["3", "3"], banned=())
+    assert not traced.passed and "settrace" in (traced.detail or ""), traced
+    assert not collected.passed, collected  # each sealed worker's collector has its own history
+
+
+def test_nested_functions_keep_their_own_names_in_a_programs_form():
+    from synth.azr.algorithm import program_form
+
+    a = "def f(a):\n    def g(b):\n        return a + b\n    return g(1)"
+    b = "def f(a):\n    def g(b):\n        return b + b\n    return g(1)"
+    assert program_form(a) != program_form(b)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "Tom ate 1/2 of a pizza and Ann ate 1/2 of a cake. What fraction did they eat in all?",
+        "On 10/5, Sam had 2 apples and got 3 more. How many apples does Sam have?",
+    ],
+)
+def test_a_number_written_as_a_fraction_is_not_a_worked_result(statement):
+    assert gate(statement) is None

@@ -205,6 +205,7 @@ def test_qa_keeps_signs_points_separators_and_suffixes(gold, reply, right):
         ("42", "\\mathbf{42\\%}", True),
         ("42", "{42\\%}", True),
         ("42", "42\\mathbf{\\%}", True),
+        ("1000", "1\\,000\\%", True),
         ("0.42", "42\\mathbf{\\%}", False),
         # a space between digits lists numbers
         ("123", "1 2 3", False),

@@ -71,12 +71,13 @@ class _Renamed(ast.NodeTransformer):
     def _function(self, node: ast.AST) -> ast.AST:
         local: dict[str, str] = {}
         arguments = node.args
-        for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]:
-            if arg is not None:
-                local.setdefault(arg.arg, f"v{len(local)}")
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store):
-                local.setdefault(inner.id, f"v{len(local)}")
+        names = [a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs) if a is not None]
+        names += [a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None]
+        names += [n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+        for name in names:  # numbered across the whole program: a nested function's names are its own
+            if name not in local:
+                local[name] = f"v{self.count}"
+                self.count += 1
         self.scopes.append(local)
         for arg in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg]:
             if arg is not None:

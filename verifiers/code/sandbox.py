@@ -84,12 +84,21 @@ class CodeSandbox:
         """The sealed workers (started on first use: most runs never need them)."""
         with self._sealed_lock:
             if not self._sealed:
-                self._sealed = [_Worker(SEALED_INDEX + k, self.mode, sealed=True) for k in range(SEALED_RUNS)]
+                started: list[_Worker] = []
+                try:
+                    for k in range(SEALED_RUNS):
+                        started.append(_Worker(SEALED_INDEX + k, self.mode, sealed=True))
+                except BaseException:
+                    for worker in started:  # none is left running when one cannot start
+                        worker.close()
+                    raise
+                self._sealed = started
             return self._sealed
 
     @property
     def clock_sealed(self) -> bool:
-        """Whether sealed calls see no clock at all (the vDSO of every sealed worker rewritten)."""
+        """Whether sealed calls see no clock at all (the vDSO of every sealed worker rewritten);
+        starts the sealed workers if they are not yet."""
         return all(w.clock_sealed for w in self.sealed_workers())
 
     def _request(

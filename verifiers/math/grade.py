@@ -103,7 +103,8 @@ def without_percent(answer: str) -> str:
     """The answer with every per cent sign (and the spacing it leaves) taken out."""
     if not _PERCENT.search(answer):
         return answer
-    text = _SPACING.sub(" ", _PERCENT.sub(" ", answer))
+    text = re.sub(r"(?<=\d)\\,(?=\d{3}(?!\d))", ",", answer)  # "1\\,000\\%": a thousands separator stays
+    text = _SPACING.sub(" ", _PERCENT.sub(" ", text))
     text = re.sub(r"\{\s*\}", "", text).strip().rstrip(".").strip()
     return text or answer
 

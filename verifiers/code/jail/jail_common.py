@@ -209,6 +209,8 @@ _SEALED_EVENTS = frozenset(
         # its request counter) and the objects of the zygote's history
         "sys._getframe",
         "sys._current_frames",
+        "sys.settrace",
+        "sys.setprofile",
         "gc.get_objects",
         "gc.get_referrers",
         "gc.get_referents",
@@ -269,12 +271,12 @@ def describe(exc):
     return f"{type(exc).__name__}: {message}".rstrip(": ")
 
 
-def send_message(sock, obj, fds=()):
+def send_message(sock, obj, fds=(), flags=0):
     data = json.dumps(obj).encode()
     payload = HEADER.pack(len(data)) + data
-    sent = socket.send_fds(sock, [payload], list(fds))
+    sent = socket.send_fds(sock, [payload], list(fds), flags)
     if sent < len(payload):
-        sock.sendall(payload[sent:])
+        sock.sendall(payload[sent:], flags)
 
 
 def recv_message(sock):

@@ -9,6 +9,9 @@ down a process per graded program was most of a grade's cost."""
 
 import builtins
 import os
+import resource
+import signal
+import sys
 
 import plain
 from jail_common import ChannelError, describe, recv_frame, recv_message, send_frame, send_message
@@ -67,12 +70,14 @@ def make_proxy(name, channel, faults):
 
 
 _COMPILED = {}  # the problems' own prompts and tests, compiled once per text (this process lives on)
+_COMPILED_CHARS = 4 << 20  # the cache's size in characters of source, at most
+CPU_LIFE_S = 600  # CPU seconds this process serves for, well inside its limit
 
 
 def _compiled(text, name):
     code = _COMPILED.get((name, text))
     if code is None:
-        if len(_COMPILED) > 512:
+        if len(_COMPILED) > 512 or sum(len(t) for _, t in _COMPILED) + len(text) > _COMPILED_CHARS:
             _COMPILED.clear()
         code = _COMPILED[(name, text)] = compile(text, name, "exec")
     return code
@@ -118,6 +123,7 @@ def serve(control):
     process in, the verdict out; until the supervisor hangs up."""
     table = vars(builtins)
     pristine = dict(table)
+    recursion = sys.getrecursionlimit()
     while True:
         try:
             request, fds = recv_message(control)
@@ -134,4 +140,14 @@ def serve(control):
         finally:
             for fd in fds:
                 os.close(fd)
-        send_message(control, {"verdict": list(verdict)})
+        # what a problem's tests may leave for the next one (a timer, a recursion limit, a thread),
+        # and this process's CPU limit is for its whole life: undo it, or retire (the supervisor
+        # then starts a fresh process for the next request)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        sys.setrecursionlimit(recursion)
+        threads = sys.modules.get("threading")
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        retire = bool(threads and threads.active_count() > 1) or used.ru_utime + used.ru_stime > CPU_LIFE_S
+        send_message(control, {"verdict": list(verdict), "retire": retire})
+        if retire:
+            return

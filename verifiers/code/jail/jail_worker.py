@@ -101,7 +101,10 @@ class Supervisor:
         # work dir's number, the heap's size) must differ between them, so that a value that reads
         # it disagrees across the runs
         self.dirs = int.from_bytes(os.urandom(3), "big") if SEALED else 0
-        self.history = [object() for _ in range(int.from_bytes(os.urandom(2), "big") % 4096)] if SEALED else []
+        # (lists: objects the collector tracks, so its generation counts move too)
+        self.history = [[] for _ in range(int.from_bytes(os.urandom(2), "big"))] if SEALED else []
+        for _ in range(os.urandom(1)[0] % 64 if SEALED else 0):
+            gc.collect()  # the collector's own statistics (gc.get_stats) differ between workers too
         gc.freeze()  # forks then share the warm heap instead of copying the pages the collector touches
         self.control, zygote_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         pid = os.fork()
@@ -115,6 +118,10 @@ class Supervisor:
     def _tests_for(self, limits):
         """The tests process for these limits: the running one, or a fresh one."""
         key = json.dumps(limits, sort_keys=True)
+        if self.tests is not None and os.waitpid(self.tests.pid, os.WNOHANG)[0]:
+            self.tests.control.close()  # it died between requests (and was reaped just now)
+            os.close(self.tests.pidfd)
+            self.tests = None
         if self.tests is not None and (self.tests.key != key or self.tests.served >= TestsProcess.RECYCLE):
             self.tests.end()
             self.tests = None
@@ -226,7 +233,7 @@ class Supervisor:
         job = {k: request.get(k) for k in ("prelude", "tests", "proxied", "optional", "stubs")}
         reply, tests_status, timed_out = None, None, False
         try:
-            send_message(tests.control, job, [tests_end.fileno()])
+            send_message(tests.control, job, [tests_end.fileno()], socket.MSG_NOSIGNAL)
             tests_end.close()
             if select.select([tests.control], [], [], max(0.0, deadline - time.monotonic()))[0]:
                 reply, _ = recv_message(tests.control)
@@ -238,6 +245,9 @@ class Supervisor:
             tests_end.close()
         if reply is None:  # T timed out or died: it is replaced at the next request
             tests_status = tests.end(force=True)
+            self.tests = None
+        elif reply.get("retire"):  # T asked to be replaced (a thread left, its CPU life used)
+            tests.end()
             self.tests = None
         program_status, _ = self._program_end(deadline, stop=True)  # the tests are over: so is P
         if timed_out:
