@@ -14,8 +14,9 @@ The graded program never shares a process with anything it could use to forge a 
   proxy that sends its arguments to P as plain data and rebuilds P's answer from plain data
   (``plain.decode``). T alone writes the verdict, on a socket P never had. Whatever P does to
   itself (exit, forge, shadow, monkeypatch, fake equality, read its own memory) changes nothing T
-  relies on. T is replaced when it dies, times out, was locked down with other limits, or has
-  served ``TestsProcess.RECYCLE`` requests.
+  relies on. T is replaced when it dies, times out, was locked down with other limits, has
+  served ``TestsProcess.RECYCLE`` requests, or retires itself (a thread left running, its CPU
+  life used: ``jail_tests.serve``).
 - a *sealed* worker (``--sealed``) serves the calls whose values become labels (Absolute Zero's
   outputs, programs of thought): the host rewrote its clock entry points before it forked
   anything (``clock_seal.py``), it never loads ``random``, and each program process stacks a
