@@ -84,11 +84,11 @@ _WORD = re.compile(r"\b\w{2,}\b")
 
 def proposal_form(domain: str, statement: str) -> str:
     """A statement with what does not make it a new problem taken out, so a policy is not paid
-        twice for one problem respelled: a plain-arithmetic statement is the canonical parse of its
-        expression (``verifiers.arithmetic.canonical``: "12+30", "What is (12) + +30.0?" and "30 + 12"
-        are one problem); prose loses the case of its words (not of single letters), spacing, sentence
+    twice for one problem respelled: a plain-arithmetic statement is the canonical parse of its
+    expression (``verifiers.arithmetic.canonical``: "12+30", "What is (12) + +30.0?" and "30 + 12"
+    are one problem); prose loses the case of its words (not of single letters), spacing, sentence
     punctuation (not a comma between digits, nor a "!" after one) and trailing decimal zeros.
-        Code keeps its text (indentation is meaningful)."""
+    Code keeps its text (indentation is meaningful)."""
     if domain == "code":
         return normalize_text(statement, domain)
     expression = plain_expression(statement)
