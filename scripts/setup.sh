@@ -23,7 +23,7 @@ if [ -z "${UV_FIND_LINKS:-}" ]; then
   export UV_FIND_LINKS
 fi
 echo "setup: torch wheels from find-links='${UV_FIND_LINKS:-<none>}'"
-UV_PYTHON=${UV_PYTHON:-python3.11} uv sync --extra test --extra docs
+UV_PYTHON=${UV_PYTHON:-python3.11} uv sync --extra test --extra docs --extra models
 # verl 0.9.1 for the test that runs its reward loader and manager on our shards: without its
 # dependencies (they would downgrade transformers), plus the few its import needs, beside the env
 if ! [ -d .cache/verl/verl ]; then

@@ -114,6 +114,39 @@ def status(ctx: typer.Context) -> None:
         )
 
 
+@app.command()
+def models(
+    ctx: typer.Context,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check each installed model's parts against its digest now.")
+    ] = False,
+) -> None:
+    """The bundled models (what `engine.model` and the checker's model accept): installed, verified
+    against the published digest, converted under the data directory."""
+    from engines.bundled import REGISTRY, listing
+    from engines.bundled import verify as check_parts
+
+    state: State = ctx.obj
+    models_dir = state.config.models_dir
+    if verify:
+        for row in listing(models_dir):
+            if row["installed"]:
+                check_parts(REGISTRY[row["model"]], models_dir)  # raises one sentence on a bad digest
+    t = Table("model", "weights", "family", "installed", "verified", "converted")
+    yes = lambda flag: "yes" if flag else "no"  # noqa: E731
+    problems = []
+    for row in listing(models_dir):
+        t.add_row(
+            row["model"], row["title"], row["family"], yes(row["installed"]), yes(row["verified"]), yes(row["converted"])
+        )
+        if row["problem"]:
+            problems.append(row["problem"])
+    out.print(t)
+    out.print(f"converted folders under {models_dir}; a model converts on first use (or `--verify` checks it now)")
+    for problem in problems:
+        out.print(f"  {problem}", highlight=False)
+
+
 def _vllm_version() -> str | None:
     from importlib.metadata import PackageNotFoundError, version
 
