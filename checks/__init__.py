@@ -1,7 +1,9 @@
 """Independent label checks: one module per check and one registry (verl's pattern, as for
 verifiers). A check judges a proposed label with something other than the policy's own agreement;
 ``run_checks`` applies the configured ones in order and ``label_provenance`` turns their verdicts
-into the label's provenance (``schemas/provenance.py``)."""
+into the label's provenance (``schemas/provenance.py``). ``derive_labels`` asks the same checks for
+the label of a statement that has none: where one can compute it, that is the label, and the
+policy's votes only measure how hard the problem is."""
 
 from __future__ import annotations
 
@@ -19,12 +21,15 @@ from verifiers.code.sandbox import CodeSandbox
 @dataclass
 class CheckContext:
     """What checks may use: the config, a sandbox, and an engine for checks that ask a model (the
-    checker), each reached only when a check needs it."""
+    checker), each reached only when a check needs it; and how the checker relates to the policy
+    (``synth.labels.choose_checker``): of the policy's own weights, its agreement is not independent."""
 
     config: HardforgeConfig
     sandbox: Callable[[], CodeSandbox]
     checker: Callable[[], Engine]
-    checker_is_policy: bool = False  # then a model check's agreement is not independent
+    # (whether the checker's agreement is independent of the policy, how it relates to it), asked
+    # when a model check is built: not independent when it is the policy or of its own weights
+    independence: Callable[[], tuple[bool, str]] = lambda: (True, "another model")
 
 
 def _arithmetic(context: CheckContext) -> LabelCheck:
@@ -36,12 +41,27 @@ def _arithmetic(context: CheckContext) -> LabelCheck:
 def _program_of_thought(context: CheckContext) -> LabelCheck:
     from checks.program_of_thought import ProgramOfThoughtCheck
 
+    independent, relation = context.independence()
     return ProgramOfThoughtCheck(
         context.checker(),
         context.sandbox(),
         context.config.checks.program_of_thought,
         seed=context.config.rollouts.seed,
-        independent=not context.checker_is_policy,
+        independent=independent,
+        relation=relation,
+    )
+
+
+def _reading(context: CheckContext) -> LabelCheck:
+    from checks.reading import ReadingCheck
+
+    independent, relation = context.independence()
+    return ReadingCheck(
+        context.checker(),
+        context.config.checks.program_of_thought,
+        seed=context.config.rollouts.seed,
+        independent=independent,
+        relation=relation,
     )
 
 
@@ -54,6 +74,7 @@ def _satisfiable_tests(context: CheckContext) -> LabelCheck:
 REGISTRY: dict[str, Callable[[CheckContext], LabelCheck]] = {
     "arithmetic": _arithmetic,
     "program_of_thought": _program_of_thought,
+    "reading": _reading,
     "satisfiable_tests": _satisfiable_tests,
 }
 
@@ -88,6 +109,16 @@ def run_checks(
     return verdicts
 
 
+def derive_labels(
+    context: CheckContext, verifier: str, statements: list[str], names: list[str] | None = None
+) -> list[tuple[str | None, list[Verdict]]]:
+    """Per statement: the label the first check that can compute it from the whole statement
+    derives (None when none can), and every verdict asked for it. A check that understood only a
+    part of the statement, or whose checker is the policy, derives nothing."""
+    found = run_checks(context, verifier, [LabelItem(s, None, verifier=verifier) for s in statements], names)
+    return [(next((v.derived for v in verdicts if v.derived is not None), None), verdicts) for verdicts in found]
+
+
 def label_provenance(base: str, verdicts: list[Verdict]) -> tuple[str | None, str | None]:
     """(provenance, None), or (None, the reason) when a check that understood the whole statement
     disagrees with the label. Only such a check's agreement makes it ``checked``: a verdict about a
@@ -110,6 +141,7 @@ __all__ = [
     "Verdict",
     "REGISTRY",
     "run_checks",
+    "derive_labels",
     "label_provenance",
     "configured",
     "verdict_rows",

@@ -56,6 +56,12 @@ class ArithmeticCheck:
             return abstain(NAME, f"cannot compute '{expression}': {exc}")
         shown = _shown(exact)
         detail = {"expression": expression, "value": shown}
+        if item.label is None:  # derive: the value is the label, when the expression is the whole question
+            if scope == "part":
+                return Verdict(
+                    NAME, "abstain", f"'{expression}' = {shown}, but the statement asks more than it", detail, "part"
+                )
+            return Verdict(NAME, "agree", f"'{expression}' = {shown}", detail, value=shown)
         given = label_value(item.label)
         if given is not None and given != exact and rounded(item.label, exact):
             return abstain(NAME, f"'{expression}' = {shown}; the label {item.label} is it rounded", **detail)
@@ -67,8 +73,12 @@ class ArithmeticCheck:
             return Verdict(NAME, outcome, reason, detail, scope="part")
         if given is None:
             return Verdict(
-                NAME, "disagree", f"'{expression}' = {shown}; the label '{item.label}' is not a number", detail
+                NAME,
+                "disagree",
+                f"'{expression}' = {shown}; the label '{item.label}' is not a number",
+                detail,
+                value=shown,
             )
         if given == exact:
-            return Verdict(NAME, "agree", f"'{expression}' = {shown}", detail)
-        return Verdict(NAME, "disagree", f"'{expression}' = {shown}, not {item.label}", detail)
+            return Verdict(NAME, "agree", f"'{expression}' = {shown}", detail, value=shown)
+        return Verdict(NAME, "disagree", f"'{expression}' = {shown}, not {item.label}", detail, value=shown)

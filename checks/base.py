@@ -2,7 +2,11 @@
 with something other than the policy's own agreement (exact arithmetic, a program run in the
 sandbox, tests a program satisfies) and says ``agree``, ``disagree`` or ``abstain``, with why, and
 how much of the statement its verdict covers: ``statement`` (it understood all of it: the verdict
-decides) or ``part`` (it understood a piece: evidence, recorded, never a decision alone)."""
+decides) or ``part`` (it understood a piece: evidence, recorded, never a decision alone).
+
+A check that can compute the answer from the statement alone says what it computed (``value``).
+Given no label (``LabelItem.label`` None), such a check *derives* one: its verdict agrees with the
+value it computed, and that value becomes the label (``checks.derive_labels``)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ Scope = Literal["statement", "part"]
 @dataclass(frozen=True)
 class LabelItem:
     statement: str
-    label: str  # math: the answer; stdio: the tests as JSON [[input, output], ...]
+    label: str | None  # math: the answer; stdio: the tests as JSON [[input, output], ...]; None: derive one
     domain: str = "math"
     verifier: str = "math"
     evidence: dict[str, Any] = field(default_factory=dict)  # e.g. the solvers' programs
@@ -29,11 +33,18 @@ class Verdict:
     reason: str
     detail: dict[str, Any] = field(default_factory=dict)
     scope: Scope = "statement"
+    value: str | None = None  # the answer the check computed from the statement alone, when it could
 
     @property
     def decides(self) -> bool:
         """An agreement or disagreement about the whole statement."""
         return self.outcome != "abstain" and self.scope == "statement"
+
+    @property
+    def derived(self) -> str | None:
+        """The label this verdict gives a statement that has none: a value computed from the whole
+        statement by a check whose agreement counts."""
+        return self.value if self.decides and self.outcome == "agree" else None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

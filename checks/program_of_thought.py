@@ -7,6 +7,7 @@ server, whose agreement makes the label ``checked``."""
 
 from __future__ import annotations
 
+import ast
 import re
 from collections import Counter
 from fractions import Fraction
@@ -20,12 +21,18 @@ from verifiers.code.verifier import extract_code
 from verifiers.math.extract import as_rational
 
 NAME = "program_of_thought"
+# The function to complete, as a stub: small coder models fill a stub far more often than they
+# follow "write a function solution()" (Qwen2.5-Coder-0.5B: 337 of 384 replies defined it, against
+# 107; docs/labels.md).
 PROMPT = (
-    "Write a Python function solution() that computes the answer to the problem below and returns it as a number. "
-    "Use plain Python only; do not print; reply with the code in one ```python block.\n\nProblem: {statement}"
+    "Problem: {statement}\n\n"
+    "Complete the Python function below so that it computes the answer to the problem and returns it as a number. "
+    "Use plain Python (the standard library is fine); do not print. Reply with the whole function in one ```python "
+    "block.\n\n```python\ndef solution():\n    ...\n```"
 )
 _DEFINES = re.compile(r"^\s*def\s+solution\s*\(\s*\)", re.MULTILINE)
 FLOAT_TOLERANCE = 1e-9
+MAX_DENOMINATOR = 10_000  # a derived label must be exact: 1/3 is, 1.41421356... (sqrt 2) is not
 ABSOLUTE_CAP = Fraction(1, 10**6)
 
 
@@ -34,11 +41,37 @@ _OPEN_FENCE = re.compile(r"^\s*```[ \t]*(?:python|py|python3)?[ \t]*\n", re.IGNO
 
 def program(completion: str) -> str | None:
     """The code of a reply that defines ``solution()``: a fenced block, or the reply itself (its
-    opening fence dropped: generation stops at the closing one)."""
+    opening fence dropped: generation stops at the closing one). A ``solution()`` that only returns
+    a constant states an answer, it computes none (a checker asked about "Name a colour." wrote
+    ``return 0`` three times): it is no program of thought."""
     code = extract_code(completion, "solution")
     if code is None and _DEFINES.search(completion):
         code = _OPEN_FENCE.sub("", completion, count=1)
-    return code if code is not None and _DEFINES.search(code) else None
+    if code is None or not _DEFINES.search(code):
+        return None
+    return None if only_returns_a_constant(code) else code
+
+
+def only_returns_a_constant(code: str) -> bool:
+    """Whether the top-level ``solution()`` of ``code`` is a bare ``return <literal>`` (after an
+    optional docstring). Code that does not parse is left to the sandbox, which fails it."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "solution":
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                body = body[1:]
+            if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+                return False
+            try:
+                ast.literal_eval(body[0].value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                return False
+            return True
+    return False
 
 
 def number(shown: str | None) -> Fraction | None:
@@ -76,12 +109,13 @@ class ProgramOfThoughtCheck:
         settings: ProgramOfThoughtConfig,
         seed: int = 0,
         independent: bool = True,
+        relation: str = "another model",
     ) -> None:
         self.engine, self.sandbox, self.settings, self.seed = engine, sandbox, settings, seed
-        # the policy checking its own label: its programs may still refute the label, but their
-        # agreement is the policy agreeing with itself again (a proposer trained on this reward
-        # would learn to write problems its own programs get wrong the same way)
-        self.independent = independent
+        # the policy (or its own weights) checking its own label: its programs may still refute the
+        # label, but their agreement is the policy agreeing with itself again (a proposer trained
+        # on this reward would learn to write problems its own programs get wrong the same way)
+        self.independent, self.relation = independent, relation
 
     def check(self, items: list[LabelItem]) -> list[Verdict]:
         if not items:
@@ -126,17 +160,27 @@ class ProgramOfThoughtCheck:
         top = groups[0]
         if len(top) < cfg.min_agree or (len(groups) > 1 and len(groups[1]) == len(top)):
             return abstain(NAME, f"the programs do not agree: {', '.join(_show(v) for v in values)}", **detail)
+        value = _show(top[0])
+        exact = top[0].denominator <= MAX_DENOMINATOR
+        if not self.independent:
+            why = f"{len(top)} programs compute {value}, but the checker is {self.relation}: not independent"
+            if item.label is None:
+                return abstain(NAME, why, **detail)
+            label = as_rational(item.label.strip())
+            if label is not None and same(top[0], label):
+                return abstain(NAME, f"{why} (set checks.program_of_thought.model)", **detail)
+            # its programs may still refute a label: a disagreement needs no independence
+            return Verdict(NAME, "disagree", f"{len(top)} programs compute {value}, not {item.label}", detail)
+        if item.label is None:
+            if not exact:
+                return abstain(
+                    NAME, f"{len(top)} programs compute about {float(top[0]):.6g}, not an exact number", **detail
+                )
+            return Verdict(NAME, "agree", f"{len(top)} programs compute {value}", detail, value=value)
         label = as_rational(item.label.strip())
         if label is not None and same(top[0], label):
-            if not self.independent:
-                return abstain(
-                    NAME,
-                    f"{len(top)} programs compute {_show(top[0])}, but the checker is the policy: "
-                    "not independent (set checks.program_of_thought.model)",
-                    **detail,
-                )
-            return Verdict(NAME, "agree", f"{len(top)} programs compute {_show(top[0])}", detail)
-        return Verdict(NAME, "disagree", f"{len(top)} programs compute {_show(top[0])}, not {item.label}", detail)
+            return Verdict(NAME, "agree", f"{len(top)} programs compute {value}", detail, value=value)
+        return Verdict(NAME, "disagree", f"{len(top)} programs compute {value}, not {item.label}", detail, value=value)
 
 
 def _show(value: Fraction) -> str:

@@ -24,6 +24,9 @@ class SatisfiableTestsCheck:
         runs: list[tuple[int, int, str, str, str]] = []  # (item, program, code, stdin, expected)
         tests_of: dict[int, list[tuple[str, str]]] = {}
         for i, item in enumerate(items):
+            if item.label is None:
+                verdicts[i] = abstain(NAME, "tests cannot be derived from a description")
+                continue
             try:
                 tests = [(str(a), str(b)) for a, b in json.loads(item.label)]
             except (ValueError, TypeError):

@@ -105,13 +105,20 @@ def audit_stage(session: StageSession, sources: list[str], limit: int | None) ->
     """``hardforge audit labels``: the labelling rules on gold problems (``synth.audit``); the table
     is the run's counts, which the report page draws."""
     from synth.audit import audit_labels, gold_problems
+    from synth.labels import choose_checker
 
     where = (
         " OR ".join(f"source = '{s}' OR source LIKE '{s}:%'" for s in (x.replace("'", "''") for x in sources)) or None
     )
     problems = gold_problems(session.warehouse, where, limit)
     rules = audit_labels(session.config, session.service(), problems) if problems else []
-    return {"problems": len(problems), "sources": sorted({p["source"] for p in problems}), "rules": rules}
+    checker = choose_checker(session.config, session.policy.policy_id, session.policy.model_path)
+    return {
+        "problems": len(problems),
+        "sources": sorted({p["source"] for p in problems}),
+        "checker": f"{checker.name} ({checker.relation})",
+        "rules": rules,
+    }
 
 
 LEAN_WHERE = "domain = 'math'"

@@ -8,8 +8,9 @@
 - ``executed``: code ran and produced it (Absolute Zero's tasks);
 - ``ground_truth``: seed data (CHAMP, HumanEval, reasoning-gym, a user's file).
 
-A vote alone is a candidate, not a label: by default synthesis keeps, and the curriculum exports,
-only labels at ``inherited`` or above (``synth.min_label_provenance``,
+A vote alone is a candidate, not a label, and so is a label only inherited (an SvS variant can be
+ill-posed and keep its seed's answer): by default synthesis keeps, and the curriculum exports,
+only labels at ``checked`` or above (``synth.min_label_provenance``,
 ``curriculum.min_label_provenance``).
 """
 
@@ -19,7 +20,7 @@ from typing import Literal
 
 LabelProvenance = Literal["vote", "judged", "inherited", "checked", "executed", "ground_truth"]
 ORDER: tuple[str, ...] = ("vote", "judged", "inherited", "checked", "executed", "ground_truth")
-DEFAULT_MINIMUM: LabelProvenance = "inherited"
+DEFAULT_MINIMUM: LabelProvenance = "checked"
 
 
 def rank(provenance: str | None) -> int:

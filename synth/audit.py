@@ -9,6 +9,11 @@ tasks, CHAMP) as if it were not, with TTRL's metrics (arXiv 2504.16084) per rule
 - acceptance precision and yield: of the problems the rule accepts (what would become training
   data), the share with the right label, and the share of all problems accepted.
 
+The rules: the label the checks derive from the statement alone (the default: exact arithmetic,
+then the checker's programs), each check alone, the methods' acceptance on it (SQLM's band on the
+solvers graded against it, MathSmith's "not solved by all"), and, for comparison, the methods'
+official votes and the rule before labels were derived (the vote kept when a check agreed).
+
 The solvers answer as self-questioning's do (its per-source rule, ``max(solvers)`` samples each;
 SQLM's vote reads the first ``synth.sqlm.solvers`` of them, MathSmith's all ``synth.mathsmith.solvers``).
 """
@@ -16,18 +21,16 @@ SQLM's vote reads the first ``synth.sqlm.solvers`` of them, MathSmith's all ``sy
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
-from checks import LabelItem, label_provenance, run_checks
+from checks import configured, derive_labels
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
 from schemas.keys import content_key
 from synth.labels import context
 from synth.mathsmith.algorithm import consistency
 from synth.sqlm.algorithm import decide
-from synth.voting import stated_answers, vote
-from verifiers.math.extract import as_rational, normalize_answer
+from synth.voting import same_answer, stated_answers, vote
 from warehouse.db import Warehouse
 
 GOLD_SQL = """
@@ -37,16 +40,6 @@ ORDER BY hash(problem_id || 'audit'), problem_id
 """
 DEFAULT_SOURCES = "source LIKE 'gym:%' OR source = 'champ'"
 VOTED_AS = "sqlm"  # the per-source rule the audit's solvers answer under
-
-
-def same_answer(a: str | None, b: str | None) -> bool:
-    """Two answers are the same number, or the same loose string."""
-    if a is None or b is None:
-        return False
-    x, y = as_rational(a), as_rational(b)
-    if x is not None and y is not None:
-        return x == y
-    return normalize_answer(a) == normalize_answer(b)
 
 
 @dataclass
@@ -103,7 +96,8 @@ def gold_problems(warehouse: Warehouse, where: str | None, limit: int | None) ->
 def audit_labels(
     config: HardforgeConfig, service: RolloutService, problems: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """The table: one row per rule, in the order docs/labels.md lists them."""
+    """The table: one row per rule, in the order docs/labels.md lists them. The checks are asked
+    for the label of each statement alone (the gold is never shown to them)."""
     sqlm_n, smith_n = config.synth.sqlm.solvers, config.synth.mathsmith.solvers
     solver = service.with_config(config.rollouts.model_copy(update={"n": max(sqlm_n, smith_n)}))
     drafts = [
@@ -129,58 +123,36 @@ def audit_labels(
             v.answer is not None and v.count >= config.synth.mathsmith.consistent_answers for v in votes["mathsmith"]
         ],
     }
-    # each check on its own, as a labeller: the statement only (the gold is never shown)
-    checks_alone = {
-        name: run_checks(
-            context(config, service), "math", [LabelItem(p["statement"], "") for p in problems], names=[name]
-        )
-        for name in ("arithmetic", "program_of_thought")
-    }
-    # the methods' votes, then the configured checks on the voted labels (the default acceptance rule)
-    checked: dict[str, list[tuple[str | None, list]]] = {}
-    for method in ("sqlm", "mathsmith"):
-        todo = [i for i, ok in enumerate(in_band[method]) if ok]
-        found = run_checks(
-            context(config, service),
-            "math",
-            [LabelItem(problems[i]["statement"], votes[method][i].answer or "") for i in todo],
-        )
-        checked[method] = [(None, [])] * len(problems)
-        for i, verdicts in zip(todo, found, strict=True):
-            checked[method][i] = (label_provenance("vote", verdicts)[0], verdicts)
+    statements = [p["statement"] for p in problems]
+    ctx = context(config, service)
+    # each check alone as the labeller, then the configured checks in order (the default rule)
+    alone = {name: derive_labels(ctx, "math", statements, names=[name]) for name in configured(config, "math")}
+    derived = [
+        next((found[i][0] for found in alone.values() if found[i][0] is not None), None) for i in range(len(problems))
+    ]
     tallies: dict[str, RuleTally] = {}
 
     def tally(rule: str) -> RuleTally:
         return tallies.setdefault(rule, RuleTally())
 
     for i, problem in enumerate(problems):
-        gold, own = problem["answer"], answers[i]
+        gold, own, label = problem["answer"], answers[i], derived[i]
+        right = [same_answer(a, label) for a in own] if label is not None else []
+        k_sqlm, k_smith = sum(right[:sqlm_n]), sum(right[:smith_n])
+        tally("derived by the checks (default)").add(gold, label, label is not None, own)
+        tally(f"sqlm default: derived, in band 0 < k < {sqlm_n}").add(
+            gold, label, label is not None and 0 < k_sqlm < sqlm_n, own[:sqlm_n]
+        )
+        tally(f"mathsmith default: derived, k < {smith_n}").add(
+            gold, label, label is not None and k_smith < smith_n, own[:smith_n]
+        )
+        for name, found in alone.items():
+            tally(f"{name} alone").add(gold, found[i][0], found[i][0] is not None, own)
         for method, n in (("sqlm", sqlm_n), ("mathsmith", smith_n)):
             counted = votes[method][i]
             mine = own[:n]
             tally(f"{method} vote (n={n})").add(gold, counted.answer, in_band[method][i], mine, counted.ratio)
-            provenance, verdicts = checked[method][i]
-            tally(f"{method} vote + checks (default)").add(gold, counted.answer, provenance == "checked", mine)
-            for name in ("arithmetic", "program_of_thought"):
-                agreed = any(v.check == name and v.decides and v.outcome == "agree" for v in verdicts)
-                tally(f"{method} vote + {name}").add(gold, counted.answer, in_band[method][i] and agreed, mine)
-        for name, found in checks_alone.items():
-            label = computed(found[i][-1], config.checks.program_of_thought.min_agree)
-            tally(f"{name} alone").add(gold, label, label is not None, own)
+            # the rule before labels were derived: the vote, kept when a check computed the same value
+            agreed = in_band[method][i] and label is not None and same_answer(counted.answer, label)
+            tally(f"{method} vote + checks (before)").add(gold, counted.answer, agreed, mine)
     return [tallies[rule].row(rule) for rule in tallies]
-
-
-def computed(verdict, min_agree: int) -> str | None:
-    """The value a check computed by itself (its detail), as a label: the arithmetic check's
-    value, or the number most programs returned (at least ``min_agree`` of them, no tie). A value
-    computed from a part of the statement is no label."""
-    if verdict.scope != "statement":
-        return None
-    value = verdict.detail.get("value")
-    numbers = verdict.detail.get("numbers") or []
-    if value is None and numbers:
-        ranked = sorted({n: numbers.count(n) for n in numbers}.items(), key=lambda kv: -kv[1])
-        top, count = ranked[0]
-        if count >= min_agree and (len(ranked) == 1 or ranked[1][1] < count):
-            value = top
-    return str(Fraction(value)) if value is not None else None

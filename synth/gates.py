@@ -4,7 +4,8 @@ functions, each returning the reason it rejects, or None.
 - it does not state its own answer ("23 + 48 - 9 = 22", "the answer is 22", a boxed value); an
   operand that happens to equal the answer is fine, and so is an equation with an unknown;
 - it carries no solution text (a worked solution, code, "Solution:", "Step 1");
-- it reads as one question (not several, not prose with no task in it);
+- it reads as one question (not several, not prose with no task in it; a bare arithmetic
+  expression asks for its value);
 - it is not a near-copy of the prompt's examples or of its seed (same text, or the example's numbers).
 """
 
@@ -16,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from fractions import Fraction
 
-from checks.plain_arithmetic import OPERATOR_WORDS
+from checks.plain_arithmetic import OPERATOR_WORDS, plain_expression
 from verifiers.arithmetic import NotArithmetic, value
 
 NEAR_COPY_RATIO = 0.8  # difflib similarity of normalized texts
@@ -183,12 +184,15 @@ def carries_solution(statement: str) -> str | None:
 
 
 def reads_as_one_question(statement: str) -> str | None:
+    """A question, an instruction, or a bare arithmetic expression (``23 + 48 - 9``, ``\\(216 -
+    50\\) =``: what it asks is its value, as a plain-arithmetic statement means it); not several
+    questions, not prose with no task in it."""
     text = statement.strip()
     if text.count("?") > 1:
         return f"not one question: {text.count('?')} question marks"
     if len(_ENUMERATED.findall(text)) >= 2:
         return "not one question: several numbered parts"
-    if text.rstrip("\"'”)*").endswith("?") or _IMPERATIVE.search(text):
+    if text.rstrip("\"'”)*").endswith("?") or _IMPERATIVE.search(text) or plain_expression(text) is not None:
         return None
     return "not a question: it neither asks nor tells the solver what to find"
 

@@ -1,43 +1,248 @@
-"""Label checks from inside a method's validation: the configured checks (``checks/``) on the
-labels a vote produced, and the provenance that results. The sandbox is the verifiers' own; the
-checker model is the policy unless ``checks.program_of_thought`` names another."""
+"""Labels from inside a method's validation: the checker model that label checks ask, the labels
+the checks derive from a statement alone (``derive``), and the configured checks on a label a
+method already has (``checked``), with the provenance that results.
+
+The checker (``checks.program_of_thought.model``): ``auto`` (the default) takes a bundled coder
+of another family than the policy (the Qwen2.5 coder for SmolLM2), else one of other weights (the
+other Qwen size for a Qwen policy); ``policy`` is the policy itself; or a bundled name, a model
+folder, or the served model of ``urls``. A checker whose weights are the policy's or those of one
+of its ancestors (the base a trained policy came from) is not independent: its agreement counts
+for nothing, whatever it is called."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from checks import CheckContext, LabelItem, label_provenance, run_checks, verdict_rows
+from checks import CheckContext, LabelItem, derive_labels, label_provenance, run_checks, verdict_rows
 from engines import LazyEngine
 from engines.base import Engine
+from engines.bundled import REGISTRY, family, is_bundled, is_model_folder, part_paths, resolve_model
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
-from schemas.engine import EngineSpec
+from schemas.engine import Completion, EngineSpec
+from schemas.errors import HardforgeError
+from synth.base import Candidate, Decision, problem_key
+from synth.voting import vote
+
+AUTO, POLICY = "auto", "policy"
+# what ``auto`` tries, in order: the checker the gold audit chose first (docs/labels.md)
+AUTO_CHECKERS: tuple[str, ...] = ("bundled:qwen2.5-coder-1.5b", "bundled:qwen2.5-coder-0.5b")
 
 
-def checker_is_policy(config: HardforgeConfig) -> bool:
+@dataclass(frozen=True)
+class Checker:
+    """The model label checks ask: ``folder`` None with ``served`` None means the policy's own engine."""
+
+    name: str  # what the verdicts call it
+    relation: str  # to the policy: "the policy", "the policy's own weights", "another family (qwen2)", ...
+    independent: bool
+    folder: str | None = None
+    served: str | None = None  # backend "openai": the served model's name
+
+
+def _revision(folder: str) -> str | None:
+    from rollouts.policies import model_revision
+
+    try:
+        return model_revision(Path(folder))
+    except OSError:
+        return None
+
+
+@lru_cache(maxsize=64)
+def _revision_cached(folder: str, mtime_ns: int) -> str | None:
+    return _revision(folder)
+
+
+def revision_of(folder: str) -> str | None:
+    try:
+        return _revision_cached(folder, Path(folder).stat().st_mtime_ns)
+    except OSError:
+        return None
+
+
+def lineage(config: HardforgeConfig, policy_id: str, policy_folder: str | None) -> tuple[set[str], str | None]:
+    """The weight fingerprints of the policy and its ancestors (a trained policy's base among
+    them), and the policy's family; from the warehouse when the policy is registered there."""
+    revisions: set[str] = set()
+    folder = policy_folder
+    try:
+        from warehouse.db import Warehouse
+
+        warehouse = Warehouse(config.data_dir)
+        if warehouse.path.exists():
+            current, seen = policy_id, set()
+            while current and current not in seen:
+                seen.add(current)
+                row = warehouse.arrow(
+                    "SELECT revision, model_path, parent_policy_id FROM policies WHERE policy_id = ?", [current]
+                ).to_pylist()
+                if not row:
+                    break
+                revisions.add(row[0]["revision"])
+                folder = folder or row[0]["model_path"]
+                current = row[0]["parent_policy_id"]
+    except Exception:  # a worker with no warehouse: the policy's folder alone
+        pass
+    own = revision_of(folder) if folder and Path(folder).is_dir() else None
+    if own:
+        revisions.add(own)
+    return {r for r in revisions if r}, family(Path(folder)) if folder and Path(folder).is_dir() else None
+
+
+def _installed(name: str) -> bool:
+    try:
+        part_paths(REGISTRY[name])
+        return True
+    except HardforgeError:
+        return False
+
+
+def choose_checker(config: HardforgeConfig, policy_id: str, policy_folder: str | None) -> Checker:
+    """The checker the config names, and whether its agreement is independent of the policy."""
     cfg = config.checks.program_of_thought
-    return cfg.model is None and not cfg.urls
+    model = cfg.model or POLICY
+    if cfg.urls:
+        return Checker(cfg.model or "the served model", "a served model", True, served=cfg.model)
+    if model == POLICY:
+        return Checker("the policy", "the policy", False)
+    revisions, policy_family = lineage(config, policy_id, policy_folder)
+
+    def relation_of(folder: Path, name: str) -> Checker:
+        if revision_of(str(folder)) in revisions:
+            return Checker(name, "the policy's own weights", False, str(folder))
+        other = family(folder)
+        if policy_family is None or other is None:
+            return Checker(name, "another model (family unknown)", True, str(folder))
+        kind = "same family" if other == policy_family else "another family"
+        return Checker(name, f"{kind} ({other}), other weights", True, str(folder))
+
+    if model == AUTO:
+        choices = []
+        for name in AUTO_CHECKERS:
+            if not _installed(name):
+                continue
+            bundled_family = REGISTRY[name].family
+            choices.append((bundled_family == policy_family, name))
+        # another family first, then other weights of the same family, in AUTO_CHECKERS order
+        for _, name in sorted(choices, key=lambda c: c[0]):
+            chosen = relation_of(resolve_model(name, config.models_dir), name)
+            if chosen.independent:
+                return chosen
+        return Checker("the policy", "the policy (no bundled checker of other weights is installed)", False)
+    if is_bundled(model) or Path(model).expanduser().is_dir():
+        return relation_of(resolve_model(model, config.models_dir), model)
+    raise HardforgeError(
+        f"checks.program_of_thought.model '{model}' is not auto, policy, a bundled model "
+        f"({', '.join(REGISTRY)}) or a model folder (set urls for a served model)."
+    )
 
 
-def checker_engine(config: HardforgeConfig, service: RolloutService) -> Engine:
+def checker_engine(config: HardforgeConfig, service: RolloutService, checker: Checker) -> Engine:
     cfg = config.checks.program_of_thought
-    if checker_is_policy(config):
+    if checker.folder is None and checker.served is None and not cfg.urls:
         assert service.engine is not None
         return service.engine
     return LazyEngine(
         EngineSpec(
-            cfg.backend, cfg.model or "", urls=tuple(cfg.urls), served_model=cfg.model, seed=config.rollouts.seed
+            cfg.backend,
+            checker.folder or cfg.model or "",
+            config.engine.dtype,
+            urls=tuple(cfg.urls),
+            served_model=cfg.model if cfg.urls else None,
+            seed=config.rollouts.seed,
         )
     )
 
 
+def _policy_folder(service: RolloutService) -> str | None:
+    path = getattr(service.engine, "model_path", None)
+    return str(path) if path and is_model_folder(Path(str(path))) else None
+
+
 def context(config: HardforgeConfig, service: RolloutService) -> CheckContext:
+    chosen: list[Checker] = []
+
+    def checker() -> Checker:  # chosen when a check first needs it: a run with no model check loads nothing
+        if not chosen:
+            chosen.append(choose_checker(config, service.policy_id, _policy_folder(service)))
+        return chosen[0]
+
     return CheckContext(
         config,
         sandbox=lambda: service.verifiers.get("stdio").sandbox,
-        checker=lambda: checker_engine(config, service),
-        checker_is_policy=checker_is_policy(config),
+        checker=lambda: checker_engine(config, service, checker()),
+        independence=lambda: (checker().independent, f"{checker().name}, {checker().relation}"),
     )
+
+
+@dataclass
+class Label:
+    """A label for a problem and how it is known: ``derived`` by a check (provenance ``checked``),
+    or ``None`` with the verdicts that could not derive one."""
+
+    value: str | None
+    record: dict[str, Any]
+
+    @property
+    def check(self) -> str | None:
+        return self.record.get("derived_by")
+
+
+def derive(config: HardforgeConfig, service: RolloutService, statements: list[str]) -> list[Label]:
+    """Per math statement: the label a configured check computes from the statement alone
+    (exact arithmetic, the checker's programs agreeing), or none."""
+    if not statements:
+        return []
+    out = []
+    for value, verdicts in derive_labels(context(config, service), "math", statements):
+        by = next((v.check for v in verdicts if v.derived is not None), None)
+        out.append(Label(value, {"base": "derived", "derived_by": by, "checks": verdict_rows(verdicts)}))
+    return out
+
+
+def learnable(k: int, n: int) -> tuple[bool, str | None]:
+    """In band for the policy: some but not all of its ``n`` solutions are right."""
+    if 0 < k < n:
+        return True, None
+    if k >= n:
+        return False, f"too easy: all {n} solutions are right"
+    return False, f"unsolvable for the policy: none of {n} solutions is right"
+
+
+def derived_decision(
+    solver: RolloutService,
+    candidate: Candidate,
+    completions: list[Completion],
+    answers: list[str | None],
+    label: Label,
+    seed: int,
+    band: Callable[[int, int], tuple[bool, str | None]] = learnable,
+) -> Decision:
+    """The decision on a proposal whose label a check derived: the label is the check's
+    (``checked``); the policy's solutions, graded against it, say only how hard the problem is."""
+    assert label.value is not None
+    candidate.problem["answer"] = label.value
+    problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
+    (grades,) = solver.grade([problem], [[c.text for c in completions]])
+    k = sum(g.correct for g in grades)
+    accepted, reason = band(k, len(grades))
+    counted = vote(answers)
+    meta = {
+        "k": k,
+        "n": len(grades),
+        "label": label.value,
+        "derived_by": label.check,
+        "majority": counted.answer,
+        "majority_ratio": round(counted.ratio, 4),
+        "answers": answers,
+    }
+    measured = solver.rows(problem, completions, grades, seed=seed)
+    return Decision(accepted, reason, meta, measured, provenance="checked", checks=label.record)
 
 
 def checked(

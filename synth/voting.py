@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from verifiers.math.extract import as_rational, extract_answer
+from verifiers.math.extract import as_rational, extract_answer, normalize_answer
 
 if TYPE_CHECKING:
     from rollouts.service import RolloutService
@@ -71,3 +71,13 @@ def vote(answers: list[str | None]) -> Vote:
     tie = len(ranked) > 1 and ranked[1][1] == top
     no_answer_won = top_value is None and not tie
     return Vote(None if tie or top_value is None else top_value, top, len(answers), tie, no_answer_won)
+
+
+def same_answer(a: str | None, b: str | None) -> bool:
+    """Two answers are the same number, or the same loose string."""
+    if a is None or b is None:
+        return False
+    x, y = as_rational(a), as_rational(b)
+    if x is not None and y is not None:
+        return x == y
+    return normalize_answer(a) == normalize_answer(b)

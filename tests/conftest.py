@@ -35,6 +35,39 @@ def run_cli(data_dir: Path, *args: str, timeout: float = 600, **env: str) -> sub
     )
 
 
+@pytest.fixture(autouse=True)
+def _checker_is_chosen_by_each_test(request, monkeypatch):
+    """``checks.program_of_thought.model = "auto"`` picks a bundled Qwen coder as the checker; a test
+    that scripts its model's outputs would load it. Here ``auto`` finds no bundled checker (so it
+    is the policy, whose agreement is not independent) unless the test is marked ``real_checker``;
+    tests of an independent checker name one (``scripted_checker`` or a model folder)."""
+    if request.node.get_closest_marker("real_checker") is None:
+        monkeypatch.setattr("synth.labels.AUTO_CHECKERS", ())
+
+
+@pytest.fixture
+def scripted_checker(monkeypatch):
+    """Make the program-of-thought checker an independent scripted engine: ``scripted_checker(script)``."""
+
+    def install(script, relation: str = "another family (scripted), other weights"):
+        from synth.labels import Checker
+
+        engine = ScriptedEngine(script)
+        monkeypatch.setattr("synth.labels.choose_checker", lambda *a, **k: Checker("scripted", relation, True, "x"))
+        monkeypatch.setattr("synth.labels.checker_engine", lambda config, service, checker: engine)
+        return engine
+
+    return install
+
+
+@pytest.fixture(scope="session")
+def checker_model() -> Path:
+    """The bundled Qwen2.5-Coder-0.5B converted once per checkout: the real checker of the tests."""
+    from engines.bundled import ensure_bundled_model
+
+    return ensure_bundled_model(ROOT / ".cache" / "models", "bundled:qwen2.5-coder-0.5b")
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"

@@ -193,10 +193,12 @@ class Script:
             return [json.dumps(next(self.composed))]
         if "Rewrite the question so that one detail" in content:
             return [json.dumps({"question": "Who made the snake language?", "answer": "Someone"})]
+        if "Answer the question from the facts alone" in content:  # the reading check
+            return ["Guido van Rossum"] * n
         raise AssertionError(content)
 
 
-def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse):
+def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker):
     ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", TINY)))
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     azr = cfg.synth.asearcher
@@ -210,7 +212,8 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse):
         report = run_method(AsearcherSynthesizer(cfg), strict, service, limit=1)
     assert (report.seeds, report.accepted) == (1, 0)
     (reason,) = strict.arrow("SELECT reason FROM synth_attempts").column("reason").to_pylist()
-    assert reason == "unverified label: its provenance is judged and synth.min_label_provenance is inherited"
+    # the policy reading its own QA's facts agrees with itself: the reading check abstains
+    assert reason == "unverified label: its provenance is judged and synth.min_label_provenance is checked"
     cfg.synth.min_label_provenance = "judged"  # a user who accepts judged labels
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(ScriptedEngine(Script()), verifiers, cfg.rollouts, POLICY, "run")
@@ -244,6 +247,19 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse):
     assert {j["judge"] for j in meta["judges"]} == {"validity", "uniqueness", "coverage"}
     # the stored rollouts are those of the final QA: no solver got it
     assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [{"n": 8, "c": 0}]  # under the acceptance key
+    # an independent checker that reads the facts and gives the label makes it checked, by default
+    cfg.synth.min_label_provenance = "checked"
+    reader = scripted_checker(lambda chat, n: ["Guido van Rossum"] * n)
+    checked_warehouse = Warehouse(tmp_path / "checked")
+    checked_warehouse.init()
+    ingest_corpus(checked_warehouse, str(write_dictd(tmp_path, "tiny", TINY)))
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(Script()), verifiers, cfg.rollouts, POLICY, "run")
+        report = run_method(AsearcherSynthesizer(cfg), checked_warehouse, service, limit=1)
+    assert report.accepted == 1 and reader.calls
+    (row,) = checked_warehouse.arrow("SELECT label_provenance, label_checks FROM problems").to_pylist()
+    assert row["label_provenance"] == "checked"
+    assert [c["check"] for c in json.loads(row["label_checks"])["checks"]] == ["reading"]
 
 
 def test_base_qa_rejections(tmp_path, warehouse):

@@ -104,6 +104,19 @@ def test_extract_input(reply, flexible, strict):
         ("```python\ndef f(x):\n    return x\n```\n```input\nopen('x')\n```", "unparsable: the ```input block"),
         ("def f(x): return x\nf(1)", "unparsable: no ```python block"),
         ("```python\ndef f(x):\n    return x\n\nprint(f(y))\n```", "unparsable: no input"),
+        # any name is f (issue 32: fizz, g, c), renamed with its calls, recursive ones included
+        ("```python\ndef fizz(n):\n    return n % 3\n\nprint(fizz(7))\n```", ("def f(n):\n    return n % 3", "7")),
+        (
+            "```python\ndef c(n):\n    return 1 if n < 2 else n * c(n - 1)\nc(5)\n```",
+            ("def f(n):\n    return 1 if n < 2 else n * f(n - 1)", "5"),
+        ),
+        ("```python\ndef g(x):\n    return x\n```\n```input\n4\n```", ("def f(x):\n    return x", "4")),
+        # attacks on the renaming: it must not let through what program_error or the ban exists to stop
+        ("```python\ndef g(f):\n    return f\nprint(g(3))\n```", "unparsable: no ```python block"),  # f taken
+        ("```python\nf = 2\ndef g(x):\n    return x + f\nprint(g(3))\n```", "unparsable: no ```python block"),
+        ("```python\ndef g(x):\n    return x\ndef h(x):\n    return g(x)\nh(1)\n```", "unparsable: no ```python"),
+        ("```python\nasync def g(x):\n    return x\ng(1)\n```", "unparsable: no ```python block"),
+        ("```python\nx = 1\nprint(x)\n```", "unparsable: no ```python block"),  # no function at all
     ],
 )
 def test_parse_proposal(output, parsed):
@@ -130,6 +143,18 @@ def test_parse_proposal(output, parsed):
 def test_program_shape(program, reason):
     found = program_error(program)
     assert (found is None) if reason is None else found.startswith(reason)
+
+
+def test_a_renamed_program_keeps_its_bans_and_its_top_level_code():
+    """The renaming changes the function's name only: a banned import, a helper function or code
+    at the top level are still what ``program_error`` and the ban find."""
+    program, given = parse_proposal(
+        "```python\nimport random\ndef pick(x):\n    return random.choice(x)\npick([1, 2])\n```"
+    )
+    assert program.startswith("import random\n\ndef f(x)") and given == "[1, 2]"
+    assert "random" in banned_names(program, ("random",))
+    program, _ = parse_proposal("```python\nimport os\nos.system('id')\ndef g(x):\n    return x\ng(1)\n```")
+    assert program_error(program).startswith("invalid: top-level code")
 
 
 @pytest.mark.parametrize(

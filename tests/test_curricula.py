@@ -70,8 +70,8 @@ def test_filtered_problems_are_not_exported(measured):
 
 
 def test_labels_that_rest_on_the_policy_alone_are_not_exported(measured, tmp_path):
-    """A vote or a judge's word is a candidate, not a label: by default only labels at `inherited` or
-    above leave the warehouse, the shards say how each answer is known, and so does the card."""
+    """A vote, a judge's word or an inherited answer is a candidate, not a label: by default only labels
+    at `checked` or above leave the warehouse, the shards say how each answer is known, and so does the card."""
     ids = measured.arrow("SELECT problem_id FROM problems ORDER BY problem_id").column("problem_id").to_pylist()
     kinds = ["vote", "judged", "inherited", "checked", "executed", "ground_truth"]
     with measured.write() as con:
@@ -79,22 +79,17 @@ def test_labels_that_rest_on_the_policy_alone_are_not_exported(measured, tmp_pat
             con.execute("UPDATE problems SET label_provenance = ? WHERE problem_id = ?", [kinds[i % len(kinds)], pid])
     everything = CurriculumConfig(keep_unsolved=True, keep_solved=True)
     table = select_curriculum(measured, POLICY, everything, ROLLOUTS)
-    assert table.num_rows == 8 and set(table.column("label_provenance").to_pylist()) == set(kinds[2:])
+    assert table.num_rows == 6 and set(table.column("label_provenance").to_pylist()) == set(kinds[3:])
     lenient = everything.model_copy(update={"min_label_provenance": "vote"})
     assert select_curriculum(measured, POLICY, lenient, ROLLOUTS).num_rows == 12
     out = export_curriculum(measured, POLICY, everything, ROLLOUTS, tmp_path / "out")
     shards = [pq.read_table(out.out_dir / s["file"]) for s in out.manifest["shards"]]
     provenances = [v for t in shards for v in t.column("label_provenance").to_pylist()]
-    assert len(provenances) == 8 and not {"vote", "judged"} & set(provenances)
-    assert out.manifest["rule"]["min_label_provenance"] == "inherited"
-    assert out.manifest["counts"]["by_label_provenance"] == {
-        "checked": 2,
-        "executed": 2,
-        "ground_truth": 2,
-        "inherited": 2,
-    }
+    assert len(provenances) == 6 and not {"vote", "judged", "inherited"} & set(provenances)
+    assert out.manifest["rule"]["min_label_provenance"] == "checked"
+    assert out.manifest["counts"]["by_label_provenance"] == {"checked": 2, "executed": 2, "ground_truth": 2}
     card = (out.out_dir / "README.md").read_text()
-    assert "| label provenance | problems |" in card and "| inherited | 2 |" in card
+    assert "| label provenance | problems |" in card and "| checked | 2 |" in card
 
 
 def test_lineage_and_histogram_of_the_items():

@@ -27,7 +27,8 @@ ROUTES = ["trl", "verl"]
 
 
 def _program(value: str) -> str:
-    return f"```python\ndef solution():\n    return {value}\n```"
+    # a program that computes (a bare ``return 84`` states a value and is no program of thought)
+    return f"```python\ndef solution():\n    value = {value}\n    return value\n```"
 
 
 def script_for(proposals: list[str], solvers: dict[str, list[str]], programs: dict[str, str] | None = None):
@@ -65,8 +66,10 @@ def rewards(route, tmp_path, monkeypatch, method_cls, proposals, solvers, progra
 
         if independent:
             other = ScriptedEngine(script)
-            monkeypatch.setattr(synth.labels, "checker_is_policy", lambda cfg: False)
-            monkeypatch.setattr(synth.labels, "checker_engine", lambda cfg, service: other)
+            monkeypatch.setattr(
+                synth.labels, "choose_checker", lambda *a: synth.labels.Checker("scripted", "another model", True, "x")
+            )
+            monkeypatch.setattr(synth.labels, "checker_engine", lambda cfg, service, checker: other)
         verifiers = VerifierSet(config)
         try:
             service = RolloutService(ScriptedEngine(script), verifiers, config.rollouts, POLICY, "run")
@@ -140,15 +143,22 @@ def test_a_wrong_vote_is_not_confirmed_by_the_words_around_an_expression(route, 
 
 
 @pytest.mark.parametrize("route", ROUTES)
-def test_the_right_vote_is_paid_when_an_independent_checker_confirms_it(route, tmp_path, monkeypatch):
+def test_the_label_is_the_checkers_and_the_votes_only_measure(route, tmp_path, monkeypatch):
     """The right label (84) used to be refuted by the arithmetic check; now the check abstains and an
-    independent checker's programs decide: 84 is paid, 42 is refuted."""
+    independent checker's programs compute the label: 84, whatever the policy votes. Solvers that
+    disagree put the problem in band (paid, whichever answer won the vote); solvers all wrong do not."""
     statement = FOLLOW_UPS[0]
     checker = {"6 * 7": "84"}
-    right_votes, wrong_votes = {"6 * 7": ["84", "84", "84", "42"]}, {"6 * 7": ["42", "42", "42", "84"]}
-    right = rewards(route, tmp_path / "r", monkeypatch, SqlmSynthesizer, [statement], right_votes, checker, True)
-    wrong = rewards(route, tmp_path / "w", monkeypatch, SqlmSynthesizer, [statement], wrong_votes, checker, True)
-    assert (right, wrong) == ([1.0], [SqlmSynthesizer.invalid_reward])
+    votes = {
+        "right majority": {"6 * 7": ["84", "84", "84", "42"]},
+        "wrong majority": {"6 * 7": ["42", "42", "42", "84"]},
+        "all wrong": {"6 * 7": ["42", "42", "42", "42"]},
+    }
+    paid = {
+        name: rewards(route, tmp_path / str(i), monkeypatch, SqlmSynthesizer, [statement], v, checker, True)
+        for i, (name, v) in enumerate(votes.items())
+    }
+    assert paid == {"right majority": [1.0], "wrong majority": [1.0], "all wrong": [SqlmSynthesizer.invalid_reward]}
 
 
 def test_only_a_verdict_about_the_whole_statement_decides(tmp_path):
@@ -159,7 +169,7 @@ def test_only_a_verdict_about_the_whole_statement_decides(tmp_path):
     config = HardforgeConfig(data_dir=tmp_path)
     engine = ScriptedEngine(lambda chat, n: [_program("84")] * n)
     context = CheckContext(config, sandbox=lambda: pytest.fail("no program runs"), checker=lambda: engine)
-    context.checker_is_policy = True
+    context.independence = lambda: (False, "the policy")
     (verdicts,) = run_checks(context, "math", [LabelItem(FOLLOW_UPS[0], "42")], names=["arithmetic"])
     assert [(v.outcome, v.scope) for v in verdicts] == [("agree", "part")]
     assert label_provenance("vote", verdicts) == ("vote", None)
@@ -168,21 +178,30 @@ def test_only_a_verdict_about_the_whole_statement_decides(tmp_path):
     assert label_provenance("vote", verdicts) == ("vote", None)  # not rejected on part of the statement
 
 
-def test_an_svs_variant_is_not_upgraded_by_part_of_its_statement(tmp_path):
-    """A variant that keeps its parent's 42 but asks for 84: its label stays inherited, unpaid by
-    the arithmetic check (it was upgraded to checked)."""
+def test_an_svs_variant_is_not_upgraded_by_part_of_its_statement(tmp_path, scripted_checker):
+    """A variant that keeps its parent's 42 but asks for 84: the arithmetic check understood only
+    part of it, so it does not upgrade the label (it once did, to checked); with the policy as the
+    checker the label stays inherited, and an independent checker's programs (84) reject it."""
     from synth.base import Candidate, Decision, Seed
     from synth.svs.method import SvsSynthesizer
 
     config = HardforgeConfig(data_dir=tmp_path)
     seed = Seed("r", "p", {"statement": "What is 40 + 2?", "answer": "42"})
-    candidate = Candidate(seed, 0, "", "", {"domain": "math", "statement": FOLLOW_UPS[0], "answer": "42"})
-    decision = Decision(True, None, {"reward": 1.0}, provenance="inherited", checks={"base": "inherited", "checks": []})
-    with VerifierSet(config) as verifiers:
-        SvsSynthesizer(config)._check_arithmetic(
-            RolloutService(None, verifiers, config.rollouts, POLICY, "run"), [candidate], [decision]
+    outcomes = []
+    for checker in ("policy", "independent"):
+        if checker == "independent":
+            scripted_checker(lambda chat, n: [_program("84")] * n)
+        candidate = Candidate(seed, 0, "", "", {"domain": "math", "statement": FOLLOW_UPS[0], "answer": "42"})
+        decision = Decision(
+            True, None, {"reward": 1.0}, provenance="inherited", checks={"base": "inherited", "checks": []}
         )
-    assert decision.provenance == "inherited"
+        policy = ScriptedEngine(lambda chat, n: [_program("42")] * n)
+        with VerifierSet(config) as verifiers:
+            SvsSynthesizer(config)._check_labels(
+                RolloutService(policy, verifiers, config.rollouts, POLICY, "run"), [candidate], [decision]
+            )
+        outcomes.append((decision.accepted, decision.provenance, (decision.reason or "").split(":")[0]))
+    assert outcomes == [(True, "inherited", ""), (False, "inherited", "label check failed")]
 
 
 # -- 2. the same expression respelled is the same problem

@@ -179,6 +179,7 @@ def _context(tmp_path, script, **pot):
     from verifiers.code.sandbox import CodeSandbox
 
     config = HardforgeConfig(data_dir=tmp_path)
+    pot = {"samples": 3, "min_agree": 2, **pot}  # the check's logic; the defaults are measured elsewhere
     for key, value in pot.items():
         setattr(config.checks.program_of_thought, key, value)
     boxes = []
@@ -239,7 +240,7 @@ def test_the_policy_checking_itself_is_not_independent(tmp_path):
     """With the policy as the checker, programs agreeing with the label leave it unchecked (the
     policy agreeing with itself again); programs refuting it still reject it."""
     context, engine, boxes = _context(tmp_path, lambda chat, n: [_program("return 3 * 4")] * n)
-    context.checker_is_policy = True
+    context.independence = lambda: (False, "the policy")
     items = [
         LabelItem("Tom has 3 bags of 4 apples. How many apples?", "12"),
         LabelItem("Tom has 3 bags of 4 apples. How many?", "7"),
@@ -254,7 +255,7 @@ def test_the_policy_checking_itself_is_not_independent(tmp_path):
 
 
 def test_checks_run_in_order_and_stop_at_a_verdict(tmp_path):
-    context, engine, boxes = _context(tmp_path, lambda chat, n: [_program("return 62")] * n)
+    context, engine, boxes = _context(tmp_path, lambda chat, n: [_program("return 60 + 2")] * n)
     items = [LabelItem(EXAMPLE, "62"), LabelItem("Tom has 62 marbles. How many?", "62"), LabelItem(EXAMPLE, "22")]
     try:
         verdicts = run_checks(context, "math", items)

@@ -123,7 +123,12 @@ TAGGED = "<rationale>Step 1: combine. Step 2: twist.</rationale>\n<problem>{}</p
 def _script(chat, n):
     content = chat[0]["content"]
     if "def solution()" in content or "function solution()" in content:  # the program-of-thought check
-        body = "return 41" if "prime above 40" in content else "return 0"
+        # a program that computes; one that only returns a constant states an answer and does not count
+        body = (
+            "return next(p for p in range(41, 99) if all(p % d for d in range(2, p)))"
+            if "prime above 40" in content
+            else "return 0"
+        )
         return [f"```python\ndef solution():\n    {body}\n```"] * n
     if "mathematical concepts" in content:
         return [
@@ -148,8 +153,10 @@ def _script(chat, n):
 
 def test_every_path_with_exact_outputs(warehouse, monkeypatch):
     # a checker model of its own (scripted here): with the policy as checker its agreement is not independent
-    monkeypatch.setattr("synth.labels.checker_is_policy", lambda config: False)
-    monkeypatch.setattr("synth.labels.checker_engine", lambda config, service: service.engine)
+    from synth.labels import Checker
+
+    monkeypatch.setattr("synth.labels.choose_checker", lambda *a: Checker("scripted", "another model", True, "x"))
+    monkeypatch.setattr("synth.labels.checker_engine", lambda config, service, checker: service.engine)
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     cfg.synth.mathsmith.proposals = 5
     with pytest.raises(HardforgeError, match="samples 5 concepts and the warehouse has 0"):
@@ -158,26 +165,41 @@ def test_every_path_with_exact_outputs(warehouse, monkeypatch):
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(ScriptedEngine(_script), verifiers, cfg.rollouts, POLICY, "run")
         report = run_method(MathsmithSynthesizer(cfg), warehouse, service, limit=1)
-    assert (report.candidates, report.extractable, report.accepted) == (5, 3, 1)
-    # the repeated "Compute 6 * 7." is a duplicate before anything solves it
-    assert dict(report.reasons) == {"unparsable": 1, "duplicate": 1, "inconsistent": 1, "no answer": 1}
-    (problem,) = warehouse.arrow(
-        "SELECT statement, answer, source, method_meta, label_provenance FROM problems WHERE source = 'mathsmith'"
+    assert (report.candidates, report.extractable, report.accepted) == (5, 3, 2)
+    # the repeated "Compute 6 * 7." is a duplicate before anything solves it; exact arithmetic
+    # computes its label (42), so its inconsistent votes (42 x2) only measure it
+    assert dict(report.reasons) == {"unparsable": 1, "duplicate": 1, "no answer": 1}
+    problem, product = warehouse.arrow(
+        "SELECT statement, answer, source, method_meta, label_provenance FROM problems WHERE source = 'mathsmith' "
+        "ORDER BY statement DESC"
     ).to_pylist()
+    assert (product["answer"], product["label_provenance"], json.loads(product["method_meta"])["k"]) == (
+        "42",
+        "checked",
+        2,
+    )
     assert (problem["statement"], problem["answer"], problem["source"]) == (
         "What is the smallest prime above 40?",
         "41",
         "mathsmith",
     )
-    assert problem["label_provenance"] == "checked"  # three votes, then programs run in the sandbox agreed
+    assert problem["label_provenance"] == "checked"  # programs run in the sandbox computed it
     meta = json.loads(problem["method_meta"])
-    assert (meta["m"], meta["n"], meta["r_consist"], meta["steps"], meta["r_format"]) == (3, 6, 1.0, 2, 0.82)
+    assert (meta["k"], meta["n"], meta["derived_by"], meta["r_consist"], meta["steps"], meta["r_format"]) == (
+        3,
+        6,
+        "program_of_thought",
+        1.0,
+        2,
+        0.82,
+    )
     assert len(meta["concepts"]) == 5
     assert meta["reward"] == pytest.approx(0.82 + 0.7 * meta["r_cot"] + 0.3, abs=1e-4)
     names = warehouse.arrow("SELECT concept_id FROM concepts WHERE list_contains(?, concept_id)", [meta["concepts"]])
     assert names.num_rows == 5  # lineage: the concepts it was written from
-    assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [
-        {"n": 6, "c": 3}
+    assert warehouse.arrow("SELECT n, c FROM difficulty ORDER BY c").to_pylist() == [
+        {"n": 6, "c": 2},
+        {"n": 6, "c": 3},
     ]  # CHAMP is not measured here
 
 

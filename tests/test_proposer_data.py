@@ -87,7 +87,7 @@ def test_every_attempt_row_is_training_data(warehouse):
         if "12 + 30" in content:
             return ["42", "42", "41", "40"][:n]
         if "5 * 6" in content:
-            return ["31", "31", "30", "29"][:n]  # a wrong majority: the arithmetic check rejects it
+            return ["31", "31", "29", "28"][:n]  # the label is the check's, 30: no solver is right
         raise AssertionError(content)
 
     with VerifierSet(cfg) as verifiers:
@@ -108,4 +108,4 @@ def test_every_attempt_row_is_training_data(warehouse):
         sampling = json.loads(row["sampling"])
         assert sampling["n"] == 4 and sampling["seed"] != cfg.rollouts.seed  # the batch's own seed
     by_reason = {(r["reason"] or "accepted").split(":")[0]: r["reward"] for r in rows}
-    assert by_reason == {"accepted": 1.0, "gate": 0.0, "duplicate": 0.0, "label check failed": 0.0}
+    assert by_reason == {"accepted": 1.0, "gate": 0.0, "duplicate": 0.0, "unsolvable for the policy": 0.0}

@@ -163,11 +163,13 @@ def test_an_svs_variant_that_changed_its_answer_is_not_paid(tmp_path):
         Decision(True, None, {"reward": 1.0}, provenance="inherited", checks={"base": "inherited", "checks": []})
         for _ in candidates
     ]
+    # the policy is the checker here: its programs derive nothing, the arithmetic check decides
+    policy = ScriptedEngine(lambda chat, n: ["```python\ndef solution():\n    return 6 * 7\n```"] * n)
     with VerifierSet(cfg) as verifiers:
-        method._check_arithmetic(RolloutService(None, verifiers, cfg.rollouts, POLICY, "run"), candidates, decisions)
+        method._check_labels(RolloutService(policy, verifiers, cfg.rollouts, POLICY, "run"), candidates, decisions)
     assert [(d.accepted, d.provenance, d.meta["reward"]) for d in decisions] == [
         (False, "inherited", 0.0),
         (True, "checked", 1.0),
-        (True, "inherited", 1.0),
+        (True, "inherited", 1.0),  # inherited alone: a candidate (synth.min_label_provenance decides)
     ]
     assert "label check failed: arithmetic" in decisions[0].reason

@@ -90,7 +90,7 @@ SOLUTIONS = {
     "12 + 30": ["42", "42", "41", "I think 42"],
     "2 + 2": ["4"] * 4,
     "colour": ["blue", "red", "no idea", "green"],
-    "7 * 6": ["40", "40", "40", "41"],  # m = 3 of 4 for 40; 7 * 6 - 1 is 41
+    "7 * 6": ["40", "40", "40", "41"],  # a wrong majority (40): the label is the check's, 41, and 1 of 4 is right
 }
 
 
@@ -119,10 +119,10 @@ def test_the_trainer_pays_what_the_nightly_records(tmp_path):
         judge = ProposerJudge({"sqlm": SqlmSynthesizer(cfg)}, service)
         rewards = judge.rewards([row] * len(PROPOSALS), PROPOSALS)
     assert rewards == [r["reward"] for r in recorded]
-    assert rewards[0] > 0 and rewards[1:] == [SqlmSynthesizer.invalid_reward] * 3, recorded
-    assert "wrong label" in recorded[3]["reason"] or "arithmetic" in recorded[3]["reason"], recorded[3]
+    assert rewards[0] > 0 and rewards[3] > 0 and rewards[1:3] == [SqlmSynthesizer.invalid_reward] * 2, recorded
+    assert nightly.scalar("SELECT answer FROM problems WHERE statement = 'Compute 7 * 6 - 1.'") == "41"
     stats = judge.calls[-1].as_dict()["sqlm"]
-    assert (stats["proposals"], stats["parsed"], stats["verified"]) == (4, 4, 1)
+    assert (stats["proposals"], stats["parsed"], stats["verified"]) == (4, 4, 2)
 
 
 def test_repeats_of_the_warehouse_earn_nothing(tmp_path):

@@ -46,8 +46,10 @@ def test_code_pass_rate_band(rate, ok):
 def test_topic_examples_are_found():
     from synth.sqlm.algorithm import TOPICS
 
-    assert examples(TOPICS["arithmetic"]) == ["What is 23 + 48 - 9?"]
+    # a user's topic may show one (its copies are gated); the shipped topics show none to copy
+    assert examples("Write a sum (for example: What is 23 + 48 - 9?).") == ["What is 23 + 48 - 9?"]
     assert examples("Write a hard problem.") == []
+    assert all(examples(prompt) == [] for prompt in TOPICS.values())
 
 
 @pytest.mark.parametrize(
@@ -88,11 +90,12 @@ def _run(warehouse, cfg, script, limit=2):
 def test_every_math_path_with_exact_outputs(warehouse):
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     proposals = ["What is 12 + 30?", "What is 2 + 2?", "What is the colour of time?", "Compute 7 * 6 - 1."]
+    # exact arithmetic computes the label of three of them; the votes only measure
     solutions = {
-        "12 + 30": ["42", "42", "41", "I think 42"],  # m = 3 of 4: accepted, label 42
-        "2 + 2": ["4"] * 4,  # all agree: too easy
-        "colour": ["blue", "red", "no idea", "green"],  # nothing parses as math: no answer
-        "7 * 6": ["41", "40", "39", "42"],  # m = 1: no agreement
+        "12 + 30": ["42", "42", "41", "I think 42"],  # 3 of 4 right: in band
+        "2 + 2": ["4"] * 4,  # all right: too easy
+        "colour": ["blue", "red", "no idea", "green"],  # no check computes it, and no answer parses
+        "7 * 6": ["41", "40", "39", "42"],  # 1 of 4 right (the official vote: "no agreement"): in band
     }
 
     def script(chat, n):
@@ -102,15 +105,22 @@ def test_every_math_path_with_exact_outputs(warehouse):
         return next(v for k, v in solutions.items() if k in content)[:n]
 
     report = _run(warehouse, cfg, script, limit=1)
-    assert (report.seeds, report.candidates, report.extractable, report.accepted) == (1, 4, 4, 1)
-    assert dict(report.reasons) == {"too easy": 1, "no answer": 1, "no majority": 1}
-    (problem,) = warehouse.arrow(
-        "SELECT statement, answer, source, method_meta, label_provenance FROM problems"
+    assert (report.seeds, report.candidates, report.extractable, report.accepted) == (1, 4, 4, 2)
+    assert dict(report.reasons) == {"too easy": 1, "no answer": 1}
+    problem, other = warehouse.arrow(
+        "SELECT statement, answer, source, method_meta, label_provenance FROM problems ORDER BY statement DESC"
     ).to_pylist()
     assert (problem["statement"], problem["answer"], problem["source"]) == ("What is 12 + 30?", "42", "sqlm")
-    assert problem["label_provenance"] == "checked"  # exact arithmetic agreed with the vote
+    assert problem["label_provenance"] == other["label_provenance"] == "checked"  # exact arithmetic computed them
     meta = json.loads(problem["method_meta"])
-    assert (meta["m"], meta["n"], meta["majority"], meta["topic"]) == (3, 4, "42", "arithmetic")
+    assert (meta["k"], meta["n"], meta["label"], meta["derived_by"], meta["topic"]) == (
+        3,
+        4,
+        "42",
+        "arithmetic",
+        "arithmetic",
+    )
+    assert (other["answer"], json.loads(other["method_meta"])["majority"]) == ("41", None)  # 1 vote each: no majority
     # the acceptance sample is kept under its own key: the problem's difficulty is measured afresh
     from schemas.prompts import sampling_key
     from synth.runner import acceptance_key
@@ -118,14 +128,18 @@ def test_every_math_path_with_exact_outputs(warehouse):
     difficulty = warehouse.arrow("SELECT n, c, sampling_key FROM difficulty").to_pylist()
     problem_kind = {"source": "sqlm", "domain": "math", "verifier": "math"}
     solvers = sampling_key(cfg.rollouts.model_copy(update={"n": cfg.synth.sqlm.solvers}), problem_kind)
-    assert difficulty == [{"n": 4, "c": 3, "sampling_key": acceptance_key(solvers)}]
+    assert sorted(d["c"] for d in difficulty) == [1, 3] and {d["n"] for d in difficulty} == {4}
+    assert {d["sampling_key"] for d in difficulty} == {acceptance_key(solvers)}
     assert acceptance_key(solvers) != sampling_key(cfg.rollouts, problem_kind)
-    assert report.as_dict()["accepted_by_provenance"] == {"checked": 1}
-    # so the nightly measures it afresh, first among the unmeasured
+    assert report.as_dict()["accepted_by_provenance"] == {"checked": 2}
+    # so the nightly measures them afresh, first among the unmeasured
     from rollouts.selection import nightly_selection
 
-    (fresh,) = nightly_selection(warehouse, cfg.rollouts, POLICY, "source = 'sqlm'", 10)
-    assert (fresh["statement"], fresh["remeasure"]) == ("What is 12 + 30?", False)
+    fresh = nightly_selection(warehouse, cfg.rollouts, POLICY, "source = 'sqlm'", 10)
+    assert sorted((f["statement"], f["remeasure"]) for f in fresh) == [
+        ("Compute 7 * 6 - 1.", False),
+        ("What is 12 + 30?", False),
+    ]
     # a rerun takes the next seed, never the same one twice
     again = _run(warehouse, cfg, script, limit=1)
     assert (again.already_done, again.seeds) == (1, 1)
@@ -212,7 +226,7 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
             )
         # later seeds propose the same problems: duplicates of the first batch's, never solved again
         # in process; in flight, caught where the batch is stored (the same rows either way)
-        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 1, 6)
+        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 2, 6)
         if name == "sent":
             assert outstanding["most"] == 2  # two batches in flight, never more
         tables[name] = [
@@ -225,8 +239,10 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
 
 def test_unparsable_proposals_and_code_topic(warehouse, monkeypatch):
     # a checker model of its own (here scripted like the rest): only then does its agreement check a label
-    monkeypatch.setattr("synth.labels.checker_is_policy", lambda config: False)
-    monkeypatch.setattr("synth.labels.checker_engine", lambda config, service: service.engine)
+    from synth.labels import Checker
+
+    monkeypatch.setattr("synth.labels.choose_checker", lambda *a: Checker("scripted", "another model", True, "x"))
+    monkeypatch.setattr("synth.labels.checker_engine", lambda config, service, checker: service.engine)
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     cfg.synth.sqlm.topics = ["algebra", "code"]
     cfg.synth.sqlm.proposals = 2

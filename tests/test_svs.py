@@ -64,9 +64,18 @@ def script(chat, n):
     raise AssertionError(content)
 
 
-def test_svs_every_path_with_exact_outputs(tmp_path, warehouse):
+def checker(chat, n):
+    """The independent checker's programs: the apples variant's total computed; anything else only
+    stated (a constant return is no program of thought)."""
+    content = chat[0]["content"]
+    body = "return sum([1, 2, 3])" if "apples" in content else "return 6"
+    return [f"```python\ndef solution():\n    {body}\n```"] * n
+
+
+def test_svs_every_path_with_exact_outputs(tmp_path, warehouse, scripted_checker):
     cfg = _seeded(tmp_path, warehouse)
     cfg.synth.svs.group = 5
+    scripted_checker(checker)
     report = run_svs(warehouse, ScriptedEngine(script), POLICY, cfg)
     # seeds: the 2 correct rollouts (they show their work) of the problem at pass@1 = 2/8 = 0.25; not
     # the always-solved one. Both seeds (one batch) yield the same variants: the second seed's are
@@ -86,8 +95,10 @@ def test_svs_every_path_with_exact_outputs(tmp_path, warehouse):
     parent = warehouse.scalar("SELECT problem_id FROM problems WHERE statement = ?", [ORIGINAL])
     assert (variant["parent_id"], variant["answer"]) == (parent, "6")
     assert variant["statement"].startswith("A shop sells")
-    assert variant["label_provenance"] == "inherited"  # the parent's ground truth, kept by construction
-    assert json.loads(variant["label_checks"])["parent_provenance"] == "ground_truth"
+    # the parent's answer, kept by construction, and computed from the variant by the checker
+    assert variant["label_provenance"] == "checked"
+    checks = json.loads(variant["label_checks"])
+    assert (checks["parent_provenance"], checks["derived_by"]) == ("ground_truth", "program_of_thought")
     meta = json.loads(variant["method_meta"])
     assert (meta["k"], meta["group"]) == (3, 5)
     # its acceptance sample is stored under its own key, the rows of the accepted candidate (not a
@@ -212,3 +223,39 @@ def test_a_trained_policy_seeds_from_its_parents_measurements(tmp_path, warehous
         cfg.rollouts,
     )
     assert SvsSynthesizer(cfg).seeds(warehouse, child) == []
+
+
+def test_an_inherited_label_no_check_computes_is_a_candidate_not_a_problem(tmp_path, warehouse, scripted_checker):
+    """The ill-posed variant ("If a tree's height is 3 meters on level 1, what is the height of the
+    tree on level 3?", label 3 inherited from "Calculate 3 / 1."): in band for the policy, but no
+    check can compute its answer, so it is recorded as an attempt (provenance inherited) and not
+    kept; a variant whose computed answer is not its seed's is rejected."""
+    cfg = _seeded(tmp_path, warehouse)
+    cfg.synth.svs.group = 5
+    ill_posed = "If a tree's height is 2 meters on level 1, what is the height of the tree on level 3?"
+    changed = "A shop sells 2, 3 and 4 pears on three days. How many pears in total?"
+
+    def proposer(chat, n):
+        content = chat[0]["content"]
+        if "expert in educational assessment" in content:
+            return [f"```text\n{ill_posed}\n```", f"```text\n{changed}\n```"] * n
+        return [r"\boxed{6}"] * 2 + [r"\boxed{5}"] * (n - 2)  # in band: 2 of 5
+
+    def programs(chat, n):
+        content = chat[0]["content"]
+        body = "return sum([2, 3, 4])" if "pears" in content else "return 6"
+        return [f"```python\ndef solution():\n    {body}\n```"] * n
+
+    scripted_checker(programs)
+    report = run_svs(warehouse, ScriptedEngine(proposer), POLICY, cfg, limit=1)
+    assert report.accepted == 0
+    rows = warehouse.arrow(
+        "SELECT candidate, reason, json_extract_string(meta, '$.label_provenance') AS provenance FROM synth_attempts "
+        "WHERE candidate IS NOT NULL ORDER BY candidate"
+    ).to_pylist()
+    assert [(r["candidate"], r["reason"].split(":")[0], r["provenance"]) for r in rows] == [
+        (changed, "label check failed", "inherited"),
+        (ill_posed, "unverified label", "inherited"),
+    ]
+    assert "computes 9, not the seed's answer 6" in rows[0]["reason"]
+    assert warehouse.scalar("SELECT count(*) FROM problems WHERE source = 'svs'") == 0

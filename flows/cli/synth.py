@@ -91,7 +91,10 @@ def audit_labels_command(
             "no gold problem to audit on: ingest some (`hardforge ingest gym:chain_sum`, `hardforge ingest champ`) "
             "or name a --source that has math problems."
         )
-    table = Table(title=f"label audit on {result['problems']} gold problems ({', '.join(result['sources'])})")
+    table = Table(
+        title=f"label audit on {result['problems']} gold problems ({', '.join(result['sources'])}); "
+        f"checker: {result['checker']}"
+    )
     table.add_column("rule", no_wrap=True)
     for column in (
         "labelled",

@@ -137,7 +137,12 @@ def models(
     problems = []
     for row in listing(models_dir):
         t.add_row(
-            row["model"], row["title"], row["family"], yes(row["installed"]), yes(row["verified"]), yes(row["converted"])
+            row["model"],
+            row["title"],
+            row["family"],
+            yes(row["installed"]),
+            yes(row["verified"]),
+            yes(row["converted"]),
         )
         if row["problem"]:
             problems.append(row["problem"])

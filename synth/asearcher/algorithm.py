@@ -63,11 +63,20 @@ class QA:
     statement: str = ""
 
 
+_BARE_QUESTION = re.compile(r"^\s*(?:\d+[.)]\s*)?([^:\n]{8,}\?)\s*$", re.MULTILINE)
+
+
 def parse_qa(text: str, *, need_statement: bool = True) -> QA | str:
     """A QA from a reply, or the reason it has none: a question, a short answer (at most 12 words)
-    that the question does not state, and a supporting statement."""
+    that the question does not state, and a supporting statement. The question may be a bare line
+    ending in "?" before the answer, without its "Question:" label (a small model drops it); the
+    answer always needs its label, so nothing else in a reply is taken for one."""
     got = fields(text)
     question, answer, statement = got.get("question", ""), got.get("answer", ""), got.get("statement", "")
+    if not question and answer:
+        before = re.split(r"(?im)^\s*\**answer\**\s*[:：]", text, maxsplit=1)[0]
+        bare = _BARE_QUESTION.findall(before)
+        question = bare[-1].strip() if bare else ""
     if not question or not answer:
         return "unparsable: no question and answer"
     if len(answer.split()) > MAX_WORDS:
@@ -190,8 +199,8 @@ def grounded(answer: str, text: str) -> bool:
 def base_qa_prompt(title: str, text: str) -> str:
     return (
         f"Document: {title}\n{text}\n\n"
-        "Write one simple, clear question about this document whose answer is a short phrase from it, with only one "
-        "correct answer. Do not put the answer in the question. Reply like this example:\n"
+        "Write one simple, clear question about this document whose answer is a short phrase from it (at most five "
+        "words), with only one correct answer. Do not put the answer in the question. Reply like this example:\n"
         "Question: Which company made the first version?\nAnswer: Bell Labs\n"
         "Statement: The first version was made at Bell Labs."
     )

@@ -9,20 +9,23 @@
 4. the problem is the last accepted QA (domain ``qa``, graded by the ``qa`` verifier), with its
    solving rollouts; ``method_meta`` keeps the QA and edit histories, the statements, the
    documents used and every judge reply. Its label is ``judged`` (the validity and uniqueness
-   checks are the policy's judgement): below ``synth.min_label_provenance`` by default, so set
-   it to "judged" to keep ASearcher's problems.
+   checks are the policy's judgement) until the label checks (``checks.qa``: the checker reads the
+   QA's facts and answers the question) agree: then it is ``checked``; a reading that gives
+   another answer rejects it, and a judged label alone is a candidate, not kept by default.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from checks import LabelItem
 from rollouts.service import RolloutService
 from schemas.config import AsearcherConfig
 from schemas.engine import Chat, SamplingParams
 from synth.asearcher.agent import Agent
 from synth.asearcher.algorithm import Entity, QaState, base_qa_prompt, grounded, parse_qa
 from synth.base import Candidate, Decision, Seed, Synthesizer
+from synth.labels import checked
 from warehouse.corpus import CorpusSearch, Doc, documents, plain
 from warehouse.db import Warehouse
 
@@ -135,9 +138,9 @@ class AsearcherSynthesizer(Synthesizer):
                 answer=state.qa.answer,
                 extra={"statements": state.statements, "documents": [e.title for e in state.entities]},
             )
-            # the QA and its uniqueness rest on the judge's word (grounded in the documents, but judged)
+            # the QA and its uniqueness rest on the judge's word (grounded in the documents, but judged);
             # the proposer is paid for a QA that passed every check (the official agent is not
-            # trained; this is our reward for it), and only once its judged label is allowed
+            # trained; this is our reward for it), and only once its label is allowed
             decisions.append(
                 Decision(
                     True,
@@ -148,7 +151,34 @@ class AsearcherSynthesizer(Synthesizer):
                     checks={"base": "judged", "checks": []},
                 )
             )
+        self._check_labels(service, candidates, states, decisions)
         return decisions
+
+    def _check_labels(
+        self, service: RolloutService, candidates: list[Candidate], states: list[QaState], decisions: list[Decision]
+    ) -> None:
+        """The label checks for QA (``checks.qa``: the checker reads the QA's facts and answers):
+        its agreement makes the judged label ``checked``; its disagreement rejects the QA."""
+        todo = [i for i, d in enumerate(decisions) if d.accepted]
+        items = [
+            LabelItem(
+                candidates[i].problem["statement"],
+                candidates[i].problem["answer"],
+                "qa",
+                "qa",
+                {"statements": states[i].statements},
+            )
+            for i in todo
+        ]
+        for i, (provenance, reason, record) in zip(
+            todo, checked(self.config, service, "qa", items, "judged"), strict=True
+        ):
+            decision = decisions[i]
+            decision.checks = record
+            if provenance is None:
+                decision.accepted, decision.reason, decision.meta["reward"] = False, reason, self.invalid_reward
+            else:
+                decision.provenance = provenance
 
     def _linked(self, doc_id: str) -> list[Doc]:
         """Documents linked to ``doc_id`` either way (out-links and in-links), stable order."""

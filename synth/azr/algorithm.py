@@ -127,17 +127,63 @@ def _split_trailing_calls(code: str) -> tuple[str, str | None]:
     return "\n".join(lines[:end]).rstrip(), found
 
 
+class _ToF(ast.NodeTransformer):
+    def __init__(self, old: str) -> None:
+        self.old = old
+
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.FunctionDef:
+        if node.name == self.old:
+            node.name = "f"
+        self.generic_visit(node)
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.Name:
+        if node.id == self.old:
+            node.id = "f"
+        return node
+
+
+def named_f(code: str) -> str | None:
+    """``code`` with its one top-level function called f: as it is when it is f already; renamed
+    (with its calls, recursive ones included) when it has another name and nothing else in the
+    code is called f; None when it defines no function, several, or the name f is taken. The
+    program the solver sees and the one executed for the label are the same renamed text, so the
+    label stays what the program computes."""
+    try:
+        tree = ast.parse(code)
+    except UNPARSABLE:
+        return code if re.search(r"^\s*def\s+f\s*\(", code, re.M) else None
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    if len(functions) != 1:
+        return code if any(n.name == "f" for n in functions) else None
+    old = functions[0].name
+    if old == "f":
+        return code
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    taken |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
+    taken |= {n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)}
+    taken |= {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom) for a in n.names}
+    if "f" in taken or isinstance(functions[0], ast.AsyncFunctionDef):
+        return None
+    try:
+        return ast.unparse(_ToF(old).visit(tree))
+    except (RecursionError, ValueError):
+        return None
+
+
 def parse_proposal(output: str) -> tuple[str, str] | str:
-    """(program, canonical input) from a deduction/abduction proposal, or the reason it has none."""
+    """(program, canonical input) from a deduction/abduction proposal, or the reason it has none.
+    The function may have any name (it is renamed f: ``named_f``); its input is an ```input
+    block or a call with literal arguments after it."""
     output = output.rsplit("</think>", 1)[-1]
     blocks = _fenced(output)
     code_blocks = [
-        body
+        renamed
         for tag, body in blocks
-        if tag in ("python", "py", "python3", "") and re.search(r"^\s*def\s+f\s*\(", body, re.M)
+        if tag in ("python", "py", "python3", "") and (renamed := named_f(body.strip())) is not None
     ]
     if not code_blocks:
-        return "unparsable: no ```python block that defines f"
+        return "unparsable: no ```python block that defines one function"
     program, called = _split_trailing_calls(code_blocks[0].strip())
     inputs = [body.strip() for tag, body in blocks if tag == "input"]
     if inputs:

@@ -45,8 +45,9 @@ def synthesis_prompt(concepts: list[tuple[str, str]]) -> str:
         "Pick some of these concepts that fit together naturally and write ONE challenging problem from them. "
         "It must need real insight, have a single numerical answer, and use at least two of these difficulty features:\n"
         f"{strategies}\n\n"
-        "First explain, step by step (Step 1, Step 2, ...), how the concepts connect and which features you use, inside "
-        "<rationale></rationale>. Then write the problem alone, self-contained, inside <problem></problem>."
+        "First explain briefly, in at most five steps of one sentence each (Step 1, Step 2, ...), how the concepts "
+        "connect and which features you use, inside <rationale></rationale>. Then write the problem alone, "
+        "self-contained, inside <problem></problem>. Do not solve it."
     )
 
 
@@ -112,3 +113,9 @@ def proposer_reward(r_format: float, r_cot: float, consistent: bool, label_check
     if label_failed or not (consistent and label_checked):
         return 0.0
     return total_reward(r_format, r_cot, 1.0)
+
+
+def not_solved_by_all(k: int, n: int) -> tuple[bool, str | None]:
+    """MathSmith's acceptance once a check gave the label: a hard problem is the point, so only a
+    problem every solver gets right is dropped (the official filter has no band at all)."""
+    return (True, None) if k < n else (False, f"too easy: all {n} solutions are right")

@@ -4,11 +4,12 @@
    (CHAMP's, and any ``hardforge ingest concepts FILE``), reproducibly per seed;
 2. the proposer writes ``<rationale>`` (steps) and ``<problem>``; both are required;
    the problem passes the gates (``synth.gates``) before it is solved;
-3. n = 6 solver samples; the problem is valid iff the most frequent stated answer occurs at least
-   3 times (the official consistency filter; a tie is no majority, our deviation), and that
-   answer is its candidate label;
-4. a vote is a candidate, not a label: the label checks (exact arithmetic, program of thought)
-   must agree for it to be ``checked``; one that disagrees rejects it;
+3. where a label check computes the answer from the statement alone (exact arithmetic, the
+   checker's programs agreeing), that is the label (``checked``), and the n = 6 solver samples
+   only measure: accepted unless all of them are right (a MathSmith problem is meant to be hard);
+4. otherwise the official consistency filter (the most frequent stated answer occurs at least 3
+   times; a tie is no majority, our deviation) gives a candidate label, provenance ``vote``:
+   recorded, not kept (below ``synth.min_label_provenance``);
 5. ``method_meta`` records the three reward terms (format with its step score, CoT length,
    consistency) and their total, and the concepts it was made from.
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from checks import LabelItem
 from rollouts.service import RolloutService
 from schemas.config import MathsmithConfig
 from schemas.engine import Chat, SamplingParams
@@ -26,17 +26,17 @@ from schemas.errors import HardforgeError
 from schemas.keys import content_key
 from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
 from synth.gates import gate
-from synth.labels import checked
+from synth.labels import Label, derive, derived_decision
 from synth.mathsmith.algorithm import (
     SAMPLE_CONCEPTS,
     consistency,
     cot_score,
     format_score,
+    not_solved_by_all,
     parse_output,
     proposer_reward,
     step_count,
     synthesis_prompt,
-    total_reward,
 )
 from synth.voting import stated_answers
 from verifiers import Grade
@@ -136,71 +136,66 @@ class MathsmithSynthesizer(Synthesizer):
         ]
         completions, seeds = solver.sample(drafts)
         answers = stated_answers(solver, drafts, [[c.text for c in group] for group in completions])
+        labels = derive(self.config, service, [c.problem["statement"] for c in candidates])
         decisions: list[Decision] = []
-        for candidate, group, stated, seed, draft in zip(candidates, completions, answers, seeds, drafts, strict=True):
-            counted, valid = consistency(stated, cfg.consistent_answers)
+        for candidate, group, stated, seed, draft, label in zip(
+            candidates, completions, answers, seeds, drafts, labels, strict=True
+        ):
+            counted, consistent = consistency(stated, cfg.consistent_answers)
             r_cot = cot_score([c.completion_tokens for c in group], solver.budget(draft))
-            r_consist = 1.0 if valid else 0.0
-            meta = {
+            figures = {
                 "steps": candidate.meta["steps"],
                 "r_format": candidate.meta["r_format"],
-                "answers": stated,
-                "majority": counted.answer,
-                "m": counted.count,
-                "n": counted.n,
-                "majority_ratio": round(counted.ratio, 4),
-                "tie": counted.tie,
                 "r_cot": round(r_cot, 4),
-                "r_consist": r_consist,
-                "reward": round(total_reward(candidate.meta["r_format"], r_cot, r_consist), 4),
+                "tie": counted.tie,
+                "m": counted.count,
             }
-            if not valid:
-                reason = (
-                    counted.why_none()
-                    if counted.answer is None
-                    else (
-                        f"inconsistent: the most frequent answer has {counted.count} of {counted.n} votes, {cfg.consistent_answers} needed"
-                    )
-                )
-                decisions.append(Decision(False, reason, meta))
-                continue
-            candidate.problem["answer"] = counted.answer
-            problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
-            grades = [
-                Grade(
-                    a == counted.answer,
-                    a,
-                    float(a == counted.answer),
-                    None if a == counted.answer else "not the majority answer",
-                )
-                for a in stated
-            ]
-            decisions.append(Decision(True, None, meta, solver.rows(problem, group, grades, seed=seed)))
-        todo = [(c, d) for c, d in zip(candidates, decisions, strict=True) if d.accepted]
-        items = [LabelItem(c.problem["statement"], c.problem["answer"]) for c, _ in todo]
-        failed: set[int] = set()
-        for (_, decision), (provenance, reason, record) in zip(
-            todo, checked(self.config, service, "math", items, "vote"), strict=True
-        ):
-            decision.checks = record
-            if provenance is None:
-                decision.accepted, decision.reason = False, reason
-                failed.add(id(decision))
+            if label.value is not None:
+                # the check's label; the official consistency vote is replaced by it (r_consist = 1)
+                decision = derived_decision(solver, candidate, group, stated, label, seed, band=not_solved_by_all)
+                decision.meta.update(figures, r_consist=1.0)
             else:
-                decision.provenance = provenance
-        for decision in decisions:
-            m = decision.meta
+                decision = self._voted(solver, candidate, group, stated, seed, counted, consistent, label)
+                decision.meta.update(figures)
+            checked_label = decision.accepted and decision.provenance == "checked"
             decision.meta["reward"] = round(
-                proposer_reward(
-                    m["r_format"],
-                    m["r_cot"],
-                    m["r_consist"] == 1.0,
-                    decision.provenance == "checked",
-                    id(decision) in failed,
-                ),
-                4,
+                proposer_reward(figures["r_format"], r_cot, checked_label, checked_label, False), 4
             )
+            decisions.append(decision)
         return decisions
+
+    def _voted(self, solver, candidate, group, stated, seed, counted, consistent, label: Label) -> Decision:
+        """No check could compute the label: the official consistency filter gives a candidate label
+        (provenance ``vote``), recorded and not kept (below ``synth.min_label_provenance`` by default)."""
+        cfg = self.settings
+        meta = {
+            "answers": stated,
+            "majority": counted.answer,
+            "n": counted.n,
+            "majority_ratio": round(counted.ratio, 4),
+            "r_consist": 1.0 if consistent else 0.0,
+        }
+        record = {**label.record, "base": "vote"}
+        if not consistent:
+            reason = (
+                counted.why_none()
+                if counted.answer is None
+                else f"inconsistent: the most frequent answer has {counted.count} of {counted.n} votes, "
+                f"{cfg.consistent_answers} needed"
+            )
+            return Decision(False, reason, meta, checks=record)
+        candidate.problem["answer"] = counted.answer
+        problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
+        grades = [
+            Grade(
+                a == counted.answer,
+                a,
+                float(a == counted.answer),
+                None if a == counted.answer else "not the majority answer",
+            )
+            for a in stated
+        ]
+        return Decision(True, None, meta, solver.rows(problem, group, grades, seed=seed), checks=record)
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         return {"concepts": candidate.seed.data.get("concepts", [])}

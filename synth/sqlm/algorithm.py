@@ -9,11 +9,12 @@ from synth.voting import Vote
 
 # The shipped topics, paraphrased; "arithmetic" is set at the bundled model's level (two or three
 # numbers under 100, as reasoning-gym's easiest levels), the others follow the official prompts.
+# No topic shows an example problem: 6 of 16 proposals of a Qwen2.5-Coder policy copied the one
+# the arithmetic prompt showed (issue 32), and the gates rejected them as copies.
 TOPICS: dict[str, str] = {
     "arithmetic": (
-        "Write one short arithmetic problem that adds, subtracts or multiplies two or three whole numbers "
-        "below 100, with dissimilar, unpredictable numbers (for example: What is 23 + 48 - 9?). "
-        "Do not solve it. Write only the problem."
+        "Write one short arithmetic problem for a student, as a question that adds, subtracts or multiplies two or "
+        "three whole numbers below 100. Choose the numbers yourself. Do not solve it. Write only the question."
     ),
     "algebra": (
         "Create three diverse, challenging word problems that lead to linear equations with integer "

@@ -6,14 +6,16 @@
    before anything is solved, a math question passes the gates (``synth.gates``: it does not state
    its answer, carries no solution, reads as one question, is not the prompt's example or its
    numbers) and is not a repeat of an earlier proposal;
-3. math: the policy solves it n times; the majority answer, counted as the official code counts
-   (a "no answer" vote counts; a tie is no majority, our deviation), is the candidate label, and
-   the proposer's band is 1 < m < n; code: the policy writes n programs, run on the proposer's
-   tests in the sandbox, in band iff their mean pass rate is strictly between 0 and 1;
-4. a vote is a candidate, not a label: the label checks (``checks``: exact arithmetic, program of
-   thought; satisfiable tests for code) must agree for it to be ``checked``; one that disagrees
-   rejects it, and a label no check confirmed stays ``vote`` (below ``synth.min_label_provenance``
-   by default, so it is recorded as an attempt and not kept).
+3. math: the policy solves it n times. Where a label check can compute the answer from the
+   statement alone (exact arithmetic; the checker's programs agreeing), that is the label
+   (``checked``) and the solvers only measure: in band iff some but not all of them are right
+   (0 < k < n; our deviation: the official band, 1 < m < n on the majority, rewards agreement,
+   which says nothing once the label is known). Otherwise the majority answer, counted as the
+   official code counts (a "no answer" vote counts; a tie is no majority), is a candidate label
+   with provenance ``vote``: recorded, not kept (below ``synth.min_label_provenance``);
+4. code: the policy writes n programs, run on the proposer's tests in the sandbox, in band iff
+   their mean pass rate is strictly between 0 and 1, and the tests count when some program
+   satisfies them all (``checked``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from schemas.errors import HardforgeError
 from schemas.keys import content_key
 from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
 from synth.gates import gate
-from synth.labels import checked
+from synth.labels import Label, checked, derive, derived_decision
 from synth.sqlm.algorithm import (
     PARSERS,
     TOPICS,
@@ -148,39 +150,39 @@ class SqlmSynthesizer(Synthesizer):
         answers = dict(
             zip(math, stated_answers(solver, [problems[i] for i in math], [texts[i] for i in math]), strict=True)
         )
+        # a label a check computes from the statement is the label; the votes then only measure
+        labels = dict(zip(math, derive(self.config, service, [problems[i]["statement"] for i in math]), strict=True))
         code = [i for i, p in enumerate(problems) if p["verifier"] == "stdio"]
         code_grades = dict(zip(code, solver.grade([problems[i] for i in code], [texts[i] for i in code]), strict=True))
         decisions: list[Decision | None] = [None] * len(candidates)
-        # in band first; the label checks only for the candidates whose vote or pass rate is in band
-        in_band: list[tuple[int, Decision]] = []
         for i, candidate in enumerate(candidates):
             if i in code_grades:
-                decision = self._decide_code(solver, candidate, completions[i], code_grades[i], seeds[i])
+                decisions[i] = self._decide_code(solver, candidate, completions[i], code_grades[i], seeds[i])
+            elif labels[i].value is not None:
+                decisions[i] = derived_decision(solver, candidate, completions[i], answers[i], labels[i], seeds[i])
             else:
-                decision = self._decide_math(solver, candidate, completions[i], answers[i], seeds[i])
-            if decision.accepted:
-                in_band.append((i, decision))
-            decisions[i] = decision
-        for verifier in ("math", "stdio"):
-            todo = [(i, d) for i, d in in_band if candidates[i].problem["verifier"] == verifier]
-            items = [
-                LabelItem(
-                    candidates[i].problem["statement"],
-                    candidates[i].problem["answer"],
-                    candidates[i].problem["domain"],
-                    verifier,
-                    {"programs": [extract_code(t) for t in texts[i]]},
-                )
-                for i, _ in todo
-            ]
-            for (_, decision), (provenance, reason, record) in zip(
-                todo, checked(self.config, service, verifier, items, "vote"), strict=True
-            ):
-                decision.checks = record
-                if provenance is None:
-                    decision.accepted, decision.reason = False, reason
-                else:
-                    decision.provenance = provenance
+                decisions[i] = self._decide_math(solver, candidate, completions[i], answers[i], seeds[i], labels[i])
+        # code: the proposer's tests count when some program satisfies them all
+        todo = [i for i in code if decisions[i].accepted]
+        items = [
+            LabelItem(
+                candidates[i].problem["statement"],
+                candidates[i].problem["answer"],
+                "code",
+                "stdio",
+                {"programs": [extract_code(t) for t in texts[i]]},
+            )
+            for i in todo
+        ]
+        for i, (provenance, reason, record) in zip(
+            todo, checked(self.config, service, "stdio", items, "vote"), strict=True
+        ):
+            decision = decisions[i]
+            decision.checks = record
+            if provenance is None:
+                decision.accepted, decision.reason = False, reason
+            else:
+                decision.provenance = provenance
         for decision in decisions:
             decision.meta["reward"] = proposer_reward(decision.accepted, decision.provenance == "checked")
         return decisions  # type: ignore[return-value]
@@ -192,7 +194,9 @@ class SqlmSynthesizer(Synthesizer):
         problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
         return Decision(accepted, reason, meta, solver.rows(problem, completions, grades, seed=seed))
 
-    def _decide_math(self, solver, candidate, completions, answers: list[str | None], seed) -> Decision:
+    def _decide_math(self, solver, candidate, completions, answers: list[str | None], seed, label: Label) -> Decision:
+        """No check could compute the label: the official vote gives a candidate label, provenance
+        ``vote``, which is recorded and not kept (below ``synth.min_label_provenance`` by default)."""
         counted = vote(answers)
         accepted, reason = decide(counted)
         meta = {
@@ -204,7 +208,7 @@ class SqlmSynthesizer(Synthesizer):
             "answers": answers,
         }
         if counted.answer is None:
-            return Decision(False, reason, meta)
+            return Decision(False, reason, meta, checks={**label.record, "base": "vote"})
         candidate.problem["answer"] = counted.answer
         problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
         # a rollout is right iff its answer is the majority answer
@@ -217,7 +221,8 @@ class SqlmSynthesizer(Synthesizer):
             )
             for a in answers
         ]
-        return Decision(accepted, reason, meta, solver.rows(problem, completions, grades, seed=seed))
+        measured = solver.rows(problem, completions, grades, seed=seed)
+        return Decision(accepted, reason, meta, measured, checks={**label.record, "base": "vote"})
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         return {"topic": candidate.seed.data["topic"]}

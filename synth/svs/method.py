@@ -11,9 +11,11 @@
    before it is solved;
 3. each candidate is solved G times and graded, strictly, against the ORIGINAL answer; a variant
    whose accepting replies only echo a number of its statement is rejected;
-4. accepted iff G*0.125 <= k <= G*0.625; the variant keeps the original answer (provenance
-   ``inherited``, or the parent's if that is less); its acceptance sample is stored under its own
-   key, and its difficulty is measured afresh.
+4. accepted iff G*0.125 <= k <= G*0.625; the variant keeps the original answer, and is checked
+   like any problem: where a check computes its answer, that must be the original (``checked``),
+   else the answer is only ``inherited`` (or the parent's provenance if that is less): a
+   candidate, not kept by default; its acceptance sample is stored under its own key, and its
+   difficulty is measured afresh.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from checks import LabelItem, label_provenance, run_checks, verdict_rows
 from rollouts.service import RolloutService
 from schemas.config import SvsConfig
 from schemas.engine import Chat, SamplingParams
@@ -30,7 +31,7 @@ from schemas.prompts import problem_chat, sampling_key
 from schemas.provenance import rank
 from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
 from synth.gates import echoes, gate, shows_work
-from synth.labels import context
+from synth.labels import derive
 from synth.svs.algorithm import (
     SYNTHESIS_PROMPT,
     decide,
@@ -38,6 +39,7 @@ from synth.svs.algorithm import (
     synthesis_prompt,
     variational_reward,
 )
+from synth.voting import same_answer
 from warehouse.db import Warehouse
 from warehouse.queries import HELDOUT_WHERE, PASSED_FILTERS
 
@@ -242,28 +244,34 @@ class SvsSynthesizer(Synthesizer):
                 provenance=provenance,
                 checks={"base": "inherited", "parent_provenance": parent, "checks": []},
             )
-        self._check_arithmetic(service, candidates, decisions)
+        self._check_labels(service, candidates, decisions)
         return decisions  # type: ignore[return-value]
 
-    def _check_arithmetic(
+    def _check_labels(
         self, service: RolloutService, candidates: list[Candidate], decisions: list[Decision | None]
     ) -> None:
-        """A variant is meant to keep its seed's answer; where it is plain arithmetic, exact
-        arithmetic says whether it does (a rewrite that changed the answer, which the policy solved
-        to the old one anyway, is not paid). Only this check: it is cheap and independent."""
+        """A variant is meant to keep its seed's answer, and is checked like any problem: where a
+        check computes the variant's answer from its statement alone, that answer must be the seed's
+        (then the label is ``checked``); a rewrite that changed the answer, which the policy solved
+        to the old one anyway, is rejected and not paid. Where no check can, the answer is only
+        ``inherited``: a candidate, below ``synth.min_label_provenance`` by default (an inherited
+        label was wrong on ill-posed variants: docs/synthesis/svs.md)."""
         todo = [i for i, d in enumerate(decisions) if d is not None and d.accepted]
-        items = [LabelItem(candidates[i].problem["statement"], candidates[i].problem["answer"]) for i in todo]
-        for i, verdicts in zip(
-            todo, run_checks(context(self.config, service), "math", items, names=["arithmetic"]), strict=True
-        ):
+        labels = derive(self.config, service, [candidates[i].problem["statement"] for i in todo])
+        for i, label in zip(todo, labels, strict=True):
             decision = decisions[i]
             assert decision is not None and decision.checks is not None
-            provenance, reason = label_provenance(decision.provenance, verdicts)
-            decision.checks["checks"] = verdict_rows(verdicts)
-            if provenance is None:
-                decision.accepted, decision.reason, decision.meta["reward"] = False, reason, self.invalid_reward
+            decision.checks["checks"] = label.record["checks"]
+            if label.value is None:
+                continue
+            answer = candidates[i].problem["answer"]
+            if same_answer(label.value, answer):
+                decision.provenance, decision.checks["derived_by"] = "checked", label.check
             else:
-                decision.provenance = provenance
+                decision.accepted, decision.meta["reward"] = False, self.invalid_reward
+                decision.reason = (
+                    f"label check failed: {label.check} computes {label.value}, not the seed's answer {answer}"
+                )
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         return {

@@ -1,0 +1,80 @@
+"""Reading: a checker model reads the facts a QA was built from (its supporting statements, from
+the corpus) and answers the question, never seeing the label; the label stands if at least
+``min_agree`` of its answers are the label (the qa verifier's match), and falls if as many agree on
+another answer. Like the program of thought, its agreement counts only from a checker of other
+weights than the policy's: the policy reading its own facts agrees with itself."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from checks.base import LabelItem, Verdict, abstain
+from engines.base import Engine
+from schemas.config import ProgramOfThoughtConfig
+from schemas.engine import SamplingParams
+from verifiers.qa import extract_qa_answer, normalize, same_answer
+
+NAME = "reading"
+PROMPT = (
+    "Facts:\n{facts}\n\nAnswer the question from the facts alone, with a short phrase (at most a few words) and "
+    "nothing else.\nQuestion: {question}\nAnswer:"
+)
+MAX_TOKENS = 24  # a short phrase
+
+
+class ReadingCheck:
+    name = NAME
+    applies_to = ("qa",)
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: ProgramOfThoughtConfig,
+        seed: int = 0,
+        independent: bool = True,
+        relation: str = "another model",
+    ) -> None:
+        self.engine, self.settings, self.seed = engine, settings, seed
+        self.independent, self.relation = independent, relation
+
+    def check(self, items: list[LabelItem]) -> list[Verdict]:
+        if not items:
+            return []
+        todo = [i for i, item in enumerate(items) if item.label and item.evidence.get("statements")]
+        verdicts: list[Verdict] = [abstain(NAME, "no label or no facts to read") for _ in items]
+        if not todo:
+            return verdicts
+        chats = [
+            [
+                {
+                    "role": "user",
+                    "content": PROMPT.format(
+                        facts="\n".join(f"- {s}" for s in items[i].evidence["statements"]),
+                        question=items[i].statement,
+                    ),
+                }
+            ]
+            for i in todo
+        ]
+        cfg = self.settings
+        params = SamplingParams(
+            n=cfg.samples, temperature=cfg.temperature, max_tokens=MAX_TOKENS, seed=self.seed, stop=("\n",)
+        )
+        for i, group in zip(todo, self.engine.generate(chats, params), strict=True):
+            answers = [extract_qa_answer(c.text) for c in group]
+            verdicts[i] = self._verdict(items[i], [a for a in answers if a])
+        return verdicts
+
+    def _verdict(self, item: LabelItem, answers: list[str]) -> Verdict:
+        detail = {"answers": answers}
+        assert item.label is not None
+        right = sum(same_answer(a, item.label) for a in answers)
+        others = Counter(normalize(a) for a in answers if not same_answer(a, item.label))
+        other, count = others.most_common(1)[0] if others else (None, 0)
+        if right >= self.settings.min_agree:
+            if not self.independent:
+                return abstain(NAME, f"{right} readings give the label, but the checker is {self.relation}", **detail)
+            return Verdict(NAME, "agree", f"{right} of {len(answers)} readings give the label", detail)
+        if count >= self.settings.min_agree:
+            return Verdict(NAME, "disagree", f"{count} readings answer '{other}', not the label", detail)
+        return abstain(NAME, f"the readings do not agree: {', '.join(answers) or 'none'}", **detail)

@@ -1,0 +1,240 @@
+"""Labels the checks derive (issue 32): a check that can compute a statement's answer gives the
+label, the policy's votes only measure; the checker's independence rule; the relaxed parsers and
+gates with their attacks; the reading check of QA labels. Scripted engines where a test needs
+exact model outputs; the checks, the sandbox and the parsers are real."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from checks import CheckContext, derive_labels
+from checks.program_of_thought import only_returns_a_constant
+from schemas.config import HardforgeConfig
+from synth.asearcher.algorithm import QA, parse_qa
+from synth.gates import gate
+from synth.labels import AUTO, POLICY, choose_checker
+from tests.conftest import ScriptedEngine
+
+
+def _program(body: str) -> str:
+    return f"```python\ndef solution():\n    {body}\n```"
+
+
+def _context(tmp_path, programs, independence=(True, "another family (qwen2), other weights")):
+    from verifiers.code.sandbox import CodeSandbox
+
+    boxes: list[CodeSandbox] = []
+
+    def sandbox():
+        if not boxes:
+            boxes.append(CodeSandbox(workers=2))
+        return boxes[0]
+
+    engine = ScriptedEngine(lambda chat, n: programs(chat[0]["content"])[:n])
+    context = CheckContext(
+        HardforgeConfig(data_dir=tmp_path), sandbox=sandbox, checker=lambda: engine, independence=lambda: independence
+    )
+    return context, boxes
+
+
+DERIVED = [
+    # (statement, the checker's programs, the label derived, by which check)
+    ("What is 23 + 48 - 9?", [], "62", "arithmetic"),
+    ("\\(216 - 50\\) =", [], "166", "arithmetic"),
+    ("Compute 7 / 2.", [], "7/2", "arithmetic"),
+    # the arithmetic check understood a part: the checker's programs decide
+    (
+        "What is 6 * 7? Give the sum of the result and the result.",
+        [_program("r = 6 * 7\n    return r + r")] * 4,
+        "84",
+        "program_of_thought",
+    ),
+    (
+        "Tom has 3 bags of 4 apples. How many apples?",
+        [_program("return 3 * 4")] * 4 + ["no code"],
+        "12",
+        "program_of_thought",
+    ),
+    # not enough agreement (3 of 4 needed), a tie, a constant, a text, an inexact number: no label
+    (
+        "Tom has 3 bags of 4 apples. How many?",
+        [_program("return 3 * 4")] * 2 + [_program("return 3 + 4")] * 2,
+        None,
+        None,
+    ),
+    ("Name a colour.", [_program("return 0")] * 4, None, None),
+    ("What is the square root of 2?", [_program("return 2 ** 0.5")] * 4, None, None),
+    ("Spell seven.", [_program("return 'seven'")] * 4, None, None),
+]
+
+
+@pytest.mark.parametrize(("statement", "programs", "label", "by"), DERIVED)
+def test_a_check_derives_the_label_from_the_statement_alone(tmp_path, statement, programs, label, by):
+    context, boxes = _context(tmp_path, lambda content: programs)
+    try:
+        ((derived, verdicts),) = derive_labels(context, "math", [statement])
+    finally:
+        for box in boxes:
+            box.close()
+    assert derived == label, verdicts
+    assert next((v.check for v in verdicts if v.derived is not None), None) == by
+
+
+def test_the_policy_as_checker_derives_nothing(tmp_path):
+    """Its programs computing 12 is the policy agreeing with itself: no label."""
+    context, boxes = _context(tmp_path, lambda content: [_program("return 3 * 4")] * 4, (False, "the policy"))
+    try:
+        ((derived, verdicts),) = derive_labels(context, "math", ["Tom has 3 bags of 4 apples. How many apples?"])
+    finally:
+        for box in boxes:
+            box.close()
+    assert derived is None and "not independent" in verdicts[-1].reason
+
+
+@pytest.mark.parametrize(
+    ("code", "constant"),
+    [
+        ("def solution():\n    return 41", True),
+        ("def solution():\n    '''the answer'''\n    return -3.5", True),
+        ("def solution():\n    return (1, 2)", True),
+        ("def solution():\n    return 6 * 7", False),
+        ("def solution():\n    x = 41\n    return x", False),
+        ("def solution():\n    return len('abc')", False),
+        ("def solution(:\n", False),  # left to the sandbox, which fails it
+    ],
+)
+def test_a_program_that_only_returns_a_constant_computes_nothing(code, constant):
+    assert only_returns_a_constant(code) is constant
+
+
+# -- the checker and its independence rule ------------------------------------------------------------
+
+
+def _folder(root: Path, name: str, family: str, weights: bytes) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"model_type": family}))
+    (folder / "model.safetensors").write_bytes(weights)
+    return folder
+
+
+def test_the_checkers_independence_rule(tmp_path, monkeypatch):
+    """Independent: other weights than the policy's and its ancestors'; the relation (another
+    family, or the same family) is said in the verdicts. Not independent: the policy, its own
+    weights under another name, the base a trained policy came from."""
+    from rollouts.policies import register_policy
+    from warehouse.db import Warehouse
+
+    config = HardforgeConfig(data_dir=tmp_path / "data")
+    smol = _folder(tmp_path, "smol", "llama", b"smol weights")
+    smol_copy = _folder(tmp_path, "smol-copy", "llama", b"smol weights")
+    qwen = _folder(tmp_path, "qwen", "qwen2", b"qwen weights")
+    qwen_big = _folder(tmp_path, "qwen-big", "qwen2", b"bigger qwen weights")
+    trained = _folder(tmp_path, "trained", "qwen2", b"qwen weights, one GRPO step later")
+    warehouse = Warehouse(config.data_dir)
+    warehouse.init()
+    base = register_policy(warehouse, qwen)
+    child = register_policy(warehouse, trained, parent_policy_id=base.policy_id, trained_in="run")
+    smol_policy = register_policy(warehouse, smol)
+
+    def chosen(model, policy, folder):
+        config.checks.program_of_thought.model = model
+        checker = choose_checker(config, policy.policy_id, str(folder))
+        return checker.independent, checker.relation.split(" (")[0].split(",")[0]
+
+    assert chosen(str(qwen), smol_policy, smol) == (True, "another family")
+    assert chosen(str(qwen_big), base, qwen) == (True, "same family")
+    assert chosen(str(smol_copy), smol_policy, smol) == (False, "the policy's own weights")
+    assert chosen(str(qwen), child, trained) == (False, "the policy's own weights")  # its base
+    assert chosen(POLICY, smol_policy, smol) == (False, "the policy")
+    # auto: another family first; a policy of the only bundled family gets other weights of it
+    monkeypatch.setattr("synth.labels.AUTO_CHECKERS", ("qwen-big", "qwen"))
+    monkeypatch.setattr("synth.labels._installed", lambda name: True)
+    monkeypatch.setattr("synth.labels.REGISTRY", {"qwen-big": _Bundled("qwen2"), "qwen": _Bundled("qwen2")})
+    monkeypatch.setattr("synth.labels.resolve_model", lambda name, models_dir: tmp_path / name)
+    assert chosen(AUTO, smol_policy, smol) == (True, "another family")
+    assert chosen(AUTO, base, qwen) == (True, "same family")  # qwen-big: not the policy's weights
+    config.checks.program_of_thought.model = "nowhere"
+    with pytest.raises(Exception, match="is not auto, policy, a bundled model"):
+        choose_checker(config, smol_policy.policy_id, str(smol))
+
+
+class _Bundled:
+    def __init__(self, family: str) -> None:
+        self.family = family
+
+
+# -- relaxed parsers and gates, with the attacks each relaxation must still stop ------------------------
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        ("23 + 48 - 9", None),  # a bare expression asks for its value
+        ("23 + 48 - 9 =", None),
+        ("\\(216 - 50\\)", None),
+        ("$45 - 17$", None),
+        ("23 + 48 - 9 = 62", "states its own answer"),
+        ("23 + 48 - 9 \\boxed{62}", "states its own answer"),
+        ("23 + 48 - 9 (answer: 62)", "states its own answer"),
+        ("Numbers: 23 and 48", "not a question"),
+        ("x + 3 = 5", "not a question"),
+    ],
+)
+def test_a_bare_expression_is_a_question_and_the_answer_gates_hold(statement, reason):
+    found = gate(statement)
+    assert (found is None) if reason is None else reason in found
+
+
+@pytest.mark.parametrize(
+    ("reply", "parsed"),
+    [
+        (
+            "Which company made Unix?\nAnswer: Bell Labs\nStatement: Unix was made at Bell Labs.",
+            QA("Which company made Unix?", "Bell Labs", "Unix was made at Bell Labs."),
+        ),
+        ("1. Who wrote it?\nAnswer: Ken\nStatement: Ken wrote it.", QA("Who wrote it?", "Ken", "Ken wrote it.")),
+        # attacks: no answer label, a question that states its answer, an answer too long
+        ("Which company made Unix? Bell Labs.\nStatement: x", "unparsable: no question and answer"),
+        ("Is Bell Labs the maker of Unix?\nAnswer: Bell Labs\nStatement: x", "invalid: the question states"),
+        ("Who made it?\nAnswer: " + "very " * 12 + "long\nStatement: x", "unparsable: the answer has over"),
+    ],
+)
+def test_asearcher_takes_a_bare_question_line(reply, parsed):
+    assert parse_qa(reply) == parsed or str(parse_qa(reply)).startswith(str(parsed))
+
+
+# -- the reading check of a QA label ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("readings", "independence", "outcome"),
+    [
+        (["Bell Labs", "Bell Labs.", "AT&T"], (True, "another family"), "agree"),
+        (["AT&T", "AT&T", "Bell Labs"], (True, "another family"), "disagree"),
+        (["AT&T", "MIT", "Bell Labs"], (True, "another family"), "abstain"),
+        (["Bell Labs"] * 3, (False, "the policy"), "abstain"),  # the policy reading its own facts
+    ],
+)
+def test_the_reading_check(tmp_path, readings, independence, outcome):
+    from checks import LabelItem, run_checks
+
+    engine = ScriptedEngine(lambda chat, n: readings[:n])
+    context = CheckContext(
+        HardforgeConfig(data_dir=tmp_path),
+        sandbox=lambda: pytest.fail("no program runs"),
+        checker=lambda: engine,
+        independence=lambda: independence,
+    )
+    context.config.checks.program_of_thought.samples = 3
+    context.config.checks.program_of_thought.min_agree = 2
+    item = LabelItem(
+        "Which company made Unix?", "Bell Labs", "qa", "qa", {"statements": ["Unix was made at Bell Labs."]}
+    )
+    ((verdict,),) = run_checks(context, "qa", [item])
+    assert verdict.outcome == outcome, verdict
+    prompt = engine.calls[0][0][0][0]["content"]
+    assert "Unix was made at Bell Labs." in prompt and "Answer: Bell Labs" not in prompt  # never the label
