@@ -95,11 +95,12 @@ def adopt(cfg: HardforgeConfig, policy_id: str, source: Path) -> str:
     """Register the trained policy (a row of the training warehouse) in the evaluation copy."""
     from rollouts.policies import register_policy
     from warehouse.db import Warehouse
+    from warehouse.paths import stored_location
 
     row = Warehouse(source).arrow("SELECT * FROM policies WHERE policy_id = ?", [policy_id]).to_pylist()[0]
     return register_policy(
         Warehouse(cfg.data_dir),
-        Path(row["model_path"]),
+        stored_location(Path(source), row["model_path"]),
         name=row["name"],
         parent_policy_id=row["parent_policy_id"],
         meta=json.loads(row["meta"]) if row["meta"] else None,

@@ -4,7 +4,9 @@ rejected by a label check, accepted by label provenance, seconds per accepted pr
 accepted problems whose statement is plain arithmetic, how many carry the right answer.
 
 Run: .venv-vllm/bin/python bench/synthesis.py [--limit 8] [--methods sqlm,mathsmith,svs,azr,asearcher]
-(the vLLM environment is several times faster on a CPU; .venv/bin/python works too)
+       [--model bundled|bundled:qwen2.5-coder-0.5b|bundled:qwen2.5-coder-1.5b|FOLDER] [--checker auto|policy|NAME]
+(the vLLM environment is several times faster on a CPU; .venv/bin/python works too). Every accepted
+problem is printed with its label and how the label is known, to be read.
 """
 
 from __future__ import annotations
@@ -43,6 +45,19 @@ def prepare(cfg: HardforgeConfig, methods: list[str]) -> None:
         estimate_once(cfg, where="source LIKE 'gym:%'", limit=80)
 
 
+def share_converted_models(data: Path) -> None:
+    """The bundled models this checkout already converted (.cache/models, as the tests use them),
+    linked into the bench's data directory instead of converted again."""
+    from engines.bundled import REGISTRY, is_model_folder
+
+    cache = Path(__file__).resolve().parents[1] / ".cache" / "models"
+    (data / "models").mkdir(parents=True, exist_ok=True)
+    for model in REGISTRY.values():
+        source, target = cache / model.folder, data / "models" / model.folder
+        if is_model_folder(source) and not target.exists():
+            target.symlink_to(source)
+
+
 def run(cfg: HardforgeConfig, method: str, limit: int) -> dict:
     from flows.stages import run_stage, synthesize_stage
     from warehouse.db import Warehouse
@@ -55,8 +70,8 @@ def run(cfg: HardforgeConfig, method: str, limit: int) -> dict:
     gates = Counter(a["reason"].split(":")[1].strip() for a in attempts if (a["reason"] or "").startswith("gate:"))
     kinds = Counter((a["reason"] or "").split(":")[0] for a in attempts if not a["accepted"])
     accepted = warehouse.arrow(
-        "SELECT statement, answer, label_provenance FROM problems WHERE problem_id IN "
-        "(SELECT problem_id FROM synth_attempts WHERE method = ? AND accepted)",
+        "SELECT statement, answer, label_provenance, json_extract_string(label_checks, '$.derived_by') AS derived_by "
+        "FROM problems WHERE problem_id IN (SELECT problem_id FROM synth_attempts WHERE method = ? AND accepted)",
         [method],
     ).to_pylist()
     plain = [(p, plain_expression(p["statement"])) for p in accepted]
@@ -77,6 +92,15 @@ def run(cfg: HardforgeConfig, method: str, limit: int) -> dict:
         "plain_arithmetic_right": f"{right}/{len(plain)}",
         "rejections": figures["rejections"],
         "seconds": round(seconds, 1),
+        "problems": [
+            {
+                "statement": p["statement"][:400],
+                "answer": p["answer"][:200],
+                "provenance": p["label_provenance"],
+                "derived_by": p["derived_by"],
+            }
+            for p in accepted
+        ],
     }
 
 
@@ -85,12 +109,18 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=8, help="seeds per method")
     parser.add_argument("--methods", default="sqlm,mathsmith,svs,azr,asearcher")
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--model", default="bundled", help="the policy: a bundled model's name or a model folder")
+    parser.add_argument("--checker", default=None, help="checks.program_of_thought.model (default: auto)")
     args = parser.parse_args()
     methods = args.methods.split(",")
     data = args.data_dir or Path(tempfile.mkdtemp(prefix="hf-synth-bench-"))
+    share_converted_models(data)
     cfg = HardforgeConfig(data_dir=data)
     cfg.progress_every_s = 0
-    print(f"warehouse: {data}", flush=True)
+    cfg.engine.model = args.model
+    if args.checker:
+        cfg.checks.program_of_thought.model = args.checker
+    print(f"warehouse: {data}; policy {args.model}; checker {cfg.checks.program_of_thought.model}", flush=True)
     prepare(cfg, methods)
     rows = []
     for method in methods:
@@ -98,16 +128,24 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(
-        "\n| method | seeds | proposed | gated | duplicates | check failed | unverified | accepted (by provenance) | s / accepted | plain arithmetic right |"
+        "\n| method | seeds | proposed | parsed | gated | duplicates | check failed | unverified | verified (by provenance) "
+        "| verified / proposed | s / verified | plain arithmetic right |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        gated = ", ".join(f"{k} {v}" for k, v in r["gated"].items()) or "0"
+        gated = sum(r["gated"].values())
         prov = ", ".join(f"{k} {v}" for k, v in r["by_provenance"].items())
+        share = f"{r['accepted'] / r['proposed']:.2f}" if r["proposed"] else "-"
         print(
-            f"| {r['method']} | {r['seeds']} | {r['proposed']} | {gated} | {r['duplicates']} | {r['label check failed']} | "
-            f"{r['unverified']} | {r['accepted']} ({prov or '-'}) | {r['s_per_accepted'] or '-'} | {r['plain_arithmetic_right']} |"
+            f"| {r['method']} | {r['seeds']} | {r['proposed']} | {r['parsed']} | {gated} | {r['duplicates']} | "
+            f"{r['label check failed']} | {r['unverified']} | {r['accepted']} ({prov or '-'}) | {share} | "
+            f"{r['s_per_accepted'] or '-'} | {r['plain_arithmetic_right']} |"
         )
+    total_proposed, total_verified = sum(r["proposed"] for r in rows), sum(r["accepted"] for r in rows)
+    print(f"\nall methods: {total_verified} verified of {total_proposed} proposals")
+    for r in rows:
+        for p in r["problems"]:
+            print(f"- [{r['method']}] {p['statement']!r} -> {p['answer']!r} ({p['provenance']}, {p['derived_by']})")
 
 
 if __name__ == "__main__":

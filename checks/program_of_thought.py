@@ -147,7 +147,7 @@ class ProgramOfThoughtCheck:
 
     def _verdict(self, item: LabelItem, values: list[Fraction], written: int) -> Verdict:
         cfg = self.settings
-        detail = {"programs": written, "numbers": [_show(v) for v in values]}
+        detail = {"programs": written, "numbers": [_show(v) for v in values], "checker": self.relation}
         if not values:
             return abstain(
                 NAME, f"no program computed a number ({written} of {cfg.samples} replies had solution())", **detail

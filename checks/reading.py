@@ -66,7 +66,7 @@ class ReadingCheck:
         return verdicts
 
     def _verdict(self, item: LabelItem, answers: list[str]) -> Verdict:
-        detail = {"answers": answers}
+        detail = {"answers": answers, "checker": self.relation}
         assert item.label is not None
         right = sum(same_answer(a, item.label) for a in answers)
         others = Counter(normalize(a) for a in answers if not same_answer(a, item.label))

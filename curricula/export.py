@@ -30,6 +30,7 @@ from schemas.keys import content_key
 from schemas.prompts import user_content
 from schemas.records import Curriculum
 from warehouse.db import Warehouse, records_to_arrow
+from warehouse.paths import stored_path
 
 MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
 PASS_AT_K = pa.list_(pa.struct([("k", pa.int64()), ("value", pa.float64())]))
@@ -179,6 +180,7 @@ def export_curriculum(
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (scratch / "README.md").write_text(dataset_card(manifest), encoding="utf-8")
         _publish(scratch, out_dir, [s["file"] for s in shards])
+        point_latest(out_root, curriculum_id)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, run_id)
@@ -258,6 +260,22 @@ def _publish(scratch: Path, out_dir: Path, files: list[str]) -> None:
             stale.unlink()
 
 
+LATEST = "latest"
+
+
+def point_latest(out_root: Path, curriculum_id: str) -> None:
+    """``out_root/latest`` -> the curriculum just exported (a relative link, replaced atomically), so
+    a trainer's config can name ``curricula/latest`` and always read the newest."""
+    link = out_root / LATEST
+    scratch = out_root / f".{LATEST}.{uuid.uuid4().hex}"
+    os.symlink(curriculum_id, scratch)
+    try:
+        os.replace(scratch, link)
+    except OSError:
+        scratch.unlink(missing_ok=True)
+        raise
+
+
 def _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, run_id) -> None:
     shard_of = []
     for number, shard in enumerate(shards):
@@ -277,7 +295,7 @@ def _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, r
         rule=rule,
         n_items=table.num_rows,
         n_shards=len(shards),
-        out_dir=str(out_dir),
+        out_dir=stored_path(warehouse.data_dir, out_dir),
         manifest_sha256=_sha256(out_dir / "manifest.json"),
         run_id=run_id,
         created_at=dt.datetime.now(dt.UTC),

@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 
-def prepare_environment(data_dir: Path) -> None:
+def prepare_environment(data_dir: Path, create: bool = True) -> None:
     """Point library caches and homes inside ``data_dir`` and keep everything offline.
 
     Must run before importing datasets, transformers or prefect. Existing variables win, so a
-    user can still point a cache elsewhere on purpose.
+    user can still point a cache elsewhere on purpose. ``create`` False (a read-only command)
+    creates nothing: a mistyped data directory stays absent.
     """
     data_dir = data_dir.resolve()
     cache = data_dir / ".cache"
@@ -34,8 +35,15 @@ def prepare_environment(data_dir: Path) -> None:
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, str(value))
+    if not create:
+        return
     # Prefect creates its home folder but not the folders above it (a fresh data dir)
-    Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    try:
+        Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from schemas.errors import HardforgeError
+
+        raise HardforgeError(f"cannot use the data directory {data_dir}: {exc.strerror or exc}.") from None
 
 
 def _prefect_version() -> str:

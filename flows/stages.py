@@ -61,8 +61,9 @@ def export_run(config: dict[str, Any], policy_id: str, run_id: str) -> dict[str,
     from curricula.export import export_curriculum
 
     cfg = HardforgeConfig.model_validate(config)
+    out_root = cfg.curriculum.out_dir or cfg.data_dir / "curricula"
     result = export_curriculum(
-        Warehouse(cfg.data_dir), policy_id, cfg.curriculum, cfg.rollouts, cfg.data_dir / "curricula", run_id=run_id
+        Warehouse(cfg.data_dir), policy_id, cfg.curriculum, cfg.rollouts, out_root, run_id=run_id
     )
     return {
         "curriculum_id": result.curriculum_id,
@@ -71,6 +72,9 @@ def export_run(config: dict[str, Any], policy_id: str, run_id: str) -> dict[str,
         "shards": len(result.shards),
         "by_domain": result.manifest["counts"]["by_domain"],
         "policy_id": policy_id,
+        "policy_name": Warehouse(cfg.data_dir).scalar(
+            "SELECT any_value(name) FROM policies WHERE policy_id = ?", [policy_id]
+        ),
     }
 
 

@@ -13,6 +13,7 @@ from schemas.errors import HardforgeError
 from schemas.keys import content_key
 from schemas.records import Policy
 from warehouse.db import Warehouse
+from warehouse.paths import stored_location, stored_path
 
 _EDGE = 1 << 20  # bytes hashed at each end of a weight file
 
@@ -53,7 +54,7 @@ def register_policy(
     policy = Policy(
         policy_id=content_key("policy", revision, *([trained_in] if trained_in else [])),
         name=name or folder.name,
-        model_path=str(folder.resolve()),
+        model_path=stored_path(warehouse.data_dir, folder),
         revision=revision,
         parent_policy_id=parent_policy_id,
         curriculum_id=curriculum_id,
@@ -65,12 +66,31 @@ def register_policy(
 
 
 def get_policy(warehouse: Warehouse, policy_id: str) -> Policy:
+    """A registered policy, its model folder as an absolute path (stored relative to the data
+    directory when it lies inside it, so a copied data directory keeps working)."""
     rows = warehouse.arrow("SELECT * FROM policies WHERE policy_id = ?", [policy_id]).to_pylist()
     if not rows:
         raise HardforgeError(f"no policy '{policy_id}' in the warehouse.")
     row = rows[0]
     row["meta"] = None if row["meta"] is None else json.loads(row["meta"])
+    row["model_path"] = str(stored_location(warehouse.data_dir, row["model_path"]))
     return Policy(**row)
+
+
+def lineage_revisions(warehouse: Warehouse, policy_id: str) -> set[str]:
+    """The weight fingerprints of a policy and its ancestors."""
+    found: set[str] = set()
+    current: str | None = policy_id
+    while current and current not in found:
+        row = warehouse.arrow(
+            "SELECT revision, parent_policy_id FROM policies WHERE policy_id = ?", [current]
+        ).to_pylist()
+        if not row:
+            break
+        found.add(current)
+        found.add(row[0]["revision"])
+        current = row[0]["parent_policy_id"]
+    return found
 
 
 def latest_policy(warehouse: Warehouse) -> Policy | None:
@@ -79,12 +99,16 @@ def latest_policy(warehouse: Warehouse) -> Policy | None:
 
 
 def resolve_policy(warehouse: Warehouse, config: HardforgeConfig, spec: str | None = None) -> Policy:
-    """``spec`` is a policy id or name, ``bundled``, or a model folder; None means the latest
-    registered policy (the newest trained checkpoint), else the configured ``engine.model``."""
+    """``spec`` is a policy id or name, a bundled model, or a model folder; None means the
+    configured ``engine.model``, or the newest policy trained from it (the loop's checkpoint): a
+    registered policy of another model is never used in its place."""
     if spec is None:
         latest = latest_policy(warehouse)
         if latest is not None:
-            return latest
+            configured = model_revision(resolve_model(config.engine.model, config.models_dir))
+            descendant = newest_descendant(warehouse, configured)
+            if descendant is not None:
+                return descendant
         spec = config.engine.model
     if not is_bundled(spec) and not Path(spec).exists():
         found = warehouse.scalar(
@@ -100,3 +124,13 @@ def resolve_policy(warehouse: Warehouse, config: HardforgeConfig, spec: str | No
     model = bundled(spec)
     meta = {"source": f"{model.distributions}: {model.title}, dequantized to fp32", "bundled": spec}
     return register_policy(warehouse, folder, name=model.folder, meta=meta)
+
+
+def newest_descendant(warehouse: Warehouse, revision: str) -> Policy | None:
+    """The newest registered policy whose lineage holds the weights ``revision`` (the model itself,
+    or a checkpoint trained from it)."""
+    rows = warehouse.arrow("SELECT policy_id FROM policies ORDER BY created_at DESC, policy_id").column("policy_id")
+    for policy_id in rows.to_pylist():
+        if revision in lineage_revisions(warehouse, policy_id):
+            return get_policy(warehouse, policy_id)
+    return None

@@ -7,13 +7,15 @@ possible (numbers, booleans, arrays), else taken as strings. An unknown key or a
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from schemas.config_base import Section
 from schemas.config_methods import (  # noqa: F401  (re-exported: every section is importable from here)
@@ -212,6 +214,8 @@ class CurriculumConfig(Section):
     rows_per_shard: int = Field(10_000, gt=0)
     # labels below this stay out of the curriculum (schemas/provenance.py: vote < judged < inherited < ...)
     min_label_provenance: LabelProvenance = DEFAULT_MINIMUM
+    # where curricula are written (one folder per curriculum, and a `latest` link); None: DATA_DIR/curricula
+    out_dir: Path | None = None
 
 
 def _default_seeds() -> list[str]:
@@ -324,12 +328,33 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _describe(error: ValidationError) -> str:
+def _siblings(loc: tuple) -> list[str]:
+    """The keys the section holding ``loc`` knows (for a did-you-mean)."""
+    model: Any = HardforgeConfig
+    for part in loc[:-1]:
+        if isinstance(model, type) and issubclass(model, BaseModel) and part in model.model_fields:
+            model = model.model_fields[part].annotation
+            args = typing.get_args(model)
+            if typing.get_origin(model) is dict and args:  # [rollouts.per_source.NAME]: skip NAME
+                model = ("dict", args[1])
+        elif isinstance(model, tuple):
+            model = model[1]
+        else:
+            return []
+    return list(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else []
+
+
+def _describe(error: ValidationError, environ: dict[str, str]) -> str:
     first = error.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "<root>"
+    loc = tuple(str(p) for p in first["loc"])
+    key = ".".join(loc) or "<root>"
+    variable = ENV_PREFIX + "__".join(p.upper() for p in loc)
+    named = f"'{key}' (from {variable})" if variable in {n.upper() for n in environ} else f"'{key}'"
     if first["type"] == "extra_forbidden":
-        return f"unknown config key '{key}'"
-    return f"bad value for config key '{key}': {first['msg']}"
+        close = difflib.get_close_matches(loc[-1], _siblings(loc), n=1) if loc else []
+        hint = f"; did you mean '{'.'.join((*loc[:-1], close[0]))}'?" if close else ""
+        return f"unknown config key {named}{hint}"
+    return f"bad value for config key {named}: {first['msg']}"
 
 
 def load_config(
@@ -361,4 +386,4 @@ def load_config(
         return HardforgeConfig.model_validate(tree)
     except ValidationError as exc:
         where = f" in {path}" if path else ""
-        raise HardforgeError(f"{_describe(exc)}{where}.") from None
+        raise HardforgeError(f"{_describe(exc, environ)}{where}.".replace("?.", "?")) from None

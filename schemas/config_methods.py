@@ -33,9 +33,9 @@ class SvsConfig(Section):
 class SqlmConfig(Section):
     """Self-questioning (methods.md §4): the proposer gets a topic prompt, the solver samples n."""
 
-    topics: list[str] = Field(
-        default_factory=lambda: ["arithmetic"]
-    )  # arithmetic | algebra | code | a name in topics_file
+    # arithmetic (small numbers) | arithmetic_large | word_problem | algebra | code | a name in topics_file;
+    # seeds take the topics in turn
+    topics: list[str] = Field(default_factory=lambda: ["arithmetic", "arithmetic_large", "word_problem"])
     topics_file: Path | None = None  # JSON object {name: prompt} adding or replacing topic prompts
     proposals: int = Field(4, gt=0)  # proposals per topic prompt
     solvers: int = Field(4, ge=3)  # n solver samples per proposed problem (1 < m < n needs n >= 3)

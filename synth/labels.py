@@ -68,30 +68,22 @@ def revision_of(folder: str) -> str | None:
 def lineage(config: HardforgeConfig, policy_id: str, policy_folder: str | None) -> tuple[set[str], str | None]:
     """The weight fingerprints of the policy and its ancestors (a trained policy's base among
     them), and the policy's family; from the warehouse when the policy is registered there."""
+    from rollouts.policies import get_policy, lineage_revisions
+    from warehouse.db import Warehouse
+
     revisions: set[str] = set()
     folder = policy_folder
+    warehouse = Warehouse(config.data_dir)
     try:
-        from warehouse.db import Warehouse
-
-        warehouse = Warehouse(config.data_dir)
         if warehouse.path.exists():
-            current, seen = policy_id, set()
-            while current and current not in seen:
-                seen.add(current)
-                row = warehouse.arrow(
-                    "SELECT revision, model_path, parent_policy_id FROM policies WHERE policy_id = ?", [current]
-                ).to_pylist()
-                if not row:
-                    break
-                revisions.add(row[0]["revision"])
-                folder = folder or row[0]["model_path"]
-                current = row[0]["parent_policy_id"]
-    except Exception:  # a worker with no warehouse: the policy's folder alone
+            revisions = lineage_revisions(warehouse, policy_id)
+            folder = folder or get_policy(warehouse, policy_id).model_path
+    except HardforgeError:  # not registered (a scripted policy), or a worker with no warehouse
         pass
     own = revision_of(folder) if folder and Path(folder).is_dir() else None
     if own:
         revisions.add(own)
-    return {r for r in revisions if r}, family(Path(folder)) if folder and Path(folder).is_dir() else None
+    return revisions, family(Path(folder)) if folder and Path(folder).is_dir() else None
 
 
 def _installed(name: str) -> bool:

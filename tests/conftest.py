@@ -19,7 +19,16 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     # as a user runs it: Prefect's home is under the data dir (set by the CLI itself)
     private = {"PREFECT_HOME", "PREFECT_RESULTS_LOCAL_STORAGE_PATH", "PREFECT_MEMO_STORE_PATH"}
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARDFORGE_") and k not in private}
-    env.update({"HARDFORGE_DATA_DIR": str(data_dir), "PYTHONPATH": str(ROOT), **extra})
+    # as in process (``_checker_is_chosen_by_each_test``): no bundled Qwen checker is converted into
+    # each test's data directory and loaded unless the test names one
+    env.update(
+        {
+            "HARDFORGE_DATA_DIR": str(data_dir),
+            "PYTHONPATH": str(ROOT),
+            "HARDFORGE_CHECKS__PROGRAM_OF_THOUGHT__MODEL": "policy",
+            **extra,
+        }
+    )
     return env
 
 

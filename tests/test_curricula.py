@@ -316,8 +316,9 @@ def test_re_export_never_leaves_a_listed_shard_missing_and_updates_the_manifest_
     stored = measured.scalar("SELECT manifest_sha256 FROM curricula WHERE curriculum_id = ?", [again.curriculum_id])
     assert stored == hashlib.sha256((again.out_dir / "manifest.json").read_bytes()).hexdigest()
     assert stored != hashlib.sha256(json.dumps(first.manifest, indent=2, sort_keys=True).encode() + b"\n").hexdigest()
-    # no scratch folder is left behind
-    assert [p.name for p in (tmp_path / "out").iterdir()] == [again.curriculum_id]
+    # no scratch folder is left behind; `latest` points at the curriculum
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted([again.curriculum_id, "latest"])
+    assert os.readlink(tmp_path / "out" / "latest") == again.curriculum_id
 
 
 def test_a_failed_export_removes_its_scratch_folder(measured, tmp_path, monkeypatch):

@@ -150,7 +150,7 @@ def test_each_batch_proposes_with_its_own_seed(warehouse):
     """A fixed proposer seed made every batch repeat the first token for token (transformers):
     each batch's seed comes from its seed keys."""
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
-    cfg.synth.sqlm.batch_seeds = 1
+    cfg.synth.sqlm.batch_seeds, cfg.synth.sqlm.topics = 1, ["arithmetic"]
     engine = ScriptedEngine(
         lambda chat, n: ["What is 1 + 1?"] * n if "arithmetic problem" in chat[0]["content"] else ["2"] * n
     )
@@ -284,7 +284,10 @@ def test_unparsable_proposals_and_code_topic(warehouse, monkeypatch):
     assert 0 < meta["pass_rate"] < 1 and meta["n"] == 4
 
 
-def test_sqlm_on_the_real_model(real_config, data_dir):
+@pytest.mark.real_checker
+def test_sqlm_on_the_real_model(real_config, data_dir, checker_model):
+    """The bundled 135M policy proposes and solves; the bundled Qwen2.5-Coder-0.5B (another family)
+    is the checker, on the real sandbox."""
     from engines.bundled import resolve_model
     from engines.hf import TransformersEngine
     from rollouts.policies import resolve_policy
@@ -294,6 +297,9 @@ def test_sqlm_on_the_real_model(real_config, data_dir):
     warehouse.init()
     policy = resolve_policy(warehouse, real_config)
     real_config.synth.sqlm.proposals = 4
+    real_config.checks.program_of_thought.model = str(checker_model)
+    real_config.checks.program_of_thought.backend = "transformers"
+    real_config.checks.program_of_thought.max_tokens = 160
     engine = TransformersEngine(resolve_model(policy.model_path, real_config.models_dir), batch_size=64)
     with VerifierSet(real_config) as verifiers:
         service = RolloutService(engine, verifiers, real_config.rollouts, policy.policy_id, "real")
@@ -303,3 +309,13 @@ def test_sqlm_on_the_real_model(real_config, data_dir):
     assert len(attempts) == 8 and all(a["output"] for a in attempts)
     assert all(a["accepted"] or a["reason"] for a in attempts)
     print(json.dumps(report.as_dict()))
+    # every label kept was computed by a check; every model verdict names its checker and relation
+    kept = warehouse.arrow("SELECT answer, label_provenance, label_checks FROM problems").to_pylist()
+    assert all(p["label_provenance"] == "checked" and json.loads(p["label_checks"])["derived_by"] for p in kept)
+    verdicts = [
+        v
+        for row in warehouse.arrow("SELECT meta FROM synth_attempts").to_pylist()
+        for v in (json.loads(row["meta"]).get("label_checks") or {}).get("checks", [])
+        if v["check"] == "program_of_thought"
+    ]
+    assert all("another family (qwen2), other weights" in v["detail"]["checker"] for v in verdicts), verdicts

@@ -69,7 +69,7 @@ def test_sigterm_stops_a_nightly_and_a_rerun_resumes(tmp_path, bundled_model):
     again = run_cli(tmp_path, "run", "nightly", **env)
     assert again.returncode == 0, again.stderr[-2000:]
     estimate = _rows(tmp_path, "SELECT counts FROM runs WHERE flow = 'estimate' AND status = 'completed'")
-    counts = json.loads(estimate[0]["counts"])
+    counts = estimate[0]["counts"]  # a JSON column comes back as a JSON value
     selected = counts["selected"]
     # stderr is a pipe here: the estimate wrote progress lines, the last one at 100%
     lines = [line for line in again.stderr.splitlines() if " | progress | estimate: " in line]

@@ -291,4 +291,23 @@ MIGRATIONS.append(
     )
 )
 
+# the data directory is the folder of the database file: paths inside it become relative to it
+_DATA_DIR = (
+    "(SELECT regexp_replace(path, '/[^/]*$', '') AS dir FROM duckdb_databases() "
+    "WHERE database_name = current_database()) AS data"
+)
+MIGRATIONS.append(
+    (
+        13,
+        "policies' model folders and curricula's folders inside the data directory are stored relative to it, "
+        "so that a copied or moved data directory keeps working",
+        f"""
+    UPDATE policies SET model_path = substr(policies.model_path, length(data.dir) + 2) FROM {_DATA_DIR}
+    WHERE starts_with(policies.model_path, data.dir || '/');
+    UPDATE curricula SET out_dir = substr(curricula.out_dir, length(data.dir) + 2) FROM {_DATA_DIR}
+    WHERE starts_with(curricula.out_dir, data.dir || '/');
+    """,
+    )
+)
+
 LATEST_VERSION = MIGRATIONS[-1][0]

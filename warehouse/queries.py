@@ -9,6 +9,7 @@ import pyarrow as pa
 from schemas.config import RolloutConfig
 from schemas.prompts import sampling_key
 from warehouse.db import Warehouse
+from warehouse.paths import stored_location
 
 
 def sampling_key_table(warehouse: Warehouse, config: RolloutConfig) -> pa.Table:
@@ -54,4 +55,6 @@ def latest_curriculum(warehouse: Warehouse, curriculum_id: str | None) -> dict[s
         f"SELECT curriculum_id, policy_id, out_dir, n_items FROM curricula {where} ORDER BY created_at DESC LIMIT 1",
         params,
     ).to_pylist()
+    for row in rows:  # stored relative to the data directory: an absolute path here
+        row["out_dir"] = str(stored_location(warehouse.data_dir, row["out_dir"]))
     return rows[0] if rows else None

@@ -24,6 +24,8 @@ app = typer.Typer(
 PolicyOption = Annotated[
     str | None, typer.Option(help="Policy id or name, 'bundled', or a model folder (default: the latest).")
 ]
+# commands that only read: they never create the data directory (a mistyped one stays absent)
+READ_ONLY_COMMANDS = frozenset({"status", "query", "report", "models"})
 out = Console(soft_wrap=True)
 err = Console(stderr=True)
 
@@ -53,7 +55,7 @@ def _root(
     cfg = load_config(config, data_dir=data_dir)
     # absolute, so that flow parameters and scheduled runs mean the same folder from any cwd
     cfg.data_dir = cfg.data_dir.resolve()
-    prepare_environment(cfg.data_dir)
+    prepare_environment(cfg.data_dir, create=ctx.invoked_subcommand not in READ_ONLY_COMMANDS)
     ctx.obj = State(cfg)
 
 
@@ -76,6 +78,11 @@ def override(section, name: str, value, option: str) -> None:
         setattr(section, name, value)
     except ValidationError as exc:
         raise HardforgeError(f"bad value for {option}: {exc.errors()[0]['msg']}.") from None
+
+
+def plural(count: int, noun: str) -> str:
+    """ "1 shard", "3 shards", "1,024 items"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def int_list(text: str) -> list[int]:

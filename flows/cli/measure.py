@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,6 +17,7 @@ from flows.cli.app import (
     int_list,
     out,
     override,
+    plural,
 )
 from schemas.errors import HardforgeError
 
@@ -124,7 +126,8 @@ def run_flow(
         out.print(
             f"nightly: {est['estimated']} problems estimated ({est['already_done']} already done), "
             f"{est['in_band']} in band ({est['in_band_per_mtok'] or 0:,.0f} per million rollout tokens), "
-            f"curriculum {exp['curriculum_id']} with {exp['items']} items in {exp['shards']} shards at {exp['out_dir']}"
+            f"curriculum {exp['curriculum_id']} with {plural(exp['items'], 'item')} in {plural(exp['shards'], 'shard')} "
+            f"at {exp['out_dir']}"
         )
         if exp["items"] == 0:
             explain_empty()
@@ -136,14 +139,39 @@ def run_flow(
 def export(
     ctx: typer.Context,
     policy: PolicyOption = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where curricula are written (default DATA_DIR/curricula; curriculum.out_dir)."),
+    ] = None,
+    band: Annotated[
+        str | None,
+        typer.Option(help="The pass@1 band LOW,HIGH (curriculum.band_low, band_high; the ends need keep_*)."),
+    ] = None,
+    order: Annotated[str | None, typer.Option(help="hardest, easiest or random (curriculum.order).")] = None,
 ) -> None:
-    """Export the curriculum for the policy (its in-band problems) as Parquet shards + manifest.json."""
+    """Export the curriculum for the policy (its in-band problems) as Parquet shards + manifest.json; a `latest`
+    link beside the curricula points at it."""
     from flows.stages import export_stage, run_stage
 
     state: State = ctx.obj
+    curriculum = state.config.curriculum
+    if out_dir is not None:
+        override(curriculum, "out_dir", out_dir.resolve(), "--out")
+    if band is not None:
+        low, _, high = band.partition(",")
+        try:
+            override(curriculum, "band_low", float(low), "--band")
+            override(curriculum, "band_high", float(high), "--band")
+        except ValueError:
+            raise HardforgeError(f"--band takes LOW,HIGH, two numbers between 0 and 1 (got '{band}').") from None
+    if order is not None:
+        override(curriculum, "order", order, "--order")
     result = run_stage(state.config, "export", export_stage, policy=policy)
+    items, shards = result["items"], result["shards"]
     out.print(
-        f"curriculum {result['curriculum_id']}: {result['items']} items in {result['shards']} shards at {result['out_dir']}"
+        f"curriculum {result['curriculum_id']} for policy {result['policy_name']} ({result['policy_id'][:12]}): "
+        f"{plural(items, 'item')} in {plural(shards, 'shard')} at {result['out_dir']}",
+        highlight=False,
     )
     if result["items"] == 0:
         explain_empty()

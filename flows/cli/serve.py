@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -48,9 +49,19 @@ def serve(
 
 
 def _serve_nightly(state: State, api: str) -> None:
-    from prefect import serve as prefect_serve
+    import asyncio
+
+    from prefect.runner import Runner
 
     from flows.pipeline import nightly
+
+    class StoppedBySigterm(Runner):
+        """Prefect's runner, whose SIGTERM ends the process with 143 as every hardforge command's
+        does (Prefect's own exits 0, which a supervisor reads as a clean finish)."""
+
+        def handle_sigterm(self, *args, **kwargs) -> None:
+            self.stop()
+            sys.exit(143)
 
     deployment = nightly.to_deployment(
         name="nightly",
@@ -62,10 +73,12 @@ def _serve_nightly(state: State, api: str) -> None:
         f"serve: nightly scheduled '{state.config.nightly.cron}' on {api} (UI: {ui}); polling for runs (Ctrl-C stops)",
         highlight=False,
     )
-    # Prefect's runner turns SIGTERM into sys.exit(0) and leaves a coroutine un-awaited (its warning is noise)
+    # stopping the runner leaves a coroutine un-awaited (its warning is noise)
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
+    runner = StoppedBySigterm(pause_on_shutdown=True)
+    runner.add_deployment(deployment)
     try:
-        prefect_serve(deployment, print_starting_message=False)
+        asyncio.run(runner.start())  # what prefect.serve does, with this runner
     finally:
         err.print("serve: stopped; the schedule stays registered, and runs again when serve does", highlight=False)
 

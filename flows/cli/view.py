@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 from rich.table import Table
 
@@ -26,17 +28,32 @@ def query(
     json_: Annotated[bool, typer.Option("--json", help="Print a JSON array of rows.")] = False,
     max_rows: Annotated[int, typer.Option(help="Rows shown in table output.")] = 100,
 ) -> None:
-    """Run SQL against the warehouse on a read-only connection."""
-    from warehouse.query import run_query
+    """Run SQL against the warehouse on a read-only connection. The table `in_band` holds what the curriculum
+    would take now for the latest policy: the same band, sampling keys, filters and label rule as `export`."""
+    from warehouse.query import as_csv, as_json, query_result
 
     state: State = ctx.obj
-    result = run_query(state.warehouse(), sql)
-    if csv:
-        result.write_csv(sys.stdout)
+    views = {"in_band": in_band(state)} if re.search(r"\bin_band\b", sql, re.IGNORECASE) else None
+    result, types = query_result(state.warehouse(), sql, views)
+    if csv:  # nested values (maps, lists, JSON) as JSON text: a cell of CSV holds one string
+        sys.stdout.write(as_csv(result, types))
     elif json_:
-        sys.stdout.write(result.write_json() + "\n")
+        sys.stdout.write(as_json(result, types) + "\n")
     else:
         print_table(result, max_rows)
+
+
+def in_band(state: State):
+    """The latest policy's curriculum as ``export`` would select it now (nothing written)."""
+    from curricula.select import select_curriculum
+    from rollouts.policies import latest_policy
+
+    warehouse = state.warehouse()
+    policy = latest_policy(warehouse)
+    if policy is None:
+        raise HardforgeError("no policy is registered yet, so nothing is in band: run `hardforge estimate` first.")
+    table = select_curriculum(warehouse, policy.policy_id, state.config.curriculum, state.config.rollouts)
+    return table.append_column("policy_id", pa.array([policy.policy_id] * table.num_rows, pa.string()))
 
 
 @app.command()
@@ -59,6 +76,7 @@ def report(
 
     state: State = ctx.obj
     warehouse = state.warehouse()
+    warehouse.version()  # no warehouse: one sentence, and no reports folder made in a mistyped data dir
     pair = None
     if drift is not None:
         refs = [r.strip() for r in drift.split(",")]

@@ -11,10 +11,20 @@ from synth.voting import Vote
 # numbers under 100, as reasoning-gym's easiest levels), the others follow the official prompts.
 # No topic shows an example problem: 6 of 16 proposals of a Qwen2.5-Coder policy copied the one
 # the arithmetic prompt showed (issue 32), and the gates rejected them as copies.
+# Three levels, so that some topic is in band for each bundled policy: the 135M model adds small
+# numbers sometimes and cannot multiply (4 x 15: 225, 50, 45, 50), a coder model solves both.
 TOPICS: dict[str, str] = {
     "arithmetic": (
+        "Write one short arithmetic problem for a student, as a question that adds or subtracts two or three small "
+        "whole numbers (below 20). Choose the numbers yourself. Do not solve it. Write only the question."
+    ),
+    "arithmetic_large": (
         "Write one short arithmetic problem for a student, as a question that adds, subtracts or multiplies two or "
-        "three whole numbers below 100. Choose the numbers yourself. Do not solve it. Write only the question."
+        "three whole numbers below 1000. Choose the numbers yourself. Do not solve it. Write only the question."
+    ),
+    "word_problem": (
+        "Write one short word problem for a student about everyday things (money, distances, counts, time) whose "
+        "answer is a whole number, using two or three numbers of your choice. Do not solve it. Write only the problem."
     ),
     "algebra": (
         "Create three diverse, challenging word problems that lead to linear equations with integer "
@@ -27,7 +37,7 @@ TOPICS: dict[str, str] = {
         "cases under a 'Test Cases:' header, one per line, each as INPUT ||| OUTPUT."
     ),
 }
-PARSERS = {"arithmetic": "v1", "algebra": "v2", "code": "v3"}  # unknown topics use v1
+PARSERS = {"algebra": "v2", "code": "v3"}  # every other topic uses v1
 _EXAMPLE = re.compile(r"for example:?\s*(.+?)\)", re.IGNORECASE | re.DOTALL)
 
 

@@ -35,12 +35,18 @@ def synthesis_prompt(solution: str) -> str:
     return SYNTHESIS_PROMPT.replace("{REPLACE}", solution.strip())
 
 
+# our fallback for a small policy that writes no block: a line that is a question ("What is 58 +
+# 26?", "Question: ..."), the first one; the gates decide whether it states its answer or copies
+_QUESTION_LINE = re.compile(r"^[ \t]*(?:\**(?:question|problem)\**[ \t]*:[ \t]*)?(\S[^\n]{10,}\?)[ \t]*$", re.M | re.I)
+
+
 def extract_problem(output: str) -> str | None:
     """The synthesized problem: after the last ``</think>``, the first ```text block, else the
     first fenced block, else the text after a "Reconstructed Question" header up to the first
-    blank line (so a solution written after it stays out); None if none."""
+    blank line (so a solution written after it stays out), else (our fallback) the first line that
+    is a question; None if none."""
     text = output.rsplit("</think>", 1)[-1]
-    for pattern in (_TEXT_BLOCK, _ANY_BLOCK, _HEADER):
+    for pattern in (_TEXT_BLOCK, _ANY_BLOCK, _HEADER, _QUESTION_LINE):
         match = pattern.search(text)
         if match:
             problem = match.group(1).strip()

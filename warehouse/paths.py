@@ -1,0 +1,32 @@
+"""Paths stored in the warehouse (a policy's model folder, a curriculum's folder): relative to the
+data directory when they lie inside it, so that a copied or moved data directory keeps working."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def stored_path(data_dir: Path, folder: Path | str) -> str:
+    """How a path is stored in the warehouse: relative to the data directory when it lies inside
+    it (the data directory can move), else absolute."""
+    folder, root = Path(folder).absolute(), Path(data_dir).absolute()
+    try:
+        return str(folder.relative_to(root))
+    except ValueError:
+        return str(folder.resolve())
+
+
+def stored_location(data_dir: Path, stored: str) -> Path:
+    """The absolute path of a stored one: a relative path is under the data directory; an absolute
+    one from a data directory that has since moved is found again by its place in it."""
+    path = Path(stored)
+    if not path.is_absolute():
+        return Path(data_dir).absolute() / path
+    if not path.exists():
+        for marker in ("policies", "models", "curricula"):
+            if marker in path.parts[:-1]:
+                tail = path.parts[len(path.parts) - 1 - path.parts[::-1].index(marker) :]
+                moved = Path(data_dir).absolute().joinpath(*tail)
+                if moved.exists():
+                    return moved
+    return path
