@@ -208,7 +208,7 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
         )[:n]
 
     cfg = HardforgeConfig(data_dir=tmp_path)
-    cfg.synth.sqlm.batch_seeds = 1
+    cfg.synth.sqlm.batch_seeds, cfg.synth.sqlm.topics = 1, ["arithmetic"]
     tables = {}
     for name in ("here", "sent"):
         warehouse = Warehouse(tmp_path / name)
