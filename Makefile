@@ -10,13 +10,13 @@ setup:            ## install system packages, uv and the project environment (.v
 	bash scripts/setup.sh
 
 # On a 2-core CPU the default nightly (100 problems x 8 samples; 32 tokens for gym tasks, 256 for
-# CHAMP and HumanEval) takes some minutes; hardforge.toml or HARDFORGE_* variables change any of it.
+# CHAMP and HumanEval) takes some minutes. Its settings are the config's (schemas/config.py, or
+# hardforge.toml / HARDFORGE_* variables), the same for `hardforge run nightly` and `serve`.
 # Every `hardforge` command runs in the vLLM environment when it is installed (flows/launcher.py:
 # the fast engine; if vLLM then fails to start, hardforge falls back to transformers and says so).
 
 nightly:          ## the main job: seed ingest -> synthesis -> filters -> estimate -> export shards
-	HARDFORGE_ROLLOUTS__MAX_TOKENS=$${HARDFORGE_ROLLOUTS__MAX_TOKENS:-256} \
-	  $(HF) --data-dir $(DATA) run nightly
+	$(HF) --data-dir $(DATA) run nightly
 	$(HF) --data-dir $(DATA) status
 
 test:             ## the whole test suite (what CI runs)

@@ -22,6 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from schemas.config import load_config  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -32,7 +34,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="hardforge-nightly-"))).resolve()
-    env = {**os.environ, "HARDFORGE_ROLLOUTS__MAX_TOKENS": os.environ.get("HARDFORGE_ROLLOUTS__MAX_TOKENS", "256")}
+    env = dict(os.environ)  # the nightly's settings are the config's, as `make nightly` runs them
     if args.train:
         env.update(
             {
@@ -42,7 +44,7 @@ def main() -> None:
             }
         )
     print(
-        f"settings: {args.nights} default nightlies in {data_dir}, max_tokens {env['HARDFORGE_ROLLOUTS__MAX_TOKENS']}"
+        f"settings: {args.nights} default nightlies in {data_dir}, max_tokens {load_config().rollouts.max_tokens}"
         + (f", training the solver {args.steps} GRPO steps a night at lr {args.lr}" if args.train else ", no training")
         + "".join(f", {k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("HARDFORGE_")),
         flush=True,

@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from schemas.config import CurriculumConfig, RolloutConfig
 from schemas.errors import HardforgeError
+from schemas.prompts import acceptance_key
 from schemas.provenance import at_least_sql
 from warehouse.db import Warehouse
 from warehouse.queries import sampling_key_table
@@ -98,3 +99,23 @@ def select_curriculum(
             trusted=at_least_sql("p.label_provenance", config.min_label_provenance),
         )
         return con.sql(sql, params=params).to_arrow_table()
+
+
+OTHER_SETTINGS_SQL = """
+SELECT count(DISTINCT d.problem_id) FROM difficulty d JOIN problems p USING (problem_id)
+JOIN current_keys k ON k.source = p.source AND k.domain = p.domain AND k.verifier = p.verifier
+WHERE d.policy_id = $policy AND d.sampling_key <> k.sampling_key AND d.sampling_key <> k.acceptance_key
+  AND NOT EXISTS (SELECT 1 FROM difficulty c WHERE c.policy_id = $policy AND c.problem_id = d.problem_id
+                  AND c.sampling_key = k.sampling_key)
+"""
+
+
+def measured_under_other_settings(warehouse: Warehouse, policy_id: str, rollouts: RolloutConfig) -> int:
+    """How many problems this policy has figures for only under other sampling settings than the
+    current config's (another budget, instruction, n...): a curriculum leaves them out, and a
+    command that reads them says so (a synthesized problem's acceptance sample does not count)."""
+    keys = sampling_key_table(warehouse, rollouts)
+    acceptance = pa.array([acceptance_key(k) for k in keys.column("sampling_key").to_pylist()], pa.string())
+    with warehouse.read() as con:
+        con.register("current_keys", keys.append_column("acceptance_key", acceptance))
+        return con.sql(OTHER_SETTINGS_SQL, params={"policy": policy_id}).fetchone()[0]

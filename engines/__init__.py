@@ -85,6 +85,8 @@ def shared_engine(spec: EngineSpec) -> Engine:
     share it instead of loading the model again. ``release_engines`` closes them."""
     if spec not in _SHARED:
         started = time.monotonic()
+        # a phase of its own in the logs: loading a model takes seconds to minutes, with no progress
+        log.warning("engine: loading %s (%s)", spec.model_path, spec.backend)
         _SHARED[spec] = build_engine(spec)
         STARTS.append(
             {

@@ -97,11 +97,17 @@ def drift_summary(pairs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def acceptance(warehouse: Warehouse, runs: int = 12) -> list[dict[str, Any]]:
-    """Synthesis attempts and acceptances per method in each of the last ``runs`` runs with attempts."""
+    """Per method in each of the last ``runs`` runs with attempts: its proposals (attempts), the
+    verified ones (accepted, their label trusted) and those a later measurement found in band for
+    the proposing policy (0 < pass@1 < 1; the acceptance sample, written before the attempt, does
+    not count)."""
     return warehouse.arrow(
         f"""
         WITH per_run AS (
             SELECT a.run_id, a.method, count(*) AS attempts, count(*) FILTER (WHERE a.accepted) AS accepted,
+                   count(*) FILTER (WHERE a.accepted AND EXISTS (
+                       SELECT 1 FROM difficulty d WHERE d.problem_id = a.problem_id AND d.policy_id = a.policy_id
+                         AND d.estimated_at > a.created_at AND d.pass_at_1 > 0 AND d.pass_at_1 < 1)) AS in_band,
                    coalesce(min(r.started_at), min(a.created_at)) AS started_at
             FROM synth_attempts a LEFT JOIN runs r USING (run_id) GROUP BY a.run_id, a.method
         ), recent AS (SELECT run_id FROM per_run GROUP BY run_id ORDER BY max(started_at) DESC LIMIT {int(runs)})

@@ -1,7 +1,7 @@
 """``hardforge report``: one static HTML page (no script, no network) with the warehouse's plots,
 drawn by matplotlib as inline SVG: pass@1 per policy, difficulty drift between two policies on
 the same problems beside held-out pass@1 per policy (the loop's learning curve), the estimate's
-yield (in-band problems per million tokens), synthesis acceptance per method per run, and curriculum composition. Each plot
+yield (in-band problems per million tokens), synthesis per method per run (proposals, verified, in band), and curriculum composition. Each plot
 has its own colour family, so a screenshot shows which plots are drawn."""
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def render_report(
     accepted = data.acceptance(warehouse)
     sections.append(
         _section(
-            "Synthesis acceptance per method per run",
+            "Synthesis per method per run: proposals, verified, in band",
             "acceptance",
             acceptance_plot(accepted) if accepted else None,
             _table(
@@ -175,8 +175,9 @@ def render_report(
                         "run": r["run_id"][:8],
                         "started": r["started_at"],
                         "method": r["method"],
-                        "attempts": r["attempts"],
-                        "accepted": r["accepted"],
+                        "proposals": r["attempts"],
+                        "verified": r["accepted"],
+                        "in band": r["in_band"],
                     }
                     for r in accepted
                 ]

@@ -26,14 +26,18 @@ def _svg(figure: Any) -> str:
     return text[text.index("<svg") :]  # inline: no XML declaration or doctype
 
 
-def _figure(width: float = 8.0, height: float = 3.6) -> tuple[Any, Any]:
+def _pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "hardforge"  # stable element ids: the same data, the same page
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(figsize=(width, height))
+    return plt
+
+
+def _figure(width: float = 8.0, height: float = 3.6) -> tuple[Any, Any]:
+    figure, axes = _pyplot().subplots(figsize=(width, height))
     axes.spines[["top", "right"]].set_visible(False)
     return figure, axes
 
@@ -114,22 +118,34 @@ def yield_plot(rows: list[dict[str, Any]]) -> str:
 
 
 def acceptance_plot(rows: list[dict[str, Any]]) -> str:
+    """Counts, one panel per method: proposals, verified, in band, per run (a ratio drew an empty
+    axis when nothing was accepted; counts show how much was tried)."""
     import numpy as np
 
     runs = list(dict.fromkeys(r["run_id"] for r in rows))
     methods = sorted({r["method"] for r in rows})
     started = {r["run_id"]: r["started_at"] for r in rows}
-    rate = {(r["run_id"], r["method"]): 100 * r["accepted"] / r["attempts"] for r in rows if r["attempts"]}
-    figure, axes = _figure()
+    by = {(r["run_id"], r["method"]): r for r in rows}
+    figure, panels = _pyplot().subplots(
+        len(methods), 1, figsize=(8.0, 1.5 + 1.3 * len(methods)), sharex=True, squeeze=False
+    )
     x = np.arange(len(runs))
-    width = 0.8 / len(methods)
-    for i, method in enumerate(methods):
-        values = [rate.get((run, method), 0.0) for run in runs]
-        axes.bar(x + (i - (len(methods) - 1) / 2) * width, values, width, label=method, color=GREENS[i % len(GREENS)])
+    series = (
+        ("attempts", "proposals", GREENS[2 % len(GREENS)]),
+        ("accepted", "verified", GREENS[0]),
+        ("in_band", "in band", TEAL),
+    )
+    for axes, method in zip(panels[:, 0], methods, strict=True):
+        axes.spines[["top", "right"]].set_visible(False)
+        for i, (column, label, colour) in enumerate(series):
+            values = [(by.get((run, method)) or {}).get(column) or 0 for run in runs]
+            bars = axes.bar(x + (i - 1) * 0.27, values, 0.27, label=label, color=colour)
+            axes.bar_label(bars, fontsize=6, padding=1)
+        axes.set_ylabel(method, fontsize=8)
+        axes.margins(y=0.25)
     labels = [f"{started[r]:%m-%d %H:%M}\n{r[:6]}" if isinstance(started[r], dt.datetime) else r[:6] for r in runs]
-    axes.set_xticks(x, labels, fontsize=7)
-    axes.set_ylabel("accepted (% of attempts)")
-    axes.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    panels[-1, 0].set_xticks(x, labels, fontsize=7)
+    panels[0, 0].legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _svg(figure)
 
 

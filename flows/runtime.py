@@ -32,6 +32,9 @@ def prepare_environment(data_dir: Path, create: bool = True) -> None:
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "TOKENIZERS_PARALLELISM": "false",
         "TQDM_DISABLE": "1",
+        # vLLM logs its whole config and ~150 INFO/WARNING lines at start; `hardforge --verbose` shows them
+        "VLLM_LOGGING_LEVEL": "ERROR",
+        "TORCH_CPP_LOG_LEVEL": "ERROR",
     }
     for name, value in defaults.items():
         os.environ.setdefault(name, str(value))

@@ -59,6 +59,7 @@ def filter_stage(session: StageSession, run: Callable[..., dict[str, Any]] = fil
 
 def export_run(config: dict[str, Any], policy_id: str, run_id: str) -> dict[str, Any]:
     from curricula.export import export_curriculum
+    from curricula.select import measured_under_other_settings
 
     cfg = HardforgeConfig.model_validate(config)
     out_root = cfg.curriculum.out_dir or cfg.data_dir / "curricula"
@@ -75,6 +76,7 @@ def export_run(config: dict[str, Any], policy_id: str, run_id: str) -> dict[str,
         "policy_name": Warehouse(cfg.data_dir).scalar(
             "SELECT any_value(name) FROM policies WHERE policy_id = ?", [policy_id]
         ),
+        "other_settings": measured_under_other_settings(Warehouse(cfg.data_dir), policy_id, cfg.rollouts),
     }
 
 

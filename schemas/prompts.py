@@ -49,3 +49,9 @@ def sampling_key(config: RolloutConfig, problem: dict[str, Any]) -> str:
     if config.screening():  # a screened measurement is another design (and other pass@k): other work
         fields["screen"] = config.screening()
     return content_key("sampling", json.dumps(fields, sort_keys=True))
+
+
+def acceptance_key(key: str) -> str:
+    """The sampling key a synthesized problem's acceptance sample is stored under: never a current
+    key (a sample kept because it passed the acceptance rule is a biased difficulty estimate)."""
+    return content_key("acceptance", key)

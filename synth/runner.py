@@ -15,6 +15,7 @@ from typing import Any
 
 from rollouts.service import Measured, RolloutService
 from schemas.keys import content_key
+from schemas.prompts import acceptance_key
 from schemas.records import Problem, SynthAttempt
 from synth.base import (
     Candidate,
@@ -288,11 +289,6 @@ def _record(
         warehouse.insert("rollouts", records_to_arrow("rollouts", [r for m in measured for r in m.rollouts]), con)
         warehouse.insert("difficulty", records_to_arrow("difficulty", [m.difficulty for m in measured]), con)
         method.keep(warehouse, con, validated)
-
-
-def acceptance_key(key: str) -> str:
-    """The sampling key an acceptance sample is stored under: never a current key."""
-    return content_key("acceptance", key)
 
 
 def as_acceptance(measured: Measured) -> Measured:

@@ -203,6 +203,7 @@ def test_the_figures_behind_the_plots(filled):
     summary = report_data.drift_summary(pairs)
     assert (summary["problems"], summary["easier"], summary["harder"], summary["unchanged"]) == (30, 20, 0, 10)
     acceptance = report_data.acceptance(filled)
+    assert all(r["in_band"] <= r["accepted"] for r in acceptance)
     assert [(r["method"], r["attempts"], r["accepted"]) for r in acceptance] == [
         ("sqlm", 10, 1),
         ("svs", 10, 3),

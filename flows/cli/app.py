@@ -51,7 +51,13 @@ def _root(
         Path | None,
         typer.Option("--config", help="TOML config (default ./hardforge.toml if present)."),
     ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Show the engines' own logs (vLLM's start-up).")] = False,
 ) -> None:
+    if verbose:
+        import os
+
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "INFO")
+        os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "WARNING")
     cfg = load_config(config, data_dir=data_dir)
     # absolute, so that flow parameters and scheduled runs mean the same folder from any cwd
     cfg.data_dir = cfg.data_dir.resolve()
@@ -100,6 +106,17 @@ def in_process(work):
         return work()
     finally:
         release_shared()
+
+
+def note_other_settings(count: int) -> None:
+    """One line when measurements under other settings than the current config were left out."""
+    if count:
+        err.print(
+            f"note: {plural(count, 'problem')} measured for this policy only under other settings than the current "
+            "config (token budget, instruction, n, ...) are not in the curriculum; `hardforge estimate` measures "
+            "them under these settings.",
+            highlight=False,
+        )
 
 
 def explain_empty() -> None:

@@ -15,6 +15,7 @@ from flows.cli.app import (
     explain_empty,
     in_process,
     int_list,
+    note_other_settings,
     out,
     override,
     plural,
@@ -129,6 +130,7 @@ def run_flow(
             f"curriculum {exp['curriculum_id']} with {plural(exp['items'], 'item')} in {plural(exp['shards'], 'shard')} "
             f"at {exp['out_dir']}"
         )
+        note_other_settings(exp.get("other_settings", 0))
         if exp["items"] == 0:
             explain_empty()
     else:
@@ -173,5 +175,6 @@ def export(
         f"{plural(items, 'item')} in {plural(shards, 'shard')} at {result['out_dir']}",
         highlight=False,
     )
+    note_other_settings(result.get("other_settings", 0))
     if result["items"] == 0:
         explain_empty()
