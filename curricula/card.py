@@ -62,6 +62,11 @@ satisfies), `inherited` a parent's answer (SvS), `vote` the policy's own agreeme
 
 {_table("label provenance", counts.get("by_label_provenance", {}))}
 
+Which synthesis method made each problem (`method`; `seed` for the seed problems, and `parent_id`
+names the problem a synthesized one was made from):
+
+{_table("method", counts.get("by_method", {}))}
+
 pass@1 of the items (the policy's solve rate):
 
 {_histogram(counts.get("pass_at_1_histogram", []))}

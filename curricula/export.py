@@ -56,6 +56,8 @@ SHARD_SCHEMA = pa.schema(
         ("statement", pa.string()),
         ("verifier", pa.string()),
         ("label_provenance", pa.string()),  # how the answer is known: ground_truth, executed, checked, inherited, ...
+        ("method", pa.string()),  # the synthesis method that made it (svs, sqlm, ...), null for a seed problem
+        ("parent_id", pa.string()),  # the problem it was made from (SvS's seed problem), when there is one
         ("problem_id", pa.string()),
         ("position", pa.int64()),
         ("pass_at_1", pa.float64()),
@@ -114,6 +116,8 @@ def shard_table(selected: pa.Table, policy_id: str, prompts: RolloutConfig) -> p
         "statement": selected.column("statement"),
         "verifier": selected.column("verifier"),
         "label_provenance": selected.column("label_provenance"),
+        "method": selected.column("method"),
+        "parent_id": selected.column("parent_id"),
         "problem_id": selected.column("problem_id"),
         "position": positions,
         "pass_at_1": selected.column("pass_at_1"),
@@ -169,6 +173,7 @@ def export_curriculum(
                 "by_source": _count(selected, "source"),
                 "by_level": _count(selected, "level"),
                 "by_label_provenance": _count(selected, "label_provenance"),
+                "by_method": _count(selected, "method", missing="seed"),
                 "pass_at_1_histogram": pass_at_1_histogram(selected.column("pass_at_1").to_pylist()),
             },
             "sampling_keys": sorted(set(selected.column("sampling_key").to_pylist())),
@@ -187,8 +192,8 @@ def export_curriculum(
     return ExportResult(curriculum_id, out_dir, table.num_rows, shards, manifest)
 
 
-def _count(selected: pa.Table, column: str) -> dict[str, int]:
-    return dict(sorted(Counter("none" if v is None else str(v) for v in selected.column(column).to_pylist()).items()))
+def _count(selected: pa.Table, column: str, missing: str = "none") -> dict[str, int]:
+    return dict(sorted(Counter(missing if v is None else str(v) for v in selected.column(column).to_pylist()).items()))
 
 
 HISTOGRAM_BINS = 10

@@ -76,6 +76,9 @@ def build_engine(spec: EngineSpec) -> Engine:
 
 
 _SHARED: dict[EngineSpec, Engine] = {}
+# completion tokens generated through shared engines in this process (a stage's budget reads the
+# difference across its work: synthesis methods spend a token budget each)
+GENERATED = {"tokens": 0}
 # every engine this process started: (backend, model, seconds to start), for a run's wall-time split
 STARTS: list[dict[str, object]] = []
 
@@ -108,7 +111,9 @@ class LazyEngine(Engine):
         self.model_path = spec.model_path
 
     def generate(self, prompts, params):
-        return shared_engine(self.spec).generate(prompts, params)
+        groups = shared_engine(self.spec).generate(prompts, params)
+        GENERATED["tokens"] += sum(c.completion_tokens for group in groups for c in group)
+        return groups
 
     def count_tokens(self, prompt) -> int:
         return shared_engine(self.spec).count_tokens(prompt)

@@ -73,12 +73,15 @@ def _synthesize(session: StageSession, options: dict[str, Any]) -> list[dict[str
     methods = options.get("methods") if options.get("methods") is not None else session.config.nightly.synthesize
     if not methods:
         return []
+    # the nightly spends a token budget, split by each method's yield over the last nights
+    tokens = stages.synthesis_budget(session.warehouse, session.config, methods) if options.get("nightly") else None
     return stages.synthesize_stage(
         session,
         methods,
         session.config.nightly.synthesize_limit,
         run_method=synthesize_task,
         submit_remote=propose_task.submit if session.config.cluster.enabled else None,
+        tokens=tokens,
     )
 
 
@@ -255,7 +258,8 @@ def _since_process_start() -> float | None:
 
 @flow(name="nightly")
 def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]:
-    """seed ingest -> synthesis (-> Lean checks) -> filters -> estimate -> export (-> train) -> probe, for the latest policy."""
+    """seed ingest -> filters -> estimate -> synthesis (-> Lean checks) -> filters -> estimate of the new problems ->
+    export (-> train) -> probe, for the configured policy (or the newest trained from it)."""
     from engines import STARTS
 
     started_at = time.monotonic()
@@ -276,12 +280,11 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
     ):
         night_policy = session.policy.policy_id  # before training registers a newer one
         try:
+            # seeds are measured first, so that synthesis seeds from tonight's measurements of tonight's
+            # policy (SvS's in-band problems exist on the first night, and after training); the new
+            # problems are then filtered and measured with fresh rollouts (never their acceptance sample)
             counts: dict[str, Any] = {
                 "ingest": timed("ingest", lambda: FLOWS["ingest"](config)),
-                "synthesize": timed("synthesize", lambda: flow_of("synthesize", cfg)(config, policy)),
-                "lean": timed("lean", lambda: FLOWS["lean"](config, policy, {"nightly": True}))
-                if cfg.nightly.lean
-                else None,
                 "filter": timed("filter", lambda: FLOWS["filter"](config)),
                 "estimate": timed(
                     "estimate",
@@ -297,8 +300,22 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
                         },
                     ),
                 ),
-                "export": timed("export", lambda: FLOWS["export"](config, policy)),
+                "synthesize": timed(
+                    "synthesize", lambda: flow_of("synthesize", cfg)(config, policy, {"nightly": True})
+                ),
             }
+            counts["lean"] = (
+                timed("lean", lambda: FLOWS["lean"](config, policy, {"nightly": True})) if cfg.nightly.lean else None
+            )
+            if any(m.get("accepted") for m in counts["synthesize"] or []) or cfg.nightly.lean:
+                counts["filter_synthesized"] = timed("filter_synthesized", lambda: FLOWS["filter"](config))
+            counts["estimate_synthesized"] = timed(
+                "estimate_synthesized",
+                lambda: flow_of("estimate", cfg)(config, policy, {"where": stages.synthesized_where(), "limit": None}),
+            )
+            # per method: tokens, proposals, verified, in band, seconds (tomorrow's budget follows it)
+            counts["synthesis_yield"] = stages.synthesis_yield(session.warehouse, counts["synthesize"] or [])
+            counts["export"] = timed("export", lambda: FLOWS["export"](config, policy))
             exported = counts["export"]
             role = stages.nightly_role(cfg, exported["items"])
             counts["train"] = (

@@ -114,6 +114,14 @@ def _wall_row(wall: dict[str, Any]) -> str:
     return f"| wall time | {wall['total_s']:.0f} s: {before}{stages}; engine starts (inside those): {engines} |"
 
 
+def _by_method(exported: dict[str, Any]) -> str:
+    """A curriculum's items by the method that made them, with the synthesized share."""
+    by = exported.get("by_method") or {}
+    made = sum(n for method, n in by.items() if method != "seed")
+    share = f"{made / exported['items']:.0%} synthesized" if exported.get("items") else "empty"
+    return (", ".join(f"{method} {n}" for method, n in sorted(by.items())) or "none") + f" ({share})"
+
+
 def nightly_summary(warehouse: Warehouse, counts: dict[str, Any]) -> str:
     est, exp = counts["estimate"], counts["export"]
     train = counts.get("train")
@@ -132,9 +140,14 @@ def nightly_summary(warehouse: Warehouse, counts: dict[str, Any]) -> str:
             "| synthesis | "
             + (
                 ", ".join(
-                    f"{r['method']}: {r['seeds']} seeds, {r['candidates']} candidates, {r['extractable']} "
-                    f"extractable, {r['accepted']} accepted"
-                    for r in counts["synthesize"]
+                    f"{method}: {y['tokens']:,} tokens, {y['proposals']} proposals, {y['verified']} verified, "
+                    f"{y['in_band']} in band, {y['seconds']:.0f} s"
+                    for method, y in counts["synthesis_yield"].items()
+                )
+                if counts.get("synthesis_yield")
+                else ", ".join(
+                    f"{r['method']}: {r['seeds']} seeds, {r['candidates']} candidates, {r['accepted']} accepted"
+                    for r in counts["synthesize"] or []
                 )
                 or "none"
             )
@@ -149,7 +162,16 @@ def nightly_summary(warehouse: Warehouse, counts: dict[str, Any]) -> str:
                 else ""
             )
             + " |",
-            f"| export | curriculum `{exp['curriculum_id'][:12]}`: {exp['items']} items in {exp['shards']} shards at `{exp['out_dir']}` |",
+            *(
+                [
+                    f"| estimate (synthesized) | {counts['estimate_synthesized']['estimated']} new problems measured "
+                    f"with fresh rollouts, {counts['estimate_synthesized'].get('in_band', 0)} in band |"
+                ]
+                if counts.get("estimate_synthesized")
+                else []
+            ),
+            f"| export | curriculum `{exp['curriculum_id'][:12]}`: {exp['items']} items in {exp['shards']} shards at "
+            f"`{exp['out_dir']}`; by method: {_by_method(exp)} |",
             "| train | "
             + (
                 f"skipped ({train['role']}): {train['skipped']}"

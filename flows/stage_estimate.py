@@ -196,6 +196,12 @@ def estimate_stage(
     return {**totals, "in_band_per_mtok": in_band_per_mtok(totals["in_band"], totals["completion_tokens"])}
 
 
+def synthesized_where() -> str:
+    """Synthesized problems that passed the filters: the nightly measures tonight's (and any the
+    policy has not measured yet, as after training) with fresh rollouts."""
+    return f"problem_id IN (SELECT problem_id FROM synth_attempts WHERE accepted) AND {PASSED_FILTERS}"
+
+
 def nightly_where(config: HardforgeConfig) -> str:
     """The nightly measures problems that passed the filters (and ``nightly.estimate_where``)."""
     if config.nightly.estimate_where:

@@ -3,6 +3,7 @@ on gold and the Lean checks, as plain functions of a ``StageSession`` (re-export
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -32,8 +33,10 @@ def synthesize_method(
     method: str,
     limit: int | None,
     submit: Callable[..., Any] | None = None,
+    tokens: int | None = None,
 ) -> dict[str, Any]:
-    """One method's synthesis from serializable arguments (a Prefect task's body). With ``submit``
+    """One method's synthesis from serializable arguments (a Prefect task's body), up to ``limit``
+    seeds and ``tokens`` generated tokens. With ``submit``
     (a cluster), each batch's proposing and validating is ``submit(config, spec, policy_id,
     run_id, method, batch)``, ``cluster.workers`` batches in flight, and this process keeps the
     warehouse; a method that needs the warehouse to validate runs here."""
@@ -64,7 +67,8 @@ def synthesize_method(
             submit=remote,
             in_flight=cfg.cluster.workers,
             progress=progress,
-        ).as_dict()
+            tokens=tokens,
+        ).as_dict() | {"run_id": run_id, "token_budget": tokens}
 
 
 def propose_batch(
@@ -90,15 +94,64 @@ def synthesize_stage(
     limit: int | None = None,
     run_method: Callable[..., dict[str, Any]] = synthesize_method,
     submit_remote: Callable[..., Any] | None = None,
+    tokens: dict[str, int] | None = None,
 ) -> list[dict[str, Any]]:
+    """Each method in turn, up to ``limit`` seeds and its share of ``tokens`` (a budget per method)."""
     check_methods(methods)
     config, spec = session.config.model_dump(mode="json"), session.engine_spec.as_dict()
+    budget = tokens or {}
     if submit_remote is not None:  # a Ray cluster: workers propose and validate, this flow stores
         return [
-            synthesize_method(config, spec, session.policy.policy_id, session.run_id, m, limit, submit_remote)
+            synthesize_method(
+                config, spec, session.policy.policy_id, session.run_id, m, limit, submit_remote, budget.get(m)
+            )
             for m in methods
         ]
-    return [run_method(config, spec, session.policy.policy_id, session.run_id, m, limit) for m in methods]
+    return [
+        run_method(config, spec, session.policy.policy_id, session.run_id, m, limit, tokens=budget.get(m))
+        for m in methods
+    ]
+
+
+SYNTHESIS_IN_BAND_SQL = """
+SELECT a.method, count(DISTINCT a.problem_id) AS in_band FROM synth_attempts a
+JOIN difficulty d ON d.problem_id = a.problem_id AND d.policy_id = a.policy_id
+WHERE a.accepted AND a.run_id = ? AND d.estimated_at > a.created_at AND d.pass_at_1 > 0 AND d.pass_at_1 < 1
+GROUP BY 1
+"""
+
+
+def synthesis_yield(warehouse: Warehouse, reports: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per method of a synthesis run: tokens, proposals, verified, in band (its verified problems a
+    later measurement found in band: the acceptance sample does not count) and seconds."""
+    out: dict[str, dict[str, Any]] = {}
+    for report in reports:
+        rows = warehouse.arrow(SYNTHESIS_IN_BAND_SQL, [report.get("run_id")]).to_pylist()
+        in_band = {r["method"]: r["in_band"] for r in rows}
+        out[report["method"]] = {
+            "tokens": report.get("tokens", 0),
+            "proposals": report["candidates"],
+            "verified": report["accepted"],
+            "in_band": in_band.get(report["method"], 0),
+            "seconds": report["elapsed_s"],
+        }
+    return out
+
+
+def synthesis_budget(warehouse: Warehouse, config: HardforgeConfig, methods: list[str]) -> dict[str, int] | None:
+    """Tonight's tokens per method (``synth.budget.allocate``) from the last nights' yields."""
+    from synth.budget import allocate, combined
+
+    nightly = config.nightly
+    if nightly.synthesize_tokens is None or not methods:
+        return None
+    rows = warehouse.arrow(
+        "SELECT json_extract(counts, '$.synthesis_yield') AS y FROM runs WHERE flow = 'nightly' AND status = 'completed' "
+        "AND json_extract(counts, '$.synthesis_yield') IS NOT NULL ORDER BY started_at DESC LIMIT ?",
+        [nightly.synthesis_nights],
+    ).to_pylist()
+    history = combined(json.loads(r["y"]) for r in rows)
+    return allocate(nightly.synthesize_tokens, methods, history, nightly.synthesize_floor)
 
 
 def audit_stage(session: StageSession, sources: list[str], limit: int | None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from flows.stage_estimate import (  # noqa: F401  (re-exported: flows.stages is 
     measure_chunk,
     nightly_where,
     release_shared,
+    synthesized_where,
 )
 from flows.stage_synth import (  # noqa: F401
     LEAN_WHERE,
@@ -26,6 +27,8 @@ from flows.stage_synth import (  # noqa: F401
     lean_run,
     lean_stage,
     propose_batch,
+    synthesis_budget,
+    synthesis_yield,
     synthesize_method,
     synthesize_stage,
 )
@@ -72,6 +75,7 @@ def export_run(config: dict[str, Any], policy_id: str, run_id: str) -> dict[str,
         "items": result.items,
         "shards": len(result.shards),
         "by_domain": result.manifest["counts"]["by_domain"],
+        "by_method": result.manifest["counts"]["by_method"],
         "policy_id": policy_id,
         "policy_name": Warehouse(cfg.data_dir).scalar(
             "SELECT any_value(name) FROM policies WHERE policy_id = ?", [policy_id]
@@ -196,6 +200,8 @@ __all__ = [
     "measure_chunk",
     "synthesize_stage",
     "synthesize_method",
+    "synthesis_budget",
+    "synthesis_yield",
     "propose_batch",
     "filter_stage",
     "estimate_stage",
@@ -205,6 +211,7 @@ __all__ = [
     "proposer_export_stage",
     "nightly_role",
     "nightly_where",
+    "synthesized_where",
     "pass_at_1_histogram",
     "run_stage",
     "release_shared",

@@ -245,11 +245,18 @@ class NightlyConfig(Section):
     # 45% of a night's tokens: 2 a night keeps them measured at half the cost
     per_source_limit: dict[str, int] = Field(default_factory=lambda: {"champ": 2, "humaneval": 2})
     estimate_where: str | None = None
-    synthesize: list[str] = Field(default_factory=lambda: ["svs"])  # methods run before the filters
+    # the methods the nightly runs, after the seeds are measured (so SvS has tonight's in-band seeds)
+    synthesize: list[str] = Field(default_factory=lambda: ["sqlm", "svs", "mathsmith", "azr"])
+    # the night's synthesis budget in generated tokens (proposals, solutions, label checks), split
+    # across the methods by their in-band yield per million tokens over the last synthesis_nights
+    # nights, each keeping synthesize_floor of it; None: no budget, synthesize_limit seeds each
+    synthesize_tokens: int | None = Field(60_000, gt=0)
+    synthesize_floor: float = Field(0.1, ge=0, le=1)
+    synthesis_nights: int = Field(3, gt=0)
     lean: bool = False  # Lean formalization checks before the filters (slow: a formalizer and a critic per problem)
     lean_limit: int | None = Field(20, gt=0)  # problems checked per night
-    # seeds per method per night: SvS costs G x (synthesis + G solutions) per seed, minutes on a CPU
-    synthesize_limit: int | None = Field(2, gt=0)
+    # at most this many seeds per method per night (the token budget usually stops a method first)
+    synthesize_limit: int | None = Field(32, gt=0)
     # A fixed held-out probe (another generator seed than the seeds'): each night's policy, and the
     # one training makes, is measured on it with probe_n samples (flows.probe). Never trained on or
     # exported: its problems carry a 'heldout' filter verdict. [] = no probe.

@@ -183,10 +183,12 @@ class SynthReport:
     reasons: Counter[str] = field(default_factory=Counter)
     already_done: int = 0
     elapsed_s: float = 0.0
+    tokens: int = 0  # completion tokens generated in this process (proposals, solutions, checks)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "method": self.method,
+            "tokens": self.tokens,
             "seeds": self.seeds,
             "prompts_over_length": self.prompts_over_length,
             "candidates": self.candidates,

@@ -259,3 +259,32 @@ def test_an_inherited_label_no_check_computes_is_a_candidate_not_a_problem(tmp_p
     ]
     assert "computes 9, not the seed's answer 6" in rows[0]["reason"]
     assert warehouse.scalar("SELECT count(*) FROM problems WHERE source = 'svs'") == 0
+
+
+def test_the_nightly_measures_a_synthesized_problem_afresh(tmp_path, warehouse, scripted_checker):
+    """After synthesis the nightly estimates the synthesized problems (``synthesized_where``): the
+    accepted variant gets fresh rollouts under the current key; its acceptance sample (kept under
+    its own key) is never its difficulty."""
+    from flows.stages import synthesized_where
+    from schemas.prompts import acceptance_key, sampling_key
+
+    cfg = _seeded(tmp_path, warehouse)
+    cfg.synth.svs.group = 5
+    scripted_checker(checker)
+    assert run_svs(warehouse, ScriptedEngine(script), POLICY, cfg).accepted == 1
+    (variant,) = select_problems(warehouse, synthesized_where(), None)
+    estimate(warehouse, ScriptedEngine(script), POLICY, [variant], cfg.rollouts)
+    rows = warehouse.arrow(
+        "SELECT sampling_key, n, c FROM difficulty WHERE problem_id = ? ORDER BY n", [variant["problem_id"]]
+    ).to_pylist()
+    current = sampling_key(cfg.rollouts, variant)
+    acceptance = acceptance_key(sampling_key(cfg.rollouts.model_copy(update={"n": 5}), variant))
+    assert {r["sampling_key"] for r in rows} == {current, acceptance}
+    fresh = next(r for r in rows if r["sampling_key"] == current)
+    assert fresh["n"] == cfg.rollouts.n  # its own rollouts, not the 5 that accepted it
+    assert (
+        warehouse.scalar(
+            "SELECT count(*) FROM rollouts WHERE problem_id = ? AND sampling_key = ?", [variant["problem_id"], current]
+        )
+        == cfg.rollouts.n
+    )

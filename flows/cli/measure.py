@@ -130,6 +130,17 @@ def run_flow(
             f"curriculum {exp['curriculum_id']} with {plural(exp['items'], 'item')} in {plural(exp['shards'], 'shard')} "
             f"at {exp['out_dir']}"
         )
+        made = {m: n for m, n in (exp.get("by_method") or {}).items() if m != "seed"}
+        new = result.get("estimate_synthesized") or {}
+        synthesized = [
+            f"{r['method']} {r['accepted']} verified of {r['candidates']}" for r in result.get("synthesize") or []
+        ]
+        out.print(
+            f"  synthesized: {', '.join(synthesized) or 'nothing (nightly.synthesize is empty)'}; "
+            f"{new.get('estimated', 0)} measured afresh, {new.get('in_band', 0)} in band; the curriculum holds "
+            f"{sum(made.values())} of them ({', '.join(f'{m} {n}' for m, n in sorted(made.items())) or 'none'})",
+            highlight=False,
+        )
         note_other_settings(exp.get("other_settings", 0))
         if exp["items"] == 0:
             explain_empty()

@@ -1,0 +1,72 @@
+"""The nightly's synthesis budget (issue 33): tokens follow each method's in-band yield per million
+tokens over the last nights, every method keeps a floor, and the runner stops a method when its
+tokens are spent."""
+
+from __future__ import annotations
+
+import pytest
+
+from synth.budget import Yield, allocate, combined
+
+
+@pytest.mark.parametrize(
+    ("history", "expected"),
+    [
+        # no history: an even split
+        ({}, {"sqlm": 25_000, "svs": 25_000, "azr": 25_000, "mathsmith": 25_000}),
+        # sqlm yielded 30 in band on 0.1 Mtok, the rest nothing on as much: rates 31/1.1 against 1/1.1, so
+        # sqlm takes 31/34 of what the floors leave (60,000), each keeps its floor (10,000)
+        (
+            {
+                "sqlm": Yield(100_000, 30),
+                "svs": Yield(100_000, 0),
+                "azr": Yield(100_000, 0),
+                "mathsmith": Yield(100_000, 0),
+            },
+            {"sqlm": 64_705, "svs": 11_764, "azr": 11_764, "mathsmith": 11_764},
+        ),
+        # a method never tried gets the prior's rate (1), above one that spent 2 Mtok for nothing (1/3)
+        (
+            {"sqlm": Yield(2_000_000, 0)},
+            {"sqlm": 16_000, "svs": 28_000, "azr": 28_000, "mathsmith": 28_000},
+        ),
+    ],
+)
+def test_budgets_follow_yield_and_keep_floors(history, expected):
+    methods = ["sqlm", "svs", "azr", "mathsmith"]
+    got = allocate(100_000, methods, history, floor=0.1)
+    assert got == expected
+    assert sum(got.values()) <= 100_000 and all(v >= 10_000 for v in got.values())  # the floor
+
+
+def test_the_floor_is_at_most_an_even_split_and_nights_add_up():
+    assert allocate(90, ["a", "b", "c"], {"a": Yield(10, 5)}, floor=0.9) == {"a": 30, "b": 30, "c": 30}
+    assert allocate(100, [], {}, 0.1) == {}
+    nights = [{"sqlm": {"tokens": 10, "in_band": 1}}, {"sqlm": {"tokens": 5, "in_band": 2}, "svs": {"tokens": 7}}]
+    assert combined(nights) == {"sqlm": Yield(15, 3), "svs": Yield(7, 0)}
+
+
+def test_the_runner_stops_a_method_when_its_tokens_are_spent(warehouse, monkeypatch):
+    """Counted where the engines generate (``engines.GENERATED``): a batch starts only while the
+    method's tokens last, so a budget of one batch's tokens runs one batch of many seeds."""
+    from engines import LazyEngine
+    from rollouts.service import RolloutService
+    from schemas.config import HardforgeConfig
+    from schemas.engine import EngineSpec
+    from synth.runner import run_method
+    from synth.sqlm.method import SqlmSynthesizer
+    from tests.conftest import ScriptedEngine
+    from verifiers import VerifierSet
+
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.synth.sqlm.topics, cfg.synth.sqlm.batch_seeds = ["arithmetic"], 1
+    scripted = ScriptedEngine(
+        lambda chat, n: ["What is 2 + 3?"] * n if "arithmetic problem" in chat[0]["content"] else ["5"] * n
+    )
+    monkeypatch.setattr("engines.shared_engine", lambda spec: scripted)  # the shared engine of the spec
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(LazyEngine(EngineSpec("transformers", "x")), verifiers, cfg.rollouts, "p" * 32, "run")
+        report = run_method(SqlmSynthesizer(cfg), warehouse, service, limit=10, tokens=1)
+        unbounded = run_method(SqlmSynthesizer(cfg), warehouse, service, limit=3)
+    assert report.seeds == 1 and report.tokens > 1  # one batch, then the budget was spent
+    assert unbounded.seeds == 3 and report.as_dict()["tokens"] == report.tokens
