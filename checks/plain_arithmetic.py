@@ -164,7 +164,8 @@ def _symbols(text: str) -> str | None:
 
 def _checked(expression: str) -> str | None:
     expression = " ".join(expression.split())
-    if expression[:1] in ("+", "*", "/"):
+    # a leading "*" or "/" is half an expression; a leading "+" only a unary plus on a number ("+12 + 30")
+    if expression[:1] in ("*", "/") or (expression[:1] == "+" and not re.match(r"\+\s*[\d(]", expression)):
         return None
     try:
         tree = parse_expression(expression)

@@ -104,9 +104,6 @@ class Synthesizer(ABC):
     name: ClassVar[str]
     # proposing and validating need only the engine and the verifiers, so a Ray worker can run them
     remote: ClassVar[bool] = True
-    # the proposer reward of a proposal that failed before it could be judged (unparsable, gated, a
-    # duplicate) or whose label no check confirmed: what the method pays an invalid proposal
-    invalid_reward: ClassVar[float] = 0.0
 
     def __init__(self, config: HardforgeConfig) -> None:
         self.config = config

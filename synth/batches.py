@@ -14,6 +14,7 @@ from schemas.engine import Chat
 from schemas.keys import content_key
 from schemas.provenance import at_least
 from schemas.records import SynthAttempt
+from synth import rewards
 from synth.base import (
     Candidate,
     Decision,
@@ -154,7 +155,7 @@ def judge(
                         accepted=False,
                         reason=candidate.reason,
                         meta=candidate.meta,
-                        **training_fields(candidate, method.invalid_reward),
+                        **training_fields(candidate, rewards.ended(candidate.reason)),
                     )
                 )
                 continue
@@ -167,22 +168,22 @@ def judge(
 def settle(
     method: Synthesizer, decision: Decision, duplicate: str | None = None
 ) -> tuple[bool, str | None, float | None]:
-    """Whether a validated candidate is accepted, why not, and its proposer reward: the method's
-    decision, unless its label is less trusted than ``synth.min_label_provenance`` or the problem
-    is a ``duplicate`` (the reason, when it is). A label nothing checked, or a repeat, is never
-    paid for. The same rule for the nightly's rows and the proposer trainer's reward."""
+    """Whether a validated candidate is accepted, why not, and its proposer reward (``synth.rewards``'s
+    ladder): the method's decision, unless its label is less trusted than
+    ``synth.min_label_provenance`` or the problem is a ``duplicate`` (the reason, when it is). A
+    label nothing checked, or a repeat, is never paid the method's reward. The same rule for the
+    nightly's rows and the proposer trainer's reward."""
     accepted, reason = decision.accepted, decision.reason
-    reward = decision.meta.get("reward", method.invalid_reward if not accepted else None)
     minimum = method.config.synth.min_label_provenance
-    if accepted and not at_least(decision.provenance, minimum):
-        return (
-            False,
-            (f"unverified label: its provenance is {decision.provenance} and synth.min_label_provenance is {minimum}"),
-            method.invalid_reward,
+    trusted = at_least(decision.provenance, minimum)
+    if accepted and not trusted:
+        accepted = False
+        reason = (
+            f"unverified label: its provenance is {decision.provenance} and synth.min_label_provenance is {minimum}"
         )
     if accepted and duplicate:
-        return False, duplicate, method.invalid_reward
-    return accepted, reason, reward
+        return False, duplicate, rewards.REJECTED
+    return accepted, reason, rewards.decided(accepted, reason, trusted, decision.meta.get("reward"))
 
 
 def attempt_row(method: Synthesizer, service: RolloutService, seed: Seed, index: int, **fields: Any) -> SynthAttempt:

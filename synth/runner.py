@@ -18,6 +18,7 @@ from rollouts.service import Measured, RolloutService
 from schemas.keys import content_key
 from schemas.prompts import acceptance_key
 from schemas.records import Problem, SynthAttempt
+from synth import rewards
 from synth.base import (
     Candidate,
     Decision,
@@ -199,7 +200,7 @@ def _decide(
                         accepted=False,
                         reason=DUPLICATE_BEFORE,
                         meta=candidate.meta,
-                        **training_fields(candidate, method.invalid_reward),
+                        **training_fields(candidate, rewards.REJECTED),
                     ),
                     None,
                     None,

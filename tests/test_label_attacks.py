@@ -14,6 +14,7 @@ import pytest
 
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
+from synth import rewards as ladder
 from synth.azr.method import AzrSynthesizer
 from synth.gates import gate
 from synth.proposer import ProposerJudge, proposer_rows
@@ -139,7 +140,7 @@ def test_a_wrong_vote_is_not_confirmed_by_the_words_around_an_expression(route, 
     confirm it and pay 1.0; now nothing independent does."""
     votes = {"6 * 7": ["42", "42", "42", "84"]}
     paid = rewards(route, tmp_path, monkeypatch, SqlmSynthesizer, [statement], votes, {"6 * 7": "42"})
-    assert paid == [SqlmSynthesizer.invalid_reward]
+    assert paid == [ladder.UNVERIFIED]
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -158,7 +159,7 @@ def test_the_label_is_the_checkers_and_the_votes_only_measure(route, tmp_path, m
         name: rewards(route, tmp_path / str(i), monkeypatch, SqlmSynthesizer, [statement], v, checker, True)
         for i, (name, v) in enumerate(votes.items())
     }
-    assert paid == {"right majority": [1.0], "wrong majority": [1.0], "all wrong": [SqlmSynthesizer.invalid_reward]}
+    assert paid == {"right majority": [1.0], "wrong majority": [1.0], "all wrong": [ladder.NOT_LEARNABLE]}
 
 
 def test_only_a_verdict_about_the_whole_statement_decides(tmp_path):
@@ -225,7 +226,7 @@ def test_a_respelled_expression_is_paid_once(route, tmp_path, monkeypatch):
     for spelling in ("+12 + 30", "12 + (+30)", "12.0 + 30", "(12 + 30)"):
         solvers[spelling] = ["42", "42", "41", "42"]
     paid = rewards(route, tmp_path, monkeypatch, SqlmSynthesizer, proposals, solvers)
-    assert paid == [1.0] + [SqlmSynthesizer.invalid_reward] * len(respelled) + [1.0]  # a new expression is paid
+    assert paid == [1.0] + [ladder.REJECTED] * len(respelled) + [1.0]  # a new expression is paid
 
 
 def test_a_respelled_expression_is_stored_once_by_the_nightly(warehouse):
@@ -280,7 +281,7 @@ def test_a_gated_statement_is_not_paid(route, tmp_path, monkeypatch):
     """Even with an independent checker that agrees (the answer is given away in the question)."""
     votes, programs = {"6 * 7": ["42", "42", "41", "42"]}, {"6 * 7": "42"}
     paid = rewards(route, tmp_path, monkeypatch, SqlmSynthesizer, [STATED[0]], votes, programs, True)
-    assert paid == [SqlmSynthesizer.invalid_reward]
+    assert paid == [ladder.REJECTED]
 
 
 # -- 4. Absolute Zero: a program whose value a clock, entropy or the environment decides
@@ -321,11 +322,11 @@ def _today(name: str, a: int = 3) -> str:
 @pytest.mark.parametrize("name", sorted(CLOCKED))
 def test_a_program_that_reads_a_clock_entropy_or_its_environment_is_invalid(route, name, tmp_path, monkeypatch):
     """Half the solvers state what the program returned moments ago: learnable (reward 0.5) for the
-    old two runs moments apart; now the sealed runs refuse it (-1)."""
+    old two runs moments apart; now the sealed runs refuse it: an invalid task."""
     proposal = f"```python\n{CLOCKED[name]}\n\nprint(f(3))\n```"
     solvers = {"What does f(3)": [_today(name), "0"]}
     paid = rewards(route, tmp_path, monkeypatch, AzrSynthesizer, [proposal], solvers)
-    assert paid == [AzrSynthesizer.invalid_reward] == [-1.0]
+    assert paid == [ladder.REJECTED]
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -354,7 +355,7 @@ def test_the_prompts_reference_respelled_is_a_copy(route, tmp_path, monkeypatch)
     another argument name does not make it new (it used to be paid)."""
     proposals = [f"```python\n{p}\n\nprint(f(5))\n```" for p in COPIES]
     paid = rewards(route, tmp_path, monkeypatch, AzrSynthesizer, proposals, {"What does f(5)": ["5", "4"]})
-    assert paid == [-1.0] * len(COPIES)
+    assert paid == [ladder.REJECTED] * len(COPIES)  # a copy: rejected, as a gated proposal is
 
 
 def test_sealed_calls_see_no_clock_here():

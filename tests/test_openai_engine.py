@@ -146,10 +146,10 @@ def test_the_verl_proposer_export_and_reward_against_a_real_server(
     """``hardforge export-proposer`` writes self-questioning prompts as verl rows; the reward entry
     point, called as verl's batch reward manager calls it, judges proposals with the server as the
     solver: a repeat of a sibling, a statement that is not a question and one that gives its answer
-    away earn the invalid-proposal value."""
+    away earn less than a verified proposal (``synth.rewards``: a duplicate or a gated one, REJECTED)."""
     import datasets
 
-    from synth.sqlm.method import SqlmSynthesizer
+    from synth import rewards
     from tests.conftest import run_cli
 
     url = vllm_server["url"]
@@ -184,7 +184,7 @@ def test_the_verl_proposer_export_and_reward_against_a_real_server(
     finally:
         reward._JUDGE.service.verifiers.close()
     assert all(isinstance(s, float) for s in [*scores, single])
-    assert scores[1:] == [SqlmSynthesizer.invalid_reward] * 3, scores
+    assert scores[1:] == [rewards.REJECTED] * 3, scores  # a duplicate, then two gated
     assert stats["proposals"] == 4
 
     # and through verl itself: its loader (path + name) and its batch reward manager on a DataProto
@@ -227,7 +227,7 @@ def test_the_verl_proposer_export_and_reward_against_a_real_server(
         },
     )
     assert through.returncode == 0, through.stderr[-3000:]
-    assert json.loads(through.stdout.strip().splitlines()[-1])[1:] == [SqlmSynthesizer.invalid_reward] * 3
+    assert json.loads(through.stdout.strip().splitlines()[-1])[1:] == [rewards.REJECTED] * 3
 
 
 def test_a_server_dying_mid_run_leaves_no_partial_rows(vllm_server, warehouse, real_config):

@@ -11,6 +11,7 @@ import pytest
 
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
+from synth import rewards as ladder
 from synth.azr.algorithm import composite_reward
 from synth.mathsmith.algorithm import proposer_reward as mathsmith_reward
 from synth.runner import run_method
@@ -108,4 +109,9 @@ def test_every_attempt_row_is_training_data(warehouse):
         sampling = json.loads(row["sampling"])
         assert sampling["n"] == 4 and sampling["seed"] != cfg.rollouts.seed  # the batch's own seed
     by_reason = {(r["reason"] or "accepted").split(":")[0]: r["reward"] for r in rows}
-    assert by_reason == {"accepted": 1.0, "gate": 0.0, "duplicate": 0.0, "unsolvable for the policy": 0.0}
+    assert by_reason == {
+        "accepted": 1.0,
+        "gate": ladder.REJECTED,
+        "duplicate": ladder.REJECTED,
+        "unsolvable for the policy": ladder.NOT_LEARNABLE,  # its label computed, but nobody solves it
+    }

@@ -8,7 +8,9 @@ import pytest
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
 from schemas.errors import NothingToTrain
+from synth import rewards
 from synth.base import Candidate, Decision, Seed
+from synth.batches import settle
 from synth.proposer import ProposerJudge, proposer_rows
 from synth.sqlm.method import SqlmSynthesizer
 from tests.conftest import ScriptedEngine
@@ -48,7 +50,7 @@ def test_a_respelled_or_repeated_proposal_is_paid_once(tmp_path):
         later = judge.rewards([row], ["What is 12 + 30?"])
     finally:
         verifiers.close()
-    assert first[0] > 0 and first[1:] == [0.0] * 3 and later == [0.0]
+    assert first[0] > 0 and first[1:] == [rewards.REJECTED] * 3 and later == [rewards.REJECTED]
 
 
 def test_words_that_change_the_expression_are_not_checked(tmp_path):
@@ -68,7 +70,7 @@ def test_words_that_change_the_expression_are_not_checked(tmp_path):
         (reward,) = judge.rewards([row], ["What is 12 + 30? Subtract seven from that."])
     finally:
         verifiers.close()
-    assert reward == SqlmSynthesizer.invalid_reward
+    assert reward == rewards.UNVERIFIED  # a vote nothing independent confirmed
 
 
 def test_a_program_that_overflows_the_parser_is_invalid_not_a_crash(tmp_path):
@@ -80,7 +82,7 @@ def test_a_program_that_overflows_the_parser_is_invalid_not_a_crash(tmp_path):
         (reward,) = judge.rewards([row], [hostile])
     finally:
         verifiers.close()
-    assert reward == AzrSynthesizer.invalid_reward == -1.0
+    assert reward == rewards.REJECTED  # an invalid task, below a valid one, above a format error
 
 
 def test_an_unanswerable_mathsmith_problem_earns_nothing(tmp_path):
@@ -105,7 +107,7 @@ def test_an_unanswerable_mathsmith_problem_earns_nothing(tmp_path):
         (reward,) = judge.rewards([row], [tagged])
     finally:
         verifiers.close()
-    assert reward == 0.0
+    assert reward == rewards.UNVERIFIED < 0  # no label: never the HC reward
 
 
 def test_the_nightlys_methods_that_cannot_be_trained_are_left_out(tmp_path):
@@ -167,9 +169,11 @@ def test_an_svs_variant_that_changed_its_answer_is_not_paid(tmp_path):
     policy = ScriptedEngine(lambda chat, n: ["```python\ndef solution():\n    return 6 * 7\n```"] * n)
     with VerifierSet(cfg) as verifiers:
         method._check_labels(RolloutService(policy, verifiers, cfg.rollouts, POLICY, "run"), candidates, decisions)
-    assert [(d.accepted, d.provenance, d.meta["reward"]) for d in decisions] == [
-        (False, "inherited", 0.0),
-        (True, "checked", 1.0),
-        (True, "inherited", 1.0),  # inherited alone: a candidate (synth.min_label_provenance decides)
+    assert [(d.accepted, d.provenance) for d in decisions] == [
+        (False, "inherited"),
+        (True, "checked"),
+        (True, "inherited"),  # inherited alone: a candidate (synth.min_label_provenance decides)
     ]
     assert "label check failed: arithmetic" in decisions[0].reason
+    # what the proposer is paid: rejected, the method's reward, unverified
+    assert [settle(method, d)[2] for d in decisions] == [rewards.REJECTED, 1.0, rewards.UNVERIFIED]

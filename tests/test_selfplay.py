@@ -12,6 +12,7 @@ import pytest
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
 from schemas.errors import HardforgeError
+from synth import rewards as ladder
 from synth.base import Candidate, Decision, Seed, Synthesizer
 from synth.proposer import ProposerJudge, proposer_rows, seed_from_json, seed_json
 from synth.runner import run_method
@@ -119,7 +120,8 @@ def test_the_trainer_pays_what_the_nightly_records(tmp_path):
         judge = ProposerJudge({"sqlm": SqlmSynthesizer(cfg)}, service)
         rewards = judge.rewards([row] * len(PROPOSALS), PROPOSALS)
     assert rewards == [r["reward"] for r in recorded]
-    assert rewards[0] > 0 and rewards[3] > 0 and rewards[1:3] == [SqlmSynthesizer.invalid_reward] * 2, recorded
+    # 2 + 2: verified but too easy; the colour of time: no label at all
+    assert rewards[0] > 0 and rewards[3] > 0 and rewards[1:3] == [ladder.NOT_LEARNABLE, ladder.UNVERIFIED], recorded
     assert nightly.scalar("SELECT answer FROM problems WHERE statement = 'Compute 7 * 6 - 1.'") == "41"
     stats = judge.calls[-1].as_dict()["sqlm"]
     assert (stats["proposals"], stats["parsed"], stats["verified"]) == (4, 4, 2)
@@ -144,7 +146,7 @@ def test_repeats_of_the_warehouse_earn_nothing(tmp_path):
         rewards = ProposerJudge({"sqlm": SqlmSynthesizer(cfg)}, service, warehouse).rewards(
             [row, row], PROPOSALS[:1] * 2
         )
-    assert rewards == [SqlmSynthesizer.invalid_reward] * 2
+    assert rewards == [ladder.REJECTED] * 2
 
 
 class CountingSynth(Synthesizer):

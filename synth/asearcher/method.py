@@ -176,7 +176,7 @@ class AsearcherSynthesizer(Synthesizer):
             decision = decisions[i]
             decision.checks = record
             if provenance is None:
-                decision.accepted, decision.reason, decision.meta["reward"] = False, reason, self.invalid_reward
+                decision.accepted, decision.reason = False, reason
             else:
                 decision.provenance = provenance
 

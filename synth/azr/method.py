@@ -63,7 +63,6 @@ EXECUTED = {
 
 class AzrSynthesizer(Synthesizer):
     name = "azr"
-    invalid_reward = -1.0  # AZR's composite: a bad format or an invalid task
 
     @property
     def settings(self) -> AzrConfig:

@@ -268,7 +268,7 @@ class SvsSynthesizer(Synthesizer):
             if same_answer(label.value, answer):
                 decision.provenance, decision.checks["derived_by"] = "checked", label.check
             else:
-                decision.accepted, decision.meta["reward"] = False, self.invalid_reward
+                decision.accepted = False
                 decision.reason = (
                     f"label check failed: {label.check} computes {label.value}, not the seed's answer {answer}"
                 )

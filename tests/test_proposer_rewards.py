@@ -1,0 +1,79 @@
+"""The proposer reward's ladder (issue 34): strictly monotone in how close a proposal came to a
+verified, learnable problem, the same for every method, and no unverified proposal above a
+verified one, whatever the method would have paid."""
+
+from __future__ import annotations
+
+import pytest
+
+from synth import rewards
+from synth.base import Decision
+from synth.batches import settle
+
+
+@pytest.mark.parametrize(
+    ("reason", "reward"),
+    [
+        ("unparsable: no 'Selected Question:' marker", rewards.FORMAT_ERROR),
+        ("base QA unparsable: no question and answer", rewards.FORMAT_ERROR),
+        ("gate: states its own answer: an 'answer is ...' phrase", rewards.REJECTED),
+        ("duplicate: proposed before (not solved again)", rewards.REJECTED),
+        ("invalid: one function f is needed at the top level (found: none)", rewards.REJECTED),
+        ("copy: the same program as a reference in the prompt", rewards.REJECTED),
+    ],
+)
+def test_a_proposal_that_ended_before_validation(reason, reward):
+    assert rewards.ended(reason) == reward
+
+
+@pytest.mark.parametrize(
+    ("accepted", "reason", "verified", "method_reward", "reward"),
+    [
+        (True, None, True, 1.0, 1.0),  # verified and in band: the method's reward
+        (True, None, True, 0.04, 0.04),  # AZR's 1 - s̄ for a task nearly always solved
+        (True, None, True, -0.5, 0.0),  # never below zero once verified and in band
+        (False, "too easy: all 4 solutions are right", True, 0.0, rewards.NOT_LEARNABLE),
+        (False, "unsolvable for the policy: none of 4 solutions is right", True, 1.7, rewards.NOT_LEARNABLE),
+        (False, "no majority: the most voted answers are tied at 2 of 4", False, 1.7, rewards.UNVERIFIED),
+        (False, "unverified label: its provenance is vote", False, 1.0, rewards.UNVERIFIED),
+        (False, "label check failed: arithmetic: '6 * 7' = 42, not 41", False, 1.0, rewards.REJECTED),
+        (False, "echo: every accepting reply only repeats a number of the statement", False, 1.0, rewards.REJECTED),
+        (False, "nondeterministic: f(3) failed", False, 0.0, rewards.REJECTED),
+    ],
+)
+def test_a_validated_proposal(accepted, reason, verified, method_reward, reward):
+    assert rewards.decided(accepted, reason, verified, method_reward) == reward
+
+
+def test_the_ladder_is_strictly_monotone_and_unverified_never_beats_verified():
+    ladder = [rewards.FORMAT_ERROR, rewards.REJECTED, rewards.UNVERIFIED, rewards.NOT_LEARNABLE, 0.0]
+    assert ladder == sorted(set(ladder))
+    unverified = [rewards.decided(False, r, False, 9.9) for r in ("no answer: x", "unverified label: x", "gate: x")]
+    verified = [rewards.decided(False, "too easy: x", True, 0.0), rewards.decided(True, None, True, 0.0)]
+    assert max(unverified) < min(verified)
+
+
+@pytest.mark.parametrize(
+    ("provenance", "accepted", "reason"),
+    [
+        ("checked", True, None),
+        ("vote", True, "unverified label"),  # the method accepted it, but a vote is no label
+        ("judged", True, "unverified label"),
+        ("inherited", True, "unverified label"),
+        ("executed", False, "too easy"),
+    ],
+)
+def test_settle_pays_the_method_only_for_a_trusted_label(provenance, accepted, reason):
+    """The red team's 1.7 for an unanswerable problem: a method's own figure is paid only when the
+    label is trusted (``synth.min_label_provenance``, default checked) and the problem in band."""
+    from schemas.config import HardforgeConfig
+    from synth.sqlm.method import SqlmSynthesizer
+
+    method = SqlmSynthesizer(HardforgeConfig())
+    decision = Decision(accepted, None if accepted else "too easy: x", {"reward": 1.7}, provenance=provenance)
+    got_accepted, got_reason, reward = settle(method, decision)
+    assert got_accepted == (accepted and reason is None)
+    assert (got_reason or "").startswith(reason or "")
+    expected = 1.7 if got_accepted else rewards.UNVERIFIED if reason == "unverified label" else rewards.NOT_LEARNABLE
+    assert reward == expected
+    assert settle(method, decision, duplicate="duplicate: in the warehouse")[2] in (rewards.REJECTED, expected)
