@@ -75,19 +75,25 @@ def only_returns_a_constant(code: str) -> bool:
 
 
 def number(shown: str | None) -> Fraction | None:
-    """The value a program returned (the repr the sandbox rebuilt), as an exact number."""
+    """The value a program returned (the repr the sandbox rebuilt), as an exact number. A float
+    that is a fraction of small denominator up to float noise is that fraction (8 / 3 - 5 returns
+    -2.3333333333333335, which is -7/3); any other float is its exact decimal value, which is no
+    exact label (``MAX_DENOMINATOR``)."""
     if shown is None:
         return None
     exact = as_rational(shown)
-    if exact is not None:
+    if exact is not None and exact.denominator == 1:
         return exact
     try:
         as_float = float(shown)
     except ValueError:
-        return None
+        return exact
     if as_float != as_float or as_float in (float("inf"), float("-inf")):
         return None
-    return Fraction(as_float).limit_denominator(10**9)
+    small = Fraction(as_float).limit_denominator(MAX_DENOMINATOR)
+    if abs(float(small) - as_float) <= FLOAT_TOLERANCE * 1e-3 * max(1.0, abs(as_float)):
+        return small
+    return exact if exact is not None else Fraction(as_float)
 
 
 def same(a: Fraction, b: Fraction) -> bool:

@@ -162,7 +162,7 @@ class Script:
 
     def __call__(self, chat, n):
         content = chat[0]["content"]
-        if "Write one simple, clear question" in content:
+        if "Pick a short phrase from this document" in content:
             title = content.split("\n", 1)[0].removeprefix("Document: ")
             return [json.dumps(BASE[title])] if title in BASE else ["I like this document."]
         if "Is this a single question" in content:
@@ -269,7 +269,7 @@ def test_base_qa_rejections(tmp_path, warehouse):
 
     def script(chat, n):
         content = chat[0]["content"]
-        if "Write one simple, clear question" in content and "Document: ABC" in content:
+        if "Pick a short phrase from this document" in content and "Document: ABC" in content:
             return [json.dumps(BASE["ABC"])]
         if "Does the other answer also satisfy" in content:
             return ["yes"]  # Larry Wall is judged also right: not unique

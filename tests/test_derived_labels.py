@@ -238,3 +238,15 @@ def test_the_reading_check(tmp_path, readings, independence, outcome):
     assert verdict.outcome == outcome, verdict
     prompt = engine.calls[0][0][0][0]["content"]
     assert "Unix was made at Bell Labs." in prompt and "Answer: Bell Labs" not in prompt  # never the label
+
+
+def test_a_qa_in_short_labels_or_without_its_statement():
+    """ "Q:"/"A:" labels are read; a missing statement is the document's sentence holding the answer
+    (from the corpus, never the policy's words), and an answer the document does not hold has none."""
+    from synth.asearcher.algorithm import supporting_sentence
+
+    assert parse_qa("Q: Who wrote it?\nA: Ken", need_statement=False) == QA("Who wrote it?", "Ken")
+    assert parse_qa("Answer: Ken\nQuestion: Who wrote it?", need_statement=False) == QA("Who wrote it?", "Ken")
+    text = "Unix was written at Bell Labs. Ken Thompson wrote its first version in 1969."
+    assert supporting_sentence("Ken Thompson", text) == "Ken Thompson wrote its first version in 1969."
+    assert supporting_sentence("Dennis", text) is None

@@ -22,8 +22,9 @@ from verifiers.qa import MAX_WORDS, normalize
 ACTIONS = ("inject", "fuzz", "exit")
 _JSON_BLOCK = re.compile(r"```(?:json)?\s*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _LABEL = re.compile(
-    r"^\s*\**(question|answer|statement|action|entity)\**\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE
+    r"^\s*\**(question|answer|statement|action|entity|q|a)\**\s*[:：]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE
 )
+_SHORT = {"q": "question", "a": "answer"}
 
 
 def last_json_object(text: str) -> dict[str, Any] | None:
@@ -53,7 +54,7 @@ def fields(text: str) -> dict[str, str]:
     obj = last_json_object(text)
     if obj is not None:
         return {str(k).lower(): str(v).strip() for k, v in obj.items() if isinstance(v, str | int | float)}
-    return {label.lower(): value.strip() for label, value in _LABEL.findall(text)}
+    return {_SHORT.get(label.lower(), label.lower()): value.strip() for label, value in _LABEL.findall(text)}
 
 
 @dataclass(frozen=True)
@@ -196,13 +197,23 @@ def grounded(answer: str, text: str) -> bool:
     return bool(normalize(answer)) and f" {normalize(answer)} " in f" {normalize(text)} "
 
 
+def supporting_sentence(answer: str, text: str) -> str | None:
+    """The first sentence of the document that holds the answer: the statement of a base QA that
+    wrote none (it comes from the corpus, not from the policy)."""
+    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
+        if grounded(answer, sentence):
+            return sentence.strip()
+    return None
+
+
 def base_qa_prompt(title: str, text: str) -> str:
     return (
         f"Document: {title}\n{text}\n\n"
-        "Write one simple, clear question about this document whose answer is a short phrase from it (at most five "
-        "words), with only one correct answer. Do not put the answer in the question. Reply like this example:\n"
-        "Question: Which company made the first version?\nAnswer: Bell Labs\n"
-        "Statement: The first version was made at Bell Labs."
+        "Pick a short phrase from this document (at most five words: a name, a date, a number, a term) and write "
+        "one simple, clear question whose only correct answer is that phrase. Do not put the phrase in the question. "
+        "Reply in exactly three lines:\n"
+        "Answer: <the phrase, copied from the document>\nQuestion: <your question>\n"
+        "Statement: <the sentence of the document that gives the answer>"
     )
 
 

@@ -23,7 +23,7 @@ from rollouts.service import RolloutService
 from schemas.config import AsearcherConfig
 from schemas.engine import Chat, SamplingParams
 from synth.asearcher.agent import Agent
-from synth.asearcher.algorithm import Entity, QaState, base_qa_prompt, grounded, parse_qa
+from synth.asearcher.algorithm import QA, Entity, QaState, base_qa_prompt, grounded, parse_qa, supporting_sentence
 from synth.base import Candidate, Decision, Seed, Synthesizer
 from synth.labels import checked
 from warehouse.corpus import CorpusSearch, Doc, documents, plain
@@ -85,12 +85,15 @@ class AsearcherSynthesizer(Synthesizer):
         )
 
     def parse(self, seed: Seed, index: int, prompt: str, output: str) -> Candidate:
-        qa = parse_qa(output)
         doc: Doc = seed.data["doc"]
+        text = plain(doc.text)[: self.settings.max_doc_chars]
+        qa = parse_qa(output, need_statement=False)
         meta = {"root": doc.title}
         if isinstance(qa, str):
             return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
-        if not grounded(qa.answer, plain(doc.text)[: self.settings.max_doc_chars]):
+        if not qa.statement:  # a small policy drops the statement: the document's sentence that holds the answer
+            qa = QA(qa.question, qa.answer, supporting_sentence(qa.answer, text) or "")
+        if not grounded(qa.answer, text):
             return Candidate(
                 seed,
                 index,

@@ -37,17 +37,29 @@ def render_concepts(concepts: list[tuple[str, str]]) -> str:
     return "\n".join(f"{i}. {name}: {text}" for i, (name, text) in enumerate(concepts, start=1))
 
 
-def synthesis_prompt(concepts: list[tuple[str, str]]) -> str:
+RATIONALE_FIRST = (
+    "First explain briefly, in at most five steps of one sentence each (Step 1, Step 2, ...), how the concepts "
+    "connect and which features you use, inside <rationale></rationale>. Then write the problem alone, "
+    "self-contained, inside <problem></problem>. Do not solve it."
+)
+# The problem first: a small policy's rationale runs on and cuts the problem off (Qwen2.5-Coder-0.5B:
+# 1 of 16 outputs parsed with the rationale first, 12 of 16 with the problem first; docs/synthesis/mathsmith.md)
+PROBLEM_FIRST = (
+    "Reply in this format, and write nothing else:\n"
+    "<problem>the problem, self-contained, with one numerical answer</problem>\n"
+    "<rationale>Step 1: ... Step 2: ... (at most five short steps: how the concepts connect and which features "
+    "you use)</rationale>\nDo not solve the problem."
+)
+
+
+def synthesis_prompt(concepts: list[tuple[str, str]], problem_first: bool = True) -> str:
     strategies = "\n".join(f"{chr(ord('a') + i)}. {s}" for i, s in enumerate(STRATEGIES))
     return (
         "Here are some mathematical concepts:\n"
         f"{render_concepts(concepts)}\n\n"
         "Pick some of these concepts that fit together naturally and write ONE challenging problem from them. "
         "It must need real insight, have a single numerical answer, and use at least two of these difficulty features:\n"
-        f"{strategies}\n\n"
-        "First explain briefly, in at most five steps of one sentence each (Step 1, Step 2, ...), how the concepts "
-        "connect and which features you use, inside <rationale></rationale>. Then write the problem alone, "
-        "self-contained, inside <problem></problem>. Do not solve it."
+        f"{strategies}\n\n" + (PROBLEM_FIRST if problem_first else RATIONALE_FIRST)
     )
 
 

@@ -78,7 +78,14 @@ class MathsmithSynthesizer(Synthesizer):
         concepts = self._concepts(seed, warehouse)
         seed.data["concepts"] = [c["concept_id"] for c in concepts]
         return [
-            [{"role": "user", "content": synthesis_prompt([(c["name"] or "Concept", c["text"]) for c in concepts])}]
+            [
+                {
+                    "role": "user",
+                    "content": synthesis_prompt(
+                        [(c["name"] or "Concept", c["text"]) for c in concepts], self.settings.problem_first
+                    ),
+                }
+            ]
         ]
 
     def sampling(self) -> SamplingParams:

@@ -51,9 +51,12 @@ _SELECTED = re.compile(r"Selected Question\s*:", re.IGNORECASE)
 _TESTS = re.compile(r"Test Cases\s*:", re.IGNORECASE)
 
 
+_LABEL = re.compile(r"^\s*\**(?:question|problem)\s*\d*\**\s*:\s*", re.IGNORECASE)
+
+
 def parse_v1(output: str) -> str | None:
-    """The whole output is the question."""
-    text = output.rsplit("</think>", 1)[-1].strip()
+    """The whole output is the question (a leading "Question:" or "Problem:" label dropped)."""
+    text = _LABEL.sub("", output.rsplit("</think>", 1)[-1].strip(), count=1).strip()
     return text or None
 
 
