@@ -19,9 +19,14 @@ nightly:          ## the main job: seed ingest -> synthesis -> filters -> estima
 	$(HF) --data-dir $(DATA) run nightly
 	$(HF) --data-dir $(DATA) status
 
+# The bundled models the tests load, converted once into .cache/models (tests/conftest.py reuses
+# them); then the suite on both cores (pytest-xdist): the tests that start servers or signal whole
+# process groups share one worker (xdist_group "processes"), the rest are spread by file.
+TEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HOME=$(CURDIR)/.cache/hf PREFECT_HOME=$(CURDIR)/.cache/prefect
+
 test:             ## the whole test suite (what CI runs)
-	HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HOME=$(CURDIR)/.cache/hf PREFECT_HOME=$(CURDIR)/.cache/prefect \
-	  .venv/bin/python -m pytest -q --durations=15
+	$(TEST_ENV) .venv/bin/python -m tests.models
+	$(TEST_ENV) .venv/bin/python -m pytest -q --durations=15 -n 2 --dist loadgroup
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .

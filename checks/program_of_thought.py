@@ -124,6 +124,11 @@ class ProgramOfThoughtCheck:
         self.independent, self.relation = independent, relation
 
     def check(self, items: list[LabelItem]) -> list[Verdict]:
+        if not self.independent and all(item.label is None for item in items):
+            # the policy's programs can derive no label (its agreement is not independent), and
+            # with no label there is nothing for them to refute: no program is written
+            why = f"the checker is {self.relation}: not independent, so it derives no label"
+            return [abstain(NAME, why, checker=self.relation) for _ in items]
         if not items:
             return []
         cfg = self.settings

@@ -118,4 +118,4 @@ def measured_under_other_settings(warehouse: Warehouse, policy_id: str, rollouts
     acceptance = pa.array([acceptance_key(k) for k in keys.column("sampling_key").to_pylist()], pa.string())
     with warehouse.read() as con:
         con.register("current_keys", keys.append_column("acceptance_key", acceptance))
-        return con.sql(OTHER_SETTINGS_SQL, params={"policy": policy_id}).fetchone()[0]
+        return con.execute(OTHER_SETTINGS_SQL, {"policy": policy_id}).fetchone()[0]

@@ -309,10 +309,13 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
             )
             if any(m.get("accepted") for m in counts["synthesize"] or []) or cfg.nightly.lean:
                 counts["filter_synthesized"] = timed("filter_synthesized", lambda: FLOWS["filter"](config))
-            counts["estimate_synthesized"] = timed(
-                "estimate_synthesized",
-                lambda: flow_of("estimate", cfg)(config, policy, {"where": stages.synthesized_where(), "limit": None}),
-            )
+            if session.warehouse.scalar("SELECT count(*) FROM synth_attempts WHERE accepted"):
+                counts["estimate_synthesized"] = timed(
+                    "estimate_synthesized",
+                    lambda: flow_of("estimate", cfg)(
+                        config, policy, {"where": stages.synthesized_where(), "limit": None}
+                    ),
+                )
             # per method: tokens, proposals, verified, in band, seconds (tomorrow's budget follows it)
             counts["synthesis_yield"] = stages.synthesis_yield(session.warehouse, counts["synthesize"] or [])
             counts["export"] = timed("export", lambda: FLOWS["export"](config, policy))

@@ -5,8 +5,13 @@ writer, so every attempt and every rollout is stored once."""
 
 import json
 
+import pytest
+
 from tests.conftest import run_cli
 from tests.test_flows import nightly_env
+
+# servers, process groups and signals: these share one test worker (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("processes")
 
 
 def _rows(data_dir, sql):

@@ -12,14 +12,19 @@ import subprocess
 import sys
 import time
 
+import pytest
 from conftest import ROOT, cli_env, run_cli
 
 from warehouse.liveness import judgeable, owner_gone, this_process
+
+# servers, process groups and signals: these share one test worker (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("processes")
 
 HOLD_A_RUN = """
 import sys, time
 from flows.session import StageSession
 from schemas.config import load_config
+
 with StageSession(load_config(None), sys.argv[1]) as session:
     print(session.run_id, flush=True)
     time.sleep(600)

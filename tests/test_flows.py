@@ -16,7 +16,8 @@ import pytest
 
 from tests.conftest import ROOT, cli_env, run_cli
 
-pytestmark = pytest.mark.slow
+# servers, process groups and signals: these share one test worker (make test: --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
 
 
 def nightly_env(model: Path, **extra: str) -> dict[str, str]:

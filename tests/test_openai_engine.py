@@ -20,6 +20,9 @@ from engines.openai_engine import OpenAIEngine
 from schemas.engine import SamplingParams
 from schemas.errors import HardforgeError
 
+# servers, process groups and signals: these share one test worker (make test: --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("processes")
+
 ROOT = Path(__file__).resolve().parents[1]
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"
 POLICY = "p" * 32

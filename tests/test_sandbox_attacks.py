@@ -95,31 +95,21 @@ print('forks', forks)
     assert int(result.output.split()[-1]) < 100
 
 
-def _sandbox_uid_processes():
-    """Processes left under a program's uid (FIRST_UID + 2i); the tests process (the odd uid after
-    it) is kept by its worker between requests, and runs no program code."""
-    out = subprocess.run(["ps", "-eo", "uid=,pid=,comm="], capture_output=True, text=True).stdout
-    return [
-        line
-        for line in out.splitlines()
-        if line.split() and FIRST_UID <= int(line.split()[0]) < FIRST_UID + 100 and int(line.split()[0]) % 2 == 0
-    ]
-
-
 def test_orphan_escape_leaves_no_process(sandbox):
+    """Both escapees run `sleep 15.4321`, so this test finds its own leftovers by that mark (and not
+    another test worker's sandbox programs running at the same moment)."""
     code = """
 import os, subprocess, time
 escaped = []
 try:
     if os.fork() == 0:
         os.setsid()
-        time.sleep(15)
-        os._exit(0)
+        os.execvp('sleep', ['sleep', '15.4321'])
     escaped.append('fork')
 except OSError:
     pass
 try:
-    subprocess.Popen(['sleep', '15'], start_new_session=True)
+    subprocess.Popen(['sleep', '15.4321'], start_new_session=True)
     escaped.append('popen')
 except OSError:
     pass
@@ -127,7 +117,8 @@ print('escaped', escaped)
 """
     result = run(sandbox, code)
     assert result.status in ("passed", "failed") and result.status != "timeout"
-    assert _sandbox_uid_processes() == []
+    out = subprocess.run(["ps", "-eo", "uid=,pid=,args="], capture_output=True, text=True).stdout
+    assert [line for line in out.splitlines() if "15.4321" in line and "ps -eo" not in line] == []
 
 
 def test_memory_bomb_fails(sandbox):
@@ -138,9 +129,27 @@ def test_memory_bomb_fails(sandbox):
     assert "MemoryError" in (result.detail or "") or result.status == "crash"
 
 
+def _leftovers(sandbox):
+    """Program processes (an even uid from FIRST_UID) under this sandbox's own workers: an orphan
+    inside a worker's pid namespace is reparented to the worker's init, so it stays below it; another
+    test worker's sandbox, running at the same moment, is not counted."""
+    import psutil
+
+    found = []
+    for worker in sandbox.workers:
+        try:
+            for child in psutil.Process(worker.proc.pid).children(recursive=True):
+                uid = child.uids().real
+                if FIRST_UID <= uid < FIRST_UID + 100 and uid % 2 == 0:
+                    found.append(f"{uid} {child.pid} {child.name()}")
+        except psutil.NoSuchProcess:
+            continue
+    return found
+
+
 def test_infinite_loop_times_out(sandbox):
     assert run(sandbox, "while True:\n    pass").status == "timeout"
-    assert _sandbox_uid_processes() == []
+    assert _leftovers(sandbox) == []
 
 
 def test_reading_etc_shadow_fails(sandbox):
