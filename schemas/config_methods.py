@@ -67,6 +67,9 @@ class MathsmithConfig(Section):
     """MathSmith (methods.md §2): problems from 5 sampled concepts, kept when 3 of 6 solutions agree."""
 
     concept_sources: list[str] = Field(default_factory=list)  # concept sources to sample from (empty = all)
+    # random: 5 concepts uniformly (official); weakness: the concepts of the problems the policy keeps
+    # failing come first (SwS, arXiv 2506.08989), the rest uniformly
+    concepts: Literal["random", "weakness"] = "random"
     proposals: int = Field(2, gt=0)  # problems written per concept sample
     solvers: int = Field(6, ge=2)  # n solver samples (official: 6)
     consistent_answers: int = Field(3, ge=1)  # votes the majority answer needs (official: 3)

@@ -225,3 +225,37 @@ def test_mathsmith_on_the_real_model(real_config, data_dir):
     assert all(a["accepted"] or a["reason"] for a in attempts)
     assert all("r_format" in json.loads(a["meta"]) for a in attempts)
     print(json.dumps(report.as_dict()))
+
+
+def test_weakness_driven_concepts_come_from_the_problems_the_policy_keeps_failing(warehouse):
+    """``concepts = "weakness"`` (SwS): a CHAMP problem measured twice and never solved gives its
+    concepts first; random sampling does not look at difficulty."""
+    import datetime as dt
+
+    from rollouts.service import difficulty_from_counts
+    from warehouse.db import records_to_arrow
+
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    ingest(warehouse, "champ", cfg)
+    failed = warehouse.arrow(
+        "SELECT problem_id, json_extract(extra, '$.ch_list') AS ch FROM problems WHERE source = 'champ' "
+        "AND json_array_length(json_extract(extra, '$.ch_list')) > 0 ORDER BY problem_id LIMIT 1"
+    ).to_pylist()[0]
+    now = dt.datetime.now(dt.UTC)
+    rows = [difficulty_from_counts(failed["problem_id"], POLICY, key, 4, 0, [1], now) for key in ("k1", "k2")]
+    with warehouse.write() as con:
+        warehouse.insert("difficulty", records_to_arrow("difficulty", rows), con)
+    concepts_of_failure = set(json.loads(failed["ch"])) & set(
+        warehouse.arrow("SELECT concept_id FROM concepts").column("concept_id").to_pylist()
+    )
+    assert concepts_of_failure
+    cfg.synth.mathsmith.concepts = "weakness"
+    weak = MathsmithSynthesizer(cfg)
+    (seed,) = [s for _, s in zip(range(1), weak.seeds(warehouse, POLICY), strict=False)]
+    chosen = {c["concept_id"] for c in weak._concepts(seed, warehouse)}
+    assert concepts_of_failure <= chosen or chosen <= concepts_of_failure  # the failure's concepts first
+    assert seed.key.startswith("weak-")
+    cfg.synth.mathsmith.concepts = "random"
+    plain = MathsmithSynthesizer(cfg)
+    (seed,) = [s for _, s in zip(range(1), plain.seeds(warehouse, POLICY), strict=False)]
+    assert len(plain._concepts(seed, warehouse)) == 5

@@ -43,6 +43,14 @@ from verifiers import Grade
 from warehouse.db import Warehouse
 
 SEEDS = 100_000  # concept samples never run out; used seeds are skipped by the runner
+# The concepts of the problems this policy keeps failing: measured at least twice (two nights, or
+# rounds) and never solved; CHAMP problems name their concepts (extra.ch_list).
+WEAK_CONCEPTS_SQL = """
+SELECT DISTINCT unnest(from_json(json_extract(p.extra, '$.ch_list'), '["VARCHAR"]')) AS concept_id
+FROM problems p JOIN difficulty d USING (problem_id)
+WHERE d.policy_id = ? AND json_extract(p.extra, '$.ch_list') IS NOT NULL
+GROUP BY p.problem_id, p.extra HAVING max(d.pass_at_1) = 0 AND sum(d.n) >= 2
+"""
 
 
 class MathsmithSynthesizer(Synthesizer):
@@ -59,7 +67,9 @@ class MathsmithSynthesizer(Synthesizer):
                 f"MathSmith samples {SAMPLE_CONCEPTS} concepts and the warehouse has {count}: run `hardforge ingest champ` "
                 "or `hardforge ingest concepts FILE` first."
             )
-        return (Seed(f"concepts#{i}", None) for i in range(SEEDS))
+        weak = self.settings.concepts == "weakness"
+        # weakness-driven seeds are keyed apart from random ones: a seed key is used once per method
+        return (Seed(f"{'weak-' if weak else ''}concepts#{i}", None, {"policy_id": policy_id}) for i in range(SEEDS))
 
     def _where(self) -> str:
         return "WHERE list_contains(?, source)" if self.settings.concept_sources else ""
@@ -68,10 +78,15 @@ class MathsmithSynthesizer(Synthesizer):
         return [self.settings.concept_sources] if self.settings.concept_sources else []
 
     def _concepts(self, seed: Seed, warehouse: Warehouse) -> list[dict[str, Any]]:
+        """5 concepts, uniformly (a stable hash of the seed key); with ``concepts = "weakness"`` the
+        concepts of the problems the policy keeps failing come first (SwS, arXiv 2506.08989)."""
+        weak = self.settings.concepts == "weakness"
         return warehouse.arrow(
-            f"SELECT concept_id, coalesce(name, '') AS name, text FROM concepts {self._where()} "
-            f"ORDER BY hash(concept_id || ?), concept_id LIMIT {SAMPLE_CONCEPTS}",
-            [*self._params(), seed.key],
+            f"""WITH weak AS ({WEAK_CONCEPTS_SQL if weak else "SELECT NULL AS concept_id WHERE false"})
+            SELECT concept_id, coalesce(name, '') AS name, text FROM concepts {self._where()}
+            ORDER BY concept_id NOT IN (SELECT concept_id FROM weak), hash(concept_id || ?), concept_id
+            LIMIT {SAMPLE_CONCEPTS}""",
+            [*(([seed.data.get("policy_id")]) if weak else []), *self._params(), seed.key],
         ).to_pylist()
 
     def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
