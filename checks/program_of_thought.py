@@ -30,6 +30,18 @@ PROMPT = (
     "Use plain Python (the standard library is fine); do not print. Reply with the whole function in one ```python "
     "block.\n\n```python\ndef solution():\n    ...\n```"
 )
+# asked of a statement whose label the programs derived (``ProgramOfThoughtCheck._posed``)
+POSED = (
+    "Problem: {statement}\n\nIs this a clear, well-posed math problem that asks one thing and has exactly one "
+    "numerical answer? Reply with only yes or no."
+)
+
+
+def _yes(text: str) -> bool:
+    words = re.findall(r"[a-z]+", text.lower())
+    return bool(words) and words[0] == "yes"
+
+
 _DEFINES = re.compile(r"^\s*def\s+solution\s*\(\s*\)", re.MULTILINE)
 FLOAT_TOLERANCE = 1e-9
 MAX_DENOMINATOR = 10_000  # a derived label must be exact: 1/3 is, 1.41421356... (sqrt 2) is not
@@ -154,7 +166,35 @@ class ProgramOfThoughtCheck:
             value = number(result.value) if result.passed else None
             if value is not None:
                 values[i].append(value)
-        return [self._verdict(item, values[i], written[i]) for i, item in enumerate(items)]
+        verdicts = [self._verdict(item, values[i], written[i]) for i, item in enumerate(items)]
+        return self._posed(items, verdicts) if cfg.posed else verdicts
+
+    def _posed(self, items: list[LabelItem], verdicts: list[Verdict]) -> list[Verdict]:
+        """A derived label stands only if the checker also finds the statement well posed, every
+        time it is asked: programs agree on 8 for "What operation do you want to do between 3 apples
+        and 5 oranges?" (3 + 5), which asks no one thing."""
+        todo = [i for i, v in enumerate(verdicts) if v.derived is not None]
+        if not todo:
+            return verdicts
+        chats = [[{"role": "user", "content": POSED.format(statement=items[i].statement)}] for i in todo]
+        params = SamplingParams(
+            n=self.settings.samples, temperature=self.settings.temperature, max_tokens=4, seed=self.seed
+        )
+        for i, group in zip(todo, self.engine.generate(chats, params), strict=True):
+            answers = [_yes(c.text) for c in group]
+            if not all(answers):
+                detail = {**verdicts[i].detail, "posed": answers}
+                why = f"{verdicts[i].reason}, but the checker does not find the problem well posed ({sum(answers)} of {len(answers)} yes)"
+                verdicts[i] = abstain(NAME, why, **detail)
+            else:
+                verdicts[i] = Verdict(
+                    NAME,
+                    "agree",
+                    verdicts[i].reason + ", a well-posed problem",
+                    {**verdicts[i].detail, "posed": answers},
+                    value=verdicts[i].value,
+                )
+        return verdicts
 
     def _verdict(self, item: LabelItem, values: list[Fraction], written: int) -> Verdict:
         cfg = self.settings

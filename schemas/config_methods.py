@@ -123,6 +123,8 @@ class ProgramOfThoughtConfig(Section):
     temperature: float = Field(0.7, ge=0)
     max_tokens: int = Field(384, gt=0)  # a brute-force count needs room; generation stops at the closing fence
     timeout_s: float = Field(5.0, gt=0)
+    # a derived label stands only if the checker also calls the statement well posed, each of samples times
+    posed: bool = True
 
 
 class ChecksConfig(Section):

@@ -56,7 +56,8 @@ def _checker_is_chosen_by_each_test(request, monkeypatch):
 
 @pytest.fixture
 def scripted_checker(monkeypatch):
-    """Make the program-of-thought checker an independent scripted engine: ``scripted_checker(script)``."""
+    """Make the program-of-thought checker an independent scripted engine: ``scripted_checker(script)``
+    (like every ScriptedEngine it calls a statement well posed unless the script answers that itself)."""
 
     def install(script, relation: str = "another family (scripted), other weights"):
         from synth.labels import Checker
@@ -115,7 +116,9 @@ def real_config(data_dir: Path, bundled_model: Path):
 
 
 class ScriptedEngine:
-    """Returns fixed completions: only for tests that need exact model outputs."""
+    """Returns fixed completions: only for tests that need exact model outputs. As a checker it
+    calls every statement well posed (program of thought asks that of a label its programs derived)
+    unless its script answers that question itself with yes or no."""
 
     name = "scripted"
     model_path = "scripted"
@@ -124,12 +127,23 @@ class ScriptedEngine:
         self.script = script  # callable(chat, n) -> list[str]
         self.calls = []
 
+    def _answer(self, chat, n):
+        from checks.program_of_thought import POSED
+
+        if POSED.split("{statement}")[1].strip() not in chat[-1]["content"]:
+            return self.script(chat, n)
+        try:
+            replies = self.script(chat, n)
+        except (AssertionError, KeyError, StopIteration, ValueError, IndexError):
+            replies = []
+        return replies if replies and replies[0].strip().lower() in ("yes", "no") else ["yes"] * n
+
     def generate(self, prompts, params):
         from schemas.engine import Completion
 
         self.calls.append((prompts, params))
         return [
-            [Completion(text, 10, len(text.split()), "stop") for text in self.script(chat, params.n)]
+            [Completion(text, 10, len(text.split()), "stop") for text in self._answer(chat, params.n)]
             for chat in prompts
         ]
 

@@ -250,3 +250,23 @@ def test_a_qa_in_short_labels_or_without_its_statement():
     text = "Unix was written at Bell Labs. Ken Thompson wrote its first version in 1969."
     assert supporting_sentence("Ken Thompson", text) == "Ken Thompson wrote its first version in 1969."
     assert supporting_sentence("Dennis", text) is None
+
+
+def test_a_label_the_programs_agree_on_needs_a_well_posed_problem(tmp_path):
+    """Programs agree on 8 for "What operation do you want to do between 3 apples and 5 oranges?"
+    (a 0.5B policy's proposal): the checker calls it ill posed, so no label is derived."""
+
+    def checker(content):
+        if "well-posed" in content:
+            return ["no", "yes", "yes", "yes"]
+        return [_program("apples, oranges = 3, 5\n    return apples + oranges")] * 4
+
+    context, boxes = _context(tmp_path, checker)
+    try:
+        ((derived, verdicts),) = derive_labels(
+            context, "math", ["What operation do you want to do between 3 apples and 5 oranges?"]
+        )
+    finally:
+        for box in boxes:
+            box.close()
+    assert derived is None and "not find the problem well posed (3 of 4 yes)" in verdicts[-1].reason

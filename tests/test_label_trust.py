@@ -263,7 +263,9 @@ def test_checks_run_in_order_and_stop_at_a_verdict(tmp_path):
         for box in boxes:
             box.close()
     assert [[v.outcome for v in found] for found in verdicts] == [["agree"], ["abstain", "agree"], ["disagree"]]
-    assert len(engine.calls) == 1  # only the statement the arithmetic check could not decide went to the checker
+    # only the statement the arithmetic check could not decide went to the checker (programs, then well posed?)
+    asked = {chat[-1]["content"].split("\n")[0] for prompts, _ in engine.calls for chat in prompts}
+    assert asked == {"Problem: Tom has 62 marbles. How many?"}
 
 
 @pytest.mark.parametrize(
