@@ -249,14 +249,14 @@ def test_azr_on_the_real_model(real_config, data_dir):
     warehouse = Warehouse(data_dir)
     warehouse.init()
     policy = resolve_policy(warehouse, real_config)
-    real_config.synth.azr.proposals = 8
+    real_config.synth.azr.proposals = 4
     engine = TransformersEngine(resolve_model(policy.model_path, real_config.models_dir), batch_size=64)
     with VerifierSet(real_config) as verifiers:
         service = RolloutService(engine, verifiers, real_config.rollouts, policy.policy_id, "real")
         report = run_method(AzrSynthesizer(real_config), warehouse, service, limit=3)
-    assert (report.seeds, report.candidates) == (3, 24)
+    assert (report.seeds, report.candidates) == (3, 12)
     attempts = warehouse.arrow("SELECT accepted, reason, output, meta FROM synth_attempts").to_pylist()
-    assert len(attempts) == 24 and all(a["output"] for a in attempts)
+    assert len(attempts) == 12 and all(a["output"] for a in attempts)
     assert all(a["accepted"] or a["reason"] for a in attempts)
     assert {json.loads(a["meta"])["task"] for a in attempts} == {"deduction", "abduction", "induction"}
     assert all("reward" in json.loads(a["meta"]) for a in attempts)

@@ -12,13 +12,9 @@ import subprocess
 import sys
 import time
 
-import pytest
 from conftest import ROOT, cli_env, run_cli
 
 from warehouse.liveness import judgeable, owner_gone, this_process
-
-# servers, process groups and signals: these share one test worker (make test: --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("processes")
 
 HOLD_A_RUN = """
 import sys, time

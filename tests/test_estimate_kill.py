@@ -6,12 +6,7 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from tests.conftest import ROOT, cli_env, run_cli
-
-# servers, process groups and signals: these share one test worker (make test: --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("processes")
 
 
 def _count(data_dir, sql):

@@ -16,8 +16,7 @@ import pytest
 
 from tests.conftest import ROOT, cli_env, run_cli
 
-# servers, process groups and signals: these share one test worker (make test: --dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("processes")]
+pytestmark = pytest.mark.slow
 
 
 def nightly_env(model: Path, **extra: str) -> dict[str, str]:

@@ -20,8 +20,8 @@ from engines.openai_engine import OpenAIEngine
 from schemas.engine import SamplingParams
 from schemas.errors import HardforgeError
 
-# servers, process groups and signals: these share one test worker (make test: --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("processes")
+# one test worker starts the module's vLLM server (a minute) and runs every test that uses it
+pytestmark = pytest.mark.xdist_group("vllm_server")
 
 ROOT = Path(__file__).resolve().parents[1]
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"

@@ -8,13 +8,9 @@ import sys
 import time
 
 import psutil
-import pytest
 
 from tests.conftest import ROOT, cli_env, run_cli
 from tests.test_flows import nightly_env
-
-# servers, process groups and signals: these share one test worker (make test: --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("processes")
 
 
 def _rows(data_dir, sql):

@@ -159,7 +159,8 @@ def test_svs_on_the_real_model(real_config, data_dir):
 
     real_config.synth.svs.group = 2
     real_config.synth.svs.max_tokens = 96
-    real_config.synth.svs.solutions = 8
+    real_config.synth.svs.solutions = 4
+    real_config.rollouts.per_source["svs"].max_tokens = 96
     engine = TransformersEngine(policy.model_path)
     report = run_svs(warehouse, engine, policy.policy_id, real_config, limit=2)
     # each seed either found no worked solution (one attempt saying so) or proposed G = 2 variants

@@ -33,19 +33,22 @@ def serve(
     directory) and stops with it. Ctrl-C or SIGTERM stops both."""
     state: State = ctx.obj
     api = os.environ.get("PREFECT_API_URL")
-    if api:
-        _serve_nightly(state, api)
-        return
-    from flows.prefect_server import local_server
-
-    log = Path(os.environ["PREFECT_HOME"]) / "server.log"
-    err.print(f"serve: starting a local Prefect server on 127.0.0.1:{port} (log: {log})", highlight=False)
-    with local_server(port, log) as api:
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        os.environ["PREFECT_API_URL"] = api  # for the flow runs the runner starts as processes
-        with temporary_settings(updates={PREFECT_API_URL: api}):
+    try:
+        if api:
             _serve_nightly(state, api)
+            return
+        from flows.prefect_server import local_server
+
+        log = Path(os.environ["PREFECT_HOME"]) / "server.log"
+        err.print(f"serve: starting a local Prefect server on 127.0.0.1:{port} (log: {log})", highlight=False)
+        with local_server(port, log) as api:
+            from prefect.settings import PREFECT_API_URL, temporary_settings
+
+            os.environ["PREFECT_API_URL"] = api  # for the flow runs the runner starts as processes
+            with temporary_settings(updates={PREFECT_API_URL: api}):
+                _serve_nightly(state, api)
+    finally:  # whenever the signal came (starting, serving, stopping the server)
+        err.print("serve: stopped; the schedule stays registered, and runs again when serve does", highlight=False)
 
 
 def _serve_nightly(state: State, api: str) -> None:
@@ -77,10 +80,7 @@ def _serve_nightly(state: State, api: str) -> None:
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     runner = StoppedBySigterm(pause_on_shutdown=True)
     runner.add_deployment(deployment)
-    try:
-        asyncio.run(runner.start())  # what prefect.serve does, with this runner
-    finally:
-        err.print("serve: stopped; the schedule stays registered, and runs again when serve does", highlight=False)
+    asyncio.run(runner.start())  # what prefect.serve does, with this runner
 
 
 @app.command("serve-model")
