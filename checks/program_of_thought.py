@@ -113,7 +113,8 @@ def same(a: Fraction, b: Fraction) -> bool:
     fraction within float noise, never more than ``ABSOLUTE_CAP`` away."""
     if a.denominator == 1 and b.denominator == 1:
         return a == b
-    return abs(a - b) <= min(FLOAT_TOLERANCE * max(1, abs(b)), ABSOLUTE_CAP)
+    # in exact arithmetic: a float times a huge fraction overflows (a program may return 10**400 / 7)
+    return abs(a - b) <= min(Fraction(FLOAT_TOLERANCE) * max(1, abs(b)), ABSOLUTE_CAP)
 
 
 class ProgramOfThoughtCheck:
@@ -225,7 +226,7 @@ class ProgramOfThoughtCheck:
         if item.label is None:
             if not exact:
                 return abstain(
-                    NAME, f"{len(top)} programs compute about {float(top[0]):.6g}, not an exact number", **detail
+                    NAME, f"{len(top)} programs compute {_show(top[0])[:40]}, not an exact number", **detail
                 )
             return Verdict(NAME, "agree", f"{len(top)} programs compute {value}", detail, value=value)
         label = as_rational(item.label.strip())
