@@ -71,6 +71,9 @@ def _satisfiable_tests(context: CheckContext) -> LabelCheck:
     return SatisfiableTestsCheck(context.sandbox())
 
 
+# the checks that ask the checker model (seconds per statement); the others compute
+MODEL_CHECKS = frozenset({"program_of_thought", "reading"})
+
 REGISTRY: dict[str, Callable[[CheckContext], LabelCheck]] = {
     "arithmetic": _arithmetic,
     "program_of_thought": _program_of_thought,
@@ -140,6 +143,7 @@ __all__ = [
     "LabelItem",
     "Verdict",
     "REGISTRY",
+    "MODEL_CHECKS",
     "run_checks",
     "derive_labels",
     "label_provenance",

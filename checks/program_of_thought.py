@@ -225,9 +225,7 @@ class ProgramOfThoughtCheck:
             return Verdict(NAME, "disagree", f"{len(top)} programs compute {value}, not {item.label}", detail)
         if item.label is None:
             if not exact:
-                return abstain(
-                    NAME, f"{len(top)} programs compute {_show(top[0])[:40]}, not an exact number", **detail
-                )
+                return abstain(NAME, f"{len(top)} programs compute {_show(top[0])[:40]}, not an exact number", **detail)
             return Verdict(NAME, "agree", f"{len(top)} programs compute {value}", detail, value=value)
         label = as_rational(item.label.strip())
         if label is not None and same(top[0], label):

@@ -17,7 +17,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from checks import CheckContext, LabelItem, derive_labels, label_provenance, run_checks, verdict_rows
+from checks import (
+    MODEL_CHECKS,
+    CheckContext,
+    LabelItem,
+    configured,
+    derive_labels,
+    label_provenance,
+    run_checks,
+    verdict_rows,
+)
 from engines import LazyEngine
 from engines.base import Engine
 from engines.bundled import REGISTRY, family, is_bundled, is_model_folder, part_paths, resolve_model
@@ -185,13 +194,17 @@ class Label:
         return self.record.get("derived_by")
 
 
-def derive(config: HardforgeConfig, service: RolloutService, statements: list[str]) -> list[Label]:
+def derive(
+    config: HardforgeConfig, service: RolloutService, statements: list[str], *, model_checks: bool = True
+) -> list[Label]:
     """Per math statement: the label a configured check computes from the statement alone
-    (exact arithmetic, the checker's programs agreeing), or none."""
+    (exact arithmetic, the checker's programs agreeing), or none; ``model_checks`` False leaves
+    out the checks that ask the checker model (when no label could change the decision)."""
     if not statements:
         return []
+    names = [n for n in configured(config, "math") if model_checks or n not in MODEL_CHECKS]
     out = []
-    for value, verdicts in derive_labels(context(config, service), "math", statements):
+    for value, verdicts in derive_labels(context(config, service), "math", statements, names):
         by = next((v.check for v in verdicts if v.derived is not None), None)
         out.append(Label(value, {"base": "derived", "derived_by": by, "checks": verdict_rows(verdicts)}))
     return out

@@ -115,6 +115,20 @@ def real_config(data_dir: Path, bundled_model: Path):
     return cfg
 
 
+def scripted_answer(script, chat, n):
+    """``script(chat, n)``, except that a question whether a statement is well posed is answered yes
+    unless the script answers it itself with yes or no."""
+    from checks.program_of_thought import POSED
+
+    if POSED.split("{statement}")[1].strip() not in chat[-1]["content"]:
+        return script(chat, n)
+    try:
+        replies = script(chat, n)
+    except (AssertionError, KeyError, StopIteration, ValueError, IndexError):
+        replies = []
+    return replies if replies and replies[0].strip().lower() in ("yes", "no") else ["yes"] * n
+
+
 class ScriptedEngine:
     """Returns fixed completions: only for tests that need exact model outputs. As a checker it
     calls every statement well posed (program of thought asks that of a label its programs derived)
@@ -128,15 +142,7 @@ class ScriptedEngine:
         self.calls = []
 
     def _answer(self, chat, n):
-        from checks.program_of_thought import POSED
-
-        if POSED.split("{statement}")[1].strip() not in chat[-1]["content"]:
-            return self.script(chat, n)
-        try:
-            replies = self.script(chat, n)
-        except (AssertionError, KeyError, StopIteration, ValueError, IndexError):
-            replies = []
-        return replies if replies and replies[0].strip().lower() in ("yes", "no") else ["yes"] * n
+        return scripted_answer(self.script, chat, n)
 
     def generate(self, prompts, params):
         from schemas.engine import Completion
@@ -157,7 +163,8 @@ class ScriptedEngine:
 class ScriptedServer:
     """An OpenAI-compatible chat server on 127.0.0.1 that answers from a script (chat, n) -> texts:
     for entry points that reach the policy only over HTTP (verl's proposer reward), where a test
-    needs exact model outputs."""
+    needs exact model outputs. Like ScriptedEngine it calls every statement well posed unless its
+    script answers that itself."""
 
     def __init__(self, script, model: str = "scripted"):
         import json
@@ -185,7 +192,7 @@ class ScriptedServer:
             def do_POST(self):
                 request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 outer.requests.append(request)
-                texts = outer.script(request["messages"], request.get("n", 1))
+                texts = scripted_answer(outer.script, request["messages"], request.get("n", 1))
                 choices = [
                     {"index": i, "message": {"role": "assistant", "content": t}, "finish_reason": "stop"}
                     for i, t in enumerate(texts)

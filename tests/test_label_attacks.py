@@ -147,19 +147,27 @@ def test_a_wrong_vote_is_not_confirmed_by_the_words_around_an_expression(route, 
 def test_the_label_is_the_checkers_and_the_votes_only_measure(route, tmp_path, monkeypatch):
     """The right label (84) used to be refuted by the arithmetic check; now the check abstains and an
     independent checker's programs compute the label: 84, whatever the policy votes. Solvers that
-    disagree put the problem in band (paid, whichever answer won the vote); solvers all wrong do not."""
+    disagree put the problem in band (paid, whichever answer won the vote); solvers all wrong do not.
+    Solvers that all state one answer are not worth the checker's time (no label could put the
+    problem in band): unverified, below a checked problem that is too hard."""
     statement = FOLLOW_UPS[0]
     checker = {"6 * 7": "84"}
     votes = {
         "right majority": {"6 * 7": ["84", "84", "84", "42"]},
         "wrong majority": {"6 * 7": ["42", "42", "42", "84"]},
-        "all wrong": {"6 * 7": ["42", "42", "42", "42"]},
+        "all wrong": {"6 * 7": ["42", "42", "41", "42"]},
+        "one wrong answer": {"6 * 7": ["42", "42", "42", "42"]},
     }
     paid = {
         name: rewards(route, tmp_path / str(i), monkeypatch, SqlmSynthesizer, [statement], v, checker, True)
         for i, (name, v) in enumerate(votes.items())
     }
-    assert paid == {"right majority": [1.0], "wrong majority": [1.0], "all wrong": [ladder.NOT_LEARNABLE]}
+    assert paid == {
+        "right majority": [1.0],
+        "wrong majority": [1.0],
+        "all wrong": [ladder.NOT_LEARNABLE],
+        "one wrong answer": [ladder.UNVERIFIED],
+    }
 
 
 def test_only_a_verdict_about_the_whole_statement_decides(tmp_path):

@@ -150,8 +150,15 @@ class SqlmSynthesizer(Synthesizer):
         answers = dict(
             zip(math, stated_answers(solver, [problems[i] for i in math], [texts[i] for i in math]), strict=True)
         )
-        # a label a check computes from the statement is the label; the votes then only measure
-        labels = dict(zip(math, derive(self.config, service, [problems[i]["statement"] for i in math]), strict=True))
+        # a label a check computes from the statement is the label; the votes then only measure. Where
+        # every solution states the same answer (or none), no label can put the problem in band (all
+        # right or none right): the checker model is not asked, exact arithmetic still is
+        uniform = {i for i in math if len(set(answers[i])) == 1}
+        labels: dict[int, Label] = {}
+        for cheap in (False, True):
+            group = [i for i in math if (i in uniform) == cheap]
+            statements = [problems[i]["statement"] for i in group]
+            labels.update(zip(group, derive(self.config, service, statements, model_checks=not cheap), strict=True))
         code = [i for i, p in enumerate(problems) if p["verifier"] == "stdio"]
         code_grades = dict(zip(code, solver.grade([problems[i] for i in code], [texts[i] for i in code]), strict=True))
         decisions: list[Decision | None] = [None] * len(candidates)
