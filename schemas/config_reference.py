@@ -1,6 +1,7 @@
-"""The configuration reference of the manual, generated from the pydantic models (docs/configuration.md
-is built with it by scripts/docs_hooks.py), so that it cannot go stale: every key, its type, its
-default, its environment variable, and the comment the code gives it."""
+"""The configuration reference of the manual, generated from the pydantic models: every key, its
+type, its default, its environment variable, and the comment the code gives it. It is written into
+docs/configuration.md (readable on GitHub as in the site) by ``python -m schemas.config_reference``;
+a test and the manual's build fail when the page differs from the code."""
 
 from __future__ import annotations
 
@@ -64,8 +65,7 @@ def _toml(value: object) -> str:
             k: v.model_dump(mode="json", exclude_defaults=True) if isinstance(v, BaseModel) else v
             for k, v in value.items()
         }
-    text = json.dumps(value, default=str, ensure_ascii=False)
-    return text if len(text) <= 160 else text[:157] + "…"
+    return json.dumps(value, default=str, ensure_ascii=False)
 
 
 def _section_models(model: type[BaseModel]) -> list[tuple[str, type[BaseModel]]]:
@@ -125,4 +125,29 @@ def config_reference_markdown() -> str:
     return "\n".join(parts) + "\n"
 
 
-__all__ = ["config_reference_markdown", "field_comments"]
+BEGIN, END = "<!-- config-reference -->", "<!-- /config-reference -->"
+
+
+def with_reference(page: str) -> str:
+    """``page`` with the text between the reference's markers replaced by the current reference."""
+    head, _, rest = page.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    return f"{head}{BEGIN}\n\n{config_reference_markdown()}\n{END}{tail or chr(10)}"
+
+
+def main() -> None:
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+    text = page.read_text()
+    if BEGIN not in text:
+        raise SystemExit(f"{page} has no {BEGIN} marker: nothing written.")
+    page.write_text(with_reference(text))
+    print(f"wrote the configuration reference into {page}")
+
+
+if __name__ == "__main__":
+    main()
+
+
+__all__ = ["BEGIN", "END", "config_reference_markdown", "field_comments", "with_reference"]

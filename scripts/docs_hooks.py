@@ -1,5 +1,6 @@
-"""MkDocs hooks (mkdocs.yml): the configuration page's reference is generated from the pydantic
-models at build time, so the manual cannot drift from the code."""
+"""MkDocs hooks (mkdocs.yml): the configuration page carries the reference generated from the
+pydantic models (``python -m schemas.config_reference`` writes it); a page that differs from the
+code fails the build, so the manual cannot drift from it."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MARKER = "<!-- config-reference -->"
-
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
-    if MARKER not in markdown:
-        return markdown
-    from schemas.config_reference import config_reference_markdown
+    from schemas.config_reference import BEGIN, with_reference
 
-    return markdown.replace(MARKER, config_reference_markdown())
+    if BEGIN in markdown and with_reference(markdown) != markdown:
+        raise SystemExit(
+            f"{page.file.src_path}: the configuration reference is stale; run `python -m schemas.config_reference`."
+        )
+    return markdown
