@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from fractions import Fraction
 
+from checks.addressed import addresses_the_checker
 from checks.base import LabelItem, Verdict, abstain
 from engines.base import Engine
 from schemas.config import ProgramOfThoughtConfig
@@ -46,6 +47,8 @@ _DEFINES = re.compile(r"^\s*def\s+solution\s*\(\s*\)", re.MULTILINE)
 FLOAT_TOLERANCE = 1e-9
 MAX_DENOMINATOR = 10_000  # a derived label must be exact: 1/3 is, 1.41421356... (sqrt 2) is not
 ABSOLUTE_CAP = Fraction(1, 10**6)
+FLOAT_EXACT_BELOW = 2.0**53  # every integer below it is a float exactly; above, floats skip integers
+_INTEGER = re.compile(r"[-+]?\d+")
 
 
 _OPEN_FENCE = re.compile(r"^\s*```[ \t]*(?:python|py|python3)?[ \t]*\n", re.IGNORECASE)
@@ -64,25 +67,21 @@ def program(completion: str) -> str | None:
     return None if only_returns_a_constant(code) else code
 
 
+# what a program that computes does somewhere in solution(): an operation, a call, a loop, a test
+_COMPUTING = (ast.BinOp, ast.Call, ast.AugAssign, ast.For, ast.While, ast.comprehension, ast.Compare, ast.BoolOp)
+
+
 def only_returns_a_constant(code: str) -> bool:
-    """Whether the top-level ``solution()`` of ``code`` is a bare ``return <literal>`` (after an
-    optional docstring). Code that does not parse is left to the sandbox, which fails it."""
+    """Whether the top-level ``solution()`` of ``code`` computes nothing: no operation, call, loop
+    or comparison anywhere in it (``return 7``, ``x = 0; return x``, ``return -(-7)``). Code that
+    does not parse is left to the sandbox, which fails it."""
     try:
         tree = ast.parse(code)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return False
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == "solution":
-            body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-                body = body[1:]
-            if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
-                return False
-            try:
-                ast.literal_eval(body[0].value)
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                return False
-            return True
+            return not any(isinstance(inner, _COMPUTING) for part in node.body for inner in ast.walk(part))
     return False
 
 
@@ -90,18 +89,25 @@ def number(shown: str | None) -> Fraction | None:
     """The value a program returned (the repr the sandbox rebuilt), as an exact number. A float
     that is a fraction of small denominator up to float noise is that fraction (8 / 3 - 5 returns
     -2.3333333333333335, which is -7/3); any other float is its exact decimal value, which is no
-    exact label (``MAX_DENOMINATOR``)."""
+    exact label (``MAX_DENOMINATOR``); a float of 2**53 or more is no number at all (it may be
+    any of the integers near it)."""
     if shown is None:
+        return None
+    if _INTEGER.fullmatch(shown.strip()):
+        return Fraction(int(shown.strip()))
+    try:
+        as_float = float(shown)
+    except ValueError:
+        return as_rational(shown)
+    if as_float != as_float or abs(as_float) == float("inf"):
+        return None
+    if abs(as_float) >= FLOAT_EXACT_BELOW:
+        # a float this large is only a rounding of its value: programs that all divide agree on
+        # 121932631112635264 where 246913578 / 2 * 987654321 is ...269
         return None
     exact = as_rational(shown)
     if exact is not None and exact.denominator == 1:
         return exact
-    try:
-        as_float = float(shown)
-    except ValueError:
-        return exact
-    if as_float != as_float or as_float in (float("inf"), float("-inf")):
-        return None
     small = Fraction(as_float).limit_denominator(MAX_DENOMINATOR)
     if abs(float(small) - as_float) <= FLOAT_TOLERANCE * 1e-3 * max(1.0, abs(as_float)):
         return small
@@ -144,6 +150,12 @@ class ProgramOfThoughtCheck:
             return [abstain(NAME, why, checker=self.relation) for _ in items]
         if not items:
             return []
+        # a statement that speaks to the checker is not shown to it: its programs would obey it
+        refused = {i: why for i, item in enumerate(items) if (why := addresses_the_checker(item.statement))}
+        if refused:
+            asked = [i for i in range(len(items)) if i not in refused]
+            verdicts = dict(zip(asked, self.check([items[i] for i in asked]), strict=True))
+            return [verdicts[i] if i in verdicts else abstain(NAME, refused[i]) for i in range(len(items))]
         cfg = self.settings
         chats = [[{"role": "user", "content": PROMPT.format(statement=item.statement)}] for item in items]
         params = SamplingParams(

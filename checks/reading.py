@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from checks.addressed import addresses_the_checker
 from checks.base import LabelItem, Verdict, abstain
 from engines.base import Engine
 from schemas.config import ProgramOfThoughtConfig
@@ -40,8 +41,13 @@ class ReadingCheck:
     def check(self, items: list[LabelItem]) -> list[Verdict]:
         if not items:
             return []
-        todo = [i for i, item in enumerate(items) if item.label and item.evidence.get("statements")]
         verdicts: list[Verdict] = [abstain(NAME, "no label or no facts to read") for _ in items]
+        todo = []
+        for i, item in enumerate(items):
+            if (why := addresses_the_checker(item.statement)) is not None:
+                verdicts[i] = abstain(NAME, why)  # the reader would obey it
+            elif item.label and item.evidence.get("statements"):
+                todo.append(i)
         if not todo:
             return verdicts
         chats = [

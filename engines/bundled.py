@@ -242,12 +242,27 @@ def resolve_model(model: str, models_dir: Path) -> Path:
     return path.resolve()
 
 
+def _model_config(folder: Path) -> dict:
+    try:
+        found = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
 def family(folder: Path) -> str | None:
     """A model folder's architecture family (``model_type``), or None where it has none."""
-    try:
-        return json.loads((folder / "config.json").read_text()).get("model_type")
-    except (OSError, ValueError):
-        return None
+    return _model_config(folder).get("model_type")
+
+
+def shape(folder: Path) -> tuple | None:
+    """A model's family and size (layers, width, vocabulary), or None where its config lacks them:
+    two folders of one shape are one model to the checker's independence rule, whatever their
+    files (a quantized copy, a fine-tune, another converter's output)."""
+    found = _model_config(folder)
+    keys = ("model_type", "num_hidden_layers", "hidden_size", "vocab_size")
+    values = tuple(found.get(k) for k in keys)
+    return None if None in values else values
 
 
 def listing(models_dir: Path) -> list[dict]:

@@ -183,7 +183,12 @@ def settle(
         )
     if accepted and duplicate:
         return False, duplicate, rewards.REJECTED
-    return accepted, reason, rewards.decided(accepted, reason, trusted, decision.meta.get("reward"))
+    # the reward's "verified" is a checked label whatever the curriculum accepts: a user who lowers
+    # synth.min_label_provenance to keep voted problems must not pay a vote above a checked problem
+    verified = at_least(decision.provenance, "checked")
+    if accepted and not verified:
+        return accepted, reason, rewards.UNVERIFIED
+    return accepted, reason, rewards.decided(accepted, reason, verified, decision.meta.get("reward"))
 
 
 def attempt_row(method: Synthesizer, service: RolloutService, seed: Seed, index: int, **fields: Any) -> SynthAttempt:

@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable
 from fractions import Fraction
 
+from checks.addressed import addresses_the_checker
 from checks.plain_arithmetic import OPERATOR_WORDS, plain_expression
 from verifiers.arithmetic import NotArithmetic, value
 
@@ -224,6 +225,7 @@ def gate(statement: str, references: Iterable[str] = (), seeds: Iterable[str] = 
     for reason in (
         states_own_answer(statement),
         carries_solution(statement),
+        addresses_the_checker(statement),
         reads_as_one_question(statement),
         near_copy(statement, references),
         near_copy(statement, seeds, numbers=False),

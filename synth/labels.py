@@ -29,7 +29,7 @@ from checks import (
 )
 from engines import LazyEngine
 from engines.base import Engine
-from engines.bundled import REGISTRY, family, is_bundled, is_model_folder, part_paths, resolve_model
+from engines.bundled import REGISTRY, family, is_bundled, is_model_folder, part_paths, resolve_model, shape
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
 from schemas.engine import Completion, EngineSpec
@@ -74,9 +74,11 @@ def revision_of(folder: str) -> str | None:
         return None
 
 
-def lineage(config: HardforgeConfig, policy_id: str, policy_folder: str | None) -> tuple[set[str], str | None]:
+def lineage(
+    config: HardforgeConfig, policy_id: str, policy_folder: str | None
+) -> tuple[set[str], str | None, tuple | None]:
     """The weight fingerprints of the policy and its ancestors (a trained policy's base among
-    them), and the policy's family; from the warehouse when the policy is registered there."""
+    them), the policy's family and its shape; from the warehouse when the policy is registered."""
     from rollouts.policies import get_policy, lineage_revisions
     from warehouse.db import Warehouse
 
@@ -92,7 +94,9 @@ def lineage(config: HardforgeConfig, policy_id: str, policy_folder: str | None) 
     own = revision_of(folder) if folder and Path(folder).is_dir() else None
     if own:
         revisions.add(own)
-    return revisions, family(Path(folder)) if folder and Path(folder).is_dir() else None
+    if not (folder and Path(folder).is_dir()):
+        return revisions, None, None
+    return revisions, family(Path(folder)), shape(Path(folder))
 
 
 def _installed(name: str) -> bool:
@@ -107,15 +111,21 @@ def choose_checker(config: HardforgeConfig, policy_id: str, policy_folder: str |
     """The checker the config names, and whether its agreement is independent of the policy."""
     cfg = config.checks.program_of_thought
     model = cfg.model or POLICY
-    if cfg.urls:
-        return Checker(cfg.model or "the served model", "a served model", True, served=cfg.model)
-    if model == POLICY:
+    if model == POLICY:  # served or not, the policy checking itself
         return Checker("the policy", "the policy", False)
-    revisions, policy_family = lineage(config, policy_id, policy_folder)
+    if cfg.urls:
+        if config.engine.urls and set(cfg.urls) & set(config.engine.urls) and model == config.engine.model:
+            return Checker(model, "the policy's server and model", False, served=model)
+        # its weights are the server's: the user named a model other than the policy
+        return Checker(model, "a served model named apart from the policy", True, served=model)
+    revisions, policy_family, policy_shape = lineage(config, policy_id, policy_folder)
 
     def relation_of(folder: Path, name: str) -> Checker:
         if revision_of(str(folder)) in revisions:
             return Checker(name, "the policy's own weights", False, str(folder))
+        if policy_shape is not None and shape(folder) == policy_shape:
+            # a fine-tune, a quantized or re-converted copy of the policy's model: not independent
+            return Checker(name, "the policy's model (same family and size)", False, str(folder))
         other = family(folder)
         if policy_family is None or other is None:
             return Checker(name, "another model (family unknown)", True, str(folder))
@@ -123,6 +133,9 @@ def choose_checker(config: HardforgeConfig, policy_id: str, policy_folder: str |
         return Checker(name, f"{kind} ({other}), other weights", True, str(folder))
 
     if model == AUTO:
+        if policy_family is None and not revisions:  # fail closed: any bundled model may be the policy
+            why = "the policy (its weights are unknown, e.g. served: name a checker in checks.program_of_thought.model)"
+            return Checker("the policy", why, False)
         choices = []
         for name in AUTO_CHECKERS:
             if not _installed(name):

@@ -35,14 +35,23 @@ _REJECTING = (
     "nondeterministic",
     "copy",
     "output too long",
-    "base QA ungrounded",
+    "ungrounded",  # an ASearcher answer that is not a phrase of its document
+    "not unique",  # an ASearcher QA that another answer also fits
 )
+# ASearcher names which QA a reason is about ("base QA invalid: ..."): the kind is what follows
+_QA_PREFIX = ("base QA ", "link QA ")
+
+
+def _kind(reason: str | None) -> str:
+    kind = (reason or "").split(":", 1)[0]
+    for prefix in _QA_PREFIX:
+        kind = kind.removeprefix(prefix)
+    return kind
 
 
 def ended(reason: str | None) -> float:
     """The reward of a proposal that ended before validation (unparsable, gated, a duplicate)."""
-    kind = (reason or "").split(":", 1)[0]
-    return FORMAT_ERROR if "unparsable" in kind else REJECTED
+    return FORMAT_ERROR if "unparsable" in _kind(reason) else REJECTED
 
 
 def decided(accepted: bool, reason: str | None, verified: bool, method_reward: float | None) -> float:
@@ -50,7 +59,6 @@ def decided(accepted: bool, reason: str | None, verified: bool, method_reward: f
     not, and why (``verified``: its label is trusted, so only the band failed it)."""
     if accepted:
         return max(float(method_reward or 0.0), 0.0)
-    kind = (reason or "").split(":", 1)[0]
-    if kind.startswith(_REJECTING):
+    if _kind(reason).startswith(_REJECTING):
         return REJECTED
     return NOT_LEARNABLE if verified else UNVERIFIED

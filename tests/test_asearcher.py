@@ -183,7 +183,8 @@ class Script:
                     {
                         "question": "Which language did ABC inspire?",
                         "answer": next(self.link_answers),
-                        "statement": "ABC inspired Python.",
+                        # the linked document's first sentence (a statement must be one of its sentences)
+                        "statement": content.split("\n")[1].split(". ")[0],
                     }
                 )
             ]
@@ -242,7 +243,11 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
         (8, "exit", True, ""),
     ]
     assert [q["direct_gen_acc"] for q in meta["qa_history"]] == [0.5, 0.0]
-    assert meta["statements"] == ["Python was invented by Guido van Rossum in 1991.", "ABC inspired Python."]
+    # the facts are the documents' sentences, never the policy's wording of them
+    assert meta["statements"] == [
+        "A language invented by Guido van Rossum in 1991.",
+        "A string processing language from the University of Arizona.",  # the linked document (Icon)
+    ]
     assert [d["title"] for d in meta["documents"]][0] == "Python" and len(meta["documents"]) == 2
     assert {j["judge"] for j in meta["judges"]} == {"validity", "uniqueness", "coverage"}
     # the stored rollouts are those of the final QA: no solver got it

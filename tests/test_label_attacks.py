@@ -28,8 +28,9 @@ ROUTES = ["trl", "verl"]
 
 
 def _program(value: str) -> str:
-    # a program that computes (a bare ``return 84`` states a value and is no program of thought)
-    return f"```python\ndef solution():\n    value = {value}\n    return value\n```"
+    # a program that computes (``return 84`` or ``value = 84; return value`` states a value and is
+    # no program of thought)
+    return f"```python\ndef solution():\n    value = {value}\n    return value * 1\n```"
 
 
 def script_for(proposals: list[str], solvers: dict[str, list[str]], programs: dict[str, str] | None = None):

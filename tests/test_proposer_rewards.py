@@ -20,6 +20,7 @@ from synth.batches import settle
         ("duplicate: proposed before (not solved again)", rewards.REJECTED),
         ("invalid: one function f is needed at the top level (found: none)", rewards.REJECTED),
         ("copy: the same program as a reference in the prompt", rewards.REJECTED),
+        ("base QA ungrounded: the answer is not a phrase of the document", rewards.REJECTED),
     ],
 )
 def test_a_proposal_that_ended_before_validation(reason, reward):
@@ -39,6 +40,10 @@ def test_a_proposal_that_ended_before_validation(reason, reward):
         (False, "label check failed: arithmetic: '6 * 7' = 42, not 41", False, 1.0, rewards.REJECTED),
         (False, "echo: every accepting reply only repeats a number of the statement", False, 1.0, rewards.REJECTED),
         (False, "nondeterministic: f(3) failed", False, 0.0, rewards.REJECTED),
+        # ASearcher names the QA a reason is about: its judges' rejections are rejections
+        (False, "base QA invalid: the validity judge said no", False, 0.0, rewards.REJECTED),
+        (False, "base QA not unique: 2 of 8 answers differ", False, 0.0, rewards.REJECTED),
+        (False, "base QA no answer: the solvers wrote none", False, 0.0, rewards.UNVERIFIED),
     ],
 )
 def test_a_validated_proposal(accepted, reason, verified, method_reward, reward):
@@ -77,3 +82,19 @@ def test_settle_pays_the_method_only_for_a_trusted_label(provenance, accepted, r
     expected = 1.7 if got_accepted else rewards.UNVERIFIED if reason == "unverified label" else rewards.NOT_LEARNABLE
     assert reward == expected
     assert settle(method, decision, duplicate="duplicate: in the warehouse")[2] in (rewards.REJECTED, expected)
+
+
+@pytest.mark.parametrize("minimum", ["vote", "judged", "inherited"])
+def test_a_lowered_minimum_keeps_a_vote_below_a_checked_problem(minimum):
+    """A user may lower synth.min_label_provenance to keep voted problems in the curriculum; the
+    proposer reward still pays a vote as unverified, below a checked problem that is too easy."""
+    from schemas.config import HardforgeConfig
+    from synth.sqlm.method import SqlmSynthesizer
+
+    config = HardforgeConfig()
+    config.synth.min_label_provenance = minimum
+    method = SqlmSynthesizer(config)
+    voted = settle(method, Decision(True, None, {"reward": 1.0}, provenance="vote"))
+    too_easy = settle(method, Decision(False, "too easy: all 4", {"reward": 0.0}, provenance="checked"))
+    assert voted[:2] == (minimum == "vote", None if minimum == "vote" else voted[1])
+    assert voted[2] == rewards.UNVERIFIED < too_easy[2] == rewards.NOT_LEARNABLE

@@ -19,6 +19,7 @@ from synth.asearcher.algorithm import (
     compose_prompt,
     coverage_prompt,
     direct_gen_acc,
+    document_sentence,
     find_entity,
     fuzz_prompt,
     link_qa_prompt,
@@ -200,8 +201,12 @@ class Agent:
                 states[i].reject(
                     turn, "inject", f"link QA answers '{qa.answer}', not '{entity.title}'", neighbour=neighbour.title
                 )
+            elif (fact := document_sentence(qa.statement, plain(neighbour.text)[:text])) is None:
+                # the new fact is read by the reading check: it must be the neighbour's sentence
+                why = "link QA ungrounded: the statement is not a sentence of the linked document"
+                states[i].reject(turn, "inject", why, neighbour=neighbour.title)
             else:
-                linked.append((i, entity, neighbour, qa))
+                linked.append((i, entity, neighbour, QA(qa.question, qa.answer, fact)))
         covered = self.judge(
             [i for i, *_ in linked],
             [coverage_prompt(qa.statement, states[i].statements) for i, _, _, qa in linked],

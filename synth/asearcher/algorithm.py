@@ -197,13 +197,32 @@ def grounded(answer: str, text: str) -> bool:
     return bool(normalize(answer)) and f" {normalize(answer)} " in f" {normalize(text)} "
 
 
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+
+
+STATEMENT_OVERLAP = 0.75  # of a statement's words that its document sentence must hold
+
+
+def document_sentence(statement: str, text: str) -> str | None:
+    """The document's own sentence that ``statement`` copies (at least ``STATEMENT_OVERLAP`` of its
+    words in one sentence), or None. The reading check reads facts: they must be the corpus's
+    words, never the policy's (a made-up "Python was created at CWI." would make any reader agree)."""
+    words = set(normalize(statement).split())
+    if not words:
+        return None
+    best, share = None, 0.0
+    for sentence in sentences(text):
+        found = len(words & set(normalize(sentence).split())) / len(words)
+        if found > share:
+            best, share = sentence, found
+    return best if share >= STATEMENT_OVERLAP else None
+
+
 def supporting_sentence(answer: str, text: str) -> str | None:
     """The first sentence of the document that holds the answer: the statement of a base QA that
     wrote none (it comes from the corpus, not from the policy)."""
-    for sentence in re.split(r"(?<=[.!?])\s+|\n+", text):
-        if grounded(answer, sentence):
-            return sentence.strip()
-    return None
+    return next((sentence for sentence in sentences(text) if grounded(answer, sentence)), None)
 
 
 def base_qa_prompt(title: str, text: str) -> str:

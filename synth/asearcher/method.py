@@ -23,7 +23,16 @@ from rollouts.service import RolloutService
 from schemas.config import AsearcherConfig
 from schemas.engine import Chat, SamplingParams
 from synth.asearcher.agent import Agent
-from synth.asearcher.algorithm import QA, Entity, QaState, base_qa_prompt, grounded, parse_qa, supporting_sentence
+from synth.asearcher.algorithm import (
+    QA,
+    Entity,
+    QaState,
+    base_qa_prompt,
+    document_sentence,
+    grounded,
+    parse_qa,
+    supporting_sentence,
+)
 from synth.base import Candidate, Decision, Seed, Synthesizer
 from synth.labels import checked
 from warehouse.corpus import CorpusSearch, Doc, documents, plain
@@ -91,8 +100,10 @@ class AsearcherSynthesizer(Synthesizer):
         meta = {"root": doc.title}
         if isinstance(qa, str):
             return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
-        if not qa.statement:  # a small policy drops the statement: the document's sentence that holds the answer
-            qa = QA(qa.question, qa.answer, supporting_sentence(qa.answer, text) or "")
+        # the fact the reading check reads is the document's sentence: the one the policy copied, else
+        # (a small policy drops or rewrites it) the first that holds the answer; never the policy's words
+        statement = document_sentence(qa.statement, text) if qa.statement else None
+        qa = QA(qa.question, qa.answer, statement or supporting_sentence(qa.answer, text) or "")
         if not grounded(qa.answer, text):
             return Candidate(
                 seed,
