@@ -113,10 +113,10 @@ def test_a_program_that_only_returns_a_constant_computes_nothing(code, constant)
 # -- the checker and its independence rule ------------------------------------------------------------
 
 
-def _folder(root: Path, name: str, family: str, weights: bytes) -> Path:
+def _folder(root: Path, name: str, family: str, weights: bytes, size: dict | None = None) -> Path:
     folder = root / name
     folder.mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps({"model_type": family}))
+    (folder / "config.json").write_text(json.dumps({"model_type": family, **(size or {})}))
     (folder / "model.safetensors").write_bytes(weights)
     return folder
 
@@ -160,6 +160,33 @@ def test_the_checkers_independence_rule(tmp_path, monkeypatch):
     config.checks.program_of_thought.model = "nowhere"
     with pytest.raises(Exception, match="is not auto, policy, a bundled model"):
         choose_checker(config, smol_policy.policy_id, str(smol))
+
+
+def test_a_copy_of_the_policys_model_is_not_an_independent_checker(tmp_path):
+    """The red team: the bundled 1.5B coder's Q4 weights beside a policy fine-tuned from the same
+    model differ byte for byte, yet are one model. Same family and size: not independent. A served
+    checker named "policy", or the policy's own server and model, is the policy; auto beside a
+    policy whose weights are unknown (served) fails closed."""
+    config = HardforgeConfig(data_dir=tmp_path / "data")
+    size = {"num_hidden_layers": 28, "hidden_size": 1536, "vocab_size": 151936}
+    policy = _folder(tmp_path, "policy", "qwen2", b"fine-tuned from the coder", size)
+    quantized = _folder(tmp_path, "coder-q4", "qwen2", b"the coder, quantized", size)
+    smaller = _folder(tmp_path, "coder-0.5b", "qwen2", b"a smaller coder", {**size, "num_hidden_layers": 24})
+    pot = config.checks.program_of_thought
+    pot.model = str(quantized)
+    checker = choose_checker(config, "p" * 32, str(policy))
+    assert (checker.independent, checker.relation) == (False, "the policy's model (same family and size)")
+    pot.model = str(smaller)
+    assert choose_checker(config, "p" * 32, str(policy)).independent
+    pot.model, pot.urls = POLICY, ["http://127.0.0.1:9/v1"]
+    assert not choose_checker(config, "p" * 32, None).independent
+    config.engine.urls, config.engine.model, pot.model = ["http://127.0.0.1:9/v1"], "served-policy", "served-policy"
+    assert not choose_checker(config, "p" * 32, None).independent
+    pot.model = "another-served-model"
+    assert choose_checker(config, "p" * 32, None).independent  # named apart from the policy by the user
+    pot.model, pot.urls = AUTO, []
+    checker = choose_checker(config, "p" * 32, None)
+    assert not checker.independent and "weights are unknown" in checker.relation
 
 
 class _Bundled:

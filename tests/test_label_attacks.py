@@ -547,3 +547,31 @@ def test_nested_functions_keep_their_own_names_in_a_programs_form():
 )
 def test_a_number_written_as_a_fraction_is_not_a_worked_result(statement):
     assert gate(statement) is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome"),
+    [
+        ("x = 5", (True, "checked", "")),  # spelled otherwise: the math verifier compares
+        ("5 cm", (True, "checked", "")),
+        ("6", (False, "inherited", "label check failed")),
+    ],
+)
+def test_an_svs_variant_is_compared_with_its_seeds_answer_as_math(answer, outcome, tmp_path, scripted_checker):
+    """The checker's programs compute 5 for a variant of a seed whose answer is "x = 5": the same
+    answer (the loose string match called it different and rejected a right variant)."""
+    from synth.base import Candidate, Decision, Seed
+    from synth.svs.method import SvsSynthesizer
+
+    config = HardforgeConfig(data_dir=tmp_path)
+    scripted_checker(lambda chat, n: [_program("10 // 2")] * n)
+    seed = Seed("r", "p", {"statement": "Solve 2x = 10.", "answer": answer})
+    statement = "Tom splits 10 apples equally between 2 friends. How many apples does each friend get?"
+    candidate = Candidate(seed, 0, "", "", {"domain": "math", "statement": statement, "answer": answer})
+    decision = Decision(True, None, {"reward": 1.0}, provenance="inherited", checks={"base": "inherited", "checks": []})
+    policy = ScriptedEngine(lambda chat, n: [_program("5")] * n)
+    with VerifierSet(config) as verifiers:
+        SvsSynthesizer(config)._check_labels(
+            RolloutService(policy, verifiers, config.rollouts, POLICY, "run"), [candidate], [decision]
+        )
+    assert (decision.accepted, decision.provenance, (decision.reason or "").split(":")[0]) == outcome

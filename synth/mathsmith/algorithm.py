@@ -125,9 +125,3 @@ def proposer_reward(r_format: float, r_cot: float, consistent: bool, label_check
     if label_failed or not (consistent and label_checked):
         return 0.0
     return total_reward(r_format, r_cot, 1.0)
-
-
-def not_solved_by_all(k: int, n: int) -> tuple[bool, str | None]:
-    """MathSmith's acceptance once a check gave the label: a hard problem is the point, so only a
-    problem every solver gets right is dropped (the official filter has no band at all)."""
-    return (True, None) if k < n else (False, f"too easy: all {n} solutions are right")

@@ -26,13 +26,12 @@ from schemas.errors import HardforgeError
 from schemas.keys import content_key
 from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
 from synth.gates import gate
-from synth.labels import Label, derive, derived_decision
+from synth.labels import Label, derive, derived_decision, learnable
 from synth.mathsmith.algorithm import (
     SAMPLE_CONCEPTS,
     consistency,
     cot_score,
     format_score,
-    not_solved_by_all,
     parse_output,
     proposer_reward,
     step_count,
@@ -174,7 +173,7 @@ class MathsmithSynthesizer(Synthesizer):
             }
             if label.value is not None:
                 # the check's label; the official consistency vote is replaced by it (r_consist = 1)
-                decision = derived_decision(solver, candidate, group, stated, label, seed, band=not_solved_by_all)
+                decision = derived_decision(solver, candidate, group, stated, label, seed, band=learnable)
                 decision.meta.update(figures, r_consist=1.0)
             else:
                 decision = self._voted(solver, candidate, group, stated, seed, counted, consistent, label)

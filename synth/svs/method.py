@@ -40,6 +40,8 @@ from synth.svs.algorithm import (
     variational_reward,
 )
 from synth.voting import same_answer
+from verifiers import GradeItem
+from verifiers.math.extract import as_rational
 from warehouse.db import Warehouse
 from warehouse.queries import HELDOUT_WHERE, PASSED_FILTERS
 
@@ -258,15 +260,29 @@ class SvsSynthesizer(Synthesizer):
         label was wrong on ill-posed variants: docs/synthesis/svs.md)."""
         todo = [i for i, d in enumerate(decisions) if d is not None and d.accepted]
         labels = derive(self.config, service, [candidates[i].problem["statement"] for i in todo])
+        derived = [(i, label) for i, label in zip(todo, labels, strict=True) if label.value is not None]
+        # the seed's answer may be spelled "x = 5", "5 cm" or "$100": the math verifier compares
+        items = [GradeItem(candidates[i].problem["answer"], f"\\boxed{{{label.value}}}") for i, label in derived]
+        equal = [same_answer(label.value, candidates[i].problem["answer"]) for i, label in derived]
+        unsure = [j for j, e in enumerate(equal) if not e]
+        if unsure:
+            grades = service.verifiers.get("math").grade([items[j] for j in unsure])
+            for j, grade in zip(unsure, grades, strict=True):
+                equal[j] = grade.correct
         for i, label in zip(todo, labels, strict=True):
             decision = decisions[i]
             assert decision is not None and decision.checks is not None
             decision.checks["checks"] = label.record["checks"]
-            if label.value is None:
-                continue
+        for (i, label), is_equal in zip(derived, equal, strict=True):
+            decision = decisions[i]
+            assert decision is not None and decision.checks is not None
             answer = candidates[i].problem["answer"]
-            if same_answer(label.value, answer):
+            if is_equal:
                 decision.provenance, decision.checks["derived_by"] = "checked", label.check
+            elif as_rational(answer.strip()) is None:
+                # an answer no number spells (an expression, an interval): the comparison is not
+                # sure enough to reject; the label stays inherited, a candidate
+                decision.checks["derived_value"] = label.value
             else:
                 decision.accepted = False
                 decision.reason = (
