@@ -38,9 +38,24 @@ def _arithmetic(context: CheckContext) -> LabelCheck:
     return ArithmeticCheck()
 
 
+def agreement_settings(settings) -> None:
+    """Settings under which "min_agree of samples agree" means something, else one sentence: more
+    than half must agree (two of four against two others is no verdict), and samples drawn at
+    temperature 0 agree with each other by construction."""
+    where = "checks.program_of_thought"
+    if not settings.samples / 2 < settings.min_agree <= settings.samples:
+        raise HardforgeError(
+            f"{where}.min_agree ({settings.min_agree}) must be more than half of samples ({settings.samples}) "
+            "and at most samples."
+        )
+    if settings.samples > 1 and settings.temperature == 0:
+        raise HardforgeError(f"{where}.temperature is 0: its {settings.samples} samples would agree by construction.")
+
+
 def _program_of_thought(context: CheckContext) -> LabelCheck:
     from checks.program_of_thought import ProgramOfThoughtCheck
 
+    agreement_settings(context.config.checks.program_of_thought)
     independent, relation = context.independence()
     return ProgramOfThoughtCheck(
         context.checker(),
@@ -55,6 +70,7 @@ def _program_of_thought(context: CheckContext) -> LabelCheck:
 def _reading(context: CheckContext) -> LabelCheck:
     from checks.reading import ReadingCheck
 
+    agreement_settings(context.config.checks.program_of_thought)
     independent, relation = context.independence()
     return ReadingCheck(
         context.checker(),

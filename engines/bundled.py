@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -214,7 +215,9 @@ def ensure_bundled_model(models_dir: Path, name: str = BUNDLED) -> Path:
     if len(paths) == 1:
         gguf = paths[0] if is_verified(model, models_dir) else verify(model, models_dir)[0]
     else:
-        gguf = models_dir / model.gguf_name
+        # a name of this process's own: two processes converting at once (pytest -n 2) must not
+        # delete each other's file
+        gguf = models_dir / f"{Path(model.gguf_name).stem}.{os.getpid()}.gguf"
         assemble(model, paths, gguf)  # checks the digest as it streams
         _record(model, models_dir, paths)
     try:

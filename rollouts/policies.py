@@ -103,12 +103,9 @@ def resolve_policy(warehouse: Warehouse, config: HardforgeConfig, spec: str | No
     configured ``engine.model``, or the newest policy trained from it (the loop's checkpoint): a
     registered policy of another model is never used in its place."""
     if spec is None:
-        latest = latest_policy(warehouse)
-        if latest is not None:
-            configured = model_revision(resolve_model(config.engine.model, config.models_dir))
-            descendant = newest_descendant(warehouse, configured)
-            if descendant is not None:
-                return descendant
+        found = configured_policy(warehouse, config)
+        if found is not None:
+            return found
         spec = config.engine.model
     if not is_bundled(spec) and not Path(spec).exists():
         found = warehouse.scalar(
@@ -124,6 +121,14 @@ def resolve_policy(warehouse: Warehouse, config: HardforgeConfig, spec: str | No
     model = bundled(spec)
     meta = {"source": f"{model.distributions}: {model.title}, dequantized to fp32", "bundled": spec}
     return register_policy(warehouse, folder, name=model.folder, meta=meta)
+
+
+def configured_policy(warehouse: Warehouse, config: HardforgeConfig) -> Policy | None:
+    """The registered policy of the configured ``engine.model`` (the model, or the newest policy
+    trained from it), or None; registers nothing (read-only commands use it)."""
+    if latest_policy(warehouse) is None:
+        return None
+    return newest_descendant(warehouse, model_revision(resolve_model(config.engine.model, config.models_dir)))
 
 
 def newest_descendant(warehouse: Warehouse, revision: str) -> Policy | None:

@@ -367,3 +367,26 @@ def test_an_asearcher_fact_is_the_documents_sentence_never_the_policys():
     assert document_sentence("Python was created at CWI.", text) is None
     assert document_sentence("abc is a language designed at CWI", text) == "ABC is a language designed at CWI."
     assert document_sentence("", text) is None
+
+
+@pytest.mark.parametrize(
+    ("samples", "min_agree", "temperature", "error"),
+    [
+        (4, 2, 0.7, "more than half of samples"),  # two against two others is no verdict
+        (4, 5, 0.7, "more than half of samples"),
+        (4, 4, 0.0, "agree by construction"),
+        (4, 3, 0.7, None),
+        (1, 1, 0.0, None),
+    ],
+)
+def test_settings_under_which_agreement_means_nothing_are_refused(samples, min_agree, temperature, error):
+    from checks import agreement_settings
+    from schemas.config_methods import ProgramOfThoughtConfig
+    from schemas.errors import HardforgeError
+
+    settings = ProgramOfThoughtConfig(samples=samples, min_agree=min_agree, temperature=temperature)
+    if error is None:
+        agreement_settings(settings)
+    else:
+        with pytest.raises(HardforgeError, match=error):
+            agreement_settings(settings)

@@ -7,6 +7,7 @@ import pytest
 
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
+from synth.gates import gate
 from synth.runner import run_method
 from synth.sqlm.algorithm import decide, examples, parse_v1, parse_v2, parse_v3, pass_rate_decision
 from synth.sqlm.method import SqlmSynthesizer
@@ -64,6 +65,14 @@ def test_topic_examples_are_found():
         ("Selected Question: first\nselected question:  the last one ", None, "the last one"),
         ("<think>hmm</think>  What is 9 * 9?  ", "What is 9 * 9?", None),
         ("   ", None, None),
+        ("**Question:** What is 2 + 2?", "What is 2 + 2?", None),
+        ("Problem 1: What is 3 + 4?", "What is 3 + 4?", None),
+        # numbered labels that go on stay: the gate must count both parts (the review's attack)
+        (
+            "Problem 1: Compute 3 + 4.\nProblem 2: Compute 15 + 6.",
+            "Problem 1: Compute 3 + 4.\nProblem 2: Compute 15 + 6.",
+            None,
+        ),
     ],
 )
 def test_parsers_v1_v2(output, v1, v2):
@@ -72,6 +81,8 @@ def test_parsers_v1_v2(output, v1, v2):
     else:
         assert parse_v1(output) in (None, output.strip() or None)
     assert parse_v2(output) == v2
+    if output.startswith("Problem 1: Compute"):
+        assert gate(parse_v1(output)) == "gate: not one question: several numbered parts"
 
 
 def test_parser_v3():

@@ -44,14 +44,18 @@ def query(
 
 
 def in_band(state: State):
-    """The latest policy's curriculum as ``export`` would select it now (nothing written)."""
+    """The curriculum ``export`` would select now, for the policy it would use (the configured
+    model or the newest policy trained from it); nothing written."""
     from curricula.select import select_curriculum
-    from rollouts.policies import latest_policy
+    from rollouts.policies import configured_policy
 
     warehouse = state.warehouse()
-    policy = latest_policy(warehouse)
+    policy = configured_policy(warehouse, state.config)
     if policy is None:
-        raise HardforgeError("no policy is registered yet, so nothing is in band: run `hardforge estimate` first.")
+        raise HardforgeError(
+            f"no policy of the configured model ({state.config.engine.model}) is registered yet, so nothing is in "
+            "band: run `hardforge estimate` first."
+        )
     table = select_curriculum(warehouse, policy.policy_id, state.config.curriculum, state.config.rollouts)
     return table.append_column("policy_id", pa.array([policy.policy_id] * table.num_rows, pa.string()))
 

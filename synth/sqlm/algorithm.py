@@ -51,13 +51,19 @@ _SELECTED = re.compile(r"Selected Question\s*:", re.IGNORECASE)
 _TESTS = re.compile(r"Test Cases\s*:", re.IGNORECASE)
 
 
-_LABEL = re.compile(r"^\s*\**(?:question|problem)\s*\d*\**\s*:\s*", re.IGNORECASE)
+_LABEL = re.compile(r"^\s*\**(?:question|problem)\s*(\d*)\**\s*:\s*\**\s*", re.IGNORECASE)
+_NUMBERED_LABEL = re.compile(r"(?im)^\s*\**(?:question|problem)\s*\d+")
 
 
 def parse_v1(output: str) -> str | None:
-    """The whole output is the question (a leading "Question:" or "Problem:" label dropped)."""
-    text = _LABEL.sub("", output.rsplit("</think>", 1)[-1].strip(), count=1).strip()
-    return text or None
+    """The whole output is the question (a leading "Question:" or "Problem:" label dropped). A
+    numbered label stays where another follows ("Problem 1: ... Problem 2: ..."): the gate's count
+    of numbered parts must still see both."""
+    text = output.rsplit("</think>", 1)[-1].strip()
+    label = _LABEL.match(text)
+    if label and not (label.group(1) and _NUMBERED_LABEL.search(text, label.end())):
+        text = text[label.end() :]
+    return text.strip() or None
 
 
 def parse_v2(output: str) -> str | None:
