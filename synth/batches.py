@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from engines import GENERATED
 from rollouts.service import RolloutService
 from schemas.engine import Chat
 from schemas.keys import content_key
@@ -61,11 +62,19 @@ class Proposed:
     proposals: int = 0
     # where each judged completion ended, in input order: ("ended", i) or ("candidate", i)
     order: list[tuple[str, int]] = field(default_factory=list)
+    tokens: int = 0  # generated for the batch, by the engines of the process that proposed it
 
 
 def propose(method: Synthesizer, service: RolloutService, batch: Batch) -> Proposed:
     """Generate, parse and validate one batch: engine and verifiers only, so a worker with no
-    warehouse can run it."""
+    warehouse can run it. ``tokens``: what this process's engines generated for it."""
+    spent_before = GENERATED["tokens"]
+    out = _propose(method, service, batch)
+    out.tokens = GENERATED["tokens"] - spent_before
+    return out
+
+
+def _propose(method: Synthesizer, service: RolloutService, batch: Batch) -> Proposed:
     out = Proposed()
     limit = method.max_prompt_tokens()
     kept: list[Prompt] = []

@@ -70,3 +70,52 @@ def test_the_runner_stops_a_method_when_its_tokens_are_spent(warehouse, monkeypa
         unbounded = run_method(SqlmSynthesizer(cfg), warehouse, service, limit=3)
     assert report.seeds == 1 and report.tokens > 1  # one batch, then the budget was spent
     assert unbounded.seeds == 3 and report.as_dict()["tokens"] == report.tokens
+
+
+def test_a_remote_batchs_tokens_count_on_the_driver(warehouse, monkeypatch):
+    """On a Ray cluster the tokens are generated in a worker: the batch's result carries them, so
+    the budget is spent on the driver too (it never was: every night's yield read 0 tokens)."""
+    from engines import GENERATED
+    from rollouts.service import RolloutService
+    from schemas.config import HardforgeConfig
+    from synth.batches import propose
+    from synth.runner import run_method
+    from synth.sqlm.method import SqlmSynthesizer
+    from tests.conftest import ScriptedEngine
+    from verifiers import VerifierSet
+
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.synth.sqlm.topics, cfg.synth.sqlm.batch_seeds = ["arithmetic"], 1
+    scripted = ScriptedEngine(
+        lambda chat, n: ["What is 2 + 3?"] * n if "arithmetic problem" in chat[0]["content"] else ["5"] * n
+    )
+
+    class Done:
+        def __init__(self, value):
+            self.value = value
+
+        def result(self):
+            return self.value
+
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(scripted, verifiers, cfg.rollouts, "p" * 32, "run")
+        method = SqlmSynthesizer(cfg)
+
+        generate = scripted.generate
+
+        def counted(prompts, params):  # as LazyEngine counts
+            groups = generate(prompts, params)
+            GENERATED["tokens"] += sum(c.completion_tokens for group in groups for c in group)
+            return groups
+
+        scripted.generate = counted
+
+        def elsewhere(batch):  # as a worker would: its engine's count is not the driver's
+            before = GENERATED["tokens"]
+            proposed = propose(method, service, batch)
+            GENERATED["tokens"] = before
+            return Done(proposed)
+
+        report = run_method(method, warehouse, service, limit=10, tokens=1, submit=elsewhere, in_flight=1)
+    # one batch in flight when the first result came back with its tokens, then none sent
+    assert report.seeds == 2 and report.tokens > 1
