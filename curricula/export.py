@@ -185,10 +185,11 @@ def export_curriculum(
         (scratch / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
         (scratch / "README.md").write_text(dataset_card(manifest), encoding="utf-8")
         _publish(scratch, out_dir, [s["file"] for s in shards])
-        point_latest(out_root, curriculum_id)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, run_id)
+    if table.num_rows:  # `latest` moves once the export is recorded, and never to an empty one
+        point_latest(out_root, curriculum_id)
     return ExportResult(curriculum_id, out_dir, table.num_rows, shards, manifest)
 
 

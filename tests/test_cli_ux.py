@@ -49,6 +49,14 @@ def test_a_copied_data_directory_keeps_its_policies_and_curricula(tmp_path):
     assert (moved / "curricula" / "latest" / "manifest.json").is_file()
 
 
+def test_a_path_that_climbs_out_of_the_data_directory_is_stored_absolute(tmp_path):
+    from warehouse.paths import stored_path
+
+    data = tmp_path / "data"
+    assert stored_path(data, data / ".." / "other") == str(tmp_path / "other")
+    assert stored_path(data, data / "models" / ".." / "models" / "x") == "models/x"
+
+
 def test_stored_absolute_paths_become_relative_and_a_moved_one_is_found(tmp_path):
     """Migration 13 rewrites paths inside the data directory; an absolute path of a data directory
     that has since moved is found again by its place in it."""

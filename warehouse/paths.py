@@ -3,13 +3,15 @@ data directory when they lie inside it, so that a copied or moved data directory
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
 def stored_path(data_dir: Path, folder: Path | str) -> str:
     """How a path is stored in the warehouse: relative to the data directory when it lies inside
     it (the data directory can move), else absolute."""
-    folder, root = Path(folder).absolute(), Path(data_dir).absolute()
+    # normpath: "DATA/../other" is outside the data directory, not the relative "../other"
+    folder, root = Path(os.path.normpath(Path(folder).absolute())), Path(os.path.normpath(Path(data_dir).absolute()))
     try:
         return str(folder.relative_to(root))
     except ValueError:
