@@ -143,8 +143,8 @@ def audit_labels(
         tally(f"sqlm default: derived, in band 0 < k < {sqlm_n}").add(
             gold, label, label is not None and 0 < k_sqlm < sqlm_n, own[:sqlm_n]
         )
-        tally(f"mathsmith default: derived, k < {smith_n}").add(
-            gold, label, label is not None and k_smith < smith_n, own[:smith_n]
+        tally(f"mathsmith default: derived, in band 0 < k < {smith_n}").add(
+            gold, label, label is not None and 0 < k_smith < smith_n, own[:smith_n]
         )
         for name, found in alone.items():
             tally(f"{name} alone").add(gold, found[i][0], found[i][0] is not None, own)
