@@ -325,12 +325,13 @@ def test_lean_on_the_real_model(real_config, data_dir, monkeypatch):
     ingest(warehouse, "champ", real_config)
     ingest(warehouse, "gym:chain_sum", real_config, gym_options={"size": 2, "levels": "0"})
     policy = resolve_policy(warehouse, real_config)
-    real_config.lean.max_attempts = 2
-    problems = select_problems(warehouse, "source = 'champ'", 1) + select_problems(warehouse, "source LIKE 'gym:%'", 2)
+    # one attempt of 128 tokens per problem: the real model's path, not its quality (CI's time)
+    real_config.lean.max_attempts, real_config.lean.max_tokens, real_config.lean.critic_max_tokens = 1, 128, 64
+    problems = select_problems(warehouse, "source = 'champ'", 1) + select_problems(warehouse, "source LIKE 'gym:%'", 1)
     engine = TransformersEngine(resolve_model(policy.model_path, real_config.models_dir), batch_size=64)
     report = run_lean_checks(warehouse, engine, real_config, problems, policy_id=policy.policy_id)
     rows = warehouse.arrow("SELECT status, compiles, critic_verdict, toolchain, attempts FROM lean_checks").to_pylist()
-    assert len(rows) == 3 and report.note.startswith("no Lean 4 toolchain")
+    assert len(rows) == 2 and report.note.startswith("no Lean 4 toolchain")
     assert all(r["compiles"] is None and r["toolchain"] == "none" for r in rows)
     assert {r["status"] for r in rows} <= {"no toolchain", "no formalization"}
     assert all(r["critic_verdict"] in (None, "correct", "incorrect", "unclear") for r in rows)
