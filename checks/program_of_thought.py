@@ -155,7 +155,8 @@ class ProgramOfThoughtCheck:
         if refused:
             asked = [i for i in range(len(items)) if i not in refused]
             verdicts = dict(zip(asked, self.check([items[i] for i in asked]), strict=True))
-            return [verdicts[i] if i in verdicts else abstain(NAME, refused[i]) for i in range(len(items))]
+            refusal = lambda i: abstain(NAME, refused[i], checker=self.relation)  # noqa: E731
+            return [verdicts[i] if i in verdicts else refusal(i) for i in range(len(items))]
         cfg = self.settings
         chats = [[{"role": "user", "content": PROMPT.format(statement=item.statement)}] for item in items]
         params = SamplingParams(
