@@ -188,8 +188,7 @@ def export_curriculum(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     _record(warehouse, curriculum_id, policy_id, rule, table, shards, out_dir, run_id)
-    if table.num_rows:  # `latest` moves once the export is recorded, and never to an empty one
-        point_latest(out_root, curriculum_id)
+    point_latest(out_root, curriculum_id)  # once the export is recorded
     return ExportResult(curriculum_id, out_dir, table.num_rows, shards, manifest)
 
 

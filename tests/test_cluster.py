@@ -25,6 +25,7 @@ def test_a_nightly_on_a_local_ray_cluster(tmp_path, bundled_model):
         HARDFORGE_NIGHTLY__SYNTHESIZE='["sqlm"]',
         HARDFORGE_NIGHTLY__SYNTHESIZE_LIMIT="2",
         HARDFORGE_SYNTH__SQLM__PROPOSALS="2",
+        HARDFORGE_SYNTH__SQLM__TOPICS='["arithmetic"]',  # the seeds' keys below are its
         HARDFORGE_SYNTH__SQLM__BATCH_SEEDS="1",
         HARDFORGE_SYNTH__SQLM__MAX_TOKENS="48",
         HARDFORGE_ROLLOUTS__MAX_TOKENS="32",
@@ -53,9 +54,8 @@ def test_a_nightly_on_a_local_ray_cluster(tmp_path, bundled_model):
     } == accepted
 
     # estimate: the selection measured in chunks of 2, n = 2 each
-    estimate = json.loads(
-        _rows(tmp_path, "SELECT counts FROM runs WHERE flow = 'estimate' AND status = 'completed'")[0]["counts"]
-    )
+    # --json writes a JSON column as its value (an object)
+    estimate = _rows(tmp_path, "SELECT counts FROM runs WHERE flow = 'estimate' AND status = 'completed'")[0]["counts"]
     assert (
         estimate["estimated"] == estimate["selected"] == 6 and estimate["rollouts"] == 12 and estimate["workers"] >= 1
     )

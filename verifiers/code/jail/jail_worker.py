@@ -262,6 +262,11 @@ class Supervisor:
         if status == "passed":
             return {"status": "passed", "detail": None}
         if detail and "ended during a call" in detail:
+            killed = os.WIFSIGNALED(program_status) and os.WTERMSIG(program_status) == signal.SIGKILL
+            if killed and time.monotonic() >= deadline - 0.1:
+                # killed at the deadline while the tests waited on it: a timeout (under load the
+                # tests' verdict can arrive just before their own wait ends)
+                return {"status": "timeout", "detail": f"the tests did not finish within {request['timeout_s']} s"}
             # say why: the program's own end (CPU limit, a signal) is the more useful detail
             ended = ended_badly(program_status, request)
             if ended and ended["status"] != "failed":
