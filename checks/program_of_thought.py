@@ -85,6 +85,41 @@ def only_returns_a_constant(code: str) -> bool:
     return False
 
 
+_FLOAT_CALLS = {"float", "sqrt", "exp", "log", "pow", "fsum", "prod", "mean", "fmean", "median"}
+
+
+def _natural(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value >= 0
+
+
+def computes_in_floats(code: str) -> bool:
+    """Whether ``code`` may pass through a float on its way to a value: a true division, a float
+    literal, ``float()``, a ``math``/``numpy``/``statistics`` function or a power whose exponent is
+    not a natural number written out (``2 ** 64`` is exact, ``x ** n`` may not be). Above 2**53
+    such a value is a rounding even when ``int()`` makes it look exact. Code that does not parse
+    counts as floats: nothing is trusted that cannot be read."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return True
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.BinOp, ast.AugAssign)) and isinstance(node.op, ast.Div):
+            return True
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow) and not _natural(node.right):
+            return True
+        if isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Pow) and not _natural(node.value):
+            return True
+        if isinstance(node, ast.Constant) and isinstance(node.value, (float, complex)):
+            return True
+        if isinstance(node, ast.Name) and node.id in _FLOAT_CALLS:
+            return True
+        if isinstance(node, ast.Attribute) and node.attr in _FLOAT_CALLS | {"pi", "e", "tau", "inf", "ceil", "floor"}:
+            return True
+        if isinstance(node, ast.Name) and node.id in {"math", "numpy", "np", "decimal", "statistics"}:
+            return True
+    return False
+
+
 def number(shown: str | None) -> Fraction | None:
     """The value a program returned (the repr the sandbox rebuilt), as an exact number. A float
     that is a fraction of small denominator up to float noise is that fraction (8 / 3 - 5 returns
@@ -176,8 +211,10 @@ class ProgramOfThoughtCheck:
         )
         values: list[list[Fraction]] = [[] for _ in items]
         written = Counter(i for i, _ in runs)
-        for (i, _), result in zip(runs, results, strict=True):
+        for (i, code), result in zip(runs, results, strict=True):
             value = number(result.value) if result.passed else None
+            if value is not None and abs(value) >= FLOAT_EXACT_BELOW and computes_in_floats(code):
+                value = None  # int(246913578 / 2 * 987654321) is an integer, and still a rounding
             if value is not None:
                 values[i].append(value)
         verdicts = [self._verdict(item, values[i], written[i]) for i, item in enumerate(items)]

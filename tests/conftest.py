@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HOME", str(ROOT / ".cache" / "hf"))
 os.environ.setdefault("PREFECT_HOME", str(ROOT / ".cache" / "prefect"))
+
+
+def pytest_collection_modifyitems(config, items):
+    """The slowest tests first (their seconds in tests/durations.json, ``python -m tests.durations``),
+    the rest in their order: the two workers then end together instead of one running a nightly
+    alone at the end. Every worker sorts the same way, as pytest-xdist requires."""
+    try:
+        seconds = json.loads((ROOT / "tests" / "durations.json").read_text())
+    except (OSError, ValueError):
+        return
+    items.sort(key=lambda item: -seconds.get(item.nodeid, 0.0))
 
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -112,6 +124,9 @@ def real_config(data_dir: Path, bundled_model: Path):
     cfg.rollouts.k = [1, 2, 4]
     cfg.rollouts.max_tokens = 48
     cfg.rollouts.batch_problems = 2
+    # the policy as checker (tests pick no bundled coder) writes short programs or none: 384 tokens
+    # of a 135M model rambling cost more than the method under test
+    cfg.checks.program_of_thought.max_tokens = 128
     return cfg
 
 

@@ -21,7 +21,7 @@ def test_a_nightly_on_a_local_ray_cluster(tmp_path, bundled_model):
     env = nightly_env(
         bundled_model,
         HARDFORGE_NIGHTLY__SEEDS='["gym:chain_sum?size=6"]',
-        HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="6",
+        HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="4",
         HARDFORGE_NIGHTLY__SYNTHESIZE='["sqlm"]',
         HARDFORGE_NIGHTLY__SYNTHESIZE_LIMIT="2",
         HARDFORGE_SYNTH__SQLM__PROPOSALS="2",
@@ -57,7 +57,7 @@ def test_a_nightly_on_a_local_ray_cluster(tmp_path, bundled_model):
     # --json writes a JSON column as its value (an object)
     estimate = _rows(tmp_path, "SELECT counts FROM runs WHERE flow = 'estimate' AND status = 'completed'")[0]["counts"]
     assert (
-        estimate["estimated"] == estimate["selected"] == 6 and estimate["rollouts"] == 12 and estimate["workers"] >= 1
+        estimate["estimated"] == estimate["selected"] == 4 and estimate["rollouts"] == 8 and estimate["workers"] >= 1
     )
     # every difficulty row (synthesis or estimate) has exactly its n rollouts: nothing lost, nothing twice
     assert (

@@ -390,3 +390,38 @@ def test_settings_under_which_agreement_means_nothing_are_refused(samples, min_a
     else:
         with pytest.raises(HardforgeError, match=error):
             agreement_settings(settings)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return int(246913578 / 2 * 987654321)",
+        "x = 246913578 / 2\n    return int(x * 987654321)",
+        "return round(246913578 * 987654321 * 1.0)",
+        "import math\n    return math.floor(246913578 * 987654321 / 1)",
+    ],
+)
+def test_an_integer_computed_through_floats_above_2_53_derives_no_label(body, tmp_path):
+    """``int()`` of a float above 2**53 is an integer and still only a rounding (the red team's
+    residual): four programs agreeing on it derive nothing."""
+    statement = "A depot ships 246913578 crates every 2 days. How many crates in 987654321 days?"
+    context, boxes = _context(tmp_path, lambda content: [_program(body)] * 4)
+    try:
+        ((derived, verdicts),) = derive_labels(context, "math", [statement])
+    finally:
+        for box in boxes:
+            box.close()
+    assert derived is None and "no program computed a number" in verdicts[-1].reason
+
+
+def test_an_exact_integer_above_2_53_still_derives_a_label(tmp_path):
+    """Integer arithmetic is exact at any size: 123456789 * 987654321 * 3 (and a power written
+    out) derive their label."""
+    statement = "A depot ships 123456789 crates a day for 987654321 days, three times. How many crates?"
+    context, boxes = _context(tmp_path, lambda content: [_program("return 123456789 * 987654321 * 3 * 2 ** 0")] * 4)
+    try:
+        ((derived, verdicts),) = derive_labels(context, "math", [statement])
+    finally:
+        for box in boxes:
+            box.close()
+    assert derived == str(123456789 * 987654321 * 3), verdicts[-1].reason

@@ -17,7 +17,7 @@ from synth.base import Candidate, Decision, Seed, Synthesizer
 from synth.proposer import ProposerJudge, proposer_rows, seed_from_json, seed_json
 from synth.runner import run_method
 from synth.sqlm.method import SqlmSynthesizer
-from tests.conftest import ScriptedEngine, run_cli
+from tests.conftest import ScriptedEngine
 from trainer.data import plan_mixed, split_step
 from verifiers import VerifierSet
 
@@ -252,27 +252,41 @@ def test_train_the_proposer_of_a_scripted_method_then_both_roles(real_config, da
 
 
 @pytest.mark.slow
-def test_train_the_self_questioning_proposer_from_the_cli(data_dir, bundled_model):
-    """The real method, the real model, through the CLI: proposals the live policy solves."""
-    env = {
-        "HARDFORGE_ENGINE__MODEL": str(bundled_model),
-        "HARDFORGE_ENGINE__BACKEND": "transformers",
-        "HARDFORGE_TRAIN__NUM_GENERATIONS": "2",
-        "HARDFORGE_TRAIN__PER_DEVICE_TRAIN_BATCH_SIZE": "2",
-        "HARDFORGE_TRAIN__MAX_COMPLETION_LENGTH": "48",
-        "HARDFORGE_SYNTH__SQLM__SOLVERS": "3",
-    }
-    result = run_cli(data_dir, "train", "--role", "proposer", "--method", "sqlm", "--max-steps", "1", **env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "sqlm: 2 proposals" in result.stdout, result.stdout
-    from warehouse.db import Warehouse
+def test_train_flags_reach_the_proposer_run(data_dir, bundled_model, monkeypatch):
+    """``hardforge train --role proposer --method sqlm --max-steps 1`` runs the proposer role on
+    those methods for that many steps, and prints each step's per-method figures. (The real method
+    on the real model, through the CLI, is the two-night training nightly of tests/test_flows.py.)"""
+    from typer.testing import CliRunner
 
-    warehouse = Warehouse(data_dir)
-    policies = warehouse.arrow(
-        "SELECT parent_policy_id, curriculum_id, meta FROM policies ORDER BY created_at"
-    ).to_pylist()
-    assert len(policies) == 2 and policies[1]["parent_policy_id"] and policies[1]["curriculum_id"] is None
-    assert json.loads(policies[1]["meta"])["proposer_methods"] == ["sqlm"]
+    import flows.stages
+    from flows.cli.app import app
+
+    seen = {}
+
+    def train_stage(session, curriculum_id=None, max_steps=None, role="solver"):
+        seen.update(role=role, max_steps=max_steps, methods=session.config.train.proposer_methods)
+        metrics = [{"step": 1, "reward_mean": 0.5, "frac_reward_zero_std": 0.0, "step_time_s": 1.0}]
+        metrics[0]["proposer"] = {"sqlm": {"proposals": 2, "parsed": 2, "verified": 1, "reward_mean": 0.5}}
+        return {
+            "role": role,
+            "steps": 1,
+            "curriculum_id": None,
+            "rows": "2 proposer prompts",
+            "mean_step_time_s": 1.0,
+            "policy_name": "trained",
+            "policy_id": "p1",
+            "model_path": "policies/p1",
+            "metrics": metrics,
+        }
+
+    monkeypatch.setattr(flows.stages, "train_stage", train_stage)
+    env = {"HARDFORGE_DATA_DIR": str(data_dir), "HARDFORGE_ENGINE__MODEL": str(bundled_model)}
+    args = ["train", "--role", "proposer", "--method", "sqlm", "--max-steps", "1"]
+    result = CliRunner().invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    assert seen == {"role": "proposer", "max_steps": 1, "methods": ["sqlm"]}
+    assert "train (proposer): 1 GRPO step on proposer prompts" in result.output
+    assert "sqlm: 2 proposals, 2 parsed, 1 verified" in result.output
 
 
 def test_a_method_that_needs_the_warehouse_is_refused_as_a_proposer(tmp_path):

@@ -14,6 +14,7 @@ from flows.cli.app import (
     app,
     in_process,
     out,
+    plural,
 )
 
 
@@ -57,7 +58,7 @@ def train_command(
     )
     on = f"curriculum {summary['curriculum_id']}" if summary["curriculum_id"] else "proposer prompts"
     out.print(
-        f"train ({summary['role']}): {summary['steps']} GRPO steps on {on} ({summary['rows']}), "
+        f"train ({summary['role']}): {plural(summary['steps'], 'GRPO step')} on {on} ({summary['rows']}), "
         f"{summary['mean_step_time_s']} s/step; new policy {summary['policy_name']} ({summary['policy_id']}) "
         f"at {summary['model_path']}"
     )
@@ -67,7 +68,7 @@ def train_command(
         )
         for name, f in m.get("proposer", {}).items():
             out.print(
-                f"    {name}: {f['proposals']} proposals, {f['parsed']} parsed, {f['verified']} verified, "
+                f"    {name}: {plural(f['proposals'], 'proposal')}, {f['parsed']} parsed, {f['verified']} verified, "
                 f"proposer reward mean {f['reward_mean']}"
             )
 
