@@ -56,9 +56,7 @@ def test_a_nightly_on_a_local_ray_cluster(tmp_path, bundled_model):
     # estimate: the selection measured in chunks of 2, n = 2 each
     # --json writes a JSON column as its value (an object)
     estimate = _rows(tmp_path, "SELECT counts FROM runs WHERE flow = 'estimate' AND status = 'completed'")[0]["counts"]
-    assert (
-        estimate["estimated"] == estimate["selected"] == 4 and estimate["rollouts"] == 8 and estimate["workers"] >= 1
-    )
+    assert estimate["estimated"] == estimate["selected"] == 4 and estimate["rollouts"] == 8 and estimate["workers"] >= 1
     # every difficulty row (synthesis or estimate) has exactly its n rollouts: nothing lost, nothing twice
     assert (
         _rows(
