@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -16,15 +15,18 @@ os.environ.setdefault("HF_HOME", str(ROOT / ".cache" / "hf"))
 os.environ.setdefault("PREFECT_HOME", str(ROOT / ".cache" / "prefect"))
 
 
+MODEL_FIXTURES = frozenset({"bundled_model", "real_config"})
+
+
 def pytest_collection_modifyitems(config, items):
-    """The slowest tests first (their seconds in tests/durations.json, ``python -m tests.durations``),
-    the rest in their order: the two workers then end together instead of one running a nightly
-    alone at the end. Every worker sorts the same way, as pytest-xdist requires."""
-    try:
-        seconds = json.loads((ROOT / "tests" / "durations.json").read_text())
-    except (OSError, ValueError):
-        return
-    items.sort(key=lambda item: -seconds.get(item.nodeid, 0.0))
+    """The tests that load the real model (or run a nightly on it) run one after another on one
+    worker (xdist_group "model"); the other worker takes the rest. Two of them side by side take
+    longer than one after the other on this 2-core machine: a CPU's decoding is bound by memory
+    bandwidth, and a nightly by its processes' round trips (measured: MathSmith's real-model test
+    39 s alone, 152 s beside SvS's; two nightlies 62 s alone, 135 s side by side)."""
+    for item in items:
+        if MODEL_FIXTURES & set(item.fixturenames) and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group("model"))
 
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
