@@ -15,20 +15,6 @@ os.environ.setdefault("HF_HOME", str(ROOT / ".cache" / "hf"))
 os.environ.setdefault("PREFECT_HOME", str(ROOT / ".cache" / "prefect"))
 
 
-MODEL_FIXTURES = frozenset({"bundled_model", "real_config"})
-
-
-def pytest_collection_modifyitems(config, items):
-    """The tests that load the real model (or run a nightly on it) run one after another on one
-    worker (xdist_group "model"); the other worker takes the rest. Two of them side by side take
-    longer than one after the other on this 2-core machine: a CPU's decoding is bound by memory
-    bandwidth, and a nightly by its processes' round trips (measured: MathSmith's real-model test
-    39 s alone, 152 s beside SvS's; two nightlies 62 s alone, 135 s side by side)."""
-    for item in items:
-        if MODEL_FIXTURES & set(item.fixturenames) and item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group("model"))
-
-
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     # as a user runs it: Prefect's home is under the data dir (set by the CLI itself)
     private = {"PREFECT_HOME", "PREFECT_RESULTS_LOCAL_STORAGE_PATH", "PREFECT_MEMO_STORE_PATH"}
