@@ -112,8 +112,7 @@ def real_config(data_dir: Path, bundled_model: Path):
     cfg.rollouts.k = [1, 2, 4]
     cfg.rollouts.max_tokens = 48
     cfg.rollouts.batch_problems = 2
-    # the policy as checker (tests pick no bundled coder) writes short programs or none: 384 tokens
-    # of a 135M model rambling cost more than the method under test
+    # the policy as checker (tests pick no bundled coder): short programs, like the rest of this size
     cfg.checks.program_of_thought.max_tokens = 128
     return cfg
 
