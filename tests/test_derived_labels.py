@@ -392,6 +392,17 @@ def test_settings_under_which_agreement_means_nothing_are_refused(samples, min_a
             agreement_settings(settings)
 
 
+def _derive_with_programs(tmp_path, statement, body):
+    """The label four identical checker programs with this ``solution()`` body derive."""
+    context, boxes = _context(tmp_path, lambda content: [_program(body)] * 4)
+    try:
+        ((derived, verdicts),) = derive_labels(context, "math", [statement])
+    finally:
+        for box in boxes:
+            box.close()
+    return derived, verdicts
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -405,12 +416,7 @@ def test_an_integer_computed_through_floats_above_2_53_derives_no_label(body, tm
     """``int()`` of a float above 2**53 is an integer and still only a rounding (the red team's
     residual): four programs agreeing on it derive nothing."""
     statement = "A depot ships 246913578 crates every 2 days. How many crates in 987654321 days?"
-    context, boxes = _context(tmp_path, lambda content: [_program(body)] * 4)
-    try:
-        ((derived, verdicts),) = derive_labels(context, "math", [statement])
-    finally:
-        for box in boxes:
-            box.close()
+    derived, verdicts = _derive_with_programs(tmp_path, statement, body)
     assert derived is None and "no program computed a number" in verdicts[-1].reason
 
 
@@ -418,10 +424,5 @@ def test_an_exact_integer_above_2_53_still_derives_a_label(tmp_path):
     """Integer arithmetic is exact at any size: 123456789 * 987654321 * 3 (and a power written
     out) derive their label."""
     statement = "A depot ships 123456789 crates a day for 987654321 days, three times. How many crates?"
-    context, boxes = _context(tmp_path, lambda content: [_program("return 123456789 * 987654321 * 3 * 2 ** 0")] * 4)
-    try:
-        ((derived, verdicts),) = derive_labels(context, "math", [statement])
-    finally:
-        for box in boxes:
-            box.close()
+    derived, verdicts = _derive_with_programs(tmp_path, statement, "return 123456789 * 987654321 * 3 * 2 ** 0")
     assert derived == str(123456789 * 987654321 * 3), verdicts[-1].reason
