@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import NodeId
 
 ROOT = Path(__file__).resolve().parents[1]
 # Keep library caches of the test process itself out of the home directory.
@@ -42,6 +43,17 @@ def run_cli(data_dir: Path, *args: str, timeout: float = 600, **env: str) -> sub
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Make ``xdist_group`` marks take effect: pytest-xdist 3.8 groups a test by writing the group into
+    ``item._nodeid``, but pytest 9.2 reads a node's id from ``item._id``, so without this copy every
+    group is silently ignored and ``--dist loadgroup`` spreads a group over both workers."""
+    for item in items:
+        grouped = getattr(item, "_nodeid", None)
+        if grouped and grouped != item.nodeid:
+            item._id = NodeId.parse(grouped)
 
 
 @pytest.fixture(autouse=True)

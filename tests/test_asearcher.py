@@ -292,6 +292,7 @@ def test_base_qa_rejections(tmp_path, warehouse):
     ]
 
 
+@pytest.mark.xdist_group("model")
 def test_asearcher_on_the_real_model(real_config, data_dir):
     from engines.bundled import resolve_model
     from engines.hf import TransformersEngine

@@ -5,6 +5,8 @@ writer, so every attempt and every rollout is stored once."""
 
 import json
 
+import pytest
+
 from tests.conftest import run_cli
 from tests.test_flows import nightly_env
 
@@ -15,6 +17,7 @@ def _rows(data_dir, sql):
     return json.loads(result.stdout)
 
 
+@pytest.mark.xdist_group("model")
 def test_a_nightly_on_a_local_ray_cluster(tmp_path, bundled_model):
     from schemas.keys import content_key
 

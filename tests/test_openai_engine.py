@@ -20,7 +20,8 @@ from engines.openai_engine import OpenAIEngine
 from schemas.engine import SamplingParams
 from schemas.errors import HardforgeError
 
-# one test worker starts the module's vLLM server (a minute) and runs every test that uses it
+# one test worker starts the module's vLLM server (a minute) and runs every test that uses it (not
+# the "model" group's worker: that one is the suite's longest)
 pytestmark = pytest.mark.xdist_group("vllm_server")
 
 ROOT = Path(__file__).resolve().parents[1]

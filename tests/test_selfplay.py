@@ -187,6 +187,7 @@ class CountingSynth(Synthesizer):
         ]
 
 
+@pytest.mark.xdist_group("model")
 @pytest.mark.slow
 def test_train_the_proposer_of_a_scripted_method_then_both_roles(real_config, data_dir, tmp_path, monkeypatch):
     """``--role proposer`` on the real model registers a child policy with no curriculum; ``both``

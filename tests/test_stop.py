@@ -14,6 +14,7 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from tests.conftest import ROOT, cli_env, run_cli
 from tests.test_flows import nightly_env
@@ -87,6 +88,7 @@ def _stop_when_measuring(data_dir, args, env, sig, after=0):
     return proc.returncode, stderr
 
 
+@pytest.mark.xdist_group("model")
 def test_nightly_end_to_end_then_stopped_killed_and_rerun(tmp_path, bundled_model):
     env = nightly_env(bundled_model, HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="6", HARDFORGE_PROGRESS_EVERY_S="1")
     # 1. an uninterrupted run, with its artifacts
@@ -168,6 +170,7 @@ def test_nightly_end_to_end_then_stopped_killed_and_rerun(tmp_path, bundled_mode
     assert [s["sha256"] for s in stopped_manifest["shards"]] == [s["sha256"] for s in manifest["shards"]]
 
 
+@pytest.mark.xdist_group("model")
 def test_ctrl_c_stops_an_estimate(tmp_path, bundled_model):
     env = {
         "HARDFORGE_ENGINE__MODEL": str(bundled_model),

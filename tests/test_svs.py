@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from ingest.service import ingest
 from rollouts.estimate import estimate, select_problems
 from rollouts.service import RolloutService
@@ -139,6 +141,7 @@ def test_no_seed_in_band_means_nothing_to_do(tmp_path, warehouse):
     assert (report.seeds, report.candidates) == (0, 0)
 
 
+@pytest.mark.xdist_group("model")
 def test_svs_on_the_real_model(real_config, data_dir):
     """Real inputs end to end: the bundled model's in-band gym products are the seeds (its bare-number
     rollouts show no work, so it writes worked solutions under the step-by-step instruction first);

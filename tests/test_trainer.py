@@ -84,6 +84,7 @@ def test_batch_must_hold_whole_groups():
         prompts_per_step(6, 1, 4)
 
 
+@pytest.mark.xdist_group("model")
 def test_two_grpo_steps_in_curriculum_order(real_config, data_dir, tmp_path):
     """GRPO only moves the weights when a group's rewards differ. The 135M model almost never
     states an extractable answer to real problems (reward 0 everywhere, zero gradient), but it
