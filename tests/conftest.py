@@ -50,6 +50,9 @@ def pytest_collection_modifyitems(items):
     """Make ``xdist_group`` marks take effect: pytest-xdist 3.8 groups a test by writing the group into
     ``item._nodeid``, but pytest 9.2 reads a node's id from ``item._id``, so without this copy every
     group is silently ignored and ``--dist loadgroup`` spreads a group over both workers."""
+    # the tests whose processes keep both cores busy (a Ray cluster, a nightly's grading pools) run
+    # last on the real-model worker, when the other worker has most likely run out of tests
+    items.sort(key=lambda item: item.get_closest_marker("both_cores") is not None)
     for item in items:
         grouped = getattr(item, "_nodeid", None)
         if grouped and grouped != item.nodeid:

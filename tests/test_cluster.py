@@ -18,6 +18,7 @@ def _rows(data_dir, sql):
 
 
 @pytest.mark.xdist_group("model")
+@pytest.mark.both_cores
 def test_a_nightly_on_a_local_ray_cluster(tmp_path, bundled_model):
     from schemas.keys import content_key
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT, cli_env, run_cli
 
 
@@ -15,6 +17,7 @@ def _count(data_dir, sql):
     return json.loads(result.stdout)[0]["n"]
 
 
+@pytest.mark.xdist_group("model")
 def test_killed_estimate_resumes_without_duplicates(data_dir, bundled_model):
     env = {
         "HARDFORGE_ENGINE__MODEL": str(bundled_model),

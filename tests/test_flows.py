@@ -164,6 +164,7 @@ def test_serve_starts_its_own_server_and_stops_it(tmp_path, data_dir):
 
 
 @pytest.mark.xdist_group("model")
+@pytest.mark.both_cores
 def test_nightly_with_training_closes_the_loop(data_dir, bundled_model):
     """Two nights, each training both roles (the solver on the curriculum, self-questioning's
     proposer on fresh topic prompts): each night measures its seeds before it synthesizes, so SvS

@@ -41,6 +41,7 @@ def test_an_environment_without_the_vllm_package_is_not_chosen(tmp_path, monkeyp
 @pytest.mark.skipif(
     not (ROOT / ".venv-vllm" / "bin" / "hardforge").exists(), reason="no .venv-vllm (make setup builds it)"
 )
+@pytest.mark.xdist_group("model")
 def test_the_venv_command_runs_in_the_vllm_environment(tmp_path, bundled_model):
     env = {k: v for k, v in os.environ.items() if k != STAY}
     env["HARDFORGE_ENGINE__MODEL"] = str(bundled_model)

@@ -20,9 +20,9 @@ from engines.openai_engine import OpenAIEngine
 from schemas.engine import SamplingParams
 from schemas.errors import HardforgeError
 
-# one test worker starts the module's vLLM server (a minute) and runs every test that uses it (not
-# the "model" group's worker: that one is the suite's longest)
-pytestmark = pytest.mark.xdist_group("vllm_server")
+# the worker of the tests that decode with a real model starts the module's vLLM server (a minute)
+# and runs every test that uses it
+pytestmark = pytest.mark.xdist_group("model")
 
 ROOT = Path(__file__).resolve().parents[1]
 VLLM_PYTHON = ROOT / ".venv-vllm" / "bin" / "python"

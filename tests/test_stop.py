@@ -89,6 +89,7 @@ def _stop_when_measuring(data_dir, args, env, sig, after=0):
 
 
 @pytest.mark.xdist_group("model")
+@pytest.mark.both_cores
 def test_nightly_end_to_end_then_stopped_killed_and_rerun(tmp_path, bundled_model):
     env = nightly_env(bundled_model, HARDFORGE_NIGHTLY__ESTIMATE_LIMIT="6", HARDFORGE_PROGRESS_EVERY_S="1")
     # 1. an uninterrupted run, with its artifacts
