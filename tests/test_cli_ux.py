@@ -85,6 +85,10 @@ def test_stored_absolute_paths_become_relative_and_a_moved_one_is_found(tmp_path
     _model(data / "policies" / "trained", b"t")
     assert stored_location(data, "/old/place/data/policies/trained") == data / "policies" / "trained"
     assert stored_location(data, "/old/place/data/policies/gone") == Path("/old/place/data/policies/gone")
+    # a model folder is not found by its name alone: a user's own folder of that name is another model
+    _model(data / "models" / "coder", b"c")
+    assert stored_location(data, "/home/user/models/coder") == Path("/home/user/models/coder")
+    assert stored_location(data, "/old/place/data/policies/trained/sub") == Path("/old/place/data/policies/trained/sub")
 
 
 def test_the_model_you_set_is_the_model_you_get(tmp_path):

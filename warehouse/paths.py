@@ -20,15 +20,15 @@ def stored_path(data_dir: Path, folder: Path | str) -> str:
 
 def stored_location(data_dir: Path, stored: str) -> Path:
     """The absolute path of a stored one: a relative path is under the data directory; an absolute
-    one from a data directory that has since moved is found again by its place in it."""
+    one from a data directory that has since moved (rows stored before migration 13) is found again
+    by its place in it, only as ``policies/<name>`` or ``curricula/<name>``: those names carry a run
+    or curriculum id. A ``models/<name>`` is not looked for, since a user's own model folder of the
+    same name elsewhere would silently become another model."""
     path = Path(stored)
     if not path.is_absolute():
         return Path(data_dir).absolute() / path
-    if not path.exists():
-        for marker in ("policies", "models", "curricula"):
-            if marker in path.parts[:-1]:
-                tail = path.parts[len(path.parts) - 1 - path.parts[::-1].index(marker) :]
-                moved = Path(data_dir).absolute().joinpath(*tail)
-                if moved.exists():
-                    return moved
+    if not path.exists() and len(path.parts) >= 3 and path.parts[-2] in ("policies", "curricula"):
+        moved = Path(data_dir).absolute() / path.parts[-2] / path.parts[-1]
+        if moved.exists():
+            return moved
     return path
