@@ -3,7 +3,8 @@ resumed and SIGKILLed there, and rerun: SIGTERM and Ctrl-C stop a run within sec
 batches kept, the run rows say cancelled and by what, no helper process left behind); the next
 command marks a killed run crashed; the rerun resumes, and ends with the same rows and the same
 export as the uninterrupted run. One test, because each nightly costs a Prefect start and a model
-load."""
+load. Then `hardforge estimate` alone: stopped by Ctrl-C, resumed and SIGKILLed, and rerun, with
+every rollout stored exactly once."""
 
 import json
 import os
@@ -13,6 +14,7 @@ import subprocess
 import sys
 import time
 
+import duckdb
 import psutil
 import pytest
 
@@ -48,10 +50,17 @@ def _warehouse_rows(data_dir):
 
 
 def _measured(data_dir) -> int:
-    if not (data_dir / "warehouse.duckdb").exists():
+    """The difficulty rows stored so far, read here with DuckDB (read-only, between the writer's
+    transactions): a `query` subprocess per poll would cost 1.5 s of CPU, a core taken from the run
+    under test."""
+    path = data_dir / "warehouse.duckdb"
+    if not path.exists():
         return 0
-    result = run_cli(data_dir, "query", "SELECT count(*) AS n FROM difficulty", "--json")
-    return json.loads(result.stdout)[0]["n"] if result.returncode == 0 else 0
+    try:
+        with duckdb.connect(str(path), read_only=True) as con:
+            return con.execute("SELECT count(*) FROM difficulty").fetchone()[0]
+    except duckdb.Error:  # the writer holds the lock, or has not made the table yet: ask again
+        return 0
 
 
 def _stop_when_measuring(data_dir, args, env, sig, after=0):
@@ -172,7 +181,7 @@ def test_nightly_end_to_end_then_stopped_killed_and_rerun(tmp_path, bundled_mode
 
 
 @pytest.mark.xdist_group("model")
-def test_ctrl_c_stops_an_estimate(tmp_path, bundled_model):
+def test_an_estimate_stopped_by_ctrl_c_then_killed_resumes_without_duplicates(tmp_path, bundled_model):
     env = {
         "HARDFORGE_ENGINE__MODEL": str(bundled_model),
         "HARDFORGE_ENGINE__BACKEND": "transformers",
@@ -180,8 +189,23 @@ def test_ctrl_c_stops_an_estimate(tmp_path, bundled_model):
         "HARDFORGE_ROLLOUTS__MAX_TOKENS": "24",
     }
     assert run_cli(tmp_path, "ingest", "gym:chain_sum", "--size", "6").returncode == 0
-    code, stderr = _stop_when_measuring(tmp_path, ["estimate", "--n", "2", "--k", "1,2"], env, signal.SIGINT)
+    estimate = ["estimate", "--n", "2", "--k", "1,2"]
+    code, stderr = _stop_when_measuring(tmp_path, estimate, env, signal.SIGINT)
     assert code == 130, stderr[-2000:]
     assert "stopped by Ctrl-C" in stderr and "Traceback" not in stderr
     (run,) = _rows(tmp_path, "SELECT status, counts->>'stopped_by' AS by FROM runs WHERE flow = 'estimate'")
     assert run == {"status": "cancelled", "by": "Ctrl-C"}
+    stopped = _measured(tmp_path)
+
+    # resumed, then SIGKILLed once it has measured one more; the rerun measures only the rest
+    _stop_when_measuring(tmp_path, estimate, env, signal.SIGKILL, after=stopped)
+    killed = _measured(tmp_path)
+    assert stopped < killed < 6
+    rerun = run_cli(tmp_path, *estimate, **env)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{6 - killed} problems estimated, {killed} already done" in rerun.stdout
+    # every rollout exactly once
+    assert _rows(tmp_path, "SELECT count(*) AS n FROM difficulty") == [{"n": 6}]
+    assert _rows(tmp_path, "SELECT count(*) AS n, count(DISTINCT (problem_id, sample_idx)) AS u FROM rollouts") == [
+        {"n": 12, "u": 12}
+    ]
