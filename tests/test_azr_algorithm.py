@@ -117,6 +117,17 @@ def test_extract_input(reply, flexible, strict):
         ("```python\ndef g(x):\n    return x\ndef h(x):\n    return g(x)\nh(1)\n```", "unparsable: no ```python"),
         ("```python\nasync def g(x):\n    return x\ng(1)\n```", "unparsable: no ```python block"),
         ("```python\nx = 1\nprint(x)\n```", "unparsable: no ```python block"),  # no function at all
+        # example usage after the function (a 0.5B coder's habit) is taken off; the last literal call is the input
+        (
+            "```python\ndef square(num):\n    return num ** 2\n\nprint(2 ** 2)\nprint(square(5))\n```",
+            ("def f(num):\n    return num ** 2", "5"),
+        ),
+        (
+            "```python\ndef f(a):\n    return a\n\n# one\nprint(f('Hi'))\nresult = f(42)\nprint(result)\n```",
+            ("def f(a):\n    return a", "42"),
+        ),
+        # a tail with no literal call of f is no example usage: it stays, and there is no input
+        ("```python\ndef f(x):\n    return x\nY = 3\nprint(Y)\n```", "unparsable: no input"),
     ],
 )
 def test_parse_proposal(output, parsed):
@@ -155,6 +166,20 @@ def test_a_renamed_program_keeps_its_bans_and_its_top_level_code():
     assert "random" in banned_names(program, ("random",))
     program, _ = parse_proposal("```python\nimport os\nos.system('id')\ndef g(x):\n    return x\ng(1)\n```")
     assert program_error(program).startswith("invalid: top-level code")
+
+
+def test_the_usage_taken_off_a_program_is_never_part_of_what_is_run_or_shown():
+    # attacks on the tail relaxation: what it takes off is gone from the program the solver sees
+    # and the sandbox runs, so it can change no label; what stands before f is still judged
+    program, given = parse_proposal(
+        "```python\ndef f(x):\n    return x + 1\nimport os\nos.system('id')\nprint(f(3))\n```"
+    )
+    assert "system" not in program and given == "3"  # an import ends the usage; the call after it is gone
+    assert program.endswith("import os")  # the import stays, for the sandbox's ban to judge
+    program, given = parse_proposal("```python\nX = 1\ndef f(x):\n    return x + X\nX = 100\nprint(f(3))\n```")
+    assert (program, given) == ("X = 1\ndef f(x):\n    return x + X", "3")  # the rebinding is not run
+    program, given = parse_proposal("```python\ndef f(x):\n    return x\nf.__code__ = None\nprint(f(3))\n```")
+    assert "__code__" not in program and given == "3"
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,48 @@ def test_extract_problem(output, expected):
     assert extract_problem(output) == expected
 
 
+# what a 0.5B coder writes for the prompt's ```text / <the problem> example (bench/synthesis.py):
+# the format it means, not the spelling asked for; the gates still judge what is extracted
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (
+            '<text>\nDetermine how many times "l" appears in "free the witness".\n</text>',
+            'Determine how many times "l" appears in "free the witness".',
+        ),
+        ("<problem>How many primes are below 10?</problem> The answer is 4.", "How many primes are below 10?"),
+        ("```text\n<Problem: Calculate 3/1>\n```", "Calculate 3/1"),
+        ("```text\n<The question>\nWhat is 23 times 60?\n```", "What is 23 times 60?"),
+        ("```text\n< response>\n-7 / 1 = -7\n```", "-7 / 1 = -7"),  # the gate rejects it: it states its answer
+        ('<the problem: determine how many letters m are in "names">', 'determine how many letters m are in "names"'),
+        # a python block is a solution, not a problem: the problem written before it is taken
+        (
+            "<What is 23 times 60? Answer using Python code.>\n\n```python\nprint(23 * 60)\n```",
+            "What is 23 times 60? Answer using Python code.",
+        ),
+        ("```python\nprint(23 * 60)\n```", "print(23 * 60)"),  # nothing else: the gate rejects the code
+        ("```text\n<Plausible solution>\n```", "Plausible solution"),  # the gates reject a placeholder
+        ("<b>bold</b> then ```text\nWhat is 2+2?\n```", "What is 2+2?"),  # the text block first
+        ("```text\n<>\n```", None),
+    ],
+)
+def test_extract_problem_reads_what_a_small_policy_means(output, expected):
+    assert extract_problem(output) == expected
+
+
+def test_a_relaxed_extraction_still_meets_the_gates():
+    # attacks: what the relaxed reading extracts still faces the gates that stop answers and solutions
+    from synth.gates import gate
+
+    seed = "Compute the product 23 * 60."
+    for output in (
+        "<text>What is 23 times 60? The answer is 1380.</text>",
+        "```text\n<Problem: 23 * 60 = 1380>\n```",
+        "<problem>What is 23 times 60?\n```python\nprint(23 * 60)\n```</problem>",
+    ):
+        assert gate(extract_problem(output), seeds=[seed]) is not None, output
+
+
 @pytest.mark.parametrize(
     ("accuracy", "expected"),
     [(0.0, False), (0.124, False), (0.125, True), (0.25, True), (0.5, True), (0.501, False), (1.0, False)],

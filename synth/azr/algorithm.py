@@ -3,7 +3,7 @@ triplet, the proposer and solver prompts, the proposal parsers, the shape rules 
 program, the induction split, and the rewards.
 
 Two proposal formats parse: AZR's own (a ```python block with f, then an ```input block) and one
-python block that defines f and then calls it once, ``f(...)`` or ``print(f(...))``: the bundled
+python block that defines f and then uses it, ``f(...)`` or ``print(f(...))``: the bundled
 135M model writes the second far more often (11 of 32 proposals against 0 of 32, docs/synthesis/azr.md).
 """
 
@@ -96,35 +96,35 @@ class _Renamed(ast.NodeTransformer):
         return node
 
 
+def _literal_call(code: str, node: ast.AST) -> str | None:
+    """The literal arguments of the last call ``f(...)`` in ``node``, or None."""
+    found = None
+    for call in ast.walk(node):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "f":
+            given = call_args(ast.get_source_segment(code, call)[2:-1])
+            found = given if given is not None else found
+    return found
+
+
 def _split_trailing_calls(code: str) -> tuple[str, str | None]:
-    """(program, input): the module-level calls ``f(...)`` / ``print(f(...))`` after the program
-    are taken off it, and the last one with literal arguments is the input."""
+    """(program, input): the example usage after the program (module-level expressions and
+    assignments, ``f(...)``, ``print(f(...))``, ``r = f(...)``, ``print(r)``) is taken off it when
+    it calls f with literal arguments, and the last such call is the input. What is taken off is
+    neither shown to the solver nor run for the label: both see the program that is left."""
     try:
         tree = ast.parse(code)
     except UNPARSABLE:
         return code, None
-    lines = code.splitlines()
-    found: str | None = None
-    keep_until = len(tree.body)
-    for index in range(len(tree.body) - 1, -1, -1):
-        node = tree.body[index]
-        call = node.value if isinstance(node, ast.Expr) else None
-        if (
-            isinstance(call, ast.Call)
-            and isinstance(call.func, ast.Name)
-            and call.func.id == "print"
-            and len(call.args) == 1
-        ):
-            call = call.args[0]
-        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "f"):
-            break
-        if found is None:
-            found = call_args(ast.get_source_segment(code, call)[2:-1])
-        keep_until = index
-    if keep_until == len(tree.body):
+    tail = len(tree.body)
+    while tail > 0 and isinstance(tree.body[tail - 1], ast.Expr | ast.Assign | ast.AnnAssign):
+        tail -= 1
+    found = None
+    for node in tree.body[tail:]:
+        found = _literal_call(code, node) or found
+    if found is None:
         return code, None
-    end = tree.body[keep_until - 1].end_lineno if keep_until else 0
-    return "\n".join(lines[:end]).rstrip(), found
+    end = tree.body[tail - 1].end_lineno if tail else 0
+    return "\n".join(code.splitlines()[:end]).rstrip(), found
 
 
 class _ToF(ast.NodeTransformer):

@@ -23,12 +23,20 @@ exactly this response. Output only the problem, inside a fenced code block tagge
 ```"""
 
 _TEXT_BLOCK = re.compile(r"```text[ \t]*\n?(.*?)```", re.DOTALL)
-_ANY_BLOCK = re.compile(r"```[^\n`]*\n?(.*?)```", re.DOTALL)
+_ANY_BLOCK = re.compile(r"```([^\n`]*)\n?(.*?)```", re.DOTALL)
+# a block of code is a solution, never the problem: a small policy often solves instead of asking
+_CODE_TAGS = {"python", "py", "python3", "output", "bash", "sh", "console", "json"}
 # the official Qwen3 fallback: the text after a "Reconstructed Question" header, up to a blank line
 _HEADER = re.compile(
     r"(?:\*\*|#+\s*)?Reconstructed Question\s*(?:\*\*)?\s*:?\s*(?:\*\*)?[ \t]*\n?(.*?)(?:\n[ \t]*\n|\Z)",
     re.DOTALL | re.IGNORECASE,
 )
+# the ```text block spelled as a tag (<text>...</text>, <problem>...</problem>), as small policies do
+_TAG_BLOCK = re.compile(r"<(text|problem|question)>[ \t]*\n?(.*?)</\1>", re.DOTALL | re.IGNORECASE)
+# the prompt's "<the problem>" placeholder kept around the problem: "<Problem: Calculate 3/1>"
+_BRACKETED_LINE = re.compile(r"^[ \t]*<([^<>\n]{10,})>[ \t]*$", re.M)
+_PLACEHOLDER_LINE = re.compile(r"\A[ \t]*<[^<>\n]{0,30}>[ \t]*\n")
+_LABEL = re.compile(r"\A(?:the\s+)?(?:problem|question)\s*:\s*", re.IGNORECASE)
 
 
 def synthesis_prompt(solution: str) -> str:
@@ -40,18 +48,42 @@ def synthesis_prompt(solution: str) -> str:
 _QUESTION_LINE = re.compile(r"^[ \t]*(?:\**(?:question|problem)\**[ \t]*:[ \t]*)?(\S[^\n]{10,}\?)[ \t]*$", re.M | re.I)
 
 
-def extract_problem(output: str) -> str | None:
-    """The synthesized problem: after the last ``</think>``, the first ```text block, else the
-    first fenced block, else the text after a "Reconstructed Question" header up to the first
-    blank line (so a solution written after it stays out), else (our fallback) the first line that
-    is a question; None if none."""
-    text = output.rsplit("</think>", 1)[-1]
-    for pattern in (_TEXT_BLOCK, _ANY_BLOCK, _HEADER, _QUESTION_LINE):
+def _unwrapped(problem: str) -> str:
+    """The problem without the prompt's placeholder around it: a first line that is only a
+    placeholder ("<The question>"), angle brackets around the whole ("<Problem: ...>"), and a
+    leading "Problem:" label. Only wrapping is taken off: the words are the policy's."""
+    problem = _PLACEHOLDER_LINE.sub("", problem.strip(), count=1).strip()
+    if problem.startswith("<") and problem.endswith(">") and "<" not in problem[1:-1] and ">" not in problem[1:-1]:
+        problem = problem[1:-1].strip()
+    return _LABEL.sub("", problem, count=1).strip()
+
+
+def _found(text: str) -> str | None:
+    match = _TEXT_BLOCK.search(text) or _TAG_BLOCK.search(text)
+    if match:
+        return match.group(match.lastindex or 1)
+    blocks = list(_ANY_BLOCK.finditer(text))
+    prose = [b for b in blocks if b.group(1).strip().lower() not in _CODE_TAGS]
+    if prose:
+        return prose[0].group(2)
+    for pattern in (_HEADER, _BRACKETED_LINE, _QUESTION_LINE):
         match = pattern.search(text)
         if match:
-            problem = match.group(1).strip()
-            return problem or None
-    return None
+            return match.group(1)
+    return blocks[0].group(2) if blocks else None  # only code: the gates say why it is no problem
+
+
+def extract_problem(output: str) -> str | None:
+    """The synthesized problem: after the last ``</think>``, the first ```text block (or the same
+    block written as a <text>/<problem> tag), else the first fenced block that is not code, else
+    the text after a "Reconstructed Question" header up to the first blank line (so a solution
+    written after it stays out), else (our fallbacks for a small policy) a line in the prompt's
+    angle brackets, the first line that is a question, or a code block (which the gates reject);
+    the prompt's placeholder is taken off (``_unwrapped``); None if nothing is left."""
+    found = _found(output.rsplit("</think>", 1)[-1])
+    if found is None:
+        return None
+    return _unwrapped(found) or None
 
 
 def in_band(value: float, band: tuple[float, float]) -> bool:
