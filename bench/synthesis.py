@@ -1,6 +1,7 @@
 """Verified synthesis on the real model: each method run on real inputs in a fresh warehouse, and
 per method what became of the proposals: parsed, rejected by a gate (and which), duplicates,
-rejected by a label check, accepted by label provenance, seconds per accepted problem; and of the
+rejected by a label check, verified (kept) by label provenance and how many of those were outside
+the method's band at acceptance (synth.keep_out_of_band), seconds per verified problem; and of the
 accepted problems whose statement is plain arithmetic, how many carry the right answer.
 
 Run: .venv-vllm/bin/python bench/synthesis.py [--limit 8] [--methods sqlm,mathsmith,svs,azr,asearcher]
@@ -70,8 +71,9 @@ def run(cfg: HardforgeConfig, method: str, limit: int) -> dict:
     gates = Counter(a["reason"].split(":")[1].strip() for a in attempts if (a["reason"] or "").startswith("gate:"))
     kinds = Counter((a["reason"] or "").split(":")[0] for a in attempts if not a["accepted"])
     accepted = warehouse.arrow(
-        "SELECT statement, answer, label_provenance, json_extract_string(label_checks, '$.derived_by') AS derived_by "
-        "FROM problems WHERE problem_id IN (SELECT problem_id FROM synth_attempts WHERE method = ? AND accepted)",
+        "SELECT p.statement, p.answer, p.label_provenance, "
+        "json_extract_string(p.label_checks, '$.derived_by') AS derived_by, a.reason "
+        "FROM problems p JOIN synth_attempts a ON a.problem_id = p.problem_id WHERE a.method = ? AND a.accepted",
         [method],
     ).to_pylist()
     plain = [(p, plain_expression(p["statement"])) for p in accepted]
@@ -87,6 +89,7 @@ def run(cfg: HardforgeConfig, method: str, limit: int) -> dict:
         "label check failed": kinds.get("label check failed", 0),
         "unverified": kinds.get("unverified label", 0),
         "accepted": figures["accepted"],
+        "out_of_band": figures.get("accepted_out_of_band", 0),
         "by_provenance": dict(Counter(p["label_provenance"] for p in accepted)),
         "s_per_accepted": round(seconds / figures["accepted"], 1) if figures["accepted"] else None,
         "plain_arithmetic_right": f"{right}/{len(plain)}",
@@ -98,6 +101,7 @@ def run(cfg: HardforgeConfig, method: str, limit: int) -> dict:
                 "answer": p["answer"][:200],
                 "provenance": p["label_provenance"],
                 "derived_by": p["derived_by"],
+                "band": p["reason"] or "in band",
             }
             for p in accepted
         ],
@@ -129,23 +133,29 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     print(
         "\n| method | seeds | proposed | parsed | gated | duplicates | check failed | unverified | verified (by provenance) "
-        "| verified / proposed | s / verified | plain arithmetic right |"
+        "| of them out of band | verified / proposed | s / verified | plain arithmetic right |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         gated = sum(r["gated"].values())
         prov = ", ".join(f"{k} {v}" for k, v in r["by_provenance"].items())
         share = f"{r['accepted'] / r['proposed']:.2f}" if r["proposed"] else "-"
         print(
             f"| {r['method']} | {r['seeds']} | {r['proposed']} | {r['parsed']} | {gated} | {r['duplicates']} | "
-            f"{r['label check failed']} | {r['unverified']} | {r['accepted']} ({prov or '-'}) | {share} | "
+            f"{r['label check failed']} | {r['unverified']} | {r['accepted']} ({prov or '-'}) | {r['out_of_band']} | {share} | "
             f"{r['s_per_accepted'] or '-'} | {r['plain_arithmetic_right']} |"
         )
     total_proposed, total_verified = sum(r["proposed"] for r in rows), sum(r["accepted"] for r in rows)
-    print(f"\nall methods: {total_verified} verified of {total_proposed} proposals")
+    total_out = sum(r["out_of_band"] for r in rows)
+    print(
+        f"\nall methods: {total_verified} verified of {total_proposed} proposals "
+        f"({total_out} of them outside their method's band at acceptance)"
+    )
     for r in rows:
         for p in r["problems"]:
-            print(f"- [{r['method']}] {p['statement']!r} -> {p['answer']!r} ({p['provenance']}, {p['derived_by']})")
+            print(
+                f"- [{r['method']}] {p['statement']!r} -> {p['answer']!r} ({p['provenance']}, {p['derived_by']}; {p['band']})"
+            )
 
 
 if __name__ == "__main__":

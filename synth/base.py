@@ -64,6 +64,9 @@ class Decision:
     # how the accepted label is known (schemas/provenance.py): the least trusted unless a method says more
     provenance: str = "vote"
     checks: dict[str, Any] | None = None  # {"base": ..., "checks": [verdicts]} of the label checks
+    # rejected only by the method's band (too easy, unsolvable at acceptance): with a checked or
+    # executed label it is still a verified problem, kept when synth.keep_out_of_band is on
+    out_of_band: bool = False
 
 
 def problem_key(problem: dict[str, Any]) -> str:
@@ -176,6 +179,7 @@ class SynthReport:
     candidates: int = 0
     extractable: int = 0
     accepted: int = 0
+    out_of_band: int = 0  # of the accepted: verified problems the method's band rejected (synth.keep_out_of_band)
     by_provenance: Counter[str] = field(default_factory=Counter)  # accepted problems by how their label is known
     reasons: Counter[str] = field(default_factory=Counter)
     already_done: int = 0
@@ -191,6 +195,7 @@ class SynthReport:
             "candidates": self.candidates,
             "extractable": self.extractable,
             "accepted": self.accepted,
+            "accepted_out_of_band": self.out_of_band,
             "extractable_pct": round(100 * self.extractable / self.candidates, 1) if self.candidates else 0.0,
             "accepted_pct": round(100 * self.accepted / self.candidates, 1) if self.candidates else 0.0,
             "accepted_by_provenance": dict(self.by_provenance.most_common()),
@@ -199,6 +204,10 @@ class SynthReport:
             "elapsed_s": round(self.elapsed_s, 1),
             "seconds_per_accepted": round(self.elapsed_s / self.accepted, 1) if self.accepted else None,
         }
+
+
+# the reason an attempt kept by synth.keep_out_of_band carries, before the band's own reason
+OUT_OF_BAND = "out of band"
 
 
 def reason_kind(reason: str) -> str:

@@ -17,6 +17,7 @@ from schemas.provenance import at_least
 from schemas.records import SynthAttempt
 from synth import rewards
 from synth.base import (
+    OUT_OF_BAND,
     Candidate,
     Decision,
     Seed,
@@ -197,7 +198,13 @@ def settle(
     verified = at_least(decision.provenance, "checked")
     if accepted and not verified:
         return accepted, reason, rewards.UNVERIFIED
-    return accepted, reason, rewards.decided(accepted, reason, verified, decision.meta.get("reward"))
+    reward = rewards.decided(accepted, reason, verified, decision.meta.get("reward"))
+    if not accepted and decision.out_of_band and verified and trusted and method.config.synth.keep_out_of_band:
+        if duplicate:
+            return False, duplicate, reward
+        # a verified problem outside the band tonight: kept for a fresh measurement, paid as its band says
+        return True, f"{OUT_OF_BAND}: {reason}", reward
+    return accepted, reason, reward
 
 
 def attempt_row(method: Synthesizer, service: RolloutService, seed: Seed, index: int, **fields: Any) -> SynthAttempt:

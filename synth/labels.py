@@ -260,7 +260,9 @@ def derived_decision(
         "answers": answers,
     }
     measured = solver.rows(problem, completions, grades, seed=seed)
-    return Decision(accepted, reason, meta, measured, provenance="checked", checks=label.record)
+    return Decision(
+        accepted, reason, meta, measured, provenance="checked", checks=label.record, out_of_band=not accepted
+    )
 
 
 def checked(

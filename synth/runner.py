@@ -19,6 +19,7 @@ from schemas.prompts import acceptance_key
 from schemas.records import Problem, SynthAttempt
 from synth import rewards
 from synth.base import (
+    OUT_OF_BAND,
     Candidate,
     Decision,
     Seed,
@@ -286,6 +287,7 @@ def _record(
     for attempt, problem, _ in outcomes:
         if attempt.accepted:
             report.accepted += 1
+            report.out_of_band += reason_kind(attempt.reason or "") == OUT_OF_BAND
             report.by_provenance[problem.label_provenance if problem else "?"] += 1
         elif attempt.reason:
             report.reasons[reason_kind(attempt.reason)] += 1

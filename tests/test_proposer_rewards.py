@@ -98,3 +98,33 @@ def test_a_lowered_minimum_keeps_a_vote_below_a_checked_problem(minimum):
     too_easy = settle(method, Decision(False, "too easy: all 4", {"reward": 0.0}, provenance="checked"))
     assert voted[:2] == (minimum == "vote", None if minimum == "vote" else voted[1])
     assert voted[2] == rewards.UNVERIFIED < too_easy[2] == rewards.NOT_LEARNABLE
+
+
+@pytest.mark.parametrize(
+    ("provenance", "keep", "duplicate", "kept"),
+    [
+        ("checked", True, None, True),
+        ("executed", True, None, True),
+        ("vote", True, None, False),  # a vote out of band is no verified problem
+        ("inherited", True, None, False),
+        ("checked", False, None, False),  # the method's own acceptance
+        ("checked", True, "duplicate: in the warehouse", False),
+    ],
+)
+def test_a_verified_problem_out_of_band_is_kept_but_paid_as_out_of_band(provenance, keep, duplicate, kept):
+    """synth.keep_out_of_band keeps a verified problem the band rejected (it is measured afresh);
+    the proposer's reward is what the band pays, whatever is kept: never the in-band reward."""
+    from schemas.config import HardforgeConfig
+    from synth.sqlm.method import SqlmSynthesizer
+
+    config = HardforgeConfig()
+    config.synth.keep_out_of_band = keep
+    method = SqlmSynthesizer(config)
+    decision = Decision(False, "too easy: all 4", {"reward": 0.0}, provenance=provenance, out_of_band=True)
+    accepted, reason, reward = settle(method, decision, duplicate)
+    assert accepted == kept
+    assert reason.startswith("out of band: too easy") if kept else not (reason or "").startswith("out of band")
+    in_band = settle(method, Decision(True, None, {"reward": 1.0}, provenance="checked"))[2]
+    assert reward < in_band
+    if provenance in ("checked", "executed") and not duplicate:
+        assert reward == rewards.NOT_LEARNABLE

@@ -7,6 +7,7 @@ import pytest
 
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
+from synth import rewards
 from synth.gates import gate
 from synth.runner import run_method
 from synth.sqlm.algorithm import decide, examples, parse_v1, parse_v2, parse_v3, pass_rate_decision
@@ -98,23 +99,27 @@ def _run(warehouse, cfg, script, limit=2):
         return run_method(SqlmSynthesizer(cfg), warehouse, service, limit=limit)
 
 
+MATH_PROPOSALS = ["What is 12 + 30?", "What is 2 + 2?", "What is the colour of time?", "Compute 7 * 6 - 1."]
+# exact arithmetic computes the label of three of them; the votes only measure
+MATH_SOLUTIONS = {
+    "12 + 30": ["42", "42", "41", "I think 42"],  # 3 of 4 right: in band
+    "2 + 2": ["4"] * 4,  # all right: too easy
+    "colour": ["blue", "red", "no idea", "green"],  # no check computes it, and no answer parses
+    "7 * 6": ["41", "40", "39", "42"],  # 1 of 4 right (the official vote: "no agreement"): in band
+}
+
+
+def _math_script(chat, n):
+    content = chat[0]["content"]
+    if "arithmetic problem" in content:
+        return MATH_PROPOSALS[:n]
+    return next(v for k, v in MATH_SOLUTIONS.items() if k in content)[:n]
+
+
 def test_every_math_path_with_exact_outputs(warehouse):
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
-    proposals = ["What is 12 + 30?", "What is 2 + 2?", "What is the colour of time?", "Compute 7 * 6 - 1."]
-    # exact arithmetic computes the label of three of them; the votes only measure
-    solutions = {
-        "12 + 30": ["42", "42", "41", "I think 42"],  # 3 of 4 right: in band
-        "2 + 2": ["4"] * 4,  # all right: too easy
-        "colour": ["blue", "red", "no idea", "green"],  # no check computes it, and no answer parses
-        "7 * 6": ["41", "40", "39", "42"],  # 1 of 4 right (the official vote: "no agreement"): in band
-    }
-
-    def script(chat, n):
-        content = chat[0]["content"]
-        if "arithmetic problem" in content:
-            return proposals[:n]
-        return next(v for k, v in solutions.items() if k in content)[:n]
-
+    cfg.synth.keep_out_of_band = False  # SQLM's own acceptance: in band only
+    script = _math_script
     report = _run(warehouse, cfg, script, limit=1)
     assert (report.seeds, report.candidates, report.extractable, report.accepted) == (1, 4, 4, 2)
     assert dict(report.reasons) == {"too easy": 1, "no answer": 1}
@@ -155,6 +160,29 @@ def test_every_math_path_with_exact_outputs(warehouse):
     again = _run(warehouse, cfg, script, limit=1)
     assert (again.already_done, again.seeds) == (1, 1)
     assert warehouse.scalar("SELECT count(DISTINCT json_extract_string(meta, '$.seed_key')) FROM synth_attempts") == 2
+
+
+def test_a_verified_problem_out_of_band_is_kept_and_paid_as_its_band_says(warehouse):
+    """By default (synth.keep_out_of_band) a problem whose label a check computed is kept though
+    the policy solved it every time: a verified problem for a fresh measurement. The proposer is
+    paid what SQLM pays a too-easy problem, never the in-band reward."""
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    report = _run(warehouse, cfg, _math_script, limit=1)
+    assert (report.accepted, report.out_of_band, dict(report.reasons)) == (3, 1, {"no answer": 1})
+    attempts = {
+        a["candidate"]: a
+        for a in warehouse.arrow(
+            "SELECT candidate, accepted, reason, reward, problem_id FROM synth_attempts"
+        ).to_pylist()
+    }
+    easy, in_band = attempts["What is 2 + 2?"], attempts["What is 12 + 30?"]
+    assert easy["accepted"] and easy["reason"].startswith("out of band: too easy") and easy["problem_id"]
+    assert easy["reward"] == rewards.NOT_LEARNABLE < in_band["reward"]
+    (kept,) = warehouse.arrow(
+        "SELECT answer, label_provenance FROM problems WHERE statement = 'What is 2 + 2?'"
+    ).to_pylist()
+    assert kept == {"answer": "4", "label_provenance": "checked"}
+    assert report.as_dict()["accepted_out_of_band"] == 1
 
 
 def test_each_batch_proposes_with_its_own_seed(warehouse):
@@ -237,7 +265,7 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
             )
         # later seeds propose the same problems: duplicates of the first batch's, never solved again
         # in process; in flight, caught where the batch is stored (the same rows either way)
-        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 2, 6)
+        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 3, 6)  # 2 + 2 kept out of band
         if name == "sent":
             assert outstanding["most"] == 2  # two batches in flight, never more
         tables[name] = [

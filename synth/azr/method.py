@@ -173,6 +173,7 @@ class AzrSynthesizer(Synthesizer):
                     solver.rows(problem, group, graded, seed=seed),
                     provenance="executed",
                     checks=EXECUTED,
+                    out_of_band=not accepted,
                 )
         return [decisions[i] for i in range(len(candidates))]
 
