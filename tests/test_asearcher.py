@@ -69,10 +69,20 @@ def test_fields_from_json_or_labelled_lines():
         ),
         ('{"question": "Q?", "answer": "' + "word " * 13 + '"}', False, "unparsable: the answer has over 12 words"),
         ("nothing", True, "unparsable: no question and answer"),
+        # the prompt's <placeholder> brackets kept around the values (a 0.5B coder): taken off
+        (
+            "Answer: <Guido>\nQuestion: <Who wrote it?>\nStatement: <Guido wrote it.",
+            True,
+            QA("Who wrote it?", "Guido", "Guido wrote it."),
+        ),
+        # attack: taking the brackets off does not let a question that states its answer through
+        ("Answer: <Guido>\nQuestion: <Did Guido write it?>\nStatement: s", True, "invalid: the question states"),
+        ("Answer: <a <b> c>\nQuestion: Which?\nStatement: s", True, QA("Which?", "<a <b> c>", "s")),
     ],
 )
 def test_parse_qa(text, need, result):
-    assert parse_qa(text, need_statement=need) == result
+    got = parse_qa(text, need_statement=need)
+    assert got == result or (isinstance(result, str) and str(got).startswith(result))
 
 
 @pytest.mark.parametrize(

@@ -265,7 +265,12 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
             )
         # later seeds propose the same problems: duplicates of the first batch's, never solved again
         # in process; in flight, caught where the batch is stored (the same rows either way)
-        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 3, 6)  # 2 + 2 kept out of band
+        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (
+            3,
+            9,
+            3,
+            6,
+        )  # 2 + 2 kept out of band
         if name == "sent":
             assert outstanding["most"] == 2  # two batches in flight, never more
         tables[name] = [

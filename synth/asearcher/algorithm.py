@@ -53,8 +53,16 @@ def fields(text: str) -> dict[str, str]:
     ("Question: ...", "Answer: ..."), the last of each label winning."""
     obj = last_json_object(text)
     if obj is not None:
-        return {str(k).lower(): str(v).strip() for k, v in obj.items() if isinstance(v, str | int | float)}
-    return {_SHORT.get(label.lower(), label.lower()): value.strip() for label, value in _LABEL.findall(text)}
+        return {str(k).lower(): _unbracketed(str(v)) for k, v in obj.items() if isinstance(v, str | int | float)}
+    return {_SHORT.get(label.lower(), label.lower()): _unbracketed(value) for label, value in _LABEL.findall(text)}
+
+
+def _unbracketed(value: str) -> str:
+    """A value without the prompt's placeholder brackets kept around it ("Answer: <Guido>"): only
+    a leading "<" and a trailing ">" of a value with no other angle bracket are taken off."""
+    value = value.strip()
+    inner = value.removeprefix("<").removesuffix(">")
+    return inner.strip() if "<" not in inner and ">" not in inner else value
 
 
 @dataclass(frozen=True)
