@@ -8,6 +8,7 @@ from ingest.service import ingest
 from rollouts.estimate import estimate, select_problems
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
+from synth import rewards
 from synth.runner import run_method
 from synth.svs.method import SvsSynthesizer
 from tests.conftest import ScriptedEngine
@@ -124,6 +125,38 @@ def test_svs_every_path_with_exact_outputs(tmp_path, warehouse, scripted_checker
     again = run_svs(warehouse, ScriptedEngine(script), POLICY, cfg)
     assert (again.seeds, again.already_done) == (0, 2)
     assert warehouse.scalar("SELECT count(*) FROM synth_attempts") == 10
+
+
+def test_a_checked_variant_out_of_band_is_kept_and_a_changed_answer_is_not(tmp_path, warehouse, scripted_checker):
+    """synth.keep_out_of_band: a variant the policy never solved is checked too; where exact
+    arithmetic computes the seed's answer it is a verified problem, kept (reason "out of band") and
+    paid SvS's 0; where it computes another answer it is rejected, whatever its band."""
+    cfg = _seeded(tmp_path, warehouse)
+    cfg.synth.svs.group = 5
+    variants = [
+        "```text\nCompute 10 - 4.\n```",
+        "```text\nCompute 10 - 3.\n```",
+    ]
+
+    def unsolved(chat, n):
+        content = chat[0]["content"]
+        if "expert in educational assessment" in content:
+            return (variants * 4)[:n]
+        return [r"\boxed{2}"] * n  # never the seed's 6: out of band, unsolvable
+
+    scripted_checker(checker)
+    report = run_svs(warehouse, ScriptedEngine(unsolved), POLICY, cfg, limit=1)
+    assert (report.accepted, report.out_of_band) == (1, 1)
+    rows = {
+        a["candidate"]: a
+        for a in warehouse.arrow("SELECT candidate, accepted, reason, reward FROM synth_attempts").to_pylist()
+    }
+    kept, changed = rows["Compute 10 - 4."], rows["Compute 10 - 3."]
+    assert kept["accepted"] and kept["reason"].startswith("out of band: unsolvable")
+    assert kept["reward"] == rewards.NOT_LEARNABLE  # what SvS pays a variant out of band, never 1
+    assert not changed["accepted"] and changed["reason"].startswith("label check failed: arithmetic computes 7")
+    (problem,) = warehouse.arrow("SELECT answer, label_provenance FROM problems WHERE source = 'svs'").to_pylist()
+    assert problem == {"answer": "6", "label_provenance": "checked"}
 
 
 def test_over_long_synthesis_prompts_are_dropped(tmp_path, warehouse):

@@ -245,6 +245,7 @@ class SvsSynthesizer(Synthesizer):
                 measured,
                 provenance=provenance,
                 checks={"base": "inherited", "parent_provenance": parent, "checks": []},
+                out_of_band=not accepted and not echo,
             )
         self._check_labels(service, candidates, decisions)
         return decisions  # type: ignore[return-value]
@@ -258,7 +259,8 @@ class SvsSynthesizer(Synthesizer):
         to the old one anyway, is rejected and not paid. Where no check can, the answer is only
         ``inherited``: a candidate, below ``synth.min_label_provenance`` by default (an inherited
         label was wrong on ill-posed variants: docs/synthesis/svs.md)."""
-        todo = [i for i, d in enumerate(decisions) if d is not None and d.accepted]
+        keep = self.config.synth.keep_out_of_band  # an out-of-band variant is kept only if checked
+        todo = [i for i, d in enumerate(decisions) if d is not None and (d.accepted or (keep and d.out_of_band))]
         labels = derive(self.config, service, [candidates[i].problem["statement"] for i in todo])
         derived = [(i, label) for i, label in zip(todo, labels, strict=True) if label.value is not None]
         # the seed's answer may be spelled "x = 5", "5 cm" or "$100": the math verifier compares
@@ -284,7 +286,7 @@ class SvsSynthesizer(Synthesizer):
                 # sure enough to reject; the label stays inherited, a candidate
                 decision.checks["derived_value"] = label.value
             else:
-                decision.accepted = False
+                decision.accepted, decision.out_of_band = False, False
                 decision.reason = (
                     f"label check failed: {label.check} computes {label.value}, not the seed's answer {answer}"
                 )
