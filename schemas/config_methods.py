@@ -141,9 +141,9 @@ class ChecksConfig(Section):
 class SynthConfig(Section):
     # labels below this are recorded as attempts, not kept as problems (a vote alone is a candidate)
     min_label_provenance: LabelProvenance = DEFAULT_MINIMUM
-    # a problem whose label a check or execution confirmed is kept though the method's band rejected
-    # it (too easy or unsolvable in its acceptance sample): a verified problem, measured afresh like
-    # any other; the proposer's reward still follows the band. Off: each method's own acceptance
+    # a verified problem the method's band rejected is kept (an executed label out of band, or a
+    # checked one every acceptance solution reached: too easy), measured afresh like any other; the
+    # proposer's reward still follows the band. Off: each method's own acceptance
     keep_out_of_band: bool = True
     svs: SvsConfig = Field(default_factory=SvsConfig)
     sqlm: SqlmConfig = Field(default_factory=SqlmConfig)

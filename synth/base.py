@@ -64,8 +64,10 @@ class Decision:
     # how the accepted label is known (schemas/provenance.py): the least trusted unless a method says more
     provenance: str = "vote"
     checks: dict[str, Any] | None = None  # {"base": ..., "checks": [verdicts]} of the label checks
-    # rejected only by the method's band (too easy, unsolvable at acceptance): with a checked or
-    # executed label it is still a verified problem, kept when synth.keep_out_of_band is on
+    # rejected only by the method's band where the label stands on its own: executed (AZR: too easy
+    # or unsolved), or checked and confirmed by the policy solving it every time (too easy); kept as
+    # a verified problem when synth.keep_out_of_band is on. A checked label no solution reached is not
+    # (4 of 11 such SQLM proposals were ill-posed: only the checker held their label)
     out_of_band: bool = False
 
 

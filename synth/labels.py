@@ -260,9 +260,10 @@ def derived_decision(
         "answers": answers,
     }
     measured = solver.rows(problem, completions, grades, seed=seed)
-    return Decision(
-        accepted, reason, meta, measured, provenance="checked", checks=label.record, out_of_band=not accepted
-    )
+    # too easy: the policy's solutions confirm the checked label, a verified problem out of band
+    # tonight. Unsolvable: only the checker holds the label (4 of 11 such were ill-posed, issue 32)
+    too_easy = not accepted and k >= len(grades)
+    return Decision(accepted, reason, meta, measured, provenance="checked", checks=label.record, out_of_band=too_easy)
 
 
 def checked(

@@ -167,8 +167,17 @@ def test_a_verified_problem_out_of_band_is_kept_and_paid_as_its_band_says(wareho
     the policy solved it every time: a verified problem for a fresh measurement. The proposer is
     paid what SQLM pays a too-easy problem, never the in-band reward."""
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
-    report = _run(warehouse, cfg, _math_script, limit=1)
-    assert (report.accepted, report.out_of_band, dict(report.reasons)) == (3, 1, {"no answer": 1})
+
+    def script(chat, n):  # and one the policy never solves: only the checker holds its label, not kept
+        content = chat[0]["content"]
+        if "arithmetic problem" in content:
+            return [*MATH_PROPOSALS, "Compute 9 - 1."][:n]
+        return ["7"] * n if "9 - 1" in content else _math_script(chat, n)
+
+    cfg.synth.sqlm.proposals = 5
+    report = _run(warehouse, cfg, script, limit=1)
+    assert (report.accepted, report.out_of_band) == (3, 1)
+    assert dict(report.reasons) == {"no answer": 1, "unsolvable for the policy": 1}
     attempts = {
         a["candidate"]: a
         for a in warehouse.arrow(
@@ -265,12 +274,7 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
             )
         # later seeds propose the same problems: duplicates of the first batch's, never solved again
         # in process; in flight, caught where the batch is stored (the same rows either way)
-        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (
-            3,
-            9,
-            3,
-            6,
-        )  # 2 + 2 kept out of band
+        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 2, 6)
         if name == "sent":
             assert outstanding["most"] == 2  # two batches in flight, never more
         tables[name] = [

@@ -128,9 +128,10 @@ def test_svs_every_path_with_exact_outputs(tmp_path, warehouse, scripted_checker
 
 
 def test_a_checked_variant_out_of_band_is_kept_and_a_changed_answer_is_not(tmp_path, warehouse, scripted_checker):
-    """synth.keep_out_of_band: a variant the policy never solved is checked too; where exact
+    """synth.keep_out_of_band: a variant the policy always solved is checked too; where exact
     arithmetic computes the seed's answer it is a verified problem, kept (reason "out of band") and
-    paid SvS's 0; where it computes another answer it is rejected, whatever its band."""
+    paid as out of band; where it computes another answer (the policy, anchored on the seed's answer,
+    still "solved" it) it is rejected, whatever its band."""
     cfg = _seeded(tmp_path, warehouse)
     cfg.synth.svs.group = 5
     variants = [
@@ -142,7 +143,7 @@ def test_a_checked_variant_out_of_band_is_kept_and_a_changed_answer_is_not(tmp_p
         content = chat[0]["content"]
         if "expert in educational assessment" in content:
             return (variants * 4)[:n]
-        return [r"\boxed{2}"] * n  # never the seed's 6: out of band, unsolvable
+        return [r"\boxed{6}"] * n  # always the seed's 6: too easy
 
     scripted_checker(checker)
     report = run_svs(warehouse, ScriptedEngine(unsolved), POLICY, cfg, limit=1)
@@ -152,7 +153,7 @@ def test_a_checked_variant_out_of_band_is_kept_and_a_changed_answer_is_not(tmp_p
         for a in warehouse.arrow("SELECT candidate, accepted, reason, reward FROM synth_attempts").to_pylist()
     }
     kept, changed = rows["Compute 10 - 4."], rows["Compute 10 - 3."]
-    assert kept["accepted"] and kept["reason"].startswith("out of band: unsolvable")
+    assert kept["accepted"] and kept["reason"].startswith("out of band: too easy")
     assert kept["reward"] == rewards.NOT_LEARNABLE  # what SvS pays a variant out of band, never 1
     assert not changed["accepted"] and changed["reason"].startswith("label check failed: arithmetic computes 7")
     (problem,) = warehouse.arrow("SELECT answer, label_provenance FROM problems WHERE source = 'svs'").to_pylist()

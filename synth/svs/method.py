@@ -245,7 +245,7 @@ class SvsSynthesizer(Synthesizer):
                 measured,
                 provenance=provenance,
                 checks={"base": "inherited", "parent_provenance": parent, "checks": []},
-                out_of_band=not accepted and not echo,
+                out_of_band=not accepted and not echo and k > cfg.group * cfg.positive_high,  # too easy only
             )
         self._check_labels(service, candidates, decisions)
         return decisions  # type: ignore[return-value]
