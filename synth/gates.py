@@ -66,7 +66,7 @@ _ENUMERATED = re.compile(
     r"(?m)^\s*(?:\d+[.)]|\(?[a-h]\)|question\s*\d+|problem\s*\d+|q\d+)\s*[:.]?\s+\S", re.IGNORECASE
 )
 _IMPERATIVE = re.compile(
-    r"(?:^|[.:;!?]\s+|\n)\s*(?:please\s+)?(?:find|compute|calculate|evaluate|determine|solve|simplify|show|prove|give|"
+    r"(?:^|[.:;!?]\s+|\n|,\s+(?:then\s+|and\s+)?)\s*(?:please\s+)?(?:find|compute|calculate|evaluate|determine|solve|simplify|show|prove|give|"
     r"write|express|state|work out|list|count|estimate|convert|round|add|subtract|multiply|divide|factor|expand|name)\b",
     re.IGNORECASE,
 )

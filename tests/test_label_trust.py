@@ -59,6 +59,12 @@ GATES = [
     ),
     ('How many times does the letter "b" appear in the text: "a big bob"?', None),
     ("The answer is one of the options below. Which is prime: 4, 6 or 7?", None),
+    # the instruction after an introductory clause (a 1.5B policy's MathSmith problems, issue 32)
+    ("Given a quadratic equation \\(x^2 + 3x + 2 = 0\\), find the values of \\(x\\) that satisfy it.", None),
+    ("If a_1 = 1 and a_{n+1} = 2a_n, then compute a_10.", None),
+    # still no question: a comma before a word that is no instruction, or a statement with no ask
+    ("The shop sold 12 apples, found a buyer for 3 and closed.", "not a question"),
+    ("Given a triangle with sides 3, 4 and 5, the area follows.", "not a question"),
 ]
 
 
