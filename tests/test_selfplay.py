@@ -124,7 +124,8 @@ def test_the_trainer_pays_what_the_nightly_records(tmp_path):
     assert rewards[0] > 0 and rewards[3] > 0 and rewards[1:3] == [ladder.NOT_LEARNABLE, ladder.UNVERIFIED], recorded
     assert nightly.scalar("SELECT answer FROM problems WHERE statement = 'Compute 7 * 6 - 1.'") == "41"
     stats = judge.calls[-1].as_dict()["sqlm"]
-    assert (stats["proposals"], stats["parsed"], stats["verified"]) == (4, 4, 2)
+    # verified: 12 + 30 and 7 * 6 - 1 in band, and 2 + 2 kept out of band (synth.keep_out_of_band)
+    assert (stats["proposals"], stats["parsed"], stats["verified"]) == (4, 4, 3)
 
 
 def test_repeats_of_the_warehouse_earn_nothing(tmp_path):
