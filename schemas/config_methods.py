@@ -141,8 +141,8 @@ class ChecksConfig(Section):
 class SynthConfig(Section):
     # labels below this are recorded as attempts, not kept as problems (a vote alone is a candidate)
     min_label_provenance: LabelProvenance = DEFAULT_MINIMUM
-    # a verified problem the method's band rejected is kept (an executed label out of band, or a
-    # checked one every acceptance solution reached: too easy), measured afresh like any other; the
+    # a verified problem the method's band rejected as too easy is kept (an executed or checked label
+    # every acceptance solution reached), measured afresh like any other; the
     # proposer's reward still follows the band. Off: each method's own acceptance
     keep_out_of_band: bool = True
     svs: SvsConfig = Field(default_factory=SvsConfig)

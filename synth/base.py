@@ -64,8 +64,8 @@ class Decision:
     # how the accepted label is known (schemas/provenance.py): the least trusted unless a method says more
     provenance: str = "vote"
     checks: dict[str, Any] | None = None  # {"base": ..., "checks": [verdicts]} of the label checks
-    # rejected only by the method's band where the label stands on its own: executed (AZR: too easy
-    # or unsolved), or checked and confirmed by the policy solving it every time (too easy); kept as
+    # rejected only by the method's band as too easy, its executed or checked label confirmed by the
+    # policy solving it every time; kept as
     # a verified problem when synth.keep_out_of_band is on. A checked label no solution reached is not
     # (4 of 11 such SQLM proposals were ill-posed: only the checker held their label)
     out_of_band: bool = False

@@ -191,7 +191,7 @@ def settle(
         reason = (
             f"unverified label: its provenance is {decision.provenance} and synth.min_label_provenance is {minimum}"
         )
-    if accepted and duplicate:
+    if duplicate:  # a repeat is rejected in or out of band: copying an easy problem pays no more (red team)
         return False, duplicate, rewards.REJECTED
     # the reward's "verified" is a checked label whatever the curriculum accepts: a user who lowers
     # synth.min_label_provenance to keep voted problems must not pay a vote above a checked problem
@@ -200,8 +200,6 @@ def settle(
         return accepted, reason, rewards.UNVERIFIED
     reward = rewards.decided(accepted, reason, verified, decision.meta.get("reward"))
     if not accepted and decision.out_of_band and verified and trusted and method.config.synth.keep_out_of_band:
-        if duplicate:
-            return False, duplicate, reward
         # a verified problem outside the band tonight: kept for a fresh measurement, paid as its band says
         return True, f"{OUT_OF_BAND}: {reason}", reward
     return accepted, reason, reward

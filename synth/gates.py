@@ -52,9 +52,19 @@ _SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
 _NUMBER_WORD = "|".join([*_UNITS, *_TENS, *_SCALES])
 # a spelled number: "forty-two", "one hundred and five", "three thousand"
 _SPELLED = re.compile(rf"\b(?:{_NUMBER_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE)
+_VALUE_AHEAD = rf"[-−]?\$?\s*(?:\d|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*\s*(?:[.,;!?)\]]|$))"
 _ANSWER_PHRASE = re.compile(
-    r"\b(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|result|solution)\s*(?:is|=|:|equals)\s*[-−]?\$?\s*"
-    rf"(?:\d|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*\s*(?:[.,;!?]|$))",
+    r"\b(?:the\s+)?(?:final\s+|correct\s+)?(?:answer|result|solution)\s*(?:is|=|:|equals|being)\s*" + _VALUE_AHEAD,
+    re.IGNORECASE,
+)
+# the answer under another label ("Expected: 6", "[key: 6]", "(answer 6)"), or named after the
+# question (", namely 6.", ", i.e. 6." at the end); "output is 13" or "answer 6 questions" ask
+_LABELLED_ANSWER = re.compile(
+    r"\b(?:key|hint|output|expected(?:\s+(?:answer|output|result|value))?)\s*[:=]\s*"
+    + _VALUE_AHEAD
+    + r"|[(\[]\s*(?:answer|ans|key)\b\s*[:=]?\s*"
+    + _VALUE_AHEAD
+    + rf"|(?:\bnamely|\bi\.e\.)\s*[-−]?\$?\s*(?:\d[\d.,/]*?|(?:{_NUMBER_WORD})(?:[\s-]+(?:{_NUMBER_WORD}))*)\s*[.)]*\s*$",
     re.IGNORECASE,
 )
 _SOLUTION_TEXT = re.compile(
@@ -66,8 +76,12 @@ _ENUMERATED = re.compile(
     r"(?m)^\s*(?:\d+[.)]|\(?[a-h]\)|question\s*\d+|problem\s*\d+|q\d+)\s*[:.]?\s+\S", re.IGNORECASE
 )
 _IMPERATIVE = re.compile(
-    r"(?:^|[.:;!?]\s+|\n|,\s+(?:then\s+|and\s+)?)\s*(?:please\s+)?(?:find|compute|calculate|evaluate|determine|solve|simplify|show|prove|give|"
-    r"write|express|state|work out|list|count|estimate|convert|round|add|subtract|multiply|divide|factor|expand|name)\b",
+    r"(?:^|[.:;!?]\s+|\n)\s*(?:please\s+)?(?:find|compute|calculate|evaluate|determine|solve|simplify|show|prove|give|"
+    r"write|express|state|work out|list|count|estimate|convert|round|add|subtract|multiply|divide|factor|expand|name)\b"
+    # after an introductory clause ("Given ..., find the roots"): only verbs that are no nouns
+    # ("..., and list prices went up" asks nothing), and never the verb alone ("..., find.")
+    r"|,\s+(?:then\s+|and\s+)?(?:please\s+)?(?:find|compute|calculate|evaluate|determine|solve|simplify|work out|"
+    r"express|count|estimate|convert|add|subtract|multiply|divide)\s+\w",
     re.IGNORECASE,
 )
 
@@ -149,6 +163,9 @@ def states_own_answer(statement: str) -> str | None:
         return "states its own answer: a boxed value"
     if _ANSWER_PHRASE.search(statement):
         return "states its own answer: an 'answer is ...' phrase"
+    labelled = _LABELLED_ANSWER.search(statement)
+    if labelled:
+        return f"states its own answer: '{labelled.group(0).strip()}'"
     clause = _VALUE_CLAUSE.search(statement)
     if clause:
         return f"states its own answer: '{clause.group(0).strip()}'"

@@ -78,6 +78,10 @@ def test_fields_from_json_or_labelled_lines():
         # attack: taking the brackets off does not let a question that states its answer through
         ("Answer: <Guido>\nQuestion: <Did Guido write it?>\nStatement: s", True, "invalid: the question states"),
         ("Answer: <a <b> c>\nQuestion: Which?\nStatement: s", True, QA("Which?", "<a <b> c>", "s")),
+        # attack (red team): a lone bracket is part of the answer, "<1%" is not "1%", nor "5>" 5
+        ("Answer: <1%\nQuestion: What share?\nStatement: s", True, QA("What share?", "<1%", "s")),
+        ("Answer: 5>\nQuestion: How many?\nStatement: s", True, QA("How many?", "5>", "s")),
+        ('{"question": "What share?", "answer": "<1%", "statement": "s"}', True, QA("What share?", "<1%", "s")),
     ],
 )
 def test_parse_qa(text, need, result):

@@ -142,7 +142,7 @@ def test_every_path_with_exact_outputs(warehouse):
     cfg.sandbox.workers = 2
     azr = cfg.synth.azr
     azr.tasks, azr.proposals, azr.timeout_s = ["deduction"], len(PROPOSALS), 2.0
-    cfg.synth.keep_out_of_band = False  # AZR's own acceptance, 0 < s̄ < 1 (the default keeps too easy and unsolved)
+    cfg.synth.keep_out_of_band = False  # AZR's own acceptance, 0 < s̄ < 1 (the default keeps a too-easy task)
     report = _run(warehouse, cfg, limit=1)
     assert (report.candidates, report.extractable, report.accepted) == (14, 10, 1)  # the duplicate is never solved
     assert dict(report.reasons) == {
@@ -207,6 +207,56 @@ def test_every_path_with_exact_outputs(warehouse):
     _run(warehouse, cfg, limit=1)
     prompt = warehouse.scalar("SELECT prompt FROM synth_attempts WHERE meta->>'$.seed_key' = 'deduction#1' LIMIT 1")
     assert "print(f(21))" in prompt and "print(f(5))" in prompt and "Hello world" not in prompt
+
+
+# -- out of band: only a too-easy task is kept (red team, 2026-12-06) ------------------------------
+
+# an interpreter fact: every sealed worker returns the same value, so the run is deterministic, but
+# the shown program does not determine it (the label is the jail's, not the statement's)
+INTERPRETER_FACT = "```python\nimport sys\ndef f(x):\n    return x + len(sys.modules)\n\nprint(f(0))\n```"
+# an induction message that contradicts the hidden half: solvers follow it and are graded wrong
+LYING_HINT = (
+    "```python\n" + "\n".join(f"f({i})" for i in range(1, 11)) + "\n```\n"
+    "Message: returns its input unchanged for inputs up to 5, and its input plus one above 5"
+)
+
+
+def _attacks(chat, n):
+    content = chat[0]["content"]
+    if content.startswith("Write a short Python function f"):
+        return [INTERPRETER_FACT, PROPOSALS["too easy"]][:n]
+    if "What does f(" in content:
+        return ["7"] * n if "What does f(7)" in content else ["70"] * n
+    if content.startswith("Here is a Python function"):
+        return [LYING_HINT] * n
+    if content.startswith("Write a Python function f that gives"):
+        return ["```python\ndef f(x):\n    return x if x <= 5 else x + 1\n```"] * n
+    raise AssertionError(content)
+
+
+@pytest.mark.parametrize("task", ["deduction", "induction"])
+def test_an_unsolved_task_is_never_kept_out_of_band(warehouse, task):
+    """An executed label is the jail's answer, not necessarily the statement's: a task no solver
+    gets (an interpreter fact; a hint the hidden half contradicts) is ill-posed as often as hard, so
+    the default keeps only a too-easy one (every solver right: the statement determines its label)."""
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.sandbox.workers = 2
+    cfg.synth.azr.tasks, cfg.synth.azr.proposals, cfg.synth.azr.timeout_s = [task], 2, 2.0
+    assert cfg.synth.keep_out_of_band
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(_attacks), verifiers, cfg.rollouts, POLICY, "run")
+        run_method(AzrSynthesizer(cfg), warehouse, service, limit=1)
+    attempts = warehouse.arrow("SELECT reason, accepted, reward FROM synth_attempts ORDER BY reason").to_pylist()
+    kept = warehouse.arrow("SELECT statement FROM problems").column("statement").to_pylist()
+    if task == "deduction":
+        assert [(a["reason"], a["accepted"]) for a in attempts] == [
+            ("out of band: too easy: every solver sample is right (s̄ = 1)", True),
+            ("unsolved: no solver sample is right (s̄ = 0)", False),
+        ]
+        assert len(kept) == 1 and "f(7)" in kept[0]
+    else:  # both proposals are the same lie: one is a duplicate of the other
+        assert not any(a["accepted"] for a in attempts) and kept == []
+        assert any(a["reason"].startswith("unsolved") for a in attempts)
 
 
 def test_induction_and_a_small_fifo_buffer(warehouse):

@@ -126,6 +126,11 @@ def test_extract_input(reply, flexible, strict):
             "```python\ndef f(a):\n    return a\n\n# one\nprint(f('Hi'))\nresult = f(42)\nprint(result)\n```",
             ("def f(a):\n    return a", "42"),
         ),
+        # a form feed or a line separator in the program: Python's lines, not str.splitlines' (red team)
+        (
+            "```python\ndef f(x):\n    s = 'a\u2028b'\x0c\n    return x\n\nprint(f(3))\n```",
+            ("def f(x):\n    s = 'a\u2028b'\x0c\n    return x", "3"),
+        ),
         # a tail with no literal call of f is no example usage: it stays, and there is no input
         ("```python\ndef f(x):\n    return x\nY = 3\nprint(Y)\n```", "unparsable: no input"),
     ],

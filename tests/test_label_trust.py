@@ -65,6 +65,24 @@ GATES = [
     # still no question: a comma before a word that is no instruction, or a statement with no ask
     ("The shop sold 12 apples, found a buyer for 3 and closed.", "not a question"),
     ("Given a triangle with sides 3, 4 and 5, the area follows.", "not a question"),
+    # red team (2026-12-06): an instruction word after a comma that is a noun, or that asks nothing
+    ("It rained for 6 days, and list prices went up.", "not a question"),
+    ("Given the numbers 1, 2 and 3, find.", "not a question"),
+    ("Tom has some apples, count them.", None),
+    # red team: the answer under another label, or after the question
+    ("Given 1, 2 and 3, find their sum (answer 6).", "states its own answer"),
+    ("Given 1, 2 and 3, find their sum; the answer being 6.", "states its own answer"),
+    ("Given 1, 2 and 3, find their sum. Expected: 6", "states its own answer"),
+    ("Given 1, 2 and 3, find their sum. Output: 6", "states its own answer"),
+    ("Tom has 1, 2 and 3 apples. Find the total number of apples. [key: 6]", "states its own answer"),
+    ("Given 1, 2 and 3, find their sum, namely 6.", "states its own answer"),
+    ("Given 1, 2 and 3, find their sum, i.e. 6.", "states its own answer"),
+    ("Given 4, 1 and 1, find their sum. Expected answer = 6", "states its own answer"),
+    # fine: the same words where they give no answer
+    ("If Tom must answer 6 questions in 2 hours, how many minutes does each take?", None),
+    ("A machine doubles its input and adds 1. Its output is 13. What was the input?", None),
+    ("Given a total of 6 apples shared by 2 children, how many does each get?", None),
+    ("Find the sum of three numbers, namely 4, 5 and 6.", None),
 ]
 
 

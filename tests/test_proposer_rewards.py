@@ -81,7 +81,11 @@ def test_settle_pays_the_method_only_for_a_trusted_label(provenance, accepted, r
     assert (got_reason or "").startswith(reason or "")
     expected = 1.7 if got_accepted else rewards.UNVERIFIED if reason == "unverified label" else rewards.NOT_LEARNABLE
     assert reward == expected
-    assert settle(method, decision, duplicate="duplicate: in the warehouse")[2] in (rewards.REJECTED, expected)
+    # a repeat is rejected whatever its band: copying a stored easy problem pays no more (red team)
+    assert settle(method, decision, duplicate="duplicate: in the warehouse")[1:] == (
+        "duplicate: in the warehouse",
+        rewards.REJECTED,
+    )
 
 
 @pytest.mark.parametrize("minimum", ["vote", "judged", "inherited"])
@@ -126,5 +130,5 @@ def test_a_verified_problem_out_of_band_is_kept_but_paid_as_out_of_band(provenan
     assert reason.startswith("out of band: too easy") if kept else not (reason or "").startswith("out of band")
     in_band = settle(method, Decision(True, None, {"reward": 1.0}, provenance="checked"))[2]
     assert reward < in_band
-    if provenance in ("checked", "executed") and not duplicate:
-        assert reward == rewards.NOT_LEARNABLE
+    if provenance in ("checked", "executed"):
+        assert reward == (rewards.REJECTED if duplicate else rewards.NOT_LEARNABLE)

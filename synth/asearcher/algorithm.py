@@ -53,14 +53,19 @@ def fields(text: str) -> dict[str, str]:
     ("Question: ...", "Answer: ..."), the last of each label winning."""
     obj = last_json_object(text)
     if obj is not None:
-        return {str(k).lower(): _unbracketed(str(v)) for k, v in obj.items() if isinstance(v, str | int | float)}
-    return {_SHORT.get(label.lower(), label.lower()): _unbracketed(value) for label, value in _LABEL.findall(text)}
+        pairs = [(str(k).lower(), str(v)) for k, v in obj.items() if isinstance(v, str | int | float)]
+    else:
+        pairs = [(_SHORT.get(label.lower(), label.lower()), value) for label, value in _LABEL.findall(text)]
+    return {key: _unbracketed(value, pair_only=key == "answer") for key, value in pairs}
 
 
-def _unbracketed(value: str) -> str:
+def _unbracketed(value: str, pair_only: bool = False) -> str:
     """A value without the prompt's placeholder brackets kept around it ("Answer: <Guido>"): only
-    a leading "<" and a trailing ">" of a value with no other angle bracket are taken off."""
+    a leading "<" and a trailing ">" of a value with no other angle bracket are taken off; of an
+    answer, only both together (a lone one is part of it: "<1%" is not "1%")."""
     value = value.strip()
+    if pair_only and not (value.startswith("<") and value.endswith(">")):
+        return value
     inner = value.removeprefix("<").removesuffix(">")
     return inner.strip() if "<" not in inner and ">" not in inner else value
 

@@ -124,7 +124,8 @@ def _split_trailing_calls(code: str) -> tuple[str, str | None]:
     if found is None:
         return code, None
     end = tree.body[tail - 1].end_lineno if tail else 0
-    return "\n".join(code.splitlines()[:end]).rstrip(), found
+    # the parser's lines: str.splitlines also breaks at a form feed or U+2028, which Python does not
+    return "\n".join(re.split(r"\r\n|\r|\n", code)[:end]).rstrip(), found
 
 
 class _ToF(ast.NodeTransformer):

@@ -173,7 +173,10 @@ class AzrSynthesizer(Synthesizer):
                     solver.rows(problem, group, graded, seed=seed),
                     provenance="executed",
                     checks=EXECUTED,
-                    out_of_band=not accepted,
+                    # only a too-easy task: every solver read its statement to the label, so the
+                    # statement determines it; an unsolved one may be an interpreter fact or a hint
+                    # the hidden half contradicts (red team), as often as hard
+                    out_of_band=solve_rate >= 1.0,
                 )
         return [decisions[i] for i in range(len(candidates))]
 
