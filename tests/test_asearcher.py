@@ -257,10 +257,10 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
         (8, "exit", True, ""),
     ]
     assert [q["direct_gen_acc"] for q in meta["qa_history"]] == [0.5, 0.0]
-    # the facts are the documents' sentences, never the policy's wording of them
+    # the facts are the documents' sentences after their titles, never the policy's wording of them
     assert meta["statements"] == [
-        "A language invented by Guido van Rossum in 1991.",
-        "A string processing language from the University of Arizona.",  # the linked document (Icon)
+        "Python: A language invented by Guido van Rossum in 1991.",
+        "Icon: A string processing language from the University of Arizona.",  # the linked document
     ]
     assert [d["title"] for d in meta["documents"]][0] == "Python" and len(meta["documents"]) == 2
     assert {j["judge"] for j in meta["judges"]} == {"validity", "uniqueness", "coverage"}

@@ -279,6 +279,29 @@ def test_a_qa_in_short_labels_or_without_its_statement():
     assert supporting_sentence("Dennis", text) is None
 
 
+def test_the_fact_read_is_the_documents_sentence_that_answers_the_question():
+    """A 0.5B policy asked "Which term refers to the version of Unix running on Hewlett-Packard
+    workstations?" and copied a sentence about standards: the fact read is the sentence that holds
+    the answer and shares most words with the question, after the title where it does not name it
+    (FOLDOC's definitions leave their subject out), and still only the corpus's words."""
+    from synth.asearcher.algorithm import supporting_sentence
+
+    text = (
+        "<operating system> The version of Unix running on Hewlett-Packard workstations. HP-UX conforms to "
+        "X/Open's Portability Guide Issue 4. It is known by some as HP-SUX."
+    )
+    question = "Which term refers to the version of Unix running on Hewlett-Packard workstations?"
+    copied = "HP-UX conforms to X/Open's Portability Guide Issue 4."
+    assert supporting_sentence("HP-UX", text, question, "HP-UX", prefer=copied) == (
+        "HP-UX: <operating system> The version of Unix running on Hewlett-Packard workstations."
+    )
+    # on a tie the sentence the policy copied; with no question, the first that holds the answer
+    assert supporting_sentence("HP-UX", text, "What is it?", "HP-UX", prefer=copied) == copied
+    assert supporting_sentence("Issue 4", text, "", "HP-UX") == "HP-UX conforms to X/Open's Portability Guide Issue 4."
+    # an answer no sentence holds has no fact, whatever the question says
+    assert supporting_sentence("Linux", text, "Is HP-UX Linux?", "HP-UX") is None
+
+
 def test_a_label_the_programs_agree_on_needs_a_well_posed_problem(tmp_path):
     """Programs agree on 8 for "What operation do you want to do between 3 apples and 5 oranges?"
     (a 0.5B policy's proposal): the checker calls it ill posed, so no label is derived."""

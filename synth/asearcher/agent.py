@@ -25,6 +25,7 @@ from synth.asearcher.algorithm import (
     link_qa_prompt,
     parse_action,
     parse_qa,
+    titled,
     uniqueness,
     validity_prompt,
     wrong_answers,
@@ -206,7 +207,7 @@ class Agent:
                 why = "link QA ungrounded: the statement is not a sentence of the linked document"
                 states[i].reject(turn, "inject", why, neighbour=neighbour.title)
             else:
-                linked.append((i, entity, neighbour, QA(qa.question, qa.answer, fact)))
+                linked.append((i, entity, neighbour, QA(qa.question, qa.answer, titled(fact, neighbour.title))))
         covered = self.judge(
             [i for i, *_ in linked],
             [coverage_prompt(qa.statement, states[i].statements) for i, _, _, qa in linked],

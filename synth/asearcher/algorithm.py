@@ -232,10 +232,34 @@ def document_sentence(statement: str, text: str) -> str | None:
     return best if share >= STATEMENT_OVERLAP else None
 
 
-def supporting_sentence(answer: str, text: str) -> str | None:
-    """The first sentence of the document that holds the answer: the statement of a base QA that
-    wrote none (it comes from the corpus, not from the policy)."""
-    return next((sentence for sentence in sentences(text) if grounded(answer, sentence)), None)
+def titled(sentence: str, title: str) -> str:
+    """A document's sentence as the corpus means it: after its document's title where it does not
+    name it (a FOLDOC definition leaves its subject out: "The version of Unix running on ...")."""
+    if not title or f" {normalize(title)} " in f" {normalize(sentence)} ":
+        return sentence
+    return f"{title}: {sentence}"
+
+
+def supporting_sentence(
+    answer: str, text: str, question: str = "", title: str = "", prefer: str | None = None
+) -> str | None:
+    """The document's sentence that holds the answer and shares the most words with the question
+    (``prefer``, the sentence the policy copied, on a tie; else the first): the fact the reading
+    check reads, from the corpus, never the policy's words. A sentence that does not name its
+    document is read as the corpus means it, after the title: FOLDOC's "HP-UX" begins "The
+    version of Unix running on Hewlett-Packard workstations.", which answers "Which Unix runs on
+    HP workstations?" only as "HP-UX: The version of Unix ..." (a 0.5B policy copied the next
+    sentence, about standards, and no reader could answer from it)."""
+    asked = {w for w in normalize(question).split() if len(w) > 3}
+    best, score = None, -1
+    for sentence in sentences(text):
+        read = titled(sentence, title)
+        if not grounded(answer, read):
+            continue
+        shared = len(asked & set(normalize(read).split()))
+        if shared > score or (shared == score and prefer is not None and sentence == prefer):
+            best, score = read, shared
+    return best
 
 
 def base_qa_prompt(title: str, text: str) -> str:

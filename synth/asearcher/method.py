@@ -100,10 +100,11 @@ class AsearcherSynthesizer(Synthesizer):
         meta = {"root": doc.title}
         if isinstance(qa, str):
             return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
-        # the fact the reading check reads is the document's sentence: the one the policy copied, else
-        # (a small policy drops or rewrites it) the first that holds the answer; never the policy's words
-        statement = document_sentence(qa.statement, text) if qa.statement else None
-        qa = QA(qa.question, qa.answer, statement or supporting_sentence(qa.answer, text) or "")
+        # the fact the reading check reads is the document's sentence that holds the answer and answers
+        # the question best (the one the policy copied on a tie); never the policy's words
+        copied = document_sentence(qa.statement, text) if qa.statement else None
+        fact = supporting_sentence(qa.answer, text, qa.question, doc.title, prefer=copied)
+        qa = QA(qa.question, qa.answer, fact or copied or "")
         if not grounded(qa.answer, text):
             return Candidate(
                 seed,
