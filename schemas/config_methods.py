@@ -91,12 +91,17 @@ class AsearcherConfig(Section):
     """ASearcher's inject/fuzz QA synthesis (methods.md §3) over a local linked corpus."""
 
     corpus: str = "foldoc"  # a corpus ingested with `hardforge ingest corpus`
+    # the base QA's answer: the root's title, asked for from the document (a dictionary's entry; a
+    # small policy's choice), or a phrase the policy picks from it (the official agent)
+    base_answer: Literal["title", "phrase"] = "title"
     topic: str | None = None  # BM25 query choosing the root documents (none: all linked documents)
     topic_roots: int = Field(200, gt=0)  # BM25 hits kept as roots
     max_turns: int = Field(16, ge=0)
     solvers: int = Field(8, gt=0)  # solver samples of the difficulty check
     max_alternatives: int = Field(8, gt=0)  # wrong answers put to the uniqueness judge, per check
-    proposals: int = Field(1, gt=0)  # base QAs per root
+    # base QAs per root (official: one per random root); a 0.5B policy's base QA passes every check
+    # rarely, and a root's QAs share its document and links (docs/synthesis/asearcher.md)
+    proposals: int = Field(4, gt=0)
     temperature: float = Field(0.8, ge=0)  # the agent's sampling (official: 0.8 / top_p 0.95)
     top_p: float = Field(0.95, gt=0, le=1)
     max_tokens: int = Field(160, gt=0)  # per agent reply

@@ -20,6 +20,7 @@ from synth.asearcher.algorithm import (
     last_json_object,
     parse_action,
     parse_qa,
+    parse_title_qa,
     uniqueness,
     wrong_answers,
     yes_no,
@@ -87,6 +88,36 @@ def test_fields_from_json_or_labelled_lines():
 def test_parse_qa(text, need, result):
     got = parse_qa(text, need_statement=need)
     assert got == result or (isinstance(result, str) and str(got).startswith(result))
+
+
+@pytest.mark.parametrize(
+    ("text", "result"),
+    [
+        (
+            "Question: Which term refers to the version of Unix running on Hewlett-Packard workstations?\nStatement: s",
+            QA("Which term refers to the version of Unix running on Hewlett-Packard workstations?", "HP-UX", "s"),
+        ),
+        # a bare question line, and the answer written out when it is the title
+        (
+            "Which version of Unix runs on Hewlett-Packard workstations?",
+            QA("Which version of Unix runs on Hewlett-Packard workstations?", "HP-UX"),
+        ),
+        (
+            "Question: Which Unix runs on HP workstations?\nAnswer: hp-ux",
+            QA("Which Unix runs on HP workstations?", "HP-UX"),
+        ),
+        # attacks: another answer than the title, the title in the question, no question at all
+        ("Question: Which standard does it follow?\nAnswer: POSIX", "invalid: the answer is 'POSIX'"),
+        ("Question: What version of Unix is HP-UX?", "invalid: the question states its answer"),
+        ("HP-UX is a Unix.", "unparsable: no question"),
+        ("Question: Which is it?\nAnswer: HP-UX, or maybe Linux", "invalid: the answer is"),
+    ],
+)
+def test_parse_title_qa(text, result):
+    """``base_answer = "title"``: the base QA's answer is the root's title (a dictionary's entry), the
+    policy writes the question from the document without naming it."""
+    got = parse_title_qa(text, "HP-UX")
+    assert got == result or (isinstance(result, str) and str(got).startswith(result)), got
 
 
 @pytest.mark.parametrize(
@@ -218,6 +249,7 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     azr = cfg.synth.asearcher
     azr.corpus, azr.topic, azr.max_turns = "tiny", "Guido van Rossum language", 10
+    azr.base_answer, azr.proposals = "phrase", 1  # the official base QA: a phrase the policy picks
     # its label rests on the (policy's) judges: by default that is a candidate, not a label
     strict = Warehouse(tmp_path / "default")
     strict.init()
@@ -285,6 +317,7 @@ def test_base_qa_rejections(tmp_path, warehouse):
     ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", TINY)))
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     cfg.synth.asearcher.corpus, cfg.synth.asearcher.max_turns = "tiny", 0
+    cfg.synth.asearcher.base_answer, cfg.synth.asearcher.proposals = "phrase", 1
 
     def script(chat, n):
         content = chat[0]["content"]
@@ -304,6 +337,43 @@ def test_base_qa_rejections(tmp_path, warehouse):
         "base QA invalid: the validity judge said no",
         "base QA not unique: a wrong answer was judged also correct",
     ]
+
+
+def test_a_base_qa_that_asks_for_the_title(tmp_path, warehouse, scripted_checker):
+    """The default base QA (``base_answer = "title"``): the policy asks for the root's title from
+    its document; the label is the title, the fact read is the document's sentence after the title,
+    and a reader that gives the title makes it checked. A reply naming another answer is rejected."""
+    ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", TINY)))
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.synth.asearcher.corpus, cfg.synth.asearcher.max_turns, cfg.synth.asearcher.proposals = "tiny", 0, 2
+    cfg.synth.asearcher.topic, cfg.synth.asearcher.topic_roots = "Guido van Rossum", 1
+    assert cfg.synth.asearcher.base_answer == "title"
+
+    def script(chat, n):
+        content = chat[0]["content"]
+        if content.startswith("Document: Python") and 'only correct answer is "Python"' in content:
+            return ["Question: Which language did Guido van Rossum invent in 1991?", "Question: Which?\nAnswer: ABC"]
+        if "<answer></answer>" in content:
+            return ["<answer>Python</answer>", "<answer>ABC</answer>"] * (n // 2)
+        if "Does the other answer also satisfy" in content:
+            return ["no"]
+        return Script()(chat, n)
+
+    reader = scripted_checker(lambda chat, n: ["Python"] * n)
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
+        report = run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
+    assert (report.candidates, report.accepted) == (2, 1)
+    reasons = warehouse.arrow("SELECT reason FROM synth_attempts WHERE NOT accepted").column("reason").to_pylist()
+    assert reasons == ["base QA invalid: the answer is 'ABC', not the document's title 'Python'"]
+    (row,) = warehouse.arrow("SELECT statement, answer, label_provenance FROM problems").to_pylist()
+    assert (row["statement"], row["answer"], row["label_provenance"]) == (
+        "Which language did Guido van Rossum invent in 1991?",
+        "Python",
+        "checked",
+    )
+    facts = reader.calls[0][0][0][0]["content"]
+    assert "- Python: A language invented by Guido van Rossum in 1991." in facts and "Answer: Python" not in facts
 
 
 @pytest.mark.xdist_group("model")

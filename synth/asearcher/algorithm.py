@@ -102,6 +102,25 @@ def parse_qa(text: str, *, need_statement: bool = True) -> QA | str:
     return QA(question, answer, statement)
 
 
+def parse_title_qa(text: str, title: str) -> QA | str:
+    """A base QA whose answer is the root's title (``base_answer = "title"``), or the reason it has
+    none: the question (labelled, or a bare line ending in "?"), never naming the title, and a
+    statement if written (the fact read is the document's own sentence anyway). An answer the reply
+    writes must be the title: the policy does not choose the label here."""
+    got = fields(text)
+    question, answer = got.get("question", ""), got.get("answer", "")
+    if not question:
+        bare = _BARE_QUESTION.findall(text)
+        question = bare[0].strip() if bare else ""
+    if not question:
+        return "unparsable: no question"
+    if answer and normalize(answer) != normalize(title):
+        return f"invalid: the answer is '{answer[:60]}', not the document's title '{title}'"
+    if normalize(title) and f" {normalize(title)} " in f" {normalize(question)} ":
+        return "invalid: the question states its answer"
+    return QA(question, title, got.get("statement", ""))
+
+
 def parse_action(text: str, ready_to_exit: bool) -> tuple[str, str | None] | str:
     """(action, entity) from the agent's choice, or the reason it is unusable."""
     got = fields(text)
@@ -266,10 +285,22 @@ def base_qa_prompt(title: str, text: str) -> str:
     return (
         f"Document: {title}\n{text}\n\n"
         "Pick a short phrase from this document (at most five words: a name, a date, a number, a term) and write "
-        "one simple, clear question whose only correct answer is that phrase. Do not put the phrase in the question. "
-        "Reply in exactly three lines:\n"
+        "one simple, clear question whose only correct answer is that phrase. The question asks for the phrase, so "
+        "it must not contain the phrase. Reply in exactly three lines:\n"
         "Answer: <the phrase, copied from the document>\nQuestion: <your question>\n"
         "Statement: <the sentence of the document that gives the answer>"
+    )
+
+
+def base_title_qa_prompt(title: str, text: str) -> str:
+    """The base QA for a small policy: it asks for the root's title (a dictionary's entry) from what
+    the document says, instead of picking a phrase (a 0.5B coder picked the title anyway and asked
+    about it: 12 of 32 base QAs stated their answer)."""
+    return (
+        f"Document: {title}\n{text}\n\n"
+        f'Write one clear question whose only correct answer is "{title}", using what this document says about it. '
+        f'The question must not contain "{title}". Reply in exactly two lines:\n'
+        "Question: <your question>\nStatement: <the sentence of the document your question uses>"
     )
 
 

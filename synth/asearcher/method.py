@@ -28,9 +28,11 @@ from synth.asearcher.algorithm import (
     Entity,
     QaState,
     base_qa_prompt,
+    base_title_qa_prompt,
     document_sentence,
     grounded,
     parse_qa,
+    parse_title_qa,
     supporting_sentence,
 )
 from synth.base import Candidate, Decision, Seed, Synthesizer
@@ -79,9 +81,8 @@ class AsearcherSynthesizer(Synthesizer):
 
     def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
         doc: Doc = seed.data["doc"]
-        return [
-            [{"role": "user", "content": base_qa_prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars])}]
-        ]
+        prompt = base_title_qa_prompt if self.settings.base_answer == "title" else base_qa_prompt
+        return [[{"role": "user", "content": prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars])}]]
 
     def sampling(self) -> SamplingParams:
         cfg = self.settings
@@ -96,7 +97,11 @@ class AsearcherSynthesizer(Synthesizer):
     def parse(self, seed: Seed, index: int, prompt: str, output: str) -> Candidate:
         doc: Doc = seed.data["doc"]
         text = plain(doc.text)[: self.settings.max_doc_chars]
-        qa = parse_qa(output, need_statement=False)
+        qa = (
+            parse_title_qa(output, doc.title)
+            if self.settings.base_answer == "title"
+            else parse_qa(output, need_statement=False)
+        )
         meta = {"root": doc.title}
         if isinstance(qa, str):
             return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
@@ -105,7 +110,7 @@ class AsearcherSynthesizer(Synthesizer):
         copied = document_sentence(qa.statement, text) if qa.statement else None
         fact = supporting_sentence(qa.answer, text, qa.question, doc.title, prefer=copied)
         qa = QA(qa.question, qa.answer, fact or copied or "")
-        if not grounded(qa.answer, text):
+        if not grounded(qa.answer, f"{doc.title}: {text}" if self.settings.base_answer == "title" else text):
             return Candidate(
                 seed,
                 index,
