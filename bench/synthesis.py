@@ -4,7 +4,7 @@ rejected by a label check, verified (kept) by label provenance and how many of t
 the method's band at acceptance (synth.keep_out_of_band), seconds per verified problem; and of the
 accepted problems whose statement is plain arithmetic, how many carry the right answer.
 
-Run: .venv-vllm/bin/python bench/synthesis.py [--limit 8] [--methods sqlm,mathsmith,svs,azr,asearcher]
+Run: [HARDFORGE_SYNTH__SVS__TEMPERATURE=0.7 ...] .venv-vllm/bin/python bench/synthesis.py [--limit 8] [--methods sqlm,mathsmith,svs,azr,asearcher]
        [--model bundled|bundled:qwen2.5-coder-0.5b|bundled:qwen2.5-coder-1.5b|FOLDER] [--checker auto|policy|NAME]
 (the vLLM environment is several times faster on a CPU; .venv/bin/python works too). Every accepted
 problem is printed with its label and how the label is known, to be read.
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from checks.arithmetic import plain_expression  # noqa: E402
-from schemas.config import HardforgeConfig  # noqa: E402
+from schemas.config import HardforgeConfig, load_config  # noqa: E402
 from verifiers.arithmetic import value  # noqa: E402
 from verifiers.math.extract import as_rational  # noqa: E402
 
@@ -119,7 +119,7 @@ def main() -> None:
     methods = args.methods.split(",")
     data = args.data_dir or Path(tempfile.mkdtemp(prefix="hf-synth-bench-"))
     share_converted_models(data)
-    cfg = HardforgeConfig(data_dir=data)
+    cfg = load_config(data_dir=data)  # hardforge.toml / HARDFORGE_CONFIG and HARDFORGE_* variables, as the CLI
     cfg.progress_every_s = 0
     cfg.engine.model = args.model
     if args.checker:

@@ -94,6 +94,9 @@ class AsearcherConfig(Section):
     # the base QA's answer: the root's title, asked for from the document (a dictionary's entry; a
     # small policy's choice), or a phrase the policy picks from it (the official agent)
     base_answer: Literal["title", "phrase"] = "title"
+    # who answers the validity, uniqueness and coverage judges: the independent checker (the official
+    # agent asks a 32B reasoning model, not the policy) where there is one, else the policy
+    judge: Literal["checker", "policy"] = "checker"
     topic: str | None = None  # BM25 query choosing the root documents (none: all linked documents)
     topic_roots: int = Field(200, gt=0)  # BM25 hits kept as roots
     max_turns: int = Field(16, ge=0)

@@ -173,6 +173,13 @@ def checker_engine(config: HardforgeConfig, service: RolloutService, checker: Ch
     )
 
 
+def independent_engine(config: HardforgeConfig, service: RolloutService) -> tuple[Engine | None, Checker]:
+    """The checker's engine where its weights are independent of the policy's (else None), and
+    the checker chosen: a judge other than the policy, for a method that asks one."""
+    chosen = choose_checker(config, service.policy_id, _policy_folder(service))
+    return (checker_engine(config, service, chosen) if chosen.independent else None), chosen
+
+
 def _policy_folder(service: RolloutService) -> str | None:
     path = getattr(service.engine, "model_path", None)
     return str(path) if path and is_model_folder(Path(str(path))) else None

@@ -250,6 +250,7 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
     azr = cfg.synth.asearcher
     azr.corpus, azr.topic, azr.max_turns = "tiny", "Guido van Rossum language", 10
     azr.base_answer, azr.proposals = "phrase", 1  # the official base QA: a phrase the policy picks
+    azr.judge = "policy"  # the script's judges
     # its label rests on the (policy's) judges: by default that is a candidate, not a label
     strict = Warehouse(tmp_path / "default")
     strict.init()
@@ -349,17 +350,23 @@ def test_a_base_qa_that_asks_for_the_title(tmp_path, warehouse, scripted_checker
     cfg.synth.asearcher.topic, cfg.synth.asearcher.topic_roots = "Guido van Rossum", 1
     assert cfg.synth.asearcher.base_answer == "title"
 
-    def script(chat, n):
+    def script(chat, n):  # the policy: proposes and solves, never judges (judge = "checker")
         content = chat[0]["content"]
         if content.startswith("Document: Python") and 'only correct answer is "Python"' in content:
             return ["Question: Which language did Guido van Rossum invent in 1991?", "Question: Which?\nAnswer: ABC"]
         if "<answer></answer>" in content:
             return ["<answer>Python</answer>", "<answer>ABC</answer>"] * (n // 2)
-        if "Does the other answer also satisfy" in content:
-            return ["no"]
-        return Script()(chat, n)
+        raise AssertionError(content)
 
-    reader = scripted_checker(lambda chat, n: ["Python"] * n)
+    def checker(chat, n):  # judges, then reads the facts
+        content = chat[0]["content"]
+        if "Is this a single question" in content:
+            return ["Yes."]
+        if "Does the other answer also satisfy" in content:
+            return ["No."]
+        return ["Python"] * n
+
+    reader = scripted_checker(checker)
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
         report = run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
@@ -372,8 +379,10 @@ def test_a_base_qa_that_asks_for_the_title(tmp_path, warehouse, scripted_checker
         "Python",
         "checked",
     )
-    facts = reader.calls[0][0][0][0]["content"]
+    facts = reader.calls[-1][0][0][0]["content"]
     assert "- Python: A language invented by Guido van Rossum in 1991." in facts and "Answer: Python" not in facts
+    judged = json.loads(warehouse.scalar("SELECT meta FROM synth_attempts WHERE accepted"))
+    assert judged["judged_by"] == "scripted" and {j["judge"] for j in judged["judges"]} == {"validity", "uniqueness"}
 
 
 @pytest.mark.xdist_group("model")

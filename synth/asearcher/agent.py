@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from engines.base import Engine
 from rollouts.service import Measured, RolloutService
 from schemas.config import AsearcherConfig
 from schemas.engine import SamplingParams
@@ -39,9 +40,17 @@ JUDGE_TOKENS = 16
 
 class Agent:
     def __init__(
-        self, service: RolloutService, settings: AsearcherConfig, source: str, linked: Any, seed: int = 0
+        self,
+        service: RolloutService,
+        settings: AsearcherConfig,
+        source: str,
+        linked: Any,
+        seed: int = 0,
+        judge_engine: Engine | None = None,
     ) -> None:
         self.service, self.settings, self.source = service, settings, source
+        # the validity, uniqueness and coverage judges: the independent checker, else the policy
+        self.judge_engine = judge_engine or service.engine
         self.linked = linked  # doc_id -> the documents linked to it either way
         self.solver = service.with_config(service.config.model_copy(update={"n": settings.solvers}))
         self.seed = seed
@@ -49,7 +58,7 @@ class Agent:
         self.measured: dict[int, Measured] = {}  # per state: the solving rollouts of its accepted QA
 
     # -- model calls ------------------------------------------------------------------------------
-    def ask(self, prompts: list[str], max_tokens: int | None = None) -> list[str]:
+    def ask(self, prompts: list[str], max_tokens: int | None = None, engine: Engine | None = None) -> list[str]:
         if not prompts:
             return []
         cfg = self.settings
@@ -57,11 +66,11 @@ class Agent:
             n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=max_tokens or cfg.max_tokens, seed=self.seed
         )
         self.seed += 1
-        groups = self.service.engine.generate([[{"role": "user", "content": p}] for p in prompts], params)
+        groups = (engine or self.service.engine).generate([[{"role": "user", "content": p}] for p in prompts], params)
         return [group[0].text for group in groups]
 
     def judge(self, owners: list[int], prompts: list[str], kind: str) -> list[bool | None]:
-        replies = self.ask(prompts, JUDGE_TOKENS)
+        replies = self.ask(prompts, JUDGE_TOKENS, self.judge_engine)
         for owner, reply in zip(owners, replies, strict=True):
             self.raw.setdefault(owner, []).append({"judge": kind, "reply": reply})
         return [yes_no(r) for r in replies]

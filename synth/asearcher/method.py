@@ -36,7 +36,7 @@ from synth.asearcher.algorithm import (
     supporting_sentence,
 )
 from synth.base import Candidate, Decision, Seed, Synthesizer
-from synth.labels import checked
+from synth.labels import checked, independent_engine
 from warehouse.corpus import CorpusSearch, Doc, documents, plain
 from warehouse.db import Warehouse
 
@@ -137,7 +137,13 @@ class AsearcherSynthesizer(Synthesizer):
             states.append(
                 QaState(c.problem["qa"], [c.problem["qa"].statement], [Entity(doc.doc_id, doc.title)], {doc.doc_id})
             )
-        agent = Agent(service, self.settings, self.source, self._linked, seed=self.config.rollouts.seed)
+        judge, judged_by = None, "the policy"
+        if self.settings.judge == "checker":
+            judge, chosen = independent_engine(self.config, service)
+            judged_by = chosen.name if judge is not None else judged_by
+        agent = Agent(
+            service, self.settings, self.source, self._linked, seed=self.config.rollouts.seed, judge_engine=judge
+        )
         failed = agent.run(states)
         decisions = []
         for i, (candidate, state, reason) in enumerate(zip(candidates, states, failed, strict=True)):
@@ -149,6 +155,7 @@ class AsearcherSynthesizer(Synthesizer):
                 "statements": state.statements,
                 "documents": [{"doc_id": e.doc_id, "title": e.title} for e in state.entities],
                 "judges": agent.raw.get(i, []),
+                "judged_by": judged_by,
             }
             if reason is not None:
                 decisions.append(Decision(False, f"base QA {reason}", {**meta, "reward": 0.0}))
