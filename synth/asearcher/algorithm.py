@@ -295,7 +295,7 @@ def base_qa_prompt(title: str, text: str) -> str:
 def base_title_qa_prompt(title: str, text: str) -> str:
     """The base QA for a small policy: it asks for the root's title (a dictionary's entry) from what
     the document says, instead of picking a phrase (a 0.5B coder picked the title anyway and asked
-    about it: 12 of 32 base QAs stated their answer)."""
+    about it: 19 of 32 base QAs stated their answer)."""
     return (
         f"Document: {title}\n{text}\n\n"
         f'Write one clear question whose only correct answer is "{title}", using what this document says about it. '
