@@ -79,6 +79,7 @@ def test_fields_from_json_or_labelled_lines():
         # attack: taking the brackets off does not let a question that states its answer through
         ("Answer: <Guido>\nQuestion: <Did Guido write it?>\nStatement: s", True, "invalid: the question states"),
         ("Answer: <a <b> c>\nQuestion: Which?\nStatement: s", True, QA("Which?", "<a <b> c>", "s")),
+        ("Question: The first string language is (the new question)\nAnswer: COMIT", False, "unparsable: the prompt's"),
         # attack (red team): a lone bracket is part of the answer, "<1%" is not "1%", nor "5>" 5
         ("Answer: <1%\nQuestion: What share?\nStatement: s", True, QA("What share?", "<1%", "s")),
         ("Answer: 5>\nQuestion: How many?\nStatement: s", True, QA("How many?", "5>", "s")),
@@ -111,6 +112,10 @@ def test_parse_qa(text, need, result):
         ("Question: What version of Unix is HP-UX?", "invalid: the question states its answer"),
         ("HP-UX is a Unix.", "unparsable: no question"),
         ("Question: Which is it?\nAnswer: HP-UX, or maybe Linux", "invalid: the answer is"),
+        # the title in quotes is still the title (a 0.5B's '... described as "impact printer" ...')
+        ('Question: Which system is described as "HP-UX" by Hewlett-Packard?', "invalid: the question states"),
+        # the prompt's placeholder is no question (a fuzz turn kept "... is (the new question)")
+        ("Question: The Unix of HP workstations is (the new question)", "unparsable: the prompt's placeholder"),
     ],
 )
 def test_parse_title_qa(text, result):

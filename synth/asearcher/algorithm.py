@@ -77,6 +77,8 @@ class QA:
     statement: str = ""
 
 
+# the prompts' placeholders, kept by a small policy ("Question: (the new question)", "<your question>")
+_PLACEHOLDER = re.compile(r"\((?:the new question|the original question)[^)]*\)|<your question>", re.IGNORECASE)
 _BARE_QUESTION = re.compile(r"^\s*(?:\d+[.)]\s*)?([^:\n]{8,}\?)\s*$", re.MULTILINE)
 
 
@@ -93,6 +95,8 @@ def parse_qa(text: str, *, need_statement: bool = True) -> QA | str:
         question = bare[-1].strip() if bare else ""
     if not question or not answer:
         return "unparsable: no question and answer"
+    if _PLACEHOLDER.search(question):
+        return "unparsable: the prompt's placeholder is in the question"
     if len(answer.split()) > MAX_WORDS:
         return f"unparsable: the answer has over {MAX_WORDS} words"
     if need_statement and not statement:
@@ -114,9 +118,12 @@ def parse_title_qa(text: str, title: str) -> QA | str:
         question = bare[0].strip() if bare else ""
     if not question:
         return "unparsable: no question"
+    if _PLACEHOLDER.search(question):
+        return "unparsable: the prompt's placeholder is in the question"
     if answer and normalize(answer) != normalize(title):
         return f"invalid: the answer is '{answer[:60]}', not the document's title '{title}'"
-    if normalize(title) and f" {normalize(title)} " in f" {normalize(question)} ":
+    named = normalize(title)
+    if named and re.search(rf"(?<!\w){re.escape(named)}(?!\w)", normalize(question)):
         return "invalid: the question states its answer"
     return QA(question, title, got.get("statement", ""))
 
