@@ -22,6 +22,7 @@ from synth.asearcher.algorithm import (
     parse_qa,
     parse_title_qa,
     uniqueness,
+    unsupported_names,
     wrong_answers,
     yes_no,
 )
@@ -125,6 +126,23 @@ def test_parse_title_qa(text, result):
     assert got == result or (isinstance(result, str) and str(got).startswith(result)), got
 
 
+def test_an_edit_names_nothing_the_facts_do_not_hold():
+    """A fuzz blurs, it adds nothing: the 1.5B's "... and is more recent than Mac OS X" (false of
+    HP-UX) is refused; a blurred detail, the facts' own names and a sentence's first word pass."""
+    facts = [
+        "HP-UX conforms to X/Open's Portability Guide Issue 4 (XPG4), Federal Information Processing "
+        "Specification (FIPS) 151.1, POSIX 1003.1."
+    ]
+    before = "Which operating system conforms to X/Open's Portability Guide Issue 4 and FIPS 151.1?"
+    added = "Which operating system conforms to X/Open's Portability Guide Issue 4 and FIPS 151.1 and is more recent than Mac OS X?"
+    assert unsupported_names(added, [before, *facts]) == ["Mac", "OS", "X"]
+    assert (
+        unsupported_names("Which system conforms to a portability guide and a FIPS standard?", [before, *facts]) == []
+    )
+    assert unsupported_names("Which system follows POSIX 1003.1 of 1988?", [before, *facts]) == ["1988"]
+    assert unsupported_names("Name it. Which Unix is it?", ["Unix"]) == []
+
+
 @pytest.mark.parametrize(
     ("text", "ready", "result"),
     [
@@ -185,7 +203,7 @@ BASE = {
     },
     "ABC": {"question": "Where was ABC designed?", "answer": "CWI", "statement": "ABC was designed at CWI."},
 }
-COMPOSED = "Who invented the language that the CWI language inspired?"
+COMPOSED = "Who invented the language that combines ideas from ABC and the Arizona string language?"
 
 
 class Script:

@@ -28,6 +28,7 @@ from synth.asearcher.algorithm import (
     parse_qa,
     titled,
     uniqueness,
+    unsupported_names,
     validity_prompt,
     wrong_answers,
     yes_no,
@@ -163,6 +164,8 @@ class Agent:
         candidates: list[tuple[int, str, QA, str | None, Entity | None]] = []
         for i, reply in zip(fuzz, self.ask([fuzz_prompt(states[i]) for i in fuzz]), strict=True):
             qa = self._same_answer(states[i], parse_qa(reply, need_statement=False))
+            if not isinstance(qa, str) and (added := unsupported_names(qa.question, self._known(states[i]))):
+                qa = f"invalid: the fuzz adds what the facts do not hold: {', '.join(added[:3])}"
             if isinstance(qa, str):
                 states[i].reject(turn, "fuzz", qa)
             else:
@@ -233,11 +236,19 @@ class Agent:
         out = []
         for (i, _, neighbour, link), reply in zip(fresh, composed, strict=True):
             qa = self._same_answer(states[i], parse_qa(reply, need_statement=False))
+            known = [*self._known(states[i]), link.statement, neighbour.title]
+            if not isinstance(qa, str) and (added := unsupported_names(qa.question, known)):
+                qa = f"invalid: the question adds what the facts do not hold: {', '.join(added[:3])}"
             if isinstance(qa, str):
                 states[i].reject(turn, "inject", f"compose {qa}", neighbour=neighbour.title)
             else:
                 out.append((i, "inject", qa, link.statement, Entity(neighbour.doc_id, neighbour.title)))
         return out
+
+    @staticmethod
+    def _known(state: QaState) -> list[str]:
+        """What an edit may name: the question it edits, the facts and the documents' titles."""
+        return [state.qa.question, *state.statements, *(e.title for e in state.entities)]
 
     @staticmethod
     def _same_answer(state: QaState, qa: QA | str) -> QA | str:

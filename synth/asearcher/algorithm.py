@@ -128,6 +128,26 @@ def parse_title_qa(text: str, title: str) -> QA | str:
     return QA(question, title, got.get("statement", ""))
 
 
+_NAME = re.compile(r"(?<![\w'])(?:[A-Z][\w'&/.+-]*|\d[\d.,]*)")
+
+
+def unsupported_names(question: str, known: list[str]) -> list[str]:
+    """The names and numbers of an edited question that neither the question before nor the facts
+    hold: a fuzz blurs a detail, it adds none (a 1.5B's fuzz of "Which operating system conforms to
+    X/Open's Portability Guide Issue 4 and FIPS 151.1?" added "and is more recent than Mac OS X",
+    false of HP-UX, and the reader still answered HP-UX). A capital that starts a sentence is no name."""
+    words = set(" ".join(normalize(k) for k in known).split())
+    missing = []
+    for match in _NAME.finditer(question):
+        before = question[: match.start()].rstrip()
+        if not before or before[-1] in ".?!:;\"'(":
+            continue
+        token = match.group(0).rstrip(".,")
+        if any(part not in words for part in normalize(token).split()):
+            missing.append(token)
+    return missing
+
+
 def parse_action(text: str, ready_to_exit: bool) -> tuple[str, str | None] | str:
     """(action, entity) from the agent's choice, or the reason it is unusable."""
     got = fields(text)
