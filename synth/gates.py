@@ -6,7 +6,9 @@ functions, each returning the reason it rejects, or None.
 - it carries no solution text (a worked solution, code, "Solution:", "Step 1");
 - it reads as one question (not several, not prose with no task in it; a bare arithmetic
   expression asks for its value);
-- it is not a near-copy of the prompt's examples or of its seed (same text, or the example's numbers).
+- it is not a near-copy of the prompt's examples or of its seed (same text, or the example's numbers);
+- it does not copy its prompt's instructions (six words in a row of them);
+- it does not ask for a comparison with nothing to compare to ("How much less is 5 times 5?").
 """
 
 from __future__ import annotations
@@ -235,17 +237,63 @@ def near_copy(statement: str, references: Iterable[str], *, numbers: bool = True
     return None
 
 
-def gate(statement: str, references: Iterable[str] = (), seeds: Iterable[str] = ()) -> str | None:
+INSTRUCTION_RUN = 6  # words in a row shared with the prompt's instructions that make a copy
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _word_runs(text: str, length: int) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + length]) for i in range(len(words) - length + 1)}
+
+
+def copies_instructions(statement: str, instructions: Iterable[str], length: int = INSTRUCTION_RUN) -> str | None:
+    """A statement that carries ``length`` words in a row of its prompt's instructions: a small
+    policy wraps its problem in the request it was given ("..., write one clear, realistic,
+    explicit and unambiguous problem ... Problem: ..."), which no solver should read."""
+    runs = set().union(*(_word_runs(text, length) for text in instructions)) if instructions else set()
+    words = _WORD.findall(statement.lower())
+    for i in range(len(words) - length + 1):
+        if tuple(words[i : i + length]) in runs:
+            return f"copies its prompt's instructions: '{' '.join(words[i : i + length])}'"
+    return None
+
+
+# "How much less is 5 times 5?": a comparison whose other side is nowhere in the statement
+_BARE_COMPARISON = re.compile(
+    r"\bhow\s+(?:much|many)\s+(?:less|more|fewer|greater|smaller|larger|bigger|higher|lower)\s+(?:is|are|was|were)\b",
+    re.IGNORECASE,
+)
+_COMPARED_TO = re.compile(r"\b(?:than|compared|from|between|over|exceeds?|relative)\b", re.IGNORECASE)
+
+
+def compares_with_nothing(statement: str) -> str | None:
+    """A question like "How much less is 5 times 5?" names one side of a comparison: its label is a guess (the
+    0.5B policy's solvers and checker agreed on 20, less than what?)."""
+    found = _BARE_COMPARISON.search(statement)
+    if found and not _COMPARED_TO.search(statement):
+        return f"compares with nothing: '{found.group(0)}' names no other side"
+    return None
+
+
+def gate(
+    statement: str,
+    references: Iterable[str] = (),
+    seeds: Iterable[str] = (),
+    instructions: Iterable[str] = (),
+) -> str | None:
     """The first gate a math statement fails, as its reason ("gate: ..."), or None. ``references``
     are the prompt's examples (text and numbers count); ``seeds`` the problems it derives from
-    (text only: a variant may keep its seed's numbers)."""
+    (text only: a variant may keep its seed's numbers); ``instructions`` the prompt's own words
+    (the method's template without what it was filled with)."""
     for reason in (
         states_own_answer(statement),
         carries_solution(statement),
         addresses_the_checker(statement),
         reads_as_one_question(statement),
+        compares_with_nothing(statement),
         near_copy(statement, references),
         near_copy(statement, seeds, numbers=False),
+        copies_instructions(statement, list(instructions)),
     ):
         if reason is not None:
             return f"gate: {reason}"

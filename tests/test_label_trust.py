@@ -23,6 +23,8 @@ from synth.gates import (
     spelled_numbers,
     states_own_answer,
 )
+from synth.sqlm.algorithm import TOPICS
+from synth.svs.algorithm import SYNTHESIS_PROMPT
 from synth.voting import vote
 from tests.conftest import ScriptedEngine
 
@@ -83,7 +85,45 @@ GATES = [
     ("A machine doubles its input and adds 1. Its output is 13. What was the input?", None),
     ("Given a total of 6 apples shared by 2 children, how many does each get?", None),
     ("Find the sum of three numbers, namely 4, 5 and 6.", None),
+    # a comparison with nothing to compare to (the 0.5B's "How much less is 5 times 5?" got label 20)
+    ("How much less is 5 times 5?", "compares with nothing"),
+    ("How many more is 12 + 4?", "compares with nothing"),
+    ("How much greater is 7 * 8?", "compares with nothing"),
+    # fine: the reference is named, or an earlier sentence gives it
+    ("How much less is 5 times 5 than 30?", None),
+    ("How much are five less than 15?", None),
+    ("How much greater is 7 * 8 compared to 50?", None),
+    ("Tom has 5 apples and Ann has 3. How many more apples does Tom have?", None),
+    ("How many more apples does Tom have than Ann if Tom has 5 and Ann has 3?", None),
+    ("What is the difference between 15 and 6?", None),
 ]
+
+# SvS's instruction text around a 0.5B's variant, kept as the problem (night of 2026-12-06)
+SVS_ECHO = (
+    'To determine how many times the letter "l" appears in the text "solicit contributions from states where", '
+    "write one clear, realistic, explicit and unambiguous problem, in English, that would most plausibly elicit "
+    'exactly this response.\n\nProblem: How many times the letter "l" appears in the text "solicit '
+    'contributions from states where"?'
+)
+
+
+@pytest.mark.parametrize(
+    ("statement", "reason"),
+    [
+        (SVS_ECHO, "copies its prompt's instructions"),
+        ("Write one short arithmetic problem for a student: what is 3 + 4?", "copies its prompt's instructions"),
+        # fine: a few of the prompt's words are ordinary words of a problem
+        ("What is the answer to 3 + 4, as a whole number?", None),
+        ("Write the number of letters in 'apple'.", None),
+    ],
+)
+def test_a_statement_that_copies_its_prompts_instructions_is_gated(statement, reason):
+    instructions = [SYNTHESIS_PROMPT, TOPICS["arithmetic"]]
+    found = gate(statement, instructions=instructions)
+    if reason is None:
+        assert found is None, found
+    else:
+        assert found is not None and reason in found, found
 
 
 @pytest.mark.parametrize(("statement", "reason"), GATES)

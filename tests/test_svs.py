@@ -9,6 +9,7 @@ from rollouts.estimate import estimate, select_problems
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
 from synth import rewards
+from synth.base import Seed
 from synth.runner import run_method
 from synth.svs.method import SvsSynthesizer
 from tests.conftest import ScriptedEngine
@@ -326,3 +327,17 @@ def test_the_nightly_measures_a_synthesized_problem_afresh(tmp_path, warehouse, 
         )
         == cfg.rollouts.n
     )
+
+
+def test_a_variant_wrapped_in_the_prompts_instructions_is_gated():
+    """The 0.5B policy's reply, kept as a curriculum item on 2026-12-06: the request itself around the problem."""
+    output = (
+        '```text\nTo determine how many times the letter "l" appears in the text "solicit contributions from '
+        'states where", write one clear, realistic, explicit and unambiguous problem, in English, that would '
+        'most plausibly elicit exactly this response.\n\nProblem: How many times the letter "l" appears in the '
+        'text "solicit contributions from states where"?\n```'
+    )
+    seed = Seed("r", "p", {"statement": 'How many "l" in "solicit"?', "answer": "1", "pass_at_1": 0.25})
+    candidate = SvsSynthesizer(HardforgeConfig()).parse(seed, 0, "prompt", output)
+    assert candidate.problem is None
+    assert candidate.reason.startswith("gate: copies its prompt's instructions"), candidate.reason

@@ -63,6 +63,11 @@ def synthesis_prompt(concepts: list[tuple[str, str]], problem_first: bool = True
     )
 
 
+# the prompt's own words, both formats, without the concepts it is filled with (synth.gates'
+# copies_instructions: a problem that repeats them is the request, not a problem)
+INSTRUCTIONS = (synthesis_prompt([], problem_first=True), RATIONALE_FIRST)
+
+
 def parse_output(output: str, *, require_tags: bool = True) -> tuple[str | None, str] | str:
     """(rationale, problem), or the reason the output has none. The official parser needs both
     blocks; with ``require_tags`` off a "Problem:" header also gives the problem (up to a

@@ -28,6 +28,7 @@ from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
 from synth.gates import gate
 from synth.labels import Label, derive, derived_decision, learnable
 from synth.mathsmith.algorithm import (
+    INSTRUCTIONS,
     SAMPLE_CONCEPTS,
     consistency,
     cot_score,
@@ -118,7 +119,7 @@ class MathsmithSynthesizer(Synthesizer):
             return Candidate(seed, index, prompt, output, reason=parsed, meta={"r_format": 0.0, "reward": 0.0})
         rationale, statement = parsed
         steps = step_count(rationale or "")
-        rejected = gate(statement)
+        rejected = gate(statement, instructions=INSTRUCTIONS)
         if rejected is not None:
             return Candidate(
                 seed,

@@ -126,7 +126,7 @@ class SqlmSynthesizer(Synthesizer):
             return Candidate(
                 seed, index, prompt, output, reason="unparsable: no 'Selected Question:' marker", meta=meta
             )
-        rejected = gate(question, references=examples(seed.data["prompt"]))
+        rejected = gate(question, references=examples(seed.data["prompt"]), instructions=[seed.data["prompt"]])
         if rejected is not None:
             return Candidate(seed, index, prompt, output, reason=rejected, meta={**meta, "question": question})
         # the label is unknown until the solvers vote (validate sets it)

@@ -190,7 +190,7 @@ class SvsSynthesizer(Synthesizer):
             return Candidate(
                 seed, index, prompt, output, reason="unparsable: no problem block in the output", meta=meta
             )
-        rejected = gate(text, seeds=[seed.data["statement"]])
+        rejected = gate(text, seeds=[seed.data["statement"]], instructions=[SYNTHESIS_PROMPT])
         if rejected is not None:
             return Candidate(seed, index, prompt, output, reason=rejected, meta={**meta, "problem": text})
         # the variant keeps the original answer: no new label is needed
