@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from checks import LabelItem
@@ -41,6 +43,22 @@ from warehouse.corpus import CorpusSearch, Doc, documents, plain
 from warehouse.db import Warehouse
 
 
+@dataclass(frozen=True)
+class BaseQa:
+    """How the base QA is asked and read (``synth.asearcher.base_answer``)."""
+
+    prompt: Callable[[str, str], str]  # (title, text) -> the request
+    parse: Callable[[str, str], QA | str]  # (output, title) -> the QA, or why there is none
+    # the answer the policy chose must be a phrase of the document (a title is its own by construction)
+    grounds: bool
+
+
+BASE_QA = {
+    "title": BaseQa(base_title_qa_prompt, parse_title_qa, grounds=False),
+    "phrase": BaseQa(base_qa_prompt, lambda output, _title: parse_qa(output, need_statement=False), grounds=True),
+}
+
+
 class AsearcherSynthesizer(Synthesizer):
     name = "asearcher"
     remote = False  # the agent reads the corpus in the warehouse at every turn
@@ -48,6 +66,10 @@ class AsearcherSynthesizer(Synthesizer):
     @property
     def settings(self) -> AsearcherConfig:
         return self.config.synth.asearcher
+
+    @property
+    def base_qa(self) -> BaseQa:
+        return BASE_QA[self.settings.base_answer]
 
     @property
     def source(self) -> str:
@@ -81,8 +103,14 @@ class AsearcherSynthesizer(Synthesizer):
 
     def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
         doc: Doc = seed.data["doc"]
-        prompt = base_title_qa_prompt if self.settings.base_answer == "title" else base_qa_prompt
-        return [[{"role": "user", "content": prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars])}]]
+        return [
+            [
+                {
+                    "role": "user",
+                    "content": self.base_qa.prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars]),
+                }
+            ]
+        ]
 
     def sampling(self) -> SamplingParams:
         cfg = self.settings
@@ -97,11 +125,7 @@ class AsearcherSynthesizer(Synthesizer):
     def parse(self, seed: Seed, index: int, prompt: str, output: str) -> Candidate:
         doc: Doc = seed.data["doc"]
         text = plain(doc.text)[: self.settings.max_doc_chars]
-        qa = (
-            parse_title_qa(output, doc.title)
-            if self.settings.base_answer == "title"
-            else parse_qa(output, need_statement=False)
-        )
+        qa = self.base_qa.parse(output, doc.title)
         meta = {"root": doc.title}
         if isinstance(qa, str):
             return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
@@ -110,7 +134,7 @@ class AsearcherSynthesizer(Synthesizer):
         copied = document_sentence(qa.statement, text) if qa.statement else None
         fact = supporting_sentence(qa.answer, text, qa.question, doc.title, prefer=copied)
         qa = QA(qa.question, qa.answer, fact or copied or "")
-        if not grounded(qa.answer, f"{doc.title}: {text}" if self.settings.base_answer == "title" else text):
+        if self.base_qa.grounds and not grounded(qa.answer, text):
             return Candidate(
                 seed,
                 index,
