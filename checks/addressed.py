@@ -25,6 +25,9 @@ _PATTERNS = (
     (r"\byour\s+(?:program|code|function|script|output)\b", "speaks to a program's writer"),
     (r"\bwell[\s-]*posed\b|\bill[\s-]*posed\b", "judges its own wording"),
     (r"\b(?:reply|respond)\s+(?:only\s+)?(?:with|yes|no)\b", "tells the model how to reply"),
+    (r"\bsay\s+(?:only\s+)?[\"']?(?:yes|no|correct|valid)\b", "tells the model how to reply"),
+    (r"\b(?:evaluator|judge|assistant|grader|checker|reviewer|verifier)s?\s*:", "a line to the checker"),
+    (r"\bevaluators?\b", "speaks to the checker"),
     (r"\b(?:checker|grader|verifier|language\s+model|system\s+prompt)\b", "speaks to the checker"),
     (r"\b(?:previous|above|prior)\s+instructions?\b", "refers to instructions"),
 )

@@ -9,6 +9,7 @@ import pytest
 from ingest.service import ingest_corpus
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
+from synth import rewards
 from synth.asearcher.algorithm import (
     QA,
     Entity,
@@ -331,10 +332,12 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(ScriptedEngine(Script()), verifiers, cfg.rollouts, POLICY, "run")
         report = run_method(AsearcherSynthesizer(cfg), checked_warehouse, service, limit=1)
-    assert report.accepted == 1 and reader.calls
-    (row,) = checked_warehouse.arrow("SELECT label_provenance, label_checks FROM problems").to_pylist()
-    assert row["label_provenance"] == "checked"
-    assert [c["check"] for c in json.loads(row["label_checks"])["checks"]] == ["reading"]
+    # ... but only in band: no solver answered the final QA, so its label rests on the judges alone
+    # (a red team's attacks; tests/test_asearcher_attacks.py keeps a checked QA in band)
+    assert report.accepted == 0 and reader.calls
+    (row,) = checked_warehouse.arrow("SELECT reason, reward, meta FROM synth_attempts").to_pylist()
+    assert row["reason"] == "unsolvable for the policy: none of 8 solutions is right"
+    assert row["reward"] == rewards.NOT_LEARNABLE
 
 
 def test_base_qa_rejections(tmp_path, warehouse):

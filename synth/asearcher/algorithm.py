@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,8 +78,20 @@ class QA:
     statement: str = ""
 
 
-# the prompts' placeholders, kept by a small policy ("Question: (the new question)", "<your question>")
-_PLACEHOLDER = re.compile(r"\((?:the new question|the original question)[^)]*\)|<your question>", re.IGNORECASE)
+# the prompts' placeholders, kept by a small policy ("Question: (the new question)", "<your question>"),
+# bracketed or not, in any case (a red team's list: "[the new question]", "Your question here?")
+_PLACEHOLDER = re.compile(
+    r"\((?:the new question|the original question)[^)]*\)|<your question>"
+    r"|^\W*(?:(?:the|your|a|my)\s+)?(?:(?:new|original|next)\s+)?question(?:\s+here)?\W*$",
+    re.IGNORECASE,
+)
+# a question about the document itself: any reader of a titled fact answers it with the title
+_ABOUT_THE_DOCUMENT = re.compile(
+    r"\b(?:this|these|the\s+following|the\s+above|the\s+given)\s+(?:document|facts?|entry|entries|text|"
+    r"definitions?|article|page|passage|statements?|sentences?)\b|\btitle\b|\b(?:entry|term|document|page)\s+is\s+this\b"
+    r"|\b(?:described|defined|discussed|meant|mentioned)\s+(?:here|above|below)\b",
+    re.IGNORECASE,
+)
 _BARE_QUESTION = re.compile(r"^\s*(?:\d+[.)]\s*)?([^:\n]{8,}\?)\s*$", re.MULTILINE)
 
 
@@ -122,13 +135,49 @@ def parse_title_qa(text: str, title: str) -> QA | str:
         return "unparsable: the prompt's placeholder is in the question"
     if answer and normalize(answer) != normalize(title):
         return f"invalid: the answer is '{answer[:60]}', not the document's title '{title}'"
-    named = normalize(title)
-    if named and re.search(rf"(?<!\w){re.escape(named)}(?!\w)", normalize(question)):
+    if names_title(question, title):
         return "invalid: the question states its answer"
+    if _ABOUT_THE_DOCUMENT.search(question):
+        return "invalid: the question asks about the document itself, not what it says"
     return QA(question, title, got.get("statement", ""))
 
 
-_NAME = re.compile(r"(?<![\w'])(?:[A-Z][\w'&/.+-]*|\d[\d.,]*)")
+def _letters(text: str) -> list[str]:
+    """The words of ``text`` as letters and digits only, case-folded, after NFKC and without
+    invisible format characters ("Py\u200bthon", "hp\u2011ux", "__Python__")."""
+    text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
+    return [w for w in re.split(r"[^\w]|_", text.casefold()) if w]
+
+
+def _mixes_alphabets(word: str) -> bool:
+    """A word of Latin letters with one of another alphabet in it ("Pyth\u03bfn"): a disguise."""
+    latin = [c.isascii() for c in word if c.isalpha()]
+    return any(latin) and not all(latin)
+
+
+def names_title(question: str, title: str) -> bool:
+    """Whether ``question`` names ``title``, however it is spelled: words joined ("HPUX", "HP UX",
+    "H-P-U-X", "P y t h o n"), a word it begins (a title of 4+ letters: "Pythonistas", "Python3"),
+    or a word that mixes alphabets (a homoglyph)."""
+    target = "".join(_letters(title))
+    words = _letters(question)
+    if not target:
+        return False
+    if any(_mixes_alphabets(w) for w in words):
+        return True
+    for i in range(len(words)):
+        joined = ""
+        for word in words[i:]:
+            joined += word
+            if joined == target or (len(target) >= 4 and joined.startswith(target) and joined == word):
+                return True
+            if len(joined) >= len(target):
+                break
+    return False
+
+
+_NAME = re.compile(r"(?<!\w)(?:[^\W\d_][\w'&/.+-]*|\d[\d.,]*)")
+_NEGATION = {"not", "no", "never", "neither", "nor", "without", "except", "unlike"}
 
 
 def unsupported_names(question: str, known: list[str]) -> list[str]:
@@ -139,11 +188,18 @@ def unsupported_names(question: str, known: list[str]) -> list[str]:
     words = set(" ".join(normalize(k) for k in known).split())
     missing = []
     for match in _NAME.finditer(question):
-        before = question[: match.start()].rstrip()
-        if not before or before[-1] in ".?!:;\"'(":
-            continue
         token = match.group(0).rstrip(".,")
-        if any(part not in words for part in normalize(token).split()):
+        new = any(part not in words for part in normalize(token).split())
+        if token.casefold() in _NEGATION:  # "was not invented by": a negation the facts do not hold
+            if token.casefold() not in words:
+                missing.append(token)
+            continue
+        if not (token[0].isupper() or token[0].isdigit()):
+            continue
+        before = question[: match.start()].rstrip().rstrip("\"'“‘(«[")
+        if token[0].isupper() and (not before or before[-1] in ".?!"):
+            continue  # a capital that starts a sentence is no name
+        if new:
             missing.append(token)
     return missing
 

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks import LabelItem
-from rollouts.service import RolloutService
+from checks.addressed import addresses_the_checker
+from rollouts.service import Measured, RolloutService
 from schemas.config import AsearcherConfig
 from schemas.engine import Chat, SamplingParams
 from synth.asearcher.agent import Agent
@@ -36,9 +37,10 @@ from synth.asearcher.algorithm import (
     parse_qa,
     parse_title_qa,
     supporting_sentence,
+    unsupported_names,
 )
 from synth.base import Candidate, Decision, Seed, Synthesizer
-from synth.labels import checked, independent_engine
+from synth.labels import checked, independent_engine, learnable
 from warehouse.corpus import CorpusSearch, Doc, documents, plain
 from warehouse.db import Warehouse
 
@@ -57,6 +59,20 @@ BASE_QA = {
     "title": BaseQa(base_title_qa_prompt, parse_title_qa, grounds=False),
     "phrase": BaseQa(base_qa_prompt, lambda output, _title: parse_qa(output, need_statement=False), grounds=True),
 }
+
+
+def _band(decision: Decision, measured: Measured) -> None:
+    """A checked QA is kept in band only (0 < k < n of the policy's closed-book answers), as every
+    method's checked label is: all right is too easy (kept out of band, paid as not learnable); none
+    right leaves the label to the judges alone (a red team's "Which term do these facts define?",
+    or solvers that answer nothing, skip the uniqueness judge). The official agent exits at 0/8: its
+    solvers are a search agent's, ours answer without the facts."""
+    k, n = measured.correct, len(measured.grades)
+    accepted, reason = learnable(k, n)
+    if not accepted:
+        decision.accepted, decision.reason = False, reason
+        decision.out_of_band = k >= n
+        decision.meta["reward"] = 0.0
 
 
 class AsearcherSynthesizer(Synthesizer):
@@ -103,14 +119,8 @@ class AsearcherSynthesizer(Synthesizer):
 
     def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
         doc: Doc = seed.data["doc"]
-        return [
-            [
-                {
-                    "role": "user",
-                    "content": self.base_qa.prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars]),
-                }
-            ]
-        ]
+        prompt = self.base_qa.prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars])
+        return [[{"role": "user", "content": prompt}]]
 
     def sampling(self) -> SamplingParams:
         cfg = self.settings
@@ -129,6 +139,14 @@ class AsearcherSynthesizer(Synthesizer):
         meta = {"root": doc.title}
         if isinstance(qa, str):
             return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
+        # words for the judges are never shown to them; a name the document does not hold makes the
+        # title a wrong label (a red team's "Which language did Larry Wall invent in 1987?" -> Python)
+        added = unsupported_names(qa.question, [text, doc.title])
+        refused = addresses_the_checker(qa.question) or (
+            f"names what the document does not hold: {', '.join(added)}" if added else None
+        )
+        if refused:
+            return Candidate(seed, index, prompt, output, reason=f"base QA invalid: {refused}", meta=meta)
         # the fact the reading check reads is the document's sentence that holds the answer and answers
         # the question best (the one the policy copied on a tie); never the policy's words
         copied = document_sentence(qa.statement, text) if qa.statement else None
@@ -203,6 +221,9 @@ class AsearcherSynthesizer(Synthesizer):
                 )
             )
         self._check_labels(service, candidates, states, decisions)
+        for i, decision in enumerate(decisions):
+            if decision.accepted and decision.provenance == "checked":
+                _band(decision, agent.measured[i])
         return decisions
 
     def _check_labels(
