@@ -10,6 +10,12 @@ held-out set (seed 1) with the base policy; then, from the same base policy and 
 - easiest: the same items easiest-first;
 - none: no curriculum: the same tasks at random levels 0-2 (seed 2), whatever their pass@1.
 
+With ``--select K`` the arms are selections under a budget, as the paper compares them: from the
+training pool measured by the base policy, the K hardest by base pass@1 (the paper's ranking, over
+the whole pool: never-solved and always-solved included), the K hardest of the band only, the K
+easiest, the K around the median, and K at random (``select:hardest``, ``select:hardest-band``,
+``select:easiest``, ``select:middle``, ``select:random``), each in a random order, with equal steps.
+
 Each arm sees as many prompts as the curriculum has items, times ``--epochs``; the held-out set is
 measured with ``--heldout-n`` samples per problem (>= 16). Prints each arm's held-out gain as mean
 ± std over seeds, and for every pair of arms whether their difference is larger than the spread.
@@ -17,6 +23,8 @@ measured with ``--heldout-n`` samples per problem (>= 16). Prints each arm's hel
     .venv/bin/python bench/loop.py [--tasks chain_sum,basic_arithmetic,products] [--levels 0]
         [--size 8] [--heldout-size 8] [--seeds 3] [--epochs 1] [--lr 1e-5] [--n 8] [--heldout-n 16]
         [--max-tokens 32] [--arms hardest,random,easiest,none]
+    .venv/bin/python bench/loop.py --levels 0-2 --select 6 \\
+        --arms select:hardest,select:hardest-band,select:easiest,select:middle,select:random
 """
 
 from __future__ import annotations
@@ -47,6 +55,18 @@ def spread_verdict(a: list[float], b: list[float]) -> str:
     return f"{difference:+.3f} ({'larger' if abs(difference) > spread else 'not larger'} than the spread {spread:.3f})"
 
 
+def selection(curriculum, arm: str, k: int | None) -> None:
+    """A ``select:BY[-band]`` arm: K items of the pool by base pass@1, in a random order; ``-band``
+    ranks only what the band keeps, else the whole measured pool (never- and always-solved too)."""
+    if not k:
+        raise SystemExit(f"arm {arm} needs --select K")
+    by = arm.removeprefix("select:")
+    band_only = by.endswith("-band")
+    curriculum.select, curriculum.select_k = by.removesuffix("-band"), k
+    curriculum.keep_unsolved = curriculum.keep_solved = not band_only
+    curriculum.order = "random"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", default="chain_sum,basic_arithmetic,products")
@@ -61,6 +81,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--temperature", type=float, default=0.7)
     parser.add_argument("--arms", default="hardest,random,easiest,none")
+    parser.add_argument("--select", type=int, default=None, help="K: the select:* arms take K items of the pool")
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="hardforge-loop-"))).resolve()
@@ -109,9 +130,14 @@ def main() -> None:
     before = heldout_pass_at_1(base.policy_id)
     items = export_curriculum(warehouse, base.policy_id, cfg.curriculum, cfg.rollouts, data_dir / "curricula").items
     per_step = cfg.train.per_device_train_batch_size // cfg.train.num_generations
-    steps = max(1, math.ceil(items * args.epochs / per_step))
+    steps = max(1, math.ceil((args.select or items) * args.epochs / per_step))
+    pool = warehouse.scalar(
+        f"SELECT count(*) FROM difficulty JOIN problems USING (problem_id) WHERE policy_id = ? AND {TRAIN}",
+        [base.policy_id],
+    )
     print(
-        f"settings: tasks={args.tasks} levels={args.levels} train={args.size}/task/level (in band: {items}) "
+        f"settings: tasks={args.tasks} levels={args.levels} train={args.size}/task/level (pool {pool}, in band: {items}) "
+        f"select={args.select} "
         f"held-out={args.heldout_size}/task/level x n={args.heldout_n} seeds={args.seeds} steps={steps} "
         f"({per_step} prompts/step, {args.epochs} epoch) lr={args.lr} n={args.n} max_tokens={args.max_tokens} "
         f"T={args.temperature} G={cfg.train.num_generations} loss={cfg.train.loss_type}; held-out before: {before:.3f}",
@@ -122,7 +148,10 @@ def main() -> None:
         for arm in args.arms.split(","):
             run = (pool_cfg if arm == "none" else cfg).model_copy(deep=True)
             run.train.seed = seed
-            run.curriculum.order = "random" if arm == "none" else arm
+            if arm.startswith("select:"):
+                selection(run.curriculum, arm, args.select)
+            else:
+                run.curriculum.order = "random" if arm == "none" else arm
             run.curriculum.order_seed = seed + 1 if run.curriculum.order == "random" else 0
             exported = export_curriculum(
                 warehouse, base.policy_id, run.curriculum, run.rollouts, data_dir / "curricula"

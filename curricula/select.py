@@ -1,4 +1,5 @@
-"""Selection by difficulty band and label provenance, and the curriculum's order, in one SQL query.
+"""Selection by difficulty band and label provenance, an optional budget (the K hardest, easiest,
+middle or random of what the band keeps), and the curriculum's order, in one SQL query.
 
 Orders: random (the default: a stable shuffle, by a hash of problem_id, reseeded by
 ``order_seed``); hardest (lowest pass@1 first; ties by the number of samples, more first, then
@@ -39,11 +40,26 @@ WITH latest AS (  -- figures under the current sampling key of each problem only
       AND ($keep_solved OR d.pass_at_1 < 1)
       AND NOT EXISTS (SELECT 1 FROM filter_verdicts f WHERE f.problem_id = p.problem_id AND NOT f.keep)
       AND {trusted}  -- labels that rest on the policy's vote or judgement alone stay out by default
+), ranked AS (  -- the selection under a budget ranks the kept items by pass@1 (the hardest order's ties)
+    SELECT *, row_number() OVER (ORDER BY {hardness}) AS hardness_rank,
+           row_number() OVER (ORDER BY {shuffle}) AS random_rank, count(*) OVER () AS pool
+    FROM chosen
+), picked AS (
+    SELECT * EXCLUDE (hardness_rank, random_rank, pool) FROM ranked WHERE {picked}
 )
 SELECT *, row_number() OVER (PARTITION BY domain ORDER BY {rank_order}) AS domain_rank
-FROM chosen
+FROM picked
 ORDER BY {order}
 """
+
+# which ranks a selection of $k keeps (hardness_rank 1 = the lowest pass@1)
+PICKS = {
+    "all": "TRUE",
+    "hardest": "hardness_rank <= $k",
+    "easiest": "hardness_rank > pool - $k",
+    "middle": "hardness_rank > (pool - least($k, pool)) // 2 AND hardness_rank <= (pool - least($k, pool)) // 2 + $k",
+    "random": "random_rank <= $k",
+}
 
 
 # Ties in pass@1 go to the problem measured with more samples (the firmer estimate), then to the
@@ -56,11 +72,16 @@ ORDERS = {
 }
 
 
-def _order(config: CurriculumConfig) -> str:
-    """The ORDER BY of the configured order; ``order_seed`` reshuffles the random one (bench/loop.py's seeds)."""
-    if config.order == "random" and config.order_seed:
+def _shuffle(config: CurriculumConfig) -> str:
+    """The stable shuffle, reseeded by ``order_seed`` (bench/loop.py's seeds)."""
+    if config.order_seed:
         return f"hash(problem_id || 'random order {int(config.order_seed)}'), problem_id"
-    return ORDERS[config.order]
+    return ORDERS["random"]
+
+
+def _order(config: CurriculumConfig) -> str:
+    """The ORDER BY of the configured order."""
+    return _shuffle(config) if config.order == "random" else ORDERS[config.order]
 
 
 def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
@@ -73,6 +94,7 @@ def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
         "order": _order(config),
         "balance_domains": config.balance_domains,
         "min_label_provenance": config.min_label_provenance,
+        "select": None if config.select == "all" else {"by": config.select, "k": config.select_k},
     }
 
 
@@ -91,11 +113,16 @@ def select_curriculum(
         "keep_unsolved": config.keep_unsolved,
         "keep_solved": config.keep_solved,
     }
+    if config.select != "all":
+        params["k"] = config.select_k
     with warehouse.read() as con:
         con.register("current_keys", sampling_key_table(warehouse, rollouts))
         sql = SELECT_SQL.format(
             order=order,
             rank_order=_order(config),
+            hardness=ORDERS["hardest"],
+            shuffle=_shuffle(config),
+            picked=PICKS[config.select],
             trusted=at_least_sql("p.label_provenance", config.min_label_provenance),
         )
         return con.sql(sql, params=params).to_arrow_table()

@@ -15,7 +15,7 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from schemas.config_base import Section
 from schemas.config_methods import (  # noqa: F401  (re-exported: every section is importable from here)
@@ -213,11 +213,22 @@ class CurriculumConfig(Section):
     # hardest-first did not beat random order (+0.084 ± 0.046 against +0.149 ± 0.090 held-out gain)
     order: Literal["hardest", "easiest", "random"] = "random"
     order_seed: int = 0  # another stable shuffle for order = "random" (0: the original one)
+    # a selection under a budget, before the order (Pikus et al. 2025, "Hard Examples Are All You
+    # Need"): the select_k hardest, easiest, middle or random items by pass@1 of what the band keeps
+    # (with keep_unsolved and keep_solved: the whole measured pool, as the paper ranks); "all": no budget
+    select: Literal["all", "hardest", "easiest", "middle", "random"] = "all"
+    select_k: int | None = Field(None, gt=0)
     rows_per_shard: int = Field(10_000, gt=0)
     # labels below this stay out of the curriculum (schemas/provenance.py: vote < judged < inherited < ...)
     min_label_provenance: LabelProvenance = DEFAULT_MINIMUM
     # where curricula are written (one folder per curriculum, and a `latest` link); None: DATA_DIR/curricula
     out_dir: Path | None = None
+
+    @model_validator(mode="after")
+    def _a_selection_has_a_budget(self) -> CurriculumConfig:
+        if self.select != "all" and self.select_k is None:
+            raise ValueError(f"curriculum.select = {self.select!r} needs curriculum.select_k, the items to take")
+        return self
 
 
 def _default_seeds() -> list[str]:

@@ -352,3 +352,53 @@ def test_ties_in_pass_at_1_go_to_the_firmer_estimate(measured):
         measured.upsert("difficulty", records_to_arrow("difficulty", [firmer]), con)
     again = select_curriculum(measured, POLICY, CurriculumConfig(order="hardest"), ROLLOUTS).to_pylist()
     assert again[0]["problem_id"] == last["problem_id"] and again[0]["n"] == last["n"] * 4
+
+
+# -- selection under a budget ("Hard Examples Are All You Need", Pikus et al. 2025): the K hardest,
+# easiest, middle or random items of the pool, by the base policy's pass@1; then the order applies
+WHOLE_POOL = {"keep_unsolved": True, "keep_solved": True}
+
+
+@pytest.mark.parametrize(
+    ("select", "expected"),
+    [
+        ("hardest", [0.0, 0.0, 0.0, 0.25]),
+        ("easiest", [0.75, 0.75, 1.0, 1.0]),
+        ("middle", [0.25, 0.25, 0.5, 0.5]),  # ranks 5-8 of the 12 by pass@1
+    ],
+)
+def test_a_selection_takes_k_items_by_the_base_pass_rate(measured, select, expected):
+    cfg = CurriculumConfig(select=select, select_k=4, order="hardest", **WHOLE_POOL)
+    assert select_curriculum(measured, POLICY, cfg, ROLLOUTS).column("pass_at_1").to_pylist() == expected
+
+
+def test_a_selection_within_the_band_and_then_the_order(measured):
+    band = CurriculumConfig(select="hardest", select_k=2, order="easiest")  # 0 and 1 are out of the band
+    assert select_curriculum(measured, POLICY, band, ROLLOUTS).column("pass_at_1").to_pylist() == [0.25, 0.25]
+    # the hardest ties at 0.25 (3 of them) are cut by the same stable tie-break as the order
+    ids = select_curriculum(measured, POLICY, CurriculumConfig(order="hardest"), ROLLOUTS).column("problem_id")
+    picked = select_curriculum(measured, POLICY, band, ROLLOUTS).column("problem_id").to_pylist()
+    assert sorted(picked) == sorted(ids.to_pylist()[:2])
+
+
+def test_a_random_selection_is_stable_and_reseeded(measured):
+    def picked(seed):
+        cfg = CurriculumConfig(select="random", select_k=5, order_seed=seed, **WHOLE_POOL)
+        return select_curriculum(measured, POLICY, cfg, ROLLOUTS).column("problem_id").to_pylist()
+
+    assert len(picked(1)) == 5 and picked(1) == picked(1)
+    assert any(set(picked(seed)) != set(picked(1)) for seed in range(2, 6))
+
+
+def test_a_budget_larger_than_the_pool_takes_it_all_and_the_rule_is_recorded(measured):
+    from curricula.select import rule_of
+
+    cfg = CurriculumConfig(select="easiest", select_k=100, **WHOLE_POOL)
+    assert select_curriculum(measured, POLICY, cfg, ROLLOUTS).num_rows == 12
+    assert rule_of(cfg, POLICY)["select"] == {"by": "easiest", "k": 100}
+    assert rule_of(CurriculumConfig(), POLICY)["select"] is None
+
+
+def test_a_selection_needs_its_budget():
+    with pytest.raises(ValueError, match="select_k"):
+        CurriculumConfig(select="hardest")

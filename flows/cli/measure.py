@@ -161,6 +161,13 @@ def export(
         typer.Option(help="The pass@1 band LOW,HIGH (curriculum.band_low, band_high; the ends need keep_*)."),
     ] = None,
     order: Annotated[str | None, typer.Option(help="hardest, easiest or random (curriculum.order).")] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            help="Take only the K hardest, easiest, middle or random items (curriculum.select; needs --select-k)."
+        ),
+    ] = None,
+    select_k: Annotated[int | None, typer.Option(help="K, the items --select takes (curriculum.select_k).")] = None,
 ) -> None:
     """Export the curriculum for the policy (its in-band problems) as Parquet shards + manifest.json; a `latest`
     link beside the curricula points at it."""
@@ -179,6 +186,10 @@ def export(
             raise HardforgeError(f"--band takes LOW,HIGH, two numbers between 0 and 1 (got '{band}').") from None
     if order is not None:
         override(curriculum, "order", order, "--order")
+    if select_k is not None:
+        override(curriculum, "select_k", select_k, "--select-k")
+    if select is not None:
+        override(curriculum, "select", select, "--select")
     result = run_stage(state.config, "export", export_stage, policy=policy)
     items, shards = result["items"], result["shards"]
     out.print(
