@@ -468,4 +468,3 @@ def test_ordinary_statements_are_not_taken_for_words_to_the_checker(statement):
     from checks.addressed import addresses_the_checker
 
     assert addresses_the_checker(statement) is None
-
