@@ -75,6 +75,9 @@ def _synthesize(session: StageSession, options: dict[str, Any]) -> list[dict[str
         return []
     # the nightly spends a token budget, split by each method's yield over the last nights
     tokens = stages.synthesis_budget(session.warehouse, session.config, methods) if options.get("nightly") else None
+    from synth.budget import share_seconds
+
+    seconds = share_seconds(session.config.nightly.synthesize_seconds, tokens)  # and the night ends in time
     return stages.synthesize_stage(
         session,
         methods,
@@ -82,6 +85,7 @@ def _synthesize(session: StageSession, options: dict[str, Any]) -> list[dict[str
         run_method=synthesize_task,
         submit_remote=propose_task.submit if session.config.cluster.enabled else None,
         tokens=tokens,
+        seconds=seconds,
     )
 
 

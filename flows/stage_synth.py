@@ -34,9 +34,10 @@ def synthesize_method(
     limit: int | None,
     submit: Callable[..., Any] | None = None,
     tokens: int | None = None,
+    seconds: float | None = None,
 ) -> dict[str, Any]:
     """One method's synthesis from serializable arguments (a Prefect task's body), up to ``limit``
-    seeds and ``tokens`` generated tokens. With ``submit``
+    seeds, ``tokens`` generated tokens and ``seconds`` of wall time. With ``submit``
     (a cluster), each batch's proposing and validating is ``submit(config, spec, policy_id,
     run_id, method, batch)``, ``cluster.workers`` batches in flight, and this process keeps the
     warehouse; a method that needs the warehouse to validate runs here."""
@@ -68,7 +69,8 @@ def synthesize_method(
             in_flight=cfg.cluster.workers,
             progress=progress,
             tokens=tokens,
-        ).as_dict() | {"run_id": run_id, "token_budget": tokens}
+            seconds=seconds,
+        ).as_dict() | {"run_id": run_id, "token_budget": tokens, "seconds_budget": seconds}
 
 
 def propose_batch(
@@ -95,20 +97,32 @@ def synthesize_stage(
     run_method: Callable[..., dict[str, Any]] = synthesize_method,
     submit_remote: Callable[..., Any] | None = None,
     tokens: dict[str, int] | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each method in turn, up to ``limit`` seeds and its share of ``tokens`` (a budget per method)."""
+    """Each method in turn, up to ``limit`` seeds and its share of ``tokens`` and ``seconds``
+    (budgets per method)."""
     check_methods(methods)
     config, spec = session.config.model_dump(mode="json"), session.engine_spec.as_dict()
-    budget = tokens or {}
+    budget, wall = tokens or {}, seconds or {}
     if submit_remote is not None:  # a Ray cluster: workers propose and validate, this flow stores
         return [
             synthesize_method(
-                config, spec, session.policy.policy_id, session.run_id, m, limit, submit_remote, budget.get(m)
+                config,
+                spec,
+                session.policy.policy_id,
+                session.run_id,
+                m,
+                limit,
+                submit_remote,
+                budget.get(m),
+                wall.get(m),
             )
             for m in methods
         ]
     return [
-        run_method(config, spec, session.policy.policy_id, session.run_id, m, limit, tokens=budget.get(m))
+        run_method(
+            config, spec, session.policy.policy_id, session.run_id, m, limit, tokens=budget.get(m), seconds=wall.get(m)
+        )
         for m in methods
     ]
 

@@ -263,6 +263,10 @@ class NightlyConfig(Section):
     # nights, each keeping synthesize_floor of it; None: no budget, synthesize_limit seeds each
     synthesize_tokens: int | None = Field(60_000, gt=0)
     synthesize_floor: float = Field(0.1, ge=0, le=1)
+    # the night's synthesis budget in wall time, shared as the tokens are: a night must end (a 1.5B
+    # checker's tokens cost SQLM 72 s per thousand where AZR's cost 12: a 0.5B night, docs/nightly.md);
+    # the first batch of every method still runs; None: tokens alone
+    synthesize_seconds: float | None = Field(540, gt=0)
     synthesis_nights: int = Field(3, gt=0)
     lean: bool = False  # Lean formalization checks before the filters (slow: a formalizer and a critic per problem)
     lean_limit: int | None = Field(20, gt=0)  # problems checked per night

@@ -48,3 +48,12 @@ def combined(nights: Iterable[dict[str, dict[str, int]]]) -> dict[str, Yield]:
                 int(figures.get("tokens", 0)), int(figures.get("in_band", 0))
             )
     return out
+
+
+def share_seconds(seconds: float | None, tokens: dict[str, int] | None) -> dict[str, float] | None:
+    """Each method's share of the night's synthesis seconds, as its share of the tokens: a night
+    ends in time whatever a method's tokens cost (a 1.5B checker's are slower than the policy's)."""
+    if seconds is None or tokens is None:
+        return None
+    total = sum(tokens.values())
+    return {m: (seconds * t / total if total else 0.0) for m, t in tokens.items()}

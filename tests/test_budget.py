@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from synth.budget import Yield, allocate, combined
+from synth.budget import Yield, allocate, combined, share_seconds
 
 
 @pytest.mark.parametrize(
@@ -72,6 +72,39 @@ def test_the_runner_stops_a_method_when_its_tokens_are_spent(warehouse, monkeypa
     assert unbounded.seeds == 3 and report.as_dict()["tokens"] == report.tokens
 
 
+def test_the_nights_seconds_are_shared_as_its_tokens_are():
+    """A night must end in time: a 1.5B checker makes SQLM's tokens cost 5x AZR's seconds (a 0.5B
+    night: 72 against 12 s per thousand), so a token budget alone does not bound the night."""
+    assert share_seconds(100, {"sqlm": 30, "azr": 10}) == {"sqlm": 75.0, "azr": 25.0}
+    assert share_seconds(None, {"sqlm": 30}) is None
+    assert share_seconds(100, None) is None and share_seconds(100, {"a": 0}) == {"a": 0.0}
+
+
+def test_the_runner_stops_a_method_when_its_seconds_are_spent(warehouse, monkeypatch):
+    """The first batch always runs (a method that starts yielding is noticed); no other starts once
+    the method's share of the night's seconds is spent."""
+    from engines import LazyEngine
+    from rollouts.service import RolloutService
+    from schemas.config import HardforgeConfig
+    from schemas.engine import EngineSpec
+    from synth.runner import run_method
+    from synth.sqlm.method import SqlmSynthesizer
+    from tests.conftest import ScriptedEngine
+    from verifiers import VerifierSet
+
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.synth.sqlm.topics, cfg.synth.sqlm.batch_seeds = ["arithmetic"], 1
+    scripted = ScriptedEngine(
+        lambda chat, n: ["What is 2 + 3?"] * n if "arithmetic problem" in chat[0]["content"] else ["5"] * n
+    )
+    monkeypatch.setattr("engines.shared_engine", lambda spec: scripted)
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(LazyEngine(EngineSpec("transformers", "x")), verifiers, cfg.rollouts, "p" * 32, "run")
+        report = run_method(SqlmSynthesizer(cfg), warehouse, service, limit=10, seconds=1e-9)
+        ample = run_method(SqlmSynthesizer(cfg), warehouse, service, limit=3, seconds=1e9, tokens=10**9)
+    assert report.seeds == 1 and ample.seeds == 3
+
+
 def test_a_remote_batchs_tokens_count_on_the_driver(warehouse, monkeypatch):
     """On a Ray cluster the tokens are generated in a worker: the batch's result carries them, so
     the budget is spent on the driver too (it never was: every night's yield read 0 tokens)."""
@@ -119,3 +152,26 @@ def test_a_remote_batchs_tokens_count_on_the_driver(warehouse, monkeypatch):
         report = run_method(method, warehouse, service, limit=10, tokens=1, submit=elsewhere, in_flight=1)
     # one batch in flight when the first result came back with its tokens, then none sent
     assert report.seeds == 2 and report.tokens > 1
+
+
+def test_the_synthesis_stage_gives_each_method_its_tokens_and_seconds():
+    from types import SimpleNamespace
+
+    from flows.stage_synth import synthesize_stage
+    from schemas.config import HardforgeConfig
+
+    calls = []
+    session = SimpleNamespace(
+        config=HardforgeConfig(),
+        engine_spec=SimpleNamespace(as_dict=lambda: {}),
+        policy=SimpleNamespace(policy_id="p"),
+        run_id="r",
+    )
+    synthesize_stage(
+        session,
+        ["sqlm", "azr"],
+        run_method=lambda *args, **kw: calls.append((args[4], kw)),
+        tokens={"sqlm": 30, "azr": 10},
+        seconds=share_seconds(100, {"sqlm": 30, "azr": 10}),
+    )
+    assert calls == [("sqlm", {"tokens": 30, "seconds": 75.0}), ("azr", {"tokens": 10, "seconds": 25.0})]
