@@ -175,3 +175,10 @@ def test_export_flags_latest_link_and_in_band_table(tmp_path):
     assert manifest["rule"]["band"] == [0.5, 0.75] and manifest["rule"]["order"].startswith("pass_at_1")
     done = run_cli(data, "export", "--band", "high", **env)
     assert done.returncode == 2 and "--band takes LOW,HIGH" in done.stderr
+    # a selection under a budget: K items by pass@1, recorded in the manifest; without K, one sentence
+    done = run_cli(data, "export", "--out", str(out), "--select", "hardest", "--select-k", "2", **env)
+    assert done.returncode == 0 and "2 items in 1 shard" in done.stdout, done.stdout + done.stderr
+    manifest = json.loads((out / "latest" / "manifest.json").read_text())
+    assert manifest["rule"]["select"] == {"by": "hardest", "k": 2}
+    done = run_cli(data, "export", "--select", "middle", **env)
+    assert done.returncode == 2 and "needs curriculum.select_k" in done.stderr and "Traceback" not in done.stderr
