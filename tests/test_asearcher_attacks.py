@@ -52,6 +52,7 @@ def test_a_question_naming_the_title_in_disguise_is_rejected(title, reply):
         ("Perl", "Which super language did Larry Wall write?"),  # "super language" holds p-e-r-l
         ("C", "Which language did Dennis Ritchie create?"),
         ("Ada", "Which language, adapted for the DoD, is named after a countess?"),
+        ("Python", "Which naïve language did Gödel not write?"),  # accents are Latin letters
     ],
 )
 def test_an_ordinary_question_is_not_taken_for_the_title(title, question):

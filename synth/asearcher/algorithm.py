@@ -150,9 +150,9 @@ def _letters(text: str) -> list[str]:
 
 
 def _mixes_alphabets(word: str) -> bool:
-    """A word of Latin letters with one of another alphabet in it ("Pyth\u03bfn"): a disguise."""
-    latin = [c.isascii() for c in word if c.isalpha()]
-    return any(latin) and not all(latin)
+    """A word whose letters come from two alphabets ("Pyth\u03bfn", a Greek omicron among Latin
+    letters): a disguise. Accents are Latin ("Gödel", "naïve")."""
+    return len({unicodedata.name(c, "?").split()[0] for c in word if c.isalpha()}) > 1
 
 
 def names_title(question: str, title: str) -> bool:
