@@ -11,7 +11,9 @@
    documents used and every judge reply. Its label is ``judged`` (the validity and uniqueness
    checks are the policy's judgement) until the label checks (``checks.qa``: the checker reads the
    QA's facts and answers the question) agree: then it is ``checked``; a reading that gives
-   another answer rejects it, and a judged label alone is a candidate, not kept by default.
+   another answer rejects it, and a judged label alone is a candidate, not kept by default;
+5. a checked QA is kept in band only (``_band``: some, not all, of the policy's closed-book answers
+   right), as every method's checked label is.
 """
 
 from __future__ import annotations
