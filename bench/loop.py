@@ -62,7 +62,8 @@ def selection(curriculum, arm: str, k: int | None) -> None:
         raise SystemExit(f"arm {arm} needs --select K")
     by = arm.removeprefix("select:")
     band_only = by.endswith("-band")
-    curriculum.select, curriculum.select_k = by.removesuffix("-band"), k
+    curriculum.select_k = k  # first: a selection is validated with its budget
+    curriculum.select = by.removesuffix("-band")
     curriculum.keep_unsolved = curriculum.keep_solved = not band_only
     curriculum.order = "random"
 
@@ -130,9 +131,9 @@ def main() -> None:
     before = heldout_pass_at_1(base.policy_id)
     items = export_curriculum(warehouse, base.policy_id, cfg.curriculum, cfg.rollouts, data_dir / "curricula").items
     per_step = cfg.train.per_device_train_batch_size // cfg.train.num_generations
-    steps = max(1, math.ceil((args.select or items) * args.epochs / per_step))
+    steps = max(1, math.ceil((args.select or items) * args.epochs / per_step))  # equal steps for every arm
     pool = warehouse.scalar(
-        f"SELECT count(*) FROM difficulty JOIN problems USING (problem_id) WHERE policy_id = ? AND {TRAIN}",
+        f"SELECT count(DISTINCT problem_id) FROM difficulty JOIN problems USING (problem_id) WHERE policy_id = ? AND {TRAIN}",
         [base.policy_id],
     )
     print(
@@ -162,14 +163,14 @@ def main() -> None:
             gains.setdefault(arm, []).append(after - before)
             zero = [m["frac_reward_zero_std"] for m in result.metrics if m["frac_reward_zero_std"] is not None]
             print(
-                f"  seed {seed} {arm:8} items {exported.items:3} held-out {after:.3f} (gain {after - before:+.3f}) "
+                f"  seed {seed} {arm:19} items {exported.items:3} held-out {after:.3f} (gain {after - before:+.3f}) "
                 f"zero-std groups {sum(zero) / max(1, len(zero)):.2f} {result.summary()['mean_step_time_s']:.1f} s/step",
                 flush=True,
             )
-    print(f"\n{'arm':10} {'held-out gain (mean ± std)':>28}  per seed")
+    print(f"\n{'arm':19} {'held-out gain (mean ± std)':>28}  per seed")
     for arm, values in gains.items():
         std = statistics.stdev(values) if len(values) > 1 else 0.0
-        print(f"{arm:10} {statistics.mean(values):+18.3f} ± {std:.3f}  {', '.join(f'{v:+.3f}' for v in values)}")
+        print(f"{arm:19} {statistics.mean(values):+18.3f} ± {std:.3f}  {', '.join(f'{v:+.3f}' for v in values)}")
     for first, second in itertools.combinations(gains, 2):  # every pair, so any order can be judged
         print(f"{first} - {second}: {spread_verdict(gains[first], gains[second])}")
     print(f"total {time.monotonic() - start:.0f} s; data in {data_dir}")

@@ -182,11 +182,13 @@ def main() -> None:
     parser.add_argument("--gold", type=int, default=40, help="gold problems for the label precision probe (0: skip)")
     parser.add_argument("--methods", default="sqlm,mathsmith,azr,svs")
     parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--model", default="bundled", help="the base policy: a bundled model's name or a folder")
     args = parser.parse_args()
     methods = args.methods.split(",")
     root = args.data_dir or Path(tempfile.mkdtemp(prefix="hf-selfplay-bench-"))
     train_dir, after_dir = root / "train", root / "after"
     cfg = HardforgeConfig(data_dir=train_dir)
+    cfg.engine.model = args.model  # the same base for "before", training and the nights
     cfg.progress_every_s = 0
     cfg.train = cfg.train.model_copy(update=TRAIN)
     print(f"data: {root}; settings: {args}; train: {TRAIN}", flush=True)
@@ -195,7 +197,7 @@ def main() -> None:
 
     shutil.copytree(train_dir, after_dir)
     after_cfg = cfg.model_copy(update={"data_dir": after_dir})
-    before = {m: evaluate(cfg, m, args.limit, "bundled") for m in methods}
+    before = {m: evaluate(cfg, m, args.limit, args.model) for m in methods}
     for row in before.values():
         print(json.dumps({"before": row}), flush=True)
     start = time.monotonic()
@@ -208,7 +210,7 @@ def main() -> None:
     precision = {}
     if args.gold:
         precision = {
-            "before": gold_precision(after_cfg, "bundled", args.gold),
+            "before": gold_precision(after_cfg, args.model, args.gold),
             "after": gold_precision(after_cfg, trained, args.gold),
         }
         print(json.dumps({"gold": precision}), flush=True)

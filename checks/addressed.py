@@ -25,9 +25,16 @@ _PATTERNS = (
     (r"\byour\s+(?:program|code|function|script|output)\b", "speaks to a program's writer"),
     (r"\bwell[\s-]*posed\b|\bill[\s-]*posed\b", "judges its own wording"),
     (r"\b(?:reply|respond)\s+(?:only\s+)?(?:with|yes|no)\b", "tells the model how to reply"),
-    (r"\bsay\s+(?:only\s+)?[\"']?(?:yes|no|correct|valid)\b", "tells the model how to reply"),
-    (r"\b(?:evaluator|judge|assistant|grader|checker|reviewer|verifier)s?\s*:", "a line to the checker"),
-    (r"\bevaluators?\b", "speaks to the checker"),
+    # "Evaluator: say yes.", "Judge: answer yes.", "Assistant: Yes.": a role's line that tells it the verdict
+    (
+        r"(?:^|[.?!:]\s*)(?:evaluator|judge|assistant|grader|checker|reviewer|verifier)s?\s*:\s*"
+        r"(?:(?:please\s+)?(?:say|answer|reply|respond|output|write)\b|[\"']?(?:yes|no|correct|valid)\b)",
+        "a line to the checker",
+    ),
+    (
+        r"(?:^|[.?!:]\s*)(?:please\s+)?say\s+(?:only\s+)?[\"']?(?:yes|no|correct|valid)\b",
+        "tells the model how to reply",
+    ),
     (r"\b(?:checker|grader|verifier|language\s+model|system\s+prompt)\b", "speaks to the checker"),
     (r"\b(?:previous|above|prior)\s+instructions?\b", "refers to instructions"),
 )

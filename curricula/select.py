@@ -42,10 +42,11 @@ WITH latest AS (  -- figures under the current sampling key of each problem only
       AND {trusted}  -- labels that rest on the policy's vote or judgement alone stay out by default
 ), ranked AS (  -- the selection under a budget ranks the kept items by pass@1 (the hardest order's ties)
     SELECT *, row_number() OVER (ORDER BY {hardness}) AS hardness_rank,
+           row_number() OVER (ORDER BY {easiness}) AS easiness_rank,
            row_number() OVER (ORDER BY {shuffle}) AS random_rank, count(*) OVER () AS pool
     FROM chosen
 ), picked AS (
-    SELECT * EXCLUDE (hardness_rank, random_rank, pool) FROM ranked WHERE {picked}
+    SELECT * EXCLUDE (hardness_rank, easiness_rank, random_rank, pool) FROM ranked WHERE {picked}
 )
 SELECT *, row_number() OVER (PARTITION BY domain ORDER BY {rank_order}) AS domain_rank
 FROM picked
@@ -56,7 +57,7 @@ ORDER BY {order}
 PICKS = {
     "all": "TRUE",
     "hardest": "hardness_rank <= $k",
-    "easiest": "hardness_rank > pool - $k",
+    "easiest": "easiness_rank <= $k",
     "middle": "hardness_rank > (pool - least($k, pool)) // 2 AND hardness_rank <= (pool - least($k, pool)) // 2 + $k",
     "random": "random_rank <= $k",
 }
@@ -94,7 +95,10 @@ def rule_of(config: CurriculumConfig, policy_id: str) -> dict[str, Any]:
         "order": _order(config),
         "balance_domains": config.balance_domains,
         "min_label_provenance": config.min_label_provenance,
-        "select": None if config.select == "all" else {"by": config.select, "k": config.select_k},
+        "select": None
+        if config.select == "all"
+        else {"by": config.select, "k": config.select_k}
+        | ({"seed": config.order_seed} if config.select == "random" else {}),
     }
 
 
@@ -121,6 +125,7 @@ def select_curriculum(
             order=order,
             rank_order=_order(config),
             hardness=ORDERS["hardest"],
+            easiness=ORDERS["easiest"],
             shuffle=_shuffle(config),
             picked=PICKS[config.select],
             trusted=at_least_sql("p.label_provenance", config.min_label_provenance),

@@ -75,9 +75,7 @@ def _synthesize(session: StageSession, options: dict[str, Any]) -> list[dict[str
         return []
     # the nightly spends a token budget, split by each method's yield over the last nights
     tokens = stages.synthesis_budget(session.warehouse, session.config, methods) if options.get("nightly") else None
-    from synth.budget import share_seconds
-
-    seconds = share_seconds(session.config.nightly.synthesize_seconds, tokens)  # and the night ends in time
+    seconds = stages.synthesis_seconds(session.config, tokens, methods) if options.get("nightly") else None
     return stages.synthesize_stage(
         session,
         methods,

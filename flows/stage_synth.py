@@ -103,28 +103,22 @@ def synthesize_stage(
     (budgets per method)."""
     check_methods(methods)
     config, spec = session.config.model_dump(mode="json"), session.engine_spec.as_dict()
-    budget, wall = tokens or {}, seconds or {}
-    if submit_remote is not None:  # a Ray cluster: workers propose and validate, this flow stores
-        return [
-            synthesize_method(
-                config,
-                spec,
-                session.policy.policy_id,
-                session.run_id,
-                m,
-                limit,
-                submit_remote,
-                budget.get(m),
-                wall.get(m),
+    budget, reports, unspent = tokens or {}, [], 0.0
+    for m in methods:
+        # the seconds a method left (out of seeds, or its tokens spent first) go to the next one
+        wall = None if seconds is None else seconds.get(m, 0.0) + unspent
+        if submit_remote is not None:  # a Ray cluster: workers propose and validate, this flow stores
+            report = synthesize_method(
+                config, spec, session.policy.policy_id, session.run_id, m, limit, submit_remote, budget.get(m), wall
             )
-            for m in methods
-        ]
-    return [
-        run_method(
-            config, spec, session.policy.policy_id, session.run_id, m, limit, tokens=budget.get(m), seconds=wall.get(m)
-        )
-        for m in methods
-    ]
+        else:
+            report = run_method(
+                config, spec, session.policy.policy_id, session.run_id, m, limit, tokens=budget.get(m), seconds=wall
+            )
+        reports.append(report)
+        if wall is not None:
+            unspent = max(0.0, wall - float((report or {}).get("elapsed_s", wall)))
+    return reports
 
 
 SYNTHESIS_IN_BAND_SQL = """
@@ -166,6 +160,15 @@ def synthesis_budget(warehouse: Warehouse, config: HardforgeConfig, methods: lis
     ).to_pylist()
     history = combined(json.loads(r["y"]) for r in rows)
     return allocate(nightly.synthesize_tokens, methods, history, nightly.synthesize_floor)
+
+
+def synthesis_seconds(
+    config: HardforgeConfig, tokens: dict[str, int] | None, methods: list[str]
+) -> dict[str, float] | None:
+    """Tonight's wall time per method (``synth.budget.share_seconds``): the night ends in time."""
+    from synth.budget import share_seconds
+
+    return share_seconds(config.nightly.synthesize_seconds, tokens, methods)
 
 
 def audit_stage(session: StageSession, sources: list[str], limit: int | None) -> dict[str, Any]:

@@ -50,10 +50,12 @@ def combined(nights: Iterable[dict[str, dict[str, int]]]) -> dict[str, Yield]:
     return out
 
 
-def share_seconds(seconds: float | None, tokens: dict[str, int] | None) -> dict[str, float] | None:
-    """Each method's share of the night's synthesis seconds, as its share of the tokens: a night
-    ends in time whatever a method's tokens cost (a 1.5B checker's are slower than the policy's)."""
-    if seconds is None or tokens is None:
+def share_seconds(seconds: float | None, tokens: dict[str, int] | None, methods: list[str]) -> dict[str, float] | None:
+    """Each method's share of the night's synthesis seconds, as its share of the tokens (evenly
+    without a token budget): a night ends in time whatever a method's tokens cost (a 1.5B checker's
+    are slower than the policy's). The synthesis stage passes what a method leaves on to the next."""
+    if seconds is None or not methods:
         return None
-    total = sum(tokens.values())
-    return {m: (seconds * t / total if total else 0.0) for m, t in tokens.items()}
+    weights = tokens if tokens is not None else dict.fromkeys(methods, 1)
+    total = sum(weights.get(m, 0) for m in methods)
+    return {m: (seconds * weights.get(m, 0) / total if total else 0.0) for m in methods}

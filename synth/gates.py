@@ -252,15 +252,16 @@ def copies_instructions(statement: str, instructions: Iterable[str], length: int
     explicit and unambiguous problem ... Problem: ..."), which no solver should read."""
     runs = set().union(*(_word_runs(text, length) for text in instructions)) if instructions else set()
     words = _WORD.findall(statement.lower())
-    for i in range(len(words) - length + 1):
-        if tuple(words[i : i + length]) in runs:
-            return f"copies its prompt's instructions: '{' '.join(words[i : i + length])}'"
-    return None
+    copied = next(
+        (words[i : i + length] for i in range(len(words) - length + 1) if tuple(words[i : i + length]) in runs), None
+    )
+    return f"copies its prompt's instructions: '{' '.join(copied)}'" if copied else None
 
 
 # "How much less is 5 times 5?": a comparison whose other side is nowhere in the statement
 _BARE_COMPARISON = re.compile(
-    r"\bhow\s+(?:much|many)\s+(?:less|more|fewer|greater|smaller|larger|bigger|higher|lower)\s+(?:is|are|was|were)\b",
+    r"\bhow\s+(?:much|many)\s+(?:less|more|fewer|greater|smaller|larger|bigger|higher|lower)\s+(?:is|are|was|were)"
+    rf"\s+(?:[-−$(]?\s*\d|(?:{_NUMBER_WORD})\b)",
     re.IGNORECASE,
 )
 _COMPARED_TO = re.compile(r"\b(?:than|compared|from|between|over|exceeds?|relative)\b", re.IGNORECASE)

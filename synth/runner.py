@@ -100,11 +100,11 @@ def run_method(
     known = known_keys(warehouse, method.name)
     seeds, total = _unused(method.seeds(warehouse, service.policy_id), used, limit, report)
     batches = _chunks(seeds, method.batch_seeds)
+    done = 0
     if tokens is not None:  # a budget in generated tokens: no new batch once it is spent
         batches = itertools.takewhile(lambda _: spent < tokens, batches)
     if seconds is not None:  # and in wall time: the night must end
         batches = itertools.takewhile(lambda _: done == 0 or time.monotonic() - start < seconds, batches)
-    done = 0
 
     def finish(batch: list[Seed], proposed: Proposed) -> None:
         nonlocal done, spent

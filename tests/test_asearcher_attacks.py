@@ -53,6 +53,8 @@ def test_a_question_naming_the_title_in_disguise_is_rejected(title, reply):
         ("C", "Which language did Dennis Ritchie create?"),
         ("Ada", "Which language, adapted for the DoD, is named after a countess?"),
         ("Python", "Which naïve language did Gödel not write?"),  # accents are Latin letters
+        ("Python", "Which language times its loops in µs?"),  # NFKC's Greek mu spells no title
+        ("Python", "Which boxer's title did the language's author admire?"),
     ],
 )
 def test_an_ordinary_question_is_not_taken_for_the_title(title, question):

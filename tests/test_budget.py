@@ -75,9 +75,11 @@ def test_the_runner_stops_a_method_when_its_tokens_are_spent(warehouse, monkeypa
 def test_the_nights_seconds_are_shared_as_its_tokens_are():
     """A night must end in time: a 1.5B checker makes SQLM's tokens cost 5x AZR's seconds (a 0.5B
     night: 72 against 12 s per thousand), so a token budget alone does not bound the night."""
-    assert share_seconds(100, {"sqlm": 30, "azr": 10}) == {"sqlm": 75.0, "azr": 25.0}
-    assert share_seconds(None, {"sqlm": 30}) is None
-    assert share_seconds(100, None) is None and share_seconds(100, {"a": 0}) == {"a": 0.0}
+    assert share_seconds(100, {"sqlm": 30, "azr": 10}, ["sqlm", "azr"]) == {"sqlm": 75.0, "azr": 25.0}
+    assert share_seconds(None, {"sqlm": 30}, ["sqlm"]) is None
+    # no token budget: the seconds still bound the night, evenly
+    assert share_seconds(100, None, ["sqlm", "azr"]) == {"sqlm": 50.0, "azr": 50.0}
+    assert share_seconds(100, {"a": 0}, ["a"]) == {"a": 0.0}
 
 
 def test_the_runner_stops_a_method_when_its_seconds_are_spent(warehouse, monkeypatch):
@@ -155,12 +157,18 @@ def test_a_remote_batchs_tokens_count_on_the_driver(warehouse, monkeypatch):
 
 
 def test_the_synthesis_stage_gives_each_method_its_tokens_and_seconds():
+    """And the seconds a method leaves go to the next one (SQLM spent 30 of its 75 here)."""
     from types import SimpleNamespace
 
     from flows.stage_synth import synthesize_stage
     from schemas.config import HardforgeConfig
 
     calls = []
+
+    def run(*args, **kw):
+        calls.append((args[4], kw))
+        return {"elapsed_s": 30.0}
+
     session = SimpleNamespace(
         config=HardforgeConfig(),
         engine_spec=SimpleNamespace(as_dict=lambda: {}),
@@ -170,8 +178,8 @@ def test_the_synthesis_stage_gives_each_method_its_tokens_and_seconds():
     synthesize_stage(
         session,
         ["sqlm", "azr"],
-        run_method=lambda *args, **kw: calls.append((args[4], kw)),
+        run_method=run,
         tokens={"sqlm": 30, "azr": 10},
-        seconds=share_seconds(100, {"sqlm": 30, "azr": 10}),
+        seconds=share_seconds(100, {"sqlm": 30, "azr": 10}, ["sqlm", "azr"]),
     )
-    assert calls == [("sqlm", {"tokens": 30, "seconds": 75.0}), ("azr", {"tokens": 10, "seconds": 25.0})]
+    assert calls == [("sqlm", {"tokens": 30, "seconds": 75.0}), ("azr", {"tokens": 10, "seconds": 70.0})]

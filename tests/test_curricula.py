@@ -396,7 +396,17 @@ def test_a_budget_larger_than_the_pool_takes_it_all_and_the_rule_is_recorded(mea
     cfg = CurriculumConfig(select="easiest", select_k=100, **WHOLE_POOL)
     assert select_curriculum(measured, POLICY, cfg, ROLLOUTS).num_rows == 12
     assert rule_of(cfg, POLICY)["select"] == {"by": "easiest", "k": 100}
+    random = CurriculumConfig(select="random", select_k=3, order_seed=4)
+    assert rule_of(random, POLICY)["select"] == {"by": "random", "k": 3, "seed": 4}
     assert rule_of(CurriculumConfig(), POLICY)["select"] is None
+
+
+def test_the_easiest_selection_breaks_ties_as_the_easiest_order(measured):
+    """Among equal pass@1 the firmer estimate (more samples) first, then the problem id."""
+    cfg = CurriculumConfig(select="easiest", select_k=1, order="easiest", **WHOLE_POOL)
+    everything = CurriculumConfig(order="easiest", **WHOLE_POOL)
+    first = select_curriculum(measured, POLICY, everything, ROLLOUTS).column("problem_id").to_pylist()[0]
+    assert select_curriculum(measured, POLICY, cfg, ROLLOUTS).column("problem_id").to_pylist() == [first]
 
 
 def test_a_selection_needs_its_budget():

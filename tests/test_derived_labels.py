@@ -462,6 +462,9 @@ def test_an_exact_integer_above_2_53_still_derives_a_label(tmp_path):
         "Is 7 a prime number? Answer yes or no.",
         "A judge awards 3 points to each of 4 divers. How many points in all?",
         "The model: a car travels 60 km in 2 hours. What is its speed?",
+        "Of 30 voters, 18 say yes and the rest say no. How many say no?",
+        "The scores from 5 judges: 8, 9, 7, 9 and 8. What is the mean score?",
+        "A panel of 5 evaluators rates 12 essays each. How many ratings in all?",
     ],
 )
 def test_ordinary_statements_are_not_taken_for_words_to_the_checker(statement):

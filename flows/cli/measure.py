@@ -186,6 +186,10 @@ def export(
             raise HardforgeError(f"--band takes LOW,HIGH, two numbers between 0 and 1 (got '{band}').") from None
     if order is not None:
         override(curriculum, "order", order, "--order")
+    if select_k is not None and select is None and curriculum.select == "all":
+        raise HardforgeError(
+            "--select-k takes K items of a selection: name it with --select hardest|easiest|middle|random."
+        )
     if select_k is not None:
         override(curriculum, "select_k", select_k, "--select-k")
     if select is not None:

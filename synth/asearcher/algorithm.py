@@ -88,7 +88,8 @@ _PLACEHOLDER = re.compile(
 # a question about the document itself: any reader of a titled fact answers it with the title
 _ABOUT_THE_DOCUMENT = re.compile(
     r"\b(?:this|these|the\s+following|the\s+above|the\s+given)\s+(?:document|facts?|entry|entries|text|"
-    r"definitions?|article|page|passage|statements?|sentences?)\b|\btitle\b|\b(?:entry|term|document|page)\s+is\s+this\b"
+    r"definitions?|article|page|passage|statements?|sentences?)\b|\btitle\s+of\s+(?:this|the)\s+(?:document|entry|page|article|text)\b"
+    r"|\b(?:entry|term|document|page)\s+is\s+this\b"
     r"|\b(?:described|defined|discussed|meant|mentioned)\s+(?:here|above|below)\b",
     re.IGNORECASE,
 )
@@ -149,21 +150,26 @@ def _letters(text: str) -> list[str]:
     return [w for w in re.split(r"[^\w]|_", text.casefold()) if w]
 
 
-def _mixes_alphabets(word: str) -> bool:
-    """A word whose letters come from two alphabets ("Pyth\u03bfn", a Greek omicron among Latin
-    letters): a disguise. Accents are Latin ("Gödel", "naïve")."""
-    return len({unicodedata.name(c, "?").split()[0] for c in word if c.isalpha()}) > 1
+def _disguises(word: str, target: str) -> bool:
+    """A word whose letters come from two alphabets and that spells ``target`` when each letter of
+    the other alphabet is read as any letter ("Pyth\u03bfn", a Greek omicron, for "python"). Accents
+    are Latin ("Gödel"), and "µs" spells no title."""
+    scripts = {unicodedata.name(c, "?").split()[0] for c in word if c.isalpha()}
+    if len(scripts) < 2:
+        return False
+    pattern = "".join(re.escape(c) if c.isascii() else "." for c in word)
+    return re.fullmatch(pattern, target) is not None
 
 
 def names_title(question: str, title: str) -> bool:
     """Whether ``question`` names ``title``, however it is spelled: words joined ("HPUX", "HP UX",
     "H-P-U-X", "P y t h o n"), a word it begins (a title of 4+ letters: "Pythonistas", "Python3"),
-    or a word that mixes alphabets (a homoglyph)."""
+    or the title in another alphabet's look-alike letters (a homoglyph)."""
     target = "".join(_letters(title))
     words = _letters(question)
     if not target:
         return False
-    if any(_mixes_alphabets(w) for w in words):
+    if any(_disguises(w, target) for w in words):
         return True
     for i in range(len(words)):
         joined = ""

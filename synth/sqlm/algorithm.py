@@ -47,6 +47,12 @@ def examples(prompt: str) -> list[str]:
     return [m.strip() for m in _EXAMPLE.findall(prompt)]
 
 
+def instructions(prompt: str) -> str:
+    """A topic prompt without the examples it shows: its own words, which a proposal must not copy
+    (the examples are ``examples``', judged as near-copies)."""
+    return _EXAMPLE.sub("", prompt)
+
+
 _SELECTED = re.compile(r"Selected Question\s*:", re.IGNORECASE)
 _TESTS = re.compile(r"Test Cases\s*:", re.IGNORECASE)
 

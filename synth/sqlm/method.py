@@ -38,6 +38,7 @@ from synth.sqlm.algorithm import (
     TOPICS,
     decide,
     examples,
+    instructions,
     parse_v1,
     parse_v2,
     parse_v3,
@@ -126,7 +127,9 @@ class SqlmSynthesizer(Synthesizer):
             return Candidate(
                 seed, index, prompt, output, reason="unparsable: no 'Selected Question:' marker", meta=meta
             )
-        rejected = gate(question, references=examples(seed.data["prompt"]), instructions=[seed.data["prompt"]])
+        rejected = gate(
+            question, references=examples(seed.data["prompt"]), instructions=[instructions(seed.data["prompt"])]
+        )
         if rejected is not None:
             return Candidate(seed, index, prompt, output, reason=rejected, meta={**meta, "question": question})
         # the label is unknown until the solvers vote (validate sets it)
