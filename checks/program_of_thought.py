@@ -262,6 +262,9 @@ class ProgramOfThoughtCheck:
         top = groups[0]
         if len(top) < cfg.min_agree or (len(groups) > 1 and len(groups[1]) == len(top)):
             return abstain(NAME, f"the programs do not agree: {', '.join(_show(v) for v in values)}", **detail)
+        if top[0] != 0 and any(same(-v, top[0]) for v in values):
+            # two readings of the statement, not one answer: "the difference between 7 and 10"
+            return abstain(NAME, f"the programs disagree on the sign: {', '.join(_show(v) for v in values)}", **detail)
         value = _show(top[0])
         exact = top[0].denominator <= MAX_DENOMINATOR
         if not self.independent:

@@ -287,6 +287,15 @@ POT = [
     ("What is 123456789 * 9999 + 500?", "1234444433211", [_program("return 123456789 * 9999 + 500")] * 3, "disagree"),
     ("What is 123456789 * 9999 + 500?", "1234444433711", [_program("return 123456789 * 9999 + 500")] * 3, "agree"),
     ("Third of 1?", "0.3333333333", [_program("return 1 / 3")] * 3, "agree"),
+    # programs that agree on a value while another computes its negation read the statement two
+    # ways: "the difference between 7 and 10" got -3 (3 of 4 programs) where its convention says 3
+    (
+        "What is the difference between 7 and 10?",
+        "-3",
+        [_program("return 7 - 10"), _program("return 7 - 10"), _program("return 10 - 7")],
+        "abstain",
+    ),
+    ("What is 7 - 10?", "-3", [_program("return 7 - 10")] * 3, "agree"),
 ]
 
 
