@@ -203,6 +203,10 @@ def carries_solution(statement: str) -> str | None:
     return f"carries solution text: '{found.group(0)}'" if found else None
 
 
+# "Calculate -(-4 * -7). Is this correct?": a task and a yes/no question about nothing stated
+_ASKS_IF_RIGHT = re.compile(r"\b(?:is|are)\s+(?:this|that|it|these)\s+(?:correct|right|true|valid)\s*\?", re.IGNORECASE)
+
+
 def reads_as_one_question(statement: str) -> str | None:
     """A question, an instruction, or a bare arithmetic expression (``23 + 48 - 9``, ``\\(216 -
     50\\) =``: what it asks is its value, as a plain-arithmetic statement means it); not several
@@ -212,6 +216,9 @@ def reads_as_one_question(statement: str) -> str | None:
         return f"not one question: {text.count('?')} question marks"
     if len(_ENUMERATED.findall(text)) >= 2:
         return "not one question: several numbered parts"
+    asks = _ASKS_IF_RIGHT.search(text)
+    if asks and asks.start() > 0:
+        return "not one question: a task, then whether it is correct"
     if text.rstrip("\"'”)*").endswith("?") or _IMPERATIVE.search(text) or plain_expression(text) is not None:
         return None
     return "not a question: it neither asks nor tells the solver what to find"

@@ -96,7 +96,10 @@ GATES = [
     ("Tom has 5 apples and Ann has 3. How many more apples does Tom have?", None),
     ("How many more apples does Tom have than Ann if Tom has 5 and Ann has 3?", None),
     ("What is the difference between 15 and 6?", None),
-    ("She has $32. How much more is needed?", None),  # GSM8K's phrasing: the other side is the goal
+    ("She has $32. How much more is needed?", None),
+    # a task and a yes/no question about it (a 0.5B's SvS variant, labelled -28, read on night 3)
+    ("Calculate \\(-( -4 * -7 )\\) . Is this correct?", "not one question"),
+    ("Is it true that 7 is prime?", None),  # GSM8K's phrasing: the other side is the goal
     ("How many more are needed to fill it?", None),
     ("5 on Monday and 8 on Tuesday. How many more were sold on Tuesday?", None),
 ]
