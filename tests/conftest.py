@@ -14,6 +14,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HOME", str(ROOT / ".cache" / "hf"))
 os.environ.setdefault("PREFECT_HOME", str(ROOT / ".cache" / "prefect"))
+# One torch thread per test process (engines/hf.py reads it): the two xdist workers each keep a
+# core, and a model test beside a busy worker ran 2-5x slower with two threads than with one.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
@@ -33,6 +36,18 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
         }
     )
     return env
+
+
+def query_rows(data_dir: Path, sql: str) -> list[dict]:
+    """What ``hardforge query SQL --json`` prints, read in this process: a ``query`` subprocess costs
+    a core for seconds, taken from the runs under test (the command itself: tests/test_query.py)."""
+    import json
+
+    from warehouse.db import Warehouse
+    from warehouse.query import as_json, query_result
+
+    frame, types = query_result(Warehouse(data_dir), sql)
+    return json.loads(as_json(frame, types))
 
 
 def run_cli(data_dir: Path, *args: str, timeout: float = 600, **env: str) -> subprocess.CompletedProcess:
@@ -59,6 +74,14 @@ def pytest_collection_modifyitems(items):
         grouped = getattr(item, "_nodeid", None)
         if grouped and grouped != item.nodeid:
             item._id = NodeId.parse(grouped)
+
+
+@pytest.fixture(autouse=True)
+def _both_cores_for_the_tests_that_run_last(request, monkeypatch):
+    """The ``both_cores`` tests run last, when the other worker is most likely done: their
+    processes may use every core."""
+    if request.node.get_closest_marker("both_cores") is not None:
+        monkeypatch.setenv("OMP_NUM_THREADS", str(os.cpu_count() or 1))
 
 
 @pytest.fixture(autouse=True)

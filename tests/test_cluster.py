@@ -3,18 +3,12 @@ model: two workers propose and validate synthesis batches (self-questioning; the
 rollouts graded there) and measure estimate chunks, and send the rows back; the flow is the one
 writer, so every attempt and every rollout is stored once."""
 
-import json
-
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import query_rows, run_cli
 from tests.test_flows import nightly_env
 
-
-def _rows(data_dir, sql):
-    result = run_cli(data_dir, "query", sql, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+_rows = query_rows  # the warehouse as `hardforge query --json` prints it
 
 
 @pytest.mark.xdist_group("model")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, cli_env, run_cli
+from tests.conftest import ROOT, cli_env, query_rows, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -39,10 +39,7 @@ def nightly_env(model: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def _query(data_dir, sql):
-    result = run_cli(data_dir, "query", sql, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+_query = query_rows  # the warehouse as `hardforge query --json` prints it
 
 
 def _free_port() -> int:

@@ -18,14 +18,10 @@ import duckdb
 import psutil
 import pytest
 
-from tests.conftest import ROOT, cli_env, run_cli
+from tests.conftest import ROOT, cli_env, query_rows, run_cli
 from tests.test_flows import nightly_env
 
-
-def _rows(data_dir, sql):
-    result = run_cli(data_dir, "query", sql, "--json")
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+_rows = query_rows  # the warehouse as `hardforge query --json` prints it
 
 
 def _curriculum(data_dir):
