@@ -3,6 +3,9 @@
 1. A warehouse with the nightly's seeds (SvS's in-band problems measured once), copied aside.
 2. Before: each method synthesizes from its first ``--limit`` seeds with the base policy, as the
    nightly would (proposals, parsed, accepted with a checked label, seconds per verified problem).
+2b. With ``--warm N``, the warm start (ReST-EM): the base policy synthesizes from the next N seeds of
+   each method, and ``trainer.warm_start`` fine-tunes it on the proposals a check verified; the
+   warm policy is evaluated on the evaluation seeds as in 2, and GRPO starts from it.
 3. ``--steps`` GRPO steps of the proposer role (``trainer.grpo.train(role="proposer")``) on fresh
    seeds (after the evaluation seeds: disjoint), the reward each method's judgement with the live
    policy as solver; per step the mean reward and the share of groups with no reward variance.
@@ -12,6 +15,7 @@
    both -> next policy), each method's figures per night.
 
 Run: .venv/bin/python bench/selfplay.py [--limit 4] [--steps 8] [--nights 2] [--methods sqlm,mathsmith,azr,svs]
+     [--warm 8] [--seed 0] [--model bundled:qwen2.5-coder-0.5b]
 (the synthesis side uses vLLM when it is installed in the running environment; training is TRL
 on CPU either way)
 """
@@ -31,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.synthesis import prepare  # noqa: E402
+from bench.synthesis import prepare, share_converted_models  # noqa: E402
 from schemas.config import HardforgeConfig  # noqa: E402
 
 
@@ -91,6 +95,24 @@ def train_proposer(cfg: HardforgeConfig, methods: list[str], steps: int) -> tupl
     ]
 
 
+def warm(cfg: HardforgeConfig, methods: list[str], seeds: int, base: str) -> tuple[str, dict]:
+    """ReST-EM's one round: the base policy proposes from ``seeds`` fresh seeds of each method (the
+    nightly's synthesis, so the checks decide what is verified), then SFT on the verified ones."""
+    from trainer.warm_start import warm_start
+    from warehouse.db import Warehouse
+
+    sampled = {m: evaluate(cfg, m, seeds, base) for m in methods}
+    start = time.monotonic()
+    done = warm_start(Warehouse(cfg.data_dir), cfg, methods=methods)
+    return done.policy.policy_id, {
+        "sampled": {m: {k: r[k] for k in ("seeds", "proposals", "parsed", "verified")} for m, r in sampled.items()},
+        "examples": done.examples,
+        "by_method": done.by_method,
+        "loss": [done.losses[0], done.losses[-1]],
+        "sft_s": round(time.monotonic() - start, 1),
+    }
+
+
 def adopt(cfg: HardforgeConfig, policy_id: str, source: Path) -> str:
     """Register the trained policy (a row of the training warehouse) in the evaluation copy."""
     from rollouts.policies import register_policy
@@ -124,6 +146,7 @@ def nights(data: Path, model: str, methods: list[str], count: int, limit: int, s
             **TRAIN_ENV,
         }
     )
+    share_converted_models(data)
     rows = []
     for night in range(1, count + 1):
         start = time.monotonic()
@@ -183,6 +206,8 @@ def main() -> None:
     parser.add_argument("--methods", default="sqlm,mathsmith,azr,svs")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--model", default="bundled", help="the base policy: a bundled model's name or a folder")
+    parser.add_argument("--warm", type=int, default=0, help="warm start: seeds per method the base samples (0: none)")
+    parser.add_argument("--seed", type=int, default=0, help="the proposer's sampling and the trainer's seed")
     args = parser.parse_args()
     methods = args.methods.split(",")
     root = args.data_dir or Path(tempfile.mkdtemp(prefix="hf-selfplay-bench-"))
@@ -190,16 +215,29 @@ def main() -> None:
     cfg = HardforgeConfig(data_dir=train_dir)
     cfg.engine.model = args.model  # the same base for "before", training and the nights
     cfg.progress_every_s = 0
-    cfg.train = cfg.train.model_copy(update=TRAIN)
+    cfg.train = cfg.train.model_copy(update={**TRAIN, "seed": args.seed})
+    cfg.rollouts.seed = args.seed  # the proposers' and solvers' sampling seeds derive from it
     print(f"data: {root}; settings: {args}; train: {TRAIN}", flush=True)
+    share_converted_models(train_dir)
     prepare(cfg, methods)
     from engines.bundled import resolve_model
 
-    shutil.copytree(train_dir, after_dir)
+    shutil.copytree(train_dir, after_dir, symlinks=True)
     after_cfg = cfg.model_copy(update={"data_dir": after_dir})
     before = {m: evaluate(cfg, m, args.limit, args.model) for m in methods}
     for row in before.values():
         print(json.dumps({"before": row}), flush=True)
+    warmed = {}
+    if args.warm:
+        warm_dir = root / "warm"
+        shutil.copytree(after_dir, warm_dir, symlinks=True)
+        warm_id, warm_figures = warm(cfg, methods, args.warm, args.model)
+        print(json.dumps({"warm_start": warm_figures}), flush=True)
+        warm_cfg = cfg.model_copy(update={"data_dir": warm_dir})
+        warm_policy = adopt(warm_cfg, warm_id, train_dir)
+        warmed = {m: evaluate(warm_cfg, m, args.limit, warm_policy) for m in methods}
+        for row in warmed.values():
+            print(json.dumps({"warm": row}), flush=True)
     start = time.monotonic()
     trained, steps = train_proposer(cfg, methods, args.steps)
     print(json.dumps({"train_s": round(time.monotonic() - start, 1), "steps": steps}), flush=True)
@@ -230,7 +268,9 @@ def main() -> None:
     print("\n| method | policy | seeds | proposals | parsed | verified | s / verified |")
     print("|---|---|---|---|---|---|---|")
     for m in methods:
-        for label, row in (("base", before[m]), (f"+{args.steps} proposer steps", after[m])):
+        stages = [("base", before[m])] + ([("warm start", warmed[m])] if warmed else [])
+        stages.append((f"{'warm start ' if warmed else ''}+{args.steps} proposer steps", after[m]))
+        for label, row in stages:
             print(
                 f"| {m} | {label} | {row['seeds']} | {row['proposals']} | {row['parsed']} | {row['verified']} | "
                 f"{row['s_per_verified'] or '-'} |"

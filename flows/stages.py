@@ -117,6 +117,26 @@ def train_stage(
     return run(session.config.model_dump(mode="json"), curriculum_id, max_steps, session.run_id, role)
 
 
+def warm_start_run(
+    config: dict[str, Any], methods: list[str] | None, per_method: int, epochs: float, run_id: str
+) -> dict[str, Any]:
+    from trainer.warm_start import warm_start
+
+    cfg = HardforgeConfig.model_validate(config)
+    return warm_start(
+        Warehouse(cfg.data_dir), cfg, methods=methods, per_method=per_method, epochs=epochs, run_id=run_id
+    ).summary()
+
+
+def warm_start_stage(
+    session: StageSession, methods: list[str] | None, per_method: int, epochs: float
+) -> dict[str, Any]:
+    """``hardforge warm-start``: SFT of the session's policy on its verified proposals."""
+    if methods:
+        check_methods(methods)
+    return warm_start_run(session.config.model_dump(mode="json"), methods, per_method, epochs, session.run_id)
+
+
 def proposer_export_stage(
     session: StageSession, methods: list[str], per_method: int, out_dir: Path | None
 ) -> dict[str, Any]:
@@ -211,6 +231,7 @@ __all__ = [
     "export_stage",
     "train_stage",
     "proposer_export_stage",
+    "warm_start_stage",
     "nightly_role",
     "nightly_where",
     "synthesized_where",

@@ -104,3 +104,34 @@ def export_proposer_command(
         f"  verl: custom_reward_function.path={done['reward_path']} custom_reward_function.name=compute_score_batch "
         "reward_model.reward_manager=batch; the reward solves with engine.urls (an OpenAI-compatible server of the policy)"
     )
+
+
+@app.command("warm-start")
+def warm_start_command(
+    ctx: typer.Context,
+    method: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A method whose verified proposals are learned (repeatable; default: "
+            "train.proposer_methods, else nightly.synthesize)."
+        ),
+    ] = None,
+    per_method: Annotated[
+        int, typer.Option(help="At most this many proposals of each method, best rewarded first.")
+    ] = 64,
+    epochs: Annotated[float, typer.Option(help="Passes over the proposals.")] = 2.0,
+) -> None:
+    """The proposer's warm start (ReST-EM): fine-tune the policy on its own verified proposals, so
+    that proposer GRPO starts where some groups verify; the checkpoint becomes the latest policy."""
+    from flows.stages import run_stage, warm_start_stage
+
+    state: State = ctx.obj
+    summary = run_stage(
+        state.config, "warm-start", lambda session: warm_start_stage(session, method, per_method, epochs)
+    )
+    counts = ", ".join(f"{name} {n}" for name, n in summary["by_method"].items())
+    out.print(
+        f"warm start: {plural(summary['examples'], 'verified proposal')} ({counts}), {summary['epochs']} epochs, "
+        f"{summary['seconds']} s, loss {summary['losses'][0]} -> {summary['losses'][-1]}; "
+        f"new policy {summary['policy_name']} ({summary['policy_id']}) at {summary['model_path']}"
+    )
