@@ -20,8 +20,8 @@ nightly:          ## the main job: seed ingest -> synthesis -> filters -> estima
 	$(HF) --data-dir $(DATA) status
 
 # The bundled models the tests load, converted once into .cache/models (tests/conftest.py reuses
-# them); then the suite on both cores (pytest-xdist), test by test, except the tests that decode with
-# a real model, which one worker runs one after another (xdist_group "model").
+# them); then the suite on both cores (pytest-xdist), test by test, one torch thread per test process
+# (tests/conftest.py), the long real-model runs on one worker one after another (xdist_group "model").
 TEST_ENV := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 HF_HOME=$(CURDIR)/.cache/hf PREFECT_HOME=$(CURDIR)/.cache/prefect
 
 test:             ## the whole test suite (what CI runs)

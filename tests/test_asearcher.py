@@ -411,7 +411,6 @@ def test_a_base_qa_that_asks_for_the_title(tmp_path, warehouse, scripted_checker
     assert judged["judged_by"] == "scripted" and {j["judge"] for j in judged["judges"]} == {"validity", "uniqueness"}
 
 
-@pytest.mark.xdist_group("model")
 def test_asearcher_on_the_real_model(real_config, data_dir):
     from engines.bundled import resolve_model
     from engines.hf import TransformersEngine

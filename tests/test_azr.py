@@ -291,7 +291,6 @@ def test_induction_and_a_small_fifo_buffer(warehouse):
     ]
 
 
-@pytest.mark.xdist_group("model")
 def test_azr_on_the_real_model(real_config, data_dir):
     from engines.bundled import resolve_model
     from engines.hf import TransformersEngine

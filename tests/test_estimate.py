@@ -92,7 +92,6 @@ def test_bad_where_is_one_sentence(warehouse):
         select_problems(warehouse, "no_such_column = 1", None)
 
 
-@pytest.mark.xdist_group("model")
 def test_real_model_estimates_champ_end_to_end(real_config, data_dir):
     from warehouse.db import Warehouse
 
@@ -139,7 +138,6 @@ def test_humaneval_problems_get_pass_at_k_through_the_sandbox(warehouse):
     assert details == [{"d": "failed"}]
 
 
-@pytest.mark.xdist_group("model")
 def test_real_model_estimates_humaneval(real_config, data_dir):
     from warehouse.db import Warehouse
 
@@ -171,7 +169,6 @@ def test_estimate_bad_options_are_one_sentence(data_dir, args, message):
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
 
 
-@pytest.mark.xdist_group("model")
 def test_real_model_gets_some_gym_problems_right(real_config, data_dir):
     """Seeds at the policy's level: on easy products the bundled model is sometimes right, and
     each rollout records its extraction mode and its source's token budget."""

@@ -311,7 +311,6 @@ def test_the_filter_is_off_by_default_without_a_toolchain(monkeypatch, data_dir)
     assert not LeanFilter(HardforgeConfig(data_dir=data_dir)).enabled()
 
 
-@pytest.mark.xdist_group("model")
 def test_lean_on_the_real_model(real_config, data_dir, monkeypatch):
     """Autoformalization and critic by the bundled model on CHAMP and gym problems; no toolchain."""
     from engines.bundled import resolve_model

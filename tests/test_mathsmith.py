@@ -203,7 +203,6 @@ def test_every_path_with_exact_outputs(warehouse, monkeypatch):
     ]  # CHAMP is not measured here
 
 
-@pytest.mark.xdist_group("model")
 def test_mathsmith_on_the_real_model(real_config, data_dir):
     from engines.bundled import resolve_model
     from engines.hf import TransformersEngine

@@ -332,7 +332,6 @@ def test_unparsable_proposals_and_code_topic(warehouse, monkeypatch):
     assert 0 < meta["pass_rate"] < 1 and meta["n"] == 4
 
 
-@pytest.mark.xdist_group("model")
 @pytest.mark.real_checker
 def test_sqlm_on_the_real_model(real_config, data_dir, checker_model):
     """The bundled 135M policy proposes and solves; the bundled Qwen2.5-Coder-0.5B (another family)
