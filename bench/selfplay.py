@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,15 +97,25 @@ def train_proposer(cfg: HardforgeConfig, methods: list[str], steps: int) -> tupl
     ]
 
 
+def isolated(function, *args):
+    """``function(*args)`` in a fresh process: each phase's engines (vLLM, the checker, the trainer's
+    weights and optimizer) leave with it; in one process they outgrew 24 GiB."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
 def warm(cfg: HardforgeConfig, methods: list[str], seeds: int, base: str) -> tuple[str, dict]:
     """ReST-EM's one round: the base policy proposes from ``seeds`` fresh seeds of each method (the
-    nightly's synthesis, so the checks decide what is verified), then SFT on the verified ones."""
-    from trainer.warm_start import warm_start
+    nightly's synthesis, so the checks decide what is verified), then SFT on the verified ones of
+    those runs only (never the evaluation's)."""
     from warehouse.db import Warehouse
 
-    sampled = {m: evaluate(cfg, m, seeds, base) for m in methods}
+    warehouse = Warehouse(cfg.data_dir)
+    known = set(warehouse.arrow("SELECT run_id FROM runs").column("run_id").to_pylist())
+    sampled = {m: isolated(evaluate, cfg, m, seeds, base) for m in methods}
+    runs = [r for r in warehouse.arrow("SELECT run_id FROM runs").column("run_id").to_pylist() if r not in known]
     start = time.monotonic()
-    done = warm_start(Warehouse(cfg.data_dir), cfg, methods=methods)
+    done = isolated(_warm_start, cfg, methods, runs)
     return done.policy.policy_id, {
         "sampled": {m: {k: r[k] for k in ("seeds", "proposals", "parsed", "verified")} for m, r in sampled.items()},
         "examples": done.examples,
@@ -111,6 +123,13 @@ def warm(cfg: HardforgeConfig, methods: list[str], seeds: int, base: str) -> tup
         "loss": [done.losses[0], done.losses[-1]],
         "sft_s": round(time.monotonic() - start, 1),
     }
+
+
+def _warm_start(cfg: HardforgeConfig, methods: list[str], runs: list[str]):
+    from trainer.warm_start import warm_start
+    from warehouse.db import Warehouse
+
+    return warm_start(Warehouse(cfg.data_dir), cfg, methods=methods, runs=runs)
 
 
 def adopt(cfg: HardforgeConfig, policy_id: str, source: Path) -> str:
@@ -224,7 +243,7 @@ def main() -> None:
 
     shutil.copytree(train_dir, after_dir, symlinks=True)
     after_cfg = cfg.model_copy(update={"data_dir": after_dir})
-    before = {m: evaluate(cfg, m, args.limit, args.model) for m in methods}
+    before = {m: isolated(evaluate, cfg, m, args.limit, args.model) for m in methods}
     for row in before.values():
         print(json.dumps({"before": row}), flush=True)
     warmed = {}
@@ -235,21 +254,21 @@ def main() -> None:
         print(json.dumps({"warm_start": warm_figures}), flush=True)
         warm_cfg = cfg.model_copy(update={"data_dir": warm_dir})
         warm_policy = adopt(warm_cfg, warm_id, train_dir)
-        warmed = {m: evaluate(warm_cfg, m, args.limit, warm_policy) for m in methods}
+        warmed = {m: isolated(evaluate, warm_cfg, m, args.limit, warm_policy) for m in methods}
         for row in warmed.values():
             print(json.dumps({"warm": row}), flush=True)
     start = time.monotonic()
-    trained, steps = train_proposer(cfg, methods, args.steps)
+    trained, steps = isolated(train_proposer, cfg, methods, args.steps)
     print(json.dumps({"train_s": round(time.monotonic() - start, 1), "steps": steps}), flush=True)
     trained = adopt(after_cfg, trained, train_dir)
-    after = {m: evaluate(after_cfg, m, args.limit, trained) for m in methods}
+    after = {m: isolated(evaluate, after_cfg, m, args.limit, trained) for m in methods}
     for row in after.values():
         print(json.dumps({"after": row}), flush=True)
     precision = {}
     if args.gold:
         precision = {
-            "before": gold_precision(after_cfg, args.model, args.gold),
-            "after": gold_precision(after_cfg, trained, args.gold),
+            "before": isolated(gold_precision, after_cfg, args.model, args.gold),
+            "after": isolated(gold_precision, after_cfg, trained, args.gold),
         }
         print(json.dumps({"gold": precision}), flush=True)
     per_night = (

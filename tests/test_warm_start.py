@@ -14,15 +14,16 @@ T0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 PROMPT = "Write one short arithmetic problem for a student. Write only the question."
 
 
-def _attempt(i: int, policy_id: str, method: str, output: str, reward: float | None, prompt: str = PROMPT):
+def _attempt(i: int, policy_id: str, method: str, output: str, reward: float | None, run: str = "r1"):
     return SynthAttempt(
         attempt_id=f"a{i}",
+        run_id=run,
         method=method,
         output=output,
         accepted=reward is not None and reward >= 0,
         created_at=T0 + dt.timedelta(seconds=i),
         policy_id=policy_id,
-        chat={"messages": [{"role": "user", "content": prompt}]},
+        chat={"messages": [{"role": "user", "content": PROMPT}]},
         reward=reward,
     )
 
@@ -40,23 +41,25 @@ def _fill(warehouse: Warehouse, policy_id: str) -> None:
             _attempt(6, "another-policy", "sqlm", "What is 3 plus 4?", 1.0),  # not this policy's
             _attempt(7, policy_id, "azr", "def f(x):\n    return x * 2\n\nf(3)", 0.5),
             _attempt(8, policy_id, "svs", "What is 1 plus 1?", 1.0),  # a method not asked for
+            _attempt(9, policy_id, "sqlm", "What is 5 times 8?", 1.0, run="r0"),  # another run's
         ],
     )
 
 
 def test_only_the_policys_verified_proposals_are_targets(warehouse):
     _fill(warehouse, "p0")
-    rows = verified_proposals(warehouse, "p0", ["sqlm", "azr"], per_method=8)
+    rows = verified_proposals(warehouse, "p0", ["sqlm", "azr"], per_method=8, runs=["r1"])
     assert [(r["method"], r["completion"][0]["content"]) for r in rows] == [
         ("azr", "def f(x):\n    return x * 2\n\nf(3)"),
         ("sqlm", "What is 72 plus 38?"),
         ("sqlm", "What is 6 times 7?"),
     ]
     assert rows[0]["prompt"] == [{"role": "user", "content": PROMPT}]
-    # per method, the best rewarded first
-    assert [r["completion"][0]["content"] for r in verified_proposals(warehouse, "p0", ["sqlm"], 1)] == [
+    # per method, the best rewarded first; without runs, every run's
+    assert [r["completion"][0]["content"] for r in verified_proposals(warehouse, "p0", ["sqlm"], 1, ["r1"])] == [
         "What is 72 plus 38?"
     ]
+    assert len(verified_proposals(warehouse, "p0", ["sqlm"], 8)) == 3
 
 
 @pytest.mark.slow
@@ -69,7 +72,7 @@ def test_warm_start_raises_the_likelihood_of_verified_proposals(real_config, war
 
     base = resolve_policy(warehouse, real_config)
     _fill(warehouse, base.policy_id)
-    result = warm_start(warehouse, real_config, methods=["sqlm"], epochs=3, learning_rate=1e-4)
+    result = warm_start(warehouse, real_config, methods=["sqlm"], epochs=3, learning_rate=1e-4, runs=["r1"])
     assert result.examples == 2 and result.by_method == {"sqlm": 2}
     assert result.policy.parent_policy_id == base.policy_id
     assert latest_policy(warehouse).policy_id == result.policy.policy_id

@@ -49,10 +49,11 @@ class WarmStart:
 
 
 def verified_proposals(
-    warehouse: Warehouse, policy_id: str, methods: list[str], per_method: int
+    warehouse: Warehouse, policy_id: str, methods: list[str], per_method: int, runs: list[str] | None = None
 ) -> list[dict[str, Any]]:
     """The policy's verified proposals, one per distinct (method, prompt, proposal), the method's
-    best rewarded first, at most ``per_method`` of each method, as prompt-completion rows."""
+    best rewarded first, at most ``per_method`` of each method, as prompt-completion rows; with
+    ``runs``, only those runs' (a bench keeps its evaluation's proposals out)."""
     rows = warehouse.arrow(
         """
         SELECT method, chat, output FROM (
@@ -62,11 +63,12 @@ def verified_proposals(
                 SELECT *, row_number() OVER (PARTITION BY method, chat, output ORDER BY reward DESC) AS copy
                 FROM synth_attempts
                 WHERE policy_id = ? AND list_contains(?, method) AND reward >= ?
+                  AND (? IS NULL OR list_contains(?, run_id))
                   AND chat IS NOT NULL AND coalesce(trim(output), '') <> ''
             ) WHERE copy = 1
         ) WHERE rank <= ? ORDER BY method, rank
         """,
-        [policy_id, methods, NOT_LEARNABLE, per_method],
+        [policy_id, methods, NOT_LEARNABLE, runs, runs, per_method],
     ).to_pylist()
     return [
         {
@@ -86,6 +88,7 @@ def warm_start(
     per_method: int = 64,
     epochs: float = 2.0,
     learning_rate: float = 1e-5,
+    runs: list[str] | None = None,
     run_id: str | None = None,
 ) -> WarmStart:
     """SFT (TRL's SFTTrainer) of the current policy on its verified proposals; the checkpoint is
@@ -93,7 +96,7 @@ def warm_start(
     run_id = run_id or uuid.uuid4().hex
     methods = methods or config.train.proposer_methods or config.nightly.synthesize
     parent = resolve_policy(warehouse, config)
-    rows = verified_proposals(warehouse, parent.policy_id, methods, per_method)
+    rows = verified_proposals(warehouse, parent.policy_id, methods, per_method, runs)
     if not rows:
         raise NothingToTrain(
             f"policy {parent.name} has no verified proposal of {', '.join(methods)} to warm-start on: "
