@@ -148,7 +148,7 @@ def adopt(cfg: HardforgeConfig, policy_id: str, source: Path) -> str:
     ).policy_id
 
 
-def nights(data: Path, model: str, methods: list[str], count: int, limit: int, steps: int) -> list[dict]:
+def nights(data: Path, model: str, methods: list[str], count: int, limit: int, steps: int, seed: int = 0) -> list[dict]:
     """``hardforge run nightly`` ``count`` times with training both roles, the CLI as a user runs it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARDFORGE_")}
     env.update(
@@ -162,6 +162,8 @@ def nights(data: Path, model: str, methods: list[str], count: int, limit: int, s
             "HARDFORGE_NIGHTLY__TRAIN_ROLES": '["solver", "proposer"]',
             "HARDFORGE_TRAIN__ENABLED": "true",
             "HARDFORGE_TRAIN__MAX_STEPS": str(steps),
+            "HARDFORGE_TRAIN__SEED": str(seed),
+            "HARDFORGE_ROLLOUTS__SEED": str(seed),
             **TRAIN_ENV,
         }
     )
@@ -260,6 +262,8 @@ def main() -> None:
     start = time.monotonic()
     trained, steps = isolated(train_proposer, cfg, methods, args.steps)
     print(json.dumps({"train_s": round(time.monotonic() - start, 1), "steps": steps}), flush=True)
+    if args.warm:  # its parent first: SvS finds its seeds through the policy's ancestors
+        adopt(after_cfg, warm_id, train_dir)
     trained = adopt(after_cfg, trained, train_dir)
     after = {m: isolated(evaluate, after_cfg, m, args.limit, trained) for m in methods}
     for row in after.values():
@@ -279,6 +283,7 @@ def main() -> None:
             args.nights,
             max(1, args.limit // 2),
             max(2, args.steps // 2),
+            args.seed,
         )
         if args.nights
         else []

@@ -1,6 +1,6 @@
-"""The suite's xdist groups take effect: `make test` runs the real-model tests one after another on one
-worker (``xdist_group("model")``); if the group were ignored they would run side by side and take
-two to four times as long each."""
+"""The suite's xdist groups take effect: `make test` runs the long real-model tests (nightlies, the
+trainer, vLLM servers) one after another on one worker (``xdist_group("model")``); if the group were
+ignored, two of them would run side by side."""
 
 import os
 import subprocess

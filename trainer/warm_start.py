@@ -60,7 +60,9 @@ def verified_proposals(
             SELECT method, chat, output, reward,
                    row_number() OVER (PARTITION BY method ORDER BY reward DESC, created_at, attempt_id) AS rank
             FROM (
-                SELECT *, row_number() OVER (PARTITION BY method, chat, output ORDER BY reward DESC) AS copy
+                SELECT *, row_number() OVER (
+                    PARTITION BY method, chat, output ORDER BY reward DESC, created_at, attempt_id
+                ) AS copy
                 FROM synth_attempts
                 WHERE policy_id = ? AND list_contains(?, method) AND reward >= ?
                   AND (? IS NULL OR list_contains(?, run_id))
@@ -105,7 +107,7 @@ def warm_start(
     by_method: dict[str, int] = {}
     for row in rows:
         by_method[row["method"]] = by_method.get(row["method"], 0) + 1
-    import datasets  # after the rows: a warehouse without any answers at once
+    import datasets  # imported after the rows: without any, the command answers at once
     import torch
     from trl import SFTConfig, SFTTrainer
 

@@ -1,4 +1,5 @@
-"""`train` and `export-proposer`: GRPO for the solver and the proposer."""
+"""`train`, `warm-start` and `export-proposer`: GRPO for the solver and the proposer, and the
+proposer's warm start."""
 
 from __future__ import annotations
 
@@ -131,7 +132,7 @@ def warm_start_command(
     )
     counts = ", ".join(f"{name} {n}" for name, n in summary["by_method"].items())
     out.print(
-        f"warm start: {plural(summary['examples'], 'verified proposal')} ({counts}), {summary['epochs']} epochs, "
-        f"{summary['seconds']} s, loss {summary['losses'][0]} -> {summary['losses'][-1]}; "
+        f"warm start: {plural(summary['examples'], 'verified proposal')} ({counts}), {summary['epochs']:g} epochs, "
+        f"{summary['seconds']} s, loss {' -> '.join(str(x) for x in summary['losses'][:1] + summary['losses'][-1:])}; "
         f"new policy {summary['policy_name']} ({summary['policy_id']}) at {summary['model_path']}"
     )
