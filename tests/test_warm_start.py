@@ -100,3 +100,5 @@ def test_cli_warm_start_without_proposals(data_dir, bundled_model):
     assert done.returncode != 0
     assert "no verified proposal of sqlm to warm-start on" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
+    bad = run_cli(data_dir, "warm-start", "--epochs", "0")
+    assert bad.returncode != 0 and "bad value for --per-method or --epochs" in bad.stderr, bad.stderr

@@ -125,7 +125,10 @@ def warm_start_command(
     """The proposer's warm start (ReST-EM): fine-tune the policy on its own verified proposals, so
     that proposer GRPO starts where some groups verify; the checkpoint becomes the latest policy."""
     from flows.stages import run_stage, warm_start_stage
+    from schemas.errors import HardforgeError
 
+    if per_method < 1 or not epochs > 0:
+        raise HardforgeError("bad value for --per-method or --epochs: both must be positive.")
     state: State = ctx.obj
     summary = run_stage(
         state.config, "warm-start", lambda session: warm_start_stage(session, method, per_method, epochs)
