@@ -210,7 +210,8 @@ COMPOSED = "Who invented the language that combines ideas from ABC and the Arizo
 class Script:
     """The agent's and the solvers' replies, by prompt; the agent's choices in turn order."""
 
-    def __init__(self):
+    def __init__(self, base_solved: bool = True):
+        self.base_solved = base_solved
         self.actions = iter(
             [
                 {"action": "exit"},  # turn 1: not offered yet
@@ -239,7 +240,7 @@ class Script:
         if "<answer></answer>" in content:  # the solvers (qa instruction)
             if "Where was ABC" in content:
                 return ["<answer>Amsterdam</answer>"] * n
-            if COMPOSED in content:
+            if COMPOSED in content or not self.base_solved:
                 return ["<answer>Larry Wall</answer>"] * n
             return (["<answer>Guido van Rossum</answer>", "<answer>Larry Wall</answer>"] * n)[:n]
         if "Does the other answer also satisfy" in content:
@@ -293,14 +294,19 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
     assert (report.seeds, report.accepted) == (1, 1)
     problem = warehouse.arrow("SELECT * FROM problems").to_pylist()[0]
     assert problem["label_provenance"] == "judged"
+    # no solver answered the final (composed) QA: the problem is the last QA of the history in the
+    # policy's band, the base QA (4 of 8), with the facts and the rollouts it had then
     assert (problem["statement"], problem["answer"], problem["domain"], problem["verifier"], problem["source"]) == (
-        COMPOSED,
+        BASE["Python"]["question"],
         "Guido van Rossum",
         "qa",
         "qa",
         "asearcher:tiny",
     )
     meta = json.loads(problem["method_meta"])
+    assert meta["kept"] == "the last in-band QA (turn 0): the final one was 0/8 for the policy"
+    assert meta["statements"] == ["Python: A language invented by Guido van Rossum in 1991."]
+    assert [d["title"] for d in meta["documents"]] == ["Python"]
     edits = [(e["turn"], e["action"], e["accepted"], e.get("reason", "")[:28]) for e in meta["edit_history"]]
     assert edits == [
         (0, "base", True, ""),
@@ -315,14 +321,17 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
     ]
     assert [q["direct_gen_acc"] for q in meta["qa_history"]] == [0.5, 0.0]
     # the facts are the documents' sentences after their titles, never the policy's wording of them
-    assert meta["statements"] == [
-        "Python: A language invented by Guido van Rossum in 1991.",
-        "Icon: A string processing language from the University of Arizona.",  # the linked document
-    ]
-    assert [d["title"] for d in meta["documents"]][0] == "Python" and len(meta["documents"]) == 2
+    assert meta["final"] == {
+        "question": COMPOSED,
+        "statements": [
+            "Python: A language invented by Guido van Rossum in 1991.",
+            "Icon: A string processing language from the University of Arizona.",  # the linked document
+        ],
+        "documents": ["Python", "Icon"],
+    }
     assert {j["judge"] for j in meta["judges"]} == {"validity", "uniqueness", "coverage"}
-    # the stored rollouts are those of the final QA: no solver got it
-    assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [{"n": 8, "c": 0}]  # under the acceptance key
+    # the stored rollouts are those of the kept QA: 4 of 8 solvers got it
+    assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [{"n": 8, "c": 4}]  # under the acceptance key
     # an independent checker that reads the facts and gives the label makes it checked, by default
     cfg.synth.min_label_provenance = "checked"
     reader = scripted_checker(lambda chat, n: ["Guido van Rossum"] * n)
@@ -332,10 +341,22 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(ScriptedEngine(Script()), verifiers, cfg.rollouts, POLICY, "run")
         report = run_method(AsearcherSynthesizer(cfg), checked_warehouse, service, limit=1)
-    # ... but only in band: no solver answered the final QA, so its label rests on the judges alone
-    # (a red team's attacks; tests/test_asearcher_attacks.py keeps a checked QA in band)
-    assert report.accepted == 0 and reader.calls
-    (row,) = checked_warehouse.arrow("SELECT reason, reward, meta FROM synth_attempts").to_pylist()
+    # ... the base QA, in band, read against its own fact only
+    assert report.accepted == 1 and reader.calls
+    assert all("Arizona" not in chat[0]["content"] for prompts, _ in reader.calls for chat in prompts)
+    (row,) = checked_warehouse.arrow("SELECT statement, label_provenance FROM problems").to_pylist()
+    assert row == {"statement": BASE["Python"]["question"], "label_provenance": "checked"}
+    # only in band: with no in-band QA in the history (the base QA too went unanswered), a checked
+    # QA that no solver answered is not kept: its label rests on the judges alone (a red team's
+    # attacks; tests/test_asearcher_attacks.py keeps a checked QA in band)
+    unsolved = Warehouse(tmp_path / "unsolved")
+    unsolved.init()
+    ingest_corpus(unsolved, str(write_dictd(tmp_path, "tiny", TINY)))
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(Script(base_solved=False)), verifiers, cfg.rollouts, POLICY, "run")
+        report = run_method(AsearcherSynthesizer(cfg), unsolved, service, limit=1)
+    assert report.accepted == 0
+    (row,) = unsolved.arrow("SELECT reason, reward FROM synth_attempts").to_pylist()
     assert row["reason"] == "unsolvable for the policy: none of 8 solutions is right"
     assert row["reward"] == rewards.NOT_LEARNABLE
 

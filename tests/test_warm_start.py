@@ -1,11 +1,13 @@
-"""The proposer's warm start (ReST-EM): SFT of the real 135M on its own verified proposals only."""
+"""The proposer's warm start (ReST-EM): SFT of the real 135M on its own verified proposals only,
+or on a teacher policy's."""
 
 import datetime as dt
 
 import pytest
 
 from rollouts.policies import latest_policy, resolve_policy
-from schemas.records import SynthAttempt
+from schemas.errors import HardforgeError, NothingToTrain
+from schemas.records import Policy, SynthAttempt
 from tests.conftest import run_cli
 from trainer.warm_start import verified_proposals, warm_start
 from warehouse.db import Warehouse
@@ -62,21 +64,42 @@ def test_only_the_policys_verified_proposals_are_targets(warehouse):
     assert len(verified_proposals(warehouse, "p0", ["sqlm"], 8)) == 3
 
 
+def _teacher(warehouse: Warehouse, folder) -> None:
+    warehouse.insert_records(
+        "policies", [Policy(policy_id="coder-id", name="coder", model_path=str(folder), created_at=T0)]
+    )
+    _fill(warehouse, "coder-id")
+
+
+def test_a_teacher_must_be_a_policy_that_proposed_here(real_config, warehouse):
+    """An unknown teacher, or one without verified proposals of the methods asked, is one sentence
+    that names it; nothing is loaded or trained."""
+    _teacher(warehouse, real_config.data_dir)
+    with pytest.raises(HardforgeError, match="no policy 'nobody' in the warehouse"):
+        warm_start(warehouse, real_config, methods=["sqlm"], teacher="nobody")
+    with pytest.raises(NothingToTrain, match="policy coder has no verified proposal of mathsmith"):
+        warm_start(warehouse, real_config, methods=["mathsmith"], teacher="coder")
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("model")
 def test_warm_start_raises_the_likelihood_of_verified_proposals(real_config, warehouse):
-    """Three SFT epochs on two verified proposals make them more likely under the new policy, which
-    is registered as the child of the policy that wrote them and becomes the latest policy."""
+    """Three SFT epochs on a teacher's two verified proposals (another policy's, by name) make them
+    more likely under the new policy, which is registered as the child of the current policy, with
+    its teacher recorded, and becomes the latest policy."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     base = resolve_policy(warehouse, real_config)
-    _fill(warehouse, base.policy_id)
-    result = warm_start(warehouse, real_config, methods=["sqlm"], epochs=3, learning_rate=1e-4, runs=["r1"])
+    _teacher(warehouse, real_config.data_dir)
+    result = warm_start(
+        warehouse, real_config, methods=["sqlm"], epochs=3, learning_rate=1e-4, runs=["r1"], teacher="coder"
+    )
     assert result.examples == 2 and result.by_method == {"sqlm": 2}
     assert result.policy.parent_policy_id == base.policy_id
     assert latest_policy(warehouse).policy_id == result.policy.policy_id
     assert result.policy.meta["role"] == "proposer warm start"
+    assert result.policy.meta["teacher_policy_id"] == "coder-id"
 
     def log_likelihood(model_path: str, text: str) -> float:
         tokenizer = AutoTokenizer.from_pretrained(model_path)

@@ -1,6 +1,9 @@
 """The proposer's warm start: supervised fine-tuning on the policy's own verified proposals
 (ReST-EM, Singh et al. 2023, "Beyond Human Data": sample, keep what a check verified, fine-tune on
-it), so that GRPO starts from a proposer whose groups sometimes verify (issue 34).
+it), so that GRPO starts from a proposer whose groups sometimes verify (issue 34). With a ``teacher``,
+the targets are another policy's verified proposals instead ("Learning to Pose Problems", arXiv
+2511.09907, bootstraps its generator on a stronger model's problems): a policy too weak to write
+any verified proposal of its own (the bundled 135M) learns the format from the coder's.
 
 The rows are ``synth_attempts`` of one policy whose label a check trusted (reward at least the
 ladder's "verified, not learnable" rung, ``synth.rewards``): the prompt the method sent and the
@@ -17,9 +20,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from rollouts.policies import register_policy, resolve_policy
+from rollouts.policies import get_policy, register_policy, resolve_policy
 from schemas.config import HardforgeConfig
-from schemas.errors import NothingToTrain
+from schemas.errors import HardforgeError, NothingToTrain
 from schemas.records import Policy
 from synth.rewards import NOT_LEARNABLE
 from warehouse.db import Warehouse
@@ -82,6 +85,16 @@ def verified_proposals(
     ]
 
 
+def registered_policy(warehouse: Warehouse, spec: str) -> Policy:
+    """A policy the warehouse holds, by id or name (a teacher must have proposed here)."""
+    found = warehouse.scalar(
+        "SELECT policy_id FROM policies WHERE policy_id = ? OR name = ? ORDER BY created_at DESC LIMIT 1", [spec, spec]
+    )
+    if found is None:
+        raise HardforgeError(f"no policy '{spec}' in the warehouse: a teacher is a policy that synthesized here.")
+    return get_policy(warehouse, found)
+
+
 def warm_start(
     warehouse: Warehouse,
     config: HardforgeConfig,
@@ -92,17 +105,20 @@ def warm_start(
     learning_rate: float = 1e-5,
     runs: list[str] | None = None,
     run_id: str | None = None,
+    teacher: str | None = None,
 ) -> WarmStart:
-    """SFT (TRL's SFTTrainer) of the current policy on its verified proposals; the checkpoint is
-    registered as a new policy, the child of the one whose proposals it learned."""
+    """SFT (TRL's SFTTrainer) of the current policy on its verified proposals, or on the
+    ``teacher`` policy's (an id or a name in the warehouse); the checkpoint is registered as a new
+    policy, the child of the current one."""
     run_id = run_id or uuid.uuid4().hex
     methods = methods or config.train.proposer_methods or config.nightly.synthesize
     parent = resolve_policy(warehouse, config)
-    rows = verified_proposals(warehouse, parent.policy_id, methods, per_method, runs)
+    source = parent if teacher is None else registered_policy(warehouse, teacher)
+    rows = verified_proposals(warehouse, source.policy_id, methods, per_method, runs)
     if not rows:
         raise NothingToTrain(
-            f"policy {parent.name} has no verified proposal of {', '.join(methods)} to warm-start on: "
-            "synthesize with it first (hardforge synthesize)."
+            f"policy {source.name} has no verified proposal of {', '.join(methods)} to warm-start on: "
+            f"synthesize with it first (hardforge synthesize{'' if teacher is None else ', with it as engine.model'})."
         )
     by_method: dict[str, int] = {}
     for row in rows:
@@ -142,6 +158,7 @@ def warm_start(
         meta={
             "trainer": "trl.SFTTrainer",
             "role": "proposer warm start",
+            "teacher_policy_id": source.policy_id,
             "run_id": run_id,
             "examples": len(rows),
             "by_method": by_method,

@@ -121,9 +121,17 @@ def warm_start_command(
         int, typer.Option(help="At most this many proposals of each method, best rewarded first.")
     ] = 64,
     epochs: Annotated[float, typer.Option(help="Passes over the proposals.")] = 2.0,
+    teacher: Annotated[
+        str | None,
+        typer.Option(
+            help="Learn another policy's verified proposals (its id or name in the warehouse, e.g. a "
+            "bundled coder that synthesized here) instead of the policy's own."
+        ),
+    ] = None,
 ) -> None:
-    """The proposer's warm start (ReST-EM): fine-tune the policy on its own verified proposals, so
-    that proposer GRPO starts where some groups verify; the checkpoint becomes the latest policy."""
+    """The proposer's warm start (ReST-EM): fine-tune the policy on its own verified proposals, or
+    a teacher's, so that proposer GRPO starts where some groups verify; the checkpoint becomes the
+    latest policy."""
     from flows.stages import run_stage, warm_start_stage
     from schemas.errors import HardforgeError
 
@@ -131,7 +139,7 @@ def warm_start_command(
         raise HardforgeError("bad value for --per-method or --epochs: both must be positive.")
     state: State = ctx.obj
     summary = run_stage(
-        state.config, "warm-start", lambda session: warm_start_stage(session, method, per_method, epochs)
+        state.config, "warm-start", lambda session: warm_start_stage(session, method, per_method, epochs, teacher)
     )
     counts = ", ".join(f"{name} {n}" for name, n in summary["by_method"].items())
     out.print(

@@ -4,6 +4,7 @@ generate call for every QA still going, so the engine batches them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from engines.base import Engine
@@ -33,10 +34,23 @@ from synth.asearcher.algorithm import (
     wrong_answers,
     yes_no,
 )
+from synth.labels import learnable
 from verifiers.qa import normalize
 from warehouse.corpus import Doc, plain
 
 JUDGE_TOKENS = 16
+
+
+@dataclass(frozen=True)
+class InBand:
+    """An accepted QA of the history that some, not all, of the policy's solvers answered, with
+    the facts and documents it rested on then and its solving rollouts."""
+
+    turn: int
+    qa: QA
+    statements: list[str]
+    entities: list[Entity]
+    measured: Measured
 
 
 class Agent:
@@ -57,6 +71,7 @@ class Agent:
         self.seed = seed
         self.raw: dict[int, list[dict[str, str]]] = {}  # per state: every judge reply, for auditing
         self.measured: dict[int, Measured] = {}  # per state: the solving rollouts of its accepted QA
+        self.in_band: dict[int, InBand] = {}  # per state: the last accepted QA that was in band
 
     # -- model calls ------------------------------------------------------------------------------
     def ask(self, prompts: list[str], max_tokens: int | None = None, engine: Engine | None = None) -> list[str]:
@@ -133,7 +148,7 @@ class Agent:
         for i, state in enumerate(states):
             ok, reason, accuracy = base[i]
             if ok:
-                state.commit(0, "base", state.qa, accuracy)
+                self._commit(i, state, 0, "base", state.qa, accuracy)
                 failed.append(None)
             else:
                 state.reject(0, "base", reason)
@@ -183,7 +198,7 @@ class Agent:
             ok, reason, accuracy = results[i]
             detail = {"question": qa.question} | ({"neighbour": entity.title} if entity else {})
             if ok:
-                states[i].commit(turn, action, qa, accuracy, statement, entity, **detail)
+                self._commit(i, states[i], turn, action, qa, accuracy, statement, entity, **detail)
             else:
                 states[i].reject(turn, action, reason, **detail)
 
@@ -244,6 +259,23 @@ class Agent:
             else:
                 out.append((i, "inject", qa, link.statement, Entity(neighbour.doc_id, neighbour.title)))
         return out
+
+    def _commit(
+        self,
+        i: int,
+        state: QaState,
+        turn: int,
+        action: str,
+        qa: QA,
+        accuracy: float | None,
+        statement: str | None = None,
+        entity: Entity | None = None,
+        **detail: Any,
+    ) -> None:
+        state.commit(turn, action, qa, accuracy, statement, entity, **detail)
+        measured = self.measured[i]
+        if learnable(measured.correct, len(measured.grades))[0]:
+            self.in_band[i] = InBand(turn, qa, list(state.statements), list(state.entities), measured)
 
     @staticmethod
     def _known(state: QaState) -> list[str]:

@@ -7,7 +7,9 @@
    difficulty and uniqueness, then up to ``max_turns`` inject/fuzz turns, each kept only if it
    passes the same checks;
 4. the problem is the last accepted QA (domain ``qa``, graded by the ``qa`` verifier), with its
-   solving rollouts; ``method_meta`` keeps the QA and edit histories, the statements, the
+   solving rollouts; where that QA is out of the policy's band (the official agent exits once no
+   solver answers: its solvers search, ours answer closed-book) and an earlier QA of the history
+   was in band, the last such QA is the problem instead, with the facts and rollouts it had then; ``method_meta`` keeps the QA and edit histories, the statements, the
    documents used and every judge reply. Its label is ``judged`` (the validity and uniqueness
    checks are the policy's judgement) until the label checks (``checks.qa``: the checker reads the
    QA's facts and answers the question) agree: then it is ``checked``; a reading that gives
@@ -75,6 +77,21 @@ def _band(decision: Decision, measured: Measured) -> None:
         decision.accepted, decision.reason = False, reason
         decision.out_of_band = k >= n
         decision.meta["reward"] = 0.0
+
+
+def _chosen(state: QaState, agent: Agent, i: int) -> tuple[QA, list[str], list[Entity], Measured | None, str | None]:
+    """The QA that becomes the problem: the last accepted one, unless it is out of the policy's
+    band and an earlier one was in band; then (why) the last in-band one, with what it rested on."""
+    final = (state.qa, state.statements, state.entities, agent.measured.get(i), None)
+    earlier = agent.in_band.get(i)
+    measured = agent.measured.get(i)
+    if earlier is None or measured is None or earlier.qa == state.qa:
+        return final
+    k, n = measured.correct, len(measured.grades)
+    if learnable(k, n)[0]:
+        return final
+    why = f"the last in-band QA (turn {earlier.turn}): the final one was {k}/{n} for the policy"
+    return earlier.qa, earlier.statements, earlier.entities, earlier.measured, why
 
 
 class AsearcherSynthesizer(Synthesizer):
@@ -189,25 +206,34 @@ class AsearcherSynthesizer(Synthesizer):
             service, self.settings, self.source, self._linked, seed=self.config.rollouts.seed, judge_engine=judge
         )
         failed = agent.run(states)
+        chosen = [_chosen(state, agent, i) for i, state in enumerate(states)]
         decisions = []
         for i, (candidate, state, reason) in enumerate(zip(candidates, states, failed, strict=True)):
+            qa, statements, entities, measured, kept = chosen[i]
             meta: dict[str, Any] = {
                 "turns": len({e["turn"] for e in state.edit_history}) - 1,
                 "direct_gen_acc": state.accuracy,
                 "qa_history": state.qa_history,
                 "edit_history": state.edit_history,
-                "statements": state.statements,
-                "documents": [{"doc_id": e.doc_id, "title": e.title} for e in state.entities],
+                "statements": statements,
+                "documents": [{"doc_id": e.doc_id, "title": e.title} for e in entities],
                 "judges": agent.raw.get(i, []),
                 "judged_by": judged_by,
             }
+            if kept:  # an earlier QA of the history is the problem: what the final one was, for the audit
+                meta["kept"] = kept
+                meta["final"] = {
+                    "question": state.qa.question,
+                    "statements": state.statements,
+                    "documents": [e.title for e in state.entities],
+                }
             if reason is not None:
                 decisions.append(Decision(False, f"base QA {reason}", {**meta, "reward": 0.0}))
                 continue
             candidate.problem.update(
-                statement=state.qa.question,
-                answer=state.qa.answer,
-                extra={"statements": state.statements, "documents": [e.title for e in state.entities]},
+                statement=qa.question,
+                answer=qa.answer,
+                extra={"statements": statements, "documents": [e.title for e in entities]},
             )
             # the QA and its uniqueness rest on the judge's word (grounded in the documents, but judged);
             # the proposer is paid for a QA that passed every check (the official agent is not
@@ -217,19 +243,19 @@ class AsearcherSynthesizer(Synthesizer):
                     True,
                     None,
                     {**meta, "reward": 1.0},
-                    agent.measured[i],
+                    measured,
                     provenance="judged",
                     checks={"base": "judged", "checks": []},
                 )
             )
-        self._check_labels(service, candidates, states, decisions)
-        for i, decision in enumerate(decisions):
+        self._check_labels(service, candidates, [c[1] for c in chosen], decisions)
+        for decision, (*_, measured, _) in zip(decisions, chosen, strict=True):
             if decision.accepted and decision.provenance == "checked":
-                _band(decision, agent.measured[i])
+                _band(decision, measured)
         return decisions
 
     def _check_labels(
-        self, service: RolloutService, candidates: list[Candidate], states: list[QaState], decisions: list[Decision]
+        self, service: RolloutService, candidates: list[Candidate], facts: list[list[str]], decisions: list[Decision]
     ) -> None:
         """The label checks for QA (``checks.qa``: the checker reads the QA's facts and answers):
         its agreement makes the judged label ``checked``; its disagreement rejects the QA."""
@@ -240,7 +266,7 @@ class AsearcherSynthesizer(Synthesizer):
                 candidates[i].problem["answer"],
                 "qa",
                 "qa",
-                {"statements": states[i].statements},
+                {"statements": facts[i]},
             )
             for i in todo
         ]
