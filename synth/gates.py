@@ -8,7 +8,8 @@ functions, each returning the reason it rejects, or None.
   expression asks for its value);
 - it is not a near-copy of the prompt's examples or of its seed (same text, or the example's numbers);
 - it does not copy its prompt's instructions (six words in a row of them);
-- it does not ask for a comparison with nothing to compare to ("How much less is 5 times 5?").
+- it does not ask for a comparison with nothing to compare to ("How much less is 5 times 5?");
+- it does not ask for a thing that is no number ("What number generator might output ...?").
 """
 
 from __future__ import annotations
@@ -283,6 +284,28 @@ def compares_with_nothing(statement: str) -> str | None:
     return None
 
 
+# "What number generator ...?", "Which formula ...?": the asked-for thing is no number (a method,
+# an operation, an equation); nouns that name a number ("number", "value", "sum") are not here
+_THINGS = (
+    "operation|generator|method|formula|function|strategy|rule|algorithm|approach|technique|equation|"
+    "expression|tool|machine|program|procedure|step|way"
+)
+_ASKS_FOR_A_THING = re.compile(
+    rf"(?:^|[.!?:]\s+)(?:what|which)\s+(?:(?!(?:is|are|was|were|do|does|did|of)\b)[a-z]+\s+){{0,2}}?"
+    rf"(?:{_THINGS})(?:e?s)?\s+(?!of\b)[a-z]",
+    re.IGNORECASE,
+)
+
+
+def asks_for_a_thing(statement: str) -> str | None:
+    """A question whose answer is a thing, not a number: "What number generator might output a
+    number divisible by 36?" got 36 from the checker's programs and four yeses from its well-posed
+    question (a 0.5B's SQLM proposal, 2026-12-06). A number of such things ("What is the number of
+    methods ...") is a number, and is not caught."""
+    found = _ASKS_FOR_A_THING.search(statement)
+    return f"asks for a thing, not a number: '{found.group(0).strip()[:-1].strip()}'" if found else None
+
+
 def gate(
     statement: str,
     references: Iterable[str] = (),
@@ -299,6 +322,7 @@ def gate(
         addresses_the_checker(statement),
         reads_as_one_question(statement),
         compares_with_nothing(statement),
+        asks_for_a_thing(statement),
         near_copy(statement, references),
         near_copy(statement, seeds, numbers=False),
         copies_instructions(statement, list(instructions)),

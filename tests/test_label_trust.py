@@ -102,6 +102,22 @@ GATES = [
     ("Is it true that 7 is prime?", None),  # GSM8K's phrasing: the other side is the goal
     ("How many more are needed to fill it?", None),
     ("5 on Monday and 8 on Tuesday. How many more were sold on Tuesday?", None),
+    # a question whose answer is a thing, not a number: the checker's programs and its well-posed
+    # question agreed on 36 for the first (a 0.5B's SQLM proposal, read on 2026-12-06)
+    ("What number generator might output a number divisible by 36?", "asks for a thing"),
+    ("What operation do you want to do between 3 apples and 5 oranges?", "asks for a thing"),
+    ("Which formula gives 12 from 3 and 4?", "asks for a thing"),
+    ("Tom has 3 bags of 4 apples. What method could he use to count them?", "asks for a thing"),
+    ("Which equations have the solution x = 2?", "asks for a thing"),
+    # fine: the question asks for a number, or names the thing it takes a number of
+    ("What number is 6 times 7?", None),
+    ("Which number between 1 and 20 is a multiple of both 3 and 4?", None),
+    ("What is the value of the function f(x) = 2x + 1 at x = 3?", None),
+    ("Which of 4, 9 and 12 is divisible by 6?", None),
+    ("What fraction of 12 is 3?", None),
+    ("How many operations are needed to compute 2 + 3 * 4?", None),
+    ("What is the number of methods to choose 2 of 5 books?", None),
+    ("What is the function value at x = 3 if f(x) = x + 1?", None),
 ]
 
 # SvS's instruction text around a 0.5B's variant, kept as the problem (night of 2026-12-06)
