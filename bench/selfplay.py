@@ -207,10 +207,14 @@ def nights(data: Path, model: str, methods: list[str], count: int, limit: int, s
     return rows
 
 
-# one setting for every GRPO run here: 2 prompts of G = 4 a step, outputs long enough to hold a problem
+# one setting for every GRPO run here: 2 prompts of G = 4 a step, outputs long enough to hold a
+# problem; one group per forward pass with gradient checkpointing, so the 0.5B's step fits in 24 GiB
+# beside its live solver and the checker (a batch of 8 without was killed by the OOM killer)
 TRAIN = {
     "num_generations": 4,
-    "per_device_train_batch_size": 8,
+    "per_device_train_batch_size": 4,
+    "gradient_accumulation_steps": 2,
+    "gradient_checkpointing": True,
     "max_completion_length": 160,
     "learning_rate": 1e-5,
     "temperature": 1.0,

@@ -124,23 +124,36 @@ def warm_start_run(
     epochs: float,
     run_id: str,
     teacher: str | None = None,
+    learning_rate: float = 1e-5,
 ) -> dict[str, Any]:
     from trainer.warm_start import warm_start
 
     cfg = HardforgeConfig.model_validate(config)
     return warm_start(
-        Warehouse(cfg.data_dir), cfg, methods=methods, per_method=per_method, epochs=epochs, run_id=run_id, teacher=teacher
+        Warehouse(cfg.data_dir),
+        cfg,
+        methods=methods,
+        per_method=per_method,
+        epochs=epochs,
+        learning_rate=learning_rate,
+        run_id=run_id,
+        teacher=teacher,
     ).summary()
 
 
 def warm_start_stage(
-    session: StageSession, methods: list[str] | None, per_method: int, epochs: float, teacher: str | None = None
+    session: StageSession,
+    methods: list[str] | None,
+    per_method: int,
+    epochs: float,
+    teacher: str | None = None,
+    learning_rate: float = 1e-5,
 ) -> dict[str, Any]:
     """``hardforge warm-start``: SFT of the session's policy on its (or a teacher's) verified proposals."""
     if methods:
         check_methods(methods)
     return warm_start_run(
-        session.config.model_dump(mode="json"), methods, per_method, epochs, session.run_id, teacher
+        session.config.model_dump(mode="json"), methods, per_method, epochs, session.run_id, teacher, learning_rate
     )
 
 

@@ -124,4 +124,7 @@ def test_cli_warm_start_without_proposals(data_dir, bundled_model):
     assert "no verified proposal of sqlm to warm-start on" in done.stderr + done.stdout
     assert "Traceback" not in done.stderr
     bad = run_cli(data_dir, "warm-start", "--epochs", "0")
-    assert bad.returncode != 0 and "bad value for --per-method or --epochs" in bad.stderr, bad.stderr
+    assert bad.returncode != 0 and "bad value for --per-method, --epochs or --learning-rate" in bad.stderr, bad.stderr
+    unknown = run_cli(data_dir, "warm-start", "--teacher", "nobody", HARDFORGE_ENGINE__MODEL=str(bundled_model))
+    assert unknown.returncode != 0 and "no policy 'nobody' in the warehouse" in unknown.stderr, unknown.stderr
+    assert "Traceback" not in unknown.stderr

@@ -121,6 +121,7 @@ def warm_start_command(
         int, typer.Option(help="At most this many proposals of each method, best rewarded first.")
     ] = 64,
     epochs: Annotated[float, typer.Option(help="Passes over the proposals.")] = 2.0,
+    learning_rate: Annotated[float, typer.Option(help="SFT's learning rate.")] = 1e-5,
     teacher: Annotated[
         str | None,
         typer.Option(
@@ -135,11 +136,11 @@ def warm_start_command(
     from flows.stages import run_stage, warm_start_stage
     from schemas.errors import HardforgeError
 
-    if per_method < 1 or not epochs > 0:
-        raise HardforgeError("bad value for --per-method or --epochs: both must be positive.")
+    if per_method < 1 or not epochs > 0 or not learning_rate > 0:
+        raise HardforgeError("bad value for --per-method, --epochs or --learning-rate: each must be positive.")
     state: State = ctx.obj
     summary = run_stage(
-        state.config, "warm-start", lambda session: warm_start_stage(session, method, per_method, epochs, teacher)
+        state.config, "warm-start", lambda session: warm_start_stage(session, method, per_method, epochs, teacher, learning_rate)
     )
     counts = ", ".join(f"{name} {n}" for name, n in summary["by_method"].items())
     out.print(
