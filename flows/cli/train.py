@@ -140,7 +140,9 @@ def warm_start_command(
         raise HardforgeError("bad value for --per-method, --epochs or --learning-rate: each must be positive.")
     state: State = ctx.obj
     summary = run_stage(
-        state.config, "warm-start", lambda session: warm_start_stage(session, method, per_method, epochs, teacher, learning_rate)
+        state.config,
+        "warm-start",
+        lambda session: warm_start_stage(session, method, per_method, epochs, teacher, learning_rate),
     )
     counts = ", ".join(f"{name} {n}" for name, n in summary["by_method"].items())
     out.print(
