@@ -239,6 +239,16 @@ def learnable(k: int, n: int) -> tuple[bool, str | None]:
     return False, f"unsolvable for the policy: none of {n} solutions is right"
 
 
+def banded(
+    k: int, n: int, band: Callable[[int, int], tuple[bool, str | None]] = learnable
+) -> tuple[bool, str | None, bool]:
+    """(accepted, reason, out of band): a checked label outside the band is kept out of band only
+    when too easy (every solution right); unsolved, only the checker holds it (4 of 11 such were
+    ill-posed, issue 32), so it is not kept."""
+    accepted, reason = band(k, n)
+    return accepted, reason, not accepted and k >= n
+
+
 def derived_decision(
     solver: RolloutService,
     candidate: Candidate,
@@ -255,7 +265,7 @@ def derived_decision(
     problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
     (grades,) = solver.grade([problem], [[c.text for c in completions]])
     k = sum(g.correct for g in grades)
-    accepted, reason = band(k, len(grades))
+    accepted, reason, too_easy = banded(k, len(grades), band)
     counted = vote(answers)
     meta = {
         "k": k,
@@ -267,9 +277,6 @@ def derived_decision(
         "answers": answers,
     }
     measured = solver.rows(problem, completions, grades, seed=seed)
-    # too easy: the policy's solutions confirm the checked label, a verified problem out of band
-    # tonight. Unsolvable: only the checker holds the label (4 of 11 such were ill-posed, issue 32)
-    too_easy = not accepted and k >= len(grades)
     return Decision(accepted, reason, meta, measured, provenance="checked", checks=label.record, out_of_band=too_easy)
 
 

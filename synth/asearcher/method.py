@@ -44,7 +44,7 @@ from synth.asearcher.algorithm import (
     unsupported_names,
 )
 from synth.base import Candidate, Decision, Seed, Synthesizer
-from synth.labels import checked, independent_engine, learnable
+from synth.labels import banded, checked, independent_engine, learnable
 from warehouse.corpus import CorpusSearch, Doc, documents, plain
 from warehouse.db import Warehouse
 
@@ -71,11 +71,9 @@ def _band(decision: Decision, measured: Measured) -> None:
     right leaves the label to the judges alone (a red team's "Which term do these facts define?",
     or solvers that answer nothing, skip the uniqueness judge). The official agent exits at 0/8: its
     solvers are a search agent's, ours answer without the facts."""
-    k, n = measured.correct, len(measured.grades)
-    accepted, reason = learnable(k, n)
+    accepted, reason, too_easy = banded(measured.correct, len(measured.grades))
     if not accepted:
-        decision.accepted, decision.reason = False, reason
-        decision.out_of_band = k >= n
+        decision.accepted, decision.reason, decision.out_of_band = False, reason, too_easy
         decision.meta["reward"] = 0.0
 
 
