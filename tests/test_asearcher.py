@@ -142,6 +142,12 @@ def test_an_edit_names_nothing_the_facts_do_not_hold():
     )
     assert unsupported_names("Which system follows POSIX 1003.1 of 1988?", [before, *facts]) == ["1988"]
     assert unsupported_names("Name it. Which Unix is it?", ["Unix"]) == []
+    # the parts of a compound the facts hold are held ("1957-8": a 0.5B's base QA, 2026-12-07);
+    # a number the compound does not hold is still new
+    comit = ["COMIT: The first string-handling and pattern-matching language, designed in 1957-8."]
+    assert unsupported_names("Which language was developed in 1957-8?", comit) == []
+    assert unsupported_names("Which language was developed in 1957 and 1958?", comit) == ["1958"]
+    assert unsupported_names("Which language was developed in 1957-9?", comit) == ["9"]
 
 
 @pytest.mark.parametrize(

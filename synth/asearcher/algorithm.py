@@ -192,6 +192,7 @@ def unsupported_names(question: str, known: list[str]) -> list[str]:
     X/Open's Portability Guide Issue 4 and FIPS 151.1?" added "and is more recent than Mac OS X",
     false of HP-UX, and the reader still answered HP-UX). A capital that starts a sentence is no name."""
     words = set(" ".join(normalize(k) for k in known).split())
+    words |= {part for word in words for part in word.split("-") if part}  # "1957-8" holds 1957 and 8
     missing = []
     for match in _NAME.finditer(question):
         token = match.group(0).rstrip(".,")
