@@ -23,6 +23,7 @@ from fractions import Fraction
 from checks.addressed import addresses_the_checker
 from checks.plain_arithmetic import OPERATOR_WORDS, plain_expression
 from verifiers.arithmetic import NotArithmetic, value
+from verifiers.math.extract import as_rational
 
 NEAR_COPY_RATIO = 0.8  # difflib similarity of normalized texts
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
@@ -311,18 +312,21 @@ def gate(
     references: Iterable[str] = (),
     seeds: Iterable[str] = (),
     instructions: Iterable[str] = (),
+    answer: str | None = None,
 ) -> str | None:
     """The first gate a math statement fails, as its reason ("gate: ..."), or None. ``references``
     are the prompt's examples (text and numbers count); ``seeds`` the problems it derives from
     (text only: a variant may keep its seed's numbers); ``instructions`` the prompt's own words
-    (the method's template without what it was filled with)."""
+    (the method's template without what it was filled with); ``answer`` the label it keeps, where
+    it has one already (an SvS variant's: a formula may be asked for when the answer is one)."""
+    numeric = answer is None or as_rational(answer.strip()) is not None
     for reason in (
         states_own_answer(statement),
         carries_solution(statement),
         addresses_the_checker(statement),
         reads_as_one_question(statement),
         compares_with_nothing(statement),
-        asks_for_a_thing(statement),
+        asks_for_a_thing(statement) if numeric else None,
         near_copy(statement, references),
         near_copy(statement, seeds, numbers=False),
         copies_instructions(statement, list(instructions)),

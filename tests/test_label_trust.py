@@ -148,6 +148,15 @@ def test_a_statement_that_copies_its_prompts_instructions_is_gated(statement, re
         assert found is not None and reason in found, found
 
 
+def test_a_formula_may_be_asked_for_where_the_kept_answer_is_one():
+    """An SvS variant keeps its seed's answer: where that answer is a formula, a question asking
+    for a formula is the right question; where it is a number, it is not."""
+    question = "What formula gives the sum of the first n odd numbers?"
+    assert gate(question, answer="n^2") is None
+    assert "asks for a thing" in gate(question, answer="36")
+    assert "asks for a thing" in gate(question)  # a label still to derive: the checks derive numbers
+
+
 @pytest.mark.parametrize(("statement", "reason"), GATES)
 def test_gates(statement, reason):
     found = gate(statement, references=[EXAMPLE])

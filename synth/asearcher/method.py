@@ -9,8 +9,9 @@
 4. the problem is the last accepted QA (domain ``qa``, graded by the ``qa`` verifier), with its
    solving rollouts; where that QA is out of the policy's band (the official agent exits once no
    solver answers: its solvers search, ours answer closed-book) and an earlier QA of the history
-   was in band, the last such QA is the problem instead, with the facts and rollouts it had then; ``method_meta`` keeps the QA and edit histories, the statements, the
-   documents used and every judge reply. Its label is ``judged`` (the validity and uniqueness
+   was in band, the last such QA is the problem instead, with the facts and rollouts it had then;
+   ``method_meta`` keeps the QA and edit histories, the statements, the documents used and every
+   judge reply. Its label is ``judged`` (the validity and uniqueness
    checks are the policy's judgement) until the label checks (``checks.qa``: the checker reads the
    QA's facts and answers the question) agree: then it is ``checked``; a reading that gives
    another answer rejects it, and a judged label alone is a candidate, not kept by default;

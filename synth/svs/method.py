@@ -190,7 +190,9 @@ class SvsSynthesizer(Synthesizer):
             return Candidate(
                 seed, index, prompt, output, reason="unparsable: no problem block in the output", meta=meta
             )
-        rejected = gate(text, seeds=[seed.data["statement"]], instructions=[SYNTHESIS_PROMPT])
+        rejected = gate(
+            text, seeds=[seed.data["statement"]], instructions=[SYNTHESIS_PROMPT], answer=seed.data["answer"]
+        )
         if rejected is not None:
             return Candidate(seed, index, prompt, output, reason=rejected, meta={**meta, "problem": text})
         # the variant keeps the original answer: no new label is needed
