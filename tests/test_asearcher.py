@@ -14,6 +14,7 @@ from synth.asearcher.algorithm import (
     QA,
     Entity,
     QaState,
+    base_title_qa_prompt,
     direct_gen_acc,
     fields,
     find_entity,
@@ -118,6 +119,9 @@ def test_parse_qa(text, need, result):
         ('Question: Which system is described as "HP-UX" by Hewlett-Packard?', "invalid: the question states"),
         # the prompt's placeholder is no question (a fuzz turn kept "... is (the new question)")
         ("Question: The Unix of HP workstations is (the new question)", "unparsable: the prompt's placeholder"),
+        # the prompt hides the title behind [TERM]: a question that asks about the mask names nothing
+        ("Question: What is [TERM]?", "invalid: the question names the hidden term"),
+        ("Question: Which Unix is the [term] of HP workstations?", "invalid: the question names the hidden term"),
     ],
 )
 def test_parse_title_qa(text, result):
@@ -125,6 +129,21 @@ def test_parse_title_qa(text, result):
     policy writes the question from the document without naming it."""
     got = parse_title_qa(text, "HP-UX")
     assert got == result or (isinstance(result, str) and str(got).startswith(result)), got
+
+
+def test_the_title_qa_prompt_hides_the_title():
+    """A policy that never reads the title cannot copy it into its question (a 0.5B named the
+    title in 18 of 32 base QAs when it was shown); the document's words stay, the title's
+    mentions (any case, and the header) become [TERM]."""
+    text = "HP-UX: The version of Unix running on Hewlett-Packard workstations. hp-ux conforms to POSIX."
+    prompt = base_title_qa_prompt("HP-UX", text)
+    assert "hp-ux" not in prompt.casefold()
+    assert "[TERM]: The version of Unix running on Hewlett-Packard workstations." in prompt
+    assert "[TERM] conforms to POSIX." in prompt
+    # a title that is a common word is masked as a word, not inside other words
+    assert "Cobra" in base_title_qa_prompt("C", "C: A language. Cobra is not C.") and "[TERM]" in base_title_qa_prompt(
+        "C", "C: A language."
+    )
 
 
 def test_an_edit_names_nothing_the_facts_do_not_hold():
@@ -405,7 +424,7 @@ def test_a_base_qa_that_asks_for_the_title(tmp_path, warehouse, scripted_checker
 
     def script(chat, n):  # the policy: proposes and solves, never judges (judge = "checker")
         content = chat[0]["content"]
-        if content.startswith("Document: Python") and 'only correct answer is "Python"' in content:
+        if content.startswith("Document: [TERM]") and "invented by Guido van Rossum" in content:  # Python's
             return ["Question: Which language did Guido van Rossum invent in 1991?", "Question: Which?\nAnswer: ABC"]
         if "<answer></answer>" in content:
             return ["<answer>Python</answer>", "<answer>ABC</answer>"] * (n // 2)

@@ -147,7 +147,7 @@ def _checker(validity="Yes."):
 def _policy(reply, solver_answers, action="fuzz"):
     def script(chat, n):
         content = chat[0]["content"]
-        if content.startswith("Document: Python") and 'only correct answer is "Python"' in content:
+        if content.startswith("Document: [TERM]") and "invented by Guido van Rossum" in content:  # Python's
             return [reply] * n
         if "<answer></answer>" in content:
             return [f"<answer>{a}</answer>" for a in (solver_answers * n)[:n]]

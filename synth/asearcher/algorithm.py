@@ -136,6 +136,8 @@ def parse_title_qa(text: str, title: str) -> QA | str:
         return "unparsable: the prompt's placeholder is in the question"
     if answer and normalize(answer) != normalize(title):
         return f"invalid: the answer is '{answer[:60]}', not the document's title '{title}'"
+    if _MASK_IN_QUESTION.search(question):
+        return f"invalid: the question names the hidden term {TERM_MASK}, it asks nothing about it"
     if names_title(question, title):
         return "invalid: the question states its answer"
     if _ABOUT_THE_DOCUMENT.search(question):
@@ -382,14 +384,24 @@ def base_qa_prompt(title: str, text: str) -> str:
     )
 
 
+TERM_MASK = "[TERM]"
+_MASK_IN_QUESTION = re.compile(r"\[\s*term\s*\]", re.IGNORECASE)
+
+
+def masked(text: str, title: str) -> str:
+    """``text`` with each mention of ``title`` (any case, as a whole word) replaced by the mask."""
+    return re.sub(rf"(?<!\w){re.escape(title)}(?!\w)", TERM_MASK, text, flags=re.IGNORECASE)
+
+
 def base_title_qa_prompt(title: str, text: str) -> str:
     """The base QA for a small policy: it asks for the root's title (a dictionary's entry) from what
     the document says, instead of picking a phrase (a 0.5B coder picked the title anyway and asked
-    about it: 19 of 32 base QAs stated their answer)."""
+    about it: 19 of 32 base QAs stated their answer). The title is hidden behind a mask: shown the
+    title and told not to write it, the 0.5B still named it in 18 of 32 questions."""
     return (
-        f"Document: {title}\n{text}\n\n"
-        f'Write one clear question whose only correct answer is "{title}", using what this document says about it. '
-        f'The question must not contain "{title}". Reply in exactly two lines:\n'
+        f"Document: {TERM_MASK}\n{masked(text, title)}\n\n"
+        f"This document defines a term, hidden here as {TERM_MASK}. Write one clear question whose only correct "
+        "answer is that term, using what the document says about it. Reply in exactly two lines:\n"
         "Question: <your question>\nStatement: <the sentence of the document your question uses>"
     )
 
