@@ -23,7 +23,6 @@ from fractions import Fraction
 from checks.addressed import addresses_the_checker
 from checks.plain_arithmetic import OPERATOR_WORDS, plain_expression
 from verifiers.arithmetic import NotArithmetic, value
-from verifiers.math.extract import as_rational
 
 NEAR_COPY_RATIO = 0.8  # difflib similarity of normalized texts
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?")
@@ -285,16 +284,24 @@ def compares_with_nothing(statement: str) -> str | None:
     return None
 
 
-# "What number generator ...?", "Which formula ...?": the asked-for thing is no number (a method,
-# an operation, an equation); nouns that name a number ("number", "value", "sum") are not here
+# "What number generator might output ...?", "Which formula gives ...?", "Name the operation that
+# ...": the asked-for thing is no number. The thing's word must be what is asked (followed by a verb,
+# "that", a comma or the end): "What step size ...", "What approach speed ..." ask for quantities.
 _THINGS = (
     "operation|generator|method|formula|function|strategy|rule|algorithm|approach|technique|equation|"
     "expression|tool|machine|program|procedure|step|way"
 )
+_ASKED_BY = (
+    "might|could|would|can|will|should|may|must|do|does|did|is|are|was|were|has|have|gives?|yields?|produces?|"
+    "outputs|returns?|makes?|turns?|satisf(?:y|ies)|generates?|results?|leads?|works?|appl(?:y|ies)|computes?|"
+    "maps?|converts?|transforms?|describes?|represents?|equals?|that|which|whose|for|to"
+)
+_FILLER = r"(?:(?!(?:is|are|was|were|do|does|did|of|in|on|at|per|to|for)\b)[a-z]+[\s-]+)"
+_THING_ASKED = rf"(?:{_THINGS})(?:e?s)?(?=\s*(?:[,?]|$)|\s+(?:{_ASKED_BY})\b)"
 _ASKS_FOR_A_THING = re.compile(
-    rf"(?:^|[.!?:]\s+)(?:what|which)\s+(?:(?!(?:is|are|was|were|do|does|did|of)\b)[a-z]+\s+){{0,2}}?"
-    rf"(?:{_THINGS})(?:e?s)?\s+(?!of\b)[a-z]",
-    re.IGNORECASE,
+    rf"(?:^|[.!?:;,]\s*)(?:(?:what|which)(?:'s|\s+is|\s+are|\s+was)?\s+(?:(?:the|a|an|kind|type|sort|of)\s+)*"
+    rf"|(?:name|give|state|write|identify|describe)\s+(?:the|a|an)\s+){_FILLER}{{0,3}}?{_THING_ASKED}",
+    re.IGNORECASE | re.MULTILINE,
 )
 
 
@@ -302,9 +309,20 @@ def asks_for_a_thing(statement: str) -> str | None:
     """A question whose answer is a thing, not a number: "What number generator might output a
     number divisible by 36?" got 36 from the checker's programs and four yeses from its well-posed
     question (a 0.5B's SQLM proposal, 2026-12-06). A number of such things ("What is the number of
-    methods ...") is a number, and is not caught."""
+    methods ...") and a quantity named by one ("What step size ...") are numbers, and pass."""
     found = _ASKS_FOR_A_THING.search(statement)
-    return f"asks for a thing, not a number: '{found.group(0).strip()[:-1].strip()}'" if found else None
+    return f"asks for a thing, not a number: '{found.group(0).strip(' ,.;:!?')}'" if found else None
+
+
+_LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+")
+_ASSIGNED = re.compile(r"^\s*[a-zA-Z]\s*=")
+_VARIABLE = re.compile(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z])")
+
+
+def is_formula(answer: str) -> bool:
+    """Whether an answer holds a free variable ("n^2", "2n", "n(n+1)/2"): a number however written
+    ("2\\sqrt{3}", "90^\\circ", "36 cm", "x = 36", "\\pi") is none."""
+    return _VARIABLE.search(_ASSIGNED.sub(" ", _LATEX_COMMAND.sub(" ", answer))) is not None
 
 
 def gate(
@@ -319,7 +337,7 @@ def gate(
     (text only: a variant may keep its seed's numbers); ``instructions`` the prompt's own words
     (the method's template without what it was filled with); ``answer`` the label it keeps, where
     it has one already (an SvS variant's: a formula may be asked for when the answer is one)."""
-    numeric = answer is None or as_rational(answer.strip()) is not None
+    numeric = answer is None or not is_formula(answer)
     for reason in (
         states_own_answer(statement),
         carries_solution(statement),

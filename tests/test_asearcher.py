@@ -353,6 +353,7 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
             "Icon: A string processing language from the University of Arizona.",  # the linked document
         ],
         "documents": ["Python", "Icon"],
+        "direct_gen_acc": 0.0,
     }
     assert {j["judge"] for j in meta["judges"]} == {"validity", "uniqueness", "coverage"}
     # the stored rollouts are those of the kept QA: 4 of 8 solvers got it

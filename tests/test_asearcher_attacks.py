@@ -216,3 +216,69 @@ def test_a_checked_qa_in_the_band_is_kept_and_paid(tmp_path, warehouse, scripted
     attempt, kept, _ = _run(tmp_path, warehouse, scripted_checker, _policy(reply, ["Python", "Perl"]))
     assert attempt["accepted"] and attempt["reward"] == 1.0
     assert kept == [{"statement": "Which language did Guido van Rossum invent in 1991?", "label_provenance": "checked"}]
+
+
+# -- a second red team (2026-12-07) of the [TERM] mask, the hyphen split and the in-band fallback
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is (term)?",  # the mask, lower case, other brackets: the names rule skips lower case
+        "What is \uff3bterm\uff3d?",  # fullwidth brackets
+        "What is [TE\u200bRM]?",
+        "What is {TERM}?",
+        "What is the hidden term?",  # the prompt's own words
+        "Which term is hidden here?",
+        "What term does the document define?",  # "the document", not only "this document"
+        "What is the term defined by the document?",
+    ],
+)
+def test_a_question_about_the_mask_or_the_document_is_never_paid(tmp_path, warehouse, scripted_checker, question):
+    attempt, kept, _ = _run(tmp_path, warehouse, scripted_checker, _policy(f"Question: {question}", ["Python", "Perl"]))
+    assert kept == [] and attempt["reward"] < 1.0, (attempt, kept)
+
+
+BEFORE_EDIT = "Which language was invented by Guido van Rossum in 1991?"
+PYTHON_FACTS = ["Python: A language invented by Guido van Rossum in 1991.", "Python"]
+
+
+@pytest.mark.parametrize(
+    ("edited", "added"),
+    [
+        ("Which language was invented by Guido van Rossum in mid-1987?", ["1987"]),  # a compound's new part
+        ("Which language invented by Guido van Rossum in 1991 replaced ex-Perl?", ["Perl"]),
+        ("Which anti-Perl language was invented by Guido van Rossum in 1991?", ["Perl"]),  # a plant for later
+    ],
+)
+def test_a_compound_in_lower_case_smuggles_no_name(edited, added):
+    assert unsupported_names(edited, [BEFORE_EDIT, *PYTHON_FACTS]) == added
+
+
+def test_the_kept_in_band_qa_is_what_its_meta_describes(tmp_path, warehouse):
+    """The in-band fallback keeps the base QA (4 of 8): its meta's accuracy is that QA's, the final
+    one's is under ``final``, and the stored difficulty is the kept problem's."""
+    from tests.test_asearcher import BASE, Script
+
+    ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", TINY)))
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    a = cfg.synth.asearcher
+    a.corpus, a.topic, a.max_turns, a.base_answer, a.proposals, a.judge = (
+        "tiny",
+        "Guido van Rossum language",
+        10,
+        "phrase",
+        1,
+        "policy",
+    )
+    cfg.synth.min_label_provenance = "judged"
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(Script()), verifiers, cfg.rollouts, POLICY, "run")
+        run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
+    (problem,) = warehouse.arrow("SELECT * FROM problems").to_pylist()
+    assert problem["statement"] == BASE["Python"]["question"]
+    assert set(warehouse.arrow("SELECT problem_id FROM difficulty").column("problem_id").to_pylist()) == {
+        problem["problem_id"]
+    }
+    meta = json.loads(problem["method_meta"])
+    assert meta["direct_gen_acc"] == 0.5 and meta["final"]["direct_gen_acc"] == 0.0

@@ -118,6 +118,22 @@ GATES = [
     ("How many operations are needed to compute 2 + 3 * 4?", None),
     ("What is the number of methods to choose 2 of 5 books?", None),
     ("What is the function value at x = 3 if f(x) = x + 1?", None),
+    # a red team (2026-12-07): the same questions the first pattern missed ...
+    ("What kind of generator might output a number divisible by 36?", "asks for a thing"),
+    ("If n is divisible by 36, what number generator might output n?", "asks for a thing"),
+    ("What number-generator might output a number divisible by 36?", "asks for a thing"),
+    ("What pseudo random number generator might output a number divisible by 36?", "asks for a thing"),
+    ("What's the formula that gives 12 from 3 and 4?", "asks for a thing"),
+    ("Which of the formulas gives 12 from 3 and 4?", "asks for a thing"),
+    ("Which formula, if any, gives 12 from 3 and 4?", "asks for a thing"),
+    ("Name the operation that turns 3 and 4 into 12.", "asks for a thing"),
+    # ... and numeric questions it wrongly rejected: the thing's word names a quantity's kind
+    ("Which step number is the first where the running total of 3 + 5 + 7 + ... exceeds 100?", None),
+    ("What approach speed, in km/h, covers 12 km in 10 minutes?", None),
+    ("What machine output per hour gives 120 parts in 6 hours?", None),
+    ("What step size h splits the interval [0, 2] into 8 equal parts?", None),
+    ("What tool rental fee per day adds up to $60 over 4 days?", None),
+    ("Find the number of operations needed to sort 3 items.", None),
 ]
 
 # SvS's instruction text around a 0.5B's variant, kept as the problem (night of 2026-12-06)
@@ -155,6 +171,10 @@ def test_a_formula_may_be_asked_for_where_the_kept_answer_is_one():
     assert gate(question, answer="n^2") is None
     assert "asks for a thing" in gate(question, answer="36")
     assert "asks for a thing" in gate(question)  # a label still to derive: the checks derive numbers
+    assert gate(question, answer="n(n+1)/2") is None and gate(question, answer="2n") is None
+    # a number however it is written is no formula (a red team: each of these skipped the gate)
+    for number in ("2\\sqrt{3}", "90^\\circ", "\\boxed{36}", "12\\%", "-\\frac12", "36 cm", "x = 36", "\\pi"):
+        assert "asks for a thing" in (gate(question, answer=number) or ""), number
 
 
 @pytest.mark.parametrize(("statement", "reason"), GATES)

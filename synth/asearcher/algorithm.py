@@ -87,10 +87,11 @@ _PLACEHOLDER = re.compile(
 )
 # a question about the document itself: any reader of a titled fact answers it with the title
 _ABOUT_THE_DOCUMENT = re.compile(
-    r"\b(?:this|these|the\s+following|the\s+above|the\s+given)\s+(?:document|facts?|entry|entries|text|"
+    r"\b(?:this|these|the(?:\s+(?:following|above|given))?)\s+(?:document|facts?|entry|entries|text|"
     r"definitions?|article|page|passage|statements?|sentences?)\b|\btitle\s+of\s+(?:this|the)\s+(?:document|entry|page|article|text)\b"
     r"|\b(?:entry|term|document|page)\s+is\s+this\b"
-    r"|\b(?:described|defined|discussed|meant|mentioned)\s+(?:here|above|below)\b",
+    r"|\b(?:described|defined|discussed|meant|mentioned|hidden)\s+(?:here|above|below)\b"
+    r"|\bhidden\s+(?:term|word|name|entry|subject)\b|\b(?:term|word|name|entry|subject)\s+(?:is\s+)?hidden\b",
     re.IGNORECASE,
 )
 _BARE_QUESTION = re.compile(r"^\s*(?:\d+[.)]\s*)?([^:\n]{8,}\?)\s*$", re.MULTILINE)
@@ -136,7 +137,7 @@ def parse_title_qa(text: str, title: str) -> QA | str:
         return "unparsable: the prompt's placeholder is in the question"
     if answer and normalize(answer) != normalize(title):
         return f"invalid: the answer is '{answer[:60]}', not the document's title '{title}'"
-    if _MASK_IN_QUESTION.search(question):
+    if _MASK_IN_QUESTION.search(_visible(question)):
         return f"invalid: the question names the hidden term {TERM_MASK}, it asks nothing about it"
     if names_title(question, title):
         return "invalid: the question states its answer"
@@ -145,11 +146,15 @@ def parse_title_qa(text: str, title: str) -> QA | str:
     return QA(question, title, got.get("statement", ""))
 
 
+def _visible(text: str) -> str:
+    """``text`` after NFKC, without invisible format characters (zero-width spaces and the like)."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
+
+
 def _letters(text: str) -> list[str]:
     """The words of ``text`` as letters and digits only, case-folded, after NFKC and without
     invisible format characters ("Py\u200bthon", "hp\u2011ux", "__Python__")."""
-    text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
-    return [w for w in re.split(r"[^\w]|_", text.casefold()) if w]
+    return [w for w in re.split(r"[^\w]|_", _visible(text).casefold()) if w]
 
 
 def _disguises(word: str, target: str) -> bool:
@@ -198,18 +203,22 @@ def unsupported_names(question: str, known: list[str]) -> list[str]:
     missing = []
     for match in _NAME.finditer(question):
         token = match.group(0).rstrip(".,")
-        new = any(part not in words for part in normalize(token).split())
         if token.casefold() in _NEGATION:  # "was not invented by": a negation the facts do not hold
             if token.casefold() not in words:
                 missing.append(token)
             continue
-        if not (token[0].isupper() or token[0].isdigit()):
-            continue
+        if normalize(token) in words:
+            continue  # the compound itself is held ("1957-8")
         before = question[: match.start()].rstrip().rstrip("\"'“‘(«[")
-        if token[0].isupper() and (not before or before[-1] in ".?!"):
-            continue  # a capital that starts a sentence is no name
-        if new:
-            missing.append(token)
+        starts_sentence = not before or before[-1] in ".?!"
+        # each part of a compound is a word of its own: "mid-1987" and "ex-Perl" name 1987 and Perl
+        for i, part in enumerate(p for p in token.split("-") if p):
+            if not (part[0].isupper() or part[0].isdigit()):
+                continue
+            if part[0].isupper() and i == 0 and starts_sentence:
+                continue  # a capital that starts a sentence is no name
+            if any(word not in words for word in normalize(part).split()):
+                missing.append(part if "-" in token else token)
     return missing
 
 
@@ -385,7 +394,8 @@ def base_qa_prompt(title: str, text: str) -> str:
 
 
 TERM_MASK = "[TERM]"
-_MASK_IN_QUESTION = re.compile(r"\[\s*term\s*\]", re.IGNORECASE)
+# the mask in any brackets, any case, spaced or split by invisible characters (read after NFKC)
+_MASK_IN_QUESTION = re.compile(r"[\[({<]\s*t\s*e\s*r\s*m\s*[\])}>]", re.IGNORECASE)
 
 
 def masked(text: str, title: str) -> str:

@@ -220,11 +220,14 @@ class AsearcherSynthesizer(Synthesizer):
                 "judged_by": judged_by,
             }
             if kept:  # an earlier QA of the history is the problem: what the final one was, for the audit
+                assert measured is not None
                 meta["kept"] = kept
+                meta["direct_gen_acc"] = measured.correct / len(measured.grades)
                 meta["final"] = {
                     "question": state.qa.question,
                     "statements": state.statements,
                     "documents": [e.title for e in state.entities],
+                    "direct_gen_acc": state.accuracy,
                 }
             if reason is not None:
                 decisions.append(Decision(False, f"base QA {reason}", {**meta, "reward": 0.0}))
