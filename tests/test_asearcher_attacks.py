@@ -55,6 +55,7 @@ def test_a_question_naming_the_title_in_disguise_is_rejected(title, reply):
         ("Python", "Which naïve language did Gödel not write?"),  # accents are Latin letters
         ("Python", "Which language times its loops in µs?"),  # NFKC's Greek mu spells no title
         ("Python", "Which boxer's title did the language's author admire?"),
+        ("ISINDEX", "Which HTML tag shows a text entry box on the page?"),  # "the page" is no document
     ],
 )
 def test_an_ordinary_question_is_not_taken_for_the_title(title, question):

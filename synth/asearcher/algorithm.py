@@ -87,8 +87,10 @@ _PLACEHOLDER = re.compile(
 )
 # a question about the document itself: any reader of a titled fact answers it with the title
 _ABOUT_THE_DOCUMENT = re.compile(
-    r"\b(?:this|these|the(?:\s+(?:following|above|given))?)\s+(?:document|facts?|entry|entries|text|"
+    r"\b(?:this|these|the\s+following|the\s+above|the\s+given)\s+(?:document|facts?|entry|entries|text|"
     r"definitions?|article|page|passage|statements?|sentences?)\b|\btitle\s+of\s+(?:this|the)\s+(?:document|entry|page|article|text)\b"
+    # "the document" too, not "the text" or "the page" ("Which tag reloads the page?" is a question)
+    r"|\bthe\s+(?:documents?|facts?|passage|article)\b"
     r"|\b(?:entry|term|document|page)\s+is\s+this\b"
     r"|\b(?:described|defined|discussed|meant|mentioned|hidden)\s+(?:here|above|below)\b"
     r"|\bhidden\s+(?:term|word|name|entry|subject)\b|\b(?:term|word|name|entry|subject)\s+(?:is\s+)?hidden\b",
