@@ -108,19 +108,25 @@ def resolve_policy(warehouse: Warehouse, config: HardforgeConfig, spec: str | No
             return found
         spec = config.engine.model
     if not is_bundled(spec) and not Path(spec).exists():
-        found = warehouse.scalar(
-            "SELECT policy_id FROM policies WHERE policy_id = ? OR name = ? ORDER BY created_at DESC LIMIT 1",
-            [spec, spec],
-        )
+        found = find_policy(warehouse, spec)
         if found is None:
             raise HardforgeError(f"'{spec}' is neither a registered policy nor a model folder.")
-        return get_policy(warehouse, found)
+        return found
     folder = resolve_model(spec, config.models_dir)
     if not is_bundled(spec):
         return register_policy(warehouse, folder)
     model = bundled(spec)
     meta = {"source": f"{model.distributions}: {model.title}, dequantized to fp32", "bundled": spec}
     return register_policy(warehouse, folder, name=model.folder, meta=meta)
+
+
+def find_policy(warehouse: Warehouse, spec: str) -> Policy | None:
+    """The registered policy whose id or name is ``spec`` (the newest of that name), or None;
+    registers nothing."""
+    found = warehouse.scalar(
+        "SELECT policy_id FROM policies WHERE policy_id = ? OR name = ? ORDER BY created_at DESC LIMIT 1", [spec, spec]
+    )
+    return None if found is None else get_policy(warehouse, found)
 
 
 def configured_policy(warehouse: Warehouse, config: HardforgeConfig) -> Policy | None:

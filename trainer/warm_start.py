@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from rollouts.policies import get_policy, register_policy, resolve_policy
+from rollouts.policies import find_policy, register_policy, resolve_policy
 from schemas.config import HardforgeConfig
 from schemas.errors import HardforgeError, NothingToTrain
 from schemas.records import Policy
@@ -86,13 +86,12 @@ def verified_proposals(
 
 
 def registered_policy(warehouse: Warehouse, spec: str) -> Policy:
-    """A policy the warehouse holds, by id or name (a teacher must have proposed here)."""
-    found = warehouse.scalar(
-        "SELECT policy_id FROM policies WHERE policy_id = ? OR name = ? ORDER BY created_at DESC LIMIT 1", [spec, spec]
-    )
+    """A policy the warehouse holds, by id or name (a teacher must have proposed here, so a
+    bundled model or a folder is never registered for it)."""
+    found = find_policy(warehouse, spec)
     if found is None:
         raise HardforgeError(f"no policy '{spec}' in the warehouse: a teacher is a policy that synthesized here.")
-    return get_policy(warehouse, found)
+    return found
 
 
 def warm_start(
