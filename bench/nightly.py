@@ -4,9 +4,13 @@ nightly` through the CLI, in the vLLM environment where there is one).
 Prints per night: problems estimated, in band, completion tokens and in-band problems per million
 tokens (the yield), what the signal rule passed over, and the wall-time split (before the flow,
 each stage, engine starts); then held-out pass@1 per policy on the probe (the learning curve, with
-``--train``: every night trains and the next one starts from the new policy).
+``--train``: every night trains and the next one starts from the new policy; ``--roles
+solver,proposer`` trains both roles, the self-play loop), and per night the curriculum's items by
+the method that made them (the synthesized share) and each method's tokens, proposals, verified,
+in band and seconds.
 
-    .venv/bin/python bench/nightly.py [--nights 2] [--train] [--steps 8] [--lr 1e-5] [--data-dir DIR]
+    .venv/bin/python bench/nightly.py [--nights 2] [--train] [--roles solver,proposer] [--steps 8] [--lr 1e-5]
+        [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ def main() -> None:
     parser.add_argument("--train", action="store_true", help="train.enabled: each night trains the solver")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-5)
+    parser.add_argument("--roles", default="solver", help="with --train: the roles trained, e.g. solver,proposer")
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="hardforge-nightly-"))).resolve()
@@ -41,11 +46,16 @@ def main() -> None:
                 "HARDFORGE_TRAIN__ENABLED": "true",
                 "HARDFORGE_TRAIN__MAX_STEPS": str(args.steps),
                 "HARDFORGE_TRAIN__LEARNING_RATE": str(args.lr),
+                "HARDFORGE_NIGHTLY__TRAIN_ROLES": json.dumps(args.roles.split(",")),
             }
         )
     print(
         f"settings: {args.nights} default nightlies in {data_dir}, max_tokens {load_config().rollouts.max_tokens}"
-        + (f", training the solver {args.steps} GRPO steps a night at lr {args.lr}" if args.train else ", no training")
+        + (
+            f", training {args.roles} {args.steps} GRPO steps a night at lr {args.lr}"
+            if args.train
+            else ", no training"
+        )
         + "".join(f", {k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("HARDFORGE_")),
         flush=True,
     )
@@ -98,6 +108,20 @@ def report_night(data_dir: Path, night: int) -> None:
         ),
         flush=True,
     )
+    exported = counts["export"].get("by_method") or {}
+    made = sum(n for method, n in exported.items() if method != "seed")
+    items = counts["export"]["items"]
+    print(
+        f"  curriculum by method: {', '.join(f'{m} {n}' for m, n in sorted(exported.items())) or 'none'}"
+        + (f" ({made / items:.0%} synthesized)" if items else ""),
+        flush=True,
+    )
+    for method, y in sorted((counts.get("synthesis_yield") or {}).items()):
+        print(
+            f"  {method}: {y['tokens']:,} tokens, {y['proposals']} proposals, {y['verified']} verified, "
+            f"{y['in_band']} in band, {y['seconds']:.0f} s",
+            flush=True,
+        )
     print(
         f"  wall {wall['total_s']:.0f} s: before the flow {wall['prefect_start_s'] or 0:.0f}; {stages}; engine starts: {engines}",
         flush=True,
