@@ -10,7 +10,7 @@ from ingest.service import ingest_corpus
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
 from synth import rewards
-from synth.asearcher.algorithm import QA, parse_qa, parse_title_qa, unsupported_names
+from synth.asearcher.algorithm import QA, parse_qa, parse_title_qa, proper_names, unsupported_names
 from synth.asearcher.method import AsearcherSynthesizer
 from synth.runner import run_method
 from tests.conftest import ScriptedEngine
@@ -283,3 +283,59 @@ def test_the_kept_in_band_qa_is_what_its_meta_describes(tmp_path, warehouse):
     }
     meta = json.loads(problem["method_meta"])
     assert meta["direct_gen_acc"] == 0.5 and meta["final"]["direct_gen_acc"] == 0.0
+
+
+# A name the corpus writes with a capital, written in lower case by an edit ("older than perl",
+# issue 32): the corpus's own casing says which words are names, so "perl" is one and "logo" (a
+# common word the corpus also writes in lower case) is not.
+CORPUS = [
+    ("Perl", "Perl: A scripting language by Larry Wall. Perl 5 added objects; see Python."),
+    ("Logo", "Logo: A language for teaching. Its logo is a turtle; the logo of a logo."),
+    ("address", "address: The location of a word in memory."),
+    ("C", "C: A language by Dennis Ritchie."),
+    ("HP-UX", "HP-UX: The Unix of Hewlett-Packard workstations; HP-UX 11 followed; see hp-ux(5)."),
+    ("Python", "Python: A language invented by Guido van Rossum in 1991. Unlike Perl, it is readable."),
+]
+
+
+def test_the_corpus_says_which_lower_case_words_are_names():
+    names = proper_names(CORPUS)
+    assert {"perl", "python", "hp-ux"} <= names
+    assert not names & {"logo", "address", "c"}  # a common word, a lower-case title, one letter
+
+
+@pytest.mark.parametrize(
+    ("edited", "added"),
+    [
+        ("Which language invented by Guido van Rossum in 1991 is older than perl?", ["perl"]),
+        ("Which language invented by Guido van Rossum in 1991 runs on hp-ux?", ["hp-ux"]),
+        ("Which language invented by Guido van Rossum in 1991 is older than PERL?", ["PERL"]),
+    ],
+)
+def test_a_name_in_lower_case_is_still_a_name(edited, added):
+    assert unsupported_names(edited, [BEFORE_EDIT, *PYTHON_FACTS], proper_names(CORPUS)) == added
+
+
+def test_a_lower_case_name_the_facts_hold_and_common_words_pass():
+    names = proper_names(CORPUS)
+    facts = [*PYTHON_FACTS, "Python is more readable than Perl."]
+    assert unsupported_names("Which language invented in 1991 is more readable than perl?", facts, names) == []
+    assert unsupported_names("Which language with a logo was invented in 1991?", PYTHON_FACTS, names) == []
+    assert unsupported_names("Which language was invented at an address in 1991?", PYTHON_FACTS, names) == []
+
+
+def test_a_fuzz_that_adds_a_name_in_lower_case_is_refused_end_to_end(tmp_path, warehouse, scripted_checker):
+    """Through the real agent: the fuzz's "older than basic" (BASIC, a name of the tiny corpus) is
+    refused, so the problem stays the base QA the facts hold."""
+    base = "Question: Which language did Guido van Rossum invent in 1991?"
+    inner = _policy(base, ["Python", "Perl"], action="fuzz")
+
+    def policy(chat, n):
+        if "Rewrite the question so that one detail" in chat[0]["content"]:
+            return ["Question: Which language, older than basic, did Guido van Rossum invent in 1991?\nAnswer: Python"]
+        return inner(chat, n)
+
+    attempt, kept, _ = _run(tmp_path, warehouse, scripted_checker, policy, max_turns=1)
+    assert kept == [{"statement": "Which language did Guido van Rossum invent in 1991?", "label_provenance": "checked"}]
+    (meta,) = warehouse.arrow("SELECT meta FROM synth_attempts").column("meta").to_pylist()
+    assert "the fuzz adds what the facts do not hold: basic" in meta, meta

@@ -62,8 +62,10 @@ class Agent:
         linked: Any,
         seed: int = 0,
         judge_engine: Engine | None = None,
+        names: frozenset[str] = frozenset(),
     ) -> None:
         self.service, self.settings, self.source = service, settings, source
+        self.names = names  # the corpus's names, which an edit may not add in lower case either
         # the validity, uniqueness and coverage judges: the independent checker, else the policy
         self.judge_engine = judge_engine or service.engine
         self.linked = linked  # doc_id -> the documents linked to it either way
@@ -179,7 +181,9 @@ class Agent:
         candidates: list[tuple[int, str, QA, str | None, Entity | None]] = []
         for i, reply in zip(fuzz, self.ask([fuzz_prompt(states[i]) for i in fuzz]), strict=True):
             qa = self._same_answer(states[i], parse_qa(reply, need_statement=False))
-            if not isinstance(qa, str) and (added := unsupported_names(qa.question, self._known(states[i]))):
+            if not isinstance(qa, str) and (
+                added := unsupported_names(qa.question, self._known(states[i]), self.names)
+            ):
                 qa = f"invalid: the fuzz adds what the facts do not hold: {', '.join(added[:3])}"
             if isinstance(qa, str):
                 states[i].reject(turn, "fuzz", qa)
@@ -252,7 +256,7 @@ class Agent:
         for (i, _, neighbour, link), reply in zip(fresh, composed, strict=True):
             qa = self._same_answer(states[i], parse_qa(reply, need_statement=False))
             known = [*self._known(states[i]), link.statement, neighbour.title]
-            if not isinstance(qa, str) and (added := unsupported_names(qa.question, known)):
+            if not isinstance(qa, str) and (added := unsupported_names(qa.question, known, self.names)):
                 qa = f"invalid: the question adds what the facts do not hold: {', '.join(added[:3])}"
             if isinstance(qa, str):
                 states[i].reject(turn, "inject", f"compose {qa}", neighbour=neighbour.title)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,11 +196,37 @@ _NAME = re.compile(r"(?<!\w)(?:[^\W\d_][\w'&/.+-]*|\d[\d.,]*)")
 _NEGATION = {"not", "no", "never", "neither", "nor", "without", "except", "unlike"}
 
 
-def unsupported_names(question: str, known: list[str]) -> list[str]:
+_CORPUS_WORD = re.compile(r"[^\W\d_][\w+#]*(?:-[\w+#]+)*")
+
+
+def proper_names(articles: list[tuple[str, str]]) -> frozenset[str]:
+    """The one-word titles of the corpus's (title, text) articles that it writes as names (normalized): with a capital and two or more
+    letters, and in its texts at least twice as often capitalized as in lower case. So "perl" in an
+    edit is the name Perl, while "logo" or "icon", which the corpus also writes as common words,
+    is not a name."""
+    lower: Counter[str] = Counter()
+    cased: Counter[str] = Counter()
+    for _, text in articles:
+        for word in _CORPUS_WORD.findall(text):
+            folded = word.casefold()
+            (lower if word == folded else cased)[folded] += 1
+    names = set()
+    for title, _ in articles:
+        title = title.strip()
+        if " " in title or title == title.casefold() or sum(c.isalpha() for c in title) < 2:
+            continue
+        if 2 * lower[title.casefold()] <= cased[title.casefold()]:
+            names.add(normalize(title))
+    return frozenset(names)
+
+
+def unsupported_names(question: str, known: list[str], names: frozenset[str] = frozenset()) -> list[str]:
     """The names and numbers of an edited question that neither the question before nor the facts
     hold: a fuzz blurs a detail, it adds none (a 1.5B's fuzz of "Which operating system conforms to
     X/Open's Portability Guide Issue 4 and FIPS 151.1?" added "and is more recent than Mac OS X",
-    false of HP-UX, and the reader still answered HP-UX). A capital that starts a sentence is no name."""
+    false of HP-UX, and the reader still answered HP-UX). A capital that starts a sentence is no name;
+    a word in lower case is one when ``names`` (``proper_names`` of the corpus) holds it ("older
+    than perl")."""
     words = set(" ".join(normalize(k) for k in known).split())
     words |= {part for word in words for part in word.split("-") if part}  # "1957-8" holds 1957 and 8
     missing = []
@@ -211,6 +238,9 @@ def unsupported_names(question: str, known: list[str]) -> list[str]:
             continue
         if normalize(token) in words:
             continue  # the compound itself is held ("1957-8")
+        if token[0].islower() and normalize(token) in names:
+            missing.append(token)  # a name in lower case ("perl", "hp-ux")
+            continue
         before = question[: match.start()].rstrip().rstrip("\"'“‘(«[")
         starts_sentence = not before or before[-1] in ".?!"
         # each part of a compound is a word of its own: "mid-1987" and "ex-Perl" name 1987 and Perl

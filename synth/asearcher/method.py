@@ -41,6 +41,7 @@ from synth.asearcher.algorithm import (
     grounded,
     parse_qa,
     parse_title_qa,
+    proper_names,
     supporting_sentence,
     unsupported_names,
 )
@@ -96,6 +97,7 @@ def _chosen(state: QaState, agent: Agent, i: int) -> tuple[QA, list[str], list[E
 class AsearcherSynthesizer(Synthesizer):
     name = "asearcher"
     remote = False  # the agent reads the corpus in the warehouse at every turn
+    _names: frozenset[str] = frozenset()  # the corpus's names (``proper_names``), read with the seeds
 
     @property
     def settings(self) -> AsearcherConfig:
@@ -113,6 +115,7 @@ class AsearcherSynthesizer(Synthesizer):
         cfg = self.settings
         docs = documents(warehouse, cfg.corpus)
         self._warehouse = warehouse
+        self._names = proper_names([(d.title, d.text) for d in docs])
         linked = set(
             warehouse.arrow(
                 "SELECT DISTINCT src_id FROM links WHERE corpus = ? AND dst_id IS NOT NULL AND dst_id <> src_id",
@@ -159,7 +162,7 @@ class AsearcherSynthesizer(Synthesizer):
             return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
         # words for the judges are never shown to them; a name the document does not hold makes the
         # title a wrong label (a red team's "Which language did Larry Wall invent in 1987?" -> Python)
-        added = unsupported_names(qa.question, [text, doc.title])
+        added = unsupported_names(qa.question, [text, doc.title], self._names)
         refused = addresses_the_checker(qa.question) or (
             f"names what the document does not hold: {', '.join(added)}" if added else None
         )
@@ -202,7 +205,13 @@ class AsearcherSynthesizer(Synthesizer):
             judge, chosen = independent_engine(self.config, service)
             judged_by = chosen.name if judge is not None else judged_by
         agent = Agent(
-            service, self.settings, self.source, self._linked, seed=self.config.rollouts.seed, judge_engine=judge
+            service,
+            self.settings,
+            self.source,
+            self._linked,
+            seed=self.config.rollouts.seed,
+            judge_engine=judge,
+            names=self._names,
         )
         failed = agent.run(states)
         chosen = [_chosen(state, agent, i) for i, state in enumerate(states)]
