@@ -310,6 +310,12 @@ def test_the_corpus_says_which_lower_case_words_are_names():
         ("Which language invented by Guido van Rossum in 1991 is older than perl?", ["perl"]),
         ("Which language invented by Guido van Rossum in 1991 runs on hp-ux?", ["hp-ux"]),
         ("Which language invented by Guido van Rossum in 1991 is older than PERL?", ["PERL"]),
+        # a possessive, a plural, a version, a compound's part, an invisible split
+        ("Which language invented by Guido van Rossum in 1991 is older than perl's?", ["perl's"]),
+        ("Which language invented by Guido van Rossum in 1991 is older than all perls?", ["perls"]),
+        ("Which language invented by Guido van Rossum in 1991 is older than perl5?", ["perl5"]),
+        ("Which language invented by Guido van Rossum in 1991 beat perl-like ones?", ["perl"]),
+        ("Which language invented by Guido van Rossum in 1991 is older than pe\u200brl?", ["perl"]),
     ],
 )
 def test_a_name_in_lower_case_is_still_a_name(edited, added):

@@ -227,6 +227,7 @@ def unsupported_names(question: str, known: list[str], names: frozenset[str] = f
     false of HP-UX, and the reader still answered HP-UX). A capital that starts a sentence is no name;
     a word in lower case is one when ``names`` (``proper_names`` of the corpus) holds it ("older
     than perl")."""
+    question = _visible(question)  # "pe\u200brl" is "perl"
     words = set(" ".join(normalize(k) for k in known).split())
     words |= {part for word in words for part in word.split("-") if part}  # "1957-8" holds 1957 and 8
     missing = []
@@ -238,8 +239,8 @@ def unsupported_names(question: str, known: list[str], names: frozenset[str] = f
             continue
         if normalize(token) in words:
             continue  # the compound itself is held ("1957-8")
-        if token[0].islower() and normalize(token) in names:
-            missing.append(token)  # a name in lower case ("perl", "hp-ux")
+        if token[0].islower() and (named := _lower_case_name(token, names, words)):
+            missing.append(named)  # a name in lower case ("perl", "hp-ux")
             continue
         before = question[: match.start()].rstrip().rstrip("\"'“‘(«[")
         starts_sentence = not before or before[-1] in ".?!"
@@ -252,6 +253,18 @@ def unsupported_names(question: str, known: list[str], names: frozenset[str] = f
             if any(word not in words for word in normalize(part).split()):
                 missing.append(part if "-" in token else token)
     return missing
+
+
+def _lower_case_name(token: str, names: frozenset[str], held: set[str]) -> str | None:
+    """The word of a lower-case token that spells one of the corpus's ``names`` the facts do not
+    hold: the token or a part of a compound, with a possessive, a plural or a version number
+    ("perl's", "perls", "perl5", "perl-like")."""
+    for word in dict.fromkeys([token, *(p for p in token.split("-") if p)]):
+        folded = normalize(word)
+        forms = {folded, folded.removesuffix("'s"), folded.removesuffix("s"), folded.rstrip("0123456789.")}
+        if any(form in names and form not in held for form in forms):
+            return word
+    return None
 
 
 def parse_action(text: str, ready_to_exit: bool) -> tuple[str, str | None] | str:
