@@ -323,6 +323,11 @@ def nightly(config: dict[str, Any], policy: str | None = None) -> dict[str, Any]
             counts["export"] = timed("export", lambda: FLOWS["export"](config, policy))
             exported = counts["export"]
             role = stages.nightly_role(cfg, exported["items"])
+            if role:
+                # training holds the policy's weights, optimizer and live solver (and the proposer's
+                # checker): the night's engines leave first (held, the 0.5B's night outgrew 24 GiB);
+                # the probe starts the policy's again
+                stages.release_shared()
             counts["train"] = (
                 timed(
                     "train",

@@ -208,6 +208,11 @@ def test_nightly_with_training_closes_the_loop(data_dir, bundled_model):
     # night 1: SvS seeded from the seeds measured earlier that night (before, it had none)
     night_one = _query(data_dir, f"SELECT count(*) AS n FROM synth_attempts WHERE policy_id = '{base['policy_id']}'")
     assert night_one[0]["n"] > 0
+    # the night's engines left before training (held, the 0.5B's night outgrew 24 GiB): the probe
+    # started the night's policy again, after the training
+    night = _query(data_dir, "SELECT counts FROM runs WHERE flow = 'nightly' AND status = 'completed'")[0]["counts"]
+    starts = [s["model"] for s in night["wall"]["engine_starts"]]
+    assert starts.count(starts[0]) == 2 and len(starts) >= 3, starts
     # the next night measures its seeds with the trained policy first: SvS seeds from its own figures
     second = run_cli(data_dir, "run", "nightly", **env)
     assert second.returncode == 0, second.stderr[-3000:]
