@@ -49,6 +49,13 @@ MAX_DENOMINATOR = 10_000  # a derived label must be exact: 1/3 is, 1.41421356...
 ABSOLUTE_CAP = Fraction(1, 10**6)
 FLOAT_EXACT_BELOW = 2.0**53  # every integer below it is a float exactly; above, floats skip integers
 _INTEGER = re.compile(r"[-+]?\d+")
+# the sandbox rebuilds a returned Fraction or Decimal as one, on the trusted side (``jail/plain.py``)
+_FRACTION = re.compile(r"Fraction\(([-+]?\d+)(?:, (\d+))?\)")
+_DECIMAL = re.compile(r"Decimal\('([-+]?[\d.]+(?:E[-+]?\d+)?)'\)")
+# What a checker's program may use without importing it: the 1.5B coder wrote math.lcm and gcd()
+# with no import (a 0.5B nightly, 2026-12-07: 4 of self-questioning's 8 labels no check derived had
+# not one program that ran). Modules the sealed workers start with; the program's own names win.
+PRELUDE = "import itertools\nimport math\nfrom fractions import Fraction\nfrom math import comb, factorial, gcd, isqrt, lcm, perm\n"
 
 
 _OPEN_FENCE = re.compile(r"^\s*```[ \t]*(?:python|py|python3)?[ \t]*\n", re.IGNORECASE)
@@ -130,6 +137,11 @@ def number(shown: str | None) -> Fraction | None:
         return None
     if _INTEGER.fullmatch(shown.strip()):
         return Fraction(int(shown.strip()))
+    if fraction := _FRACTION.fullmatch(shown.strip()):  # exact, at any size
+        return Fraction(int(fraction.group(1)), int(fraction.group(2) or 1))
+    if decimal := _DECIMAL.fullmatch(shown.strip()):
+        # read as its text: past 28 digits a Decimal writes an exponent, which reads as a float
+        return number(decimal.group(1))
     try:
         as_float = float(shown)
     except ValueError:
@@ -204,7 +216,7 @@ class ProgramOfThoughtCheck:
         limits = Limits(timeout_s=cfg.timeout_s, cpu_s=max(1, int(cfg.timeout_s)))
         results = (
             self.sandbox.run_calls(
-                [code for _, code in runs], [""] * len(runs), banned=(), limits=limits, function="solution"
+                [PRELUDE + code for _, code in runs], [""] * len(runs), banned=(), limits=limits, function="solution"
             )
             if runs
             else []

@@ -471,3 +471,48 @@ def test_ordinary_statements_are_not_taken_for_words_to_the_checker(statement):
     from checks.addressed import addresses_the_checker
 
     assert addresses_the_checker(statement) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "label"),
+    [
+        # the 1.5B checker's programs for "the least common multiple of 5, 10, and 15" (2026-12-07):
+        # no import, so none ran and no label was derived
+        ("return math.lcm(5, math.lcm(10, 15))", "30"),
+        ("lcm = 5\n    for num in [10, 15]:\n        lcm = lcm * num // gcd(lcm, num)\n    return lcm", "30"),
+        ("return factorial(25) // factorial(23)", "600"),
+        ("return sum(1 for _ in itertools.combinations(range(6), 2))", "15"),
+        # an exact value the sandbox rebuilds as a Fraction or a Decimal is a number
+        ("return Fraction(1, 3) + 1", "4/3"),
+        ("from decimal import Decimal\n    return Decimal('1.5') * 2", "3"),
+        ("return factorial(25)", str(15511210043330985984000000)),  # exact above 2**53
+    ],
+)
+def test_a_program_that_forgot_an_import_or_returns_a_fraction_still_computes(tmp_path, body, label):
+    derived, verdicts = _derive_with_programs(tmp_path, "Compute it.", body)
+    assert derived == label, verdicts[-1].reason
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return math.pi",  # a constant the prelude holds is still a constant
+        "return lcm",  # a function is no number
+        "return int(math.sqrt(4 * 10 ** 40 + 1))",  # through a float above 2**53
+        "from decimal import Decimal\n    return Decimal(10) ** 30 / 3",  # a Decimal rounded past 28 digits
+        "return 'Fraction(7, 1)'",  # a string that looks like one is text
+    ],
+)
+def test_the_prelude_and_the_fractions_derive_nothing_they_should_not(tmp_path, body):
+    derived, verdicts = _derive_with_programs(tmp_path, "Compute it.", body)
+    assert derived is None, verdicts[-1].reason
+
+
+def test_the_numbers_the_sandbox_rebuilds():
+    from fractions import Fraction
+
+    from checks.program_of_thought import number
+
+    assert number("Fraction(-4, 3)") == Fraction(-4, 3) and number("Fraction(7)") == 7
+    assert number("Decimal('0.25')") == Fraction(1, 4) and number("Decimal('1.0E+30')") is None
+    assert number("Fraction(4, 3) + 1") is None and number("Decimal('nan')") is None
