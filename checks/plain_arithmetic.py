@@ -8,7 +8,9 @@ result and 2 as your final answer.") is neither, so the statement is not plain: 
 something else than the expression, and a check that read only the expression would agree with a
 wrong label. The expression may be written in symbols (``×``, ``÷``, ``−``, LaTeX's ``\\times``,
 ``\\cdot``, ``\\div``, ``\\frac{a}{b}``, inside ``\\(...\\)`` or ``$...$``), in the operator words
-"plus", "minus", "times", "multiplied by", "divided by", or as "the sum (product) of a, b and c".
+"plus", "minus", "times", "multiplied by", "divided by", or as "the sum (total, product) of a, b and
+c", "the difference between a and b" (a ≥ b: the other way round its sign is not said), "add a and
+b" or "multiply a by b".
 """
 
 from __future__ import annotations
@@ -90,8 +92,9 @@ _END_PUNCTUATION = " \t.!:;"
 _TAIL = re.compile(r"\s*(?:=\s*\?|=|\?|\.|!)?\s*$")
 _LEADS_LONGEST_FIRST = sorted([*LEADS, *NAMED_OPERATION], key=len, reverse=True)
 _LIST_FORM = re.compile(
-    r"(?:please\s+)?(?:what is|what's|find|compute|calculate|determine|give)\s+the\s+(?P<op>sum|product)\s+of\s+"
-    r"(?P<terms>.+?)\s*[?.]?\s*",
+    r"(?:please\s+)?(?:(?:what is|what's|find|compute|calculate|determine|give)\s+the\s+"
+    r"(?P<op>(?:total\s+)?sum|total|product|difference)\s+(?:of|between)|(?P<verb>add|multiply))\s+"
+    r"(?:the\s+(?:numbers|integers)\s+)?(?P<terms>.+?)\s*[?.]?\s*",
     re.IGNORECASE,
 )
 _SIGNED_NUMBER = re.compile(r"[-−]?\d+(?:\.\d+)?")
@@ -129,11 +132,19 @@ def expression_of(sentence: str) -> str | None:
     if listed is not None:
         if re.search(r"\d,\d", listed.group("terms")):
             return None  # "1,234" is a number or a list: which, the sentence does not say
-        terms = re.split(r"\s*,\s+(?:and\s+)?|\s+and\s+", listed.group("terms"))
+        op = " ".join((listed.group("op") or listed.group("verb")).lower().split())
+        by = r"|\s+by\s+" if op == "multiply" else ""
+        terms = re.split(r"\s*,\s+(?:and\s+)?|\s+and\s+" + by, listed.group("terms"))
         if len(terms) < 2 or not all(_SIGNED_NUMBER.fullmatch(t) for t in terms):
             return None  # "the sum of the result and 2" is not a list of numbers
-        symbol = " + " if listed.group("op").lower() == "sum" else " * "
-        return _checked(symbol.join(f"({t.translate(_SYMBOLS)})" for t in terms))
+        numbers = [t.translate(_SYMBOLS) for t in terms]
+        if op == "difference":
+            # "the difference between 9 and 4" is 5; between 4 and 9 it may be 5 or -5: no reading
+            if len(numbers) != 2 or float(numbers[0]) < float(numbers[1]):
+                return None
+            return _checked(f"({numbers[0]}) - ({numbers[1]})")
+        symbol = " * " if op in ("product", "multiply") else " + "
+        return _checked(symbol.join(f"({t})" for t in numbers))
     text = re.sub(r"^please\s+", "", sentence.strip(), flags=re.IGNORECASE)
     body = _TAIL.sub("", text)
     lowered = body.lower()

@@ -437,3 +437,28 @@ def test_satisfiable_tests_check(tmp_path, tests, programs, outcome):
             [LabelItem("Sum them.", label, "code", "stdio", {"programs": programs})]
         )
     assert verdict.outcome == outcome, verdict
+
+
+@pytest.mark.parametrize(
+    ("statement", "expression"),
+    [
+        # the word forms of small coders' self-questioning proposals (nightly, 2026-12-07): "4 programs
+        # compute 16, but the checker does not find the problem well posed (3 of 4 yes)"
+        ("What is the sum of the numbers 3, 5, and 8?", "(3) + (5) + (8)"),
+        ("What is the total sum of 10, 20, and 30?", "(10) + (20) + (30)"),
+        ("Find the total of 4 and 5.", "(4) + (5)"),
+        ("Add 50 and 100.", "(50) + (100)"),
+        ("Multiply 7 by 6.", "(7) * (6)"),
+        ("What's the difference between 15 and 6?", "(15) - (6)"),
+        # what the words do not say exactly: no reading
+        ("What's the difference between 6 and 15?", None),  # 9 or -9
+        ("What is the difference between 1, 2 and 3?", None),
+        ("What is the sum of the numbers 3, 5, and 8 apples?", None),
+        ("Add 3 and 4, then double it.", None),
+        ("Add 3 to 4 percent.", None),
+        ("What is the sum of the numbers below 10?", None),
+        ("Multiply 7 by 6 and add 1.", None),
+    ],
+)
+def test_the_word_forms_plain_arithmetic_reads(statement, expression):
+    assert plain_expression(statement) == expression
