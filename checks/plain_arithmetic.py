@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+from fractions import Fraction
 
 from verifiers.arithmetic import NotArithmetic, has_operation, parse_expression
 
@@ -133,14 +134,20 @@ def expression_of(sentence: str) -> str | None:
         if re.search(r"\d,\d", listed.group("terms")):
             return None  # "1,234" is a number or a list: which, the sentence does not say
         op = " ".join((listed.group("op") or listed.group("verb")).lower().split())
-        by = r"|\s+by\s+" if op == "multiply" else ""
-        terms = re.split(r"\s*,\s+(?:and\s+)?|\s+and\s+" + by, listed.group("terms"))
+        if op == "multiply" and re.search(r"\sby\s", listed.group("terms")):
+            # "multiply a by b", two numbers only: "Multiply 3 by 4 and 5 by 6" asks for two products
+            terms = re.split(r"\s+by\s+", listed.group("terms"))
+            if len(terms) != 2:
+                return None
+        else:
+            terms = re.split(r"\s*,\s+(?:and\s+)?|\s+and\s+", listed.group("terms"))
         if len(terms) < 2 or not all(_SIGNED_NUMBER.fullmatch(t) for t in terms):
             return None  # "the sum of the result and 2" is not a list of numbers
         numbers = [t.translate(_SYMBOLS) for t in terms]
         if op == "difference":
             # "the difference between 9 and 4" is 5; between 4 and 9 it may be 5 or -5: no reading
-            if len(numbers) != 2 or float(numbers[0]) < float(numbers[1]):
+            # (compared exactly: as floats, 9007199254740992 and ...993 are equal)
+            if len(numbers) != 2 or Fraction(numbers[0]) < Fraction(numbers[1]):
                 return None
             return _checked(f"({numbers[0]}) - ({numbers[1]})")
         symbol = " * " if op in ("product", "multiply") else " + "

@@ -88,11 +88,49 @@ def only_returns_a_constant(code: str) -> bool:
         return False
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == "solution":
-            return not any(isinstance(inner, _COMPUTING) for part in node.body for inner in ast.walk(part))
+            return not any(_computes(inner) for part in node.body for inner in ast.walk(part))
     return False
 
 
-_FLOAT_CALLS = {"float", "sqrt", "exp", "log", "pow", "fsum", "prod", "mean", "fmean", "median"}
+# a call of these on literals only writes a constant down (``return Fraction(7)``, ``int(7)``)
+_WRAPPERS = {"Fraction", "Decimal", "int", "float", "abs", "str"}
+
+
+def _computes(node: ast.AST) -> bool:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _WRAPPERS:
+        return not all(isinstance(a, ast.Constant) for a in [*node.args, *(k.value for k in node.keywords)])
+    return isinstance(node, _COMPUTING)
+
+
+# what rounds a value on purpose: a program that calls it computes no exact number, at any size
+# (``Fraction(math.pi).limit_denominator(100)`` is 311/99, a red team's, 2026-12-07)
+_ROUNDING = {"limit_denominator", "quantize"}
+
+
+def rounds(code: str) -> bool:
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return True
+    return any(isinstance(n, ast.Attribute) and n.attr in _ROUNDING for n in ast.walk(tree))
+
+
+_FLOAT_CALLS = {
+    "float",
+    "sqrt",
+    "exp",
+    "log",
+    "pow",
+    "fsum",
+    "prod",
+    "mean",
+    "fmean",
+    "median",
+    "Decimal",
+    "getcontext",
+}
+_FLOAT_MODULES = {"math", "cmath", "numpy", "statistics", "decimal"}
+_EXACT_IMPORTS = {"gcd", "lcm", "comb", "perm", "factorial", "isqrt"}  # integer functions of math
 
 
 def _natural(node: ast.expr) -> bool:
@@ -124,7 +162,24 @@ def computes_in_floats(code: str) -> bool:
             return True
         if isinstance(node, ast.Name) and node.id in {"math", "numpy", "np", "decimal", "statistics"}:
             return True
+        # "from math import pi" (or "*", or "pi as P"): the name is bare where it is used
+        if (
+            isinstance(node, ast.ImportFrom)
+            and (node.module or "").split(".")[0] in _FLOAT_MODULES
+            and any(alias.name not in _EXACT_IMPORTS for alias in node.names)
+        ):
+            return True
     return False
+
+
+_FUTURE = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n|[ \t]*from\s+__future__\s+import[^\n]*\n)*")
+
+
+def with_prelude(code: str) -> str:
+    """``PRELUDE`` before the program, after its ``from __future__`` imports (which must come first)."""
+    head = _FUTURE.match(code + "\n")
+    end = head.end() if head and "__future__" in head.group(0) else 0
+    return code[:end] + PRELUDE + code[end:]
 
 
 def number(shown: str | None) -> Fraction | None:
@@ -140,8 +195,9 @@ def number(shown: str | None) -> Fraction | None:
     if fraction := _FRACTION.fullmatch(shown.strip()):  # exact, at any size
         return Fraction(int(fraction.group(1)), int(fraction.group(2) or 1))
     if decimal := _DECIMAL.fullmatch(shown.strip()):
-        # read as its text: past 28 digits a Decimal writes an exponent, which reads as a float
-        return number(decimal.group(1))
+        # its text is its exact value; an exponent means it was rounded to its precision (28
+        # digits, or fewer where the program lowered it): no number
+        return None if "E" in decimal.group(1) else Fraction(decimal.group(1))
     try:
         as_float = float(shown)
     except ValueError:
@@ -156,7 +212,10 @@ def number(shown: str | None) -> Fraction | None:
     if exact is not None and exact.denominator == 1:
         return exact
     small = Fraction(as_float).limit_denominator(MAX_DENOMINATOR)
-    if abs(float(small) - as_float) <= FLOAT_TOLERANCE * 1e-3 * max(1.0, abs(as_float)):
+    # a value that is not zero is never snapped to zero (2 ** -50 is no 0)
+    if (small != 0 or as_float == 0) and abs(float(small) - as_float) <= FLOAT_TOLERANCE * 1e-3 * max(
+        1.0, abs(as_float)
+    ):
         return small
     return exact if exact is not None else Fraction(as_float)
 
@@ -216,7 +275,11 @@ class ProgramOfThoughtCheck:
         limits = Limits(timeout_s=cfg.timeout_s, cpu_s=max(1, int(cfg.timeout_s)))
         results = (
             self.sandbox.run_calls(
-                [PRELUDE + code for _, code in runs], [""] * len(runs), banned=(), limits=limits, function="solution"
+                [with_prelude(code) for _, code in runs],
+                [""] * len(runs),
+                banned=(),
+                limits=limits,
+                function="solution",
             )
             if runs
             else []
@@ -224,7 +287,7 @@ class ProgramOfThoughtCheck:
         values: list[list[Fraction]] = [[] for _ in items]
         written = Counter(i for i, _ in runs)
         for (i, code), result in zip(runs, results, strict=True):
-            value = number(result.value) if result.passed else None
+            value = number(result.value) if result.passed and not rounds(code) else None
             if value is not None and abs(value) >= FLOAT_EXACT_BELOW and computes_in_floats(code):
                 value = None  # int(246913578 / 2 * 987654321) is an integer, and still a rounding
             if value is not None:

@@ -501,11 +501,39 @@ def test_a_program_that_forgot_an_import_or_returns_a_fraction_still_computes(tm
         "return int(math.sqrt(4 * 10 ** 40 + 1))",  # through a float above 2**53
         "from decimal import Decimal\n    return Decimal(10) ** 30 / 3",  # a Decimal rounded past 28 digits
         "return 'Fraction(7, 1)'",  # a string that looks like one is text
+        # red team 3 (2026-12-07): exact-looking values that are roundings or constants
+        "from decimal import Decimal\n    return Decimal(1) / Decimal(10) ** 20",  # no 0
+        "from decimal import Decimal\n    return Decimal(1) + Decimal(1) / Decimal(10) ** 20",  # no 1
+        "from decimal import Decimal, getcontext\n    getcontext().prec = 10\n    return Decimal(123456789012) * 1",
+        "from decimal import Decimal\n    x = Decimal(10) ** 30 + 12345678901234567\n    return int(x - Decimal(10) ** 30)",
+        "from math import pi\n    return Fraction(pi * 10 ** 20)",
+        "from math import *\n    return int(pi * 10 ** 20)",
+        "from math import pi as P\n    return int(P * 10 ** 20)",
+        "return Fraction(math.pi).limit_denominator(100)",
+        "return Fraction(math.sqrt(2)).limit_denominator(1000)",
+        "from decimal import Decimal\n    return (Decimal(2).sqrt()).quantize(Decimal('0.01'))",
+        "return Fraction(7)",  # a constant written through a call
+        "return int(7)",
+        "return 2 ** -50",  # not zero
     ],
 )
 def test_the_prelude_and_the_fractions_derive_nothing_they_should_not(tmp_path, body):
     derived, verdicts = _derive_with_programs(tmp_path, "Compute it.", body)
     assert derived is None, verdicts[-1].reason
+
+
+def test_a_program_with_future_imports_still_runs(tmp_path):
+    statement = "Compute it."
+    context, boxes = _context(
+        tmp_path,
+        lambda content: ["```python\nfrom __future__ import annotations\ndef solution():\n    return 6 * 7\n```"] * 4,
+    )
+    try:
+        ((derived, verdicts),) = derive_labels(context, "math", [statement])
+    finally:
+        for box in boxes:
+            box.close()
+    assert derived == "42", verdicts[-1].reason
 
 
 def test_the_numbers_the_sandbox_rebuilds():
@@ -515,4 +543,6 @@ def test_the_numbers_the_sandbox_rebuilds():
 
     assert number("Fraction(-4, 3)") == Fraction(-4, 3) and number("Fraction(7)") == 7
     assert number("Decimal('0.25')") == Fraction(1, 4) and number("Decimal('1.0E+30')") is None
+    assert number("Decimal('1.234567890E+11')") is None  # rounded to a lowered precision
+    assert number("Decimal('0.00000000000000000001')") == Fraction(1, 10**20)  # exact, not 0
     assert number("Fraction(4, 3) + 1") is None and number("Decimal('nan')") is None

@@ -458,6 +458,13 @@ def test_satisfiable_tests_check(tmp_path, tests, programs, outcome):
         ("Add 3 to 4 percent.", None),
         ("What is the sum of the numbers below 10?", None),
         ("Multiply 7 by 6 and add 1.", None),
+        # red team 3 (2026-12-07): the sign compared as floats, two products read as one
+        ("What is the difference between 9007199254740992 and 9007199254740993?", None),
+        ("Find the difference between 123456789012345678 and 123456789012345679.", None),
+        ("What is the difference between 0.1 and 0.10000000000000001?", None),
+        ("Multiply 3 by 4 and 5 by 6.", None),
+        ("Multiply 3 by 4 and 5.", None),
+        ("Multiply 3 and 4.", "(3) * (4)"),
     ],
 )
 def test_the_word_forms_plain_arithmetic_reads(statement, expression):
