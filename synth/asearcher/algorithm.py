@@ -200,10 +200,10 @@ _CORPUS_WORD = re.compile(r"[^\W\d_][\w+#]*(?:-[\w+#]+)*")
 
 
 def proper_names(articles: list[tuple[str, str]]) -> frozenset[str]:
-    """The one-word titles of the corpus's (title, text) articles that it writes as names (normalized): with a capital and two or more
-    letters, and in its texts at least twice as often capitalized as in lower case. So "perl" in an
-    edit is the name Perl, while "logo" or "icon", which the corpus also writes as common words,
-    is not a name."""
+    """The one-word titles of the corpus's (title, text) articles that it writes as names
+    (normalized): with a capital and two or more letters, and in its texts at least twice as often
+    capitalized as in lower case. So "perl" in an edit is the name Perl, while "logo" or "icon",
+    which the corpus also writes as common words, is not a name."""
     lower: Counter[str] = Counter()
     cased: Counter[str] = Counter()
     for _, text in articles:
