@@ -53,8 +53,9 @@ _INTEGER = re.compile(r"[-+]?\d+")
 _FRACTION = re.compile(r"Fraction\(([-+]?\d+)(?:, (\d+))?\)")
 _DECIMAL = re.compile(r"Decimal\('([-+]?[\d.]+(?:E[-+]?\d+)?)'\)")
 # What a checker's program may use without importing it: the 1.5B coder wrote math.lcm and gcd()
-# with no import (a 0.5B nightly, 2026-12-07: 4 of self-questioning's 8 labels no check derived had
-# not one program that ran). Modules the sealed workers start with; the program's own names win.
+# with no import (a 0.5B nightly, 2026-12-07: of 18 self-questioning proposals the programs were
+# written for, 4 had not one program that ran). Modules the sealed workers start with; the
+# program's own names win.
 PRELUDE = "import itertools\nimport math\nfrom fractions import Fraction\nfrom math import comb, factorial, gcd, isqrt, lcm, perm\n"
 
 
