@@ -34,6 +34,7 @@ from flows.stage_synth import (  # noqa: F401
     synthesize_stage,
 )
 from schemas.config import HardforgeConfig
+from schemas.errors import HardforgeError
 from warehouse.db import Warehouse
 from warehouse.queries import HELDOUT_WHERE
 
@@ -105,6 +106,33 @@ def train_run(
             run_id=run_id,
             progress=progress,
         ).summary()
+
+
+def train_in_child(
+    config: dict[str, Any], curriculum_id: str | None, max_steps: int | None, run_id: str, role: str = "solver"
+) -> dict[str, Any]:
+    """``train_run`` in a fresh process, as the nightly trains: what training holds (weights,
+    optimizer, live solver, the proposer judge's checker) goes back to the box when it ends, and
+    what the night's process kept after its engines left does not add to it (in one process, a
+    0.5B's second night of both roles outgrew 24 GiB)."""
+    return in_child("the train stage", train_run, config, curriculum_id, max_steps, run_id, role)
+
+
+def in_child(what: str, function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)`` in a fresh (spawned) process: its result, or its exception as raised;
+    a process the system killed is one sentence."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(function, *args).result()
+        except BrokenProcessPool as exc:
+            raise HardforgeError(
+                f"{what}'s process died before it finished (killed by the system, most often for memory: "
+                "docs/training.md says what fits); nothing it would have registered was."
+            ) from exc
 
 
 def train_stage(
@@ -250,6 +278,8 @@ __all__ = [
     "estimate_chunk",
     "export_stage",
     "train_stage",
+    "train_in_child",
+    "in_child",
     "proposer_export_stage",
     "warm_start_stage",
     "nightly_role",

@@ -177,6 +177,9 @@ class TrainConfig(Section):
     use_vllm: bool = False  # GPU: generation with vLLM
     vllm_mode: Literal["colocate", "server"] = "colocate"
     gradient_checkpointing: bool = False
+    # the optimizer: AdamW keeps two float32 copies of the weights (4 GB for the 0.5B); Adafactor
+    # keeps factored second moments only, which a 0.5B night that trains both roles needs on 24 GiB
+    optim: Literal["adamw_torch", "adafactor"] = "adamw_torch"
     # the proposer role (``--role proposer|both``): which methods' prompts, and in ``both`` the
     # share of each step's prompts that are proposer prompts; None = the nightly's methods
     proposer_methods: list[str] | None = None

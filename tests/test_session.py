@@ -3,12 +3,15 @@ flow spreads over tasks takes serializable arguments only."""
 
 import inspect
 import json
+import os
+import signal
 
 import pytest
 
 from flows import stages
 from flows.session import StageSession
 from schemas.config import HardforgeConfig
+from schemas.errors import HardforgeError
 
 
 def _runs(warehouse):
@@ -35,7 +38,14 @@ def test_one_runs_row_per_stage_completed_failed_or_cancelled(warehouse):
 
 @pytest.mark.parametrize(
     "function",
-    [stages.estimate_chunk, stages.synthesize_method, stages.filter_run, stages.export_run, stages.train_run],
+    [
+        stages.estimate_chunk,
+        stages.synthesize_method,
+        stages.filter_run,
+        stages.export_run,
+        stages.train_run,
+        stages.train_in_child,
+    ],
 )
 def test_task_bodies_take_plain_values(function):
     """What a Prefect task (or a Ray worker) receives: config and engine spec as dicts, ids, rows."""
@@ -44,3 +54,32 @@ def test_task_bodies_take_plain_values(function):
         assert not any(live in annotation for live in ("Engine", "Warehouse", "Session", "Verifier", "Connection")), (
             name
         )
+
+
+def _pid_and(value):
+    return os.getpid(), value
+
+
+def _killed():
+    os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer ends a process
+
+
+def _refuses():
+    raise HardforgeError("train.max_steps is not enough.")
+
+
+def test_in_child_runs_in_another_process_and_returns_its_value():
+    pid, value = stages.in_child("the test", _pid_and, {"a": [1, 2]})
+    assert pid != os.getpid() and value == {"a": [1, 2]}
+
+
+def test_in_child_keeps_the_childs_own_sentence():
+    with pytest.raises(HardforgeError, match="^train.max_steps is not enough.$"):
+        stages.in_child("the test", _refuses)
+
+
+def test_a_killed_child_is_one_sentence():
+    with pytest.raises(HardforgeError) as caught:
+        stages.in_child("the train stage", _killed)
+    message = str(caught.value)
+    assert message.startswith("the train stage's process died before it finished") and "\n" not in message

@@ -120,6 +120,7 @@ def grpo_config(config: HardforgeConfig, output_dir: str, steps: int, on_cpu: bo
         max_completion_length=cfg.max_completion_length,
         temperature=cfg.temperature,
         learning_rate=cfg.learning_rate,
+        optim=cfg.optim,
         loss_type=cfg.loss_type,
         beta=cfg.beta,
         importance_sampling_level=cfg.importance_sampling_level,
