@@ -55,8 +55,12 @@ _DECIMAL = re.compile(r"Decimal\('([-+]?[\d.]+(?:E[-+]?\d+)?)'\)")
 # What a checker's program may use without importing it: the 1.5B coder wrote math.lcm and gcd()
 # with no import (a 0.5B nightly, 2026-12-07: of 18 self-questioning proposals the programs were
 # written for, 4 had not one program that ran). Modules the sealed workers start with; the
-# program's own names win.
-PRELUDE = "import itertools\nimport math\nfrom fractions import Fraction\nfrom math import comb, factorial, gcd, isqrt, lcm, perm\n"
+# program's own names win. Of math, only its integer functions: a program that imports another
+# name from math computes in floats (``computes_in_floats``).
+_EXACT_IMPORTS = ("comb", "factorial", "gcd", "isqrt", "lcm", "perm")
+PRELUDE = (
+    f"import itertools\nimport math\nfrom fractions import Fraction\nfrom math import {', '.join(_EXACT_IMPORTS)}\n"
+)
 
 
 _OPEN_FENCE = re.compile(r"^\s*```[ \t]*(?:python|py|python3)?[ \t]*\n", re.IGNORECASE)
@@ -131,7 +135,6 @@ _FLOAT_CALLS = {
     "getcontext",
 }
 _FLOAT_MODULES = {"math", "cmath", "numpy", "statistics", "decimal"}
-_EXACT_IMPORTS = {"gcd", "lcm", "comb", "perm", "factorial", "isqrt"}  # integer functions of math
 
 
 def _natural(node: ast.expr) -> bool:
