@@ -24,20 +24,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.synthesis import prepare, share_converted_models  # noqa: E402
+from flows.stages import in_child  # noqa: E402
 from schemas.config import HardforgeConfig  # noqa: E402
 
 
@@ -100,8 +99,7 @@ def train_proposer(cfg: HardforgeConfig, methods: list[str], steps: int) -> tupl
 def isolated(function, *args):
     """``function(*args)`` in a fresh process: each phase's engines (vLLM, the checker, the trainer's
     weights and optimizer) leave with it; in one process they outgrew 24 GiB."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(function, *args).result()
+    return in_child(f"the bench's {function.__name__}", function, *args)
 
 
 def warm(cfg: HardforgeConfig, methods: list[str], seeds: int, base: str) -> tuple[str, dict]:
