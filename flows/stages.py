@@ -119,20 +119,47 @@ def train_in_child(
 
 
 def in_child(what: str, function: Callable[..., Any], *args: Any) -> Any:
-    """``function(*args)`` in a fresh (spawned) process: its result, or its exception as raised;
-    a process the system killed is one sentence."""
+    """``function(*args)`` in a fresh (spawned) process: its result, or its exception as raised
+    there. A child the system killed is one sentence; a parent interrupted (a cancelled run, Ctrl-C)
+    ends its child rather than wait for it."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        try:
-            return pool.submit(function, *args).result()
-        except BrokenProcessPool as exc:
-            raise HardforgeError(
-                f"{what}'s process died before it finished (killed by the system, most often for memory: "
-                "docs/training.md says what fits); nothing it would have registered was."
-            ) from exc
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_answer, args=(send, function, args))
+    child.start()
+    send.close()  # the child holds the only writer: its end is the pipe's end
+    try:
+        succeeded, value = receive.recv()
+    except EOFError:
+        child.join()
+        raise HardforgeError(
+            f"{what}'s process died before it finished (exit {child.exitcode}: killed by the system, most "
+            "often for memory, docs/training.md says what fits); nothing it would have registered was."
+        ) from None
+    finally:
+        if child.is_alive():
+            child.kill()
+        child.join()
+        receive.close()
+    if not succeeded:
+        raise value
+    return value
+
+
+def _answer(send: Any, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    """In the child: ``function(*args)``'s result or exception, sent to the parent, which raises it."""
+    try:
+        outcome = (True, function(*args))
+    except BaseException as exc:
+        outcome = (False, exc)
+    try:
+        send.send(outcome)
+    except Exception as exc:  # a result or an exception that does not pickle: its words do
+        unsent = exc if outcome[0] else outcome[1]
+        send.send((False, RuntimeError(f"{type(unsent).__name__}: {unsent}")))
+    finally:
+        send.close()
 
 
 def train_stage(

@@ -5,6 +5,8 @@ import inspect
 import json
 import os
 import signal
+import threading
+import time
 
 import pytest
 
@@ -83,3 +85,33 @@ def test_a_killed_child_is_one_sentence():
         stages.in_child("the train stage", _killed)
     message = str(caught.value)
     assert message.startswith("the train stage's process died before it finished") and "\n" not in message
+
+
+def _wait(pid_file):
+    pid_file.write_text(str(os.getpid()))
+    time.sleep(600)
+
+
+def test_an_interrupted_parent_ends_its_child(tmp_path):
+    """A cancelled run (Ctrl-C here) does not wait for its child to finish: the child is ended."""
+    pid_file = tmp_path / "pid"
+
+    def interrupt_once_the_child_waits():
+        while not pid_file.exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # Python raises KeyboardInterrupt in the main thread
+
+    threading.Thread(target=interrupt_once_the_child_waits, daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        stages.in_child("the test", _wait, pid_file)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
+
+
+def _unpicklable():
+    return lambda: None
+
+
+def test_a_result_that_does_not_pickle_is_an_error_not_a_hang():
+    with pytest.raises(RuntimeError, match="PicklingError|AttributeError"):
+        stages.in_child("the test", _unpicklable)
