@@ -58,6 +58,13 @@ def test_extract_problem(output, expected):
         ("```text\n<Plausible solution>\n```", "Plausible solution"),  # the gates reject a placeholder
         ("<b>bold</b> then ```text\nWhat is 2+2?\n```", "What is 2+2?"),  # the text block first
         ("```text\n<>\n```", None),
+        # the tag written again as the block's first line is wrapping, not the problem's words
+        ("```plaintext\ntext\nMultiply \\(4 \\times 1\\).\n```", "Multiply \\(4 \\times 1\\)."),
+        ("```text\ntext\n```", None),  # the tag alone: no problem at all
+        (
+            "```text\nText messages cost 5 cents each. How much do 7 cost?\n```",
+            "Text messages cost 5 cents each. How much do 7 cost?",
+        ),
     ],
 )
 def test_extract_problem_reads_what_a_small_policy_means(output, expected):

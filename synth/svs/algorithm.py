@@ -36,6 +36,9 @@ _TAG_BLOCK = re.compile(r"<(text|problem|question)>[ \t]*\n?(.*?)</\1>", re.DOTA
 # the prompt's "<the problem>" placeholder kept around the problem: "<Problem: Calculate 3/1>"
 _BRACKETED_LINE = re.compile(r"^[ \t]*<([^<>\n]{10,})>[ \t]*$", re.M)
 _PLACEHOLDER_LINE = re.compile(r"\A[ \t]*<[^<>\n]{0,30}>[ \t]*\n")
+# the block's tag written again as its first line ("```plaintext\ntext\nMultiply 4 by 1.": a 0.5B
+# night, 2026-12-07), or as all of it ("```text\ntext\n```": no problem)
+_TAG_LINE = re.compile(r"\A[ \t]*(?:text|plaintext|plain|txt|markdown)[ \t]*(?:\n|\Z)", re.IGNORECASE)
 _LABEL = re.compile(r"\A(?:the\s+)?(?:problem|question)\s*:\s*", re.IGNORECASE)
 
 
@@ -49,10 +52,11 @@ _QUESTION_LINE = re.compile(r"^[ \t]*(?:\**(?:question|problem)\**[ \t]*:[ \t]*)
 
 
 def _unwrapped(problem: str) -> str:
-    """The problem without the prompt's placeholder around it: a first line that is only a
-    placeholder ("<The question>"), angle brackets around the whole ("<Problem: ...>"), and a
+    """The problem without the prompt's placeholder around it: a first line that is only the
+    block's tag ("text") or a placeholder ("<The question>"), angle brackets around the whole ("<Problem: ...>"), and a
     leading "Problem:" label. Only wrapping is taken off: the words are the policy's."""
-    problem = _PLACEHOLDER_LINE.sub("", problem.strip(), count=1).strip()
+    problem = _TAG_LINE.sub("", problem.strip(), count=1).strip()
+    problem = _PLACEHOLDER_LINE.sub("", problem, count=1).strip()
     if problem.startswith("<") and problem.endswith(">") and "<" not in problem[1:-1] and ">" not in problem[1:-1]:
         problem = problem[1:-1].strip()
     return _LABEL.sub("", problem, count=1).strip()
