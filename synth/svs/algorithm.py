@@ -53,8 +53,9 @@ _QUESTION_LINE = re.compile(r"^[ \t]*(?:\**(?:question|problem)\**[ \t]*:[ \t]*)
 
 def _unwrapped(problem: str) -> str:
     """The problem without the prompt's placeholder around it: a first line that is only the
-    block's tag ("text") or a placeholder ("<The question>"), angle brackets around the whole ("<Problem: ...>"), and a
-    leading "Problem:" label. Only wrapping is taken off: the words are the policy's."""
+    block's tag ("text") or a placeholder ("<The question>"), angle brackets around the whole
+    ("<Problem: ...>"), and a leading "Problem:" label. Only wrapping is taken off: the words are
+    the policy's."""
     problem = _TAG_LINE.sub("", problem.strip(), count=1).strip()
     problem = _PLACEHOLDER_LINE.sub("", problem, count=1).strip()
     if problem.startswith("<") and problem.endswith(">") and "<" not in problem[1:-1] and ">" not in problem[1:-1]:
