@@ -89,7 +89,8 @@ def test_a_killed_child_is_one_sentence():
 
 def _wait(pid_file):
     pid_file.write_text(str(os.getpid()))
-    time.sleep(600)
+    time.sleep(120)
+    pid_file.with_suffix(".finished").write_text("")  # only a child nobody ended gets here
 
 
 def test_an_interrupted_parent_ends_its_child(tmp_path):
@@ -99,13 +100,16 @@ def test_an_interrupted_parent_ends_its_child(tmp_path):
     def interrupt_once_the_child_waits():
         while not pid_file.exists():
             time.sleep(0.05)
-        os.kill(os.getpid(), signal.SIGINT)  # Python raises KeyboardInterrupt in the main thread
+        # to the main thread itself, so its wait on the pipe is interrupted (a signal to the process
+        # may land on another thread, and Python would raise only once the wait had ended)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
     threading.Thread(target=interrupt_once_the_child_waits, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
         stages.in_child("the test", _wait, pid_file)
     with pytest.raises(ProcessLookupError):
         os.kill(int(pid_file.read_text()), 0)
+    assert not pid_file.with_suffix(".finished").exists()
 
 
 def _unpicklable():
