@@ -5,8 +5,6 @@ import inspect
 import json
 import os
 import signal
-import threading
-import time
 
 import pytest
 
@@ -85,31 +83,6 @@ def test_a_killed_child_is_one_sentence():
         stages.in_child("the train stage", _killed)
     message = str(caught.value)
     assert message.startswith("the train stage's process died before it finished") and "\n" not in message
-
-
-def _wait(pid_file):
-    pid_file.write_text(str(os.getpid()))
-    time.sleep(120)
-    pid_file.with_suffix(".finished").write_text("")  # only a child nobody ended gets here
-
-
-def test_an_interrupted_parent_ends_its_child(tmp_path):
-    """A cancelled run (Ctrl-C here) does not wait for its child to finish: the child is ended."""
-    pid_file = tmp_path / "pid"
-
-    def interrupt_once_the_child_waits():
-        while not pid_file.exists():
-            time.sleep(0.05)
-        # to the main thread itself, so its wait on the pipe is interrupted (a signal to the process
-        # may land on another thread, and Python would raise only once the wait had ended)
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
-
-    threading.Thread(target=interrupt_once_the_child_waits, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        stages.in_child("the test", _wait, pid_file)
-    with pytest.raises(ProcessLookupError):
-        os.kill(int(pid_file.read_text()), 0)
-    assert not pid_file.with_suffix(".finished").exists()
 
 
 def _unpicklable():
