@@ -12,14 +12,22 @@ from typing import Any
 from datasketch import MinHash, MinHashLSH
 
 from filters.base import KEEP, Filter, Verdict
-from schemas.keys import normalize_text
+from schemas.keys import code_form, normalize_text
 
 _WORD = re.compile(r"\w+")
+_FENCED = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)```", re.DOTALL)
 
 
 def dedup_key(problem: dict[str, Any]) -> str:
     text = normalize_text(problem["statement"], problem["domain"])
-    return problem["domain"] + "\x1f" + (text if problem["domain"] == "code" else text.casefold())
+    if problem["domain"] != "code":
+        return problem["domain"] + "\x1f" + text.casefold()
+    # code is compared by its form: a program that differs only in spacing, comments or type hints
+    # is the same problem (a whole statement that parses, else each fenced block)
+    form = code_form(text)
+    if form is None:
+        form = _FENCED.sub(lambda m: "```\n" + (code_form(m.group(1)) or m.group(1)) + "\n```", text)
+    return "code\x1f" + form
 
 
 def exact_dedup(problems: list[dict[str, Any]]) -> list[Verdict]:
@@ -75,7 +83,7 @@ class ExactDedupFilter(Filter):
     per_problem = False
 
     def settings(self) -> dict[str, Any]:
-        return {"normalization": "nfc-whitespace-casefold"}
+        return {"normalization": "nfc-whitespace-casefold, code by its form without type hints"}
 
     def __call__(self, problems: list[dict[str, Any]]) -> list[Verdict]:
         return exact_dedup(problems)

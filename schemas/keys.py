@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import unicodedata
 
@@ -25,3 +26,54 @@ def content_key(*parts: str) -> str:
 
 def problem_id(domain: str, statement: str, answer: str) -> str:
     return content_key(domain, normalize_text(statement, domain), normalize_text(answer, domain))
+
+
+# what ast.parse raises on hostile text besides a syntax error (null bytes, nesting deeper than
+# its stack, memory): such code is compared as text
+_UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
+_TYPING_MODULES = frozenset({"typing", "typing_extensions", "__future__"})
+
+
+class _AnnotationsDropped(ast.NodeTransformer):
+    """Type hints and the imports that serve them only: Python runs a program the same without
+    them, so two programs that differ there are one problem (an AZR abduction came twice in one
+    night, once with ``-> List[str]`` and ``from typing import List``, once with ``-> str``)."""
+
+    def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
+        node.returns = None
+        arguments = node.args
+        for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg):
+            if arg is not None:
+                arg.annotation = None
+        self.generic_visit(node)
+        if not node.body:
+            node.body = [ast.Pass()]
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = _function
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST | None:
+        if node.value is None:  # a bare declaration does nothing at run time
+            return None
+        return ast.Assign(targets=[node.target], value=node.value, lineno=node.lineno)
+
+    def visit_Import(self, node: ast.Import) -> ast.AST | None:
+        return None if all(a.name in _TYPING_MODULES for a in node.names) else node
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> ast.AST | None:
+        return None if node.module in _TYPING_MODULES and not node.level else node
+
+
+def without_annotations(tree: ast.AST) -> ast.AST:
+    """``tree`` with its type hints and typing imports taken off (in place)."""
+    return ast.fix_missing_locations(_AnnotationsDropped().visit(tree))
+
+
+def code_form(code: str) -> str | None:
+    """Python source as ``ast.unparse`` writes it without type hints and typing imports, so
+    spacing, comments and annotations do not make a copy new; None when it does not parse.
+    Docstrings stay: a HumanEval prompt's docstring is its task."""
+    try:
+        return ast.unparse(without_annotations(ast.parse(code)))
+    except _UNPARSABLE:
+        return None

@@ -10,6 +10,7 @@ from synth.azr.algorithm import (
     parse_induction,
     parse_proposal,
     program_error,
+    program_form,
     proposer_reward,
     solver_reward,
     split_io,
@@ -274,3 +275,12 @@ def test_ban_check(code, hits):
 
 
 # -- the verifier against a model gaming it ------------------------------------------------------
+
+
+def test_a_proposal_that_only_adds_type_hints_is_the_same_program():
+    """A 0.5B night proposed this padding program twice, once with ``-> List[str]`` and its import."""
+    body = "    padded = ' ' * ((width - len(s)) // 2) + s\n    return padded"
+    hinted = "from typing import List\n\ndef f(s: str, width: int) -> List[str]:\n" + body
+    plain = "def f(text, w):\n" + body.replace("width", "w").replace("len(s)", "len(text)").replace("+ s", "+ text")
+    assert program_form(hinted) == program_form(plain)
+    assert program_form(hinted) != program_form(plain.replace("// 2", "// 3"))

@@ -165,3 +165,26 @@ def test_every_registered_filter_is_a_small_class():
     config.filters.ngram = 13
     assert FILTERS["decontamination"](config).config_hash() != hashes["decontamination"]
     assert FILTERS["validity"](config).config_hash() == hashes["validity"]
+
+
+def test_exact_dedup_compares_code_by_its_form():
+    """Night 3 of a self-play run kept this AZR abduction twice: the copy added a typing import and
+    another return hint. Prose and docstrings still count."""
+    ask = "\nFind an input for which f returns '    Hello world'."
+    hinted = "```python\nfrom typing import List\n\ndef f(s: str, width: int) -> List[str]:\n    padded = ' ' * ((width - len(s)) // 2) + s\n    return padded\n```"
+    plain = "```python\ndef f(s: str, width: int) -> str:\n    padded = ' ' * ((width - len(s)) // 2) + s\n    return padded\n```"
+    other = plain.replace("// 2", "// 3")
+    code = dict(domain="code", verifier="azr")
+    verdicts = exact_dedup(
+        [
+            P("a", hinted + ask, **code),
+            P("b", plain + ask, **code),
+            P("c", other + ask, **code),
+            P("d", plain + "\nFind an input for which f returns 'Hello'.", **code),
+            P("e", 'def g(x: int) -> int:\n    """Add one."""\n', **code),
+            P("f", "def g(x):\n    '''Add one.'''", **code),
+            P("g", "def g(x):\n    '''Add two.'''", **code),
+        ]
+    )
+    assert [v.keep for v in verdicts] == [True, False, True, True, True, False, True]
+    assert verdicts[1].reason == "exact duplicate of a"

@@ -25,3 +25,22 @@ def test_problem_id_is_content_addressed():
     assert a != problem_id("qa", "What is 2+2?", "4")
     assert problem_id("code", "def f():\n  return 1", "t") != problem_id("code", "def f():\n    return 1", "t")
     assert len(a) == 32 and int(a, 16) >= 0
+
+
+def test_code_form_drops_type_hints_and_their_imports_only():
+    from schemas.keys import code_form
+
+    hinted = "from typing import List\n\ndef f(s: str, width: int) -> List[str]:\n    n: int = width  # pad\n    return ' ' * n + s"
+    plain = "def f(s, width):\n    n = width\n    return ' ' * n + s"
+    assert code_form(hinted) == code_form(plain)
+    # what runs stays: a docstring (a HumanEval prompt's task), another import, another body
+    assert code_form('def f(x):\n    """Add one."""\n    return x') != code_form("def f(x):\n    return x")
+    assert code_form("import math\ndef f(x):\n    return x") != code_form("def f(x):\n    return x")
+    assert code_form("def f(x):\n    return x + 1") != code_form("def f(x):\n    return x")
+
+
+@pytest.mark.parametrize("text", ["def f(:\n", "x = 1\x00", "(" * 5000 + ")" * 5000])
+def test_code_that_does_not_parse_has_no_form(text):
+    from schemas.keys import code_form
+
+    assert code_form(text) is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import re
 
+from schemas.keys import without_annotations
 from verifiers.code.azr import call_args, literal_repr
 
 SEED_PROGRAM = "def f(a):\n    return a"
@@ -34,14 +35,14 @@ UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
 def program_form(program: str) -> str:
     """What makes two programs the same proposal: their syntax tree with docstrings dropped and
     each function's own names (arguments, locals) renamed in order of first use, so spacing,
-    comments, a docstring or another argument name do not make a copy new (the text itself when
-    it does not parse)."""
+    comments, a docstring, type hints or another argument name do not make a copy new (the text
+    itself when it does not parse)."""
     try:
         tree = ast.parse(program)
     except UNPARSABLE:
         return program.strip()
     try:
-        return ast.dump(_Renamed().visit(_without_docstrings(tree)), annotate_fields=False)
+        return ast.dump(_Renamed().visit(_without_docstrings(without_annotations(tree))), annotate_fields=False)
     except RecursionError:
         return program.strip()
 
