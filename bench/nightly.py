@@ -9,7 +9,7 @@ solver,proposer`` trains both roles, the self-play loop), and per night the curr
 the method that made them (the synthesized share) and each method's tokens, proposals, verified,
 in band and seconds.
 
-    .venv/bin/python bench/nightly.py [--nights 2] [--train] [--roles solver,proposer] [--steps 8] [--lr 1e-5]
+    .venv/bin/python bench/nightly.py [--nights 2] [--train] [--roles solver,proposer] [--steps N] [--lr LR]
         [--data-dir DIR]
 """
 
@@ -33,26 +33,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nights", type=int, default=2)
     parser.add_argument("--train", action="store_true", help="train.enabled: each night trains the solver")
-    parser.add_argument("--steps", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=1e-5)
+    parser.add_argument("--steps", type=int, default=None, help="train.max_steps (default: the config's)")
+    parser.add_argument("--lr", type=float, default=None, help="train.learning_rate (default: the config's)")
     parser.add_argument("--roles", default="solver", help="with --train: the roles trained, e.g. solver,proposer")
     parser.add_argument("--data-dir", type=Path, default=None)
     args = parser.parse_args()
     data_dir = (args.data_dir or Path(tempfile.mkdtemp(prefix="hardforge-nightly-"))).resolve()
     env = dict(os.environ)  # the nightly's settings are the config's, as `make nightly` runs them
     if args.train:
-        env.update(
-            {
-                "HARDFORGE_TRAIN__ENABLED": "true",
-                "HARDFORGE_TRAIN__MAX_STEPS": str(args.steps),
-                "HARDFORGE_TRAIN__LEARNING_RATE": str(args.lr),
-                "HARDFORGE_NIGHTLY__TRAIN_ROLES": json.dumps(args.roles.split(",")),
-            }
-        )
+        env["HARDFORGE_TRAIN__ENABLED"] = "true"
+        env["HARDFORGE_NIGHTLY__TRAIN_ROLES"] = json.dumps(args.roles.split(","))
+        if args.steps is not None:
+            env["HARDFORGE_TRAIN__MAX_STEPS"] = str(args.steps)
+        if args.lr is not None:
+            env["HARDFORGE_TRAIN__LEARNING_RATE"] = str(args.lr)
+    train = load_config().train
     print(
         f"settings: {args.nights} default nightlies in {data_dir}, max_tokens {load_config().rollouts.max_tokens}"
         + (
-            f", training {args.roles} {args.steps} GRPO steps a night at lr {args.lr}"
+            f", training {args.roles} {args.steps or train.max_steps} GRPO steps a night at lr {args.lr or train.learning_rate}"
             if args.train
             else ", no training"
         )
