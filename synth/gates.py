@@ -325,19 +325,36 @@ def is_formula(answer: str) -> bool:
     return _VARIABLE.search(_ASSIGNED.sub(" ", _LATEX_COMMAND.sub(" ", answer))) is not None
 
 
+# Han, kana, hangul and full-width forms: a Qwen policy slips into Chinese mid-sentence ("Multiply 4
+# by 1, and for an educational assessment设详细目标：", an SvS variant a 0.5B night accepted)
+_EAST_ASIAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]+")
+
+
+def switches_language(statement: str, sources: Iterable[str]) -> str | None:
+    """East Asian script in a statement whose sources (the seeds, the prompt's examples) have none:
+    a problem in two languages at once, never a translation its sources asked for."""
+    found = _EAST_ASIAN.search(statement)
+    if found is None or any(_EAST_ASIAN.search(source) for source in sources):
+        return None
+    return f"switches language: {found.group()!r}"
+
+
 def gate(
     statement: str,
     references: Iterable[str] = (),
     seeds: Iterable[str] = (),
     instructions: Iterable[str] = (),
     answer: str | None = None,
+    prompt: str = "",
 ) -> str | None:
     """The first gate a math statement fails, as its reason ("gate: ..."), or None. ``references``
     are the prompt's examples (text and numbers count); ``seeds`` the problems it derives from
     (text only: a variant may keep its seed's numbers); ``instructions`` the prompt's own words
     (the method's template without what it was filled with); ``answer`` the label it keeps, where
-    it has one already (an SvS variant's: a formula may be asked for when the answer is one)."""
+    it has one already (an SvS variant's: a formula may be asked for when the answer is one);
+    ``prompt`` the filled prompt, whose language the statement may use (a concept bank's)."""
     numeric = answer is None or not is_formula(answer)
+    references, seeds = list(references), list(seeds)
     for reason in (
         states_own_answer(statement),
         carries_solution(statement),
@@ -348,6 +365,7 @@ def gate(
         near_copy(statement, references),
         near_copy(statement, seeds, numbers=False),
         copies_instructions(statement, list(instructions)),
+        switches_language(statement, [*references, *seeds, prompt]),
     ):
         if reason is not None:
             return f"gate: {reason}"

@@ -120,3 +120,16 @@ def test_in_band_edges():
 def test_synthesis_prompt_holds_the_solution():
     prompt = synthesis_prompt("  The sum is \\boxed{4}.  ")
     assert "The sum is \\boxed{4}." in prompt and "{REPLACE}" not in prompt and "```text" in prompt
+
+
+def test_a_variant_that_slips_into_another_language_is_gated():
+    """A 0.5B night's curriculum kept this SvS variant (label 4, from "Calculate 4 * 1."): the
+    policy went on in Chinese mid-sentence. A problem whose sources are in that script may use it."""
+    from synth.gates import gate
+
+    garbled = "Multiply 4 by 1, and for an educational assessment设详细目标： theoretical solution面对简单jumbled1）"
+    assert gate(garbled, seeds=["Calculate 4 * 1."], answer="4") == "gate: switches language: '设详细目标：'"
+    assert gate("Why did the bus stop halfway down山路 that night?") is not None
+    assert switches_language("计算 4 乘以 1 的结果是多少?", ["盒子里有 4 个苹果, 每个 1 元, 一共多少元?"]) is None
+    assert gate("Find 4 × 1 in a prompt of concepts.", prompt="概念: 乘法") is None
+    assert gate("If θ = 2π/3, what is cos(θ)?") is None  # Greek is mathematics, not another language

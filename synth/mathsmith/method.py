@@ -119,7 +119,7 @@ class MathsmithSynthesizer(Synthesizer):
             return Candidate(seed, index, prompt, output, reason=parsed, meta={"r_format": 0.0, "reward": 0.0})
         rationale, statement = parsed
         steps = step_count(rationale or "")
-        rejected = gate(statement, instructions=INSTRUCTIONS)
+        rejected = gate(statement, instructions=INSTRUCTIONS, prompt=prompt)
         if rejected is not None:
             return Candidate(
                 seed,

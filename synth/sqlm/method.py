@@ -128,7 +128,10 @@ class SqlmSynthesizer(Synthesizer):
                 seed, index, prompt, output, reason="unparsable: no 'Selected Question:' marker", meta=meta
             )
         rejected = gate(
-            question, references=examples(seed.data["prompt"]), instructions=[instructions(seed.data["prompt"])]
+            question,
+            references=examples(seed.data["prompt"]),
+            instructions=[instructions(seed.data["prompt"])],
+            prompt=prompt,
         )
         if rejected is not None:
             return Candidate(seed, index, prompt, output, reason=rejected, meta={**meta, "question": question})
