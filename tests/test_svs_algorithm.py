@@ -125,7 +125,7 @@ def test_synthesis_prompt_holds_the_solution():
 def test_a_variant_that_slips_into_another_language_is_gated():
     """A 0.5B night's curriculum kept this SvS variant (label 4, from "Calculate 4 * 1."): the
     policy went on in Chinese mid-sentence. A problem whose sources are in that script may use it."""
-    from synth.gates import gate
+    from synth.gates import gate, switches_language
 
     garbled = "Multiply 4 by 1, and for an educational assessment设详细目标： theoretical solution面对简单jumbled1）"
     assert gate(garbled, seeds=["Calculate 4 * 1."], answer="4") == "gate: switches language: '设详细目标：'"
