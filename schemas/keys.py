@@ -39,21 +39,35 @@ class _AnnotationsDropped(ast.NodeTransformer):
     them, so two programs that differ there are one problem (an AZR abduction came twice in one
     night, once with ``-> List[str]`` and ``from typing import List``, once with ``-> str``)."""
 
+    def __init__(self) -> None:
+        self.in_class: list[bool] = []  # per enclosing scope: a class body's (a dataclass's fields)
+
     def _function(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
         node.returns = None
         arguments = node.args
         for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs, arguments.vararg, arguments.kwarg):
             if arg is not None:
                 arg.annotation = None
+        self.in_class.append(False)
         self.generic_visit(node)
+        self.in_class.pop()
         if not node.body:
             node.body = [ast.Pass()]
         return node
 
     visit_FunctionDef = visit_AsyncFunctionDef = _function
 
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        self.in_class.append(True)
+        self.generic_visit(node)
+        self.in_class.pop()
+        return node
+
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST | None:
-        if node.value is None:  # a bare declaration does nothing at run time
+        if self.in_class and self.in_class[-1]:  # a class's annotated name is a field: kept, its type not
+            node.annotation = ast.Name("_", ast.Load())
+            return node
+        if node.value is None:  # elsewhere a bare declaration does nothing at run time
             return None
         return ast.Assign(targets=[node.target], value=node.value, lineno=node.lineno)
 

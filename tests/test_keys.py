@@ -37,6 +37,10 @@ def test_code_form_drops_type_hints_and_their_imports_only():
     assert code_form('def f(x):\n    """Add one."""\n    return x') != code_form("def f(x):\n    return x")
     assert code_form("import math\ndef f(x):\n    return x") != code_form("def f(x):\n    return x")
     assert code_form("def f(x):\n    return x + 1") != code_form("def f(x):\n    return x")
+    # a dataclass's annotated names are its fields: their types may go, the fields may not
+    fields = "@dataclass\nclass P:\n    x: {}\n    y: int = 0"
+    assert code_form(fields.format("int")) == code_form(fields.format("float"))
+    assert code_form(fields.format("int")) != code_form("@dataclass\nclass P:\n    y: int = 0")
 
 
 @pytest.mark.parametrize("text", ["def f(:\n", "x = 1\x00", "(" * 5000 + ")" * 5000])
