@@ -29,8 +29,8 @@ def problem_id(domain: str, statement: str, answer: str) -> str:
 
 
 # what ast.parse raises on hostile text besides a syntax error (null bytes, nesting deeper than
-# its stack, memory): such code is compared as text
-_UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
+# its stack, memory): a proposal that makes the parser give up is text, never a crash
+UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
 _TYPING_MODULES = frozenset({"typing", "typing_extensions", "__future__"})
 
 
@@ -89,5 +89,5 @@ def code_form(code: str) -> str | None:
     Docstrings stay: a HumanEval prompt's docstring is its task."""
     try:
         return ast.unparse(without_annotations(ast.parse(code)))
-    except _UNPARSABLE:
+    except UNPARSABLE:
         return None

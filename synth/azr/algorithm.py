@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import re
 
-from schemas.keys import without_annotations
+from schemas.keys import UNPARSABLE, without_annotations
 from verifiers.code.azr import call_args, literal_repr
 
 SEED_PROGRAM = "def f(a):\n    return a"
@@ -25,11 +25,6 @@ _MESSAGE = re.compile(r"(?:^|\n)\s*\**message\**\s*:\s*(.+)", re.IGNORECASE)
 def _fenced(output: str) -> list[tuple[str, str]]:
     """(tag, body) of each fenced block; an unclosed last block runs to the end."""
     return [(tag.lower(), body) for tag, body in _FENCED.findall(output)]
-
-
-# what ast.parse raises on hostile text besides a syntax error (nesting deeper than its stack,
-# null bytes, memory): a proposal that makes the parser give up is invalid, never a crash
-UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)
 
 
 def program_form(program: str) -> str:
