@@ -97,6 +97,10 @@ class AsearcherConfig(Section):
     # who answers the validity, uniqueness and coverage judges: the independent checker (the official
     # agent asks a 32B reasoning model, not the policy) where there is one, else the policy
     judge: Literal["checker", "policy"] = "checker"
+    # the judges' sampling: 0 reads each verdict greedily, the judge's most likely word. Sampled at
+    # the agent's 0.8, a small judge's yes/no flips between draws, and the uniqueness check, where
+    # any of up to max_alternatives yeses rejects, compounds those flips (docs/synthesis/asearcher.md)
+    judge_temperature: float = Field(0.0, ge=0)
     topic: str | None = None  # BM25 query choosing the root documents (none: all linked documents)
     topic_roots: int = Field(200, gt=0)  # BM25 hits kept as roots
     max_turns: int = Field(16, ge=0)

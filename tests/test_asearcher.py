@@ -313,10 +313,18 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
     # the policy reading its own QA's facts agrees with itself: the reading check abstains
     assert reason == "unverified label: its provenance is judged and synth.min_label_provenance is checked"
     cfg.synth.min_label_provenance = "judged"  # a user who accepts judged labels
+    policy = ScriptedEngine(Script())
     with VerifierSet(cfg) as verifiers:
-        service = RolloutService(ScriptedEngine(Script()), verifiers, cfg.rollouts, POLICY, "run")
+        service = RolloutService(policy, verifiers, cfg.rollouts, POLICY, "run")
         report = run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
     assert (report.seeds, report.accepted) == (1, 1)
+    # the judges read greedily (synth.asearcher.judge_temperature); the agent's edits are sampled
+    def temperatures(*asks: str) -> set[float]:
+        asked = [(chat[0]["content"], p.temperature) for prompts, p in policy.calls for chat in prompts]
+        return {t for content, t in asked if content.startswith(asks) and "from the facts alone" not in content}
+
+    assert temperatures("Facts:", "Known facts:") == {0.0}  # validity, uniqueness, coverage (not the reading check)
+    assert temperatures("Question:") == {azr.temperature}  # the action and the fuzz
     problem = warehouse.arrow("SELECT * FROM problems").to_pylist()[0]
     assert problem["label_provenance"] == "judged"
     # no solver answered the final (composed) QA: the problem is the last QA of the history in the

@@ -295,6 +295,7 @@ CORPUS = [
     ("C", "C: A language by Dennis Ritchie."),
     ("HP-UX", "HP-UX: The Unix of Hewlett-Packard workstations; HP-UX 11 followed; see hp-ux(5)."),
     ("Python", "Python: A language invented by Guido van Rossum in 1991. Unlike Perl, it is readable."),
+    ("DOE", "DOE: Distributed Objects Everywhere. What it does is what CORBA does."),
 ]
 
 
@@ -302,6 +303,11 @@ def test_the_corpus_says_which_lower_case_words_are_names():
     names = proper_names(CORPUS)
     assert {"perl", "python", "hp-ux"} <= names
     assert not names & {"logo", "address", "c"}  # a common word, a lower-case title, one letter
+    # a name whose plural is a common word: "How does NetWare ...?" named "DOE" (a 0.5B's base QA
+    # refused, 2026-12-07); a capital DOE is still a name wherever the facts do not hold it
+    assert "doe" not in names
+    assert unsupported_names("How does Python run?", PYTHON_FACTS, names) == []
+    assert unsupported_names("How does DOE run Python?", PYTHON_FACTS, names) == ["DOE"]
 
 
 @pytest.mark.parametrize(

@@ -76,19 +76,29 @@ class Agent:
         self.in_band: dict[int, InBand] = {}  # per state: the last accepted QA that was in band
 
     # -- model calls ------------------------------------------------------------------------------
-    def ask(self, prompts: list[str], max_tokens: int | None = None, engine: Engine | None = None) -> list[str]:
+    def ask(
+        self,
+        prompts: list[str],
+        max_tokens: int | None = None,
+        engine: Engine | None = None,
+        temperature: float | None = None,
+    ) -> list[str]:
         if not prompts:
             return []
         cfg = self.settings
         params = SamplingParams(
-            n=1, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=max_tokens or cfg.max_tokens, seed=self.seed
+            n=1,
+            temperature=cfg.temperature if temperature is None else temperature,
+            top_p=cfg.top_p,
+            max_tokens=max_tokens or cfg.max_tokens,
+            seed=self.seed,
         )
         self.seed += 1
         groups = (engine or self.service.engine).generate([[{"role": "user", "content": p}] for p in prompts], params)
         return [group[0].text for group in groups]
 
     def judge(self, owners: list[int], prompts: list[str], kind: str) -> list[bool | None]:
-        replies = self.ask(prompts, JUDGE_TOKENS, self.judge_engine)
+        replies = self.ask(prompts, JUDGE_TOKENS, self.judge_engine, self.settings.judge_temperature)
         for owner, reply in zip(owners, replies, strict=True):
             self.raw.setdefault(owner, []).append({"judge": kind, "reply": reply})
         return [yes_no(r) for r in replies]

@@ -203,7 +203,8 @@ def proper_names(articles: list[tuple[str, str]]) -> frozenset[str]:
     """The one-word titles of the corpus's (title, text) articles that it writes as names
     (normalized): with a capital and two or more letters, and in its texts at least twice as often
     capitalized as in lower case. So "perl" in an edit is the name Perl, while "logo" or "icon",
-    which the corpus also writes as common words, is not a name."""
+    which the corpus also writes as common words, is not a name; nor is a name whose plural the
+    corpus writes as a common word ("DOE": "does" would read as its plural)."""
     lower: Counter[str] = Counter()
     cased: Counter[str] = Counter()
     for _, text in articles:
@@ -215,7 +216,10 @@ def proper_names(articles: list[tuple[str, str]]) -> frozenset[str]:
         title = title.strip()
         if " " in title or title == title.casefold() or sum(c.isalpha() for c in title) < 2:
             continue
-        if 2 * lower[title.casefold()] <= cased[title.casefold()]:
+        folded = title.casefold()
+        # "DOE" is a name, but "does" is a word: a lower-case "does" would read as the name's plural
+        plural_is_a_word = lower[folded + "s"] > 2 * cased[folded + "s"]
+        if 2 * lower[folded] <= cased[folded] and not plural_is_a_word:
             names.add(normalize(title))
     return frozenset(names)
 
