@@ -318,6 +318,7 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
         service = RolloutService(policy, verifiers, cfg.rollouts, POLICY, "run")
         report = run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
     assert (report.seeds, report.accepted) == (1, 1)
+
     # the judges read greedily (synth.asearcher.judge_temperature); the agent's edits are sampled
     def temperatures(*asks: str) -> set[float]:
         asked = [(chat[0]["content"], p.temperature) for prompts, p in policy.calls for chat in prompts]

@@ -78,6 +78,39 @@ def test_a_question_about_the_document_itself_is_rejected(question):
 
 
 @pytest.mark.parametrize(
+    "question",
+    [
+        # a phrase that says where the answer was read is taken out; what is left must ask something
+        "What is the title of the document?",
+        "What is the core term of the document you provided?",
+        "What is the definition of the term in the given document?",
+        "What is the topic of the text?",
+        "What is the subject of the article, given above?",
+        "Which term, according to the passage, is described?",
+        "What term in the document is this?",
+        "What does the document define, in the text?",
+    ],
+)
+def test_a_question_with_the_document_phrase_taken_out_still_asks_something(question):
+    got = parse_title_qa(f"Question: {question}", "Python")
+    assert isinstance(got, str) and got.startswith("invalid"), got
+
+
+def test_a_question_that_says_where_it_read_its_answer_keeps_what_it_asks():
+    """A 0.5B's base QAs (2026-12-07): 9 of 32 said "in the document" of a real question."""
+    got = parse_title_qa(
+        "Question: What is the term used in the document to describe a printer whose mechanism touches the paper?",
+        "impact printer",
+    )
+    assert got == QA(
+        "What is the term used to describe a printer whose mechanism touches the paper?", "impact printer", ""
+    )
+    # the title is still looked for in what is left
+    got = parse_title_qa("Question: Which printer, in the document, is an impact printer?", "impact printer")
+    assert got == "invalid: the question states its answer"
+
+
+@pytest.mark.parametrize(
     "reply",
     [
         "Question: <your question>\nStatement: <the sentence of the document your question uses>",
