@@ -89,6 +89,21 @@ def test_a_question_about_the_document_itself_is_rejected(question):
         "Which term, according to the passage, is described?",
         "What term in the document is this?",
         "What does the document define, in the text?",
+        # a red team of the phrase (2026-12-07): what is left asks too little ...
+        "What term is explained in the document?",
+        "What concept is described in the document?",
+        "What is the first word of the document?",
+        "What term is defined in the document, exactly?",
+        "What is the name given to the subject of the document?",
+        "What single term is the answer according to the document?",
+        # ... and what neither rule knew before
+        "What does the text describe?",
+        "What term do those facts define?",
+        "What do the statements define?",
+        "What term is masked?",
+        "What is the redacted word?",
+        "What is the headword?",
+        "Which word begins every fact?",
     ],
 )
 def test_a_question_with_the_document_phrase_taken_out_still_asks_something(question):
@@ -105,9 +120,21 @@ def test_a_question_that_says_where_it_read_its_answer_keeps_what_it_asks():
     assert got == QA(
         "What is the term used to describe a printer whose mechanism touches the paper?", "impact printer", ""
     )
-    # the title is still looked for in what is left
+    assert parse_title_qa("Question: According to the text, which language did Guido create?", "Python") == QA(
+        "Which language did Guido create?", "Python", ""
+    )
+    # the title and the mask are still looked for in what is left, where the phrase split them
     got = parse_title_qa("Question: Which printer, in the document, is an impact printer?", "impact printer")
     assert got == "invalid: the question states its answer"
+    assert parse_title_qa("Question: Which Unix is HP, in the document, UX?", "HP-UX") == (
+        "invalid: the question states its answer"
+    )
+    assert parse_title_qa("Question: Which language is [T, in the text, ERM]?", "Python").startswith("invalid")
+    # only a phrase set off by commas or before "to": "the end of the text" is what is asked
+    got = parse_title_qa("Question: Which ASCII control character marks the end of the text?", "ETX")
+    assert isinstance(got, QA) and got.question.endswith("the end of the text?")
+    got = parse_title_qa("Question: Which HTML element creates a link within the document?", "anchor")
+    assert isinstance(got, str)  # "the document" as what is asked about: refused, as before
 
 
 @pytest.mark.parametrize(
