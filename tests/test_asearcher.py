@@ -365,6 +365,8 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
         "direct_gen_acc": 0.0,
     }
     assert {j["judge"] for j in meta["judges"]} == {"validity", "uniqueness", "coverage"}
+    # each uniqueness verdict names the other answer it was about (the solvers' wrong "Larry Wall")
+    assert {j.get("about") for j in meta["judges"] if j["judge"] == "uniqueness"} == {"Larry Wall"}
     # the stored rollouts are those of the kept QA: 4 of 8 solvers got it
     assert warehouse.arrow("SELECT n, c FROM difficulty").to_pylist() == [{"n": 8, "c": 4}]  # under the acceptance key
     # an independent checker that reads the facts and gives the label makes it checked, by default

@@ -148,6 +148,9 @@ def test_a_question_that_says_where_it_read_its_answer_keeps_what_it_asks():
         "Question: (the question)",
         "Question: Your question here?",
         "Question: (The New Question)",
+        "Question: (the old question)",  # a 0.5B's fuzz, 2026-12-07
+        "Question: (the rewritten question)",
+        "Question: [previous question]",
     ],
 )
 def test_every_placeholder_of_the_prompts_is_no_question(reply):

@@ -97,10 +97,16 @@ class Agent:
         groups = (engine or self.service.engine).generate([[{"role": "user", "content": p}] for p in prompts], params)
         return [group[0].text for group in groups]
 
-    def judge(self, owners: list[int], prompts: list[str], kind: str) -> list[bool | None]:
+    def judge(
+        self, owners: list[int], prompts: list[str], kind: str, about: list[str] | None = None
+    ) -> list[bool | None]:
+        """Each prompt's yes/no; the replies are kept per owner for the audit, with what each was
+        about (the uniqueness judge's other answer)."""
         replies = self.ask(prompts, JUDGE_TOKENS, self.judge_engine, self.settings.judge_temperature)
-        for owner, reply in zip(owners, replies, strict=True):
-            self.raw.setdefault(owner, []).append({"judge": kind, "reply": reply})
+        for j, (owner, reply) in enumerate(zip(owners, replies, strict=True)):
+            self.raw.setdefault(owner, []).append(
+                {"judge": kind, "reply": reply, **({"about": about[j]} if about else {})}
+            )
         return [yes_no(r) for r in replies]
 
     # -- the three checks ---------------------------------------------------------------------------
@@ -125,13 +131,15 @@ class Agent:
         problems = [self._problem(qa) for _, qa, _ in valid]
         completions, seeds = self.solver.sample(problems)
         grades = self.solver.grade(problems, [[c.text for c in group] for group in completions])
-        asks: list[tuple[int, str]] = []
+        asks: list[tuple[int, str, str]] = []
         for (i, qa, statements), graded in zip(valid, grades, strict=True):
             wrong = wrong_answers([g.extracted for g in graded], [g.correct for g in graded])
-            asks.extend((i, alternative_prompt(qa, statements, w)) for w in wrong[: self.settings.max_alternatives])
-        unique_votes = self.judge([i for i, _ in asks], [p for _, p in asks], "uniqueness") if asks else []
+            asks.extend((i, alternative_prompt(qa, statements, w), w) for w in wrong[: self.settings.max_alternatives])
+        unique_votes = (
+            self.judge([a[0] for a in asks], [a[1] for a in asks], "uniqueness", [a[2] for a in asks]) if asks else []
+        )
         by_state: dict[int, list[bool | None]] = {}
-        for (i, _), vote in zip(asks, unique_votes, strict=True):
+        for (i, *_), vote in zip(asks, unique_votes, strict=True):
             by_state.setdefault(i, []).append(vote)
         for (i, _, _), problem, group, graded, seed in zip(valid, problems, completions, grades, seeds, strict=True):
             accuracy = direct_gen_acc([g.correct for g in graded])

@@ -82,8 +82,10 @@ class QA:
 # the prompts' placeholders, kept by a small policy ("Question: (the new question)", "<your question>"),
 # bracketed or not, in any case (a red team's list: "[the new question]", "Your question here?")
 _PLACEHOLDER = re.compile(
-    r"\((?:the new question|the original question)[^)]*\)|<your question>"
-    r"|^\W*(?:(?:the|your|a|my)\s+)?(?:(?:new|original|next)\s+)?question(?:\s+here)?\W*$",
+    r"[(\[<]\s*(?:(?:the|your|a|my)\s+)?(?:(?:new|original|old|next|previous|rewritten|edited|harder)\s+)?question"
+    r"[^)\]>]*[)\]>]"
+    r"|^\W*(?:(?:the|your|a|my)\s+)?(?:(?:new|original|old|next|previous|rewritten|edited|harder)\s+)?question"
+    r"(?:\s+here)?\W*$",
     re.IGNORECASE,
 )
 # a question about the document itself: any reader of a titled fact answers it with the title
