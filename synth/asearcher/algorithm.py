@@ -168,10 +168,10 @@ def parse_title_qa(text: str, title: str) -> QA | str:
         return f"invalid: the answer is '{answer[:60]}', not the document's title '{title}'"
     asked = _IN_THE_DOCUMENT.sub("", question).strip()
     asked = asked[:1].upper() + asked[1:]
-    for text in dict.fromkeys([question, asked]):  # what the phrase hid may spell the mask or the title
-        if _MASK_IN_QUESTION.search(_visible(text)):
+    for spelled in dict.fromkeys([question, asked]):  # taking the phrase out may join the mask or the title
+        if _MASK_IN_QUESTION.search(_visible(spelled)):
             return f"invalid: the question names the hidden term {TERM_MASK}, it asks nothing about it"
-        if names_title(text, title):
+        if names_title(spelled, title):
             return "invalid: the question states its answer"
     content = {w for w in re.findall(r"[a-z0-9]+", asked.lower()) if len(w) > 2} - _NOTHING_ASKED
     if _ABOUT_THE_DOCUMENT.search(asked) or (asked != question and len(content) < ASKED_WORDS):
