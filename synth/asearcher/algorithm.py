@@ -120,6 +120,7 @@ _NOTHING_ASKED = {
     "word", "name", "definition", "meaning", "mean", "means", "does", "do", "define", "defined", "defines",
     "called", "used", "given", "here", "main", "point", "purpose", "specific", "core", "key", "title",
     "topic", "subject", "you", "provided", "gave", "shown", "described", "about", "above", "below", "following",
+    "refer", "refers", "answer", "stand", "stands",
 }  # fmt: skip
 _BARE_QUESTION = re.compile(r"^\s*(?:\d+[.)]\s*)?([^:\n]{8,}\?)\s*$", re.MULTILINE)
 
