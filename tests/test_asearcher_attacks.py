@@ -106,6 +106,10 @@ def test_a_question_about_the_document_itself_is_rejected(question):
         "Which word begins every fact?",
         "What does this term refer to?",
         "What is the answer?",
+        "What does the entry define?",
+        "What is the first word of each sentence in the document?",
+        "What word is missing?",
+        "What term does the placeholder stand for?",
     ],
 )
 def test_a_question_with_the_document_phrase_taken_out_still_asks_something(question):
