@@ -143,6 +143,13 @@ def test_a_question_that_says_where_it_read_its_answer_keeps_what_it_asks():
     assert isinstance(got, str)  # "the document" as what is asked about: refused, as before
 
 
+def test_a_short_lower_case_question_is_not_taken_for_a_stripped_one():
+    """Capitalizing is for a question whose phrase came out; "what dialect is lisp?" lost nothing."""
+    got = parse_title_qa("Question: what dialect is lisp?", "Scheme")
+    assert isinstance(got, QA) and got.question == "what dialect is lisp?"
+    assert parse_title_qa("Question: According to the text, what is lisp?", "Scheme").startswith("invalid")
+
+
 @pytest.mark.parametrize(
     "reply",
     [

@@ -168,14 +168,16 @@ def parse_title_qa(text: str, title: str) -> QA | str:
     if answer and normalize(answer) != normalize(title):
         return f"invalid: the answer is '{answer[:60]}', not the document's title '{title}'"
     asked = _IN_THE_DOCUMENT.sub("", question).strip()
-    asked = asked[:1].upper() + asked[1:]
+    stripped = asked != question.strip()
+    if stripped:  # "According to the text, which ..." starts lower-case once the phrase is out
+        asked = asked[:1].upper() + asked[1:]
     for spelled in dict.fromkeys([question, asked]):  # taking the phrase out may join the mask or the title
         if _MASK_IN_QUESTION.search(_visible(spelled)):
             return f"invalid: the question names the hidden term {TERM_MASK}, it asks nothing about it"
         if names_title(spelled, title):
             return "invalid: the question states its answer"
     content = {w for w in re.findall(r"[a-z0-9]+", asked.lower()) if len(w) > 2} - _NOTHING_ASKED
-    if _ABOUT_THE_DOCUMENT.search(asked) or (asked != question and len(content) < ASKED_WORDS):
+    if _ABOUT_THE_DOCUMENT.search(asked) or (stripped and len(content) < ASKED_WORDS):
         return "invalid: the question asks about the document itself, not what it says"
     if not content:
         return "invalid: the question asks nothing"
