@@ -161,6 +161,50 @@ def test_a_checked_variant_out_of_band_is_kept_and_a_changed_answer_is_not(tmp_p
     assert problem == {"answer": "6", "label_provenance": "checked"}
 
 
+@pytest.mark.parametrize("seed_label", ["ground_truth", "checked"])
+def test_an_unsolved_variant_is_kept_only_where_its_seeds_gold_answer_and_a_check_agree(
+    tmp_path, warehouse, scripted_checker, seed_label
+):
+    """A variant no solution of the policy reached (too hard tonight) is kept out of band only if a
+    check computes its seed's answer and that answer is gold: two sources hold the label, never the
+    checker alone. No check (the label only inherited), another computed answer, or a seed whose
+    own label is synthesized: not kept."""
+    cfg = _seeded(tmp_path, warehouse)
+    cfg.synth.svs.group = 5
+    if seed_label != "ground_truth":
+        with warehouse.write() as con:
+            con.execute("UPDATE problems SET label_provenance = ? WHERE statement = ?", [seed_label, ORIGINAL])
+    variants = [
+        "```text\nCompute 10 - 4.\n```",
+        "```text\nCompute 10 - 3.\n```",
+        "```text\nWhat is the hardest question?\n```",
+    ]
+
+    def unsolved(chat, n):
+        if "expert in educational assessment" in chat[-1]["content"]:
+            return (variants * 4)[:n]
+        return [r"\boxed{5}"] * n  # never the seed's 6
+
+    scripted_checker(checker)
+    report = run_svs(warehouse, ScriptedEngine(unsolved), POLICY, cfg, limit=1)
+    rows = {
+        a["candidate"]: a
+        for a in warehouse.arrow("SELECT candidate, accepted, reason, reward FROM synth_attempts").to_pylist()
+    }
+    kept, changed, unchecked = rows["Compute 10 - 4."], rows["Compute 10 - 3."], rows["What is the hardest question?"]
+    assert not unchecked["accepted"] and unchecked["reason"].startswith("unsolvable: 0/5")
+    if seed_label == "ground_truth":
+        assert not changed["accepted"] and changed["reason"].startswith("label check failed: arithmetic computes 7")
+        assert (report.accepted, report.out_of_band) == (1, 1)
+        assert kept["accepted"] and kept["reason"].startswith("out of band: unsolvable: 0/5")
+        assert kept["reward"] == rewards.NOT_LEARNABLE  # paid as the band says, never 1
+        (problem,) = warehouse.arrow("SELECT answer, label_provenance FROM problems WHERE source = 'svs'").to_pylist()
+        assert problem == {"answer": "6", "label_provenance": "checked"}
+    else:
+        assert report.accepted == 0  # nothing checked: the seed's label is no second source
+        assert all(not r["accepted"] and r["reason"].startswith("unsolvable: 0/5") for r in (kept, changed))
+
+
 def test_over_long_synthesis_prompts_are_dropped(tmp_path, warehouse):
     cfg = _seeded(tmp_path, warehouse)
     cfg.synth.svs.max_prompt_tokens = 10
@@ -341,3 +385,32 @@ def test_a_variant_wrapped_in_the_prompts_instructions_is_gated():
     candidate = SvsSynthesizer(HardforgeConfig()).parse(seed, 0, "prompt", output)
     assert candidate.problem is None
     assert candidate.reason.startswith("gate: copies its prompt's instructions"), candidate.reason
+
+
+@pytest.mark.parametrize("demonstration", [True, False])
+def test_the_demonstration_is_shown_and_a_copy_of_it_is_gated(tmp_path, warehouse, demonstration):
+    """``svs.demonstration``: one worked exchange before the seed's prompt shows a small policy the
+    reply's form; proposing the demonstration's own problem back is a copy, gated before solving."""
+    from synth.svs.algorithm import DEMONSTRATION_PROBLEM, DEMONSTRATION_SOLUTION
+
+    cfg = _seeded(tmp_path, warehouse)
+    cfg.synth.svs.group = 2
+    cfg.synth.svs.demonstration = demonstration
+    chats = []
+
+    def copier(chat, n):
+        if "expert in educational assessment" in chat[-1]["content"]:
+            chats.append(chat)
+        return [f"```text\n{DEMONSTRATION_PROBLEM}\n```"] * n
+
+    report = run_svs(warehouse, ScriptedEngine(copier), POLICY, cfg, limit=1)
+    roles = [[m["role"] for m in chat] for chat in chats]
+    assert roles == [["user", "assistant", "user"] if demonstration else ["user"]]
+    assert (
+        "1 + 2 + 3" in chats[0][-1]["content"] and (DEMONSTRATION_SOLUTION in chats[0][0]["content"]) is demonstration
+    )
+    reasons = warehouse.arrow("SELECT reason FROM synth_attempts").column("reason").to_pylist()
+    if demonstration:  # the demonstration's problem is a reference: copying it is no variant
+        assert report.accepted == 0 and all(r.startswith("gate: near-copy") for r in reasons), reasons
+    else:  # without it nothing names that problem: it is solved (and unsolvable here)
+        assert not any(r.startswith("gate") for r in reasons), reasons

@@ -1,11 +1,13 @@
 import pytest
 
 from synth.svs.algorithm import (
+    copies_demonstration,
     decide,
     extract_problem,
     in_band,
     is_under_performing,
     positive_synthesis,
+    synthesis_chat,
     synthesis_prompt,
 )
 
@@ -120,6 +122,27 @@ def test_in_band_edges():
 def test_synthesis_prompt_holds_the_solution():
     prompt = synthesis_prompt("  The sum is \\boxed{4}.  ")
     assert "The sum is \\boxed{4}." in prompt and "{REPLACE}" not in prompt and "```text" in prompt
+
+
+def test_the_demonstration_comes_before_the_seeds_prompt():
+    shown = synthesis_chat("2 * 3 = 6")
+    assert [m["role"] for m in shown] == ["user", "assistant", "user"]
+    assert shown[-1]["content"] == synthesis_prompt("2 * 3 = 6") and "```text" in shown[1]["content"]
+    assert synthesis_chat("2 * 3 = 6", demonstration=False) == [shown[-1]]
+
+
+@pytest.mark.parametrize(
+    ("statement", "seed", "copied"),
+    [
+        ("A box holds 12 eggs. How many eggs are in 4 boxes?", "What is 2 * 3?", True),
+        ("A crate holds 4 boxes of 12 eggs each; how many eggs?", "What is 2 * 3?", True),
+        ("A box holds 2 eggs. How many eggs are in 3 boxes?", "What is 2 * 3?", False),  # its words, the seed's numbers
+        ("A box holds 12 eggs. How many eggs are in 4 boxes?", "What is 12 * 4?", False),  # the seed's own numbers
+        ("How many eggs are in 12 boxes?", "What is 2 * 3?", False),
+    ],
+)
+def test_a_copy_of_the_demonstration_reuses_its_numbers(statement, seed, copied):
+    assert (copies_demonstration(statement, seed) is not None) is copied
 
 
 def test_a_variant_that_slips_into_another_language_is_gated():

@@ -46,6 +46,34 @@ def synthesis_prompt(solution: str) -> str:
     return SYNTHESIS_PROMPT.replace("{REPLACE}", solution.strip())
 
 
+# Our deviation for small policies (svs.demonstration): one worked exchange before the seed's prompt,
+# so the reply's form (a question in a ```text block, no answer, no solution) is shown, not only
+# described. Its solution is a bare computation, as most seeds' are, and its problem puts that
+# computation into words; a reply that reuses its numbers is a copy (``copies_demonstration``).
+DEMONSTRATION_SOLUTION = "12 × 4 = 48"
+DEMONSTRATION_PROBLEM = "A box holds 12 eggs. How many eggs are in 4 boxes?"
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def copies_demonstration(statement: str, seed: str = "") -> str | None:
+    """The demonstration's problem proposed back: its numbers (12 and 4) reused where the seed has
+    not both. Its words with the seed's numbers are a variant like any other: the checks decide
+    whether it keeps the answer."""
+    shown = set(_NUMBER.findall(DEMONSTRATION_PROBLEM))
+    if shown <= set(_NUMBER.findall(statement)) and not shown <= set(_NUMBER.findall(seed)):
+        return "gate: near-copy: reuses the numbers of the demonstration's problem"
+    return None
+
+
+def synthesis_chat(solution: str, demonstration: bool = True) -> list[dict[str, str]]:
+    """The synthesis prompt for one correct solution, after the demonstration exchange if asked."""
+    shown = [
+        {"role": "user", "content": synthesis_prompt(DEMONSTRATION_SOLUTION)},
+        {"role": "assistant", "content": f"```text\n{DEMONSTRATION_PROBLEM}\n```"},
+    ]
+    return [*(shown if demonstration else []), {"role": "user", "content": synthesis_prompt(solution)}]
+
+
 # our fallback for a small policy that writes no block: a line that is a question ("What is 58 +
 # 26?", "Question: ..."), the first one; the gates decide whether it states its answer or copies
 _QUESTION_LINE = re.compile(r"^[ \t]*(?:\**(?:question|problem)\**[ \t]*:[ \t]*)?(\S[^\n]{10,}\?)[ \t]*$", re.M | re.I)

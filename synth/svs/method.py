@@ -15,7 +15,10 @@
    like any problem: where a check computes its answer, that must be the original (``checked``),
    else the answer is only ``inherited`` (or the parent's provenance if that is less): a
    candidate, not kept by default; its acceptance sample is stored under its own key, and its
-   difficulty is measured afresh.
+   difficulty is measured afresh. Out of band (``synth.keep_out_of_band``), a checked variant is
+   kept when too easy, or when unsolved and its seed's answer is gold (two sources hold it).
+
+Our deviation for small policies: a demonstration exchange before the prompt (``svs.demonstration``).
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
 from synth.gates import echoes, gate, shows_work
 from synth.labels import derive
 from synth.svs.algorithm import (
+    DEMONSTRATION_PROBLEM,
     SYNTHESIS_PROMPT,
+    copies_demonstration,
     decide,
     extract_problem,
-    synthesis_prompt,
+    synthesis_chat,
     variational_reward,
 )
 from synth.voting import same_answer
@@ -122,7 +127,7 @@ class SvsSynthesizer(Synthesizer):
 
     def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
         if "completion" in seed.data:
-            return [[{"role": "user", "content": synthesis_prompt(seed.data["completion"])}]]
+            return [synthesis_chat(seed.data["completion"], self.settings.demonstration)]
         return [problem_chat(self._solve_problem(seed), self.config.rollouts)]  # replaced by ``prepare``
 
     def _solve_problem(self, seed: Seed) -> dict[str, Any]:
@@ -167,7 +172,7 @@ class SvsSynthesizer(Synthesizer):
                 )
                 continue
             seed.data["completion"] = worked
-            ready[i] = (seed, [{"role": "user", "content": synthesis_prompt(worked)}])
+            ready[i] = (seed, synthesis_chat(worked, self.settings.demonstration))
         return [ready[i] for i in sorted(ready)], dropped
 
     def sampling(self) -> SamplingParams:
@@ -192,7 +197,7 @@ class SvsSynthesizer(Synthesizer):
             )
         rejected = gate(
             text, seeds=[seed.data["statement"]], instructions=[SYNTHESIS_PROMPT], answer=seed.data["answer"]
-        )
+        ) or (copies_demonstration(text, seed.data["statement"]) if self.settings.demonstration else None)
         if rejected is not None:
             return Candidate(seed, index, prompt, output, reason=rejected, meta={**meta, "problem": text})
         # the variant keeps the original answer: no new label is needed
@@ -235,10 +240,14 @@ class SvsSynthesizer(Synthesizer):
                 "echo": echo,
                 "reward": variational_reward(k, cfg.group, echo, (cfg.positive_low, cfg.positive_high)),
                 "under_band": [cfg.under_low, cfg.under_high],
-                "prompt_sha": content_key(SYNTHESIS_PROMPT),
+                "prompt_sha": content_key(SYNTHESIS_PROMPT, *([DEMONSTRATION_PROBLEM] if cfg.demonstration else [])),
                 "sampling": {"temperature": cfg.temperature, "top_p": cfg.top_p, "max_tokens": cfg.max_tokens},
             }
             parent = candidate.seed.data.get("label_provenance") or "ground_truth"
+            # too hard for the policy: kept out of band only if a check computes the seed's answer
+            # from the variant (_check_labels) and that answer is the seed's gold one, so two
+            # sources hold the label, not the checker alone (an unsolved SQLM label is not kept)
+            unsolved_on_gold = k == 0 and parent == "ground_truth"
             provenance = "inherited" if rank(parent) >= rank("inherited") else parent
             decisions[i] = Decision(
                 accepted,
@@ -247,7 +256,7 @@ class SvsSynthesizer(Synthesizer):
                 measured,
                 provenance=provenance,
                 checks={"base": "inherited", "parent_provenance": parent, "checks": []},
-                out_of_band=not accepted and not echo and k > cfg.group * cfg.positive_high,  # too easy only
+                out_of_band=not accepted and not echo and (k > cfg.group * cfg.positive_high or unsolved_on_gold),
             )
         self._check_labels(service, candidates, decisions)
         return decisions  # type: ignore[return-value]
