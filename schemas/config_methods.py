@@ -28,9 +28,10 @@ class SvsConfig(Section):
     # an in-band problem with no correct rollout that shows its work: the policy writes this many
     # solutions under the step-by-step instruction, and a correct one that shows work is the seed
     solutions: int = Field(4, ge=0)
-    # one worked exchange (a solution and the problem it answers) before the seed's prompt: shows a
-    # small policy the reply's form (our deviation, docs/synthesis/svs.md); off: the official prompt alone
-    demonstration: bool = True
+    # one worked exchange (a solution and the problem it answers) before the seed's prompt, to show a
+    # small policy the reply's form (our deviation, docs/synthesis/svs.md): more replies parse, no
+    # more variants verified on the bundled models, so off (the official prompt alone)
+    demonstration: bool = False
 
 
 class SqlmConfig(Section):

@@ -65,8 +65,7 @@ class Decision:
     provenance: str = "vote"
     checks: dict[str, Any] | None = None  # {"base": ..., "checks": [verdicts]} of the label checks
     # rejected only by the method's band as too easy, its executed or checked label confirmed by the
-    # policy solving it every time (or, for SvS, unsolved with a checked label that is its seed's
-    # gold answer); kept as
+    # policy solving it every time; kept as
     # a verified problem when synth.keep_out_of_band is on. A checked label no solution reached is not
     # (4 of 11 such SQLM proposals were ill-posed: only the checker held their label)
     out_of_band: bool = False

@@ -161,48 +161,25 @@ def test_a_checked_variant_out_of_band_is_kept_and_a_changed_answer_is_not(tmp_p
     assert problem == {"answer": "6", "label_provenance": "checked"}
 
 
-@pytest.mark.parametrize("seed_label", ["ground_truth", "checked"])
-def test_an_unsolved_variant_is_kept_only_where_its_seeds_gold_answer_and_a_check_agree(
-    tmp_path, warehouse, scripted_checker, seed_label
+def test_an_unsolved_variant_is_not_kept_even_where_its_gold_answer_is_computable(
+    tmp_path, warehouse, scripted_checker
 ):
-    """A variant no solution of the policy reached (too hard tonight) is kept out of band only if a
-    check computes its seed's answer and that answer is gold: two sources hold the label, never the
-    checker alone. No check (the label only inherited), another computed answer, or a seed whose
-    own label is synthesized: not kept."""
+    """A variant no solution reached is not kept out of band, even where a check would compute its
+    gold seed's answer: a 0.5B's one such variant was ill-posed ("If you had 3 eggs in a jar, how
+    many would you have left if you took them out by one at a time?", 3), its programs agreeing."""
     cfg = _seeded(tmp_path, warehouse)
     cfg.synth.svs.group = 5
-    if seed_label != "ground_truth":
-        with warehouse.write() as con:
-            con.execute("UPDATE problems SET label_provenance = ? WHERE statement = ?", [seed_label, ORIGINAL])
-    variants = [
-        "```text\nCompute 10 - 4.\n```",
-        "```text\nCompute 10 - 3.\n```",
-        "```text\nWhat is the hardest question?\n```",
-    ]
 
     def unsolved(chat, n):
         if "expert in educational assessment" in chat[-1]["content"]:
-            return (variants * 4)[:n]
+            return ["```text\nCompute 10 - 4.\n```"] * n
         return [r"\boxed{5}"] * n  # never the seed's 6
 
     scripted_checker(checker)
     report = run_svs(warehouse, ScriptedEngine(unsolved), POLICY, cfg, limit=1)
-    rows = {
-        a["candidate"]: a
-        for a in warehouse.arrow("SELECT candidate, accepted, reason, reward FROM synth_attempts").to_pylist()
-    }
-    kept, changed, unchecked = rows["Compute 10 - 4."], rows["Compute 10 - 3."], rows["What is the hardest question?"]
-    assert not unchecked["accepted"] and unchecked["reason"].startswith("unsolvable: 0/5")
-    if seed_label == "ground_truth":
-        assert not changed["accepted"] and changed["reason"].startswith("label check failed: arithmetic computes 7")
-        assert (report.accepted, report.out_of_band) == (1, 1)
-        assert kept["accepted"] and kept["reason"].startswith("out of band: unsolvable: 0/5")
-        assert kept["reward"] == rewards.NOT_LEARNABLE  # paid as the band says, never 1
-        (problem,) = warehouse.arrow("SELECT answer, label_provenance FROM problems WHERE source = 'svs'").to_pylist()
-        assert problem == {"answer": "6", "label_provenance": "checked"}
-    else:
-        assert report.accepted == 0  # nothing checked: the seed's label is no second source
-        assert all(not r["accepted"] and r["reason"].startswith("unsolvable: 0/5") for r in (kept, changed))
+    reasons = warehouse.arrow("SELECT reason FROM synth_attempts WHERE accepted").column("reason").to_pylist()
+    assert (report.accepted, report.out_of_band, reasons) == (0, 0, [])
+    assert warehouse.scalar("SELECT count(*) FROM problems WHERE source = 'svs'") == 0
 
 
 def test_over_long_synthesis_prompts_are_dropped(tmp_path, warehouse):

@@ -16,9 +16,11 @@
    else the answer is only ``inherited`` (or the parent's provenance if that is less): a
    candidate, not kept by default; its acceptance sample is stored under its own key, and its
    difficulty is measured afresh. Out of band (``synth.keep_out_of_band``), a checked variant is
-   kept when too easy, or when unsolved and its seed's answer is gold (two sources hold it).
+   kept when too easy, never when unsolved (a 0.5B's one such variant whose check computed its gold
+   seed's answer was ill-posed, 2026-12-07).
 
-Our deviation for small policies: a demonstration exchange before the prompt (``svs.demonstration``).
+A deviation for small policies, off by default: a demonstration exchange before the prompt
+(``svs.demonstration``).
 """
 
 from __future__ import annotations
@@ -244,10 +246,6 @@ class SvsSynthesizer(Synthesizer):
                 "sampling": {"temperature": cfg.temperature, "top_p": cfg.top_p, "max_tokens": cfg.max_tokens},
             }
             parent = candidate.seed.data.get("label_provenance") or "ground_truth"
-            # too hard for the policy: kept out of band only if a check computes the seed's answer
-            # from the variant (_check_labels) and that answer is the seed's gold one, so two
-            # sources hold the label, not the checker alone (an unsolved SQLM label is not kept)
-            unsolved_on_gold = k == 0 and parent == "ground_truth"
             provenance = "inherited" if rank(parent) >= rank("inherited") else parent
             decisions[i] = Decision(
                 accepted,
@@ -256,7 +254,7 @@ class SvsSynthesizer(Synthesizer):
                 measured,
                 provenance=provenance,
                 checks={"base": "inherited", "parent_provenance": parent, "checks": []},
-                out_of_band=not accepted and not echo and (k > cfg.group * cfg.positive_high or unsolved_on_gold),
+                out_of_band=not accepted and not echo and k > cfg.group * cfg.positive_high,  # too easy only
             )
         self._check_labels(service, candidates, decisions)
         return decisions  # type: ignore[return-value]
