@@ -169,6 +169,20 @@ def test_an_edit_names_nothing_the_facts_do_not_hold():
     assert unsupported_names("Which language was developed in 1957-9?", comit) == ["9"]
 
 
+def test_a_name_the_document_holds_in_another_spelling_is_held():
+    """A 0.5B's base QAs (2026-12-07) were refused for names their document holds: a possessive
+    ("NetWare's"), a name before a possessive or inside quotes ("Novell, Inc.'s", 'known as
+    "HP-SUX".'). A name the document does not hold is still refused, possessive or not."""
+    netware = ["NetWare <operating system> Novell, Inc.'s proprietary networking operating system for the IBM PC."]
+    assert unsupported_names("What is the name of NetWare's networking operating system?", netware) == []
+    assert unsupported_names("Which system did Novell, Inc. sell for the IBM PC?", netware) == []
+    assert unsupported_names("What is Novell's operating system for the IBM PC?", netware) == []
+    hpux = ['HP-UX is the version of Unix on Hewlett-Packard workstations. It is known by some as "HP-SUX".']
+    assert unsupported_names("What does the HP-SUX nickname mock?", hpux) == []
+    assert unsupported_names("Which system did Microsoft's rival sell?", netware) == ["Microsoft"]
+    assert unsupported_names("What is Apple's operating system for the IBM PC?", netware) == ["Apple"]
+
+
 @pytest.mark.parametrize(
     ("text", "ready", "result"),
     [

@@ -181,7 +181,10 @@ FACTS = ["Python: A language invented by Guido van Rossum in 1991.", "Python"]
     ("edited", "added"),
     [
         ('Which language invented by Guido van Rossum in 1991 replaced "Perl"?', "Perl"),
-        ("Which language invented by Guido van Rossum in 1991 (Perl's rival) is it?", "Perl's"),
+        (
+            "Which language invented by Guido van Rossum in 1991 (Perl's rival) is it?",
+            "Perl",
+        ),  # the name, without its possessive
         ("Which language, invented by Guido van Rossum in 1991; Perl came later?", "Perl"),
         ("Which language invented by Guido van Rossum in 1991 was released in '87?", "87"),
         ("Which language invented by Guido van Rossum in 1991 beat Łukasiewicz?", "Łukasiewicz"),

@@ -228,6 +228,8 @@ def names_title(question: str, title: str) -> bool:
 
 
 _NAME = re.compile(r"(?<!\w)(?:[^\W\d_][\w'&/.+-]*|\d[\d.,]*)")
+_EDGE_MARKS = "\"'“”‘’.,;:!?()[]{}<>"
+_POSSESSIVE = re.compile(r"['’]s$")
 _NEGATION = {"not", "no", "never", "neither", "nor", "without", "except", "unlike"}
 
 
@@ -268,17 +270,20 @@ def unsupported_names(question: str, known: list[str], names: frozenset[str] = f
     than perl")."""
     question = _visible(question)  # "pe\u200brl" is "perl"
     words = set(" ".join(normalize(k) for k in known).split())
+    # 'known as "HP-SUX".' holds HP-SUX, and "Novell, Inc.'s" holds Inc
+    words |= {_POSSESSIVE.sub("", word.strip(_EDGE_MARKS)).strip(_EDGE_MARKS) for word in words}
     words |= {part for word in words for part in word.split("-") if part}  # "1957-8" holds 1957 and 8
     missing = []
     for match in _NAME.finditer(question):
-        token = match.group(0).rstrip(".,")
+        raw = match.group(0).rstrip(".,")
+        token = _POSSESSIVE.sub("", raw)  # "NetWare's" names NetWare
         if token.casefold() in _NEGATION:  # "was not invented by": a negation the facts do not hold
             if token.casefold() not in words:
                 missing.append(token)
             continue
         if normalize(token) in words:
             continue  # the compound itself is held ("1957-8")
-        if token[0].islower() and (named := _lower_case_name(token, names, words)):
+        if token[0].islower() and (named := _lower_case_name(raw, names, words)):
             missing.append(named)  # a name in lower case ("perl", "hp-ux")
             continue
         before = question[: match.start()].rstrip().rstrip("\"'“‘(«[")
