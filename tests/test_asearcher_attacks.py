@@ -430,3 +430,49 @@ def test_a_fuzz_that_adds_a_name_in_lower_case_is_refused_end_to_end(tmp_path, w
     assert kept == [{"statement": "Which language did Guido van Rossum invent in 1991?", "label_provenance": "checked"}]
     (meta,) = warehouse.arrow("SELECT meta FROM synth_attempts").column("meta").to_pylist()
     assert "the fuzz adds what the facts do not hold: basic" in meta, meta
+
+
+@pytest.mark.parametrize(
+    ("answer", "question", "restates"),
+    [
+        # a 0.5B's solvers said these questions back, and the judge called each "also correct"
+        (
+            "Search the current page or allow for simple user input",
+            "Which method is used to search the current page or allow for simple user input?",
+            True,
+        ),
+        (
+            "A printer uses a part of its mechanism in contact with paper",
+            "What type of printer uses a part of its mechanism in contact with paper?",
+            True,
+        ),
+        (
+            "IBM introduced a successor to the IBM 360 in 1970",
+            "What is the term, as defined that IBM introduced in 1970 as a successor to the IBM 360?",
+            True,
+        ),
+        # another answer is still judged: a name the question offers, a phrase that is a small
+        # part of it, an answer with a word of its own
+        ("Unix", "Which operating system runs on HP workstations, HP-UX or Unix?", False),
+        (
+            "dot matrix printer",
+            "Which printer, the dot matrix printer or the impact printer, strikes the paper?",
+            False,
+        ),
+        (
+            "Search the current page",
+            "Which method is used to search the current page or allow for simple user input?",
+            False,
+        ),
+        (
+            "A laser printer uses a part of its mechanism in contact with paper",
+            "What type of printer uses a part of its mechanism in contact with paper?",
+            False,
+        ),
+        ("Larry Wall", "Who invented the language that combines ideas from ABC and Icon?", False),
+    ],
+)
+def test_an_answer_that_says_the_question_back_is_not_put_to_the_uniqueness_judge(answer, question, restates):
+    from synth.asearcher.algorithm import restates_question
+
+    assert restates_question(answer, question) is restates
