@@ -27,7 +27,6 @@ from synth.asearcher.algorithm import (
     link_qa_prompt,
     parse_action,
     parse_qa,
-    restates_question,
     titled,
     uniqueness,
     unsupported_names,
@@ -135,9 +134,6 @@ class Agent:
         asks: list[tuple[int, str, str]] = []
         for (i, qa, statements), graded in zip(valid, grades, strict=True):
             wrong = wrong_answers([g.extracted for g in graded], [g.correct for g in graded])
-            for echo in [w for w in wrong if restates_question(w, qa.question)]:  # names no other answer
-                self.raw.setdefault(i, []).append({"judge": "uniqueness", "about": echo, "skipped": "restates"})
-            wrong = [w for w in wrong if not restates_question(w, qa.question)]
             asks.extend((i, alternative_prompt(qa, statements, w), w) for w in wrong[: self.settings.max_alternatives])
         unique_votes = (
             self.judge([a[0] for a in asks], [a[1] for a in asks], "uniqueness", [a[2] for a in asks]) if asks else []

@@ -345,29 +345,6 @@ def wrong_answers(extracted: list[str | None], correct: list[bool]) -> list[str]
     return list(seen.values())
 
 
-# words that name nothing in a restatement ("with", "its"), beside the question words above
-_FUNCTION_WORDS = _NOTHING_ASKED | {
-    "and", "for", "with", "its", "has", "have", "had", "can", "how", "who", "whom", "when", "where",
-    "why", "from", "into", "onto", "their", "there", "they", "than", "then", "such", "type", "kind",
-}  # fmt: skip
-RESTATEMENT_SHARE = 2 / 3  # of the question's content words a wrong answer says back to be no answer
-
-
-def _content_words(text: str) -> set[str]:
-    return {w for w in _letters(text) if len(w) > 2} - _FUNCTION_WORDS
-
-
-def restates_question(answer: str, question: str) -> bool:
-    """A solver's wrong answer that only says the question back ("Search the current page or allow
-    for simple user input" to "Which method is used to search the current page or allow for simple
-    user input?"): three or more content words, all the question's, and most of them. It names no
-    other answer, so it is not put to the uniqueness judge, which said yes to 4 such echoes of a
-    0.5B's 11 "not unique" base QAs (2026-12-07). A short answer the question names ("Unix" of
-    "HP-UX or Unix?"), or a phrase that is a small part of it, is still judged."""
-    mine, theirs = _content_words(answer), _content_words(question)
-    return len(mine) >= ASKED_WORDS and mine <= theirs and len(mine) >= RESTATEMENT_SHARE * len(theirs)
-
-
 def uniqueness(verdicts: list[bool | None]) -> tuple[bool, str | None]:
     """Unique iff no wrong answer was judged also correct; an unreadable verdict counts as a yes
     (a doubt about uniqueness rejects)."""
