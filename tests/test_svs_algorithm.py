@@ -125,10 +125,10 @@ def test_synthesis_prompt_holds_the_solution():
 
 
 def test_the_demonstration_comes_before_the_seeds_prompt():
-    shown = synthesis_chat("2 * 3 = 6")
+    shown = synthesis_chat("2 * 3 = 6", demonstration=True)
     assert [m["role"] for m in shown] == ["user", "assistant", "user"]
     assert shown[-1]["content"] == synthesis_prompt("2 * 3 = 6") and "```text" in shown[1]["content"]
-    assert synthesis_chat("2 * 3 = 6", demonstration=False) == [shown[-1]]
+    assert synthesis_chat("2 * 3 = 6") == [shown[-1]]  # off by default: the official prompt alone
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,7 @@ def copies_demonstration(statement: str, seed: str = "") -> str | None:
     return None
 
 
-def synthesis_chat(solution: str, demonstration: bool = True) -> list[dict[str, str]]:
+def synthesis_chat(solution: str, demonstration: bool = False) -> list[dict[str, str]]:
     """The synthesis prompt for one correct solution, after the demonstration exchange if asked."""
     shown = [
         {"role": "user", "content": synthesis_prompt(DEMONSTRATION_SOLUTION)},
