@@ -94,9 +94,11 @@ def _default_per_source() -> dict[str, SourceRollout]:
     # need few tokens, and the model states the right number without \boxed{} more often than with.
     return {
         "gym": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
-        # SvS variants keep their seed's answer and are graded strictly (a boxed answer, worked out):
-        # the last number of a reply could be a number of the statement echoed back
-        "svs": SourceRollout(max_tokens=192, extraction="strict"),
+        # SvS variants keep their seed's answer; a kept one's label is checked (synth.labels), so the
+        # grading only measures how hard it is, and counts an unboxed "1 + 5 = 6" as the 135M writes
+        # it (strict: 0 of 8 on a variant of a seed it solves 4 of 8). A reply that only echoes a
+        # number of the statement still does not count (svs's echo rule)
+        "svs": SourceRollout(max_tokens=192, extraction="flexible"),
         # self-questioning at the 135M model's level: short arithmetic, and stdin/stdout programs
         "sqlm": SourceRollout(max_tokens=32, extraction="flexible", instruction=GYM_INSTRUCTION),
         "sqlm:code": SourceRollout(max_tokens=192, instruction=STDIO_INSTRUCTION),

@@ -182,6 +182,49 @@ def test_an_unsolved_variant_is_not_kept_even_where_its_gold_answer_is_computabl
     assert warehouse.scalar("SELECT count(*) FROM problems WHERE source = 'svs'") == 0
 
 
+def test_an_unboxed_worked_answer_counts_and_an_echoed_number_does_not(tmp_path, warehouse, scripted_checker):
+    """Variants are graded flexibly: the 135M writes "1 + 5 = 6" with no box, and strict grading had
+    it solve 0 of 8 variants of a seed it solved 4 of 8. The attacks on the relaxation: a reply that
+    only says a number of the statement back is no solution (echo), and a variant whose check
+    computes another answer is rejected however many replies land on the seed's number."""
+    cfg = _seeded(tmp_path, warehouse)
+    cfg.synth.svs.group = 5
+    worked = "A shop sells 1, 2 and 3 apples on three days. How many apples in total?"
+    echoed = "A basket holds 6 apples and 2 pears. How many apples does the basket hold?"
+    changed = "A shop sells 2, 3 and 4 pears on three days. How many pears in total?"
+
+    def proposer(chat, n):
+        content = chat[0]["content"]
+        if "expert in educational assessment" in content:
+            return [f"```text\n{v}\n```" for v in (worked, echoed, changed)] * n
+        if "apples in total" in content:
+            return ["1 + 2 + 3 = 6"] * 3 + ["The total is 5."] * (n - 3)  # no box: 3 of 5 right
+        if "basket" in content:
+            return ["6"] * 3 + ["2"] * (n - 3)  # the statement's 6 said back
+        return ["The answer is 6."] * 2 + ["2 + 3 + 4 = 9"] * (n - 2)  # anchored on the seed's 6
+
+    def programs(chat, n):
+        content = chat[0]["content"]
+        body = "return sum([1, 2, 3])" if "apples in total" in content else "return sum([2, 3, 4])"
+        return [f"```python\ndef solution():\n    {body}\n```"] * n
+
+    scripted_checker(programs)
+    report = run_svs(warehouse, ScriptedEngine(proposer), POLICY, cfg, limit=1)
+    rows = {
+        r["candidate"]: r
+        for r in warehouse.arrow("SELECT candidate, accepted, reason, reward FROM synth_attempts").to_pylist()
+    }
+    assert rows[worked]["accepted"] and rows[worked]["reason"] is None
+    assert rows[echoed]["reason"].startswith("echo: every accepting reply only repeats a number")
+    assert rows[changed]["reason"].startswith("label check failed: program_of_thought computes 9")
+    assert rows[echoed]["reward"] < 0 and rows[changed]["reward"] < 0
+    assert report.accepted == 1
+    (problem,) = warehouse.arrow(
+        "SELECT statement, answer, label_provenance FROM problems WHERE source = 'svs'"
+    ).to_pylist()
+    assert problem == {"statement": worked, "answer": "6", "label_provenance": "checked"}
+
+
 def test_over_long_synthesis_prompts_are_dropped(tmp_path, warehouse):
     cfg = _seeded(tmp_path, warehouse)
     cfg.synth.svs.max_prompt_tokens = 10

@@ -3,14 +3,15 @@
 1. seeds: the policy's correct solutions of in-band math problems (accuracy in [0.125, 0.5], the
    problem passed the filters) that show their work; a bare answer ("42") is no solution to
    reverse. An in-band problem with no such rollout gets one written: the policy solves it
-   ``svs.solutions`` times under the step-by-step instruction, strictly graded, and a correct
+   ``svs.solutions`` times under the step-by-step instruction, graded as its variants are, and a correct
    solution that shows its work is the seed (``prepare``);
 2. the policy writes G variational problems per seed from the synthesis prompt (over-long
    prompts are dropped); each is extracted by the official rules, then gated (``synth.gates``:
    it does not state its answer, carries no solution, reads as one question, is not its seed)
    before it is solved;
-3. each candidate is solved G times and graded, strictly, against the ORIGINAL answer; a variant
-   whose accepting replies only echo a number of its statement is rejected;
+3. each candidate is solved G times and graded against the ORIGINAL answer (flexibly: a boxed
+   answer, else a final-answer phrase or the last number; our deviation, as a kept variant's label
+   is checked); a variant whose accepting replies only echo a number of its statement is rejected;
 4. accepted iff G*0.125 <= k <= G*0.625; the variant keeps the original answer, and is checked
    like any problem: where a check computes its answer, that must be the original (``checked``),
    else the answer is only ``inherited`` (or the parent's provenance if that is less): a
@@ -19,7 +20,7 @@
    kept when too easy, never when unsolved (a 0.5B's one such variant whose check computed its gold
    seed's answer was ill-posed, 2026-12-07).
 
-A deviation for small policies, off by default: a demonstration exchange before the prompt
+A deviation for small policies, on by default: a demonstration exchange before the prompt
 (``svs.demonstration``).
 """
 
@@ -65,7 +66,7 @@ SELECT rollout_id, problem_id, sampling_key, completion FROM rollouts
 WHERE policy_id = $policy AND correct AND list_contains($problems, problem_id)
 ORDER BY problem_id, sample_idx
 """
-SOLVE_SOURCE = "svs"  # a seed problem is solved under SvS's rule: the step-by-step instruction, strict grading
+SOLVE_SOURCE = "svs"  # a seed problem is solved under SvS's rule: the step-by-step instruction, its grading
 
 
 class SvsSynthesizer(Synthesizer):
@@ -148,7 +149,7 @@ class SvsSynthesizer(Synthesizer):
         self, service: RolloutService, prompts: list[tuple[Seed, Chat]]
     ) -> tuple[list[tuple[Seed, Chat]], list[tuple[Seed, str]]]:
         """A worked solution for each seed that has none: ``svs.solutions`` tries under the
-        step-by-step instruction, strictly graded; the first correct one that shows its work."""
+        step-by-step instruction, graded as variants are; the first correct one that shows its work."""
         needs = [i for i, (seed, _) in enumerate(prompts) if "completion" not in seed.data]
         if not needs:
             return prompts, []
