@@ -9,7 +9,8 @@ functions, each returning the reason it rejects, or None.
 - it is not a near-copy of the prompt's examples or of its seed (same text, or the example's numbers);
 - it does not copy its prompt's instructions (six words in a row of them);
 - it does not ask for a comparison with nothing to compare to ("How much less is 5 times 5?");
-- it does not ask for a thing that is no number ("What number generator might output ...?").
+- it does not ask for a thing that is no number ("What number generator might output ...?");
+- it does not ask yes or no ("Can 3/1 be solved in English?"), unless the answer it keeps is one.
 """
 
 from __future__ import annotations
@@ -314,6 +315,29 @@ def asks_for_a_thing(statement: str) -> str | None:
     return f"asks for a thing, not a number: '{found.group(0).strip(' ,.;:!?')}'" if found else None
 
 
+# "Can 3/1 be solved in English?": a question that starts with its verb asks yes or no, whatever
+# number the checks compute for it (a 0.5B's SvS variant kept with label 3, 2026-12-07). A request
+# put as a question ("Can you find ...?", "Could we compute ...?") asks for its number, and passes.
+_YES_NO = re.compile(
+    r"(?:^|[.!;:]\s+|,\s*)((?:is|are|was|were|do|does|did|can|could|will|would|should|shall|has|have|had|must|may|"
+    r"might)\s+(?!(?:you|we|i|someone|anyone|one)\b)[^.!;:?]*\?)",
+    re.IGNORECASE | re.MULTILINE,
+)
+YES_NO_ANSWERS = {"yes", "no", "true", "false"}
+
+
+_ASKS_WHAT = re.compile(r"\b(?:what|which|how|who|whom|where|when)\b", re.IGNORECASE)
+
+
+def asks_yes_or_no(statement: str) -> str | None:
+    """A question answered yes or no, which no number answers right ("Is 12 / 4 equal to what
+    number?" asks for one, and passes)."""
+    for found in _YES_NO.finditer(statement):
+        if not _ASKS_WHAT.search(found.group(1)):
+            return f"asks yes or no, not for a number: '{found.group(1).strip()[:60]}'"
+    return None
+
+
 _LATEX_COMMAND = re.compile(r"\\[a-zA-Z]+")
 _ASSIGNED = re.compile(r"^\s*[a-zA-Z]\s*=")
 _VARIABLE = re.compile(r"(?<![A-Za-z])[A-Za-z](?![A-Za-z])")
@@ -362,6 +386,7 @@ def gate(
         reads_as_one_question(statement),
         compares_with_nothing(statement),
         asks_for_a_thing(statement) if numeric else None,
+        asks_yes_or_no(statement) if (answer or "").strip().rstrip(".").lower() not in YES_NO_ANSWERS else None,
         near_copy(statement, references),
         near_copy(statement, seeds, numbers=False),
         copies_instructions(statement, list(instructions)),

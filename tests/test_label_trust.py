@@ -99,9 +99,20 @@ GATES = [
     ("She has $32. How much more is needed?", None),
     # a task and a yes/no question about it (a 0.5B's SvS variant, labelled -28, read on night 3)
     ("Calculate \\(-( -4 * -7 )\\) . Is this correct?", "not one question"),
-    ("Is it true that 7 is prime?", None),  # GSM8K's phrasing: the other side is the goal
+    ("Is it true that 7 is more than 5?", "asks yes or no"),  # no bare comparison, but yes or no
     ("How many more are needed to fill it?", None),
     ("5 on Monday and 8 on Tuesday. How many more were sold on Tuesday?", None),
+    # a question answered yes or no (a 0.5B's SvS variant, kept with label 3 on 2026-12-07)
+    ("Can 3/1 be solved in English?", "asks yes or no"),
+    ("Calculate 3 + 4. Is the result odd?", "asks yes or no"),
+    ("If x = 3, is x odd?", "asks yes or no"),
+    ("A shop has 5 boxes; are there 20 apples in all?", "asks yes or no"),
+    ("Does 12 divided by 4 equal 5?", "asks yes or no"),
+    # fine: a request put as a question, or a question that asks what
+    ("Can you find the value of 3/1?", None),
+    ("Could we compute 12 * 4 for the shop?", None),
+    ("Is 12 divided by 4 equal to what number?", None),
+    ("How many hours does it take to fill 3 tanks at 2 hours each?", None),
     # a question whose answer is a thing, not a number: the checker's programs and its well-posed
     # question agreed on 36 for the first (a 0.5B's SQLM proposal, read on 2026-12-06)
     ("What number generator might output a number divisible by 36?", "asks for a thing"),
@@ -162,6 +173,14 @@ def test_a_statement_that_copies_its_prompts_instructions_is_gated(statement, re
         assert found is None, found
     else:
         assert found is not None and reason in found, found
+
+
+def test_a_yes_or_no_question_passes_where_the_kept_answer_is_yes_or_no():
+    """An SvS variant of a seed whose answer is "Yes" may ask yes or no; one whose answer is a number may not."""
+    question = "Is 7 a prime number?"
+    assert gate(question, answer="Yes") is None and gate(question, answer="false.") is None
+    assert "asks yes or no" in gate(question, answer="7")
+    assert "asks yes or no" in gate(question)  # a label still to derive: the checks derive numbers
 
 
 def test_a_formula_may_be_asked_for_where_the_kept_answer_is_one():
