@@ -29,9 +29,9 @@ class SvsConfig(Section):
     # solutions under the step-by-step instruction, and a correct one that shows work is the seed
     solutions: int = Field(4, ge=0)
     # one worked exchange (a solution and the problem it answers) before the seed's prompt, to show a
-    # small policy the reply's form (our deviation, docs/synthesis/svs.md): more replies parse, no
-    # more variants verified on the bundled models, so off (the official prompt alone)
-    demonstration: bool = False
+    # small policy the reply's form (our deviation, docs/synthesis/svs.md): the 135M and the 0.5B
+    # verified variants only with it; false is the official prompt alone
+    demonstration: bool = True
 
 
 class SqlmConfig(Section):

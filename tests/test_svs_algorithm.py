@@ -128,17 +128,18 @@ def test_the_demonstration_comes_before_the_seeds_prompt():
     shown = synthesis_chat("2 * 3 = 6", demonstration=True)
     assert [m["role"] for m in shown] == ["user", "assistant", "user"]
     assert shown[-1]["content"] == synthesis_prompt("2 * 3 = 6") and "```text" in shown[1]["content"]
-    assert synthesis_chat("2 * 3 = 6") == [shown[-1]]  # off by default: the official prompt alone
+    assert synthesis_chat("2 * 3 = 6") == shown  # on by default, as svs.demonstration is
+    assert synthesis_chat("2 * 3 = 6", demonstration=False) == [shown[-1]]  # the official prompt alone
 
 
 @pytest.mark.parametrize(
     ("statement", "seed", "copied"),
     [
-        ("A box holds 12 eggs. How many eggs are in 4 boxes?", "What is 2 * 3?", True),
+        ("What is 12 multiplied by 4?", "What is 2 * 3?", True),
         ("A crate holds 4 boxes of 12 eggs each; how many eggs?", "What is 2 * 3?", True),
-        ("A box holds 2 eggs. How many eggs are in 3 boxes?", "What is 2 * 3?", False),  # its words, the seed's numbers
-        ("A box holds 12 eggs. How many eggs are in 4 boxes?", "What is 12 * 4?", False),  # the seed's own numbers
-        ("How many eggs are in 12 boxes?", "What is 2 * 3?", False),
+        ("What is 2 multiplied by 3?", "What is 2 * 3?", False),  # its words, the seed's numbers
+        ("What is 12 multiplied by 4?", "What is 12 * 4?", False),  # the seed's own numbers
+        ("What is 12 multiplied by 5?", "What is 2 * 3?", False),
     ],
 )
 def test_a_copy_of_the_demonstration_reuses_its_numbers(statement, seed, copied):

@@ -48,10 +48,11 @@ def synthesis_prompt(solution: str) -> str:
 
 # Our deviation for small policies (svs.demonstration): one worked exchange before the seed's prompt,
 # so the reply's form (a question in a ```text block, no answer, no solution) is shown, not only
-# described. Its solution is a bare computation, as most seeds' are, and its problem puts that
-# computation into words; a reply that reuses its numbers is a copy (``copies_demonstration``).
+# described. Its solution is a bare computation, as most seeds' are, and its problem asks for that
+# computation in plain words: a story ("A box holds 12 eggs ...") taught a 0.5B stories that lost
+# the answer. A reply that reuses its numbers is a copy (``copies_demonstration``).
 DEMONSTRATION_SOLUTION = "12 × 4 = 48"
-DEMONSTRATION_PROBLEM = "A box holds 12 eggs. How many eggs are in 4 boxes?"
+DEMONSTRATION_PROBLEM = "What is 12 multiplied by 4?"
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -65,7 +66,7 @@ def copies_demonstration(statement: str, seed: str = "") -> str | None:
     return None
 
 
-def synthesis_chat(solution: str, demonstration: bool = False) -> list[dict[str, str]]:
+def synthesis_chat(solution: str, demonstration: bool = True) -> list[dict[str, str]]:
     """The synthesis prompt for one correct solution, after the demonstration exchange if asked."""
     shown = [
         {"role": "user", "content": synthesis_prompt(DEMONSTRATION_SOLUTION)},
