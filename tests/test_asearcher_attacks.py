@@ -190,10 +190,36 @@ FACTS = ["Python: A language invented by Guido van Rossum in 1991.", "Python"]
         ("Which language invented by Guido van Rossum in 1991 beat Łukasiewicz?", "Łukasiewicz"),
         ("Which language invented by Guido van Rossum in 1991 beat \u0420erl?", "\u0420erl"),
         ("Which language was not invented by Guido van Rossum in 1991?", "not"),
+        # a red team of the spellings (2026-12-07): each of these returned no name
+        ("Which language invented by Guido van Rossum in 1991 replaced _Perl_?", "Perl"),  # emphasis
+        ("Which language invented by Guido van Rossum in 1991 replaced \u02bcPerl\u02bc?", "Perl"),
+        ("Which language invented by Guido van Rossum in 1991 wasn't designed at CWI?", "wasn't"),
+        ("Which language invented by Guido van Rossum in 1991 isn\u2019t Java?", "isn't"),
+        ("Which language invented by Guido van Rossum in 1991 cannot run Java?", "cannot"),
+        ("Which language invented by Guido van Rossum in 1991 is non-Java?", "non-Java"),
+        ("Which language invented by Guido van Rossum in 1991 runs on x86/Solaris?", "Solaris"),
+        ("Which language invented by Guido van Rossum in 1991 replaced e.g.Perl?", "Perl"),
+        ("Which language invented by Guido van Rossum in 1991 runs on macOS?", "macOS"),
+        ("Which language invented by Guido van Rossum in 1991 reached v11?", "v11"),
+        ("Which language invented by Guido van Rossum in 1991 (cf. Ruby) is it?", "Ruby"),
+        ("Which language was invented by Guido van Rossum in 1991? Ruby is older.", "Ruby"),
+        ("Which language invented by Guido van Rossum in 1991 beat \u0440\u0435rl?", "\u0440\u0435rl"),
+        ("Which language invented by Guido van Rossum in 1991 beat \u1d18\u1d07\u0280\u029f?", "PERL"),
     ],
 )
 def test_an_edit_adds_no_name_number_or_negation(edited, added):
     assert added in unsupported_names(edited, [BEFORE, *FACTS])
+
+
+def test_a_corpus_name_is_a_name_at_a_sentence_start_and_in_a_lower_case_compound():
+    names = frozenset({"perl", "ruby"})
+    assert unsupported_names("Ruby or which language was invented by Guido van Rossum?", [BEFORE, *FACTS], names) == [
+        "Ruby"
+    ]
+    assert unsupported_names("Which language invented by Guido van Rossum beat perl/tk?", [BEFORE, *FACTS], names) == [
+        "perl"
+    ]
+    assert unsupported_names("Which language did Guido van Rossum invent?", [BEFORE, *FACTS], names) == []
 
 
 def test_an_edit_that_blurs_a_detail_adds_nothing():

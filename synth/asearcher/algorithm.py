@@ -265,45 +265,160 @@ def unsupported_names(question: str, known: list[str], names: frozenset[str] = f
     """The names and numbers of an edited question that neither the question before nor the facts
     hold: a fuzz blurs a detail, it adds none (a 1.5B's fuzz of "Which operating system conforms to
     X/Open's Portability Guide Issue 4 and FIPS 151.1?" added "and is more recent than Mac OS X",
-    false of HP-UX, and the reader still answered HP-UX). A capital that starts a sentence is no name;
-    a word in lower case is one when ``names`` (``proper_names`` of the corpus) holds it ("older
-    than perl")."""
-    question = _visible(question)  # "pe\u200brl" is "perl"
-    words = set(" ".join(normalize(k) for k in known).split())
+    false of HP-UX, and the reader still answered HP-UX). A capital that starts a sentence is no name
+    unless the corpus names it; a word in lower case is one when ``names`` (``proper_names`` of the
+    corpus) holds it ("older than perl"); a capital or digit inside a word counts ("macOS", "v11")."""
+    question = _plain(question)  # "pe\u200brl" is "perl", "_Solaris_" is "Solaris"
+    words = set(" ".join(normalize(_plain(k)) for k in known).split())
     # 'known as "HP-SUX".' holds HP-SUX, and "Novell, Inc.'s" holds Inc
     words |= {_POSSESSIVE.sub("", word.strip(_EDGE_MARKS)).strip(_EDGE_MARKS) for word in words}
     words |= {part for word in words for part in word.split("-") if part}  # "1957-8" holds 1957 and 8
+    negations = {n for n in map(_negation, words) if n}
     missing = []
     for match in _NAME.finditer(question):
-        raw = match.group(0).rstrip(".,")
+        raw = match.group(0).rstrip(".,").strip("'\"")
         token = _POSSESSIVE.sub("", raw)  # "NetWare's" names NetWare
-        if token.casefold() in _NEGATION:  # "was not invented by": a negation the facts do not hold
-            if token.casefold() not in words:
-                missing.append(token)
+        if not token:
             continue
-        if normalize(token) in words:
-            continue  # the compound itself is held ("1957-8")
+        if negation := _negation(token):  # "was not invented by": a negation the facts do not hold
+            if negation not in negations:
+                missing.append(token)
+            if not token.casefold().startswith(("non-", "not-")):
+                continue  # "non-POSIX" still names POSIX
+        if {normalize(token), normalize(match.group(0))} & words or _held_plural(token, words):
+            continue  # the compound itself is held ("1957-8", "U.S.", "PCs")
+        if any(c.isalpha() and not _latin(c) for c in token):
+            missing.append(token)  # another alphabet ("\u0440\u0435rl"), which the facts do not hold
+            continue
         if token[0].islower() and (named := _lower_case_name(raw, names, words)):
             missing.append(named)  # a name in lower case ("perl", "hp-ux")
             continue
         before = question[: match.start()].rstrip().rstrip("\"'“‘(«[")
-        starts_sentence = not before or before[-1] in ".?!"
-        # each part of a compound is a word of its own: "mid-1987" and "ex-Perl" name 1987 and Perl
-        for i, part in enumerate(p for p in token.split("-") if p):
-            if not (part[0].isupper() or part[0].isdigit()):
+        starts_sentence = not before or (before[-1] in ".?!" and not _ABBREVIATED.search(before))
+        # each part of a compound is a word of its own: "mid-1987", "ex-Perl" and "x86/Solaris"
+        parts = [p for p in _PARTS.split(token) if p]
+        for i, part in enumerate(parts):
+            if not any(c.isupper() or c.isdigit() for c in part):
                 continue
-            if part[0].isupper() and i == 0 and starts_sentence:
-                continue  # a capital that starts a sentence is no name
+            # a capital that starts the question is no name, unless the corpus names it ("Solaris");
+            # one that starts a later sentence only as a word of grammar ("Name it. Which Unix?")
+            if (
+                i == 0
+                and starts_sentence
+                and part[1:].islower()
+                and (part.casefold() in _GRAMMAR if before else normalize(part) not in names)
+            ):
+                continue
             if any(word not in words for word in normalize(part).split()):
-                missing.append(part if "-" in token else token)
+                missing.append(part if len(parts) > 1 else token)
     return missing
+
+
+_GRAMMAR = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "it",
+        "its",
+        "this",
+        "that",
+        "these",
+        "those",
+        "there",
+        "here",
+        "which",
+        "what",
+        "who",
+        "whom",
+        "whose",
+        "where",
+        "when",
+        "why",
+        "how",
+        "name",
+        "give",
+        "find",
+        "state",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "in",
+        "on",
+        "at",
+        "for",
+        "of",
+        "by",
+        "from",
+        "with",
+        "if",
+        "and",
+        "but",
+        "or",
+        "so",
+        "then",
+        "also",
+        "he",
+        "she",
+        "they",
+        "his",
+        "her",
+        "their",
+        "one",
+        "each",
+        "some",
+        "all",
+        "any",
+    ]
+)
+_PARTS = re.compile(r"[-/&+]|\.(?=[^\W\d_])")  # "x86/Solaris", "e.g.Solaris"; "1003.1" stays whole
+_ABBREVIATED = re.compile(r"(?:\b(?:vs|cf|etc|viz|approx|incl|esp|al|ca)|\b[a-z](?:\.[a-z])*)\.$", re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    """``text`` as its reader sees it: visible characters (``_visible``), emphasis underscores as
+    spaces, a modifier letter apostrophe as an apostrophe, a small capital as its capital."""
+    out = []
+    for c in _visible(text):
+        name = unicodedata.name(c, "")
+        if c == "_":
+            c = " "
+        elif c in "\u02bc\u02bb\u2019":
+            c = "'"
+        elif "SMALL CAPITAL " in name and len(letter := name.rsplit(" ", 1)[-1]) == 1:
+            c = letter
+        out.append(c)
+    return "".join(out)
+
+
+def _latin(c: str) -> bool:
+    return unicodedata.name(c, "LATIN").startswith("LATIN")
+
+
+def _negation(word: str) -> str | None:
+    """The negation a word says, as one of ``_NEGATION``: "wasn't", "cannot", "non-POSIX" say not."""
+    folded = word.casefold()
+    if folded in _NEGATION:
+        return folded
+    if folded.endswith("n't") or folded == "cannot" or folded.startswith(("non-", "not-")):
+        return "not"
+    return None
+
+
+def _held_plural(token: str, words: set[str]) -> bool:
+    """An acronym's plural ("PCs") where the facts hold the acronym ("PC")."""
+    return len(token) > 2 and token.endswith("s") and token[-2].isupper() and normalize(token[:-1]) in words
 
 
 def _lower_case_name(token: str, names: frozenset[str], held: set[str]) -> str | None:
     """The word of a lower-case token that spells one of the corpus's ``names`` the facts do not
     hold: the token or a part of a compound, with a possessive, a plural or a version number
-    ("perl's", "perls", "perl5", "perl-like")."""
-    for word in dict.fromkeys([token, *(p for p in token.split("-") if p)]):
+    ("perl's", "perls", "perl5", "perl-like", "perl/tk")."""
+    for word in dict.fromkeys([token, *(p for p in _PARTS.split(token) if p)]):
         folded = normalize(word)
         forms = {folded, folded.removesuffix("'s"), folded.removesuffix("s"), folded.rstrip("0123456789.")}
         if any(form in names and form not in held for form in forms):
