@@ -314,66 +314,13 @@ def unsupported_names(question: str, known: list[str], names: frozenset[str] = f
     return missing
 
 
-_GRAMMAR = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "it",
-        "its",
-        "this",
-        "that",
-        "these",
-        "those",
-        "there",
-        "here",
-        "which",
-        "what",
-        "who",
-        "whom",
-        "whose",
-        "where",
-        "when",
-        "why",
-        "how",
-        "name",
-        "give",
-        "find",
-        "state",
-        "is",
-        "are",
-        "was",
-        "were",
-        "do",
-        "does",
-        "did",
-        "in",
-        "on",
-        "at",
-        "for",
-        "of",
-        "by",
-        "from",
-        "with",
-        "if",
-        "and",
-        "but",
-        "or",
-        "so",
-        "then",
-        "also",
-        "he",
-        "she",
-        "they",
-        "his",
-        "her",
-        "their",
-        "one",
-        "each",
-        "some",
-        "all",
-        "any",
-    ]
+_GRAMMAR = frozenset(  # words that start a sentence as grammar, never as a name
+    re.findall(
+        r"\w+",
+        "a an the it its this that these those there here which what who whom whose where when why how name "
+        "give find state is are was were do does did in on at for of by from with if and but or so then also "
+        "he she they his her their one each some all any",
+    )
 )
 _PARTS = re.compile(r"[-/&+]|\.(?=[^\W\d_])")  # "x86/Solaris", "e.g.Solaris"; "1003.1" stays whole
 _ABBREVIATED = re.compile(r"(?:\b(?:vs|cf|etc|viz|approx|incl|esp|al|ca)|\b[a-z](?:\.[a-z])*)\.$", re.IGNORECASE)
