@@ -64,10 +64,11 @@ class Decision:
     # how the accepted label is known (schemas/provenance.py): the least trusted unless a method says more
     provenance: str = "vote"
     checks: dict[str, Any] | None = None  # {"base": ..., "checks": [verdicts]} of the label checks
-    # rejected only by the method's band as too easy, its executed or checked label confirmed by the
-    # policy solving it every time; kept as
-    # a verified problem when synth.keep_out_of_band is on. A checked label no solution reached is not
-    # (4 of 11 such SQLM proposals were ill-posed: only the checker held their label)
+    # rejected only by the method's band, as too easy (its executed or checked label confirmed by the
+    # policy solving it every time) or as unsolved where exact arithmetic computed its label (a plain
+    # expression has one value); kept as a verified problem when synth.keep_out_of_band is on. An
+    # unsolved label the checker's programs alone hold is not (4 of 11 such SQLM proposals were
+    # ill-posed)
     out_of_band: bool = False
 
 

@@ -27,6 +27,7 @@ from checks import (
     run_checks,
     verdict_rows,
 )
+from checks.arithmetic import NAME as ARITHMETIC
 from engines import LazyEngine
 from engines.base import Engine
 from engines.bundled import REGISTRY, family, is_bundled, is_model_folder, part_paths, resolve_model, shape
@@ -240,13 +241,20 @@ def learnable(k: int, n: int) -> tuple[bool, str | None]:
 
 
 def banded(
-    k: int, n: int, band: Callable[[int, int], tuple[bool, str | None]] = learnable
+    k: int, n: int, band: Callable[[int, int], tuple[bool, str | None]] = learnable, exact: bool = False
 ) -> tuple[bool, str | None, bool]:
-    """(accepted, reason, out of band): a checked label outside the band is kept out of band only
-    when too easy (every solution right); unsolved, only the checker holds it (4 of 11 such were
-    ill-posed, issue 32), so it is not kept."""
+    """(accepted, reason, out of band): a checked label outside the band is kept out of band when
+    too easy (every solution right), and when unsolved only where it is ``exact``: computed by exact
+    arithmetic from a statement that is one plain expression, which has one value ("Compute 83 - 65.",
+    which a 0.5B answered 28 four times). Where the checker's programs alone hold an unsolved
+    problem's label it is not kept: 4 of 11 such were ill-posed (issue 32)."""
     accepted, reason = band(k, n)
-    return accepted, reason, not accepted and k >= n
+    return accepted, reason, not accepted and (k >= n or (exact and k == 0))
+
+
+def exact(label: Label) -> bool:
+    """Whether exact arithmetic derived the label (``checks.arithmetic``: a plain expression)."""
+    return label.check == ARITHMETIC
 
 
 def derived_decision(
@@ -265,7 +273,7 @@ def derived_decision(
     problem = {**candidate.problem, "problem_id": problem_key(candidate.problem)}
     (grades,) = solver.grade([problem], [[c.text for c in completions]])
     k = sum(g.correct for g in grades)
-    accepted, reason, too_easy = banded(k, len(grades), band)
+    accepted, reason, out_of_band = banded(k, len(grades), band, exact(label))
     counted = vote(answers)
     meta = {
         "k": k,
@@ -277,7 +285,9 @@ def derived_decision(
         "answers": answers,
     }
     measured = solver.rows(problem, completions, grades, seed=seed)
-    return Decision(accepted, reason, meta, measured, provenance="checked", checks=label.record, out_of_band=too_easy)
+    return Decision(
+        accepted, reason, meta, measured, provenance="checked", checks=label.record, out_of_band=out_of_band
+    )
 
 
 def checked(

@@ -162,36 +162,54 @@ def test_every_math_path_with_exact_outputs(warehouse):
     assert warehouse.scalar("SELECT count(DISTINCT json_extract_string(meta, '$.seed_key')) FROM synth_attempts") == 2
 
 
-def test_a_verified_problem_out_of_band_is_kept_and_paid_as_its_band_says(warehouse):
+def test_a_verified_problem_out_of_band_is_kept_and_paid_as_its_band_says(warehouse, scripted_checker):
     """By default (synth.keep_out_of_band) a problem whose label a check computed is kept though
-    the policy solved it every time: a verified problem for a fresh measurement. The proposer is
-    paid what SQLM pays a too-easy problem, never the in-band reward."""
+    the policy solved it every time: a verified problem for a fresh measurement. One the policy
+    never solves is kept only where exact arithmetic computed its label (a 0.5B answered "Compute
+    83 - 65." with 28 four times); where only the checker's programs hold it, not (4 of 11 such were
+    ill-posed). The proposer is paid what SQLM pays a problem out of band, never the in-band reward."""
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    story = "Tom has 9 apples and eats one of them. How many apples are left?"
 
-    def script(chat, n):  # and one the policy never solves: only the checker holds its label, not kept
+    def script(chat, n):
         content = chat[0]["content"]
         if "arithmetic problem" in content:
-            return [*MATH_PROPOSALS, "Compute 9 - 1."][:n]
+            return [*MATH_PROPOSALS, "Compute 9 - 1.", story][:n]
+        if "Tom has 9" in content:  # answers that differ: the checker's programs are asked
+            return ["7", "7", "6", "5"][:n]
         return ["7"] * n if "9 - 1" in content else _math_script(chat, n)
 
-    cfg.synth.sqlm.proposals = 5
+    def programs(chat, n):
+        return ["```python\ndef solution():\n    apples = 9\n    return apples - 1\n```"] * n
+
+    scripted_checker(programs)
+    cfg.synth.sqlm.proposals = 6
     report = _run(warehouse, cfg, script, limit=1)
-    assert (report.accepted, report.out_of_band) == (3, 1)
+    assert (report.accepted, report.out_of_band) == (4, 2)
     assert dict(report.reasons) == {"no answer": 1, "unsolvable for the policy": 1}
     attempts = {
         a["candidate"]: a
         for a in warehouse.arrow(
-            "SELECT candidate, accepted, reason, reward, problem_id FROM synth_attempts"
+            "SELECT candidate, accepted, reason, reward, problem_id, json_extract_string(meta, '$.derived_by') AS by "
+            "FROM synth_attempts"
         ).to_pylist()
     }
     easy, in_band = attempts["What is 2 + 2?"], attempts["What is 12 + 30?"]
     assert easy["accepted"] and easy["reason"].startswith("out of band: too easy") and easy["problem_id"]
     assert easy["reward"] == rewards.NOT_LEARNABLE < in_band["reward"]
-    (kept,) = warehouse.arrow(
-        "SELECT answer, label_provenance FROM problems WHERE statement = 'What is 2 + 2?'"
+    unsolved, told = attempts["Compute 9 - 1."], attempts[story]
+    assert unsolved["accepted"] and unsolved["reason"].startswith("out of band: unsolvable for the policy")
+    assert unsolved["reward"] == rewards.NOT_LEARNABLE and unsolved["by"] == "arithmetic"
+    assert not told["accepted"] and told["by"] == "program_of_thought"
+    kept = warehouse.arrow(
+        "SELECT statement, answer, label_provenance FROM problems WHERE statement IN ('What is 2 + 2?', 'Compute 9 - 1.') "
+        "ORDER BY statement"
     ).to_pylist()
-    assert kept == {"answer": "4", "label_provenance": "checked"}
-    assert report.as_dict()["accepted_out_of_band"] == 1
+    assert kept == [
+        {"statement": "Compute 9 - 1.", "answer": "8", "label_provenance": "checked"},
+        {"statement": "What is 2 + 2?", "answer": "4", "label_provenance": "checked"},
+    ]
+    assert report.as_dict()["accepted_out_of_band"] == 2
 
 
 def test_each_batch_proposes_with_its_own_seed(warehouse):
@@ -273,8 +291,9 @@ def test_batches_sent_elsewhere_give_the_rows_of_an_in_process_run(tmp_path):
                 in_flight=2,
             )
         # later seeds propose the same problems: duplicates of the first batch's, never solved again
-        # in process; in flight, caught where the batch is stored (the same rows either way)
-        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 2, 6)
+        # in process; in flight, caught where the batch is stored (the same rows either way); "What
+        # is 2 + 2?", never solved here, is kept out of band: exact arithmetic computed its label
+        assert (report.seeds, report.candidates, report.accepted, report.reasons["duplicate"]) == (3, 9, 3, 6)
         if name == "sent":
             assert outstanding["most"] == 2  # two batches in flight, never more
         tables[name] = [

@@ -161,25 +161,45 @@ def test_a_checked_variant_out_of_band_is_kept_and_a_changed_answer_is_not(tmp_p
     assert problem == {"answer": "6", "label_provenance": "checked"}
 
 
-def test_an_unsolved_variant_is_not_kept_even_where_its_gold_answer_is_computable(
+def test_an_unsolved_variant_is_kept_only_where_exact_arithmetic_computes_its_answer(
     tmp_path, warehouse, scripted_checker
 ):
-    """A variant no solution reached is not kept out of band, even where a check would compute its
-    gold seed's answer: a 0.5B's one such variant was ill-posed ("If you had 3 eggs in a jar, how
-    many would you have left if you took them out by one at a time?", 3), its programs agreeing."""
+    """A variant no solution reached is kept out of band only where exact arithmetic computes its
+    seed's answer (a plain expression has one value); where only the checker's programs do, it is
+    not: a 0.5B's one such variant was ill-posed ("If you had 3 eggs in a jar, how many would you
+    have left if you took them out by one at a time?", 3), its programs agreeing."""
     cfg = _seeded(tmp_path, warehouse)
     cfg.synth.svs.group = 5
+    plain = "Compute 10 - 4."
+    eggs = "If you had 6 eggs in a jar, how many would you have left if you took them out one at a time?"
 
     def unsolved(chat, n):
         if "expert in educational assessment" in chat[-1]["content"]:
-            return ["```text\nCompute 10 - 4.\n```"] * n
+            return [f"```text\n{plain}\n```", f"```text\n{eggs}\n```"] * n
         return [r"\boxed{5}"] * n  # never the seed's 6
 
-    scripted_checker(checker)
+    def programs(chat, n):
+        return ["```python\ndef solution():\n    eggs = 6\n    return eggs * 1\n```"] * n
+
+    scripted_checker(programs)
     report = run_svs(warehouse, ScriptedEngine(unsolved), POLICY, cfg, limit=1)
-    reasons = warehouse.arrow("SELECT reason FROM synth_attempts WHERE accepted").column("reason").to_pylist()
-    assert (report.accepted, report.out_of_band, reasons) == (0, 0, [])
-    assert warehouse.scalar("SELECT count(*) FROM problems WHERE source = 'svs'") == 0
+    rows = {
+        r["candidate"]: r
+        for r in warehouse.arrow("SELECT candidate, accepted, reason, reward FROM synth_attempts").to_pylist()
+    }
+    assert rows[plain]["accepted"] and rows[plain]["reason"].startswith("out of band: unsolvable: 0/5")
+    assert rows[plain]["reward"] == rewards.NOT_LEARNABLE
+    assert not rows[eggs]["accepted"] and rows[eggs]["reason"].startswith("unsolvable: 0/5")
+    eggs_checks = warehouse.scalar(
+        "SELECT json_extract_string(meta, '$.label_checks.derived_by') FROM synth_attempts WHERE candidate = ?", [eggs]
+    )
+    assert eggs_checks == "program_of_thought"  # checked, but by the programs alone
+    assert (report.accepted, report.out_of_band) == (1, 1)
+    (problem,) = warehouse.arrow(
+        "SELECT statement, answer, label_provenance, json_extract_string(label_checks, '$.derived_by') AS by "
+        "FROM problems WHERE source = 'svs'"
+    ).to_pylist()
+    assert problem == {"statement": plain, "answer": "6", "label_provenance": "checked", "by": "arithmetic"}
 
 
 def test_an_unboxed_worked_answer_counts_and_an_echoed_number_does_not(tmp_path, warehouse, scripted_checker):

@@ -17,7 +17,8 @@
    else the answer is only ``inherited`` (or the parent's provenance if that is less): a
    candidate, not kept by default; its acceptance sample is stored under its own key, and its
    difficulty is measured afresh. Out of band (``synth.keep_out_of_band``), a checked variant is
-   kept when too easy, never when unsolved (a 0.5B's one such variant whose check computed its gold
+   kept when too easy, and when unsolved only where exact arithmetic computed the seed's answer (a
+   plain expression has one value; a 0.5B's one unsolved variant whose programs computed its gold
    seed's answer was ill-posed, 2026-12-07).
 
 A deviation for small policies, on by default: a demonstration exchange before the prompt
@@ -37,7 +38,7 @@ from schemas.prompts import problem_chat, sampling_key
 from schemas.provenance import rank
 from synth.base import Candidate, Decision, Seed, Synthesizer, problem_key
 from synth.gates import echoes, gate, shows_work
-from synth.labels import derive
+from synth.labels import derive, exact
 from synth.svs.algorithm import (
     DEMONSTRATION_PROBLEM,
     SYNTHESIS_PROMPT,
@@ -255,7 +256,9 @@ class SvsSynthesizer(Synthesizer):
                 measured,
                 provenance=provenance,
                 checks={"base": "inherited", "parent_provenance": parent, "checks": []},
-                out_of_band=not accepted and not echo and k > cfg.group * cfg.positive_high,  # too easy only
+                # too easy, or unsolved: then kept only where exact arithmetic computes the seed's
+                # answer (``_check_labels``)
+                out_of_band=not accepted and not echo and (k > cfg.group * cfg.positive_high or k == 0),
             )
         self._check_labels(service, candidates, decisions)
         return decisions  # type: ignore[return-value]
@@ -285,12 +288,15 @@ class SvsSynthesizer(Synthesizer):
             decision = decisions[i]
             assert decision is not None and decision.checks is not None
             decision.checks["checks"] = label.record["checks"]
+        exactly = set()
         for (i, label), is_equal in zip(derived, equal, strict=True):
             decision = decisions[i]
             assert decision is not None and decision.checks is not None
             answer = candidates[i].problem["answer"]
             if is_equal:
                 decision.provenance, decision.checks["derived_by"] = "checked", label.check
+                if exact(label):
+                    exactly.add(i)
             elif as_rational(answer.strip()) is None:
                 # an answer no number spells (an expression, an interval): the comparison is not
                 # sure enough to reject; the label stays inherited, a candidate
@@ -300,6 +306,9 @@ class SvsSynthesizer(Synthesizer):
                 decision.reason = (
                     f"label check failed: {label.check} computes {label.value}, not the seed's answer {answer}"
                 )
+        for i, decision in enumerate(decisions):  # unsolved: kept only where exact arithmetic computed it
+            if decision is not None and decision.out_of_band and decision.meta["k"] == 0 and i not in exactly:
+                decision.out_of_band = False
 
     def lineage(self, candidate: Candidate) -> dict[str, Any]:
         return {
