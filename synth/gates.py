@@ -327,14 +327,21 @@ YES_NO_ANSWERS = {"yes", "no", "true", "false"}
 
 
 _ASKS_WHAT = re.compile(r"\b(?:what|which|how|who|whom|where|when)\b", re.IGNORECASE)
+# "Can you prove that x^2 + x + 1 is a perfect square trinomial?" (a 0.5B's MathSmith problem): a
+# proof, or a yes or no, asked as a request
+_PROOF = re.compile(
+    r"\b(?:prove|show|verify|check|explain|determine|decide)\s+(?:that|why|whether|if)\b", re.IGNORECASE
+)
 
 
 def asks_yes_or_no(statement: str) -> str | None:
-    """A question answered yes or no, which no number answers right ("Is 12 / 4 equal to what
-    number?" asks for one, and passes)."""
+    """A question answered yes or no, or a proof, which no number answers right ("Is 12 / 4 equal
+    to what number?" asks for one, and passes)."""
     for found in _YES_NO.finditer(statement):
         if not _ASKS_WHAT.search(found.group(1)):
             return f"asks yes or no, not for a number: '{found.group(1).strip()[:60]}'"
+    if found := _PROOF.search(statement):
+        return f"asks yes or no, not for a number: '{found.group(0)}'"
     return None
 
 

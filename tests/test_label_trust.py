@@ -108,6 +108,9 @@ GATES = [
     ("If x = 3, is x odd?", "asks yes or no"),
     ("A shop has 5 boxes; are there 20 apples in all?", "asks yes or no"),
     ("Does 12 divided by 4 equal 5?", "asks yes or no"),
+    ("Can you prove that the polynomial x^2 + x + 1 is a perfect square trinomial?", "asks yes or no"),
+    ("Determine whether 91 is prime.", "asks yes or no"),
+    ("Show that 2^10 exceeds 1000.", "asks yes or no"),
     # fine: a request put as a question, or a question that asks what
     ("Can you find the value of 3/1?", None),
     ("Could we compute 12 * 4 for the shop?", None),
