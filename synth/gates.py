@@ -300,7 +300,8 @@ _ASKED_BY = (
 _FILLER = r"(?:(?!(?:is|are|was|were|do|does|did|of|in|on|at|per|to|for)\b)[a-z]+[\s-]+)"
 _THING_ASKED = rf"(?:{_THINGS})(?:e?s)?(?=\s*(?:[,?]|$)|\s+(?:{_ASKED_BY})\b)"
 _ASKS_FOR_A_THING = re.compile(
-    rf"(?:^|[.!?:;,]\s*)(?:(?:what|which)(?:'s|\s+is|\s+are|\s+was)?\s+(?:(?:the|a|an|kind|type|sort|of)\s+)*"
+    rf"(?:^|[.!?:;,]\s*|\b(?:equals?|is|are|was|were|gives?|yields?|makes?|becomes?)\s+)"
+    rf"(?:(?:what|which)(?:'s|\s+is|\s+are|\s+was)?\s+(?:(?:the|a|an|kind|type|sort|of)\s+)*"
     rf"|(?:name|give|state|write|identify|describe)\s+(?:the|a|an)\s+){_FILLER}{{0,3}}?{_THING_ASKED}",
     re.IGNORECASE | re.MULTILINE,
 )

@@ -123,6 +123,8 @@ GATES = [
     ("Which formula gives 12 from 3 and 4?", "asks for a thing"),
     ("Tom has 3 bags of 4 apples. What method could he use to count them?", "asks for a thing"),
     ("Which equations have the solution x = 2?", "asks for a thing"),
+    ("3 / 1 equals which formula?", "asks for a thing"),  # a 0.5B's SvS variant, kept in band on 2026-12-07
+    ("The product of 3 and 4 is what operation?", "asks for a thing"),
     # fine: the question asks for a number, or names the thing it takes a number of
     ("What number is 6 times 7?", None),
     ("Which number between 1 and 20 is a multiple of both 3 and 4?", None),
