@@ -157,9 +157,9 @@ class ChecksConfig(Section):
 class SynthConfig(Section):
     # labels below this are recorded as attempts, not kept as problems (a vote alone is a candidate)
     min_label_provenance: LabelProvenance = DEFAULT_MINIMUM
-    # a verified problem the method's band rejected as too easy is kept (an executed or checked label
-    # every acceptance solution reached), measured afresh like any other; the
-    # proposer's reward still follows the band. Off: each method's own acceptance
+    # a verified problem the method's band rejected is kept when too easy (an executed or checked label
+    # every acceptance solution reached) or unsolved with a label exact arithmetic computed, measured
+    # afresh like any other; the proposer's reward still follows the band. Off: each method's own acceptance
     keep_out_of_band: bool = True
     svs: SvsConfig = Field(default_factory=SvsConfig)
     sqlm: SqlmConfig = Field(default_factory=SqlmConfig)
