@@ -68,13 +68,14 @@ class ReadingCheck:
         )
         for i, group in zip(todo, self.engine.generate(chats, params), strict=True):
             answers = [extract_qa_answer(c.text) for c in group]
-            verdicts[i] = self._verdict(items[i], [a for a in answers if a])
+            verdicts[i] = self._verdict(items[i], [a for a in answers if a], len(group))
         return verdicts
 
-    def _verdict(self, item: LabelItem, answers: list[str]) -> Verdict:
-        detail = {"answers": answers, "checker": self.relation}
+    def _verdict(self, item: LabelItem, answers: list[str], samples: int) -> Verdict:
         assert item.label is not None
         right = sum(same_answer(a, item.label) for a in answers)
+        # ``right`` of ``samples``: a unanimous reading is what an unanswered QA needs (synth.asearcher)
+        detail = {"answers": answers, "checker": self.relation, "right": right, "samples": samples}
         others = Counter(normalize(a) for a in answers if not same_answer(a, item.label))
         other, count = others.most_common(1)[0] if others else (None, 0)
         if right >= self.settings.min_agree:

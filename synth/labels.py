@@ -241,15 +241,19 @@ def learnable(k: int, n: int) -> tuple[bool, str | None]:
 
 
 def banded(
-    k: int, n: int, band: Callable[[int, int], tuple[bool, str | None]] = learnable, exact: bool = False
+    k: int,
+    n: int,
+    band: Callable[[int, int], tuple[bool, str | None]] = learnable,
+    stands_unsolved: bool = False,
 ) -> tuple[bool, str | None, bool]:
     """(accepted, reason, out of band): a checked label outside the band is kept out of band when
-    too easy (every solution right), and when unsolved only where it is ``exact``: computed by exact
-    arithmetic from a statement that is one plain expression, which has one value ("Compute 83 - 65.",
-    which a 0.5B answered 28 four times). Where the checker's programs alone hold an unsolved
+    too easy (every solution right), and when unsolved only where it ``stands_unsolved``: computed
+    by exact arithmetic from a statement that is one plain expression, which has one value
+    ("Compute 83 - 65.", which a 0.5B answered 28 four times), or a QA every reading of its facts
+    answers with the label (synth.asearcher). Where the checker's programs alone hold an unsolved
     problem's label it is not kept: 4 of 11 such were ill-posed (issue 32)."""
     accepted, reason = band(k, n)
-    return accepted, reason, not accepted and (k >= n or (exact and k == 0))
+    return accepted, reason, not accepted and (k >= n or (stands_unsolved and k == 0))
 
 
 def exact(label: Label) -> bool:

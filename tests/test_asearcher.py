@@ -402,9 +402,10 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
     assert all("Arizona" not in chat[0]["content"] for prompts, _ in reader.calls for chat in prompts)
     (row,) = checked_warehouse.arrow("SELECT statement, label_provenance FROM problems").to_pylist()
     assert row == {"statement": BASE["Python"]["question"], "label_provenance": "checked"}
-    # only in band: with no in-band QA in the history (the base QA too went unanswered), a checked
-    # QA that no solver answered is not kept: its label rests on the judges alone (a red team's
-    # attacks; tests/test_asearcher_attacks.py keeps a checked QA in band)
+    # with no in-band QA in the history (the base QA too went unanswered), a checked QA that no
+    # solver answered, all with one wrong answer, is not kept: the uniqueness judge heard one
+    # alternative (tests/test_asearcher_attacks.py: three distinct ones and a unanimous reading keep
+    # it out of band)
     unsolved = Warehouse(tmp_path / "unsolved")
     unsolved.init()
     ingest_corpus(unsolved, str(write_dictd(tmp_path, "tiny", TINY)))

@@ -16,6 +16,7 @@ from synth.runner import run_method
 from tests.conftest import ScriptedEngine
 from tests.test_corpus import TINY, write_dictd
 from verifiers import VerifierSet
+from warehouse.db import Warehouse
 
 POLICY = "p" * 32
 
@@ -300,21 +301,58 @@ def test_attacks_end_before_any_reward(tmp_path, warehouse, scripted_checker, re
 
 
 @pytest.mark.parametrize(
-    ("solvers", "reason"),
+    ("solvers", "reason", "kept_out_of_band"),
     [
-        (["Python"], "too easy"),  # every solver right: trivial, paid as not learnable
-        (["Perl"], "unsolvable for the policy"),  # nobody right: the label rests on the judges alone
-        (["Many languages fit this description, so I would rather not pick any one of them."], "unsolvable"),
+        (["Python"], "too easy", True),  # every solver right: trivial, paid as not learnable
+        # nobody right, one wrong answer: the uniqueness judge heard one alternative, not enough
+        (["Perl"], "unsolvable for the policy", False),
+        (["Perl", "Ruby", "Perl", "Ruby"], "unsolvable for the policy", False),  # two
+        (["Perl", "Perl <answer>", "Ruby"], "unsolvable for the policy", False),  # a tag makes no third
+        # solvers that state nothing skip the uniqueness judge altogether
+        (["Many languages fit this description, so I would rather not pick any one of them."], "unsolvable", False),
+        (["", "", "", ""], "unsolvable", False),
+        # three distinct wrong answers, each refused by the judge, and every reading gives the label:
+        # the official agent's 0/8 QA, kept out of band (a later policy may have it in band)
+        (["Perl", "Ruby", "Tcl"], "unsolvable for the policy", True),
     ],
 )
-def test_a_checked_qa_outside_the_band_is_not_paid_as_one(tmp_path, warehouse, scripted_checker, solvers, reason):
+def test_a_checked_qa_outside_the_band_is_not_paid_as_one(
+    tmp_path, warehouse, scripted_checker, solvers, reason, kept_out_of_band
+):
     reply = "Question: Which language did Guido van Rossum invent in 1991?"
     attempt, kept, _ = _run(tmp_path, warehouse, scripted_checker, _policy(reply, solvers, action="dance"), 2)
     assert reason in attempt["reason"] and attempt["reward"] == rewards.NOT_LEARNABLE, attempt
-    # too easy is kept out of band, verified, like the other methods' too-easy problems
-    too_easy = solvers == ["Python"]
-    assert attempt["accepted"] is too_easy and attempt["reason"].startswith("out of band") is too_easy
-    assert [k["label_provenance"] for k in kept] == (["checked"] if too_easy else [])
+    assert attempt["accepted"] is kept_out_of_band and attempt["reason"].startswith("out of band") is kept_out_of_band
+    assert [k["label_provenance"] for k in kept] == (["checked"] if kept_out_of_band else [])
+
+
+@pytest.mark.parametrize("readings", [["Python", "Python", "Python", "Perl"], ["Python", "Python", "Python", ""]])
+def test_an_unanswered_qa_needs_every_reading_to_give_its_label(tmp_path, scripted_checker, readings):
+    """3 of 4 readings check an answered QA's label (``min_agree``); one no solver answered needs all."""
+    checker, _ = _checker()
+
+    def split_reader(chat, n):
+        if "Answer the question from the facts alone" in chat[0]["content"]:
+            return readings[:n]
+        return checker(chat, n)
+
+    scripted_checker(split_reader)
+    reply = "Question: Which language did Guido van Rossum invent in 1991?"
+    for name, solvers, accepted in (
+        ("unanswered", ["Perl", "Ruby", "Tcl"], False),
+        ("in_band", ["Python", "Perl"], True),
+    ):
+        warehouse = Warehouse(tmp_path / name)
+        warehouse.init()
+        ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", TINY)))
+        cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+        a = cfg.synth.asearcher
+        a.corpus, a.max_turns, a.proposals, a.topic, a.topic_roots = "tiny", 0, 1, "Guido van Rossum", 1
+        with VerifierSet(cfg) as verifiers:
+            service = RolloutService(ScriptedEngine(_policy(reply, solvers)), verifiers, cfg.rollouts, POLICY, "run")
+            run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
+        (attempt,) = warehouse.arrow("SELECT accepted, reason FROM synth_attempts").to_pylist()
+        assert attempt["accepted"] is accepted, (solvers, attempt)
 
 
 def test_a_checked_qa_in_the_band_is_kept_and_paid(tmp_path, warehouse, scripted_checker):

@@ -15,18 +15,21 @@
    checks are the policy's judgement) until the label checks (``checks.qa``: the checker reads the
    QA's facts and answers the question) agree: then it is ``checked``; a reading that gives
    another answer rejects it, and a judged label alone is a candidate, not kept by default;
-5. a checked QA is kept in band only (``_band``: some, not all, of the policy's closed-book answers
-   right), as every method's checked label is.
+5. a checked QA is kept in band (``_band``: some, not all, of the policy's closed-book answers
+   right), as every method's checked label is; out of band when too easy, or when no solver answered
+   it but every reading gave its label and three distinct wrong answers were judged not correct.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from checks import LabelItem
 from checks.addressed import addresses_the_checker
+from checks.reading import NAME as READING
 from rollouts.service import Measured, RolloutService
 from schemas.config import AsearcherConfig
 from schemas.engine import Chat, SamplingParams
@@ -44,9 +47,11 @@ from synth.asearcher.algorithm import (
     proper_names,
     supporting_sentence,
     unsupported_names,
+    wrong_answers,
 )
 from synth.base import Candidate, Decision, Seed, Synthesizer
 from synth.labels import banded, checked, independent_engine, learnable
+from verifiers.qa import normalize
 from warehouse.corpus import CorpusSearch, Doc, documents, plain
 from warehouse.db import Warehouse
 
@@ -67,15 +72,36 @@ BASE_QA = {
 }
 
 
-def _band(decision: Decision, measured: Measured) -> None:
-    """A checked QA is kept in band only (0 < k < n of the policy's closed-book answers), as every
-    method's checked label is: all right is too easy (kept out of band, paid as not learnable); none
-    right leaves the label to the judges alone (a red team's "Which term do these facts define?",
-    or solvers that answer nothing, skip the uniqueness judge). The official agent exits at 0/8: its
-    solvers are a search agent's, ours answer without the facts."""
-    accepted, reason, too_easy = banded(measured.correct, len(measured.grades))
+# distinct wrong answers an unanswered QA's solvers must have put to the uniqueness judge
+UNANSWERED_ALTERNATIVES = 3
+TAG = re.compile(r"<[^<>]*>")
+
+
+def _read_unanimously(decision: Decision) -> bool:
+    """Every reading of the reading check gave the label (not only ``min_agree`` of them)."""
+    rows = (decision.checks or {}).get("checks", [])
+    return any(
+        r.get("check") == READING and r.get("outcome") == "agree" and r["detail"]["right"] == r["detail"]["samples"]
+        for r in rows
+    )
+
+
+def _band(decision: Decision, measured: Measured, alternatives: int) -> None:
+    """A checked QA is kept in band (0 < k < n of the policy's closed-book answers), as every
+    method's checked label is. All right is too easy: kept out of band, paid as not learnable.
+    None right is the official agent's goal (it exits at 0/8: its solvers search, ours answer
+    without the facts), kept out of band only where its label stands without the policy: every
+    reading of the facts gave it, and at least ``UNANSWERED_ALTERNATIVES`` distinct wrong answers of
+    the solvers were put to the uniqueness judge and refused. A red team's solvers that answer
+    nothing, or one thing, skip that judge; its "Which term do these facts define?" is refused as a
+    question about the document before any judge reads it."""
+    wrong = wrong_answers([g.extracted for g in measured.grades], [g.correct for g in measured.grades])
+    # "Python <answer>" and "Python" are one answer here (the judge heard both; a tag is no alternative)
+    distinct = {normalize(TAG.sub(" ", w)) for w in wrong[:alternatives]} - {""}
+    answered_for = len(distinct) >= UNANSWERED_ALTERNATIVES and _read_unanimously(decision)
+    accepted, reason, out_of_band = banded(measured.correct, len(measured.grades), stands_unsolved=answered_for)
     if not accepted:
-        decision.accepted, decision.reason, decision.out_of_band = False, reason, too_easy
+        decision.accepted, decision.reason, decision.out_of_band = False, reason, out_of_band
         decision.meta["reward"] = 0.0
 
 
@@ -262,7 +288,7 @@ class AsearcherSynthesizer(Synthesizer):
         self._check_labels(service, candidates, [c[1] for c in chosen], decisions)
         for decision, (*_, measured, _) in zip(decisions, chosen, strict=True):
             if decision.accepted and decision.provenance == "checked":
-                _band(decision, measured)
+                _band(decision, measured, self.settings.max_alternatives)
         return decisions
 
     def _check_labels(
