@@ -63,7 +63,8 @@ class AzrConfig(Section):
     timeout_s: float = Field(10.0, gt=0)  # per validation run of a proposed program
     output_cap: int = Field(400, gt=0)  # characters of a gold output's repr
     temperature: float = Field(1.0, ge=0)
-    max_tokens: int = Field(128, gt=0)  # for the proposal
+    # for the proposal: at 128, 11 of a 0.5B's 32 proposals ended inside their code block (issue 32)
+    max_tokens: int = Field(256, gt=0)
     batch_seeds: int = Field(4, gt=0)
 
 
