@@ -397,9 +397,20 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
     with VerifierSet(cfg) as verifiers:
         service = RolloutService(ScriptedEngine(Script()), verifiers, cfg.rollouts, POLICY, "run")
         report = run_method(AsearcherSynthesizer(cfg), checked_warehouse, service, limit=1)
-    # ... the base QA, in band, read against its own fact only
+    # ... the base QA, in band, read against its own fact (not the final QA's facts) among the facts
+    # of its root's neighbours, which the attempt records
     assert report.accepted == 1 and reader.calls
-    assert all("Arizona" not in chat[0]["content"] for prompts, _ in reader.calls for chat in prompts)
+    (meta,) = checked_warehouse.arrow("SELECT meta FROM synth_attempts WHERE accepted").column("meta").to_pylist()
+    beside = json.loads(meta)["read_with"]
+    assert sorted(beside) == [
+        "ABC: An imperative language designed at CWI; it inspired Python and replaced BASIC in teaching.",
+        "Icon: A string processing language from the University of Arizona.",
+        "Unix: An operating system from Bell Labs.",
+    ]
+    ((prompts, _),) = reader.calls
+    facts = prompts[0][0]["content"].split("Facts:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    own = "Python: A language invented by Guido van Rossum in 1991."  # the corpus's sentence, titled
+    assert sorted(facts) == sorted(f"- {f}" for f in [own, *beside])
     (row,) = checked_warehouse.arrow("SELECT statement, label_provenance FROM problems").to_pylist()
     assert row == {"statement": BASE["Python"]["question"], "label_provenance": "checked"}
     # with no in-band QA in the history (the base QA too went unanswered), a checked QA that no

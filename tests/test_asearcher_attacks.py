@@ -10,7 +10,15 @@ from ingest.service import ingest_corpus
 from rollouts.service import RolloutService
 from schemas.config import HardforgeConfig
 from synth import rewards
-from synth.asearcher.algorithm import QA, parse_qa, parse_title_qa, proper_names, unsupported_names
+from synth.asearcher.algorithm import (
+    QA,
+    neighbour_facts,
+    parse_qa,
+    parse_title_qa,
+    proper_names,
+    shuffled,
+    unsupported_names,
+)
 from synth.asearcher.method import AsearcherSynthesizer
 from synth.runner import run_method
 from tests.conftest import ScriptedEngine
@@ -232,9 +240,21 @@ def test_an_edit_that_blurs_a_detail_adds_nothing():
 # -- end to end: the real parse, agent, reading check and settle, on a tiny linked corpus
 
 
+def _reading(content: str) -> str:
+    """A plain reader: the title of the fact that shares the most words with the question."""
+    facts = content.split("Facts:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    question = content.split("Question: ", 1)[1].split("\n", 1)[0]
+
+    def words(text):
+        return {w.strip("?.,:;").lower() for w in text.split() if len(w.strip("?.,:;")) > 3}
+
+    best = max(facts, key=lambda fact: len(words(question) & words(fact)))
+    return best.removeprefix("- ").split(":", 1)[0]
+
+
 def _checker(validity="Yes."):
     """A weak checker: validity says ``validity``, no other answer fits, and the reader answers the
-    title the first fact is prefixed with, whatever the question."""
+    title of the fact closest in words to the question."""
     seen = {"validity": []}
 
     def script(chat, n):
@@ -245,7 +265,7 @@ def _checker(validity="Yes."):
         if "Does the other answer also satisfy" in content or "Is the new fact already stated" in content:
             return ["No."]
         if "Answer the question from the facts alone" in content:
-            return [content.split("Facts:\n- ", 1)[1].split(":", 1)[0]] * n
+            return [_reading(content)] * n
         raise AssertionError(content)
 
     return script, seen
@@ -265,10 +285,11 @@ def _policy(reply, solver_answers, action="fuzz"):
     return script
 
 
-def _run(tmp_path, warehouse, scripted_checker, policy, max_turns=0, validity="Yes."):
+def _run(tmp_path, warehouse, scripted_checker, policy, max_turns=0, validity="Yes.", distractors=3):
     ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", TINY)))
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     a = cfg.synth.asearcher
+    a.reading_distractors = distractors
     a.corpus, a.max_turns, a.proposals, a.topic, a.topic_roots = "tiny", max_turns, 1, "Guido van Rossum", 1
     checker, seen = _checker(validity)
     scripted_checker(checker)
@@ -324,6 +345,40 @@ def test_a_checked_qa_outside_the_band_is_not_paid_as_one(
     assert reason in attempt["reason"] and attempt["reward"] == rewards.NOT_LEARNABLE, attempt
     assert attempt["accepted"] is kept_out_of_band and attempt["reason"].startswith("out of band") is kept_out_of_band
     assert [k["label_provenance"] for k in kept] == (["checked"] if kept_out_of_band else [])
+
+
+@pytest.mark.parametrize(("distractors", "kept"), [(0, True), (3, False)])
+def test_a_question_that_fits_a_neighbour_better_is_not_read_as_its_root(
+    tmp_path, warehouse, scripted_checker, distractors, kept
+):
+    """A reader shown only the root's titled fact answers the root's title whatever is asked (the
+    0.5B's "What term specifically refers to the mechanism that does not intersect with the paper?"
+    -> impact printer, 4 of 4 readings). Among the root's neighbours it answers the one the question
+    describes: Icon is the string processing language, not Python."""
+    reply = "Question: Which language is a string processing language?"
+    attempt, rows, _ = _run(
+        tmp_path, warehouse, scripted_checker, _policy(reply, ["Python", "Perl"]), distractors=distractors
+    )
+    assert bool(rows) is kept, attempt
+    if not kept:
+        assert attempt["reason"] == "label check failed: reading: 4 readings answer 'icon', not the label"
+
+
+def test_the_neighbours_facts_beside_a_qa():
+    neighbours = [
+        ("a", "Icon", "A string processing language. From Arizona."),
+        ("b", "Python", "A language by Guido."),  # titled as the answer: not a distractor
+        ("c", "Unix", ""),  # no text
+        ("d", "ABC", "Designed at CWI."),  # a document of the QA
+        ("e", "Perl", "A language by Larry Wall."),
+    ]
+    facts = neighbour_facts(neighbours, {"d"}, "python", 5, "Which language?")
+    assert sorted(facts) == ["Icon: A string processing language.", "Perl: A language by Larry Wall."]
+    assert neighbour_facts(neighbours, {"d"}, "python", 1, "Which language?") == facts[:1]  # stable
+    assert neighbour_facts(neighbours, set(), "Python", 0, "Which language?") == []
+    assert sorted(shuffled(["b", "a", "c"], "q")) == ["a", "b", "c"] and shuffled(["b", "a"], "q") == shuffled(
+        ["a", "b"], "q"
+    )
 
 
 @pytest.mark.parametrize("readings", [["Python", "Python", "Python", "Perl"], ["Python", "Python", "Python", ""]])

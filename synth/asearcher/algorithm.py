@@ -19,6 +19,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from schemas.keys import content_key
 from verifiers.qa import MAX_WORDS, normalize
 
 ACTIONS = ("inject", "fuzz", "exit")
@@ -509,6 +510,28 @@ def titled(sentence: str, title: str) -> str:
     if not title or f" {normalize(title)} " in f" {normalize(sentence)} ":
         return sentence
     return f"{title}: {sentence}"
+
+
+def neighbour_facts(
+    neighbours: list[tuple[str, str, str]], exclude: set[str], answer: str, count: int, key: str
+) -> list[str]:
+    """Up to ``count`` facts of a root's linked documents, ``(doc_id, title, text)``, for the
+    reading check to read beside a QA's own: each document's first sentence after its title. A
+    document of the QA (``exclude``), one titled as its answer or one with no text is left out; the
+    choice is stable per ``key`` (the question), so a rerun reads the same facts."""
+    chosen: list[str] = []
+    for doc_id, title, text in sorted(neighbours, key=lambda d: content_key(key, d[0])):
+        if len(chosen) >= count:
+            break
+        first = next(iter(sentences(text)), None)
+        if doc_id not in exclude and first is not None and normalize(title) != normalize(answer):
+            chosen.append(titled(first, title))
+    return chosen
+
+
+def shuffled(facts: list[str], key: str) -> list[str]:
+    """The facts in a stable order of their own (per ``key``): the QA's are not always first."""
+    return sorted(facts, key=lambda fact: content_key(key, fact))
 
 
 def supporting_sentence(

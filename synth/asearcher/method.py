@@ -42,9 +42,11 @@ from synth.asearcher.algorithm import (
     base_title_qa_prompt,
     document_sentence,
     grounded,
+    neighbour_facts,
     parse_qa,
     parse_title_qa,
     proper_names,
+    shuffled,
     supporting_sentence,
     unsupported_names,
     wrong_answers,
@@ -285,28 +287,37 @@ class AsearcherSynthesizer(Synthesizer):
                     checks={"base": "judged", "checks": []},
                 )
             )
-        self._check_labels(service, candidates, [c[1] for c in chosen], decisions)
+        self._check_labels(service, candidates, [(c[1], c[2]) for c in chosen], decisions)
         for decision, (*_, measured, _) in zip(decisions, chosen, strict=True):
             if decision.accepted and decision.provenance == "checked":
                 _band(decision, measured, self.settings.max_alternatives)
         return decisions
 
     def _check_labels(
-        self, service: RolloutService, candidates: list[Candidate], facts: list[list[str]], decisions: list[Decision]
+        self,
+        service: RolloutService,
+        candidates: list[Candidate],
+        read: list[tuple[list[str], list[Entity]]],
+        decisions: list[Decision],
     ) -> None:
-        """The label checks for QA (``checks.qa``: the checker reads the QA's facts and answers):
-        its agreement makes the judged label ``checked``; its disagreement rejects the QA."""
+        """The label checks for QA (``checks.qa``: the checker reads the QA's facts among its root's
+        neighbours' and answers): its agreement makes the judged label ``checked``; its disagreement
+        rejects the QA. The neighbours' facts go in ``method_meta.read_with``."""
         todo = [i for i, d in enumerate(decisions) if d.accepted]
-        items = [
-            LabelItem(
-                candidates[i].problem["statement"],
-                candidates[i].problem["answer"],
-                "qa",
-                "qa",
-                {"statements": facts[i]},
+        items = []
+        for i in todo:
+            problem = candidates[i].problem
+            statements, entities = read[i]
+            beside = neighbour_facts(
+                [(d.doc_id, d.title, plain(d.text)) for d in self._linked(entities[0].doc_id)],
+                {e.doc_id for e in entities},
+                problem["answer"],
+                self.settings.reading_distractors,
+                problem["statement"],
             )
-            for i in todo
-        ]
+            decisions[i].meta["read_with"] = beside
+            facts = shuffled(statements + beside, problem["statement"])
+            items.append(LabelItem(problem["statement"], problem["answer"], "qa", "qa", {"statements": facts}))
         for i, (provenance, reason, record) in zip(
             todo, checked(self.config, service, "qa", items, "judged"), strict=True
         ):
