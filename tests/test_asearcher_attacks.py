@@ -12,6 +12,7 @@ from schemas.config import HardforgeConfig
 from synth import rewards
 from synth.asearcher.algorithm import (
     QA,
+    first_fact,
     neighbour_facts,
     parse_qa,
     parse_title_qa,
@@ -19,7 +20,8 @@ from synth.asearcher.algorithm import (
     shuffled,
     unsupported_names,
 )
-from synth.asearcher.method import AsearcherSynthesizer
+from synth.asearcher.method import AsearcherSynthesizer, stands_unanswered
+from synth.base import Decision
 from synth.runner import run_method
 from tests.conftest import ScriptedEngine
 from tests.test_corpus import TINY, write_dictd
@@ -366,19 +368,54 @@ def test_a_question_that_fits_a_neighbour_better_is_not_read_as_its_root(
 
 def test_the_neighbours_facts_beside_a_qa():
     neighbours = [
-        ("a", "Icon", "A string processing language. From Arizona."),
-        ("b", "Python", "A language by Guido."),  # titled as the answer: not a distractor
-        ("c", "Unix", ""),  # no text
-        ("d", "ABC", "Designed at CWI."),  # a document of the QA
-        ("e", "Perl", "A language by Larry Wall."),
+        ("a", "Icon", "A string processing language from Arizona. It has generators."),
+        ("b", "Python", "A language invented by Guido."),  # titled as the answer: not a distractor
+        ("c", "Unix", "Unix."),  # no fact: no sentence of five words
+        ("d", "ABC", "An imperative language designed at CWI."),  # a document of the QA
+        ("e", "Perl", "<language> A scripting language by Larry Wall."),  # past its domain tag
+        ("f", "py-thon", "The same language under another spelling."),  # the answer in another spelling
+        ("g", "web", "<networking> 1. A network of hypertext documents on the Internet."),  # past a sense number
     ]
-    facts = neighbour_facts(neighbours, {"d"}, "python", 5, "Which language?")
-    assert sorted(facts) == ["Icon: A string processing language.", "Perl: A language by Larry Wall."]
-    assert neighbour_facts(neighbours, {"d"}, "python", 1, "Which language?") == facts[:1]  # stable
-    assert neighbour_facts(neighbours, set(), "Python", 0, "Which language?") == []
+    question = "Which language processes strings?"
+    facts = neighbour_facts(neighbours, {"d"}, "Python", 5, question)
+    # the one closest to the question first (string processing language), then a stable order
+    assert facts[0] == "Icon: A string processing language from Arizona."
+    assert sorted(facts[1:]) == [
+        "Perl: A scripting language by Larry Wall.",
+        "web: A network of hypertext documents on the Internet.",
+    ]
+    assert neighbour_facts(neighbours, {"d"}, "Python", 2, question) == facts[:2]  # stable
+    assert neighbour_facts(neighbours, set(), "Python", 0, question) == []
+    assert first_fact("<printer> The earlier, noisier kind of printer. Examples follow.") == (
+        "The earlier, noisier kind of printer."
+    )
+    assert first_fact("OBOE. A tool by R.") is None
+    assert first_fact("REC Regular Expression Converter <language> 1. A language for text. It is old.") is None
+    assert first_fact("REC <language> 1. A language for converting regular expressions.") == (
+        "A language for converting regular expressions."
+    )
     assert sorted(shuffled(["b", "a", "c"], "q")) == ["a", "b", "c"] and shuffled(["b", "a"], "q") == shuffled(
         ["a", "b"], "q"
     )
+
+
+def test_an_unanswered_qa_keeps_its_label_only_on_its_own_terms():
+    def reading(right=4, samples=4):
+        detail = {"answers": ["Python"] * right, "right": right, "samples": samples}
+        return Decision(True, None, {}, checks={"checks": [{"check": "reading", "outcome": "agree", "detail": detail}]})
+
+    question = "Which language did Guido van Rossum invent in 1991?"
+    assert stands_unanswered(reading(), ["Perl", "Ruby", "Tcl"], question, "Python")
+    assert not stands_unanswered(reading(3), ["Perl", "Ruby", "Tcl"], question, "Python")  # not unanimous
+    # the label is no wrong answer, however it is tagged; nor is a tagged copy of another
+    assert not stands_unanswered(reading(), ["Perl", "Ruby", "<answer>Python"], question, "Python")
+    assert not stands_unanswered(reading(), ["Perl", "Ruby", "Ruby </answer>"], question, "Python")
+    # a question that says "not" (the 0.5B's "the mechanism that does not intersect with the paper?")
+    negated = "Which language was not invented by Guido van Rossum in 1991?"
+    assert not stands_unanswered(reading(), ["Perl", "Ruby", "Tcl"], negated, "Python")
+    # a record without the counts (an older row) is no unanimous reading, and raises nothing
+    old = Decision(True, None, {}, checks={"checks": [{"check": "reading", "outcome": "agree", "detail": {}}]})
+    assert not stands_unanswered(old, ["Perl", "Ruby", "Tcl"], question, "Python")
 
 
 @pytest.mark.parametrize("readings", [["Python", "Python", "Python", "Perl"], ["Python", "Python", "Python", ""]])

@@ -274,15 +274,15 @@ def unsupported_names(question: str, known: list[str], names: frozenset[str] = f
     # 'known as "HP-SUX".' holds HP-SUX, and "Novell, Inc.'s" holds Inc
     words |= {_POSSESSIVE.sub("", word.strip(_EDGE_MARKS)).strip(_EDGE_MARKS) for word in words}
     words |= {part for word in words for part in word.split("-") if part}  # "1957-8" holds 1957 and 8
-    negations = {n for n in map(_negation, words) if n}
+    negations = {n for n in map(negation, words) if n}
     missing = []
     for match in _NAME.finditer(question):
         raw = match.group(0).rstrip(".,").strip("'\"")
         token = _POSSESSIVE.sub("", raw)  # "NetWare's" names NetWare
         if not token:
             continue
-        if negation := _negation(token):  # "was not invented by": a negation the facts do not hold
-            if negation not in negations:
+        if said := negation(token):  # "was not invented by": a negation the facts do not hold
+            if said not in negations:
                 missing.append(token)
             if not token.casefold().startswith(("non-", "not-")):
                 continue  # "non-POSIX" still names POSIX
@@ -347,7 +347,7 @@ def _latin(c: str) -> bool:
     return unicodedata.name(c, "LATIN").startswith("LATIN")
 
 
-def _negation(word: str) -> str | None:
+def negation(word: str) -> str | None:
     """The negation a word says, as one of ``_NEGATION``: "wasn't", "cannot", "non-POSIX" say not."""
     folded = word.casefold()
     if folded in _NEGATION:
@@ -512,21 +512,44 @@ def titled(sentence: str, title: str) -> str:
     return f"{title}: {sentence}"
 
 
+# a document's fact begins after these: a FOLDOC domain tag "<printer>" (after the synonyms a
+# FOLDOC entry may start with: "REC Regular Expression Converter <language> 1."), a sense number
+_FACT_PREFIX = re.compile(r"^(?:[^<>]{0,80}<[^<>]{1,40}>\s*|\(?\d{1,2}[.)](?:\s+|$))+")
+FACT_WORDS = 5  # a sentence shorter than this is no fact ("A tool by R.", "web: 1.")
+
+
+def first_fact(text: str) -> str | None:
+    """A document's first sentence of ``FACT_WORDS`` words or more, past its domain tags and sense
+    numbers; None where it has none."""
+    for sentence in sentences(text):
+        sentence = _FACT_PREFIX.sub("", sentence).strip()
+        if len(sentence.split()) >= FACT_WORDS:
+            return sentence
+    return None
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in normalize(text).split() if len(w) > 3}
+
+
 def neighbour_facts(
     neighbours: list[tuple[str, str, str]], exclude: set[str], answer: str, count: int, key: str
 ) -> list[str]:
     """Up to ``count`` facts of a root's linked documents, ``(doc_id, title, text)``, for the
-    reading check to read beside a QA's own: each document's first sentence after its title. A
-    document of the QA (``exclude``), one titled as its answer or one with no text is left out; the
-    choice is stable per ``key`` (the question), so a rerun reads the same facts."""
-    chosen: list[str] = []
-    for doc_id, title, text in sorted(neighbours, key=lambda d: content_key(key, d[0])):
-        if len(chosen) >= count:
-            break
-        first = next(iter(sentences(text)), None)
-        if doc_id not in exclude and first is not None and normalize(title) != normalize(answer):
-            chosen.append(titled(first, title))
-    return chosen
+    reading check to read beside a QA's own (``key``, the question): each document's first fact
+    after its title, those that share the most words with the question first (the neighbours a
+    reader could take it for: "non-impact printer" beside "impact printer" for a question about a
+    mechanism that does not touch the paper), ties in a stable order per question. A document of
+    the QA (``exclude``), one that is its answer in another spelling, or one with no fact is left out."""
+    asked, target = _content_words(key), "".join(_letters(answer))
+    ranked = []
+    for doc_id, title, text in neighbours:
+        fact = first_fact(text)
+        if doc_id in exclude or fact is None or "".join(_letters(title)) == target:
+            continue
+        read = titled(fact, title)
+        ranked.append((-len(asked & _content_words(read)), content_key(key, doc_id), read))
+    return [read for *_, read in sorted(ranked)[: max(count, 0)]]
 
 
 def shuffled(facts: list[str], key: str) -> list[str]:

@@ -42,6 +42,7 @@ from synth.asearcher.algorithm import (
     base_title_qa_prompt,
     document_sentence,
     grounded,
+    negation,
     neighbour_facts,
     parse_qa,
     parse_title_qa,
@@ -83,28 +84,40 @@ def _read_unanimously(decision: Decision) -> bool:
     """Every reading of the reading check gave the label (not only ``min_agree`` of them)."""
     rows = (decision.checks or {}).get("checks", [])
     return any(
-        r.get("check") == READING and r.get("outcome") == "agree" and r["detail"]["right"] == r["detail"]["samples"]
+        r.get("check") == READING
+        and r.get("outcome") == "agree"
+        and r.get("detail", {}).get("right", -1) == r.get("detail", {}).get("samples")
         for r in rows
     )
 
 
-def _band(decision: Decision, measured: Measured, alternatives: int) -> None:
+def _band(decision: Decision, measured: Measured, alternatives: int, question: str, label: str) -> None:
     """A checked QA is kept in band (0 < k < n of the policy's closed-book answers), as every
     method's checked label is. All right is too easy: kept out of band, paid as not learnable.
     None right is the official agent's goal (it exits at 0/8: its solvers search, ours answer
-    without the facts), kept out of band only where its label stands without the policy: every
-    reading of the facts gave it, and at least ``UNANSWERED_ALTERNATIVES`` distinct wrong answers of
-    the solvers were put to the uniqueness judge and refused. A red team's solvers that answer
-    nothing, or one thing, skip that judge; its "Which term do these facts define?" is refused as a
-    question about the document before any judge reads it."""
+    without the facts), kept out of band only where its label stands without the policy
+    (``stands_unanswered``)."""
     wrong = wrong_answers([g.extracted for g in measured.grades], [g.correct for g in measured.grades])
-    # "Python <answer>" and "Python" are one answer here (the judge heard both; a tag is no alternative)
-    distinct = {normalize(TAG.sub(" ", w)) for w in wrong[:alternatives]} - {""}
-    answered_for = len(distinct) >= UNANSWERED_ALTERNATIVES and _read_unanimously(decision)
-    accepted, reason, out_of_band = banded(measured.correct, len(measured.grades), stands_unsolved=answered_for)
+    stands = stands_unanswered(decision, wrong[:alternatives], question, label)
+    accepted, reason, out_of_band = banded(measured.correct, len(measured.grades), stands_unsolved=stands)
     if not accepted:
         decision.accepted, decision.reason, decision.out_of_band = False, reason, out_of_band
         decision.meta["reward"] = 0.0
+
+
+def stands_unanswered(decision: Decision, asked: list[str], question: str, label: str) -> bool:
+    """Whether a QA no solver answered keeps its label: every reading of the facts gave it, the
+    solvers put at least ``UNANSWERED_ALTERNATIVES`` distinct wrong answers to the uniqueness judge
+    (``asked``; "Python <answer>" is "Python" again, and the label is none), and the question says
+    no "not": a reader answers the title of the one fact a question is closest to, and "the
+    mechanism that does not intersect with the paper" was read as impact printer 4 of 4 times. The
+    solvers are the policy, so the three answers cost an adversary little ("banana", "42"); what
+    holds is the reading among the root's neighbours (``neighbour_facts``). A red team's solvers
+    that answer nothing, or one thing, skip the judge; its "Which term do these facts define?" is
+    refused as a question about the document before any judge reads it."""
+    distinct = {normalize(TAG.sub(" ", w)) for w in asked} - {"", normalize(label)}
+    negated = any(negation(word) for word in question.split())
+    return len(distinct) >= UNANSWERED_ALTERNATIVES and not negated and _read_unanimously(decision)
 
 
 def _chosen(state: QaState, agent: Agent, i: int) -> tuple[QA, list[str], list[Entity], Measured | None, str | None]:
@@ -288,9 +301,10 @@ class AsearcherSynthesizer(Synthesizer):
                 )
             )
         self._check_labels(service, candidates, [(c[1], c[2]) for c in chosen], decisions)
-        for decision, (*_, measured, _) in zip(decisions, chosen, strict=True):
+        for i, (decision, (*_, measured, _)) in enumerate(zip(decisions, chosen, strict=True)):
             if decision.accepted and decision.provenance == "checked":
-                _band(decision, measured, self.settings.max_alternatives)
+                problem = candidates[i].problem
+                _band(decision, measured, self.settings.max_alternatives, problem["statement"], problem["answer"])
         return decisions
 
     def _check_labels(
