@@ -112,9 +112,10 @@ class AsearcherConfig(Section):
     solvers: int = Field(8, gt=0)  # solver samples of the difficulty check
     max_alternatives: int = Field(8, gt=0)  # wrong answers put to the uniqueness judge, per check
     # the reading check reads the QA's facts among those of this many documents linked to its root
-    # (their first sentences, each after its title): a reader shown one titled fact answers its
-    # title whatever is asked ("... the mechanism that does not intersect with the paper?" -> impact
-    # printer, 4 of 4 readings); among its neighbours it must pick the title the question describes
+    # (each one's first fact after its title, the closest to the question first): a reader shown
+    # one titled fact answers its title whatever is asked ("... the mechanism that does not
+    # intersect with the paper?" -> impact printer, 4 of 4 readings); among its neighbours it must
+    # pick the title the question describes
     reading_distractors: int = Field(3, ge=0)
     # base QAs per root (official: one per random root); a 0.5B policy's base QA passes every check
     # rarely, and a root's QAs share its document and links (docs/synthesis/asearcher.md)

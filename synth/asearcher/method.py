@@ -11,13 +11,14 @@
    solver answers: its solvers search, ours answer closed-book) and an earlier QA of the history
    was in band, the last such QA is the problem instead, with the facts and rollouts it had then;
    ``method_meta`` keeps the QA and edit histories, the statements, the documents used and every
-   judge reply. Its label is ``judged`` (the validity and uniqueness
-   checks are the policy's judgement) until the label checks (``checks.qa``: the checker reads the
-   QA's facts, among those of documents linked to its root, and answers the question) agree: then it is ``checked``; a reading that gives
-   another answer rejects it, and a judged label alone is a candidate, not kept by default;
+   judge reply. Its label is ``judged`` (the validity and uniqueness checks are the policy's
+   judgement) until the label checks (``checks.qa``: the checker reads the QA's facts, among those
+   of documents linked to its root, and answers the question) agree: then it is ``checked``; a
+   reading that gives another answer rejects it, and a judged label alone is a candidate, not
+   kept by default;
 5. a checked QA is kept in band (``_band``: some, not all, of the policy's closed-book answers
-   right), as every method's checked label is; out of band when too easy, or when no solver answered
-   it but every reading gave its label and three distinct wrong answers were judged not correct.
+   right), as every method's checked label is; out of band when too easy, or when no solver
+   answered it but its label stands without the policy (``stands_unanswered``).
 """
 
 from __future__ import annotations
