@@ -117,6 +117,11 @@ class AsearcherConfig(Section):
     # intersect with the paper?" -> impact printer, 4 of 4 readings); among its neighbours it must
     # pick the title the question describes
     reading_distractors: int = Field(3, ge=0)
+    # keep a checked QA no solver answered (the official agent's 0/8 goal) out of band where its
+    # label stands without the policy (synth.asearcher.method.stands_unanswered). Off: of the 5 such
+    # QAs two runs kept on 2026-12-08, 2 had wrong labels ("What was the first string-handling
+    # language designed for?" -> COMIT), both read by the 0.5B coder beside a 1.5B policy
+    keep_unanswered: bool = False
     # base QAs per root (official: one per random root); a 0.5B policy's base QA passes every check
     # rarely, and a root's QAs share its document and links (docs/synthesis/asearcher.md)
     proposals: int = Field(4, gt=0)

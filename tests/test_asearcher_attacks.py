@@ -287,11 +287,11 @@ def _policy(reply, solver_answers, action="fuzz"):
     return script
 
 
-def _run(tmp_path, warehouse, scripted_checker, policy, max_turns=0, validity="Yes.", distractors=3):
+def _run(tmp_path, warehouse, scripted_checker, policy, max_turns=0, validity="Yes.", distractors=3, unanswered=True):
     ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", TINY)))
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
     a = cfg.synth.asearcher
-    a.reading_distractors = distractors
+    a.reading_distractors, a.keep_unanswered = distractors, unanswered
     a.corpus, a.max_turns, a.proposals, a.topic, a.topic_roots = "tiny", max_turns, 1, "Guido van Rossum", 1
     checker, seen = _checker(validity)
     scripted_checker(checker)
@@ -335,15 +335,18 @@ def test_attacks_end_before_any_reward(tmp_path, warehouse, scripted_checker, re
         (["Many languages fit this description, so I would rather not pick any one of them."], "unsolvable", False),
         (["", "", "", ""], "unsolvable", False),
         # three distinct wrong answers, each refused by the judge, and every reading gives the label:
-        # the official agent's 0/8 QA, kept out of band (a later policy may have it in band)
+        # the official agent's 0/8 QA, kept out of band with keep_unanswered (the default is off)
         (["Perl", "Ruby", "Tcl"], "unsolvable for the policy", True),
     ],
 )
+@pytest.mark.parametrize("unanswered", [True, False])
 def test_a_checked_qa_outside_the_band_is_not_paid_as_one(
-    tmp_path, warehouse, scripted_checker, solvers, reason, kept_out_of_band
+    tmp_path, warehouse, scripted_checker, solvers, reason, kept_out_of_band, unanswered
 ):
+    kept_out_of_band = kept_out_of_band and (unanswered or solvers == ["Python"])
     reply = "Question: Which language did Guido van Rossum invent in 1991?"
-    attempt, kept, _ = _run(tmp_path, warehouse, scripted_checker, _policy(reply, solvers, action="dance"), 2)
+    policy = _policy(reply, solvers, action="dance")
+    attempt, kept, _ = _run(tmp_path, warehouse, scripted_checker, policy, 2, unanswered=unanswered)
     assert reason in attempt["reason"] and attempt["reward"] == rewards.NOT_LEARNABLE, attempt
     assert attempt["accepted"] is kept_out_of_band and attempt["reason"].startswith("out of band") is kept_out_of_band
     assert [k["label_provenance"] for k in kept] == (["checked"] if kept_out_of_band else [])
@@ -440,6 +443,7 @@ def test_an_unanswered_qa_needs_every_reading_to_give_its_label(tmp_path, script
         cfg = HardforgeConfig(data_dir=warehouse.data_dir)
         a = cfg.synth.asearcher
         a.corpus, a.max_turns, a.proposals, a.topic, a.topic_roots = "tiny", 0, 1, "Guido van Rossum", 1
+        a.keep_unanswered = True
         with VerifierSet(cfg) as verifiers:
             service = RolloutService(ScriptedEngine(_policy(reply, solvers)), verifiers, cfg.rollouts, POLICY, "run")
             run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)

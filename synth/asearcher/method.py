@@ -17,8 +17,9 @@
    reading that gives another answer rejects it, and a judged label alone is a candidate, not
    kept by default;
 5. a checked QA is kept in band (``_band``: some, not all, of the policy's closed-book answers
-   right), as every method's checked label is; out of band when too easy, or when no solver
-   answered it but its label stands without the policy (``stands_unanswered``).
+   right), as every method's checked label is; out of band when too easy, or, with
+   ``keep_unanswered``, when no solver answered it but its label stands without the policy
+   (``stands_unanswered``).
 """
 
 from __future__ import annotations
@@ -92,14 +93,16 @@ def _read_unanimously(decision: Decision) -> bool:
     )
 
 
-def _band(decision: Decision, measured: Measured, alternatives: int, question: str, label: str) -> None:
+def _band(decision: Decision, measured: Measured, settings: AsearcherConfig, question: str, label: str) -> None:
     """A checked QA is kept in band (0 < k < n of the policy's closed-book answers), as every
     method's checked label is. All right is too easy: kept out of band, paid as not learnable.
     None right is the official agent's goal (it exits at 0/8: its solvers search, ours answer
-    without the facts), kept out of band only where its label stands without the policy
-    (``stands_unanswered``)."""
+    without the facts), kept out of band only with ``keep_unanswered`` and where its label stands
+    without the policy (``stands_unanswered``)."""
     wrong = wrong_answers([g.extracted for g in measured.grades], [g.correct for g in measured.grades])
-    stands = stands_unanswered(decision, wrong[:alternatives], question, label)
+    stands = settings.keep_unanswered and stands_unanswered(
+        decision, wrong[: settings.max_alternatives], question, label
+    )
     accepted, reason, out_of_band = banded(measured.correct, len(measured.grades), stands_unsolved=stands)
     if not accepted:
         decision.accepted, decision.reason, decision.out_of_band = False, reason, out_of_band
@@ -305,7 +308,7 @@ class AsearcherSynthesizer(Synthesizer):
         for i, (decision, (*_, measured, _)) in enumerate(zip(decisions, chosen, strict=True)):
             if decision.accepted and decision.provenance == "checked":
                 problem = candidates[i].problem
-                _band(decision, measured, self.settings.max_alternatives, problem["statement"], problem["answer"])
+                _band(decision, measured, self.settings, problem["statement"], problem["answer"])
         return decisions
 
     def _check_labels(
