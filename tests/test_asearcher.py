@@ -414,9 +414,8 @@ def test_the_agent_loop_with_exact_outputs(tmp_path, warehouse, scripted_checker
     (row,) = checked_warehouse.arrow("SELECT statement, label_provenance FROM problems").to_pylist()
     assert row == {"statement": BASE["Python"]["question"], "label_provenance": "checked"}
     # with no in-band QA in the history (the base QA too went unanswered), a checked QA that no
-    # solver answered, all with one wrong answer, is not kept: the uniqueness judge heard one
-    # alternative (tests/test_asearcher_attacks.py: three distinct ones and a unanimous reading keep
-    # it out of band)
+    # solver answered is not kept (``keep_unanswered`` is off; tests/test_asearcher_attacks.py has
+    # what it takes when it is on: three distinct wrong answers, a unanimous reading, no "not")
     unsolved = Warehouse(tmp_path / "unsolved")
     unsolved.init()
     ingest_corpus(unsolved, str(write_dictd(tmp_path, "tiny", TINY)))
