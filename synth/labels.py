@@ -249,8 +249,8 @@ def banded(
     """(accepted, reason, out of band): a checked label outside the band is kept out of band when
     too easy (every solution right), and when unsolved only where it ``stands_unsolved``: computed
     by exact arithmetic from a statement that is one plain expression, which has one value
-    ("Compute 83 - 65.", which a 0.5B answered 28 four times), or a QA every reading of its facts
-    answers with the label (synth.asearcher). Where the checker's programs alone hold an unsolved
+    ("Compute 83 - 65.", which a 0.5B answered 28 four times), or, with
+    ``synth.asearcher.keep_unanswered``, a QA every reading of its facts answers with the label. Where the checker's programs alone hold an unsolved
     problem's label it is not kept: 4 of 11 such were ill-posed (issue 32)."""
     accepted, reason = band(k, n)
     return accepted, reason, not accepted and (k >= n or (stands_unsolved and k == 0))

@@ -529,6 +529,7 @@ def first_fact(text: str) -> str | None:
 
 
 def _content_words(text: str) -> set[str]:
+    """The words of ``text`` that say something (normalized, over three letters)."""
     return {w for w in normalize(text).split() if len(w) > 3}
 
 
@@ -567,13 +568,13 @@ def supporting_sentence(
     version of Unix running on Hewlett-Packard workstations.", which answers "Which Unix runs on
     HP workstations?" only as "HP-UX: The version of Unix ..." (a 0.5B policy copied the next
     sentence, about standards, and no reader could answer from it)."""
-    asked = {w for w in normalize(question).split() if len(w) > 3}
+    asked = _content_words(question)
     best, score = None, -1
     for sentence in sentences(text):
         read = titled(sentence, title)
         if not grounded(answer, read):
             continue
-        shared = len(asked & set(normalize(read).split()))
+        shared = len(asked & _content_words(read))
         if shared > score or (shared == score and prefer is not None and sentence == prefer):
             best, score = read, shared
     return best
