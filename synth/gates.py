@@ -85,7 +85,7 @@ _IMPERATIVE = re.compile(
     # after an introductory clause ("Given ..., find the roots"): only verbs that are no nouns
     # ("..., and list prices went up" asks nothing), and never the verb alone ("..., find.")
     r"|,\s+(?:then\s+|and\s+)?(?:please\s+)?(?:find|compute|calculate|evaluate|determine|solve|simplify|work out|"
-    r"express|count|estimate|convert|add|subtract|multiply|divide)\s+\w",
+    r"express|count|estimate|convert|add|subtract|multiply|divide)\s+(?:\w|\\\(|\$)",  # or math: "\\(a_3\\)", "$x$"
     re.IGNORECASE,
 )
 
@@ -136,8 +136,10 @@ def gives_its_value(statement: str) -> str | None:
     copy. An operand that happens to equal the value is not elsewhere."""
     text = _as_symbols(statement)
     everywhere = _values(text)
-    for run in _RUN.findall(text):
-        candidate = _balanced(run.strip(" ."))
+    for found in _RUN.finditer(text):
+        candidate = _balanced(found.group().strip(" ."))
+        if _in_algebra(text, found.start() + found.group().find(candidate), candidate):
+            continue
         if not re.search(r"\d\s*\)*\s*[-+*/]\s*\(*\s*-?\d", candidate) or _VALUE_TOKEN.fullmatch(candidate):
             continue  # "1/2" written twice, or a date "10/5", is a number, not a worked result
         try:
@@ -147,6 +149,15 @@ def gives_its_value(statement: str) -> str | None:
         if everywhere[result] > _values(candidate)[result]:
             return f"states its own answer: '{candidate}' is {result}, and {result} is in the statement"
     return None
+
+
+def _in_algebra(text: str, start: int, candidate: str) -> bool:
+    """Whether a run's numbers belong to algebra around it: an exponent or index before it, a
+    letter on either side ("x^3 - 3x^2" holds no "3 - 3", "a_n^2 - 1" no "2 - 1")."""
+    end = start + len(candidate)
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    return before in ("^", "_") or before.isalpha() or after.isalpha() or after == "^"
 
 
 def _balanced(run: str) -> str:

@@ -64,6 +64,12 @@ GATES = [
     # the instruction after an introductory clause (a 1.5B policy's MathSmith problems, issue 32)
     ("Given a quadratic equation \\(x^2 + 3x + 2 = 0\\), find the values of \\(x\\) that satisfy it.", None),
     ("If a_1 = 1 and a_{n+1} = 2a_n, then compute a_10.", None),
+    ("Given \\(a_1 = 2\\) and \\(a_{n+1} = 3a_n\\), find \\(a_4\\).", None),  # the instruction's object in math
+    ("Given $a_1 = 2$ and $a_{n+1} = 3a_n$, find $a_4$.", None),
+    # numbers inside algebra are no worked result (a 1.5B's MathSmith problems, gated as "'3 - 3' is 0")
+    ("Let $f(x) = x^3 - 3x^2 + 2x$. Find the number of real roots of $f(x) = 0$.", None),
+    ("If a_1 = 2 and a_{n+1} = a_n^2 - 1, what is a_3?", None),
+    ("Since 7 - 3 = 4, what is x^2 + 7 - 3 when x = 0?", "states its own answer"),  # a run beside algebra still counts
     # still no question: a comma before a word that is no instruction, or a statement with no ask
     ("The shop sold 12 apples, found a buyer for 3 and closed.", "not a question"),
     ("Given a triangle with sides 3, 4 and 5, the area follows.", "not a question"),
