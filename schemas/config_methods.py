@@ -107,6 +107,9 @@ class AsearcherConfig(Section):
     # any of up to max_alternatives yeses rejects, compounds those flips (docs/synthesis/asearcher.md)
     judge_temperature: float = Field(0.0, ge=0)
     topic: str | None = None  # BM25 query choosing the root documents (none: all linked documents)
+    # without a topic, the order roots are taken in: random (a stable hash; official: a random page)
+    # or cited, the documents most others link to first, each once
+    roots: Literal["random", "cited"] = "random"
     topic_roots: int = Field(200, gt=0)  # BM25 hits kept as roots
     max_turns: int = Field(16, ge=0)
     solvers: int = Field(8, gt=0)  # solver samples of the difficulty check

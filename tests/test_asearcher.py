@@ -454,6 +454,22 @@ def test_base_qa_rejections(tmp_path, warehouse):
     ]
 
 
+def test_roots_are_taken_most_cited_first(tmp_path, warehouse):
+    """``roots = "cited"``: the documents most others link to come first (a small policy can answer
+    a question about "Unix", not about a hash's obscure first entries); each linked document once."""
+    cited = {**TINY, "Icon\n\n   A string processing language, a successor of {ABC}.\n": ["icon"]}
+    del cited["Icon\n\n   A string processing language from the University of Arizona.\n"]
+    ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", cited)))
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.synth.asearcher.corpus = "tiny"
+    by_hash = [s.data["doc"].title for s in AsearcherSynthesizer(cfg).seeds(warehouse, POLICY)]
+    cfg.synth.asearcher.roots = "cited"
+    by_citations = [s.data["doc"].title for s in AsearcherSynthesizer(cfg).seeds(warehouse, POLICY)]
+    # ABC is linked from Python and Icon; Python and Icon from one each; Unix and BASIC link nowhere
+    assert by_hash[0] != "ABC" and by_citations[0] == "ABC"
+    assert sorted(by_citations) == sorted(by_hash) == ["ABC", "Icon", "Python"]
+
+
 def test_a_base_qa_that_asks_for_the_title(tmp_path, warehouse, scripted_checker):
     """The default base QA (``base_answer = "title"``): the policy asks for the root's title from
     its document; the label is the title, the fact read is the document's sentence after the title,

@@ -77,6 +77,15 @@ BASE_QA = {
 }
 
 
+# the order roots are taken in without a topic: a stable hash, or the most cited first (the
+# documents most others link to: "Unix", "C", "protocol"; a hash's first FOLDOC roots are entries
+# no small policy answers closed-book), then the hash
+ROOTS_SQL = {
+    "random": "SELECT doc_id FROM documents WHERE corpus = ? ORDER BY hash(doc_id), doc_id",
+    "cited": """SELECT d.doc_id FROM documents d LEFT JOIN (
+        SELECT dst_id, count(DISTINCT src_id) AS cited FROM links WHERE corpus = ? AND src_id <> dst_id GROUP BY dst_id
+    ) c ON c.dst_id = d.doc_id WHERE d.corpus = ? ORDER BY coalesce(c.cited, 0) DESC, hash(d.doc_id), d.doc_id""",
+}
 # distinct wrong answers an unanswered QA's solvers must have put to the uniqueness judge
 UNANSWERED_ALTERNATIVES = 3
 TAG = re.compile(r"<[^<>]*>")
@@ -172,13 +181,8 @@ class AsearcherSynthesizer(Synthesizer):
         if cfg.topic:
             roots = [d for d, _ in CorpusSearch(docs).search(cfg.topic, k=cfg.topic_roots) if d.doc_id in linked]
         else:
-            order = (
-                warehouse.arrow(
-                    "SELECT doc_id FROM documents WHERE corpus = ? ORDER BY hash(doc_id), doc_id", [cfg.corpus]
-                )
-                .column("doc_id")
-                .to_pylist()
-            )
+            sql = ROOTS_SQL[cfg.roots]
+            order = warehouse.arrow(sql, [cfg.corpus] * sql.count("?")).column("doc_id").to_pylist()
             by_id = {d.doc_id: d for d in docs}
             roots = [by_id[i] for i in order if i in linked]
         return [Seed(d.doc_id, None, {"doc": d}) for d in roots]
