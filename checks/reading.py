@@ -13,7 +13,7 @@ from checks.base import LabelItem, Verdict, abstain
 from engines.base import Engine
 from schemas.config import ProgramOfThoughtConfig
 from schemas.engine import SamplingParams
-from verifiers.qa import extract_qa_answer, normalize, same_answer
+from verifiers.qa import extract_qa_answer, names_answer, normalize
 
 NAME = "reading"
 PROMPT = (
@@ -73,10 +73,11 @@ class ReadingCheck:
 
     def _verdict(self, item: LabelItem, answers: list[str], samples: int) -> Verdict:
         assert item.label is not None
-        right = sum(same_answer(a, item.label) for a in answers)
+        aliases = item.evidence.get("aliases", ())  # the label's other names (a dictionary's headwords)
+        right = sum(names_answer(a, item.label, aliases) for a in answers)
         # ``right`` of ``samples``: a unanimous reading is what an unanswered QA needs (synth.asearcher)
         detail = {"answers": answers, "checker": self.relation, "right": right, "samples": samples}
-        others = Counter(normalize(a) for a in answers if not same_answer(a, item.label))
+        others = Counter(normalize(a) for a in answers if not names_answer(a, item.label, aliases))
         other, count = others.most_common(1)[0] if others else (None, 0)
         if right >= self.settings.min_agree:
             if not self.independent:

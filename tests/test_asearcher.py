@@ -536,3 +536,61 @@ def test_asearcher_on_the_real_model(real_config, data_dir):
     assert len(attempts) == 4 and all(a["output"] for a in attempts)
     assert all(a["accepted"] or a["reason"] for a in attempts)
     print(json.dumps(report.as_dict()))
+
+
+def test_the_title_s_other_names_are_hidden_refused_in_the_question_and_right_as_answers(
+    tmp_path, warehouse, scripted_checker
+):
+    """A dictionary entry's other headwords ("IBM" for International Business Machines): the base
+    prompt hides them as it hides the title, a question that names one states its answer, and a
+    solver or reader that answers one is right: it is not another answer for the uniqueness judge
+    (a 0.5B's "What is the best-known computer manufacturer known as Big Blue?" was refused as not
+    unique because its solvers said "IBM"). The problem keeps them for every later grade."""
+    corpus = {**TINY}
+    del corpus[next(k for k in TINY if k.startswith("Python"))]
+    corpus[
+        "Python\n\n   A language invented by Guido van Rossum in 1991; CPython runs it.  It\n   combines ideas from {ABC}.\n"
+    ] = [
+        "python",
+        "cpython",
+    ]
+    ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", corpus)))
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    cfg.synth.asearcher.corpus, cfg.synth.asearcher.max_turns, cfg.synth.asearcher.proposals = "tiny", 0, 2
+    cfg.synth.asearcher.topic, cfg.synth.asearcher.topic_roots = "Guido van Rossum", 1
+    prompts = []
+
+    def script(chat, n):  # the policy: proposes and solves
+        content = chat[0]["content"]
+        if content.startswith("Document: [TERM]"):
+            prompts.append(content)
+            return ["Question: Which language did Guido van Rossum invent in 1991?", "Question: What does CPython run?"]
+        if "<answer></answer>" in content:
+            return ["<answer>CPython</answer>", "<answer>Perl</answer>", "<answer>Python</answer>"] * (n // 3) + [
+                "<answer>Perl</answer>"
+            ] * (n % 3)
+        raise AssertionError(content)
+
+    def checker(chat, n):
+        content = chat[0]["content"]
+        if "Is this a single question" in content:
+            return ["Yes."]
+        if "Does the other answer also satisfy" in content:
+            return ["No."]
+        return ["CPython"] * n  # every reading gives another name of the label
+
+    scripted_checker(checker)
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
+        report = run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
+    assert "CPython" not in prompts[0] and "[TERM] runs it" in prompts[0]
+    assert (report.candidates, report.accepted) == (2, 1)
+    refused = warehouse.arrow("SELECT reason FROM synth_attempts WHERE NOT accepted").column("reason").to_pylist()
+    assert refused == ["base QA invalid: the question states its answer (cpython)"]
+    (row,) = warehouse.arrow("SELECT answer, label_provenance, extra FROM problems").to_pylist()
+    assert (row["answer"], row["label_provenance"]) == ("Python", "checked")
+    assert json.loads(row["extra"])["aliases"] == ["cpython"]
+    meta = json.loads(warehouse.scalar("SELECT meta FROM synth_attempts WHERE accepted"))
+    assert {j.get("about") for j in meta["judges"] if j["judge"] == "uniqueness"} == {"Perl"}
+    right = warehouse.scalar("SELECT count(*) FILTER (WHERE correct) FROM rollouts")
+    assert 0 < right < cfg.synth.asearcher.solvers  # CPython and Python right, Perl wrong: in band

@@ -153,6 +153,8 @@ def test_concept_bank_ingest_quarantines_bad_rows(tmp_path, warehouse):
         ("**Lisp**\nbecause it is old", "flexible", "Lisp"),
         ("Lisp, Python, C, Perl, Ruby, Java, Go, Rust, Haskell, OCaml, Scheme, Forth, Ada", "flexible", None),  # a list
         ("", "flexible", None),
+        ("C <answer></answer>", "flexible", "C"),  # a stray tag is no part of the answer (a 0.5B's solvers)
+        ("C <answer>", "flexible", "C"),
     ],
 )
 def test_qa_extraction(reply, mode, answer):
@@ -174,6 +176,20 @@ def test_qa_grading_is_exact_match_with_f1_recorded():
     )
     assert [g.correct for g in grades] == [True, False, False, True, False]
     assert grades[1].score == 0.5 and grades[2].score < 1.0
+
+
+def test_a_qa_answer_may_be_another_name_of_the_label():
+    """A problem's ``extra.aliases`` (an ASearcher label's dictionary headwords) are right too; the
+    reply still has to be one name, and aliases that are no list of strings name nothing."""
+    gold, names = "International Business Machines", ["big blue", "ibm"]
+
+    def right(reply, aliases):
+        item = GradeItem(gold, f"<answer>{reply}</answer>", extra={"aliases": aliases}, extraction="strict")
+        return QaVerifier().grade([item])[0].correct
+
+    assert right("IBM", names) and right("Big Blue", names) and right("international business machines", names)
+    assert not right("IBM", []) and not right("IBM", "ibm") and not right("IBM", [["ibm"]])
+    assert not right("IBM or Apple", names) and not right("Apple", names) and not right("IB", names)
 
 
 def test_the_nightly_seeds_can_name_a_corpus(data_dir):

@@ -6,13 +6,15 @@ a word stays (``2^10``, ``C++``, ``C#``, ``3:45``, ``1/5``, ``-40``), single let
 A" is not "Vitamin"), and so do the spaces between words ("1 2 3" is not "123"): SQuAD's
 normalization deleted all three. When both answers read as numbers they are compared as numbers
 (``1,000`` is ``1000``, ``-40`` is not ``40``).
-``correct`` is the exact match, the only thing a reward pays for; ``score`` records the token F1
+``correct`` is the exact match (with the answer or one of the problem's other names,
+``extra.aliases``: a dictionary entry's headwords), the only thing a reward pays for; ``score`` records the token F1
 (what ASearcher's RL reward uses), so a reply that pads the answer with guesses gains nothing but
 is visible in the warehouse.
 
 Extraction: strict reads the last ``<answer>...</answer>`` (or ``\\boxed{}``); flexible also takes
 a plain "the answer is X" phrase, else the reply's first line when it is short (a small model
-replies "Lisp." more often than it writes tags). A reply longer than ``MAX_WORDS`` words is not an
+replies "Lisp." more often than it writes tags; a stray tag is no part of it: "C <answer></answer>"
+is "C"). A reply longer than ``MAX_WORDS`` words is not an
 answer: listing many candidates must not match by luck.
 """
 
@@ -32,6 +34,7 @@ _ABBREVIATION = re.compile(r"(?:[a-z]\.){2,}|[a-z]\.")
 _CURRENCY_SIGNS = "$€£¥"
 _CURRENCY = re.compile(r"^[$€£¥](?=[\d.])")
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "`": "`"}
+_STRAY_TAG = re.compile(r"</?answer>", re.IGNORECASE)
 _MARKS = set("'\"′″’”")  # feet and inches, primes: after a letter or digit they are part of it
 
 
@@ -81,6 +84,14 @@ def same_answer(predicted: str, gold: str) -> bool:
     return a == b
 
 
+def names_answer(predicted: str, gold: str, aliases: object = ()) -> bool:
+    """The answer, or one of its other names: ``aliases`` are a problem's (an ASearcher label's
+    dictionary headwords, "IBM" for International Business Machines), from the corpus, never from
+    the policy. Anything but a list of strings names none."""
+    others = aliases if isinstance(aliases, (list, tuple)) else ()
+    return same_answer(predicted, gold) or any(isinstance(a, str) and same_answer(predicted, a) for a in others)
+
+
 def token_f1(predicted: str, gold: str) -> float:
     pred, want = normalize(predicted).split(), normalize(gold).split()
     common = sum((Counter(pred) & Counter(want)).values())
@@ -99,7 +110,7 @@ def extract_qa_answer(completion: str, mode: str = "flexible") -> str | None:
             found = lines[0] if lines else None
     if found is None:
         return None
-    found = found.strip().strip("*`\"'").rstrip(".").strip()
+    found = _STRAY_TAG.sub(" ", found).strip().strip("*`\"'").rstrip(".").strip()
     if not found or len(found.split()) > MAX_WORDS:
         return None
     return found
@@ -115,7 +126,7 @@ class QaVerifier:
             if answer is None:
                 grades.append(Grade(False, None, 0.0, "no short answer stated"))
                 continue
-            right = same_answer(answer, item.answer)
+            right = names_answer(answer, item.answer, (item.extra or {}).get("aliases", ()))
             grades.append(Grade(right, answer, token_f1(answer, item.answer), None if right else "wrong answer"))
         return grades
 

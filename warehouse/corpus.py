@@ -23,11 +23,18 @@ class Doc:
     doc_id: str
     title: str
     text: str
+    headwords: str | None = None  # a dictionary entry's names, one per line ("big blue\nibm\n...")
+
+    def other_names(self) -> tuple[str, ...]:
+        """The entry's names besides its title ("IBM", "Big Blue" for International Business
+        Machines), from the corpus: what a right answer may also say."""
+        names = (n.strip() for n in (self.headwords or "").splitlines())
+        return tuple(dict.fromkeys(n for n in names if len(n) > 1 and n.casefold() != self.title.casefold()))
 
 
 def documents(warehouse: Warehouse, corpus: str) -> list[Doc]:
     rows = warehouse.arrow(
-        "SELECT doc_id, title, text FROM documents WHERE corpus = ? ORDER BY doc_id", [corpus]
+        "SELECT doc_id, title, text, headwords FROM documents WHERE corpus = ? ORDER BY doc_id", [corpus]
     ).to_pylist()
     if not rows:
         raise HardforgeError(

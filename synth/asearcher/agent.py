@@ -74,6 +74,7 @@ class Agent:
         self.raw: dict[int, list[dict[str, str]]] = {}  # per state: every judge reply, for auditing
         self.measured: dict[int, Measured] = {}  # per state: the solving rollouts of its accepted QA
         self.in_band: dict[int, InBand] = {}  # per state: the last accepted QA that was in band
+        self.aliases: dict[int, tuple[str, ...]] = {}  # per state: its answer's other names
 
     # -- model calls ------------------------------------------------------------------------------
     def ask(
@@ -128,7 +129,7 @@ class Agent:
                 valid.append((i, qa, statements))
         if not valid:
             return out
-        problems = [self._problem(qa) for _, qa, _ in valid]
+        problems = [self._problem(qa, self.aliases.get(i, ())) for i, qa, _ in valid]
         completions, seeds = self.solver.sample(problems)
         grades = self.solver.grade(problems, [[c.text for c in group] for group in completions])
         asks: list[tuple[int, str, str]] = []
@@ -149,7 +150,7 @@ class Agent:
             out[i] = (unique, reason, accuracy)
         return out
 
-    def _problem(self, qa: QA) -> dict[str, Any]:
+    def _problem(self, qa: QA, aliases: tuple[str, ...] = ()) -> dict[str, Any]:
         return {
             "problem_id": problem_id("qa", qa.question, qa.answer),
             "domain": "qa",
@@ -157,12 +158,14 @@ class Agent:
             "answer": qa.answer,
             "verifier": "qa",
             "source": self.source,
+            **({"extra": {"aliases": list(aliases)}} if aliases else {}),
         }
 
     # -- the loop -----------------------------------------------------------------------------------
     def run(self, states: list[QaState]) -> list[str | None]:
         """Check every base QA (turn 0), then grow the ones that passed; returns per state the
         reason its base QA was rejected (None when it passed)."""
+        self.aliases = {i: s.aliases for i, s in enumerate(states)}  # what a solver may also answer
         base = self.check([(i, s.qa, s.statements) for i, s in enumerate(states)])
         failed: list[str | None] = []
         for i, state in enumerate(states):

@@ -433,6 +433,7 @@ class QaState:
     statements: list[str]
     entities: list[Entity]
     used: set[str] = field(default_factory=set)  # doc ids already used (root and injected neighbours)
+    aliases: tuple[str, ...] = ()  # the answer's other names: the root's headwords ("IBM"), from the corpus
     ready_to_exit: bool = False
     done: bool = False
     accuracy: float | None = None
@@ -596,18 +597,22 @@ TERM_MASK = "[TERM]"
 _MASK_IN_QUESTION = re.compile(r"[\[({<]\s*t\s*e\s*r\s*m\s*[\])}>]", re.IGNORECASE)
 
 
-def masked(text: str, title: str) -> str:
-    """``text`` with each mention of ``title`` (any case, as a whole word) replaced by the mask."""
-    return re.sub(rf"(?<!\w){re.escape(title)}(?!\w)", TERM_MASK, text, flags=re.IGNORECASE)
+def masked(text: str, title: str, *aliases: str) -> str:
+    """``text`` with each mention of ``title`` or another of its names (any case, as a whole word)
+    replaced by the mask, the longest first ("Novell NetWare" before "NetWare")."""
+    for name in sorted({title, *aliases}, key=len, reverse=True):
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", TERM_MASK, text, flags=re.IGNORECASE)
+    return text
 
 
-def base_title_qa_prompt(title: str, text: str) -> str:
+def base_title_qa_prompt(title: str, text: str, aliases: tuple[str, ...] = ()) -> str:
     """The base QA for a small policy: it asks for the root's title (a dictionary's entry) from what
     the document says, instead of picking a phrase (a 0.5B coder picked the title anyway and asked
     about it: 19 of 32 base QAs stated their answer). The title is hidden behind a mask: shown the
-    title and told not to write it, the 0.5B still named it in 18 of 32 questions."""
+    title and told not to write it, the 0.5B still named it in 18 of 32 questions. Its other names
+    are hidden too ("IBM" for International Business Machines)."""
     return (
-        f"Document: {TERM_MASK}\n{masked(text, title)}\n\n"
+        f"Document: {TERM_MASK}\n{masked(text, title, *aliases)}\n\n"
         f"This document defines a term, hidden here as {TERM_MASK}. Write one clear question whose only correct "
         "answer is that term, using what the document says about it. Reply in exactly two lines:\n"
         "Question: <your question>\nStatement: <the sentence of the document your question uses>"

@@ -44,6 +44,7 @@ from synth.asearcher.algorithm import (
     base_title_qa_prompt,
     document_sentence,
     grounded,
+    names_title,
     negation,
     neighbour_facts,
     parse_qa,
@@ -65,7 +66,7 @@ from warehouse.db import Warehouse
 class BaseQa:
     """How the base QA is asked and read (``synth.asearcher.base_answer``)."""
 
-    prompt: Callable[[str, str], str]  # (title, text) -> the request
+    prompt: Callable[[str, str, tuple[str, ...]], str]  # (title, text, the title's other names) -> the request
     parse: Callable[[str, str], QA | str]  # (output, title) -> the QA, or why there is none
     # the answer the policy chose must be a phrase of the document (a title is its own by construction)
     grounds: bool
@@ -73,7 +74,11 @@ class BaseQa:
 
 BASE_QA = {
     "title": BaseQa(base_title_qa_prompt, parse_title_qa, grounds=False),
-    "phrase": BaseQa(base_qa_prompt, lambda output, _title: parse_qa(output, need_statement=False), grounds=True),
+    "phrase": BaseQa(
+        lambda title, text, _aliases: base_qa_prompt(title, text),
+        lambda output, _title: parse_qa(output, need_statement=False),
+        grounds=True,
+    ),
 }
 
 
@@ -189,7 +194,7 @@ class AsearcherSynthesizer(Synthesizer):
 
     def prompts(self, seed: Seed, warehouse: Warehouse) -> list[Chat]:
         doc: Doc = seed.data["doc"]
-        prompt = self.base_qa.prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars])
+        prompt = self.base_qa.prompt(doc.title, plain(doc.text)[: self.settings.max_doc_chars], doc.other_names())
         return [[{"role": "user", "content": prompt}]]
 
     def sampling(self) -> SamplingParams:
@@ -209,6 +214,18 @@ class AsearcherSynthesizer(Synthesizer):
         meta = {"root": doc.title}
         if isinstance(qa, str):
             return Candidate(seed, index, prompt, output, reason=f"base QA {qa}", meta=meta)
+        if not self.base_qa.grounds and (
+            named := next((n for n in doc.other_names() if names_title(qa.question, n)), None)
+        ):
+            # solvers that answer "IBM" to "What is the official name of IBM?" are right (the qa verifier's aliases)
+            return Candidate(
+                seed,
+                index,
+                prompt,
+                output,
+                reason=f"base QA invalid: the question states its answer ({named})",
+                meta=meta,
+            )
         # words for the judges are never shown to them; a name the document does not hold makes the
         # title a wrong label (a red team's "Which language did Larry Wall invent in 1987?" -> Python)
         added = unsupported_names(qa.question, [text, doc.title], self._names)
@@ -247,7 +264,13 @@ class AsearcherSynthesizer(Synthesizer):
         for c in candidates:
             doc: Doc = c.seed.data["doc"]
             states.append(
-                QaState(c.problem["qa"], [c.problem["qa"].statement], [Entity(doc.doc_id, doc.title)], {doc.doc_id})
+                QaState(
+                    c.problem["qa"],
+                    [c.problem["qa"].statement],
+                    [Entity(doc.doc_id, doc.title)],
+                    {doc.doc_id},
+                    aliases=doc.other_names(),
+                )
             )
         judge, judged_by = None, "the policy"
         if self.settings.judge == "checker":
@@ -293,7 +316,11 @@ class AsearcherSynthesizer(Synthesizer):
             candidate.problem.update(
                 statement=qa.question,
                 answer=qa.answer,
-                extra={"statements": statements, "documents": [e.title for e in entities]},
+                extra={
+                    "statements": statements,
+                    "documents": [e.title for e in entities],
+                    **({"aliases": list(state.aliases)} if state.aliases else {}),
+                },
             )
             # the QA and its uniqueness rest on the judge's word (grounded in the documents, but judged);
             # the proposer is paid for a QA that passed every check (the official agent is not
@@ -339,7 +366,12 @@ class AsearcherSynthesizer(Synthesizer):
             )
             decisions[i].meta["read_with"] = beside
             facts = shuffled(statements + beside, problem["statement"])
-            items.append(LabelItem(problem["statement"], problem["answer"], "qa", "qa", {"statements": facts}))
+            aliases = problem.get("extra", {}).get("aliases", [])
+            items.append(
+                LabelItem(
+                    problem["statement"], problem["answer"], "qa", "qa", {"statements": facts, "aliases": aliases}
+                )
+            )
         for i, (provenance, reason, record) in zip(
             todo, checked(self.config, service, "qa", items, "judged"), strict=True
         ):
