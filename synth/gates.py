@@ -85,7 +85,7 @@ _IMPERATIVE = re.compile(
     # after an introductory clause ("Given ..., find the roots"): only verbs that are no nouns
     # ("..., and list prices went up" asks nothing), and never the verb alone ("..., find.")
     r"|,\s+(?:then\s+|and\s+)?(?:please\s+)?(?:find|compute|calculate|evaluate|determine|solve|simplify|work out|"
-    r"express|count|estimate|convert|add|subtract|multiply|divide)\s+(?:\w|\\\(|\$)",  # or math: "\\(a_3\\)", "$x$"
+    r"express|count|estimate|convert|add|subtract|multiply|divide)\s+(?:\w|\\\(|\$(?![\s\d]))",  # or math: "\\(a_3\\)", "$x$"
     re.IGNORECASE,
 )
 
@@ -152,12 +152,20 @@ def gives_its_value(statement: str) -> str | None:
 
 
 def _in_algebra(text: str, start: int, candidate: str) -> bool:
-    """Whether a run's numbers belong to algebra around it: an exponent or index before it, a
-    letter on either side ("x^3 - 3x^2" holds no "3 - 3", "a_n^2 - 1" no "2 - 1")."""
+    """Whether a run's numbers belong to algebra around it: an exponent or index before it, or, in
+    a statement written in algebra (a power or an index somewhere), a one-letter variable on either
+    side ("x^3 - 3x^2" holds no "3 - 3", "a_n^2 - 1" no "2 - 1"). A unit is no variable: "7*8kg
+    (56 kg)" and "7*8m long, that is 56 m" still give their value."""
     end = start + len(candidate)
     before = text[start - 1] if start > 0 else ""
-    after = text[end] if end < len(text) else ""
-    return before in ("^", "_") or before.isalpha() or after.isalpha() or after == "^"
+    if before in ("^", "_"):
+        return True
+    if "^" not in text and "_" not in text:
+        return False
+    one_letter_before = before.isalpha() and not (start > 1 and text[start - 2].isalpha())
+    after = text[end : end + 2]
+    one_letter_after = after[:1].isalpha() and not after[1:].isalpha()
+    return one_letter_before or one_letter_after or after[:1] == "^"
 
 
 def _balanced(run: str) -> str:

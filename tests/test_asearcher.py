@@ -538,59 +538,145 @@ def test_asearcher_on_the_real_model(real_config, data_dir):
     print(json.dumps(report.as_dict()))
 
 
+# Python's entry names "PyL" in its opening parentheses (another name of it) and files "Monty"
+# under it too, which the entry never says is Python (FOLDOC files "nb" under C so)
+ALIASED = {
+    **{k: v for k, v in TINY.items() if not k.startswith("Python")},
+    "Python\n\n   <language> (PyL) A language invented by Guido van Rossum in 1991; PyL runs it.  It\n"
+    "   combines ideas from {ABC}.\n": ["python", "pyl", "monty"],
+}
+
+
+def test_an_entry_s_other_names_are_its_initials_or_what_it_opens_with():
+    from warehouse.corpus import Doc
+
+    def names(title, text, headwords):
+        return Doc("d", title, text, "\n".join(headwords)).other_names()
+
+    assert names(
+        "International Business Machines",
+        "big blue\nIBM\n\n   <company> (IBM) The best known",
+        ["big blue", "ibm", "international business machines"],
+    ) == ("ibm",)  # initials; a nickname is not said
+    assert names("C", "NB\n\n   <language> A programming language designed by Dennis Ritchie", ["c", "nb"]) == ()
+    assert names(
+        "central processing unit",
+        "CPU\nprocessor\n\n   <architecture> (CPU, processor) The part",
+        ["central processing unit", "cpu", "processor"],
+    ) == ("cpu", "processor")
+    assert names("emoticon", ':-)\nsmiley\n\n   <chat> (Or "smiley") A sequence', [":-)", "smiley"]) == ("smiley",)
+    assert names(
+        "Partial Differential Equation LANguage", "PDELAN\n\n   (PDELAN)\n\n   [An Extension]", ["pdelan"]
+    ) == ("pdelan",)
+
+
+def _aliased_run(tmp_path, warehouse, scripted_checker, script, checker, **settings):
+    ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", ALIASED)))
+    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
+    a = cfg.synth.asearcher
+    a.corpus, a.max_turns, a.proposals, a.topic, a.topic_roots = "tiny", 0, 2, "Guido van Rossum", 1
+    for key, value in settings.items():
+        setattr(a, key, value)
+    scripted_checker(checker)
+    with VerifierSet(cfg) as verifiers:
+        service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
+        return cfg, run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
+
+
+def _solvers(right: str, n: int) -> list[str]:
+    return ([f"<answer>{right}</answer>", "<answer>Perl</answer>", "<answer>Python</answer>"] * n)[:n]
+
+
+def _judge_no_read(answer):
+    def checker(chat, n):
+        content = chat[0]["content"]
+        if "Is this a single question" in content:
+            return ["Yes."]
+        if "Does the other answer also satisfy" in content or "already stated" in content:
+            return ["No."]
+        return [answer] * n
+
+    return checker
+
+
 def test_the_title_s_other_names_are_hidden_refused_in_the_question_and_right_as_answers(
     tmp_path, warehouse, scripted_checker
 ):
-    """A dictionary entry's other headwords ("IBM" for International Business Machines): the base
+    """A dictionary entry's other names ("IBM" for International Business Machines): the base
     prompt hides them as it hides the title, a question that names one states its answer, and a
     solver or reader that answers one is right: it is not another answer for the uniqueness judge
     (a 0.5B's "What is the best-known computer manufacturer known as Big Blue?" was refused as not
     unique because its solvers said "IBM"). The problem keeps them for every later grade."""
-    corpus = {**TINY}
-    del corpus[next(k for k in TINY if k.startswith("Python"))]
-    corpus[
-        "Python\n\n   A language invented by Guido van Rossum in 1991; CPython runs it.  It\n   combines ideas from {ABC}.\n"
-    ] = [
-        "python",
-        "cpython",
-    ]
-    ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", corpus)))
-    cfg = HardforgeConfig(data_dir=warehouse.data_dir)
-    cfg.synth.asearcher.corpus, cfg.synth.asearcher.max_turns, cfg.synth.asearcher.proposals = "tiny", 0, 2
-    cfg.synth.asearcher.topic, cfg.synth.asearcher.topic_roots = "Guido van Rossum", 1
     prompts = []
 
     def script(chat, n):  # the policy: proposes and solves
         content = chat[0]["content"]
         if content.startswith("Document: [TERM]"):
             prompts.append(content)
-            return ["Question: Which language did Guido van Rossum invent in 1991?", "Question: What does CPython run?"]
+            return ["Question: Which language did Guido van Rossum invent in 1991?", "Question: What does PyL run?"]
         if "<answer></answer>" in content:
-            return ["<answer>CPython</answer>", "<answer>Perl</answer>", "<answer>Python</answer>"] * (n // 3) + [
-                "<answer>Perl</answer>"
-            ] * (n % 3)
+            return _solvers("PyL", n)
         raise AssertionError(content)
 
-    def checker(chat, n):
-        content = chat[0]["content"]
-        if "Is this a single question" in content:
-            return ["Yes."]
-        if "Does the other answer also satisfy" in content:
-            return ["No."]
-        return ["CPython"] * n  # every reading gives another name of the label
-
-    scripted_checker(checker)
-    with VerifierSet(cfg) as verifiers:
-        service = RolloutService(ScriptedEngine(script), verifiers, cfg.rollouts, POLICY, "run")
-        report = run_method(AsearcherSynthesizer(cfg), warehouse, service, limit=1)
-    assert "CPython" not in prompts[0] and "[TERM] runs it" in prompts[0]
+    cfg, report = _aliased_run(tmp_path, warehouse, scripted_checker, script, _judge_no_read("PyL"))
+    assert "PyL" not in prompts[0] and "[TERM] runs it" in prompts[0]
     assert (report.candidates, report.accepted) == (2, 1)
     refused = warehouse.arrow("SELECT reason FROM synth_attempts WHERE NOT accepted").column("reason").to_pylist()
-    assert refused == ["base QA invalid: the question states its answer (cpython)"]
+    assert refused == ["base QA invalid: the question states its answer (pyl)"]
     (row,) = warehouse.arrow("SELECT answer, label_provenance, extra FROM problems").to_pylist()
     assert (row["answer"], row["label_provenance"]) == ("Python", "checked")
-    assert json.loads(row["extra"])["aliases"] == ["cpython"]
+    assert json.loads(row["extra"])["aliases"] == ["pyl"]  # not "monty": the entry never says so
     meta = json.loads(warehouse.scalar("SELECT meta FROM synth_attempts WHERE accepted"))
     assert {j.get("about") for j in meta["judges"] if j["judge"] == "uniqueness"} == {"Perl"}
     right = warehouse.scalar("SELECT count(*) FILTER (WHERE correct) FROM rollouts")
-    assert 0 < right < cfg.synth.asearcher.solvers  # CPython and Python right, Perl wrong: in band
+    assert 0 < right < cfg.synth.asearcher.solvers  # PyL and Python right, Perl wrong: in band
+
+
+def test_an_edit_that_names_another_name_of_the_answer_is_refused(tmp_path, warehouse, scripted_checker):
+    """A red team's fuzz turn: "Which language, the one also called PyL, ...?" was kept and paid,
+    its solvers copying PyL from the question. A fuzzed or injected question is read for the
+    answer's other names as the base question is."""
+
+    def script(chat, n):
+        content = chat[0]["content"]
+        if content.startswith("Document: [TERM]"):
+            return ["Question: Which language did Guido van Rossum invent in 1991?"] * n
+        if "Make the question harder" in content:
+            return ["Action: fuzz"]
+        if "Rewrite the question so that one detail" in content:
+            return ["Question: Which language, the one also called P.y.L, did Guido van Rossum make?\nAnswer: Python"]
+        if "<answer></answer>" in content:
+            return _solvers("PyL" if "P.y.L" in content else "Python", n)
+        raise AssertionError(content)
+
+    _aliased_run(tmp_path, warehouse, scripted_checker, script, _judge_no_read("Python"), max_turns=1, proposals=1)
+    history = json.loads(warehouse.scalar("SELECT meta FROM synth_attempts"))["edit_history"]
+    fuzz = [e for e in history if e["action"] == "fuzz"]
+    assert (
+        fuzz and fuzz[0]["accepted"] is False and fuzz[0]["reason"] == "invalid: the question states its answer (pyl)"
+    )
+    assert "P.y.L" not in (warehouse.scalar("SELECT statement FROM problems") or "")
+
+
+def test_a_phrase_label_has_no_other_names(tmp_path, warehouse, scripted_checker):
+    """With ``base_answer = "phrase"`` the label is a phrase the policy picked ("Guido van Rossum"),
+    not the title: the root's other names are no right answers for it (a red team's solvers and
+    reader answered "PyL" and were right)."""
+
+    def script(chat, n):
+        content = chat[0]["content"]
+        if "Pick a short phrase from this document" in content:
+            return [
+                "Answer: Guido van Rossum\nQuestion: Who invented the language Python in 1991?\n"
+                "Statement: A language invented by Guido van Rossum in 1991."
+            ] * n
+        if "<answer></answer>" in content:
+            return (["<answer>PyL</answer>", "<answer>Guido van Rossum</answer>"] * n)[:n]
+        raise AssertionError(content)
+
+    _aliased_run(
+        tmp_path, warehouse, scripted_checker, script, _judge_no_read("PyL"), base_answer="phrase", proposals=1
+    )
+    assert warehouse.scalar("SELECT count(*) FROM problems") == 0
+    graded = warehouse.arrow("SELECT extracted_answer, correct FROM rollouts").to_pylist()
+    assert all(not r["correct"] for r in graded if r["extracted_answer"] == "PyL")

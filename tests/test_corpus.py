@@ -190,6 +190,9 @@ def test_a_qa_answer_may_be_another_name_of_the_label():
     assert right("IBM", names) and right("Big Blue", names) and right("international business machines", names)
     assert not right("IBM", []) and not right("IBM", "ibm") and not right("IBM", [["ibm"]])
     assert not right("IBM or Apple", names) and not right("Apple", names) and not right("IB", names)
+    for extra in ("aliases", ["ibm"], None):  # a problem's extra that is no mapping names nothing
+        (grade,) = QaVerifier().grade([GradeItem(gold, "<answer>IBM</answer>", extra=extra, extraction="strict")])
+        assert grade.correct is False
 
 
 def test_the_nightly_seeds_can_name_a_corpus(data_dir):

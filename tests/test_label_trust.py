@@ -70,6 +70,13 @@ GATES = [
     ("Let $f(x) = x^3 - 3x^2 + 2x$. Find the number of real roots of $f(x) = 0$.", None),
     ("If a_1 = 2 and a_{n+1} = a_n^2 - 1, what is a_3?", None),
     ("Since 7 - 3 = 4, what is x^2 + 7 - 3 when x = 0?", "states its own answer"),  # a run beside algebra still counts
+    # a red team of that rule: a unit is no variable
+    ("A box holds 7*8kg of sand (56 kg). How many kilograms of sand does it hold?", "states its own answer"),
+    ("A rope is 7*8m long, that is 56 m. How long is the rope in meters?", "states its own answer"),
+    ("Lena pays USD7*8 for tickets (56 USD). How much does Lena pay?", "states its own answer"),
+    ("The trip took 3*4h, i.e. 12 h in all. How many hours did the trip take?", "states its own answer"),
+    # and a dollar amount is no math for an instruction to take
+    ("The painting was sold last year, estimate $300 at the time.", "not a question"),
     # still no question: a comma before a word that is no instruction, or a statement with no ask
     ("The shop sold 12 apples, found a buyer for 3 and closed.", "not a question"),
     ("Given a triangle with sides 3, 4 and 5, the area follows.", "not a question"),

@@ -126,7 +126,8 @@ class QaVerifier:
             if answer is None:
                 grades.append(Grade(False, None, 0.0, "no short answer stated"))
                 continue
-            right = names_answer(answer, item.answer, (item.extra or {}).get("aliases", ()))
+            extra = item.extra if isinstance(item.extra, dict) else {}
+            right = names_answer(answer, item.answer, extra.get("aliases", ()))
             grades.append(Grade(right, answer, token_f1(answer, item.answer), None if right else "wrong answer"))
         return grades
 

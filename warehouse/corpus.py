@@ -26,10 +26,43 @@ class Doc:
     headwords: str | None = None  # a dictionary entry's names, one per line ("big blue\nibm\n...")
 
     def other_names(self) -> tuple[str, ...]:
-        """The entry's names besides its title ("IBM", "Big Blue" for International Business
-        Machines), from the corpus: what a right answer may also say."""
-        names = (n.strip() for n in (self.headwords or "").splitlines())
-        return tuple(dict.fromkeys(n for n in names if len(n) > 1 and n.casefold() != self.title.casefold()))
+        """The entry's names besides its title that mean the same thing, from the corpus: what a
+        right answer may also say. A headword counts when it is the title's initials ("IBM" for
+        International Business Machines) or the entry opens with it in parentheses ("<architecture>
+        (CPU, processor) The part of a computer ..."); a dictionary's other headwords may name
+        something else (FOLDOC files "nb" under C, "liar" and "edwin" under MIT Scheme)."""
+        headwords = [n.strip() for n in (self.headwords or "").splitlines() if n.strip()]
+        opening = _OPENING.match(_body(self.text, {*headwords, self.title}))
+        said = opening.group(1).casefold() if opening else ""
+        initials = {"".join(w[0] for w in re.findall(r"[A-Za-z0-9]+", self.title)).casefold(), _capitals(self.title)}
+        names = []
+        for name in headwords:
+            letters = "".join(re.findall(r"[a-z0-9]", name.casefold()))
+            if len(letters) < 2 or name.casefold() == self.title.casefold():
+                continue
+            if letters in initials or re.search(rf"(?<!\w){re.escape(name.casefold())}(?!\w)", said):
+                names.append(name)
+        return tuple(dict.fromkeys(names))
+
+
+# an entry's opening parentheses, after its domain tag and pronunciation: "<company> (IBM) The ..."
+_OPENING = re.compile(r"\s*(?:<[^<>]*>\s*)?(?:/[^/\n]*/\s*)?\(([^()]*)\)")
+
+
+def _body(text: str, names: set[str]) -> str:
+    """The text without the headword lines a dictd entry opens with ("MDI\n\n   <programming> ...")."""
+    folded = {n.casefold() for n in names}
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines) and (not lines[start].strip() or lines[start].strip().casefold() in folded):
+        start += 1
+    return "\n".join(lines[start:])
+
+
+def _capitals(title: str) -> str:
+    """The capitals of a title that spells its acronym in them ("Partial Differential Equation LANguage")."""
+    capitals = "".join(c for c in title if c.isupper())
+    return capitals.casefold() if len(capitals) >= 2 else ""
 
 
 def documents(warehouse: Warehouse, corpus: str) -> list[Doc]:

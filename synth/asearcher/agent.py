@@ -25,6 +25,7 @@ from synth.asearcher.algorithm import (
     find_entity,
     fuzz_prompt,
     link_qa_prompt,
+    names_title,
     parse_action,
     parse_qa,
     titled,
@@ -316,4 +317,6 @@ class Agent:
             return f"answer changed: '{qa.answer}' instead of '{state.qa.answer}'"
         if qa.question.strip() == state.qa.question.strip():
             return "unchanged: the question is the same"
+        if named := next((n for n in (state.qa.answer, *state.aliases) if names_title(qa.question, n)), None):
+            return f"invalid: the question states its answer ({named})"  # solvers would copy it
         return QA(qa.question, state.qa.answer)

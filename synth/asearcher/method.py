@@ -269,7 +269,8 @@ class AsearcherSynthesizer(Synthesizer):
                     [c.problem["qa"].statement],
                     [Entity(doc.doc_id, doc.title)],
                     {doc.doc_id},
-                    aliases=doc.other_names(),
+                    # other names of the title; a phrase the policy chose has none
+                    aliases=() if self.base_qa.grounds else doc.other_names(),
                 )
             )
         judge, judged_by = None, "the policy"
