@@ -455,15 +455,15 @@ def test_base_qa_rejections(tmp_path, warehouse):
 
 
 def test_roots_are_taken_most_cited_first(tmp_path, warehouse):
-    """``roots = "cited"``: the documents most others link to come first (a small policy can answer
+    """``roots = "cited"`` (the default): the documents most others link to come first (a small policy can answer
     a question about "Unix", not about a hash's obscure first entries); each linked document once."""
     cited = {**TINY, "Icon\n\n   A string processing language, a successor of {ABC}.\n": ["icon"]}
     del cited["Icon\n\n   A string processing language from the University of Arizona.\n"]
     ingest_corpus(warehouse, str(write_dictd(tmp_path, "tiny", cited)))
     cfg = HardforgeConfig(data_dir=warehouse.data_dir)
-    cfg.synth.asearcher.corpus = "tiny"
+    cfg.synth.asearcher.corpus, cfg.synth.asearcher.roots = "tiny", "random"
     by_hash = [s.data["doc"].title for s in AsearcherSynthesizer(cfg).seeds(warehouse, POLICY)]
-    cfg.synth.asearcher.roots = "cited"
+    cfg.synth.asearcher.roots = "cited"  # the default
     by_citations = [s.data["doc"].title for s in AsearcherSynthesizer(cfg).seeds(warehouse, POLICY)]
     # ABC is linked from Python and Icon; Python and Icon from one each; Unix and BASIC link nowhere
     assert by_hash[0] != "ABC" and by_citations[0] == "ABC"

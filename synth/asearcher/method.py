@@ -84,7 +84,7 @@ BASE_QA = {
 
 # the order roots are taken in without a topic: a stable hash, or the most cited first (the
 # documents most others link to: "Unix", "C", "protocol"; a hash's first FOLDOC roots are entries
-# no small policy answers closed-book), then the hash
+# no small policy answers closed-book), then the hash; cited is the default (docs/synthesis/asearcher.md)
 ROOTS_SQL = {
     "random": "SELECT doc_id FROM documents WHERE corpus = ? ORDER BY hash(doc_id), doc_id",
     "cited": """SELECT d.doc_id FROM documents d LEFT JOIN (
