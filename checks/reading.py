@@ -73,7 +73,7 @@ class ReadingCheck:
 
     def _verdict(self, item: LabelItem, answers: list[str], samples: int) -> Verdict:
         assert item.label is not None
-        aliases = item.evidence.get("aliases", ())  # the label's other names (a dictionary's headwords)
+        aliases = item.evidence.get("aliases", ())  # the label's other names (its dictionary entry's)
         right = sum(names_answer(a, item.label, aliases) for a in answers)
         # ``right`` of ``samples``: a unanimous reading is what an unanswered QA needs (synth.asearcher)
         detail = {"answers": answers, "checker": self.relation, "right": right, "samples": samples}

@@ -6,8 +6,9 @@ a word stays (``2^10``, ``C++``, ``C#``, ``3:45``, ``1/5``, ``-40``), single let
 A" is not "Vitamin"), and so do the spaces between words ("1 2 3" is not "123"): SQuAD's
 normalization deleted all three. When both answers read as numbers they are compared as numbers
 (``1,000`` is ``1000``, ``-40`` is not ``40``).
-``correct`` is the exact match (with the answer or one of the problem's other names,
-``extra.aliases``: a dictionary entry's headwords), the only thing a reward pays for; ``score`` records the token F1
+``correct`` is the exact match (with the answer or one of its other names, the problem's
+``extra.aliases``: "IBM" for International Business Machines), the only thing a reward pays for;
+``score`` records the token F1
 (what ASearcher's RL reward uses), so a reply that pads the answer with guesses gains nothing but
 is visible in the warehouse.
 
@@ -85,9 +86,9 @@ def same_answer(predicted: str, gold: str) -> bool:
 
 
 def names_answer(predicted: str, gold: str, aliases: object = ()) -> bool:
-    """The answer, or one of its other names: ``aliases`` are a problem's (an ASearcher label's
-    dictionary headwords, "IBM" for International Business Machines), from the corpus, never from
-    the policy. Anything but a list of strings names none."""
+    """The answer, or one of its other names: ``aliases`` are a problem's (an ASearcher label's,
+    which its dictionary entry gives: ``warehouse.corpus.Doc.other_names``), from the corpus, never
+    from the policy. Anything but a list of strings names none."""
     others = aliases if isinstance(aliases, (list, tuple)) else ()
     return same_answer(predicted, gold) or any(isinstance(a, str) and same_answer(predicted, a) for a in others)
 

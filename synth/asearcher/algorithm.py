@@ -433,7 +433,7 @@ class QaState:
     statements: list[str]
     entities: list[Entity]
     used: set[str] = field(default_factory=set)  # doc ids already used (root and injected neighbours)
-    aliases: tuple[str, ...] = ()  # the answer's other names: the root's headwords ("IBM"), from the corpus
+    aliases: tuple[str, ...] = ()  # the title's other names its entry gives ("IBM"; Doc.other_names)
     ready_to_exit: bool = False
     done: bool = False
     accuracy: float | None = None
