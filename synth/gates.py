@@ -304,6 +304,25 @@ def compares_with_nothing(statement: str) -> str | None:
     return None
 
 
+# "What is the frequency of the letter 'z' in the given text?" (a 0.5B's SvS variant, labelled 1 from
+# its seed's text, kept in band on 2026-12-08): a statement that points at material it never shows
+_POINTS_AT = re.compile(
+    r"\b(?:the|this|these)\s+(?:given|following|above|below|provided|previous)\s+"
+    r"(?:text|string|list|passage|sentence|words?|table|data|sequence|numbers?|set|array|paragraph|values?)\b",
+    re.IGNORECASE,
+)
+_SHOWN = re.compile(r"\"[^\"]{3,}\"|“[^”]{3,}”|'[^']{3,}'|:\s*\S.{2,}|\[[^\]]+\]|\d[\d\s,]*,\s*\d", re.DOTALL)
+
+
+def points_at_nothing(statement: str) -> str | None:
+    """A statement that asks about "the given text" (or list, numbers, ...) and shows none: no
+    quoted text, nothing after a colon, no bracketed or comma-separated values."""
+    found = _POINTS_AT.search(statement)
+    if found and not _SHOWN.search(statement):
+        return f"points at nothing: '{found.group(0)}' is not in the statement"
+    return None
+
+
 # "What number generator might output ...?", "Which formula gives ...?", "Name the operation that
 # ...": the asked-for thing is no number. The thing's word must be what is asked (followed by a verb,
 # "that", a comma or the end): "What step size ...", "What approach speed ..." ask for quantities.
@@ -412,6 +431,7 @@ def gate(
         addresses_the_checker(statement),
         reads_as_one_question(statement),
         compares_with_nothing(statement),
+        points_at_nothing(statement),
         asks_for_a_thing(statement) if numeric else None,
         asks_yes_or_no(statement) if (answer or "").strip().rstrip(".").lower() not in YES_NO_ANSWERS else None,
         near_copy(statement, references),

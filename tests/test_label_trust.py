@@ -75,6 +75,13 @@ GATES = [
     ("A rope is 7*8m long, that is 56 m. How long is the rope in meters?", "states its own answer"),
     ("Lena pays USD7*8 for tickets (56 USD). How much does Lena pay?", "states its own answer"),
     ("The trip took 3*4h, i.e. 12 h in all. How many hours did the trip take?", "states its own answer"),
+    # material pointed at and never shown (a 0.5B's SvS variant, labelled 1 from its seed's text)
+    ("What is the frequency of the letter 'z' in the given text?", "points at nothing"),
+    ("Find the sum of the following numbers.", "points at nothing"),
+    ("Find the sum of the following numbers: 3, 4 and 5.", None),
+    ('How many times does the letter "o" appear in the given text "good food"?', None),
+    ("What is the largest value in the given list [3, 9, 2]?", None),
+    ("Find the mean of the given numbers 2, 4, 6.", None),
     # and a dollar amount is no math for an instruction to take
     ("The painting was sold last year, estimate $300 at the time.", "not a question"),
     # still no question: a comma before a word that is no instruction, or a statement with no ask
